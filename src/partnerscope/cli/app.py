@@ -1,0 +1,106 @@
+"""The typer application, its global options and its error handling."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from partnerscope import __version__
+from partnerscope.errors import ConfigError, PartnerscopeError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class State:
+    """What the global options decided; kept in ``ctx.obj``."""
+
+    def __init__(self, workspace: Path | None, debug: bool) -> None:
+        self.workspace_dir = workspace
+        self.debug = debug
+
+    def workspace(self) -> Any:
+        from partnerscope.workspace import Workspace
+
+        return Workspace.open(self.workspace_dir)
+
+
+class _Group(TyperGroup):
+    """Turns partnerscope's own errors into one red line and exit code 1 (--debug: traceback)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PartnerscopeError as exc:
+            state = ctx.obj if isinstance(ctx.obj, State) else None
+            if state is not None and state.debug:
+                raise
+            if isinstance(exc, ConfigError):
+                err_console.print(f"[bold red]Error:[/] {exc.problems and exc.path}")
+                for problem in exc.problems:
+                    err_console.print(f"  [red]-[/] {problem}")
+            else:
+                err_console.print(f"[bold red]Error:[/] {exc}")
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err_console.print(
+                "[bold red]Interrupted.[/] Nothing was changed by the interrupted command."
+            )
+            raise typer.Exit(130) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    help="partnerscope: channel-partner metrics, scorecards, tiers, payouts and decisions.",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"partnerscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            envvar="PARTNERSCOPE_WORKSPACE",
+            help="Workspace folder (default: the current folder).",
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    ctx.obj = State(workspace, debug)
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    if isinstance(obj, State):
+        return obj
+    return State(
+        Path(os.environ["PARTNERSCOPE_WORKSPACE"])
+        if os.environ.get("PARTNERSCOPE_WORKSPACE")
+        else None,
+        False,
+    )
+
+
+def main() -> None:
+    app()

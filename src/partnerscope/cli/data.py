@@ -1,0 +1,201 @@
+"""Commands that load and inspect data: ingest, imports, quarantine, status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table as RichTable
+
+from partnerscope.cli.app import app, console, state
+from partnerscope.cli.progress import progress_bar
+from partnerscope.errors import DataFileError
+
+if TYPE_CHECKING:
+    from partnerscope.ingest.loader import IngestReport
+    from partnerscope.workspace import Workspace
+
+
+def run_ingest(
+    ws: Workspace, sources: list[str] | None = None, files: dict[str, list[Path]] | None = None
+) -> IngestReport:
+    with progress_bar(console) as bar:
+        task = bar.add_task("ingesting", total=None)
+
+        def advance(text: str, done: int, total: int) -> None:
+            bar.update(task, description=text, completed=done, total=total)
+
+        return ws.ingest(sources, files, progress=advance)
+
+
+def print_ingest_report(report: IngestReport) -> None:
+    table = RichTable(
+        "source",
+        "file",
+        "rows in",
+        "loaded",
+        "quarantined",
+        "new",
+        "updated",
+        "unchanged",
+        "superseded",
+        title=f"Ingest batch {report.batch_id}",
+        title_justify="left",
+    )
+    for f in report.files:
+        table.add_row(
+            f.source,
+            f.file,
+            f"{f.rows_in:,}",
+            f"{f.loaded:,}",
+            f"[red]{f.quarantined:,}[/]" if f.quarantined else "0",
+            f"{f.inserted:,}",
+            f"{f.updated:,}",
+            f"{f.unchanged:,}",
+            f"{f.superseded:,}",
+        )
+    console.print(table)
+    console.print(
+        f"rows in = loaded + quarantined: {report.rows_in:,} = {report.loaded:,} + "
+        f"{report.quarantined:,}"
+    )
+    if report.quarantined:
+        console.print("  see why with `partnerscope quarantine`")
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(help="Sources to load (names from partnerscope.toml); all when omitted."),
+    ] = None,
+    file: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--file", "-f", help="Load these files instead of the source's path (needs one source)."
+        ),
+    ] = None,
+) -> None:
+    """Load the declared exports: every row is loaded or quarantined with its reason.
+
+    One run is one transaction: if anything fails, the warehouse stays as it was. Loading the
+    same file again changes nothing; a later file adds or updates only its own rows.
+    """
+    ws = state(ctx).workspace()
+    extra = None
+    if file:
+        if not sources or len(sources) != 1:
+            raise DataFileError(
+                "--file needs exactly one source to load the files as, e.g. "
+                "`partnerscope ingest opportunities --file new.csv`"
+            )
+        extra = {sources[0]: [f.resolve() for f in file]}
+    print_ingest_report(run_ingest(ws, sources, extra))
+
+
+@app.command()
+def imports(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="Show the latest N imports.")] = 20,
+) -> None:
+    """List the import ledger: each file loaded, its fingerprint and its counts."""
+    with state(ctx).workspace().warehouse(read_only=True) as wh:
+        rows = wh.con.execute(
+            "SELECT import_id, batch_id, source, file, left(fingerprint, 12), rows_in, loaded, "
+            "quarantined, inserted, updated, unchanged, finished_at FROM _imports "
+            "ORDER BY import_id DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+    table = RichTable(
+        "import",
+        "batch",
+        "source",
+        "file",
+        "sha256",
+        "rows in",
+        "loaded",
+        "quarantined",
+        "new",
+        "updated",
+        "unchanged",
+        "finished (UTC)",
+    )
+    for row in rows:
+        table.add_row(
+            *[f"{v:,}" if isinstance(v, int) and i >= 5 else str(v) for i, v in enumerate(row)]
+        )
+    console.print(table)
+
+
+@app.command()
+def quarantine(
+    ctx: typer.Context,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    rule: Annotated[str | None, typer.Option(help="Only this rule, e.g. not_date.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to list.")] = 20,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write every matching row, with its reason and its original cells, to this CSV."
+        ),
+    ] = None,
+) -> None:
+    """Show the rows of the latest import of each file that were not loaded, and why."""
+    where = ["q.import_id IN (SELECT max(import_id) FROM _imports GROUP BY source, file)"]
+    params: list[object] = []
+    if source:
+        where.append("q.source = ?")
+        params.append(source)
+    if rule:
+        where.append("q.rule = ?")
+        params.append(rule)
+    base = f"FROM _quarantine q WHERE {' AND '.join(where)}"
+    with state(ctx).workspace().warehouse(read_only=True) as wh:
+        summary = wh.con.execute(
+            f'SELECT source, rule, "column", count(*) {base} GROUP BY ALL ORDER BY 4 DESC', params
+        ).fetchall()
+        if export is not None:
+            wh.con.execute(
+                f'COPY (SELECT source, file, "row", "column", value, rule, message, record {base} '
+                f"ORDER BY source, file, \"row\") TO ? (HEADER, DELIMITER ',')",
+                [*params, str(export)],
+            )
+        rows = wh.con.execute(
+            f'SELECT file, "row", "column", value, message {base} ORDER BY source, file, "row" '
+            "LIMIT ?",
+            [*params, limit],
+        ).fetchall()
+    if not summary:
+        console.print("[green]Nothing quarantined[/] in the latest import of each file.")
+        return
+    by_rule = RichTable(
+        "source", "rule", "column", "rows", title="Quarantined rows by reason", title_justify="left"
+    )
+    for src, rule_name, column, count in summary:
+        by_rule.add_row(src, rule_name, column or "", f"{count:,}")
+    console.print(by_rule)
+    detail = RichTable("file", "row", "column", "value", "reason")
+    for file_name, row_no, column, value, message in rows:
+        detail.add_row(file_name, str(row_no), column or "", repr(value) if value else "", message)
+    console.print(detail)
+    if export is not None:
+        console.print(f"wrote {export}")
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """Row counts of every canonical table and the latest import."""
+    ws = state(ctx).workspace()
+    with ws.warehouse(read_only=True) as wh:
+        counts = wh.row_counts()
+        last = wh.con.execute("SELECT max(finished_at), count(*) FROM _imports").fetchall()[0]
+    table = RichTable(
+        "table", "rows", title=f"{ws.config.workspace.name} ({ws.root})", title_justify="left"
+    )
+    for name, count in counts.items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+    if last and last[0]:
+        console.print(f"{last[1]} imports, the latest finished {last[0]:%Y-%m-%d %H:%M} UTC")

@@ -1,0 +1,310 @@
+"""The workspace configuration, ``partnerscope.toml``.
+
+Loading validates everything at once: TOML syntax, shape (pydantic), and meaning (known entities and
+columns, mapped required columns, time zones, value maps onto allowed values). Every problem is
+reported with its key and a hint, in one :class:`~partnerscope.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from partnerscope.errors import ConfigError
+from partnerscope.schema import TABLES, ColumnType
+
+CONFIG_FILE = "partnerscope.toml"
+DEFAULT_NULL_VALUES = ("NULL", "null", "None", "N/A", "n/a", "NA", "#N/A", "-")
+PRESETS_DIR = Path(__file__).parent / "presets"
+
+Scalar = str | int | float | bool
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WorkspaceSettings(_Strict):
+    name: str = "partnerscope workspace"
+    base_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    timezone: str = "UTC"
+    fiscal_year_start_month: Annotated[int, Field(ge=1, le=12)] = 1
+    sla_hours: Annotated[float, Field(gt=0)] = 2.0
+
+
+class EngineSettings(_Strict):
+    kind: Literal["duckdb"] = "duckdb"
+    path: str = "state/warehouse.duckdb"
+
+
+class IngestSettings(_Strict):
+    null_values: tuple[str, ...] = DEFAULT_NULL_VALUES
+
+
+class ColumnMapping(_Strict):
+    """How one canonical column is filled from a source file."""
+
+    column: str | None = None
+    constant: Scalar | None = None
+    expr: str | None = None
+    map: dict[str, str] = Field(default_factory=dict)
+    otherwise: str | None = None
+    default: Scalar | None = None
+    format: str | None = None
+    scale: float | None = None
+    agg: Literal["sum", "min", "max", "first", "last"] | None = None
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> ColumnMapping:
+        given = [k for k in ("column", "constant", "expr") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of column, constant or expr "
+                f"(got {', '.join(given) if given else 'none'})"
+            )
+        return self
+
+
+class SourceConfig(_Strict):
+    entity: str
+    path: str | list[str]
+    preset: str | None = None
+    format: Literal["auto", "csv", "xlsx", "parquet"] = "auto"
+    encoding: str = "auto"
+    delimiter: str = "auto"
+    header: bool = True
+    column_names: list[str] | None = None
+    sheet: str | int | None = None
+    skip_rows: Annotated[int, Field(ge=0)] = 0
+    timezone: str | None = None
+    date_format: str | None = None
+    timestamp_format: str | None = None
+    decimal_separator: Literal[".", ","] = "."
+    thousands_separator: Literal[",", ".", " ", "'", ""] = ","
+    null_values: tuple[str, ...] | None = None
+    rollup: bool = False
+    columns: dict[str, str | ColumnMapping] = Field(default_factory=dict)
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, value: str) -> str:
+        value = "\t" if value == "\\t" else value
+        if value != "auto" and len(value) != 1:
+            raise ValueError('delimiter must be one character or "auto"')
+        return value
+
+    @property
+    def paths(self) -> list[str]:
+        return [self.path] if isinstance(self.path, str) else list(self.path)
+
+    def mapping(self, name: str) -> ColumnMapping | None:
+        value = self.columns.get(name)
+        return ColumnMapping(column=value) if isinstance(value, str) else value
+
+
+class Config(_Strict):
+    workspace: WorkspaceSettings = Field(default_factory=WorkspaceSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    # Filled by later capabilities (scorecards, tiers, incentives); kept as data until then.
+    weights: dict[str, float] = Field(default_factory=dict)
+    tiers: dict[str, Any] = Field(default_factory=dict)
+    incentives: dict[str, Any] = Field(default_factory=dict)
+
+    def config_hash(self) -> str:
+        """Stable hash of the effective configuration (defaults and presets applied)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def load_config(path: Path, *, check_files: bool = True) -> Config:
+    """Read and validate ``partnerscope.toml``; raise one ConfigError listing every problem."""
+    where = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            where, [f"no {CONFIG_FILE} here; create one with `partnerscope init`"]
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(where, [f"the file is not UTF-8 text ({exc.reason})"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(where, [f"TOML syntax: {exc}"]) from None
+    problems: list[str] = []
+    raw = _apply_presets(raw, problems)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_describe_validation_error(exc))
+        raise ConfigError(where, problems) from None
+    problems.extend(_check_meaning(config, path.parent, check_files=check_files))
+    if problems:
+        raise ConfigError(where, problems)
+    return config
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+
+
+def _apply_presets(raw: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """Merge each source's preset under its own settings (the source's own keys win)."""
+    sources = raw.get("sources")
+    if not isinstance(sources, dict):
+        return raw
+    merged: dict[str, Any] = {}
+    for name, source in sources.items():
+        preset = source.get("preset") if isinstance(source, dict) else None
+        if not isinstance(preset, str):
+            merged[name] = source
+            continue
+        file = PRESETS_DIR / f"{preset}.toml"
+        if not file.is_file():
+            problems.append(
+                f"sources.{name}.preset: unknown preset {preset!r}; "
+                f"choose one of {', '.join(preset_names())}"
+            )
+            merged[name] = {k: v for k, v in source.items() if k != "preset"}
+            continue
+        base = tomllib.loads(file.read_text(encoding="utf-8"))
+        columns = {**base.get("columns", {}), **source.get("columns", {})}
+        merged[name] = {**base, **source, "columns": columns}
+    return {**raw, "sources": merged}
+
+
+def _describe_validation_error(exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
+        # pydantic names union members in the location; they mean nothing to a user
+        loc = re.sub(r"\.(str|ColumnMapping|float|list\[str\]|int|bool)\b", "", loc)
+        if err["type"] == "extra_forbidden":
+            key = str(err["loc"][-1])
+            parent = _model_for_loc(err["loc"][:-1])
+            hint = _did_you_mean(key, parent.model_fields if parent else [])
+            problems.append(f"{loc}: unknown key{hint}")
+        elif err["type"] == "missing":
+            problems.append(f"{loc}: required key is missing")
+        else:
+            problems.append(f"{loc}: {err['msg']} (got {err.get('input')!r})")
+    return list(dict.fromkeys(problems))
+
+
+def _model_for_loc(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = Config
+    parts = list(loc)
+    while parts and model is not None:
+        part = parts.pop(0)
+        if model is Config and part == "sources":
+            if parts:
+                parts.pop(0)
+            model = SourceConfig
+        elif model is SourceConfig and part == "columns":
+            if parts:
+                parts.pop(0)
+            model = ColumnMapping
+        else:
+            field = model.model_fields.get(str(part))
+            annotation = field.annotation if field else None
+            model = (
+                annotation
+                if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+                else None
+            )
+    return model
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _check_meaning(config: Config, root: Path, *, check_files: bool) -> list[str]:
+    problems: list[str] = []
+    for key, tz in [("workspace.timezone", config.workspace.timezone)] + [
+        (f"sources.{n}.timezone", s.timezone) for n, s in config.sources.items() if s.timezone
+    ]:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(
+                f"{key}: unknown time zone {tz!r}; use an IANA name such as "
+                "'UTC', 'Europe/Berlin' or 'America/New_York'"
+            )
+    for name, source in config.sources.items():
+        problems.extend(_check_source(name, source, root, check_files=check_files))
+    return problems
+
+
+def _check_source(name: str, source: SourceConfig, root: Path, *, check_files: bool) -> list[str]:
+    where = f"sources.{name}"
+    table = TABLES.get(source.entity)
+    if table is None:
+        return [
+            f"{where}.entity: unknown entity {source.entity!r}"
+            f"{_did_you_mean(source.entity, TABLES)}; entities are {', '.join(TABLES)}"
+        ]
+    problems: list[str] = []
+    for column_name in source.columns:
+        if column_name not in table.column_names:
+            problems.append(
+                f"{where}.columns.{column_name}: {source.entity} has no column "
+                f"{column_name!r}{_did_you_mean(column_name, table.column_names)}; see "
+                f"`partnerscope schema {source.entity}`"
+            )
+    for col in table.columns:
+        mapping = source.mapping(col.name)
+        if mapping is None:
+            if col.required and col.default is None:
+                problems.append(
+                    f"{where}.columns: required column {col.name!r} of {source.entity} is not "
+                    f'mapped; add `{col.name} = "<column in your file>"`'
+                )
+            continue
+        if col.allowed:
+            for target in [*mapping.map.values(), mapping.otherwise, mapping.constant]:
+                if target is not None and str(target).lower() not in col.allowed:
+                    problems.append(
+                        f"{where}.columns.{col.name}: {target!r} is not an allowed value; "
+                        f"use one of {', '.join(col.allowed)}"
+                    )
+        if mapping.agg and not source.rollup:
+            problems.append(f"{where}.columns.{col.name}.agg: only used with rollup = true")
+        if mapping.scale is not None and col.type not in (
+            ColumnType.MONEY,
+            ColumnType.NUMBER,
+            ColumnType.INTEGER,
+            ColumnType.RATE,
+        ):
+            problems.append(f"{where}.columns.{col.name}.scale: {col.name} is not numeric")
+    if source.column_names is None and not source.header:
+        problems.append(
+            f"{where}.column_names: a file without a header row needs "
+            "column_names = [...] in file order"
+        )
+    if check_files:
+        for pattern in source.paths:
+            if not _glob(root, pattern):
+                problems.append(f"{where}.path: no file matches {pattern!r} (relative to {root})")
+    return problems
+
+
+def _glob(root: Path, pattern: str) -> list[Path]:
+    # glob.glob, unlike Path.glob, accepts absolute patterns too
+    return sorted(Path(p) for p in glob.glob(str(root / pattern)) if Path(p).is_file())  # noqa: PTH207
+
+
+def source_files(root: Path, source: SourceConfig) -> list[Path]:
+    """The files a source's path patterns name, in a stable order, each once."""
+    return list(dict.fromkeys(f for pattern in source.paths for f in _glob(root, pattern)))

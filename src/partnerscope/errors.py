@@ -1,0 +1,38 @@
+"""The exception hierarchy.
+
+Every error a user can cause derives from :class:`PartnerscopeError`; the CLI prints its message as
+one red line and exits with code 1. Each subclass also inherits the matching built-in so that
+callers that catch ``ValueError`` or ``FileNotFoundError`` keep working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class PartnerscopeError(Exception):
+    """Root of every error partnerscope raises on purpose."""
+
+
+class ConfigError(PartnerscopeError, ValueError):
+    """The workspace configuration is invalid. Carries every problem found, not only the first."""
+
+    def __init__(self, path: str, problems: Sequence[str]) -> None:
+        self.path = path
+        self.problems = list(problems)
+        count = len(self.problems)
+        head = f"{path}: {count} problem{'s' if count != 1 else ''} in the configuration"
+        super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
+
+
+class WorkspaceError(PartnerscopeError, FileNotFoundError):
+    """The folder is not a workspace, or the workspace is not in a usable state."""
+
+
+class WorkspaceBusyError(PartnerscopeError, RuntimeError):
+    """Another partnerscope command holds the workspace lock."""
+
+
+class DataFileError(PartnerscopeError, ValueError):
+    """A whole input file cannot be read as the entity it is declared as (wrong file, wrong columns,
+    empty, binary). Row-level problems never raise: those rows are quarantined."""

@@ -1,0 +1,1 @@
+"""Ingestion: export files → validated, converted, deduplicated canonical rows."""

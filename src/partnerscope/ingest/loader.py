@@ -1,0 +1,390 @@
+"""Loading export files into the warehouse: every row loaded or quarantined, all or nothing.
+
+One call of :func:`ingest` is one transaction over all the files it reads. Each file becomes an
+import in the ledger with its fingerprint and counts; ``rows_in == loaded + quarantined`` is
+checked for every file before anything commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from partnerscope.config import Config, SourceConfig, source_files
+from partnerscope.errors import DataFileError, PartnerscopeError
+from partnerscope.ingest.readers import ROW_COLUMN, FileData, read_file
+from partnerscope.ingest.transform import PROBLEMS, ROW, Plan, lit, quote
+from partnerscope.schema import TABLES, load_order
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from partnerscope.warehouse import Warehouse
+
+#: progress(description, completed steps, total steps)
+ProgressFn = Callable[[str, int, int], None]
+_STEPS_PER_FILE = 4
+
+
+@dataclass(frozen=True)
+class FileReport:
+    import_id: int
+    source: str
+    entity: str
+    file: str
+    fingerprint: str
+    rows_in: int
+    loaded: int
+    quarantined: int
+    records: int
+    inserted: int
+    updated: int
+    unchanged: int
+    superseded: int
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    batch_id: int
+    files: tuple[FileReport, ...]
+
+    @property
+    def rows_in(self) -> int:
+        return sum(f.rows_in for f in self.files)
+
+    @property
+    def loaded(self) -> int:
+        return sum(f.loaded for f in self.files)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(f.quarantined for f in self.files)
+
+
+class IngestInvariantError(PartnerscopeError, RuntimeError):
+    """A file's rows did not add up; nothing was committed. This is a bug: please report it."""
+
+
+def fingerprint(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def plan_files(
+    config: Config,
+    root: Path,
+    sources: Sequence[str] | None = None,
+    extra: dict[str, list[Path]] | None = None,
+) -> list[tuple[str, Path]]:
+    """(source, file) pairs to load, in an order where referenced tables load first."""
+    names = list(sources) if sources else list(config.sources)
+    for name in [*names, *(extra or {})]:
+        if name not in config.sources:
+            known = ", ".join(config.sources) or "none declared"
+            raise DataFileError(f"unknown source {name!r}; sources in partnerscope.toml: {known}")
+    entity_rank = {e: i for i, e in enumerate(load_order())}
+    chosen = sorted(
+        set(names) if not extra else set(extra),
+        key=lambda n: (entity_rank[config.sources[n].entity], n),
+    )
+    pairs: list[tuple[str, Path]] = []
+    for name in chosen:
+        files = extra[name] if extra else source_files(root, config.sources[name])
+        if not files:
+            raise DataFileError(f"sources.{name}: no file matches {config.sources[name].paths}")
+        pairs.extend((name, f) for f in files)
+    return pairs
+
+
+def ingest(
+    warehouse: Warehouse,
+    config: Config,
+    root: Path,
+    pairs: list[tuple[str, Path]],
+    *,
+    progress: ProgressFn | None = None,
+) -> IngestReport:
+    """Load ``pairs`` of (source name, file) in one transaction and return what happened."""
+    con = warehouse.con
+    total = len(pairs) * _STEPS_PER_FILE
+    done = 0
+
+    def step(text: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(text, done, total)
+
+    reports = []
+    with warehouse.transaction():
+        batch = _next_id(con)
+        for source_name, path in pairs:
+            label = f"{source_name}: {path.name}"
+            if progress:
+                progress(f"{label}: reading", done, total)
+            data = read_file(path, config.sources[source_name])
+            step(f"{label}: validating {data.rows_in:,} rows")
+            reports.append(_load_file(con, config, root, source_name, path, data, batch, step))
+    return IngestReport(batch, tuple(reports))
+
+
+def _next_id(con: duckdb.DuckDBPyConnection) -> int:
+    return _scalar(con, "SELECT nextval('_import_seq')")
+
+
+def _load_file(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    root: Path,
+    source_name: str,
+    path: Path,
+    data: FileData,
+    batch: int,
+    step: Callable[[str], None],
+) -> FileReport:
+    source = config.sources[source_name]
+    table = TABLES[source.entity]
+    plan = Plan(
+        table=table,
+        source_name=source_name,
+        source=source,
+        file_columns=tuple(data.columns),
+        base_currency=config.workspace.base_currency,
+        reporting_timezone=config.workspace.timezone,
+        source_timezone=source.timezone or config.workspace.timezone,
+        null_values=source.null_values
+        if source.null_values is not None
+        else config.ingest.null_values,
+    )
+    _refuse_wrong_file(path, source_name, source, plan, data)
+    started = datetime.now(UTC).replace(tzinfo=None)
+    import_id = _next_id(con)
+    shown = _display_path(path, root)
+    con.register("__staged", data.table)
+    try:
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE __lines AS {plan.lines_sql('__staged')}")
+            records = f"({plan.records_sql('__lines')})"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE __checked AS {plan.checked_sql(records)}")
+        except Exception as exc:  # a user's expr that DuckDB cannot bind or run
+            import duckdb
+
+            if not isinstance(exc, duckdb.Error):
+                raise
+            raise DataFileError(
+                f"{shown}: the mapping of sources.{source_name} cannot be applied to this file: "
+                f"{str(exc).splitlines()[0]}; check the expr and format settings"
+            ) from None
+        step(f"{source_name}: {path.name}: quarantining bad rows")
+        quarantined = _quarantine(con, plan, import_id, source_name, shown, data)
+        step(f"{source_name}: {path.name}: writing {source.entity}")
+        counts = _upsert(con, plan, import_id, shown)
+    except BaseException:
+        raise
+    else:
+        con.unregister("__staged")
+    loaded = counts.pop("loaded")
+    if loaded + quarantined != data.rows_in:
+        raise IngestInvariantError(
+            f"{shown}: {data.rows_in} rows read but {loaded} loaded + {quarantined} quarantined"
+        )
+    report = FileReport(
+        import_id,
+        source_name,
+        source.entity,
+        shown,
+        fingerprint(path),
+        data.rows_in,
+        loaded,
+        quarantined,
+        **counts,
+    )
+    con.execute(
+        "INSERT INTO _imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            import_id,
+            batch,
+            source_name,
+            source.entity,
+            shown,
+            report.fingerprint,
+            path.stat().st_size,
+            data.encoding,
+            data.delimiter,
+            data.rows_in,
+            loaded,
+            quarantined,
+            report.records,
+            report.inserted,
+            report.updated,
+            report.unchanged,
+            report.superseded,
+            started,
+            datetime.now(UTC).replace(tzinfo=None),
+            config.config_hash(),
+        ],
+    )
+    for temp in ("__lines", "__checked", "__good"):
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    step(f"{source_name}: {path.name}: done")
+    return report
+
+
+def _display_path(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _refuse_wrong_file(
+    path: Path, source_name: str, source: SourceConfig, plan: Plan, data: FileData
+) -> None:
+    missing = plan.missing_file_columns()
+    if not missing:
+        return
+    wanted = ", ".join(f"{src!r} (for {canonical})" for canonical, src in missing)
+    mapped = len([m for m in plan.mappings().values() if m.column is not None])
+    verdict = (
+        f"this does not look like a {source.entity} export"
+        if len(missing) == mapped
+        else "some mapped columns are missing"
+    )
+    have = ", ".join(repr(c) for c in data.columns[:30])
+    more = f" and {len(data.columns) - 30} more" if len(data.columns) > 30 else ""
+    raise DataFileError(
+        f"{path}: {verdict} for source {source_name!r}: no column {wanted}. The file's columns "
+        f"are {have}{more}. Check that this is the right file, or fix "
+        f"sources.{source_name}.columns in partnerscope.toml."
+    )
+
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    import_id: int,
+    source: str,
+    file: str,
+    data: FileData,
+) -> int:
+    """Copy every line that will not load into the quarantine, with its first problem."""
+    head = f"{import_id}, {lit(source)}, {lit(plan.table.name)}, {lit(file)}"
+    record = f"(SELECT to_json(s) FROM __staged s WHERE s.{ROW_COLUMN} = l.{ROW})"
+    if plan.source.rollup:
+        keys = " AND ".join(
+            f"l.{quote(k)} IS NOT DISTINCT FROM c.{quote(k)}" for k in plan.table.key
+        )
+        own = f"l.{PROBLEMS}[1]"
+        reason = (
+            f"CASE WHEN len(l.{PROBLEMS}) > 0 THEN {own} ELSE "
+            f'struct_pack(rule := c.{PROBLEMS}[1].rule, "column" := '
+            f"c.{PROBLEMS}[1]."
+            '"column"'
+            f", value := c.{PROBLEMS}[1].value, message := "
+            f"'another line of this record (row ' || c.{ROW} || ') is rejected: ' || "
+            f"c.{PROBLEMS}[1].message) END"
+        )
+        source_rel = f"__lines l JOIN __checked c ON {keys} WHERE len(c.{PROBLEMS}) > 0"
+        problems = f"c.{PROBLEMS}"
+    else:
+        reason = f"l.{PROBLEMS}[1]"
+        source_rel = f"__checked l WHERE len(l.{PROBLEMS}) > 0"
+        problems = f"l.{PROBLEMS}"
+    con.execute(
+        f"INSERT INTO _quarantine SELECT {head}, l.{ROW}, r.column, r.value, r.rule, r.message, "
+        f"list_transform({problems}, lambda p: p.column || ': ' || p.message), rec "
+        f"FROM (SELECT l.{ROW}, {reason} AS r, {problems}, {record} AS rec FROM {source_rel}) l"
+    )
+    for bad in data.malformed:
+        con.execute(
+            f"INSERT INTO _quarantine VALUES ({head}, ?, NULL, ?, 'malformed_row', ?, ?, NULL)",
+            [
+                bad.row,
+                bad.text,
+                f"the row has {bad.actual} fields where the header has {bad.expected}; check "
+                "quoting and the delimiter",
+                [f"row has {bad.actual} fields, expected {bad.expected}"],
+            ],
+        )
+    return _scalar(con, f"SELECT count(*) FROM _quarantine WHERE import_id = {import_id}")
+
+
+def _upsert(
+    con: duckdb.DuckDBPyConnection, plan: Plan, import_id: int, file: str
+) -> dict[str, int]:
+    """Write the good records: insert new keys, replace changed ones, keep unchanged ones."""
+    table = plan.table
+    keys = [quote(k) for k in table.key]
+    order = "updated_at DESC NULLS LAST, " if "updated_at" in table.column_names else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __good AS SELECT *, "
+        f"row_number() OVER (PARTITION BY {', '.join(keys)} ORDER BY {order}{ROW} DESC) AS __rank "
+        f"FROM __checked WHERE len({PROBLEMS}) = 0"
+    )
+    if plan.source.rollup:
+        key_match = " AND ".join(f"l.{k} = g.{k}" for k in keys)
+        loaded_sql = f"SELECT count(*) FROM __lines l JOIN __good g ON {key_match}"
+    else:
+        loaded_sql = "SELECT count(*) FROM __good"
+    loaded = _scalar(con, loaded_sql)
+    superseded_in_file = _scalar(con, "SELECT count(*) FROM __good WHERE __rank > 1")
+    money = {c.name for c in table.money_columns}
+    values = []
+    for name, _sql_type in table.stored_columns():
+        if name in money:
+            values.append(f"CAST({quote(name)} * fx_rate AS DECIMAL(18,2)) AS {quote(name)}")
+        elif name.endswith("_local") and name[: -len("_local")] in money:
+            values.append(
+                f"CAST({quote(name[: -len('_local')])} AS DECIMAL(18,2)) AS {quote(name)}"
+            )
+        elif name == "_import_id":
+            values.append(f"{import_id} AS _import_id")
+        elif name == "_source_file":
+            values.append(f"{lit(file)} AS _source_file")
+        elif name == "_source_row":
+            values.append(f"{ROW} AS _source_row")
+        else:
+            values.append(quote(name))
+    business = [n for n, _ in table.stored_columns() if not n.startswith("_")]
+    same = " AND ".join(f"i.{quote(n)} IS NOT DISTINCT FROM t.{quote(n)}" for n in business)
+    join = " AND ".join(f"i.{k} = t.{k}" for k in keys)
+    older = "i.updated_at < t.updated_at" if "updated_at" in table.column_names else "false"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __incoming AS SELECT i.*, CASE "
+        f"WHEN t.{keys[0]} IS NULL THEN 'insert' WHEN {older} THEN 'older' "
+        f"WHEN {same} THEN 'same' ELSE 'update' END AS __action "
+        f"FROM (SELECT {', '.join(values)} FROM __good WHERE __rank = 1) i "
+        f"LEFT JOIN {quote(table.name)} t ON {join}"
+    )
+    con.execute(
+        f"DELETE FROM {quote(table.name)} t USING __incoming i "
+        f"WHERE {join} AND i.__action = 'update'"
+    )
+    stored = ", ".join(quote(n) for n, _ in table.stored_columns())
+    con.execute(
+        f"INSERT INTO {quote(table.name)} ({stored}) SELECT {stored} FROM __incoming "
+        "WHERE __action IN ('insert', 'update')"
+    )
+    actions = dict(con.execute("SELECT __action, count(*) FROM __incoming GROUP BY 1").fetchall())
+    con.execute("DROP TABLE __incoming")
+    return {
+        "loaded": loaded,
+        "records": _scalar(con, "SELECT count(*) FROM __good"),
+        "inserted": int(actions.get("insert", 0)),
+        "updated": int(actions.get("update", 0)),
+        "unchanged": int(actions.get("same", 0)),
+        "superseded": superseded_in_file + int(actions.get("older", 0)),
+    }
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    # fetchall: DuckDB refuses new work on a connection with an unfinished result
+    rows = con.execute(sql).fetchall()
+    return int(rows[0][0]) if rows else 0

@@ -1,0 +1,422 @@
+"""The SQL that turns a staged export into canonical rows, each with the problems that stop it.
+
+Everything here builds DuckDB SQL text from the table definition and the source's mapping; the
+loader runs it. Steps, each a relation:
+
+1. *lines*: blanks and null tokens become NULL, each canonical column is taken from its source
+   column, constant or expression, value-mapped, defaulted and parsed to its type; a list of
+   problems (missing, unreadable, not allowed, out of range) is attached to every line;
+2. *records*: with ``rollup`` the lines sharing a key become one record (money summed);
+3. *checked*: table checks, the FX rate of the row's reference date and foreign keys add their
+   problems; a record with no problem loads, any other is quarantined with the first problem.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from partnerscope.config import ColumnMapping, SourceConfig
+from partnerscope.schema import TABLES, Column, ColumnType, Table
+
+PROBLEMS = "__problems"
+ROW = "__row"
+DECIMAL_PARSE = "DECIMAL(38,6)"
+_TRUE = ("true", "t", "yes", "y", "1", "1.0", "x", "won", "closed won")
+_FALSE = ("false", "f", "no", "n", "0", "0.0")
+_TYPE_WORDS = {
+    ColumnType.INTEGER: "a whole number",
+    ColumnType.NUMBER: "a number",
+    ColumnType.MONEY: "an amount",
+    ColumnType.RATE: "a rate",
+    ColumnType.DATE: "a date",
+    ColumnType.TIMESTAMP: "a date and time",
+    ColumnType.BOOLEAN: "true or false",
+    ColumnType.CURRENCY: "a three-letter currency code",
+}
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def raw_name(column: str) -> str:
+    return f"__raw_{column}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The transformation of one source's file into one canonical table."""
+
+    table: Table
+    source_name: str
+    source: SourceConfig
+    file_columns: tuple[str, ...]
+    base_currency: str
+    reporting_timezone: str
+    source_timezone: str
+    null_values: tuple[str, ...]
+
+    # -- which columns come from where -------------------------------------------------------
+
+    def mappings(self) -> dict[str, ColumnMapping]:
+        return {c.name: m for c in self.table.columns if (m := self.source.mapping(c.name))}
+
+    def missing_file_columns(self) -> list[tuple[str, str]]:
+        """(canonical column, source column) pairs whose source column the file lacks."""
+        present = set(self.file_columns)
+        return [
+            (name, m.column)
+            for name, m in self.mappings().items()
+            if m.column is not None and m.column not in present
+        ]
+
+    def _origin(self, col: Column) -> str:
+        mapping = self.source.mapping(col.name)
+        if mapping is None:
+            return "not mapped"
+        if mapping.column is not None:
+            return f"from column {mapping.column!r}"
+        return "from a constant" if mapping.constant is not None else "from an expression"
+
+    # -- step 1: lines -----------------------------------------------------------------------
+
+    def lines_sql(self, staged: str) -> str:
+        nulls = ", ".join(lit(v) for v in ("", *self.null_values))
+        clean = ", ".join(
+            f"CASE WHEN trim(CAST({quote(c)} AS VARCHAR)) IN ({nulls}) THEN NULL "
+            f"ELSE trim(CAST({quote(c)} AS VARCHAR)) END AS {quote(c)}"
+            for c in self.file_columns
+        )
+        raws = ", ".join(
+            f"{self._raw_sql(c)} AS {quote(raw_name(c.name))}" for c in self.table.columns
+        )
+        parsed = ", ".join(f"{self._parse_sql(c)} AS {quote(c.name)}" for c in self.table.columns)
+        problems = ", ".join(p for c in self.table.columns for p in self._line_problems(c))
+        return (
+            f"WITH clean AS (SELECT {ROW}, {clean} FROM {staged}),\n"
+            f"raw AS (SELECT {ROW}, {raws} FROM clean),\n"
+            f"parsed AS (SELECT *, {parsed} FROM raw)\n"
+            f"SELECT *, {_non_null(problems)} AS {PROBLEMS} FROM parsed"
+        )
+
+    def _raw_sql(self, col: Column) -> str:
+        mapping = self.source.mapping(col.name)
+        if mapping is None:
+            default = self._default(col)
+            return "NULL::VARCHAR" if default is None else lit(default)
+        if mapping.column is not None:
+            value = f"clean.{quote(mapping.column)}"
+        elif mapping.constant is not None:
+            constant = mapping.constant
+            value = lit(str(constant).lower() if isinstance(constant, bool) else constant)
+        else:
+            value = f"CAST(({mapping.expr}) AS VARCHAR)"
+        if mapping.map:
+            cases = " ".join(
+                f"WHEN {lit(k.strip().lower())} THEN {lit(v)}" for k, v in mapping.map.items()
+            )
+            otherwise = lit(mapping.otherwise) if mapping.otherwise is not None else value
+            value = f"(CASE lower({value}) {cases} ELSE {otherwise} END)"
+        elif mapping.otherwise is not None:
+            value = f"(CASE WHEN {value} IS NULL THEN NULL ELSE {lit(mapping.otherwise)} END)"
+        if mapping.default is not None:
+            value = f"coalesce({value}, {lit(mapping.default)})"
+        return value
+
+    def _default(self, col: Column) -> str | None:
+        if col.default is None:
+            return None
+        return col.default.replace("{base_currency}", self.base_currency)
+
+    def _format(self, col: Column) -> str | None:
+        mapping = self.source.mapping(col.name)
+        if mapping is not None and mapping.format:
+            return mapping.format
+        if col.type is ColumnType.DATE:
+            return self.source.date_format
+        if col.type is ColumnType.TIMESTAMP:
+            return self.source.timestamp_format or self.source.date_format
+        return None
+
+    def _parse_sql(self, col: Column) -> str:
+        raw = quote(raw_name(col.name))
+        mapping = self.source.mapping(col.name)
+        scale = mapping.scale if mapping is not None else None
+        fmt = self._format(col)
+        match col.type:
+            case ColumnType.STRING:
+                return f"lower({raw})" if col.allowed else raw
+            case ColumnType.CURRENCY:
+                return f"upper({raw})"
+            case ColumnType.INTEGER:
+                number = f"TRY_CAST({self._number(raw)} AS DOUBLE)"
+                scaled = f"{number} * {scale}" if scale is not None else number
+                return f"CASE WHEN {scaled} = round({scaled}) THEN CAST({scaled} AS BIGINT) END"
+            case ColumnType.NUMBER:
+                number = f"TRY_CAST({self._number(raw)} AS DOUBLE)"
+                return f"{number} * {scale}" if scale is not None else number
+            case ColumnType.MONEY | ColumnType.RATE:
+                number = f"TRY_CAST({self._number(raw)} AS {DECIMAL_PARSE})"
+                if scale is not None:
+                    number = f"{number} * CAST({scale!r} AS {DECIMAL_PARSE})"
+                return number
+            case ColumnType.DATE:
+                if fmt:
+                    return f"CAST(TRY_STRPTIME({raw}, {lit(fmt)}) AS DATE)"
+                return (
+                    f"coalesce(TRY_CAST({raw} AS DATE), CAST(TRY_CAST({raw} AS TIMESTAMP) AS DATE))"
+                )
+            case ColumnType.TIMESTAMP:
+                return self._timestamp(raw, fmt)
+            case ColumnType.BOOLEAN:
+                return (
+                    f"CASE WHEN lower({raw}) IN ({', '.join(map(lit, _TRUE))}) THEN true "
+                    f"WHEN lower({raw}) IN ({', '.join(map(lit, _FALSE))}) THEN false END"
+                )
+        raise AssertionError(f"unhandled column type {col.type}")  # pragma: no cover
+
+    def _number(self, raw: str) -> str:
+        """Text of a number with currency signs and grouping removed, '.' as decimal mark."""
+        text = f"regexp_replace({raw}, '[\\s$€£¥]', '', 'g')"
+        dec, thou = self.source.decimal_separator, self.source.thousands_separator
+        if dec == ",":
+            grouped = re.escape(thou) if thou else "@"
+            text = (
+                f"replace(CASE WHEN regexp_full_match({text}, "
+                f"'-?\\d{{1,3}}({grouped}\\d{{3}})+(,\\d*)?') THEN replace({text}, "
+                f"{lit(thou)}, '') ELSE {text} END, ',', '.')"
+            )
+        elif thou:
+            # grouping is removed only where it really is grouping: 1,234,567.89 but not 12,5
+            text = (
+                f"CASE WHEN regexp_full_match({text}, "
+                f"'-?\\d{{1,3}}({re.escape(thou)}\\d{{3}})+(\\.\\d*)?') "
+                f"THEN replace({text}, {lit(thou)}, '') ELSE {text} END"
+            )
+        return text
+
+    def _timestamp(self, raw: str, fmt: str | None) -> str:
+        """UTC timestamp: explicit offsets are honoured, naive times are in the source zone."""
+        if fmt and ("%z" in fmt or "%Z" in fmt):
+            return f"timezone('UTC', TRY_STRPTIME({raw}, {lit(fmt)})::TIMESTAMPTZ)"
+        naive = f"TRY_STRPTIME({raw}, {lit(fmt)})" if fmt else f"TRY_CAST({raw} AS TIMESTAMP)"
+        if self.source_timezone != "UTC":
+            naive = f"timezone('UTC', timezone({lit(self.source_timezone)}, {naive}))"
+        if fmt:
+            return naive
+        offset = f"regexp_matches({raw}, '(Z|[+-]\\d\\d(:?\\d\\d)?)$')"
+        return (
+            f"CASE WHEN {offset} THEN timezone('UTC', TRY_CAST({raw} AS TIMESTAMPTZ)) "
+            f"ELSE {naive} END"
+        )
+
+    def _line_problems(self, col: Column) -> list[str]:
+        raw, value = quote(raw_name(col.name)), quote(col.name)
+        origin = self._origin(col)
+        out = []
+        if col.required or col.name in self.table.key:
+            out.append(
+                _problem(
+                    f"{raw} IS NULL",
+                    "missing",
+                    col.name,
+                    raw,
+                    f"{col.name} ({origin}) is empty but required",
+                )
+            )
+        if col.type in _TYPE_WORDS:
+            fmt = self._format(col)
+            expected = _TYPE_WORDS[col.type] + (f" in format {fmt}" if fmt else "")
+            out.append(
+                _problem(
+                    f"{raw} IS NOT NULL AND {value} IS NULL",
+                    f"not_{col.type}",
+                    col.name,
+                    raw,
+                    f"{col.name} ({origin}) is not {expected}",
+                )
+            )
+        if col.type is ColumnType.CURRENCY:
+            out.append(
+                _problem(
+                    f"NOT regexp_full_match({value}, '[A-Z]{{3}}')",
+                    "not_currency",
+                    col.name,
+                    raw,
+                    f"{col.name} ({origin}) is not a three-letter currency code such as USD",
+                )
+            )
+        if col.allowed:
+            allowed = ", ".join(lit(a) for a in col.allowed)
+            out.append(
+                _problem(
+                    f"{value} NOT IN ({allowed})",
+                    "not_allowed",
+                    col.name,
+                    raw,
+                    f"{col.name} ({origin}) must be one of {', '.join(col.allowed)}; map the "
+                    f"source value with sources.{self.source_name}.columns.{col.name}.map",
+                )
+            )
+        if col.minimum is not None:
+            out.append(
+                _problem(
+                    f"{value} < {col.minimum}",
+                    "below_minimum",
+                    col.name,
+                    raw,
+                    f"{col.name} ({origin}) is below {col.minimum:g}",
+                )
+            )
+        if col.maximum is not None:
+            out.append(
+                _problem(
+                    f"{value} > {col.maximum}",
+                    "above_maximum",
+                    col.name,
+                    raw,
+                    f"{col.name} ({origin}) is above {col.maximum:g}",
+                )
+            )
+        return out
+
+    # -- step 2: records ---------------------------------------------------------------------
+
+    def records_sql(self, lines: str) -> str:
+        """Lines sharing a key as one record (rollup), or the lines themselves."""
+        if not self.source.rollup:
+            return f"SELECT * FROM {lines}"
+        keys = ", ".join(quote(k) for k in self.table.key)
+        aggs = []
+        for col in self.table.columns:
+            if col.name in self.table.key:
+                continue
+            mapping = self.source.mapping(col.name)
+            how = (
+                mapping.agg
+                if mapping and mapping.agg
+                else "sum"
+                if col.type is ColumnType.MONEY
+                else "first"
+            )
+            fn = {
+                "first": "arg_min({c}, __row)",
+                "last": "arg_max({c}, __row)",
+                "sum": "sum({c})",
+                "min": "min({c})",
+                "max": "max({c})",
+            }[how]
+            aggs.append(f"{fn.format(c=quote(col.name))} AS {quote(col.name)}")
+            aggs.append(
+                f"arg_min({quote(raw_name(col.name))}, {ROW}) AS {quote(raw_name(col.name))}"
+            )
+        raws = ", ".join(
+            f"arg_min({quote(raw_name(k))}, {ROW}) AS {quote(raw_name(k))}" for k in self.table.key
+        )
+        return (
+            f"SELECT {keys}, min({ROW}) AS {ROW}, {raws}, {', '.join(aggs)}, "
+            f"flatten(list({PROBLEMS} ORDER BY {ROW})) AS {PROBLEMS} "
+            f"FROM {lines} GROUP BY ALL"
+        )
+
+    # -- step 3: checks, FX, references ------------------------------------------------------
+
+    def checked_sql(self, records: str) -> str:
+        checks = [
+            _problem(
+                f"NOT coalesce(({self._fill(c.sql)}), true)",
+                c.rule,
+                c.column,
+                quote(raw_name(c.column)),
+                self._fill(c.message),
+            )
+            for c in self.table.checks
+        ]
+        joins, found, hidden = [], ["r.*"], []
+        if self.table.money_columns:
+            base = lit(self.base_currency)
+            joins.append(
+                "ASOF LEFT JOIN fx_rates fx ON r.currency = fx.currency "
+                "AND r.__fx_date >= fx.rate_date"
+            )
+            found.append(
+                f"CASE WHEN r.currency = {base} THEN CAST(1 AS DECIMAL(18,8)) "
+                "ELSE fx.rate END AS fx_rate"
+            )
+            checks.append(
+                _problem(
+                    "fx_rate IS NULL AND __fx_date IS NOT NULL AND currency IS NOT NULL",
+                    "no_fx_rate",
+                    "currency",
+                    "currency || ' on ' || CAST(__fx_date AS VARCHAR)",
+                    f"no FX rate into {self.base_currency} on or before the row's reference date; "
+                    "add the rate to the fx_rates source",
+                )
+            )
+            hidden.append("__fx_date")
+        for i, col in enumerate(c for c in self.table.columns if c.references):
+            target = TABLES[col.references or ""]
+            alias = f"__ref{i}"
+            joins.append(
+                f"LEFT JOIN (SELECT DISTINCT {quote(target.key[0])} AS k "
+                f"FROM {target.name}) {alias} ON r.{quote(col.name)} = {alias}.k"
+            )
+            found.append(f"{alias}.k IS NOT NULL AS {alias}")
+            hidden.append(alias)
+            checks.append(
+                _problem(
+                    f"{quote(col.name)} IS NOT NULL AND NOT {alias}",
+                    "unknown_reference",
+                    col.name,
+                    quote(raw_name(col.name)),
+                    f"{col.name} is not in {target.name}; load it there first or correct the id",
+                )
+            )
+        fx_date = (
+            f", {self._local_dates(self.table.fx_date or 'NULL')} AS __fx_date"
+            if (self.table.money_columns)
+            else ""
+        )
+        exclude = f" EXCLUDE ({', '.join(hidden)})" if hidden else ""
+        return (
+            f"WITH joined AS (SELECT {', '.join(found)} "
+            f"FROM (SELECT *{fx_date} FROM {records}) r {' '.join(joins)})\n"
+            f"SELECT *{exclude} REPLACE (list_concat({PROBLEMS}, "
+            f"{_non_null(', '.join(checks) or 'NULL')}) AS {PROBLEMS}) "
+            "FROM joined"
+        )
+
+    def _fill(self, text: str) -> str:
+        return text.replace("{base_currency}", self.base_currency)
+
+    def _local_dates(self, sql: str) -> str:
+        """The FX reference-date SQL, with timestamps read as dates in the reporting time zone."""
+        stamps = [c.name for c in self.table.columns if c.type is ColumnType.TIMESTAMP]
+        if not stamps:
+            return sql
+
+        def local(match: re.Match[str]) -> str:
+            name = match.group(0)
+            if self.reporting_timezone == "UTC":
+                return f"CAST({name} AS DATE)"
+            return (
+                f"CAST(timezone({lit(self.reporting_timezone)}, timezone('UTC', {name})) AS DATE)"
+            )
+
+        return re.sub(rf"\b({'|'.join(stamps)})\b", local, sql)
+
+
+def _non_null(items: str) -> str:
+    return f"list_filter([{items}], lambda p: p IS NOT NULL)"
+
+
+def _problem(condition: str, rule: str, column: str, value_sql: str, message: str) -> str:
+    return (
+        f"CASE WHEN {condition} THEN {{'rule': {lit(rule)}, 'column': {lit(column)}, "
+        f"'value': CAST({value_sql} AS VARCHAR), 'message': {lit(message)}}} END"
+    )

@@ -1,0 +1,107 @@
+"""The embedded warehouse: one DuckDB file holding the canonical tables and the import ledger.
+
+DDL comes from :mod:`partnerscope.schema`. A newer partnerscope adds the columns an older
+warehouse lacks; nothing is ever dropped. Writes happen inside one transaction per command, so a
+failed or killed command leaves the warehouse as it was (DuckDB persists a transaction only at
+commit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from partnerscope.errors import WorkspaceError
+from partnerscope.schema import TABLES
+
+if TYPE_CHECKING:
+    import duckdb
+
+SCHEMA_VERSION = "1"
+
+#: The import ledger and the quarantine, beside the canonical tables.
+META_DDL = (
+    "CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    "CREATE SEQUENCE IF NOT EXISTS _import_seq START 1",
+    """CREATE TABLE IF NOT EXISTS _imports (
+        import_id BIGINT, batch_id BIGINT, source VARCHAR, entity VARCHAR, file VARCHAR,
+        fingerprint VARCHAR, bytes BIGINT, encoding VARCHAR, delimiter VARCHAR,
+        rows_in BIGINT, loaded BIGINT, quarantined BIGINT, records BIGINT, inserted BIGINT,
+        updated BIGINT, unchanged BIGINT, superseded BIGINT,
+        started_at TIMESTAMP, finished_at TIMESTAMP, config_hash VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS _quarantine (
+        import_id BIGINT, source VARCHAR, entity VARCHAR, file VARCHAR, "row" BIGINT,
+        "column" VARCHAR, value VARCHAR, rule VARCHAR, message VARCHAR, problems VARCHAR[],
+        record JSON)""",
+)
+
+
+def table_ddl(name: str) -> str:
+    cols = ", ".join(f'"{c}" {t}' for c, t in TABLES[name].stored_columns())
+    return f'CREATE TABLE IF NOT EXISTS "{name}" ({cols})'
+
+
+class Warehouse:
+    """An open connection to the workspace's DuckDB file."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        import duckdb
+
+        self.path = path
+        if read_only and not path.exists():
+            raise WorkspaceError(f"{path}: no warehouse yet; load data with `partnerscope ingest`")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con: duckdb.DuckDBPyConnection = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise WorkspaceError(f"{path}: cannot open the warehouse ({exc})") from None
+        self.con.execute("SET TimeZone = 'UTC'")
+        if not read_only:
+            self.ensure_schema()
+
+    def ensure_schema(self) -> None:
+        with self.transaction():
+            for ddl in META_DDL:
+                self.con.execute(ddl)
+            for name in TABLES:
+                self.con.execute(table_ddl(name))
+                have = {
+                    r[0]
+                    for r in self.con.execute(
+                        "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                        [name],
+                    ).fetchall()
+                }
+                for column, sql_type in TABLES[name].stored_columns():
+                    if column not in have:
+                        self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {sql_type}')
+            self.con.execute(
+                "INSERT OR REPLACE INTO _meta VALUES ('schema_version', ?)", [SCHEMA_VERSION]
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def row_counts(self) -> dict[str, int]:
+        counts = {}
+        for name in TABLES:
+            counts[name] = int(self.con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
+        return counts
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
