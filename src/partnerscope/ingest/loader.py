@@ -298,10 +298,10 @@ def _quarantine(
         source_rel = f"__checked l WHERE len(l.{PROBLEMS}) > 0"
         problems = f"l.{PROBLEMS}"
     con.execute(
-        f"INSERT INTO _quarantine SELECT {head}, l.{ROW}, r.column, r.value, r.rule, r.message, "
-        f"list_transform({problems}, lambda p: p.column || ': ' || p.message), rec "
-        f"FROM (SELECT l.{ROW}, {reason} AS r, {problems}, {record} AS rec FROM {source_rel}) l"
-    )
+        f"INSERT INTO _quarantine SELECT {head}, q.{ROW}, q.r.column, q.r.value, q.r.rule, "
+        "q.r.message, list_transform(q.all, lambda p: p.column || ': ' || p.message), q.rec "
+        f"FROM (SELECT l.{ROW}, {reason} AS r, {problems} AS all, {record} AS rec "
+        f"FROM {source_rel}) q")
     for bad in data.malformed:
         con.execute(
             f"INSERT INTO _quarantine VALUES ({head}, ?, NULL, ?, 'malformed_row', ?, ?, NULL)",
