@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from partnerscope.config import Config, SourceConfig, source_files
 from partnerscope.errors import DataFileError, PartnerscopeError
 from partnerscope.ingest.readers import ROW_COLUMN, FileData, read_file
-from partnerscope.ingest.transform import PROBLEMS, ROW, Plan, lit, quote
+from partnerscope.ingest.transform import PROBLEMS, ROW, Plan, lit, no_problems, quote
 from partnerscope.schema import TABLES, load_order
 
 if TYPE_CHECKING:
@@ -283,7 +283,7 @@ def _quarantine(
         )
         own = f"l.{PROBLEMS}[1]"
         reason = (
-            f"CASE WHEN len(l.{PROBLEMS}) > 0 THEN {own} ELSE "
+            f"CASE WHEN NOT {no_problems(f'l.{PROBLEMS}')} THEN {own} ELSE "
             f'struct_pack(rule := c.{PROBLEMS}[1].rule, "column" := '
             f"c.{PROBLEMS}[1]."
             '"column"'
@@ -291,17 +291,20 @@ def _quarantine(
             f"'another line of this record (row ' || c.{ROW} || ') is rejected: ' || "
             f"c.{PROBLEMS}[1].message) END"
         )
-        source_rel = f"__lines l JOIN __checked c ON {keys} WHERE len(c.{PROBLEMS}) > 0"
+        source_rel = (
+            f"__lines l JOIN __checked c ON {keys} WHERE NOT {no_problems(f'c.{PROBLEMS}')}"
+        )
         problems = f"c.{PROBLEMS}"
     else:
         reason = f"l.{PROBLEMS}[1]"
-        source_rel = f"__checked l WHERE len(l.{PROBLEMS}) > 0"
+        source_rel = f"__checked l WHERE NOT {no_problems(f'l.{PROBLEMS}')}"
         problems = f"l.{PROBLEMS}"
     con.execute(
         f"INSERT INTO _quarantine SELECT {head}, q.{ROW}, q.r.column, q.r.value, q.r.rule, "
         "q.r.message, list_transform(q.all, lambda p: p.column || ': ' || p.message), q.rec "
         f"FROM (SELECT l.{ROW}, {reason} AS r, {problems} AS all, {record} AS rec "
-        f"FROM {source_rel}) q")
+        f"FROM {source_rel}) q"
+    )
     for bad in data.malformed:
         con.execute(
             f"INSERT INTO _quarantine VALUES ({head}, ?, NULL, ?, 'malformed_row', ?, ?, NULL)",
@@ -326,7 +329,7 @@ def _upsert(
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE __good AS SELECT *, "
         f"row_number() OVER (PARTITION BY {', '.join(keys)} ORDER BY {order}{ROW} DESC) AS __rank "
-        f"FROM __checked WHERE len({PROBLEMS}) = 0"
+        f"FROM __checked WHERE {no_problems()}"
     )
     if plan.source.rollup:
         key_match = " AND ".join(f"l.{k} = g.{k}" for k in keys)
