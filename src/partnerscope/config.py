@@ -11,7 +11,6 @@ import difflib
 import glob
 import hashlib
 import json
-import re
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -90,10 +89,32 @@ class SourceConfig(_Strict):
     date_format: str | None = None
     timestamp_format: str | None = None
     decimal_separator: Literal[".", ","] = "."
+    #: Default: "." when the decimal separator is ",", else ",".
     thousands_separator: Literal[",", ".", " ", "'", ""] = ","
     null_values: tuple[str, ...] | None = None
     rollup: bool = False
     columns: dict[str, str | ColumnMapping] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _thousands_default(cls, data: Any) -> Any:
+        # "1.234,50": with a decimal comma the usual grouping mark is the dot
+        if (
+            isinstance(data, dict)
+            and data.get("decimal_separator") == ","
+            and "thousands_separator" not in data
+        ):
+            return {**data, "thousands_separator": "."}
+        return data
+
+    @model_validator(mode="after")
+    def _distinct_separators(self) -> SourceConfig:
+        if self.thousands_separator == self.decimal_separator:
+            raise ValueError(
+                f"decimal_separator and thousands_separator are both {self.decimal_separator!r}; "
+                "set thousands_separator to the mark that groups digits in your file"
+            )
+        return self
 
     @field_validator("delimiter")
     @classmethod
@@ -147,8 +168,15 @@ def load_config(path: Path, *, check_files: bool = True) -> Config:
         config = Config.model_validate(raw)
     except ValidationError as exc:
         problems.extend(_describe_validation_error(exc))
+        # one typo must not hide the other problems: check what did validate
+        timezone, sources = _valid_parts(raw)
+        problems.extend(_check_meaning(timezone, sources, path.parent, check_files=check_files))
         raise ConfigError(where, problems) from None
-    problems.extend(_check_meaning(config, path.parent, check_files=check_files))
+    problems.extend(
+        _check_meaning(
+            config.workspace.timezone, config.sources, path.parent, check_files=check_files
+        )
+    )
     if problems:
         raise ConfigError(where, problems)
     return config
@@ -183,21 +211,56 @@ def _apply_presets(raw: dict[str, Any], problems: list[str]) -> dict[str, Any]:
     return {**raw, "sources": merged}
 
 
+#: Names pydantic gives the members of a union in an error location.
+_UNION_MEMBERS = frozenset({"str", "int", "float", "bool", "list[str]", "ColumnMapping"})
+
+
+def _user_loc(loc: tuple[int | str, ...]) -> tuple[tuple[int | str, ...], bool]:
+    """The location as the user wrote it (without validator and union-member names), and
+    whether it named a union member."""
+    out: list[int | str] = []
+    member = False
+    for i, part in enumerate(loc):
+        text = str(part)
+        if text.startswith("function-"):
+            continue
+        if text in _UNION_MEMBERS and i > 0 and loc[i - 1] not in ("sources", "map"):
+            member = True
+            continue
+        out.append(part)
+    return tuple(out), member
+
+
 def _describe_validation_error(exc: ValidationError) -> list[str]:
+    errors = [(*_user_loc(err["loc"]), err) for err in exc.errors()]
     problems = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
-        # pydantic names union members in the location; they mean nothing to a user
-        loc = re.sub(r"\.(str|ColumnMapping|float|list\[str\]|int|bool)\b", "", loc)
+    seen: set[tuple[int | str, ...]] = set()
+    for loc, member, err in errors:
+        if (
+            member
+            and (
+                # a table was given: that a scalar member rejects it explains nothing
+                (isinstance(err.get("input"), dict) and err["type"].endswith("_type"))
+                # another member got further and says what is wrong inside
+                or any(len(o) > len(loc) and o[: len(loc)] == loc for o, _, _ in errors)
+            )
+        ):
+            continue
+        if loc in seen:
+            continue  # one problem per key, from the first member that fails
+        seen.add(loc)
+        where = ".".join(str(p) for p in loc)
         if err["type"] == "extra_forbidden":
-            key = str(err["loc"][-1])
-            parent = _model_for_loc(err["loc"][:-1])
-            hint = _did_you_mean(key, parent.model_fields if parent else [])
-            problems.append(f"{loc}: unknown key{hint}")
+            parent = _model_for_loc(loc[:-1])
+            hint = _did_you_mean(str(loc[-1]), parent.model_fields if parent else [])
+            problems.append(f"{where}: unknown key{hint}")
         elif err["type"] == "missing":
-            problems.append(f"{loc}: required key is missing")
+            problems.append(f"{where}: required key is missing")
         else:
-            problems.append(f"{loc}: {err['msg']} (got {err.get('input')!r})")
+            message = err["msg"].removeprefix("Value error, ")
+            value = err.get("input")
+            got = "" if isinstance(value, dict) else f" (got {value!r})"
+            problems.append(f"{where}: {message}{got}")
     return list(dict.fromkeys(problems))
 
 
@@ -230,10 +293,35 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _check_meaning(config: Config, root: Path, *, check_files: bool) -> list[str]:
+def _valid_parts(raw: dict[str, Any]) -> tuple[str | None, dict[str, SourceConfig]]:
+    """The workspace time zone and the sources that are valid on their own; an invalid column
+    mapping (already reported) is replaced by a stand-in so that the rest is still checked."""
+    workspace = raw.get("workspace")
+    timezone = workspace.get("timezone") if isinstance(workspace, dict) else None
+    raw_sources = raw.get("sources")
+    sources = {}
+    for name, source in raw_sources.items() if isinstance(raw_sources, dict) else []:
+        for attempt in range(2):
+            try:
+                sources[name] = SourceConfig.model_validate(source)
+                break
+            except ValidationError as exc:
+                bad = {e["loc"][1] for e in exc.errors() if e["loc"][:1] == ("columns",)}
+                columns = source.get("columns") if isinstance(source, dict) else None
+                if attempt or not bad or not isinstance(columns, dict):
+                    break
+                stand_in = {k: "?" if k in bad else v for k, v in columns.items()}
+                source = {**source, "columns": stand_in}
+    return timezone if isinstance(timezone, str) else None, sources
+
+
+def _check_meaning(
+    timezone: str | None, sources: dict[str, SourceConfig], root: Path, *, check_files: bool
+) -> list[str]:
     problems: list[str] = []
-    for key, tz in [("workspace.timezone", config.workspace.timezone)] + [
-        (f"sources.{n}.timezone", s.timezone) for n, s in config.sources.items() if s.timezone
+    zones = [("workspace.timezone", timezone)] if timezone is not None else []
+    for key, tz in zones + [
+        (f"sources.{n}.timezone", s.timezone) for n, s in sources.items() if s.timezone
     ]:
         try:
             ZoneInfo(tz)
@@ -242,7 +330,7 @@ def _check_meaning(config: Config, root: Path, *, check_files: bool) -> list[str
                 f"{key}: unknown time zone {tz!r}; use an IANA name such as "
                 "'UTC', 'Europe/Berlin' or 'America/New_York'"
             )
-    for name, source in config.sources.items():
+    for name, source in sources.items():
         problems.extend(_check_source(name, source, root, check_files=check_files))
     return problems
 
@@ -273,7 +361,12 @@ def _check_source(name: str, source: SourceConfig, root: Path, *, check_files: b
                 )
             continue
         if col.allowed:
-            for target in [*mapping.map.values(), mapping.otherwise, mapping.constant]:
+            for target in [
+                *mapping.map.values(),
+                mapping.otherwise,
+                mapping.constant,
+                mapping.default,
+            ]:
                 if target is not None and str(target).lower() not in col.allowed:
                     problems.append(
                         f"{where}.columns.{col.name}: {target!r} is not an allowed value; "

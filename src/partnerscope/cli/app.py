@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from partnerscope import __version__
@@ -40,12 +41,14 @@ class _Group(TyperGroup):
             state = ctx.obj if isinstance(ctx.obj, State) else None
             if state is not None and state.debug:
                 raise
+            # messages quote file names, cells and keys: never read them as markup, and keep
+            # each on one line (the terminal wraps it, a log keeps it whole)
             if isinstance(exc, ConfigError):
-                err_console.print(f"[bold red]Error:[/] {exc.problems and exc.path}")
+                err_console.print(f"[bold red]Error:[/] {escape(exc.path)}", soft_wrap=True)
                 for problem in exc.problems:
-                    err_console.print(f"  [red]-[/] {problem}")
+                    err_console.print(f"  [red]-[/] {escape(problem)}", soft_wrap=True)
             else:
-                err_console.print(f"[bold red]Error:[/] {exc}")
+                err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err_console.print(

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from partnerscope.cli.app import app, console, state
@@ -45,8 +46,8 @@ def print_ingest_report(report: IngestReport) -> None:
     )
     for f in report.files:
         table.add_row(
-            f.source,
-            f.file,
+            escape(f.source),
+            escape(f.file),
             f"{f.rows_in:,}",
             f"{f.loaded:,}",
             f"[red]{f.quarantined:,}[/]" if f.quarantined else "0",
@@ -124,7 +125,10 @@ def imports(
     )
     for row in rows:
         table.add_row(
-            *[f"{v:,}" if isinstance(v, int) and i >= 5 else str(v) for i, v in enumerate(row)]
+            *[
+                f"{v:,}" if isinstance(v, int) and i >= 5 else escape(str(v))
+                for i, v in enumerate(row)
+            ]
         )
     console.print(table)
 
@@ -174,14 +178,21 @@ def quarantine(
         "source", "rule", "column", "rows", title="Quarantined rows by reason", title_justify="left"
     )
     for src, rule_name, column, count in summary:
-        by_rule.add_row(src, rule_name, column or "", f"{count:,}")
+        by_rule.add_row(escape(src), escape(rule_name), escape(column or ""), f"{count:,}")
     console.print(by_rule)
     detail = RichTable("file", "row", "column", "value", "reason")
     for file_name, row_no, column, value, message in rows:
-        detail.add_row(file_name, str(row_no), column or "", repr(value) if value else "", message)
+        # cells and file names are data: shown as written, never read as markup
+        detail.add_row(
+            escape(file_name),
+            str(row_no),
+            escape(column or ""),
+            escape(repr(value)) if value else "",
+            escape(message),
+        )
     console.print(detail)
     if export is not None:
-        console.print(f"wrote {export}")
+        console.print(f"wrote {escape(str(export))}")
 
 
 @app.command()
@@ -192,7 +203,10 @@ def status(ctx: typer.Context) -> None:
         counts = wh.row_counts()
         last = wh.con.execute("SELECT max(finished_at), count(*) FROM _imports").fetchall()[0]
     table = RichTable(
-        "table", "rows", title=f"{ws.config.workspace.name} ({ws.root})", title_justify="left"
+        "table",
+        "rows",
+        title=escape(f"{ws.config.workspace.name} ({ws.root})"),
+        title_justify="left",
     )
     for name, count in counts.items():
         table.add_row(name, f"{count:,}")

@@ -122,8 +122,31 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-16-be"
     from charset_normalizer import from_bytes
 
-    best = from_bytes(sample).best()
-    return best.encoding if best is not None else "cp1252"
+    results = from_bytes(sample)
+    best = results.best()
+    if best is None:
+        return "cp1252"
+    # On short samples the detector ties the Windows code pages and may pick cp1250, which reads
+    # "Crème" as "Crčme". Take cp1252, the code page of most exports, unless it scores worse or
+    # puts symbols inside words where the other has letters ("£ódŸ" for "Łódź").
+    western = next((m for m in results if "cp1252" in m.could_be_from_charset), None)
+    if (
+        western is not None
+        and western.chaos <= best.chaos
+        and _symbols_in_words(str(western)) <= _symbols_in_words(str(best))
+    ):
+        return "cp1252"
+    return str(best.encoding)
+
+
+def _symbols_in_words(text: str) -> int:
+    return sum(
+        1
+        for i, c in enumerate(text)
+        if ord(c) > 127
+        and not c.isalpha()
+        and any(0 <= j < len(text) and text[j].isalpha() for j in (i - 1, i + 1))
+    )
 
 
 def detect_delimiter(text: str) -> str:
@@ -196,7 +219,11 @@ def _read_csv(path: Path, source: SourceConfig) -> FileData:
                 block_size=16 << 20,
             ),
             parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+                delimiter=delimiter,
+                newlines_in_values=True,
+                invalid_row_handler=on_invalid,
+                # blank lines are counted so that the row numbers are those a person sees
+                ignore_empty_lines=False,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
@@ -218,8 +245,23 @@ def _read_csv(path: Path, source: SourceConfig) -> FileData:
     numbers = np.arange(first, first + table.num_rows + len(malformed), dtype=np.int64)
     if malformed:
         numbers = np.setdiff1d(numbers, [m.row for m in malformed])[: table.num_rows]
-    table = table.append_column(ROW_COLUMN, pa.array(numbers, pa.int64()))
+    table = _drop_blank_records(table.append_column(ROW_COLUMN, pa.array(numbers, pa.int64())))
     return FileData(table, names, malformed, encoding=encoding, delimiter=delimiter)
+
+
+def _drop_blank_records(table: pa.Table) -> pa.Table:
+    """Without the records whose every cell is empty (blank lines): nothing to load or report."""
+    import pyarrow.compute as pc
+
+    blank = None
+    for name in table.column_names:
+        if name == ROW_COLUMN:
+            continue
+        empty = pc.equal(table[name], "")
+        blank = empty if blank is None else pc.and_(blank, empty)
+        if not pc.any(blank).as_py():
+            return table
+    return table if blank is None else table.filter(pc.invert(blank))
 
 
 def _arrow_codec(encoding: str) -> str:
@@ -252,7 +294,11 @@ def _read_xlsx(path: Path, source: SourceConfig) -> FileData:
     if not rows:
         raise DataFileError(f"{path}: sheet {sheet_name!r} is empty")
     if source.header:
-        names = _unique([_cell_text(c).strip() for c in rows[0]])
+        header = [_cell_text(c).strip() for c in rows[0]]
+        # the sheet is as wide as its widest row: cells right of the header are not columns
+        while header and not header[-1]:
+            header.pop()
+        names = _unique(header)
         body, first = rows[1:], source.skip_rows + 2
     else:
         names, body, first = list(source.column_names or []), rows, source.skip_rows + 1
@@ -271,7 +317,7 @@ def _read_xlsx(path: Path, source: SourceConfig) -> FileData:
             columns[name].append(_cell_text(row[j]) if j < len(row) else "")
     arrays = {n: pa.array(v, pa.string()) for n, v in columns.items()}
     arrays[ROW_COLUMN] = pa.array(numbers, pa.int64())
-    return FileData(pa.table(arrays), names, malformed)
+    return FileData(_drop_blank_records(pa.table(arrays)), names, malformed)
 
 
 def _cell_text(value: object) -> str:

@@ -22,7 +22,14 @@ from partnerscope.schema import TABLES, Column, ColumnType, Table
 
 PROBLEMS = "__problems"
 ROW = "__row"
-DECIMAL_PARSE = "DECIMAL(38,6)"
+#: Money keeps sub-cent digits until it is converted and rounded; a rate keeps every digit its
+#: storage type (DECIMAL(18,8)) holds.
+DECIMAL_PARSE = {ColumnType.MONEY: "DECIMAL(38,6)", ColumnType.RATE: "DECIMAL(38,8)"}
+#: Magnitudes the storage types cannot hold (DECIMAL(18,2), DECIMAL(18,8)); such rows are
+#: quarantined instead of failing the whole ingest.
+STORAGE_LIMIT = {ColumnType.MONEY: 1e16, ColumnType.RATE: 1e10}
+#: A time of day followed by a UTC offset; "2024-03-10" ends in "-10" but is a local date.
+_UTC_OFFSET = r"\d:\d\d(:\d\d)?(\.\d+)?\s*(Z|UTC|GMT|[+-]\d\d(:?\d\d)?)$"
 _TRUE = ("true", "t", "yes", "y", "1", "1.0", "x", "won", "closed won")
 _FALSE = ("false", "f", "no", "n", "0", "0.0")
 _TYPE_WORDS = {
@@ -121,7 +128,12 @@ class Plan:
             cases = " ".join(
                 f"WHEN {lit(k.strip().lower())} THEN {lit(v)}" for k, v in mapping.map.items()
             )
-            otherwise = lit(mapping.otherwise) if mapping.otherwise is not None else value
+            # otherwise replaces unlisted values only: a blank cell stays blank (then default)
+            otherwise = (
+                f"(CASE WHEN {value} IS NULL THEN NULL ELSE {lit(mapping.otherwise)} END)"
+                if mapping.otherwise is not None
+                else value
+            )
             value = f"(CASE lower({value}) {cases} ELSE {otherwise} END)"
         elif mapping.otherwise is not None:
             value = f"(CASE WHEN {value} IS NULL THEN NULL ELSE {lit(mapping.otherwise)} END)"
@@ -157,14 +169,15 @@ class Plan:
             case ColumnType.INTEGER:
                 number = f"TRY_CAST({self._number(raw)} AS DOUBLE)"
                 scaled = f"{number} * {scale}" if scale is not None else number
-                return f"CASE WHEN {scaled} = round({scaled}) THEN CAST({scaled} AS BIGINT) END"
+                return f"CASE WHEN {scaled} = round({scaled}) THEN TRY_CAST({scaled} AS BIGINT) END"
             case ColumnType.NUMBER:
                 number = f"TRY_CAST({self._number(raw)} AS DOUBLE)"
                 return f"{number} * {scale}" if scale is not None else number
             case ColumnType.MONEY | ColumnType.RATE:
-                number = f"TRY_CAST({self._number(raw)} AS {DECIMAL_PARSE})"
+                decimal = DECIMAL_PARSE[col.type]
+                number = f"TRY_CAST({self._number(raw)} AS {decimal})"
                 if scale is not None:
-                    number = f"{number} * CAST({scale!r} AS {DECIMAL_PARSE})"
+                    number = f"{number} * CAST({scale!r} AS {decimal})"
                 return number
             case ColumnType.DATE:
                 if fmt:
@@ -187,16 +200,16 @@ class Plan:
         dec, thou = self.source.decimal_separator, self.source.thousands_separator
         if dec == ",":
             grouped = re.escape(thou) if thou else "@"
+            pattern = lit(rf"-?\d{{1,3}}({grouped}\d{{3}})+(,\d*)?")
             text = (
-                f"replace(CASE WHEN regexp_full_match({text}, "
-                f"'-?\\d{{1,3}}({grouped}\\d{{3}})+(,\\d*)?') THEN replace({text}, "
+                f"replace(CASE WHEN regexp_full_match({text}, {pattern}) THEN replace({text}, "
                 f"{lit(thou)}, '') ELSE {text} END, ',', '.')"
             )
         elif thou:
             # grouping is removed only where it really is grouping: 1,234,567.89 but not 12,5
+            pattern = lit(rf"-?\d{{1,3}}({re.escape(thou)}\d{{3}})+(\.\d*)?")
             text = (
-                f"CASE WHEN regexp_full_match({text}, "
-                f"'-?\\d{{1,3}}({re.escape(thou)}\\d{{3}})+(\\.\\d*)?') "
+                f"CASE WHEN regexp_full_match({text}, {pattern}) "
                 f"THEN replace({text}, {lit(thou)}, '') ELSE {text} END"
             )
         return text
@@ -210,7 +223,7 @@ class Plan:
             naive = f"timezone('UTC', timezone({lit(self.source_timezone)}, {naive}))"
         if fmt:
             return naive
-        offset = f"regexp_matches({raw}, '(Z|[+-]\\d\\d(:?\\d\\d)?)$')"
+        offset = f"regexp_matches({raw}, {lit(_UTC_OFFSET)})"
         return (
             f"CASE WHEN {offset} THEN timezone('UTC', TRY_CAST({raw} AS TIMESTAMPTZ)) "
             f"ELSE {naive} END"
@@ -252,6 +265,19 @@ class Plan:
                     f"{col.name} ({origin}) is not a three-letter currency code such as USD",
                 )
             )
+            amounts = " OR ".join(f"{quote(m.name)} IS NOT NULL" for m in self.table.money_columns)
+            if amounts:
+                # without its currency an amount cannot be converted; never assume the base
+                out.append(
+                    _problem(
+                        f"{raw} IS NULL AND ({amounts})",
+                        "missing",
+                        col.name,
+                        raw,
+                        f"{col.name} ({origin}) is empty on a row with an amount; fill it in "
+                        "the export",
+                    )
+                )
         if col.allowed:
             allowed = ", ".join(lit(a) for a in col.allowed)
             out.append(
@@ -282,6 +308,17 @@ class Plan:
                     col.name,
                     raw,
                     f"{col.name} ({origin}) is above {col.maximum:g}",
+                )
+            )
+        if col.type in STORAGE_LIMIT:
+            out.append(
+                _problem(
+                    f"abs(CAST({value} AS DOUBLE)) >= {STORAGE_LIMIT[col.type]:g}",
+                    "above_maximum",
+                    col.name,
+                    raw,
+                    f"{col.name} ({origin}) is too large to store "
+                    f"(below {STORAGE_LIMIT[col.type]:g})",
                 )
             )
         return out
@@ -350,15 +387,35 @@ class Plan:
                 f"CASE WHEN r.currency = {base} THEN CAST(1 AS DECIMAL(18,8)) "
                 "ELSE fx.rate END AS fx_rate"
             )
+            amounts = " OR ".join(f"{quote(m.name)} IS NOT NULL" for m in self.table.money_columns)
             checks.append(
                 _problem(
-                    "fx_rate IS NULL AND __fx_date IS NOT NULL AND currency IS NOT NULL",
+                    # a row without a reference date has no rate either: its amount would be lost
+                    f"fx_rate IS NULL AND currency IS NOT NULL AND ({amounts})",
                     "no_fx_rate",
                     "currency",
-                    "currency || ' on ' || CAST(__fx_date AS VARCHAR)",
+                    "currency || ' on ' || coalesce(CAST(__fx_date AS VARCHAR), 'no date')",
                     f"no FX rate into {self.base_currency} on or before the row's reference date; "
                     "add the rate to the fx_rates source",
                 )
+            )
+            # a line's own amount was checked; a rollup's sum and any conversion can still
+            # outgrow the storage type (the local amount is stored too)
+            limit = STORAGE_LIMIT[ColumnType.MONEY]
+            checks.extend(
+                _problem(
+                    " OR ".join(
+                        f"abs(CAST({quote(m.name)} AS DOUBLE){factor}) >= {limit:g}"
+                        for factor in ([""] if self.source.rollup else [])
+                        + [" * CAST(fx_rate AS DOUBLE)"]
+                    ),
+                    "above_maximum",
+                    m.name,
+                    quote(raw_name(m.name)),
+                    f"{m.name} is too large to store once summed or converted into "
+                    f"{self.base_currency} (below {limit:g})",
+                )
+                for m in self.table.money_columns
             )
             hidden.append("__fx_date")
         for i, col in enumerate(c for c in self.table.columns if c.references):

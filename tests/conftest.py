@@ -1,0 +1,98 @@
+"""Shared helpers: small workspaces in tmp_path, file writers and warehouse queries.
+
+Every test builds a real workspace folder with a real DuckDB file; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import textwrap
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from partnerscope.schema import TABLES
+from partnerscope.workspace import Workspace
+
+#: The repository is always cloned beside ``shared/``.
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+#: A minimal partners source, used by most tests as the target of opportunity references.
+PARTNERS_SOURCE = """
+[sources.partners]
+entity = "partners"
+path = "data/partners.csv"
+[sources.partners.columns]
+partner_id = "id"
+name = "name"
+"""
+
+PARTNERS_CSV = "id,name\nP1,Acme\nP2,Beta\n"
+
+
+def make_workspace(
+    root: Path, toml_text: str, files: dict[str, str | bytes] | None = None
+) -> Workspace:
+    """A workspace in ``root`` with ``toml_text`` as its configuration and ``files`` in it.
+
+    Text files are written as UTF-8 exactly as given (no newline translation).
+    """
+    ws = Workspace.create(root, config_text=textwrap.dedent(toml_text))
+    for name, content in (files or {}).items():
+        write_file(ws.root / name, content)
+    return ws
+
+
+def write_file(path: Path, content: str | bytes, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = content if isinstance(content, bytes) else content.encode(encoding)
+    path.write_bytes(data)
+    return path
+
+
+def csv_text(rows: Iterable[Sequence[object]], delimiter: str = ",") -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    for row in rows:
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def query(ws: Workspace, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` on the workspace's warehouse (opened read-only, closed again)."""
+    with ws.warehouse(read_only=True) as wh:
+        return wh.con.execute(sql, list(params)).fetchall()
+
+
+def quarantine(ws: Workspace) -> list[tuple[int, str | None, str | None, str]]:
+    """(row, column, value, rule) of every quarantined row, in row order."""
+    return [
+        (r[0], r[1], r[2], r[3])
+        for r in query(
+            ws,
+            'SELECT "row", "column", value, rule FROM _quarantine ORDER BY import_id, "row"',
+        )
+    ]
+
+
+def snapshot(ws: Workspace) -> dict[str, list[tuple[Any, ...]]]:
+    """The full content of every canonical table, the import ledger and the quarantine."""
+    out = {}
+    with ws.warehouse(read_only=True) as wh:
+        for name in [*TABLES, "_imports", "_quarantine"]:
+            out[name] = sorted(wh.con.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr)
+    return out
+
+
+@pytest.fixture
+def workspace_factory(tmp_path: Path) -> Callable[..., Workspace]:
+    """``workspace_factory(toml_text, files)`` → a new workspace in its own folder of tmp_path."""
+    counter = iter(range(1_000_000))
+
+    def factory(toml_text: str, files: dict[str, str | bytes] | None = None) -> Workspace:
+        return make_workspace(tmp_path / f"ws{next(counter)}", toml_text, files)
+
+    return factory
