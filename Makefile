@@ -1,0 +1,73 @@
+# partnerscope developer tasks. `make help` lists them; the README's quick start needs only
+# `make demo` and `make test` on a machine with Python 3.11, make and git.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Touched after a successful install: the install runs again only when pyproject.toml is newer.
+STAMP := $(VENV)/.partnerscope-installed
+# Source folders that ruff formats and lints; mypy also checks scripts/ and bench/.
+CODE := src tests scripts bench
+DEMO_DIR ?= partnerscope-demo
+DEMO_ARGS ?=
+BENCH_SCALE ?= 0.2
+
+.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench clean distclean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+# The virtual environment: created once, the package and its dev tools (re)installed when
+# pyproject.toml changes.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv and install partnerscope with its dev tools
+
+demo: $(STAMP) ## Build a demo workspace with generated data in ./partnerscope-demo and ingest it
+	$(BIN)/partnerscope demo $(DEMO_DIR) $(DEMO_ARGS)
+
+test: $(STAMP) system lint typecheck docs-check pytest ## Everything CI runs: lint, types, docs drift, tests
+
+system: ## Install the Debian packages the tests need (root only; a no-op when present)
+	bash scripts/setup-system
+
+lint: $(STAMP) ## ruff lint and format check (changes nothing)
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix $(CODE)
+	$(BIN)/ruff format $(CODE)
+
+typecheck: $(STAMP) ## mypy --strict on the package, scripts/ and bench/
+	$(BIN)/mypy src/partnerscope scripts bench
+
+docs: $(STAMP) ## Regenerate docs/data-model.md and docs/cli-reference.md
+	$(BIN)/python scripts/gen_docs.py
+
+docs-check: $(STAMP) ## Fail if a generated docs page differs from the code
+	$(BIN)/python scripts/gen_docs.py --check
+
+pytest: $(STAMP) ## The test suite on all cores
+	$(BIN)/python -m pytest -n auto
+
+bench: $(STAMP) ## Ingest throughput against DuckDB's read_csv (BENCH_SCALE=0.2)
+	$(BIN)/python bench/ingest.py --scale $(BENCH_SCALE)
+
+clean: ## Remove caches, build output, the demo and benchmark folders and example state
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
+	rm -rf $(DEMO_DIR) bench/out examples/*/state
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)
