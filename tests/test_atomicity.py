@@ -133,3 +133,33 @@ def test_killed_ingest_leaves_the_previous_state_and_the_next_one_recovers(tmp_p
         ("S3",),
     ]
     assert query(ws, "SELECT count(*) FROM _imports") == [(3,)]
+
+
+def test_a_reader_beside_a_writer_gets_the_busy_message(tmp_path) -> None:
+    """DuckDB admits no reader beside a writing process; say so instead of DuckDB's lock error."""
+    import subprocess
+    import sys
+
+    from partnerscope.errors import WorkspaceBusyError
+    from partnerscope.warehouse import Warehouse
+
+    db = tmp_path / "state" / "warehouse.duckdb"
+    Warehouse(db).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+            "sys.stdin.read()",
+            str(db),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(WorkspaceBusyError, match="being written by another partnerscope"):
+            Warehouse(db, read_only=True)
+    finally:
+        holder.communicate("")

@@ -252,3 +252,12 @@ def test_main_module_runs(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("partnerscope ")
+
+
+def test_ingest_without_sources_says_what_to_declare(tmp_path) -> None:
+    ws = tmp_path / "empty"
+    run("init", str(ws))
+    result = run("-w", str(ws), "ingest", ok=False)
+    assert result.exit_code == 1
+    assert "Error: no sources are declared in partnerscope.toml" in result.output
+    assert "Traceback" not in result.output

@@ -79,7 +79,11 @@ def wrong_files(tmp_path):
             "csv",
             "opportunity_id,stage,amount\nO1,Won,100\n",
             "",
-            ["does not look like a partners export", "'id' (for partner_id)", "'opportunity_id'"],
+            [
+                "does not look like an export of partners",
+                "'id' (for partner_id)",
+                "'opportunity_id'",
+            ],
         ),
         (
             "a mapped column missing",
@@ -124,7 +128,7 @@ def wrong_files(tmp_path):
             "parquet",
             parquet_bytes(tmp_path, pa.table({"sku": ["A"], "price": [1.5]})),
             "",
-            ["does not look like a partners export", "'sku', 'price'"],
+            ["does not look like an export of partners", "'sku', 'price'"],
         ),
         (
             "XLSX without the sheet",
@@ -429,5 +433,5 @@ def test_error_message_names_the_file_relative_to_the_workspace(workspace_factor
     with pytest.raises(DataFileError) as info:
         ws.ingest()
     assert re.match(
-        r"^\S*data/partners\.csv: this does not look like a partners export", str(info.value)
+        r"^\S*data/partners\.csv: this does not look like an export of partners", str(info.value)
     )

@@ -4,8 +4,9 @@ rows in = loaded + quarantined."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
-from tests.conftest import PARTNERS_SOURCE, quarantine, query
+from tests.conftest import PARTNERS_CSV, PARTNERS_SOURCE, quarantine, query
 
 OPPS_SOURCE = """
 [workspace]
@@ -263,4 +264,63 @@ def test_row_numbers_count_blank_lines_and_multiline_cells(workspace_factory):
     assert query(ws, "SELECT partner_id, _source_row FROM partners ORDER BY 1") == [
         ("P1", 2),
         ("P4", 6),
+    ]
+
+
+ROLLUP_SOURCE = (
+    PARTNERS_SOURCE
+    + """
+[sources.lines]
+entity = "opportunities"
+path = "data/lines.csv"
+rollup = true
+[sources.lines.columns]
+opportunity_id = "order"
+partner_id = "partner"
+attribution = { constant = "sourced" }
+status = { constant = "won" }
+amount = "amount"
+created_at = "date"
+closed_at = "date"
+"""
+)
+
+
+def test_rollup_rejects_a_record_with_its_lines_and_names_the_line_to_blame(
+    workspace_factory,
+) -> None:
+    lines = (
+        "order,partner,amount,date\n"
+        "SO1,P1,10,2024-01-05\n"  # row 2: fine, but its record has a bad line
+        "SO1,P1,ten,2024-01-05\n"  # row 3: the bad line
+        "SO1,P1,30,2024-01-05\n"  # row 4: fine, rejected with row 3
+        "SO2,P9,5,2024-01-06\n"  # row 5: unknown partner, a record-level rule
+        "SO3,P2,7,2024-01-07\n"  # row 6: loads
+        "SO3,P2,8,2024-01-07\n"  # row 7: loads, summed with row 6
+    )
+    ws = workspace_factory(
+        ROLLUP_SOURCE, {"data/partners.csv": PARTNERS_CSV, "data/lines.csv": lines}
+    )
+    report = ws.ingest()
+    by_file = {f.source: f for f in report.files}
+    assert (by_file["lines"].rows_in, by_file["lines"].loaded) == (6, 2)
+    assert by_file["lines"].quarantined == 4
+    rows = query(
+        ws,
+        'SELECT "row", rule, message FROM _quarantine WHERE source = \'lines\' ORDER BY "row"',
+    )
+    assert [(r[0], r[1]) for r in rows] == [
+        (2, "not_money"),
+        (3, "not_money"),
+        (4, "not_money"),
+        (5, "unknown_reference"),
+    ]
+    assert rows[0][2].startswith("another line of this record (row 3) is rejected: amount")
+    assert rows[1][2].startswith("amount (from column 'amount') is not an amount")
+    assert rows[2][2].startswith("another line of this record (row 3) is rejected: ")
+    assert rows[3][2].startswith(
+        "its record (the lines sharing its key) is rejected: partner_id is not in partners"
+    )
+    assert query(ws, "SELECT opportunity_id, amount FROM opportunities") == [
+        ("SO3", Decimal("15.00"))
     ]

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from partnerscope.errors import WorkspaceError
+from partnerscope.errors import WorkspaceBusyError, WorkspaceError
 from partnerscope.schema import TABLES
 
 if TYPE_CHECKING:
@@ -56,6 +56,13 @@ class Warehouse:
         try:
             self.con: duckdb.DuckDBPyConnection = duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                # another process writes (an ingest or run): DuckDB allows one writer and no
+                # reader beside it
+                raise WorkspaceBusyError(
+                    f"{path} is being written by another partnerscope command; wait for it to "
+                    "finish and try again"
+                ) from None
             raise WorkspaceError(f"{path}: cannot open the warehouse ({exc})") from None
         self.con.execute("SET TimeZone = 'UTC'")
         if not read_only:

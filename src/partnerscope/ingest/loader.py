@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from partnerscope.config import Config, SourceConfig, source_files
 from partnerscope.errors import DataFileError, PartnerscopeError
 from partnerscope.ingest.readers import ROW_COLUMN, FileData, read_file
-from partnerscope.ingest.transform import PROBLEMS, ROW, Plan, lit, no_problems, quote
+from partnerscope.ingest.transform import BAD_LINE, PROBLEMS, ROW, Plan, lit, no_problems, quote
 from partnerscope.schema import TABLES, load_order
 
 if TYPE_CHECKING:
@@ -85,6 +85,11 @@ def plan_files(
 ) -> list[tuple[str, Path]]:
     """(source, file) pairs to load, in an order where referenced tables load first."""
     names = list(sources) if sources else list(config.sources)
+    if not names:
+        raise DataFileError(
+            "no sources are declared in partnerscope.toml: add one [sources.NAME] per export "
+            "(entity, path, columns); see docs/user-guide.md"
+        )
     for name in [*names, *(extra or {})]:
         if name not in config.sources:
             known = ", ".join(config.sources) or "none declared"
@@ -238,10 +243,12 @@ def _load_file(
 
 
 def _display_path(path: Path, root: Path) -> str:
+    """Relative to the workspace when inside it, else absolute without ``..`` parts."""
+    resolved = path.resolve()
     try:
-        return str(path.resolve().relative_to(root.resolve()))
+        return str(resolved.relative_to(root.resolve()))
     except ValueError:
-        return str(path)
+        return str(resolved)
 
 
 def _refuse_wrong_file(
@@ -253,7 +260,7 @@ def _refuse_wrong_file(
     wanted = ", ".join(f"{src!r} (for {canonical})" for canonical, src in missing)
     mapped = len([m for m in plan.mappings().values() if m.column is not None])
     verdict = (
-        f"this does not look like a {source.entity} export"
+        f"this does not look like an export of {source.entity}"
         if len(missing) == mapped
         else "some mapped columns are missing"
     )
@@ -282,14 +289,17 @@ def _quarantine(
             f"l.{quote(k)} IS NOT DISTINCT FROM c.{quote(k)}" for k in plan.table.key
         )
         own = f"l.{PROBLEMS}[1]"
+        # a line that is fine itself is rejected with its record: say which line (or which
+        # record rule) is to blame
+        blame = (
+            f"CASE WHEN c.{BAD_LINE} IS NOT NULL THEN 'another line of this record (row ' || "
+            f"c.{BAD_LINE} || ') is rejected: ' ELSE 'its record (the lines sharing its key) is "
+            f"rejected: ' END || c.{PROBLEMS}[1].message"
+        )
         reason = (
             f"CASE WHEN NOT {no_problems(f'l.{PROBLEMS}')} THEN {own} ELSE "
-            f'struct_pack(rule := c.{PROBLEMS}[1].rule, "column" := '
-            f"c.{PROBLEMS}[1]."
-            '"column"'
-            f", value := c.{PROBLEMS}[1].value, message := "
-            f"'another line of this record (row ' || c.{ROW} || ') is rejected: ' || "
-            f"c.{PROBLEMS}[1].message) END"
+            f'struct_pack(rule := c.{PROBLEMS}[1].rule, "column" := c.{PROBLEMS}[1]."column", '
+            f"value := c.{PROBLEMS}[1].value, message := {blame}) END"
         )
         source_rel = (
             f"__lines l JOIN __checked c ON {keys} WHERE NOT {no_problems(f'c.{PROBLEMS}')}"

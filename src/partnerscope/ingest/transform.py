@@ -22,6 +22,8 @@ from partnerscope.schema import TABLES, Column, ColumnType, Table
 
 PROBLEMS = "__problems"
 ROW = "__row"
+#: With rollup: the first line of a record that has a problem of its own.
+BAD_LINE = "__bad_line"
 #: Money keeps sub-cent digits until it is converted and rounded; a rate keeps every digit its
 #: storage type (DECIMAL(18,8)) holds.
 DECIMAL_PARSE = {ColumnType.MONEY: "DECIMAL(38,6)", ColumnType.RATE: "DECIMAL(38,8)"}
@@ -358,7 +360,8 @@ class Plan:
         )
         return (
             f"SELECT {keys}, min({ROW}) AS {ROW}, {raws}, {', '.join(aggs)}, "
-            f"flatten(list({PROBLEMS} ORDER BY {ROW})) AS {PROBLEMS} "
+            f"flatten(list({PROBLEMS} ORDER BY {ROW})) AS {PROBLEMS}, "
+            f"min({ROW}) FILTER (WHERE NOT {no_problems()}) AS {BAD_LINE} "
             f"FROM {lines} GROUP BY ALL"
         )
 
