@@ -165,6 +165,11 @@ def test_validate_ok(tmp_path):
             "file order",
         ),
         (
+            '[sources.p]\nentity = "partners"\npath = "data/p.csv"\ncolumn_names = ["id"]\n'
+            '[sources.p.columns]\npartner_id = "id"\nname = "id"',
+            "sources.p.column_names: only used with header = false",
+        ),
+        (
             '[sources.p]\nentity = "partners"\npath = "data/p.csv"\n'
             'decimal_separator = ","\nthousands_separator = ","\n'
             '[sources.p.columns]\npartner_id = "id"\nname = "id"',

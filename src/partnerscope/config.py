@@ -386,6 +386,11 @@ def _check_source(name: str, source: SourceConfig, root: Path, *, check_files: b
             f"{where}.column_names: a file without a header row needs "
             "column_names = [...] in file order"
         )
+    if source.column_names is not None and source.header:
+        problems.append(
+            f"{where}.column_names: only used with header = false (the file's header names the "
+            "columns); remove it, or set header = false if the file has no header row"
+        )
     if check_files:
         for pattern in source.paths:
             if not _glob(root, pattern):
