@@ -172,29 +172,25 @@ def _load_file(
     started = datetime.now(UTC).replace(tzinfo=None)
     import_id = _next_id(con)
     shown = _display_path(path, root)
+    import duckdb
+
     con.register("__staged", data.table)
     try:
-        try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE __lines AS {plan.lines_sql('__staged')}")
-            records = f"({plan.records_sql('__lines')})"
-            con.execute(f"CREATE OR REPLACE TEMP TABLE __checked AS {plan.checked_sql(records)}")
-        except Exception as exc:  # a user's expr that DuckDB cannot bind or run
-            import duckdb
-
-            if not isinstance(exc, duckdb.Error):
-                raise
-            raise DataFileError(
-                f"{shown}: the mapping of sources.{source_name} cannot be applied to this file: "
-                f"{str(exc).splitlines()[0]}; check the expr and format settings"
-            ) from None
-        step(f"{source_name}: {path.name}: quarantining bad rows")
-        quarantined = _quarantine(con, plan, import_id, source_name, shown, data)
-        step(f"{source_name}: {path.name}: writing {source.entity}")
-        counts = _upsert(con, plan, import_id, shown)
-    except BaseException:
-        raise
-    else:
-        con.unregister("__staged")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __lines AS {plan.lines_sql('__staged')}")
+        records = f"({plan.records_sql('__lines')})"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __checked AS {plan.checked_sql(records)}")
+    except duckdb.Error as exc:  # a user's expr that DuckDB cannot bind or run
+        raise DataFileError(
+            f"{shown}: the mapping of sources.{source_name} cannot be applied to this file: "
+            f"{str(exc).splitlines()[0]}; check the expr and format settings"
+        ) from None
+    step(f"{source_name}: {path.name}: quarantining bad rows")
+    quarantined = _quarantine(con, plan, import_id, source_name, shown, data)
+    step(f"{source_name}: {path.name}: writing {source.entity}")
+    counts = _upsert(con, plan, import_id, shown)
+    # not in a `finally`: after a failure the transaction is aborted and DuckDB would refuse
+    # this too, hiding the real error; the rollback drops the view anyway
+    con.unregister("__staged")
     loaded = counts.pop("loaded")
     if loaded + quarantined != data.rows_in:
         raise IngestInvariantError(

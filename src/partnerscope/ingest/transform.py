@@ -111,7 +111,7 @@ class Plan:
             f"WITH clean AS (SELECT {ROW}, {clean} FROM {staged}),\n"
             f"raw AS (SELECT {ROW}, {raws} FROM clean),\n"
             f"parsed AS (SELECT *, {parsed} FROM raw)\n"
-            f"SELECT *, {_non_null(problems)} AS {PROBLEMS} FROM parsed"
+            f"SELECT *, {_problem_list(problems)} AS {PROBLEMS} FROM parsed"
         )
 
     def _raw_sql(self, col: Column) -> str:
@@ -126,19 +126,19 @@ class Plan:
             value = lit(str(constant).lower() if isinstance(constant, bool) else constant)
         else:
             value = f"CAST(({mapping.expr}) AS VARCHAR)"
+        # otherwise replaces unlisted values only: a blank cell stays blank (then default)
+        otherwise = (
+            f"(CASE WHEN {value} IS NULL THEN NULL ELSE {lit(mapping.otherwise)} END)"
+            if mapping.otherwise is not None
+            else value
+        )
         if mapping.map:
             cases = " ".join(
                 f"WHEN {lit(k.strip().lower())} THEN {lit(v)}" for k, v in mapping.map.items()
             )
-            # otherwise replaces unlisted values only: a blank cell stays blank (then default)
-            otherwise = (
-                f"(CASE WHEN {value} IS NULL THEN NULL ELSE {lit(mapping.otherwise)} END)"
-                if mapping.otherwise is not None
-                else value
-            )
             value = f"(CASE lower({value}) {cases} ELSE {otherwise} END)"
-        elif mapping.otherwise is not None:
-            value = f"(CASE WHEN {value} IS NULL THEN NULL ELSE {lit(mapping.otherwise)} END)"
+        else:
+            value = otherwise
         if mapping.default is not None:
             value = f"coalesce({value}, {lit(mapping.default)})"
         return value
@@ -231,6 +231,10 @@ class Plan:
             f"ELSE {naive} END"
         )
 
+    def _any_amount(self) -> str:
+        """SQL true when the row holds an amount to convert ('' for a table without money)."""
+        return " OR ".join(f"{quote(m.name)} IS NOT NULL" for m in self.table.money_columns)
+
     def _line_problems(self, col: Column) -> list[Problem]:
         raw, value = quote(raw_name(col.name)), quote(col.name)
         origin = self._origin(col)
@@ -267,8 +271,7 @@ class Plan:
                     f"{col.name} ({origin}) is not a three-letter currency code such as USD",
                 )
             )
-            amounts = " OR ".join(f"{quote(m.name)} IS NOT NULL" for m in self.table.money_columns)
-            if amounts:
+            if amounts := self._any_amount():
                 # without its currency an amount cannot be converted; never assume the base
                 out.append(
                     _problem(
@@ -390,7 +393,7 @@ class Plan:
                 f"CASE WHEN r.currency = {base} THEN CAST(1 AS DECIMAL(18,8)) "
                 "ELSE fx.rate END AS fx_rate"
             )
-            amounts = " OR ".join(f"{quote(m.name)} IS NOT NULL" for m in self.table.money_columns)
+            amounts = self._any_amount()
             checks.append(
                 _problem(
                     # a row without a reference date has no rate either: its amount would be lost
@@ -456,7 +459,7 @@ class Plan:
             f"WITH dated AS (SELECT *{fx_date} FROM {records}){lookup},\n"
             f"joined AS (SELECT {', '.join(found)} FROM dated r {' '.join(joins)})\n"
             f"SELECT *{exclude} REPLACE (list_concat({PROBLEMS}, "
-            f"{_non_null(checks)}) AS {PROBLEMS}) "
+            f"{_problem_list(checks)}) AS {PROBLEMS}) "
             "FROM joined"
         )
 
@@ -483,7 +486,7 @@ class Plan:
 PROBLEM_TYPE = 'STRUCT(rule VARCHAR, "column" VARCHAR, value VARCHAR, message VARCHAR)[]'
 
 
-def _non_null(problems: list[Problem]) -> str:
+def _problem_list(problems: list[Problem]) -> str:
     """The problems that apply, or NULL for none: a row without problems carries no list, which
     keeps the joins that follow fast. Test with :func:`no_problems`."""
     if not problems:
