@@ -41,6 +41,24 @@ class WorkspaceSettings(_Strict):
     sla_hours: Annotated[float, Field(gt=0)] = 2.0
 
 
+class EconomicsSettings(_Strict):
+    #: Gross margin share of won revenue, for contribution_margin; unset leaves it undefined.
+    gross_margin: Annotated[float, Field(ge=0, le=1)] | None = None
+
+
+class CohortSettings(_Strict):
+    #: Upper limits (base currency) of the revenue bands partners are grouped in, by won revenue
+    #: over the 12 months ending at each period's end.
+    revenue_bands: tuple[Annotated[float, Field(gt=0)], ...] = (250_000.0, 1_000_000.0, 5_000_000.0)
+
+    @field_validator("revenue_bands")
+    @classmethod
+    def _ascending(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if list(value) != sorted(set(value)):
+            raise ValueError("list the band limits in ascending order, each once")
+        return value
+
+
 class EngineSettings(_Strict):
     kind: Literal["duckdb"] = "duckdb"
     path: str = "state/warehouse.duckdb"
@@ -138,6 +156,11 @@ class Config(_Strict):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    economics: EconomicsSettings = Field(default_factory=EconomicsSettings)
+    cohorts: CohortSettings = Field(default_factory=CohortSettings)
+    #: The workspace's own metrics (and min_evidence of built-in ones), validated by
+    #: partnerscope.metrics.definition.load_catalog.
+    metrics: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # Filled by later capabilities (scorecards, tiers, incentives); kept as data until then.
     weights: dict[str, float] = Field(default_factory=dict)
     tiers: dict[str, Any] = Field(default_factory=dict)

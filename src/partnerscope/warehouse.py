@@ -30,7 +30,10 @@ META_DDL = (
         fingerprint VARCHAR, bytes BIGINT, encoding VARCHAR, delimiter VARCHAR,
         rows_in BIGINT, loaded BIGINT, quarantined BIGINT, records BIGINT, inserted BIGINT,
         updated BIGINT, unchanged BIGINT, superseded BIGINT,
-        started_at TIMESTAMP, finished_at TIMESTAMP, config_hash VARCHAR)""",
+        started_at TIMESTAMP, finished_at TIMESTAMP, config_hash VARCHAR,
+        changed_from TIMESTAMP)""",
+    # added after the first release: older warehouses get it here
+    "ALTER TABLE _imports ADD COLUMN IF NOT EXISTS changed_from TIMESTAMP",
     """CREATE TABLE IF NOT EXISTS _quarantine (
         import_id BIGINT, source VARCHAR, entity VARCHAR, file VARCHAR, "row" BIGINT,
         "column" VARCHAR, value VARCHAR, rule VARCHAR, message VARCHAR, problems VARCHAR[],

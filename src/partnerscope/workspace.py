@@ -21,6 +21,7 @@ from partnerscope.errors import WorkspaceBusyError, WorkspaceError
 
 if TYPE_CHECKING:
     from partnerscope.ingest.loader import IngestReport, ProgressFn
+    from partnerscope.runs import Progress, RunManifest
     from partnerscope.warehouse import Warehouse
 
 TEMPLATE = Path(__file__).parent / "templates" / CONFIG_FILE
@@ -123,3 +124,11 @@ class Workspace:
         pairs = plan_files(self.config, self.root, sources, files)
         with self.lock("ingest"), self.warehouse() as warehouse:
             return ingest(warehouse, self.config, self.root, pairs, progress=progress)
+
+    def run(
+        self, *, as_of: datetime | None = None, full: bool = False, progress: Progress | None = None
+    ) -> RunManifest:
+        """Compute every metric and store the results as a new run."""
+        from partnerscope.runs import execute
+
+        return execute(self, as_of=as_of, full=full, progress=progress)

@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from partnerscope.config import Config, SourceConfig, source_files
 from partnerscope.errors import DataFileError, PartnerscopeError
 from partnerscope.ingest.readers import ROW_COLUMN, FileData, read_file
 from partnerscope.ingest.transform import BAD_LINE, PROBLEMS, ROW, Plan, lit, no_problems, quote
-from partnerscope.schema import TABLES, load_order
+from partnerscope.schema import TABLES, ColumnType, Table, load_order
 
 if TYPE_CHECKING:
     import duckdb
@@ -45,6 +45,9 @@ class FileReport:
     updated: int
     unchanged: int
     superseded: int
+    #: Earliest date among the rows this import inserted or changed, old versions included:
+    #: metrics of periods before it are unaffected (None: nothing dated changed).
+    changed_from: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,8 @@ def _load_file(
         **counts,
     )
     con.execute(
-        "INSERT INTO _imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO _imports VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             import_id,
             batch,
@@ -230,6 +234,7 @@ def _load_file(
             started,
             datetime.now(UTC).replace(tzinfo=None),
             config.config_hash(),
+            report.changed_from,
         ],
     )
     for temp in ("__lines", "__checked", "__good"):
@@ -327,7 +332,7 @@ def _quarantine(
 
 def _upsert(
     con: duckdb.DuckDBPyConnection, plan: Plan, import_id: int, file: str
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Write the good records: insert new keys, replace changed ones, keep unchanged ones."""
     table = plan.table
     keys = [quote(k) for k in table.key]
@@ -372,6 +377,7 @@ def _upsert(
         f"FROM (SELECT {', '.join(values)} FROM __good WHERE __rank = 1) i "
         f"LEFT JOIN {quote(table.name)} t ON {join}"
     )
+    changed_from = _changed_from(con, table, join)
     con.execute(
         f"DELETE FROM {quote(table.name)} t USING __incoming i "
         f"WHERE {join} AND i.__action = 'update'"
@@ -390,7 +396,32 @@ def _upsert(
         "updated": int(actions.get("update", 0)),
         "unchanged": int(actions.get("same", 0)),
         "superseded": superseded_in_file + int(actions.get("older", 0)),
+        "changed_from": changed_from,
     }
+
+
+def _changed_from(con: duckdb.DuckDBPyConnection, table: Table, join: str) -> datetime | None:
+    """The earliest date of the rows about to be inserted or replaced, and of the rows they
+    replace."""
+    dated = [
+        c.name
+        for c in table.columns
+        if c.type in (ColumnType.DATE, ColumnType.TIMESTAMP) and c.name != "updated_at"
+    ]
+    if not dated:
+        return None
+
+    def earliest(alias: str) -> str:
+        return "least(" + ", ".join(f"CAST({alias}.{quote(c)} AS TIMESTAMP)" for c in dated) + ")"
+
+    rows = con.execute(
+        f"SELECT min(d) FROM (SELECT {earliest('i')} AS d FROM __incoming i "
+        "WHERE i.__action IN ('insert', 'update') UNION ALL "
+        f"SELECT {earliest('t')} FROM {quote(table.name)} t JOIN __incoming i ON {join} "
+        "WHERE i.__action = 'update')"
+    ).fetchall()
+    value = rows[0][0] if rows else None
+    return value if isinstance(value, datetime) else None
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:

@@ -1,0 +1,271 @@
+"""Commands of the metric engine: run, runs, metrics, show."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.syntax import Syntax
+from rich.table import Table as RichTable
+
+from partnerscope.cli.app import app, console, state
+from partnerscope.cli.progress import progress_bar
+from partnerscope.errors import PartnerscopeError
+
+if TYPE_CHECKING:
+    from partnerscope.metrics.definition import Catalog, Metric
+    from partnerscope.workspace import Workspace
+
+metrics_app = typer.Typer(
+    help="The metric definitions: list them, or show one with its formula and SQL.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+show_app = typer.Typer(help="Look at computed values.", no_args_is_help=True)
+app.add_typer(metrics_app, name="metrics")
+app.add_typer(show_app, name="show")
+
+
+class UsageError(PartnerscopeError, ValueError):
+    """A command-line value that is not valid."""
+
+
+def _parse_as_of(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--as-of {text!r} is not a date or time; write 2026-07-01 or 2026-07-01T09:30 "
+            "(UTC unless it carries an offset such as +02:00)"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@app.command("run")
+def run_command(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="The time the run looks from (ISO date or time, UTC by default; default: now). "
+            "Periods up to the one holding it are computed; leads are judged against the SLA "
+            "at this time.",
+        ),
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Recompute every month instead of only new data.")
+    ] = False,
+) -> None:
+    """Compute every metric for every partner, group and period, and store it as a new run."""
+    ws = state(ctx).workspace()
+    moment = _parse_as_of(as_of)
+    with progress_bar(console) as bar:
+        task = bar.add_task("computing metrics", total=None)
+
+        def advance(text: str, done: int, total: int) -> None:
+            bar.update(task, description=text, completed=done, total=total)
+
+        manifest = ws.run(as_of=moment, full=full, progress=advance)
+    console.print(
+        f"Run [bold]{manifest.run_id}[/] ({manifest.mode}: {escape(manifest.reason)}) in "
+        f"{manifest.seconds:.1f} s: {manifest.rows:,} rows of {len(manifest.metrics)} metrics, "
+        f"periods {manifest.first_month} to {manifest.last_month}, as of {manifest.as_of} UTC."
+    )
+    console.print("  look at a partner with `partnerscope show partner ID --period PERIOD`")
+
+
+@app.command("runs")
+def runs_command(ctx: typer.Context) -> None:
+    """List the stored runs, oldest first."""
+    from partnerscope.runs import list_runs
+
+    ws = state(ctx).workspace()
+    runs = list_runs(ws)
+    if not runs:
+        console.print("No run yet; compute the metrics with `partnerscope run`.")
+        return
+    table = RichTable(
+        "run",
+        "finished (UTC)",
+        "as of (UTC)",
+        "mode",
+        "seconds",
+        "rows",
+        "config",
+        "definitions",
+        "results digest",
+        title="Runs",
+        title_justify="left",
+    )
+    for run in runs:
+        table.add_row(
+            str(run.run_id),
+            run.finished_at[:19].replace("T", " "),
+            run.as_of.replace("T", " "),
+            run.mode,
+            f"{run.seconds:.1f}",
+            f"{run.rows:,}",
+            run.config_hash[:8],
+            run.definitions_version,
+            run.digest[:12],
+        )
+    console.print(table)
+
+
+def _catalog(ctx: typer.Context) -> tuple[Catalog, Any]:
+    from partnerscope.config import Config
+    from partnerscope.metrics.definition import load_catalog
+
+    obj = state(ctx)
+    try:
+        ws = obj.workspace()
+    except PartnerscopeError:
+        if obj.workspace_dir is not None:
+            raise
+        return load_catalog(), Config()  # outside a workspace: the built-in catalog
+    return load_catalog(ws.config.metrics, where=str(ws.config_path)), ws.config
+
+
+@metrics_app.callback()
+def metrics_list(ctx: typer.Context) -> None:
+    """List every metric: name, label, unit, which way is better, and how it is defined."""
+    if ctx.invoked_subcommand is not None:
+        return
+    catalog, _config = _catalog(ctx)
+    table = RichTable(
+        "metric",
+        "label",
+        "unit",
+        "better",
+        "kind",
+        "definition",
+        title=f"Metrics ({catalog.version})",
+    )
+    for metric in catalog:
+        better = {"higher": "↑", "lower": "↓", "none": ""}[metric.spec.direction.value]
+        own = "" if metric.builtin else " [cyan](own)[/]"
+        table.add_row(
+            f"{metric.name}{own}",
+            escape(metric.label),
+            metric.spec.unit.value,
+            better,
+            metric.kind.value,
+            escape(metric.formula_text()),
+        )
+    console.print(table)
+    console.print("  one in full: `partnerscope metrics show NAME`")
+
+
+@metrics_app.command("show")
+def metrics_show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The metric, e.g. win_rate.")],
+    sql: Annotated[
+        bool, typer.Option("--sql/--no-sql", help="Print the SQL it compiles to.")
+    ] = True,
+) -> None:
+    """Print a metric's definition, formula, inputs and the SQL it compiles to."""
+    from partnerscope.metrics.engine import metric_sql
+    from partnerscope.metrics.entities import ENTITIES
+
+    catalog, config = _catalog(ctx)
+    metric = catalog.get(name)
+    console.print(
+        f"[bold]{metric.name}[/] — {escape(metric.label)}  (version {metric.spec.version}"
+        f"{', built-in, locked' if metric.builtin else ', defined in this workspace'})"
+    )
+    console.print(escape(metric.spec.description or ""))
+    rows = [
+        ("formula", metric.formula_text()),
+        ("unit", metric.spec.unit.value),
+        ("better", metric.spec.direction.value),
+        ("kind", metric.kind.value),
+    ]
+    if metric.entity:
+        rows.append(("reads", f"{metric.entity}: {ENTITIES[metric.entity].description}"))
+    if metric.depends_on:
+        rows.append(("computed from", ", ".join(metric.depends_on)))
+    inputs = [n for n in catalog.closure([metric.name]) if catalog[n].entity]
+    rows.append(("inputs", ", ".join(f"{n} ({catalog[n].entity})" for n in inputs)))
+    if metric.spec.min_evidence is not None:
+        evidence = metric.evidence_metric or "its row count"
+        rows.append(("minimum evidence", f"{evidence} ≥ {metric.spec.min_evidence:g}, else —"))
+    rows.append(("levels", "groups only" if metric.group_only else "partners and groups"))
+    table = RichTable(show_header=False, box=None)
+    for key, value in rows:
+        table.add_row(f"[dim]{key}[/]", escape(value))
+    console.print(table)
+    _print_dependents(catalog, metric)
+    if sql:
+        for statement in metric_sql(config, catalog, metric.name):
+            console.print(Syntax(statement, "sql", word_wrap=True))
+
+
+def _print_dependents(catalog: Catalog, metric: Metric) -> None:
+    users = [m.name for m in catalog if metric.name in m.depends_on]
+    if users:
+        console.print(f"[dim]used by:[/] {', '.join(users)}")
+
+
+@show_app.command("partner")
+def show_partner(
+    ctx: typer.Context,
+    partner_id: Annotated[str, typer.Argument(help="The partner's id.")],
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            "-p",
+            help="2025-10 (month), FY2026-Q1 or 2026-Q1 (fiscal quarter), FY2026 (fiscal year); "
+            "default: the latest complete quarter.",
+        ),
+    ] = None,
+    cohort: Annotated[
+        str,
+        typer.Option(
+            help="Peer group for the median: partner_type, region, program_tier, revenue_band."
+        ),
+    ] = "partner_type",
+    run: Annotated[int | None, typer.Option(help="Read this run (default: the latest).")] = None,
+) -> None:
+    """A partner's metrics in a period, beside the previous period and its cohort's median."""
+    from partnerscope.metrics.view import partner_view
+
+    ws = state(ctx).workspace()
+    view = partner_view(ws, partner_id, period, cohort=cohort, run_id=run)
+    _print_partner_view(ws, view)
+
+
+def _print_partner_view(ws: Workspace, view: Any) -> None:
+    from partnerscope.metrics.format import change_marker, format_value
+
+    currency = ws.config.workspace.base_currency
+    console.print(
+        f"[bold]{escape(view.partner_name)}[/] ({escape(view.partner_id)}) — {view.period.label}"
+        f"{'' if view.complete else ' (so far)'}; {view.cohort}: {escape(view.cohort_key or '—')} "
+        f"({view.cohort_size} partners); run {view.run_id} as of {view.as_of} UTC"
+    )
+    table = RichTable(
+        "metric",
+        view.period.label,
+        "",
+        view.previous.label,
+        f"{view.cohort} median",
+        title_justify="left",
+    )
+    for row in view.rows:
+        arrow, style = change_marker(row.value, row.previous, row.metric.spec.direction)
+        unit = row.metric.spec.unit
+        table.add_row(
+            escape(row.metric.label),
+            format_value(row.value, unit, currency),
+            f"[{style}]{arrow}[/]" if style else arrow,
+            format_value(row.previous, unit, currency),
+            format_value(row.cohort_median, unit, currency),
+        )
+    console.print(table)

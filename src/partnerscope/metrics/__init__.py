@@ -1,0 +1,1 @@
+"""The metric engine: locked definitions compiled to Ibis and computed per partner × period."""

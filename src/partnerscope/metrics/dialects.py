@@ -1,0 +1,78 @@
+"""What differs between the engines Ibis runs metrics on, in one place.
+
+Everything else in the metric engine is plain Ibis. An engine that needs another spelling gets a
+subclass here, found by the Ibis backend's name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pyarrow as pa
+    from ibis.backends.sql import SQLBackend
+
+
+class Dialect:
+    """The default: timestamps are stored as naive UTC."""
+
+    name = "default"
+
+    def local_month(self, value: Any, timezone: str) -> ir.DateValue:
+        """First day of the month, in the reporting time zone, of a stored date or timestamp."""
+        if value.type().is_timestamp() and timezone != "UTC":
+            value = self.to_local(value, timezone)
+        month: ir.DateValue = value.truncate("M").cast("date")
+        return month
+
+    def to_local(self, value: Any, timezone: str) -> Any:
+        raise NotImplementedError(f"{self.name}: reporting time zones other than UTC")
+
+    def materialize(self, backend: SQLBackend, name: str, expr: ir.Table) -> ir.Table:
+        """Compute ``expr`` once into a temporary table of this connection."""
+        return backend.create_table(name, obj=expr, temp=True)
+
+    def upload(self, backend: SQLBackend, name: str, data: pa.Table) -> ir.Table:
+        """A temporary table of this connection holding ``data``."""
+        return backend.create_table(name, obj=data, temp=True)
+
+
+class DuckDBDialect(Dialect):
+    name = "duckdb"
+
+    def to_local(self, value: Any, timezone: str) -> Any:
+        import ibis
+        import ibis.expr.datatypes as dt
+
+        @ibis.udf.scalar.builtin(  # type: ignore[untyped-decorator]
+            name="timezone",
+            signature=((dt.string, dt.Timestamp(timezone="UTC")), dt.timestamp),
+        )
+        def _timezone(zone: str, ts: Any) -> Any: ...
+
+        return _timezone(timezone, value.cast(dt.Timestamp(timezone="UTC")))
+
+    def materialize(self, backend: SQLBackend, name: str, expr: ir.Table) -> ir.Table:
+        # one statement; Ibis's create_table creates, inserts and copies again
+        import ibis
+
+        backend.raw_sql(f'CREATE TEMP TABLE "{name}" AS {ibis.to_sql(expr, dialect="duckdb")}')
+        return backend.table(name)
+
+    def upload(self, backend: SQLBackend, name: str, data: pa.Table) -> ir.Table:
+        # Ibis's create_table from Arrow emits a DROP that sqlglot 30 prints without its name
+        con = backend.con
+        con.register(f"{name}_arrow", data)
+        try:
+            con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT * FROM "{name}_arrow"')
+        finally:
+            con.unregister(f"{name}_arrow")
+        return backend.table(name)
+
+
+DIALECTS: dict[str, type[Dialect]] = {"duckdb": DuckDBDialect}
+
+
+def dialect_for(backend_name: str) -> Dialect:
+    return DIALECTS.get(backend_name, Dialect)()

@@ -1,0 +1,331 @@
+"""Running the catalog on an engine: parts, periods, groups, values.
+
+:func:`compute` is the whole computation on an Ibis backend; :func:`compute_metrics` is the
+short form for a DuckDB connection. A run (:mod:`partnerscope.runs`) passes the previous run's
+parts to recompute only the months new data touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from itertools import count
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from partnerscope.config import Config
+from partnerscope.metrics.calendar import FiscalCalendar, Grain, add_months
+from partnerscope.metrics.definition import Catalog, Metric, load_catalog
+from partnerscope.metrics.dialects import dialect_for
+from partnerscope.metrics.evaluate import (
+    KEYS,
+    LEVELS,
+    Evaluator,
+    band_labels,
+    level_parts,
+    monthly_values,
+    partner_periods,
+)
+from partnerscope.metrics.holistic import holistic_values
+from partnerscope.metrics.parts import (
+    Context,
+    components,
+    monthly_parts,
+    raw_columns,
+    static_values,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+    import ibis.expr.types as ir
+    import pyarrow as pa
+    from ibis.backends.sql import SQLBackend
+
+ALL_GRAINS = tuple(Grain)
+ALL_LEVELS = tuple(LEVELS)
+#: Periods further back than this are not computed (a mistyped year 1900 would otherwise make a
+#: grid of 1,500 months per partner).
+MAX_YEARS = 10
+
+Step = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """What an incremental run keeps from the previous one: months before ``since``."""
+
+    parts: pa.Table
+    holistic: pa.Table | None
+    since: date
+
+
+@dataclass(frozen=True)
+class Computation:
+    results: pa.Table
+    #: Each partner's groups per grain and period (partner_type, region, program_tier, band).
+    memberships: pa.Table
+    parts: pa.Table
+    holistic: pa.Table | None
+    first_month: date | None
+    last_month: date
+
+
+def parameters(config: Config, as_of: datetime) -> dict[str, Any]:
+    return {
+        "sla_hours": config.workspace.sla_hours,
+        "gross_margin": config.economics.gross_margin,
+        "as_of": as_of,
+    }
+
+
+def local_date(as_of: datetime, timezone: str) -> date:
+    """The as-of instant (naive UTC) as a date in the reporting time zone."""
+    return as_of.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
+
+
+def compute(
+    backend: SQLBackend,
+    config: Config,
+    catalog: Catalog,
+    *,
+    as_of: datetime,
+    metrics: Sequence[str] | None = None,
+    grains: Sequence[str] = ALL_GRAINS,
+    levels: Sequence[str] = ALL_LEVELS,
+    reuse: Reuse | None = None,
+    step: Step | None = None,
+) -> Computation:
+    """Every requested metric per level × group × grain × period, up to the as-of period."""
+    import ibis
+    import pyarrow as pa
+
+    say = step or (lambda _text: None)
+    grain_list = [Grain(g) for g in grains]
+    requested = list(dict.fromkeys(levels))
+    names = catalog.closure(metrics if metrics is not None else [m.name for m in catalog])
+    if "revenue_band" in requested and "won_revenue" not in names:
+        names = catalog.closure([*names, "won_revenue"])
+    # formulas that look at the company or at the partners of a group need those rows
+    functions = {f for n in names for f in _functions(catalog[n])}
+    level_list = list(requested)
+    if "company" in functions:
+        level_list.append("company")
+    if functions & {"partners_where", "weighted_mean"}:
+        level_list.append("partner")
+    level_list = list(dict.fromkeys(level_list))
+    names_set = set(names)
+    timezone = config.workspace.timezone
+    ctx = Context(
+        tables=backend.table,
+        dialect=dialect_for(backend.name),
+        timezone=timezone,
+        params=parameters(config, as_of),
+        as_of=as_of,
+    )
+    fresh = (f"__ps{i}" for i in count())
+
+    def materialize(name: str, expr: ir.Table) -> ir.Table:
+        return ctx.dialect.materialize(backend, f"{name}_{next(fresh)}", expr)
+
+    def upload(name: str, data: pa.Table) -> ir.Table:
+        return ctx.dialect.upload(backend, f"{name}_{next(fresh)}", data)
+
+    comps = components(catalog, names)
+    raw = raw_columns(comps)
+    say("computing monthly parts")
+    new_parts = monthly_parts(ctx, catalog, names, reuse.since if reuse else None)
+    if new_parts is not None and reuse is not None:
+        kept = upload("__kept_parts", reuse.parts)
+        # the stored types are the engine's (a sum of integers may come back as a decimal)
+        kept = kept.select(**{c: kept[c].cast(t) for c, t in new_parts.schema().items()})
+        new_parts = ibis.union(kept.filter(kept.month < reuse.since), new_parts)
+    empty_parts = upload(
+        "__no_parts",
+        pa.table({"partner_id": pa.array([], pa.string()), "month": pa.array([], pa.date32())}),
+    )
+    parts = materialize("__parts", new_parts if new_parts is not None else empty_parts)
+    last_month = local_date(as_of, timezone).replace(day=1)
+    first = parts.month.min().to_pyarrow().as_py()
+    first = first.date() if isinstance(first, datetime) else first
+    first_month = max(first, add_months(last_month, -12 * MAX_YEARS)) if first else None
+    if first_month is None or first_month > last_month:
+        first_month = last_month
+    calendar = FiscalCalendar(config.workspace.fiscal_year_start_month)
+    month_map = upload("__month_map", calendar.month_map(first_month, last_month, grain_list))
+    periods = upload(
+        "__periods",
+        calendar.period_table(first_month, last_month, grain_list, local_date(as_of, timezone)),
+    )
+    months = upload(
+        "__months", calendar.month_map(first_month, last_month, [Grain.MONTH]).select(["month"])
+    )
+
+    say("combining months into periods")
+    partners = backend.table("partners")
+    partner_ids = ibis.union(
+        partners.select(partner_id=partners.partner_id.cast("string")),
+        parts.select("partner_id"),
+        distinct=True,
+    )
+    band_source = "won_revenue" if "revenue_band" in level_list else None
+    monthly = materialize(
+        "__monthly",
+        monthly_values(
+            parts.select("partner_id", "month", *raw), partner_ids, months, comps, band_source
+        ),
+    )
+    static, company_static = static_values(ctx, catalog, names)
+    bands = list(config.cohorts.revenue_bands)
+    per_partner = materialize(
+        "__partner_periods",
+        partner_periods(
+            monthly,
+            month_map,
+            comps,
+            partners,
+            static,
+            bands,
+            band_labels(bands, config.workspace.base_currency),
+        ),
+    )
+    memberships = per_partner.select(
+        "partner_id",
+        "grain",
+        "period_start",
+        "name",
+        *[k for k in LEVELS.values() if k and k != "partner_id"],
+    )
+
+    say("medians and distinct counts")
+    level_keys = {level: LEVELS[level] for level in level_list}
+    holistic = holistic_values(
+        ctx,
+        catalog,
+        names,
+        month_map,
+        periods,
+        memberships,
+        level_keys,
+        reuse.since if reuse else None,
+    )
+    if holistic is not None and reuse is not None and reuse.holistic is not None:
+        old = upload("__kept_holistic", reuse.holistic)
+        old = old.select(**{c: old[c].cast(t) for c, t in holistic.schema().items()})
+        old = old.semi_join(
+            periods.filter(periods.last_month < reuse.since), ["grain", "period_start"]
+        ).filter(old.level.isin(level_list))
+        holistic = ibis.union(old.select(*holistic.columns), holistic)
+    holistic_table = materialize("__holistic", holistic) if holistic is not None else None
+
+    say("computing metrics per partner and group")
+    table = level_parts(per_partner, comps, level_list)
+    if holistic_table is not None:
+        table = table.left_join(holistic_table, list(KEYS)).select(
+            *table.columns, *[c for c in holistic_table.columns if c not in KEYS]
+        )
+    table = materialize("__levels", table)
+    evaluator = Evaluator(catalog, ctx.params, memberships, company_static, materialize)
+    table = evaluator.run(table, names)
+    final = table.join(periods, ["grain", "period_start"]).select(
+        *KEYS, "period_end", "label", "complete", *[n for n in catalog.metrics if n in names_set]
+    )
+    final = final.filter(final.level.isin(requested)).order_by(*KEYS)
+    say("collecting results")
+    results = materialize("__results", final).to_pyarrow()
+    return Computation(
+        results=results,
+        memberships=memberships.filter(memberships.partner_id.notnull())
+        .order_by("partner_id", "grain", "period_start")
+        .to_pyarrow(),
+        parts=parts.to_pyarrow(),
+        holistic=holistic_table.to_pyarrow() if holistic_table is not None else None,
+        first_month=first_month,
+        last_month=last_month,
+    )
+
+
+def _functions(metric: Metric) -> tuple[str, ...]:
+    return metric.formula.functions if metric.formula is not None else ()
+
+
+def compute_metrics(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    metrics: list[str],
+    grains: tuple[str, ...] = ("quarter",),
+    levels: tuple[str, ...] = ("partner",),
+    *,
+    as_of: datetime,
+) -> pa.Table:
+    """The named metrics (and what they need) on a DuckDB connection to a warehouse."""
+    import ibis
+
+    backend = ibis.duckdb.from_connection(con)
+    catalog = load_catalog(config.metrics)
+    return compute(
+        backend, config, catalog, as_of=as_of, metrics=metrics, grains=grains, levels=levels
+    ).results
+
+
+def unbound_tables() -> Callable[[str], ir.Table]:
+    """The canonical tables as Ibis tables without a connection: enough to compile SQL."""
+    import ibis
+
+    from partnerscope.schema import TABLES
+
+    types = {
+        "VARCHAR": "string",
+        "BIGINT": "int64",
+        "DOUBLE": "float64",
+        "DECIMAL(18,2)": "decimal(18, 2)",
+        "DECIMAL(18,8)": "decimal(18, 8)",
+        "DATE": "date",
+        "TIMESTAMP": "timestamp",
+        "BOOLEAN": "boolean",
+    }
+    tables = {
+        name: ibis.table({c: types[t] for c, t in table.stored_columns()}, name=name)
+        for name, table in TABLES.items()
+    }
+    return tables.__getitem__
+
+
+def metric_sql(config: Config, catalog: Catalog, name: str, dialect: str = "duckdb") -> list[str]:
+    """The SQL the engine sends for a metric's aggregates: its monthly parts and, for medians
+    and distinct counts, the per-period query (ratios and formulas are computed on top)."""
+    import ibis
+
+    as_of = datetime(2000, 1, 1)
+    ctx = Context(
+        tables=unbound_tables(),
+        dialect=dialect_for(dialect),
+        timezone=config.workspace.timezone,
+        params=parameters(config, as_of),
+        as_of=as_of,
+    )
+    inputs = [n for n in catalog.closure([name]) if catalog[n].entity is not None]
+    out = []
+    parts = monthly_parts(ctx, catalog, [n for n in inputs if not catalog[n].holistic], None)
+    if parts is not None:
+        out.append(ibis.to_sql(parts, dialect=dialect))
+    holistic = [n for n in inputs if catalog[n].holistic]
+    if holistic:
+        month_map = ibis.table(
+            {"grain": "string", "month": "date", "period_start": "date", "last_month": "date"},
+            name="month_map",
+        )
+        periods = ibis.table(
+            {"grain": "string", "period_start": "date", "last_month": "date"}, name="periods"
+        )
+        memberships = ibis.table(
+            {"partner_id": "string", "grain": "string", "period_start": "date"}
+            | dict.fromkeys(("partner_type", "region", "program_tier", "revenue_band"), "string"),
+            name="memberships",
+        )
+        expr = holistic_values(
+            ctx, catalog, holistic, month_map, periods, memberships, {"partner": "partner_id"}, None
+        )
+        assert expr is not None
+        out.append(ibis.to_sql(expr, dialect=dialect))
+    return out

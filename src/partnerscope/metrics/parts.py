@@ -1,0 +1,305 @@
+"""Aggregates compiled to additive monthly parts, and the holistic ones computed from rows.
+
+Most aggregates are sums and counts: they are computed once per partner × fiscal month (direct
+deals under a null partner) and every period and group is a sum of those parts, so ratios are
+recomputed from summed parts and a run after new data only recomputes the months it touched.
+Medians and distinct counts cannot be summed: :func:`holistic_values` computes them from the rows
+at every grain and group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from partnerscope.metrics.definition import Agg, Catalog, Kind, Metric, When
+from partnerscope.metrics.dialects import Dialect
+from partnerscope.metrics.entities import ENTITIES
+from partnerscope.metrics.expressions import to_ibis
+from partnerscope.schema import ColumnType
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+#: How the months of a period combine: summed (flow), the value at the period's last month after
+#: a running total (stock) or a 12-month window (trailing), by span length (span), or the same
+#: in every period (static).
+Combine = Literal["flow", "stock", "trailing", "span", "static"]
+SPANS = {"month": 1, "quarter": 3, "year": 12}
+
+MONEY = "decimal(38, 2)"
+#: Other sums are exact too (to 1e-9): a float sum depends on the order rows arrive in, which
+#: varies between parallel runs, and the same inputs must give the same results.
+EXACT = "decimal(38, 9)"
+
+
+@dataclass(frozen=True)
+class Component:
+    """One column of the monthly parts table after the running windows."""
+
+    name: str
+    metric: str
+    combine: Combine
+    dtype: str
+
+
+@dataclass
+class Context:
+    """What compiling needs: the tables, the engine's dialect and the run's parameters."""
+
+    tables: Callable[[str], ir.Table]
+    dialect: Dialect
+    timezone: str
+    params: dict[str, Any]
+    as_of: datetime
+    _built: dict[str, ir.Table] = field(default_factory=dict)
+
+    def entity(self, name: str) -> ir.Table:
+        if name not in self._built:
+            self._built[name] = ENTITIES[name].build(self.tables)
+        return self._built[name]
+
+    def month(self, value: Any) -> ir.DateValue:
+        return self.dialect.local_month(value, self.timezone)
+
+    def resolver(self, table: ir.Table) -> Callable[[str], Any]:
+        import ibis
+
+        def resolve(name: str) -> Any:
+            if name in table.columns:
+                return table[name]
+            value = self.params.get(name)
+            if value is None:
+                return ibis.null().cast("float64")
+            return ibis.literal(value)
+
+        return resolve
+
+
+def _filter(ctx: Context, metric: Metric, table: ir.Table) -> Any:
+    import ibis
+
+    if metric.filter is None:
+        return ibis.literal(True)
+    return to_ibis(metric.filter.tree, ctx.resolver(table)).fill_null(False)
+
+
+def _measure(ctx: Context, metric: Metric, table: ir.Table) -> Any:
+    assert metric.measure is not None
+    return to_ibis(metric.measure.tree, ctx.resolver(table))
+
+
+def _is_money(metric: Metric) -> bool:
+    if metric.measure is None:
+        return False
+    names = metric.measure.names
+    columns = ENTITIES[str(metric.entity)].columns
+    return (
+        len(names) == 1
+        and metric.measure.text.strip() == names[0]
+        and columns.get(names[0]) is ColumnType.MONEY
+    )
+
+
+def _bases(metric: Metric) -> list[tuple[str, str]]:
+    """(suffix, type) of the sums a metric is made of."""
+    agg = metric.spec.agg
+    if agg is Agg.COUNT or (agg is Agg.COUNT_DISTINCT and metric.spec.when is When.FIRST_IN_PERIOD):
+        return [("", "int64")]
+    if agg is Agg.MEAN:
+        return [("__sum", EXACT), ("__n", "int64")]
+    assert agg is Agg.SUM
+    value = ("", MONEY if _is_money(metric) else EXACT)
+    needs_count = metric.spec.empty == "null" or metric.spec.when is When.WITHIN_PERIOD
+    return [value, ("__n", "int64")] if needs_count else [value]
+
+
+def components(catalog: Catalog, names: list[str]) -> list[Component]:
+    """The monthly parts the named aggregates need (holistic aggregates have none)."""
+    out: list[Component] = []
+    for name in names:
+        metric = catalog[name]
+        if metric.kind is not Kind.AGGREGATE or metric.holistic:
+            continue
+        combines: dict[When, Combine] = {
+            When.IN_PERIOD: "flow",
+            When.FIRST_IN_PERIOD: "flow",
+            When.AT_PERIOD_END: "stock",
+            When.TRAILING_12_MONTHS: "trailing",
+            When.WITHIN_PERIOD: "span",
+            When.ALWAYS: "static",
+        }
+        combine = combines[metric.spec.when]
+        for suffix, dtype in _bases(metric):
+            if combine == "span":
+                out += [
+                    Component(f"{name}{suffix}__s{k}", name, "span", dtype) for k in SPANS.values()
+                ]
+            else:
+                out.append(Component(f"{name}{suffix}", name, combine, dtype))
+    return out
+
+
+def raw_columns(comps: list[Component]) -> dict[str, str]:
+    """Columns of the stored monthly parts: a stock is kept as what entered and what left."""
+    out: dict[str, str] = {}
+    for c in comps:
+        if c.combine == "stock":
+            out[f"{c.name}__in"] = c.dtype
+            out[f"{c.name}__out"] = c.dtype
+        elif c.combine != "static":
+            out[c.name] = c.dtype
+    return out
+
+
+def monthly_parts(
+    ctx: Context, catalog: Catalog, names: list[str], since: date | None
+) -> ir.Table | None:
+    """partner_id × month × raw part columns for months from ``since`` (all months if None)."""
+    import ibis
+
+    comps = components(catalog, names)
+    columns = raw_columns(comps)
+    if not columns:
+        return None
+    scans: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
+    pieces: list[ir.Table] = []
+
+    def add(
+        entity: str, time: str, role: str, column: str, build: Callable[[ir.Table], Any]
+    ) -> None:
+        scans.setdefault((entity, time, role), []).append((column, build))
+
+    for name in dict.fromkeys(c.metric for c in comps if c.combine != "static"):
+        metric = catalog[name]
+        spec = metric.spec
+        entity = str(metric.entity)
+        if spec.when is When.FIRST_IN_PERIOD:
+            pieces.append(_first_in_period(ctx, metric, since))
+            continue
+        for suffix, dtype in _bases(metric):
+            build = _base_builder(ctx, metric, suffix, dtype)
+            match spec.when:
+                case When.IN_PERIOD | When.TRAILING_12_MONTHS:
+                    add(entity, str(spec.time), "time", f"{name}{suffix}", build)
+                case When.AT_PERIOD_END:
+                    add(entity, str(spec.start), "time", f"{name}{suffix}__in", build)
+                    add(entity, str(spec.end), "end", f"{name}{suffix}__out", build)
+                case When.WITHIN_PERIOD:
+                    for label, k in SPANS.items():
+                        add(
+                            entity,
+                            str(spec.start),
+                            f"span:{spec.length}:{label}:{k}",
+                            f"{name}{suffix}__s{k}",
+                            build,
+                        )
+    # one scan per entity and dating column computes all its parts
+    for (entity, time, role), cols in scans.items():
+        table = ctx.entity(entity)
+        if role == "end":
+            table = table.filter(table[time].notnull())
+        if role.startswith("span:"):
+            _, length, label, span = role.split(":")
+            table = table.filter(table[length] == label)
+            month = ctx.month(table[time]) + ibis.interval(months=int(span) - 1)
+            table = table.mutate(__month=month.cast("date"))
+        else:
+            table = table.mutate(__month=ctx.month(table[time]))
+        if since is not None:
+            # the raw filter lets the engine skip old row groups (a day's margin for the time
+            # zone, a year for spans that end later than they start); the month filter is exact
+            margin = timedelta(days=370 if role.startswith("span:") else 2)
+            table = table.filter(
+                table[time] >= ibis.literal(since - margin),
+                table.__month >= ibis.literal(since),
+            )
+        aggs = {column: build(table) for column, build in cols}
+        pieces.append(
+            table.group_by(partner_id=table.partner_id, month=table.__month).aggregate(**aggs)
+        )
+    return _union_sum(pieces, columns)
+
+
+def _base_builder(
+    ctx: Context, metric: Metric, suffix: str, dtype: str
+) -> Callable[[ir.Table], Any]:
+    def build(table: ir.Table) -> Any:
+        where = _filter(ctx, metric, table)
+        agg = metric.spec.agg
+        if agg is Agg.COUNT:
+            return table.count(where=where)
+        value = _measure(ctx, metric, table)
+        if suffix == "__n":
+            return value.count(where=where)
+        return value.cast(dtype).sum(where=where)
+
+    return build
+
+
+def _first_in_period(ctx: Context, metric: Metric, since: date | None) -> ir.Table:
+    """Count of (partner, value) pairs whose first qualifying row falls in each month."""
+    import ibis
+
+    table = ctx.entity(str(metric.entity))
+    rows = table.mutate(
+        __keep=_filter(ctx, metric, table),
+        __value=_measure(ctx, metric, table),
+        __time=table[str(metric.spec.time)],
+    )
+    rows = rows.filter(rows.__keep, rows.__value.notnull(), rows.__time.notnull())
+    firsts = rows.group_by("partner_id", "__value").aggregate(__first=rows.__time.min())
+    firsts = firsts.mutate(month=ctx.month(firsts.__first))
+    if since is not None:
+        firsts = firsts.filter(firsts.month >= ibis.literal(since))
+    return firsts.group_by("partner_id", "month").aggregate(**{metric.name: firsts.count()})
+
+
+def _union_sum(
+    pieces: list[ir.Table], columns: dict[str, str], keys: tuple[str, ...] = ("partner_id", "month")
+) -> ir.Table:
+    """Stack pieces that each have some of the columns and sum them per key."""
+    import ibis
+
+    types = {"partner_id": "string", "month": "date"}
+    aligned = [
+        piece.select(
+            **{k: piece[k].cast(types[k]) for k in keys},
+            **{
+                c: piece[c].cast(t) if c in piece.columns else ibis.null().cast(t)
+                for c, t in columns.items()
+            },
+        )
+        for piece in pieces
+    ]
+    if len(aligned) == 1:
+        return aligned[0]  # already one row per key
+    union = ibis.union(*aligned)
+    return union.group_by(*keys).aggregate(
+        **{c: union[c].sum().cast(t) for c, t in columns.items()}
+    )
+
+
+def static_values(
+    ctx: Context, catalog: Catalog, names: list[str]
+) -> tuple[ir.Table | None, dict[str, ir.Table]]:
+    """Undated aggregates: one table per partner, and one-row tables for the company."""
+    per_partner: list[ir.Table] = []
+    columns: dict[str, str] = {}
+    company: dict[str, ir.Table] = {}
+    for comp in components(catalog, names):
+        if comp.combine != "static":
+            continue
+        metric = catalog[comp.metric]
+        table = ctx.entity(str(metric.entity))
+        value = _base_builder(ctx, metric, comp.name[len(metric.name) :], comp.dtype)(table)
+        if ENTITIES[str(metric.entity)].partner_scoped:
+            per_partner.append(table.group_by("partner_id").aggregate(**{comp.name: value}))
+            columns[comp.name] = comp.dtype
+        else:
+            company[comp.name] = table.aggregate(**{comp.name: value})
+    if not per_partner:
+        return None, company
+    return _union_sum(per_partner, columns, keys=("partner_id",)), company

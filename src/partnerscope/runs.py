@@ -1,0 +1,331 @@
+"""Runs: each computation of the catalog, kept as an immutable snapshot.
+
+A run folder ``state/runs/NNNNNN/`` holds ``manifest.json`` (run id, as-of time, config hash,
+definition version, input fingerprints, engine, timings) and the results as Parquet, so that
+reports and the web app read a finished run without touching the warehouse while new data is
+loaded. A run is written to a temporary folder and renamed when complete: an interrupted run
+leaves no trace.
+
+A run after new data recomputes only the months the new data touched (``changed_from`` of the
+imports since the previous run) and keeps the previous run's parts for the rest; anything else
+that changed (configuration, definitions, partners, accounts, certification requirements, an
+earlier as-of time, rows written outside partnerscope) makes it a full recompute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from partnerscope import __version__
+from partnerscope.errors import PartnerscopeError
+from partnerscope.metrics.calendar import add_months
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from partnerscope.metrics.definition import Catalog
+    from partnerscope.warehouse import Warehouse
+    from partnerscope.workspace import Workspace
+
+#: Tables whose changes reach every period (group membership, targets of coverage, requirements).
+UNDATED = ("partners", "accounts", "certification_requirements", "fx_rates")
+RESULTS, MEMBERSHIPS, PARTS, HOLISTIC, MANIFEST = (
+    "results.parquet",
+    "memberships.parquet",
+    "parts.parquet",
+    "holistic.parquet",
+    "manifest.json",
+)
+STEPS = 6
+
+Progress = Callable[[str, int, int], None]
+
+
+class RunNotFoundError(PartnerscopeError, LookupError):
+    """No run with that id, or no run yet."""
+
+
+@dataclass(frozen=True)
+class RunManifest:
+    run_id: int
+    started_at: str
+    finished_at: str
+    seconds: float
+    as_of: str
+    mode: str
+    reason: str
+    recomputed_from: str | None
+    config_hash: str
+    definitions_version: str
+    engine: dict[str, str]
+    inputs: dict[str, Any]
+    first_month: str | None
+    last_month: str
+    rows: int
+    digest: str
+    metrics: list[str] = field(default_factory=list)
+
+    @property
+    def as_of_time(self) -> datetime:
+        return datetime.fromisoformat(self.as_of)
+
+
+def runs_dir(workspace: Workspace) -> Path:
+    return workspace.state_dir / "runs"
+
+
+def list_runs(workspace: Workspace) -> list[RunManifest]:
+    """Finished runs, oldest first."""
+    root = runs_dir(workspace)
+    if not root.is_dir():
+        return []
+    manifests = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name.isdigit()):
+        manifests.append(_read_manifest(folder))
+    return manifests
+
+
+def get_run(workspace: Workspace, run_id: int | None = None) -> RunManifest:
+    """The run with that id, or the latest."""
+    runs = list_runs(workspace)
+    if not runs:
+        raise RunNotFoundError(
+            f"{workspace.root}: no run yet; compute the metrics with `partnerscope run`"
+        )
+    if run_id is None:
+        return runs[-1]
+    for run in runs:
+        if run.run_id == run_id:
+            return run
+    raise RunNotFoundError(
+        f"no run {run_id}; runs are {', '.join(str(r.run_id) for r in runs)} "
+        "(see `partnerscope runs`)"
+    )
+
+
+def run_folder(workspace: Workspace, run_id: int) -> Path:
+    return runs_dir(workspace) / f"{run_id:06d}"
+
+
+def read_results(workspace: Workspace, run_id: int | None = None) -> pa.Table:
+    """Every metric value of a run (the latest by default)."""
+    import pyarrow.parquet as pq
+
+    run = get_run(workspace, run_id)
+    return pq.read_table(run_folder(workspace, run.run_id) / RESULTS)
+
+
+def read_memberships(workspace: Workspace, run_id: int | None = None) -> pa.Table:
+    """Each partner's groups per grain and period in a run (the latest by default)."""
+    import pyarrow.parquet as pq
+
+    run = get_run(workspace, run_id)
+    return pq.read_table(run_folder(workspace, run.run_id) / MEMBERSHIPS)
+
+
+def _read_manifest(folder: Path) -> RunManifest:
+    return RunManifest(**json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
+
+
+def execute(
+    workspace: Workspace,
+    *,
+    as_of: datetime | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> RunManifest:
+    """Compute the whole catalog and store it as a new run."""
+    import ibis
+
+    from partnerscope.metrics.definition import load_catalog
+    from partnerscope.metrics.engine import compute
+
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    as_of = (as_of or started).astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    config = workspace.config
+    catalog = load_catalog(config.metrics, where=str(workspace.config_path))
+    done = 0
+
+    def step(text: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(text, done, STEPS)
+
+    with workspace.lock("run"), workspace.warehouse(read_only=True) as warehouse:
+        inputs = _inputs(warehouse)
+        previous = _previous(workspace)
+        reuse, mode, reason = _plan(
+            workspace, previous, config.config_hash(), catalog, inputs, as_of, full, warehouse
+        )
+        backend = ibis.duckdb.from_connection(warehouse.con)
+        computation = compute(backend, config, catalog, as_of=as_of, reuse=reuse, step=step)
+        runs = list_runs(workspace)
+        run_id = runs[-1].run_id + 1 if runs else 1
+        folder = run_folder(workspace, run_id)
+        temp = folder.with_name(f".tmp-{folder.name}")
+        shutil.rmtree(temp, ignore_errors=True)
+        temp.mkdir(parents=True)
+        import pyarrow.parquet as pq
+
+        pq.write_table(computation.results, temp / RESULTS)
+        pq.write_table(computation.memberships, temp / MEMBERSHIPS)
+        pq.write_table(computation.parts, temp / PARTS)
+        if computation.holistic is not None:
+            pq.write_table(computation.holistic, temp / HOLISTIC)
+        manifest = RunManifest(
+            run_id=run_id,
+            started_at=started.isoformat(timespec="seconds"),
+            finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            seconds=round(time.perf_counter() - clock, 3),
+            as_of=as_of.isoformat(),
+            mode=mode,
+            reason=reason,
+            recomputed_from=reuse.since.isoformat() if reuse else None,
+            config_hash=config.config_hash(),
+            definitions_version=catalog.version,
+            engine=_engine_versions(),
+            inputs=inputs,
+            first_month=computation.first_month.isoformat() if computation.first_month else None,
+            last_month=computation.last_month.isoformat(),
+            rows=computation.results.num_rows,
+            digest=digest(computation.results),
+            metrics=[m.name for m in catalog],
+        )
+        (temp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
+        temp.rename(folder)
+        step("stored")
+    return manifest
+
+
+def digest(table: pa.Table) -> str:
+    """SHA-256 of the results' content: equal for equal results, whatever their chunking."""
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table.combine_chunks())
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+
+
+def _engine_versions() -> dict[str, str]:
+    import duckdb
+    import ibis
+
+    return {
+        "kind": "duckdb",
+        "duckdb": duckdb.__version__,
+        "ibis": ibis.__version__,
+        "partnerscope": __version__,
+    }
+
+
+def _inputs(warehouse: Warehouse) -> dict[str, Any]:
+    """Row counts, the import ledger's high-water mark and the fingerprint of every file."""
+    con = warehouse.con
+    files: dict[str, list[dict[str, Any]]] = {}
+    rows = con.execute(
+        "SELECT entity, file, fingerprint, max(import_id) FROM _imports "
+        "GROUP BY entity, file, fingerprint ORDER BY entity, file, 4"
+    ).fetchall()
+    for entity, file, fingerprint, import_id in rows:
+        files.setdefault(entity, []).append(
+            {"file": file, "fingerprint": fingerprint, "import_id": import_id}
+        )
+    top = con.execute("SELECT coalesce(max(import_id), 0) FROM _imports").fetchall()[0][0]
+    return {
+        "max_import_id": int(top),
+        "rows": warehouse.row_counts(),
+        "files": files,
+    }
+
+
+def _previous(workspace: Workspace) -> RunManifest | None:
+    runs = list_runs(workspace)
+    return runs[-1] if runs else None
+
+
+def _plan(
+    workspace: Workspace,
+    previous: RunManifest | None,
+    config_hash: str,
+    catalog: Catalog,
+    inputs: dict[str, Any],
+    as_of: datetime,
+    full: bool,
+    warehouse: Warehouse,
+) -> tuple[Any, str, str]:
+    """Whether this run can reuse the previous one, and from which month it recomputes."""
+    from partnerscope.metrics.engine import Reuse, local_date, parameters
+
+    def recompute(reason: str) -> tuple[None, str, str]:
+        return None, "full", reason
+
+    if full:
+        return recompute("asked for (--full)")
+    if previous is None:
+        return recompute("first run")
+    folder = run_folder(workspace, previous.run_id)
+    if previous.config_hash != config_hash:
+        return recompute("the configuration changed")
+    if previous.definitions_version != catalog.version:
+        return recompute("the metric definitions changed")
+    if as_of < previous.as_of_time:
+        return recompute("the as-of time is earlier than the previous run's")
+    if not (folder / PARTS).is_file():
+        return recompute("the previous run kept no parts")
+    tracked = warehouse.con.execute(
+        "SELECT count(*) FROM information_schema.columns "
+        "WHERE table_name = '_imports' AND column_name = 'changed_from'"
+    ).fetchall()[0][0]
+    if not tracked:
+        return recompute("the warehouse was created before partnerscope tracked change dates")
+    changes = warehouse.con.execute(
+        "SELECT entity, min(changed_from), count(*), count(*) FILTER "
+        "(WHERE changed_from IS NULL AND (inserted > 0 OR updated > 0)) "
+        "FROM _imports WHERE import_id > ? GROUP BY entity",
+        [previous.inputs["max_import_id"]],
+    ).fetchall()
+    changed_tables = {entity for entity, *_ in changes}
+    for name, count in inputs["rows"].items():
+        if name not in changed_tables and previous.inputs["rows"].get(name) != count:
+            return recompute(f"{name} changed outside partnerscope ingest")
+    since: datetime | None = None
+    for entity, earliest, _imports, undated in changes:
+        if entity in UNDATED:
+            return recompute(f"{entity} changed")
+        if undated:
+            return recompute(f"an import of {entity} has no change date")
+        if earliest is not None:
+            since = earliest if since is None else min(since, earliest)
+    timezone = workspace.config.workspace.timezone
+    params = parameters(workspace.config, as_of)
+    horizons = [h for m in catalog for h in [m.as_of_horizon_hours(params)] if h is not None]
+    if horizons and as_of != previous.as_of_time:
+        if max(horizons) == float("inf"):
+            return recompute("a metric's as-of window has no bound")
+        moved = previous.as_of_time - timedelta(hours=max(horizons))
+        since = moved if since is None else min(since, moved)
+    # the previous run's last month was read as "so far": recompute from it at least
+    since_month = date.fromisoformat(previous.last_month)
+    if since is not None:
+        # a month earlier than the change's local month covers any time-zone shift
+        since_month = min(since_month, add_months(local_date(since, timezone).replace(day=1), -1))
+    import pyarrow.parquet as pq
+
+    holistic = pq.read_table(folder / HOLISTIC) if (folder / HOLISTIC).is_file() else None
+    reuse = Reuse(parts=pq.read_table(folder / PARTS), holistic=holistic, since=since_month)
+    return (
+        reuse,
+        "incremental",
+        f"recomputed from {since_month:%Y-%m}; earlier months kept from run {previous.run_id}",
+    )
