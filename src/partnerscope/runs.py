@@ -265,7 +265,7 @@ def _plan(
     warehouse: Warehouse,
 ) -> tuple[Any, str, str]:
     """Whether this run can reuse the previous one, and from which month it recomputes."""
-    from partnerscope.metrics.engine import Reuse, local_date, parameters
+    from partnerscope.metrics.engine import Reuse, local_time, parameters
 
     def recompute(reason: str) -> tuple[None, str, str]:
         return None, "full", reason
@@ -319,7 +319,8 @@ def _plan(
     since_month = date.fromisoformat(previous.last_month)
     if since is not None:
         # a month earlier than the change's local month covers any time-zone shift
-        since_month = min(since_month, add_months(local_date(since, timezone).replace(day=1), -1))
+        changed = local_time(since, timezone).date().replace(day=1)
+        since_month = min(since_month, add_months(changed, -1))
     import pyarrow.parquet as pq
 
     holistic = pq.read_table(folder / HOLISTIC) if (folder / HOLISTIC).is_file() else None

@@ -62,15 +62,18 @@ def run_command(
     ] = False,
 ) -> None:
     """Compute every metric for every partner, group and period, and store it as a new run."""
-    ws = state(ctx).workspace()
-    moment = _parse_as_of(as_of)
+    compute_run(state(ctx).workspace(), as_of=_parse_as_of(as_of), full=full)
+
+
+def compute_run(ws: Workspace, *, as_of: datetime | None, full: bool = False) -> None:
+    """Run with a progress bar and print what was computed."""
     with progress_bar(console) as bar:
         task = bar.add_task("computing metrics", total=None)
 
         def advance(text: str, done: int, total: int) -> None:
             bar.update(task, description=text, completed=done, total=total)
 
-        manifest = ws.run(as_of=moment, full=full, progress=advance)
+        manifest = ws.run(as_of=as_of, full=full, progress=advance)
     console.print(
         f"Run [bold]{manifest.run_id}[/] ({manifest.mode}: {escape(manifest.reason)}) in "
         f"{manifest.seconds:.1f} s: {manifest.rows:,} rows of {len(manifest.metrics)} metrics, "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Annotated
 
@@ -139,11 +141,17 @@ def demo(
 
     report = run_ingest(ws)
     print_ingest_report(report)
+    from partnerscope.cli.metrics import compute_run
+
+    # the data is a snapshot taken the day after the last generated period
+    compute_run(ws, as_of=datetime.combine(manifest.period_end + timedelta(days=1), dtime(), UTC))
     console.print(
         f"\n[green]Demo workspace ready[/] in {directory} "
         f"({time.perf_counter() - started:.0f} s): "
         f"{sum(manifest.rows.values()):,} rows generated."
     )
     console.print(
-        f"  try: partnerscope -w {directory} quarantine    partnerscope -w {directory} status"
+        f"  try: partnerscope -w {directory} show partner {manifest.planted['decliners'][0]} "
+        f"--period FY2026-Q4    (a planted decliner)\n"
+        f"       partnerscope -w {directory} metrics show win_rate"
     )

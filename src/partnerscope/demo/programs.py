@@ -314,6 +314,8 @@ def make_costs(partners: Partners, fx: FxRates, seed: int) -> pa.Table:
         ("Program management", 0.5, 2_000.0),
         ("Travel", 0.3, 1_500.0),
         ("Enablement", 0.3, 2_500.0),
+        # rebates and SPIFFs paid to the partner: the incentive_payouts metric
+        ("Incentive", 0.6, 4_000.0),
     )
     starts = QUARTER_SEC[WARMUP:] // DAY
     present = partners.active[:, None] & (partners.joined_day[:, None] < starts[None, 1:])

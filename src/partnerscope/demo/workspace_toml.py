@@ -16,6 +16,10 @@ timezone = "UTC"
 fiscal_year_start_month = 10
 sla_hours = 2.0
 
+[economics]
+# gross margin of won revenue, for contribution margin
+gross_margin = 0.68
+
 [sources.fx_rates]
 entity = "fx_rates"
 path = "data/fx_rates.csv"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -153,7 +153,7 @@ class FiscalCalendar:
         )
 
     def period_table(
-        self, first_month: date, last_month: date, grains: list[Grain], as_of: date
+        self, first_month: date, last_month: date, grains: list[Grain], as_of: datetime
     ) -> pa.Table:
         """One row per period: its label, end, last month so far and whether it is complete."""
         import pyarrow as pa
@@ -169,7 +169,7 @@ class FiscalCalendar:
                 rows["period_end"].append(period.end)
                 rows["last_month"].append(min(add_months(period.end, -1), last_month))
                 rows["label"].append(period.label)
-                rows["complete"].append(period.end <= as_of)
+                rows["complete"].append(datetime.combine(period.end, time()) <= as_of)
         return pa.table(
             rows,
             schema=pa.schema(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import count
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -79,9 +79,15 @@ def parameters(config: Config, as_of: datetime) -> dict[str, Any]:
     }
 
 
-def local_date(as_of: datetime, timezone: str) -> date:
-    """The as-of instant (naive UTC) as a date in the reporting time zone."""
-    return as_of.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
+def local_time(moment: datetime, timezone: str) -> datetime:
+    """An instant stored as naive UTC, as naive wall-clock time in the reporting time zone."""
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+
+
+def last_month(as_of: datetime, timezone: str) -> date:
+    """The last month a run computes: the one that has begun before the as-of time (an as-of
+    time at midnight on the 1st ends the previous month)."""
+    return (local_time(as_of, timezone) - timedelta(microseconds=1)).date().replace(day=1)
 
 
 def compute(
@@ -145,20 +151,20 @@ def compute(
         pa.table({"partner_id": pa.array([], pa.string()), "month": pa.array([], pa.date32())}),
     )
     parts = materialize("__parts", new_parts if new_parts is not None else empty_parts)
-    last_month = local_date(as_of, timezone).replace(day=1)
+    final_month = last_month(as_of, timezone)
     first = parts.month.min().to_pyarrow().as_py()
     first = first.date() if isinstance(first, datetime) else first
-    first_month = max(first, add_months(last_month, -12 * MAX_YEARS)) if first else None
-    if first_month is None or first_month > last_month:
-        first_month = last_month
+    first_month = max(first, add_months(final_month, -12 * MAX_YEARS)) if first else None
+    if first_month is None or first_month > final_month:
+        first_month = final_month
     calendar = FiscalCalendar(config.workspace.fiscal_year_start_month)
-    month_map = upload("__month_map", calendar.month_map(first_month, last_month, grain_list))
+    month_map = upload("__month_map", calendar.month_map(first_month, final_month, grain_list))
     periods = upload(
         "__periods",
-        calendar.period_table(first_month, last_month, grain_list, local_date(as_of, timezone)),
+        calendar.period_table(first_month, final_month, grain_list, local_time(as_of, timezone)),
     )
     months = upload(
-        "__months", calendar.month_map(first_month, last_month, [Grain.MONTH]).select(["month"])
+        "__months", calendar.month_map(first_month, final_month, [Grain.MONTH]).select(["month"])
     )
 
     say("combining months into periods")
@@ -241,7 +247,7 @@ def compute(
         parts=parts.to_pyarrow(),
         holistic=holistic_table.to_pyarrow() if holistic_table is not None else None,
         first_month=first_month,
-        last_month=last_month,
+        last_month=final_month,
     )
 
 
