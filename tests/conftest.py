@@ -96,3 +96,31 @@ def workspace_factory(tmp_path: Path) -> Callable[..., Workspace]:
         return make_workspace(tmp_path / f"ws{next(counter)}", toml_text, files)
 
     return factory
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--snapshot-update",
+        action="store_true",
+        help="Rewrite the SQL snapshots in tests/snapshots/ from the engine instead of comparing.",
+    )
+
+
+@pytest.fixture
+def snapshot_sql(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    """Compare text with tests/snapshots/<name>, or rewrite it with --snapshot-update."""
+    update = bool(request.config.getoption("--snapshot-update"))
+
+    def check(name: str, text: str) -> None:
+        path = Path(__file__).parent / "snapshots" / name
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return
+        assert path.is_file(), f"no snapshot {path}; create it with pytest --snapshot-update"
+        assert text == path.read_text(encoding="utf-8"), (
+            f"{name} changed; if the new SQL is intended, run pytest --snapshot-update and "
+            "review the diff"
+        )
+
+    return check

@@ -194,15 +194,29 @@ def load_config(path: Path, *, check_files: bool = True) -> Config:
         # one typo must not hide the other problems: check what did validate
         timezone, sources = _valid_parts(raw)
         problems.extend(_check_meaning(timezone, sources, path.parent, check_files=check_files))
+        metrics = raw.get("metrics")
+        problems.extend(_check_metrics(metrics if isinstance(metrics, dict) else {}))
         raise ConfigError(where, problems) from None
     problems.extend(
         _check_meaning(
             config.workspace.timezone, config.sources, path.parent, check_files=check_files
         )
     )
+    problems.extend(_check_metrics(config.metrics))
     if problems:
         raise ConfigError(where, problems)
     return config
+
+
+def _check_metrics(metrics: dict[str, Any]) -> list[str]:
+    """Problems of the workspace's own metric definitions (and built-in overrides)."""
+    from partnerscope.metrics.definition import load_catalog
+
+    try:
+        load_catalog(metrics)
+    except ConfigError as exc:
+        return exc.problems
+    return []
 
 
 def preset_names() -> list[str]:

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 from partnerscope import __version__
 from partnerscope.errors import PartnerscopeError
-from partnerscope.metrics.calendar import add_months
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -145,14 +144,13 @@ def execute(
     """Compute the whole catalog and store it as a new run."""
     import ibis
 
-    from partnerscope.metrics.definition import load_catalog
     from partnerscope.metrics.engine import compute
 
     started = datetime.now(UTC)
     clock = time.perf_counter()
     as_of = (as_of or started).astimezone(UTC).replace(tzinfo=None, microsecond=0)
     config = workspace.config
-    catalog = load_catalog(config.metrics, where=str(workspace.config_path))
+    catalog = workspace.catalog
     done = 0
 
     def step(text: str) -> None:
@@ -290,9 +288,8 @@ def _plan(
     if not tracked:
         return recompute("the warehouse was created before partnerscope tracked change dates")
     changes = warehouse.con.execute(
-        "SELECT entity, min(changed_from), count(*), count(*) FILTER "
-        "(WHERE changed_from IS NULL AND (inserted > 0 OR updated > 0)) "
-        "FROM _imports WHERE import_id > ? GROUP BY entity",
+        "SELECT entity, min(changed_from), count(*) FILTER (WHERE changed_from IS NULL) "
+        "FROM _imports WHERE import_id > ? AND (inserted > 0 OR updated > 0) GROUP BY entity",
         [previous.inputs["max_import_id"]],
     ).fetchall()
     changed_tables = {entity for entity, *_ in changes}
@@ -300,7 +297,7 @@ def _plan(
         if name not in changed_tables and previous.inputs["rows"].get(name) != count:
             return recompute(f"{name} changed outside partnerscope ingest")
     since: datetime | None = None
-    for entity, earliest, _imports, undated in changes:
+    for entity, earliest, undated in changes:
         if entity in UNDATED:
             return recompute(f"{entity} changed")
         if undated:
@@ -318,9 +315,9 @@ def _plan(
     # the previous run's last month was read as "so far": recompute from it at least
     since_month = date.fromisoformat(previous.last_month)
     if since is not None:
-        # a month earlier than the change's local month covers any time-zone shift
-        changed = local_time(since, timezone).date().replace(day=1)
-        since_month = min(since_month, add_months(changed, -1))
+        # exact for timestamps (stored in UTC); a date read as UTC midnight can only land on
+        # the same or an earlier local day, which recomputes a little more, never less
+        since_month = min(since_month, local_time(since, timezone).date().replace(day=1))
     import pyarrow.parquet as pq
 
     holistic = pq.read_table(folder / HOLISTIC) if (folder / HOLISTIC).is_file() else None

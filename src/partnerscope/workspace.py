@@ -21,6 +21,7 @@ from partnerscope.errors import WorkspaceBusyError, WorkspaceError
 
 if TYPE_CHECKING:
     from partnerscope.ingest.loader import IngestReport, ProgressFn
+    from partnerscope.metrics.definition import Catalog
     from partnerscope.runs import Progress, RunManifest
     from partnerscope.warehouse import Warehouse
 
@@ -65,6 +66,13 @@ class Workspace:
     @cached_property
     def config(self) -> Config:
         return load_config(self.config_path)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The metric catalog: built-in definitions and this workspace's own."""
+        from partnerscope.metrics.definition import load_catalog
+
+        return load_catalog(self.config.metrics, where=str(self.config_path))
 
     @property
     def state_dir(self) -> Path:

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.syntax import Syntax
 from rich.table import Table as RichTable
 
 from partnerscope.cli.app import app, console, state
@@ -131,7 +130,7 @@ def _catalog(ctx: typer.Context) -> tuple[Catalog, Any]:
         if obj.workspace_dir is not None:
             raise
         return load_catalog(), Config()  # outside a workspace: the built-in catalog
-    return load_catalog(ws.config.metrics, where=str(ws.config_path)), ws.config
+    return ws.catalog, ws.config
 
 
 @metrics_app.callback()
@@ -205,8 +204,10 @@ def metrics_show(
     console.print(table)
     _print_dependents(catalog, metric)
     if sql:
-        for statement in metric_sql(config, catalog, metric.name):
-            console.print(Syntax(statement, "sql", word_wrap=True))
+        now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        for statement in metric_sql(config, catalog, metric.name, as_of=now):
+            # plain, so that it can be copied into a SQL console as it is
+            console.print(statement + ";", markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_dependents(catalog: Catalog, metric: Metric) -> None:

@@ -55,8 +55,10 @@ def validate(ctx: typer.Context) -> None:
             ),
         )
     console.print(table)
+    own = sum(not m.builtin for m in ws.catalog)
     console.print(
-        f"[green]OK[/]: {len(config.sources)} sources, config hash {config.config_hash()}"
+        f"[green]OK[/]: {len(config.sources)} sources, {len(ws.catalog.metrics)} metrics "
+        f"({own} of this workspace's own), config hash {config.config_hash()}"
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlglot import exp
 
-from partnerscope.errors import ConfigError
+from partnerscope.errors import ConfigError, PartnerscopeError
 from partnerscope.metrics.entities import ENTITIES
 from partnerscope.metrics.expressions import Expression, ExpressionError, parse
 from partnerscope.schema import ColumnType
@@ -32,6 +32,10 @@ PARAMETERS = {
     "as_of": "the run's as-of time (only in hours_between(<column>, as_of) >= <hours>)",
 }
 _TIME_TYPES = (ColumnType.DATE, ColumnType.TIMESTAMP)
+
+
+class UnknownMetricError(PartnerscopeError, LookupError):
+    """A metric name that is not in the catalog."""
 
 
 class Unit(StrEnum):
@@ -202,9 +206,12 @@ class Catalog:
         return iter(self.metrics.values())
 
     def get(self, name: str) -> Metric:
-        """The metric called ``name``, or a ConfigError with a 'did you mean'."""
+        """The metric called ``name``, or an error with a 'did you mean'."""
         if name not in self.metrics:
-            raise ConfigError("metrics", [f"no metric {name!r}{did_you_mean(name, self.metrics)}"])
+            raise UnknownMetricError(
+                f"no metric {name!r}{did_you_mean(name, self.metrics)}; list them with "
+                "`partnerscope metrics`"
+            )
         return self.metrics[name]
 
     def closure(self, names: Iterable[str]) -> list[str]:

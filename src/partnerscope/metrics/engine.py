@@ -297,12 +297,18 @@ def unbound_tables() -> Callable[[str], ir.Table]:
     return tables.__getitem__
 
 
-def metric_sql(config: Config, catalog: Catalog, name: str, dialect: str = "duckdb") -> list[str]:
+def metric_sql(
+    config: Config,
+    catalog: Catalog,
+    name: str,
+    *,
+    as_of: datetime,
+    dialect: str = "duckdb",
+) -> list[str]:
     """The SQL the engine sends for a metric's aggregates: its monthly parts and, for medians
     and distinct counts, the per-period query (ratios and formulas are computed on top)."""
     import ibis
 
-    as_of = datetime(2000, 1, 1)
     ctx = Context(
         tables=unbound_tables(),
         dialect=dialect_for(dialect),

@@ -172,31 +172,72 @@ class Evaluator:
         self._joins = 0
 
     def run(self, table: ir.Table, names: list[str]) -> ir.Table:
+        """Metrics in stages: each stage holds the metrics whose inputs are all computed, so
+        the table is one projection per stage (not one per metric, which Ibis compiles
+        slowly)."""
+        depth: dict[str, int] = {}
         for name in names:
-            metric = self.catalog[name]
-            if metric.kind is Kind.AGGREGATE:
-                table = table.mutate(**{name: self._aggregate(table, metric)})
-            elif metric.kind is Kind.RATIO:
-                spec = metric.spec
-                value = divide(table[str(spec.numerator)], table[str(spec.denominator)])
-                table = table.mutate(**{name: value * spec.scale if spec.scale != 1 else value})
-            else:
-                table = self._formula(table, metric)
-            table = self._evidence(table, metric)
-            if metric.group_only:
-                import ibis
-
-                table = table.mutate(
-                    **{name: ibis.ifelse(table.level == "partner", ibis.null(), table[name])}
-                )
+            inputs = [depth[d] for d in self.catalog[name].depends_on if d in depth]
+            depth[name] = 1 + max(inputs, default=-1)
+        for stage in sorted(set(depth.values())):
+            batch = [self.catalog[n] for n in names if depth[n] == stage]
+            calls: dict[int, str] = {}
+            for metric in batch:
+                table = self._join_functions(table, metric, calls)
+            values = {m.name: self._guarded(table, m, self._value(table, m, calls)) for m in batch}
+            table = table.mutate(**values)
+            if calls:
+                table = table.drop(*calls.values())
+            table = self.materialize(f"__stage{stage}", table)
         return table
+
+    def _value(self, table: ir.Table, metric: Metric, calls: dict[int, str]) -> Any:
+        if metric.kind is Kind.AGGREGATE:
+            return self._aggregate(table, metric)
+        if metric.kind is Kind.RATIO:
+            spec = metric.spec
+            value = divide(table[str(spec.numerator)], table[str(spec.denominator)])
+            return value * spec.scale if spec.scale != 1 else value
+        assert metric.formula is not None
+
+        def resolve(name: str) -> Any:
+            import ibis
+
+            if name in table.columns:
+                return table[name]
+            value = self.params.get(name)
+            return ibis.null().cast("float64") if value is None else ibis.literal(value)
+
+        def call(function: str, args: list[exp.Expression]) -> Any:
+            return table[calls[id(args[0].parent)]]
+
+        return to_ibis(metric.formula.tree, resolve, call).cast("float64")
+
+    def _guarded(self, table: ir.Table, metric: Metric, value: Any) -> Any:
+        """Null where the evidence is below the minimum, and at partner level for metrics
+        that only groups have."""
+        import ibis
+
+        minimum = metric.spec.min_evidence
+        if minimum is not None:
+            source = metric.evidence_metric
+            evidence = table[source] if source else table[f"{metric.name}__n"]
+            value = ibis.ifelse(evidence.fill_null(0) >= minimum, value, ibis.null())
+        if metric.group_only:
+            value = ibis.ifelse(table.level == "partner", ibis.null(), value)
+        return value
 
     def _aggregate(self, table: ir.Table, metric: Metric) -> Any:
         import ibis
 
         name, spec = metric.name, metric.spec
         if metric.holistic:
-            return table[name].cast("float64")
+            value = table[name].cast("float64")
+            # a group or period without rows has no holistic row: a distinct count of nothing is
+            # 0 (like any count), a median of nothing stays null
+            if spec.agg is Agg.COUNT_DISTINCT and spec.empty != "null":
+                return value.fill_null(0)
+            return value
         if spec.when is When.ALWAYS and name in self.company_static:
             value = self.company_static[name].as_scalar()
             return value.cast("float64")
@@ -219,47 +260,18 @@ class Evaluator:
             return ibis.ifelse(table[f"{name}__n"] > 0, value, ibis.null())
         return value
 
-    def _evidence(self, table: ir.Table, metric: Metric) -> ir.Table:
-        import ibis
-
-        minimum = metric.spec.min_evidence
-        if minimum is None:
+    def _join_functions(self, table: ir.Table, metric: Metric, calls: dict[int, str]) -> ir.Table:
+        """Join what a formula's functions look at (other periods, the company, the partners
+        of a group) as columns named in ``calls``."""
+        if metric.formula is None:
             return table
-        source = metric.evidence_metric
-        evidence = table[source] if source else table[f"{metric.name}__n"]
-        kept = ibis.ifelse(evidence.fill_null(0) >= minimum, table[metric.name], ibis.null())
-        return table.mutate(**{metric.name: kept})
-
-    def _formula(self, table: ir.Table, metric: Metric) -> ir.Table:
-        """Joins what the formula's functions look at, then computes it."""
-        assert metric.formula is not None
-        columns: dict[int, str] = {}
         for node in metric.formula.tree.find_all(exp.Anonymous):
             function = str(node.this).lower()
-            if function not in ("prior_year", "company", "partners_where", "weighted_mean"):
-                continue
-            self._joins += 1
-            column = f"__f{self._joins}"
-            columns[id(node)] = column
-            table = self._join_function(table, function, node.expressions, column)
-        if columns:
-            table = self.materialize(f"__eval{self._joins}", table)
-
-        def resolve(name: str) -> Any:
-            import ibis
-
-            if name in table.columns:
-                return table[name]
-            value = self.params.get(name)
-            return ibis.null().cast("float64") if value is None else ibis.literal(value)
-
-        def call(function: str, args: list[exp.Expression]) -> Any:
-            parent = args[0].parent
-            return table[columns[id(parent)]]
-
-        value = to_ibis(metric.formula.tree, resolve, call).cast("float64")
-        table = table.mutate(**{metric.name: value})
-        return table.drop(*columns.values()) if columns else table
+            if function in ("prior_year", "company", "partners_where", "weighted_mean"):
+                self._joins += 1
+                calls[id(node)] = f"__f{self._joins}"
+                table = self._join_function(table, function, node.expressions, calls[id(node)])
+        return table
 
     def _join_function(
         self, table: ir.Table, function: str, args: list[exp.Expression], column: str

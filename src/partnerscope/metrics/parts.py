@@ -202,16 +202,15 @@ def monthly_parts(
         if role == "end":
             table = table.filter(table[time].notnull())
         if role.startswith("span:"):
-            _, length, label, span = role.split(":")
+            # a span is placed in its first month: it counts for a period (of its length or
+            # longer) from the period's first month on, so the current quarter has its quota
+            _, length, label, _span = role.split(":")
             table = table.filter(table[length] == label)
-            month = ctx.month(table[time]) + ibis.interval(months=int(span) - 1)
-            table = table.mutate(__month=month.cast("date"))
-        else:
-            table = table.mutate(__month=ctx.month(table[time]))
+        table = table.mutate(__month=ctx.month(table[time]))
         if since is not None:
             # the raw filter lets the engine skip old row groups (a day's margin for the time
-            # zone, a year for spans that end later than they start); the month filter is exact
-            margin = timedelta(days=370 if role.startswith("span:") else 2)
+            # zone); the month filter is exact
+            margin = timedelta(days=2)
             table = table.filter(
                 table[time] >= ibis.literal(since - margin),
                 table.__month >= ibis.literal(since),

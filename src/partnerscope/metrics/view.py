@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from partnerscope.errors import PartnerscopeError
 from partnerscope.metrics.calendar import FiscalCalendar, Grain, Period
-from partnerscope.metrics.definition import Metric, did_you_mean, load_catalog
+from partnerscope.metrics.definition import Metric, did_you_mean
 from partnerscope.runs import get_run, read_memberships, read_results
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def partner_view(
     now = {r["group_key"]: r for r in rows_of(period.start)}
     before = {r["group_key"]: r for r in rows_of(previous.start)}
     this = now.get(partner_id, {})
-    catalog = load_catalog(workspace.config.metrics, where=str(workspace.config_path))
+    catalog = workspace.catalog
     out = []
     for metric in catalog:
         if metric.group_only or metric.name not in results.column_names:

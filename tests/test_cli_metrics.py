@@ -1,0 +1,107 @@
+"""The metric commands through typer's CliRunner: run, runs, metrics, show."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import make_workspace
+from tests.test_cli import assert_one_error_line, run, wide_console  # noqa: F401
+from tests.test_runs import CONFIG as RUNS_CONFIG
+from tests.test_runs import LEADS, OPPS
+
+
+@pytest.fixture
+def ws(tmp_path):
+    ws = make_workspace(
+        tmp_path,
+        RUNS_CONFIG,
+        {
+            "data/partners.csv": "id,name\nP1,Acme\nP2,Beta\n",
+            "data/opps.csv": OPPS,
+            "data/leads.csv": LEADS,
+        },
+    )
+    run("-w", str(ws.root), "ingest")
+    return ws
+
+
+def cells(out, label):
+    """The cells of the table row starting with ``label`` (case-insensitive)."""
+    for line in out.splitlines():
+        parts = [c.strip() for c in line.replace("┃", "│").split("│")[1:-1]]
+        if parts and parts[0].lower() == label.lower():
+            return parts
+    raise AssertionError(f"no row {label!r} in\n{out}")
+
+
+def test_metrics_lists_the_catalog_even_outside_a_workspace():
+    out = run("metrics").output
+    assert "win_rate" in out
+    assert "won_deals / closed_deals" in out
+    assert "Metrics (1+" in out
+
+
+def field(out, key):
+    """The value of one `key  value` line of `metrics show`."""
+    (line,) = [line for line in out.splitlines() if line.strip().startswith(key + "  ")]
+    return line.strip().removeprefix(key).strip()
+
+
+def test_metrics_show_prints_definition_inputs_and_sql():
+    out = run("metrics", "show", "win_rate").output
+    assert "win_rate — Win rate" in out
+    assert field(out, "formula") == "won_deals / closed_deals"
+    assert field(out, "inputs") == "won_deals (opportunities), closed_deals (opportunities)"
+    assert 'FROM "opportunities"' in out
+    assert "used by: pipeline_velocity" in out
+
+
+def test_an_unknown_metric_is_one_line_with_a_suggestion():
+    assert_one_error_line(run("metrics", "show", "win_rat", ok=False), "did you mean 'win_rate'")
+
+
+def test_run_runs_and_show_partner(ws):
+    out = run("-w", str(ws.root), "run", "--as-of", "2024-05-01").output
+    assert "Run 1 (full: first run)" in out
+    assert "periods 2024-01-01 to 2024-04-01" in out
+    runs = run("-w", str(ws.root), "runs").output
+    assert "│ 1   │" in runs and "full" in runs
+    shown = run("-w", str(ws.root), "show", "partner", "P1", "--period", "2024-Q1").output
+    assert "Acme (P1) — FY2024-Q1" in shown
+    assert "partner_type: other (2 partners)" in shown
+    # P1 won 100 of 150 closed in Q1; P2, its only peer, won nothing (O4 closed 1 April);
+    # the previous quarter FY2023-Q4 is before the data: undefined, not zero
+    assert cells(shown, "Metric") == ["metric", "FY2024-Q1", "", "FY2023-Q4", "partner_type median"]
+    assert cells(shown, "Won revenue") == ["Won revenue", "100 USD", "", "—", "50 USD"]
+    assert cells(shown, "Win rate") == ["Win rate", "50.0 %", "", "—", "50.0 %"]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--period", "2024-13"], ["is not a period", "FY2026-Q1"]),
+        (["--period", "FY2030"], ["FY2030 is not in the run", "FY2024"]),
+        (["--cohort", "colour"], ["--cohort 'colour'", "partner_type"]),
+    ],
+)
+def test_show_partner_errors_are_one_line(ws, args, words):
+    run("-w", str(ws.root), "run", "--as-of", "2024-05-01")
+    result = run("-w", str(ws.root), "show", "partner", "P1", *args, ok=False)
+    assert_one_error_line(result, *words)
+
+
+def test_show_needs_a_run_and_a_known_partner(ws):
+    assert_one_error_line(
+        run("-w", str(ws.root), "show", "partner", "P1", ok=False), "no run yet", "partnerscope run"
+    )
+    run("-w", str(ws.root), "run", "--as-of", "2024-05-01")
+    assert_one_error_line(
+        run("-w", str(ws.root), "show", "partner", "P3", ok=False), "no partner 'P3'"
+    )
+
+
+def test_a_bad_as_of_is_one_line(ws):
+    assert_one_error_line(
+        run("-w", str(ws.root), "run", "--as-of", "yesterday", ok=False),
+        "--as-of 'yesterday' is not a date or time",
+    )

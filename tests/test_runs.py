@@ -1,0 +1,177 @@
+"""Runs are snapshots: reproducible, incremental only where that gives the same answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pyarrow.compute as pc
+import pytest
+
+from partnerscope.runs import get_run, list_runs, read_results, runs_dir
+from tests.conftest import PARTNERS_SOURCE, make_workspace, write_file
+
+CONFIG = (
+    PARTNERS_SOURCE
+    + """
+[sources.opps]
+entity = "opportunities"
+path = "data/opps*.csv"
+[sources.opps.columns]
+opportunity_id = "id"
+partner_id = "partner"
+attribution = { constant = "sourced" }
+account_id = "account"
+status = "status"
+amount = "amount"
+created_at = "created"
+closed_at = "closed"
+
+[sources.leads]
+entity = "leads"
+path = "data/leads.csv"
+[sources.leads.columns]
+lead_id = "id"
+partner_id = "partner"
+assigned_at = "assigned"
+first_touch_at = "touched"
+"""
+)
+OPPS = (
+    "id,partner,account,status,amount,created,closed\n"
+    "O1,P1,A1,won,100,2024-01-05,2024-02-10\n"
+    "O2,P1,A2,lost,50,2024-01-20,2024-03-02\n"
+    "O3,P2,A1,open,70,2024-02-01,\n"
+    "O4,P2,A3,won,30,2024-03-15,2024-04-01\n"
+)
+LEADS = (
+    "id,partner,assigned,touched\n"
+    "L1,P1,2024-01-02 09:00,2024-01-02 10:00\n"
+    "L2,P2,2024-03-30 09:00,\n"
+    "L3,P2,2024-04-02 09:00,2024-04-02 09:30\n"
+)
+MAY = datetime(2024, 5, 1)
+JULY = datetime(2024, 7, 1)
+
+
+@pytest.fixture
+def ws(tmp_path):
+    ws = make_workspace(
+        tmp_path,
+        CONFIG,
+        {
+            "data/partners.csv": "id,name\nP1,Acme\nP2,Beta\n",
+            "data/opps.csv": OPPS,
+            "data/leads.csv": LEADS,
+        },
+    )
+    ws.ingest()
+    return ws
+
+
+def value(ws, metric, group, label, run_id=None):
+    table = read_results(ws, run_id)
+    mask = pc.and_(
+        pc.and_(pc.equal(table["level"], "partner"), pc.equal(table["group_key"], group)),
+        pc.equal(table["label"], label),
+    )
+    rows = table.filter(mask)[metric].to_pylist()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_the_same_inputs_and_config_give_identical_results(ws):
+    first = ws.run(as_of=MAY)
+    again = ws.run(as_of=MAY, full=True)
+    assert first.digest == again.digest
+    assert read_results(ws, 1).equals(read_results(ws, 2))
+    assert first.mode == "full" and first.reason == "first run"
+    assert first.config_hash == ws.config.config_hash()
+    assert first.definitions_version == ws.catalog.version
+    assert first.engine["kind"] == "duckdb"
+    fingerprints = {f["file"]: f["fingerprint"] for f in first.inputs["files"]["opportunities"]}
+    assert list(fingerprints) == ["data/opps.csv"]
+    assert len(fingerprints["data/opps.csv"]) == 64
+    assert first.inputs["rows"]["opportunities"] == 4
+    # values a person can check: P1 won 100 of 150 closed in FY2024-Q1 (Jan-Mar)
+    assert value(ws, "win_rate", "P1", "FY2024-Q1") == pytest.approx(0.5)
+    assert value(ws, "won_revenue", "P1", "FY2024-Q1") == 100.0
+    # O3 (70, open) and O4 (30, closed 1 April: still open at the end of March)
+    assert value(ws, "open_pipeline", "P2", "FY2024-Q1") == 100.0
+
+
+def test_appending_a_month_recomputes_only_from_it_and_equals_a_full_run(ws):
+    ws.run(as_of=MAY)
+    write_file(
+        ws.root / "data/opps2.csv",
+        "id,partner,account,status,amount,created,closed\n"
+        "O5,P1,A4,won,40,2024-05-03,2024-06-10\n"
+        "O6,P2,A1,lost,10,2024-06-01,2024-06-20\n",
+    )
+    ws.ingest()
+    incremental = ws.run(as_of=JULY)
+    assert incremental.mode == "incremental"
+    # the previous run's last month (April, read as "so far") onward is recomputed
+    assert incremental.recomputed_from == "2024-04-01"
+    assert value(ws, "won_revenue", "P1", "FY2024-Q2") == 40.0
+    full = ws.run(as_of=JULY, full=True)
+    assert incremental.digest == full.digest
+
+
+def test_a_changed_old_deal_recomputes_from_its_month(ws):
+    ws.run(as_of=MAY)
+    ws.run(as_of=JULY)
+    # O3 (created February, open) is won in June: the old version's February counts too
+    write_file(
+        ws.root / "data/opps.csv",
+        OPPS.replace("O3,P2,A1,open,70,2024-02-01,", "O3,P2,A1,won,70,2024-02-01,2024-06-05"),
+    )
+    ws.ingest()
+    incremental = ws.run(as_of=JULY)
+    assert incremental.mode == "incremental"
+    assert incremental.recomputed_from == "2024-02-01"
+    assert value(ws, "open_pipeline", "P2", "FY2024-Q1") == 100.0  # O3 still open on 31 March
+    assert value(ws, "won_revenue", "P2", "FY2024-Q2") == 100.0  # O4 30 + O3 70
+    assert incremental.digest == ws.run(as_of=JULY, full=True).digest
+
+
+def test_what_reaches_every_period_forces_a_full_run(ws):
+    ws.run(as_of=MAY)
+    write_file(ws.root / "data/partners.csv", "id,name\nP1,Acme Corp\nP2,Beta\n")
+    ws.ingest()
+    assert ws.run(as_of=MAY).reason == "partners changed"
+    assert ws.run(as_of=datetime(2024, 4, 1)).reason == (
+        "the as-of time is earlier than the previous run's"
+    )
+    config = ws.config_path.read_text(encoding="utf-8")
+    ws.config_path.write_text(config + "\n[workspace]\nsla_hours = 4\n", encoding="utf-8")
+    ws.__dict__.pop("config")
+    ws.__dict__.pop("catalog", None)
+    assert ws.run(as_of=MAY).reason == "the configuration changed"
+
+
+def test_older_runs_stay_readable_and_are_listed(ws):
+    ws.run(as_of=MAY)
+    write_file(
+        ws.root / "data/opps2.csv",
+        "id,partner,account,status,amount,created,closed\nO9,P1,A9,won,5,2024-02-01,2024-02-02\n",
+    )
+    ws.ingest()
+    ws.run(as_of=MAY)
+    assert [r.run_id for r in list_runs(ws)] == [1, 2]
+    assert value(ws, "won_revenue", "P1", "FY2024-Q1", run_id=1) == 100.0
+    assert value(ws, "won_revenue", "P1", "FY2024-Q1", run_id=2) == 105.0
+    assert get_run(ws).run_id == 2
+
+
+def test_an_interrupted_run_leaves_no_run_behind(ws):
+    ws.run(as_of=MAY)
+
+    def interrupt(text, done, total):
+        if done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ws.run(as_of=JULY, progress=interrupt)
+    assert [r.run_id for r in list_runs(ws)] == [1]
+    assert sorted(p.name for p in runs_dir(ws).iterdir()) == ["000001"]
+    assert ws.run(as_of=JULY).run_id == 2
