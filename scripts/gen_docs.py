@@ -1,9 +1,10 @@
 """Write the documentation pages that are generated from the code, or check that they are current.
 
-    python scripts/gen_docs.py            # rewrite docs/data-model.md and docs/cli-reference.md
+    python scripts/gen_docs.py            # rewrite the generated pages under docs/
     python scripts/gen_docs.py --check    # exit 1, naming each stale page, if a page differs
 
-docs/data-model.md comes from ``partnerscope.docs.data_model_markdown()``; docs/cli-reference.md
+docs/data-model.md comes from ``partnerscope.docs.data_model_markdown()``, docs/metrics.md from
+the metric catalog (``metrics_markdown()``); docs/cli-reference.md
 from the ``--help`` of every command, rendered at a fixed width without colour so that the text
 does not depend on the terminal it is generated in.
 """
@@ -44,6 +45,12 @@ def data_model_page() -> str:
     from partnerscope.docs import data_model_markdown
 
     return data_model_markdown()
+
+
+def metrics_page() -> str:
+    from partnerscope.docs import metrics_markdown
+
+    return metrics_markdown()
 
 
 def cli_reference_page() -> str:
@@ -115,6 +122,7 @@ def cli_reference_page() -> str:
 #: page (relative to the docs folder) -> the function that renders it
 PAGES: dict[str, Callable[[], str]] = {
     "data-model.md": data_model_page,
+    "metrics.md": metrics_page,
     "cli-reference.md": cli_reference_page,
 }
 

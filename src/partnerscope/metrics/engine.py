@@ -49,6 +49,8 @@ ALL_LEVELS = tuple(LEVELS)
 MAX_YEARS = 10
 
 Step = Callable[[str], None]
+#: Numbers the temporary tables of every computation in this process.
+_TEMP_TABLES = count()
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,9 @@ def compute(
         params=parameters(config, as_of),
         as_of=as_of,
     )
-    fresh = (f"__ps{i}" for i in count())
+    # names unique across computations: a second one on the same connection must not meet the
+    # first one's temporary tables
+    fresh = (f"__ps{i}" for i in _TEMP_TABLES)
 
     def materialize(name: str, expr: ir.Table) -> ir.Table:
         return ctx.dialect.materialize(backend, f"{name}_{next(fresh)}", expr)
