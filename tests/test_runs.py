@@ -175,3 +175,12 @@ def test_an_interrupted_run_leaves_no_run_behind(ws):
     assert [r.run_id for r in list_runs(ws)] == [1]
     assert sorted(p.name for p in runs_dir(ws).iterdir()) == ["000001"]
     assert ws.run(as_of=JULY).run_id == 2
+
+
+def test_data_far_before_the_as_of_time_is_left_out_with_a_note(ws):
+    manifest = ws.run(as_of=datetime(2040, 1, 1))
+    assert manifest.first_month == "2029-12-01"
+    assert manifest.notes == [
+        "data from 2024-01 is older than 10 years before the as-of time; periods start at "
+        "2029-12 (check for mistyped years, or set --as-of)"
+    ]

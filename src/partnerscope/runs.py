@@ -71,6 +71,7 @@ class RunManifest:
     rows: int
     digest: str
     metrics: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def as_of_time(self) -> datetime:
@@ -198,6 +199,7 @@ def execute(
             rows=computation.results.num_rows,
             digest=digest(computation.results),
             metrics=[m.name for m in catalog],
+            notes=list(computation.notes),
         )
         (temp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
         temp.rename(folder)

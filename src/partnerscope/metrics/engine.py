@@ -71,6 +71,8 @@ class Computation:
     holistic: pa.Table | None
     first_month: date | None
     last_month: date
+    #: What the reader of the results should know (e.g. data left out before the first period).
+    notes: tuple[str, ...] = ()
 
 
 def parameters(config: Config, as_of: datetime) -> dict[str, Any]:
@@ -158,7 +160,15 @@ def compute(
     final_month = last_month(as_of, timezone)
     first = parts.month.min().to_pyarrow().as_py()
     first = first.date() if isinstance(first, datetime) else first
+    notes: list[str] = []
     first_month = max(first, add_months(final_month, -12 * MAX_YEARS)) if first else None
+    if first and first_month and first < first_month:
+        notes.append(
+            f"data from {first:%Y-%m} is older than {MAX_YEARS} years before the as-of time; "
+            f"periods start at {first_month:%Y-%m} (check for mistyped years, or set --as-of)"
+        )
+    if first and first > final_month:
+        notes.append(f"all data is after the as-of time ({first:%Y-%m} onward); set --as-of later")
     if first_month is None or first_month > final_month:
         first_month = final_month
     calendar = FiscalCalendar(config.workspace.fiscal_year_start_month)
@@ -251,6 +261,7 @@ def compute(
         parts=parts.to_pyarrow(),
         holistic=holistic_table.to_pyarrow() if holistic_table is not None else None,
         first_month=first_month,
+        notes=tuple(notes),
         last_month=final_month,
     )
 
