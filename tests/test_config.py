@@ -101,7 +101,7 @@ def test_validate_ok(tmp_path):
     assert result.exit_code == 0, result.output
     assert "is valid" in result.output
     assert "data/p.csv" in result.output
-    assert "OK: 1 sources, config hash " in result.output
+    assert "OK: 1 sources, 57 metrics (0 of this workspace's own), config hash " in result.output
 
 
 @pytest.mark.parametrize(

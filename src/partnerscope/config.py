@@ -11,6 +11,7 @@ import difflib
 import glob
 import hashlib
 import json
+import re
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -62,6 +63,17 @@ class CohortSettings(_Strict):
 class EngineSettings(_Strict):
     kind: Literal["duckdb"] = "duckdb"
     path: str = "state/warehouse.duckdb"
+    #: DuckDB's memory limit, e.g. "3GB" or "50%"; beyond it DuckDB spills to disk.
+    memory_limit: str = "3GB"
+    #: Threads DuckDB may use (default: one per core).
+    threads: Annotated[int, Field(ge=1)] | None = None
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(%|[KMGT]i?B)\s*", value):
+            raise ValueError("write a size such as '3GB' or '2.5GiB', or a share such as '50%'")
+        return value.strip()
 
 
 class IngestSettings(_Strict):

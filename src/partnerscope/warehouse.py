@@ -49,7 +49,14 @@ def table_ddl(name: str) -> str:
 class Warehouse:
     """An open connection to the workspace's DuckDB file."""
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        read_only: bool = False,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+    ) -> None:
         import duckdb
 
         self.path = path
@@ -68,6 +75,10 @@ class Warehouse:
                 ) from None
             raise WorkspaceError(f"{path}: cannot open the warehouse ({exc})") from None
         self.con.execute("SET TimeZone = 'UTC'")
+        if memory_limit is not None:
+            self.con.execute(f"SET memory_limit = '{memory_limit.strip()}'")
+        if threads is not None:
+            self.con.execute(f"SET threads = {int(threads)}")
         if not read_only:
             self.ensure_schema()
 

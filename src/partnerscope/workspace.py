@@ -85,7 +85,13 @@ class Workspace:
     def warehouse(self, *, read_only: bool = False) -> Warehouse:
         from partnerscope.warehouse import Warehouse
 
-        return Warehouse(self.warehouse_path, read_only=read_only)
+        engine = self.config.engine
+        return Warehouse(
+            self.warehouse_path,
+            read_only=read_only,
+            memory_limit=engine.memory_limit,
+            threads=engine.threads,
+        )
 
     @contextmanager
     def lock(self, command: str) -> Iterator[None]:

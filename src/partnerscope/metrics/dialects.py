@@ -37,6 +37,11 @@ class Dialect:
         """A temporary table of this connection holding ``data``."""
         return backend.create_table(name, obj=data, temp=True)
 
+    def drop(self, backend: SQLBackend, name: str) -> None:
+        """Drop a temporary table made by :meth:`materialize` or :meth:`upload`."""
+        # raw SQL: Ibis's drop_table goes through a sqlglot printer that loses the name
+        backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+
 
 class DuckDBDialect(Dialect):
     name = "duckdb"

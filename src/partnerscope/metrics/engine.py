@@ -136,12 +136,15 @@ def compute(
     # names unique across computations: a second one on the same connection must not meet the
     # first one's temporary tables
     fresh = (f"__ps{i}" for i in _TEMP_TABLES)
+    scratch: list[str] = []  # dropped at the end: a connection may serve many computations
 
     def materialize(name: str, expr: ir.Table) -> ir.Table:
-        return ctx.dialect.materialize(backend, f"{name}_{next(fresh)}", expr)
+        scratch.append(f"{name}_{next(fresh)}")
+        return ctx.dialect.materialize(backend, scratch[-1], expr)
 
     def upload(name: str, data: pa.Table) -> ir.Table:
-        return ctx.dialect.upload(backend, f"{name}_{next(fresh)}", data)
+        scratch.append(f"{name}_{next(fresh)}")
+        return ctx.dialect.upload(backend, scratch[-1], data)
 
     comps = components(catalog, names)
     raw = raw_columns(comps)
@@ -219,6 +222,15 @@ def compute(
 
     say("medians and distinct counts")
     level_keys = {level: LEVELS[level] for level in level_list}
+    earliest = None
+    if reuse is not None:
+        recomputed = [
+            p.start
+            for grain in grain_list
+            for p in calendar.periods(first_month, final_month, grain)
+            if min(add_months(p.end, -1), final_month) >= reuse.since
+        ]
+        earliest = min(recomputed, default=reuse.since)
     holistic = holistic_values(
         ctx,
         catalog,
@@ -228,6 +240,7 @@ def compute(
         memberships,
         level_keys,
         reuse.since if reuse else None,
+        earliest,
     )
     if holistic is not None and reuse is not None and reuse.holistic is not None:
         old = upload("__kept_holistic", reuse.holistic)
@@ -253,7 +266,7 @@ def compute(
     final = final.filter(final.level.isin(requested)).order_by(*KEYS)
     say("collecting results")
     results = materialize("__results", final).to_pyarrow()
-    return Computation(
+    computation = Computation(
         results=results,
         memberships=memberships.filter(memberships.partner_id.notnull())
         .order_by("partner_id", "grain", "period_start")
@@ -264,6 +277,9 @@ def compute(
         notes=tuple(notes),
         last_month=final_month,
     )
+    for name in reversed(scratch):
+        ctx.dialect.drop(backend, name)
+    return computation
 
 
 def _functions(metric: Metric) -> tuple[str, ...]:

@@ -7,9 +7,10 @@ its entity, its rows placed in periods and in the groups of their partner.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from partnerscope.metrics.calendar import add_months
 from partnerscope.metrics.definition import Agg, Catalog, When
 from partnerscope.metrics.parts import Context, _filter, _measure
 
@@ -26,11 +27,14 @@ def holistic_values(
     memberships: ir.Table,
     level_keys: dict[str, str | None],
     since: date | None,
+    earliest: date | None = None,
 ) -> ir.Table | None:
     """level × group_key × grain × period_start with ``<metric>`` and ``<metric>__n`` columns.
 
     ``memberships`` gives each partner's group keys per (grain, period_start); ``level_keys``
-    maps each level to its key column there (None: one group of everyone).
+    maps each level to its key column there (None: one group of everyone). With ``since``,
+    only periods whose last month is from it on are computed; ``earliest`` is the first month
+    those periods read, which lets the engine skip older rows.
     """
     import ibis
 
@@ -44,6 +48,10 @@ def holistic_values(
             continue
         spec = metric.spec
         table = ctx.entity(str(metric.entity))
+        if earliest is not None and spec.when is not When.AT_PERIOD_END:
+            months_back = 11 if spec.when is When.TRAILING_12_MONTHS else 0
+            first = add_months(earliest, -months_back) - timedelta(days=2)  # time-zone margin
+            table = table.filter(table[str(spec.time)] >= ibis.literal(first))
         rows = table.mutate(
             __keep=_filter(ctx, metric, table), __value=_measure(ctx, metric, table)
         )
