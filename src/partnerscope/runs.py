@@ -149,7 +149,10 @@ def execute(
 
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    as_of = (as_of or started).astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    moment = as_of or started
+    # a naive time is UTC (as everywhere in the warehouse), not this machine's local time
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    as_of = moment.replace(tzinfo=None, microsecond=0)
     config = workspace.config
     catalog = workspace.catalog
     done = 0

@@ -143,6 +143,7 @@ class Metric:
         return self.kind is Kind.AGGREGATE and (
             self.spec.agg is Agg.MEDIAN
             or (self.spec.agg is Agg.COUNT_DISTINCT and self.spec.when is not When.FIRST_IN_PERIOD)
+            or self.spec.when is When.WITHIN_PERIOD
         )
 
     @property

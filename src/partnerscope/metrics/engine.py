@@ -27,7 +27,7 @@ from partnerscope.metrics.evaluate import (
     monthly_values,
     partner_periods,
 )
-from partnerscope.metrics.holistic import holistic_values
+from partnerscope.metrics.holistic import combine, holistic_queries
 from partnerscope.metrics.parts import (
     Context,
     components,
@@ -231,7 +231,7 @@ def compute(
             if min(add_months(p.end, -1), final_month) >= reuse.since
         ]
         earliest = min(recomputed, default=reuse.since)
-    holistic = holistic_values(
+    queries = holistic_queries(
         ctx,
         catalog,
         names,
@@ -242,6 +242,9 @@ def compute(
         reuse.since if reuse else None,
         earliest,
     )
+    # one at a time: each median holds its values in memory until its groups are done
+    stored = [materialize("__holistic_part", query) for query in queries]
+    holistic = combine(stored) if stored else None
     if holistic is not None and reuse is not None and reuse.holistic is not None:
         old = upload("__kept_holistic", reuse.holistic)
         old = old.select(**{c: old[c].cast(t) for c, t in holistic.schema().items()})
@@ -359,16 +362,16 @@ def metric_sql(
             name="month_map",
         )
         periods = ibis.table(
-            {"grain": "string", "period_start": "date", "last_month": "date"}, name="periods"
+            {"grain": "string", "period_start": "date", "period_end": "date", "last_month": "date"},
+            name="periods",
         )
         memberships = ibis.table(
             {"partner_id": "string", "grain": "string", "period_start": "date"}
             | dict.fromkeys(("partner_type", "region", "program_tier", "revenue_band"), "string"),
             name="memberships",
         )
-        expr = holistic_values(
+        for query in holistic_queries(
             ctx, catalog, holistic, month_map, periods, memberships, {"partner": "partner_id"}, None
-        )
-        assert expr is not None
-        out.append(ibis.to_sql(expr, dialect=dialect))
+        ):
+            out.append(ibis.to_sql(query, dialect=dialect))
     return out

@@ -66,7 +66,7 @@ def monthly_values(
                 values[comp.name] = (
                     joined[comp.name].fill_null(0).sum().over(trailing).cast(comp.dtype)
                 )
-            case "flow" | "span":
+            case "flow":
                 values[comp.name] = joined[comp.name].fill_null(0)
     if band_source is not None:
         values["__band_revenue"] = joined[band_source].fill_null(0).sum().over(trailing)
@@ -89,7 +89,7 @@ def partner_periods(
     last = rows.month == rows.last_month
     aggs: dict[str, Any] = {}
     for comp in comps:
-        if comp.combine in ("flow", "span"):
+        if comp.combine == "flow":
             aggs[comp.name] = rows[comp.name].sum().cast(comp.dtype)
         elif comp.combine in ("stock", "trailing"):
             aggs[comp.name] = rows[comp.name].sum(where=last).cast(comp.dtype)
@@ -235,7 +235,7 @@ class Evaluator:
             value = table[name].cast("float64")
             # a group or period without rows has no holistic row: a distinct count of nothing is
             # 0 (like any count), a median of nothing stays null
-            if spec.agg is Agg.COUNT_DISTINCT and spec.empty != "null":
+            if spec.agg is not Agg.MEDIAN and spec.empty != "null":
                 return value.fill_null(0)
             return value
         if spec.when is When.ALWAYS and name in self.company_static:
@@ -243,18 +243,6 @@ class Evaluator:
             return value.cast("float64")
         if spec.agg is Agg.MEAN:
             return divide(table[f"{name}__sum"], table[f"{name}__n"])
-        if spec.when is When.WITHIN_PERIOD:
-            value, count = (
-                ibis.cases(
-                    (table.grain == "month", table[f"{name}{s}__s1"]),
-                    (table.grain == "quarter", table[f"{name}{s}__s1"] + table[f"{name}{s}__s3"]),
-                    else_=table[f"{name}{s}__s1"]
-                    + table[f"{name}{s}__s3"]
-                    + table[f"{name}{s}__s12"],
-                )
-                for s in ("", "__n")
-            )
-            return ibis.ifelse(count > 0, value.cast("float64"), ibis.null())
         value = table[name].fill_null(0).cast("float64")
         if spec.empty == "null":
             return ibis.ifelse(table[f"{name}__n"] > 0, value, ibis.null())

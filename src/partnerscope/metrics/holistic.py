@@ -1,8 +1,10 @@
-"""Medians and distinct counts: computed from the rows for every grain, period and group.
+"""Aggregates computed from the rows for every grain, period and group.
 
-They cannot be summed from monthly parts (the median of a quarter is not a sum of monthly
-medians; an account covered by two partners is one covered account), so each is one query over
-its entity, its rows placed in periods and in the groups of their partner.
+Medians and distinct counts cannot be summed from monthly parts (the median of a quarter is not
+a sum of monthly medians; an account covered by two partners is one covered account), and rows
+that span a period (a quarterly quota) belong to periods, not months. Each is one query per level
+over its entity, its rows placed in periods and in the groups of their partner; the engine runs
+them one at a time, so that a median over tens of millions of leads needs the memory of one.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from partnerscope.metrics.parts import Context, _filter, _measure
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+#: Months of each value of a `length` column (within_period).
+SPANS = {"month": 1, "quarter": 3, "year": 12}
 
-def holistic_values(
+
+def holistic_queries(
     ctx: Context,
     catalog: Catalog,
     names: list[str],
@@ -28,8 +33,9 @@ def holistic_values(
     level_keys: dict[str, str | None],
     since: date | None,
     earliest: date | None = None,
-) -> ir.Table | None:
-    """level × group_key × grain × period_start with ``<metric>`` and ``<metric>__n`` columns.
+) -> list[ir.Table]:
+    """Queries of level × group_key × grain × period_start with ``<metric>`` and
+    ``<metric>__n`` columns, one per metric and level.
 
     ``memberships`` gives each partner's group keys per (grain, period_start); ``level_keys``
     maps each level to its key column there (None: one group of everyone). With ``since``,
@@ -48,13 +54,12 @@ def holistic_values(
             continue
         spec = metric.spec
         table = ctx.entity(str(metric.entity))
-        if earliest is not None and spec.when is not When.AT_PERIOD_END:
+        if earliest is not None and spec.when not in (When.AT_PERIOD_END, When.WITHIN_PERIOD):
             months_back = 11 if spec.when is When.TRAILING_12_MONTHS else 0
             first = add_months(earliest, -months_back) - timedelta(days=2)  # time-zone margin
             table = table.filter(table[str(spec.time)] >= ibis.literal(first))
-        rows = table.mutate(
-            __keep=_filter(ctx, metric, table), __value=_measure(ctx, metric, table)
-        )
+        measure = _measure(ctx, metric, table) if metric.measure is not None else ibis.literal(1)
+        rows = table.mutate(__keep=_filter(ctx, metric, table), __value=measure)
         rows = rows.filter(rows.__keep, rows.__value.notnull())
         distinct = spec.agg is Agg.COUNT_DISTINCT
         placed: ir.Table
@@ -85,6 +90,19 @@ def holistic_values(
                     (rows.month <= periods.last_month)
                     & (rows.month > periods.last_month - ibis.interval(months=12)),
                 ).select("partner_id", "__value", "grain", "period_start")
+            case When.WITHIN_PERIOD:
+                # a row counts for every period that contains its whole span, whether or not the
+                # period has reached the span yet (a year in progress has its later quarters')
+                start = ctx.month(rows[str(spec.start)])
+                length = rows[str(spec.length)]
+                ends = [(length == g, start + ibis.interval(months=k)) for g, k in SPANS.items()]
+                rows = rows.select(
+                    "partner_id", "__value", __start=start, __end=ibis.cases(*ends).cast("date")
+                )
+                placed = rows.join(
+                    periods,
+                    (rows.__start >= periods.period_start) & (rows.__end <= periods.period_end),
+                ).select("partner_id", "__value", "grain", "period_start")
             case _:
                 raise AssertionError(f"{name}: {spec.when} is not holistic")
         grouped = any(key not in (None, "partner_id") for key in level_keys.values())
@@ -97,24 +115,29 @@ def holistic_values(
             group = keyed if level == "company" else keyed.filter(keyed.partner_id.notnull())
             group_key = group[key].cast("string") if key else ibis.literal("all")
             group = group.filter(group_key.notnull()) if key else group
-            value = group.__value.nunique() if distinct else group.__value.median()
+            if spec.agg is Agg.SUM:
+                value = group.__value.sum()
+            elif spec.agg is Agg.COUNT:
+                value = group.__value.count()
+            else:
+                value = group.__value.nunique() if distinct else group.__value.median()
             pieces.append(
-                (
-                    name,
-                    group.group_by(
-                        level=ibis.literal(level),
-                        group_key=group_key,
-                        grain=group.grain,
-                        period_start=group.period_start,
-                    ).aggregate(
-                        **{name: value.cast("float64"), f"{name}__n": group.__value.count()}
-                    ),
-                )
+                group.group_by(
+                    level=ibis.literal(level),
+                    group_key=group_key,
+                    grain=group.grain,
+                    period_start=group.period_start,
+                ).aggregate(**{name: value.cast("float64"), f"{name}__n": group.__value.count()})
             )
-    if not pieces:
-        return None
+    return pieces
+
+
+def combine(pieces: list[ir.Table]) -> ir.Table:
+    """One row per level, group and period with every metric's column."""
+    import ibis
+
     keys = ["level", "group_key", "grain", "period_start"]
-    columns = {c: t for _, piece in pieces for c, t in piece.schema().items() if c not in keys}
+    columns = {c: t for piece in pieces for c, t in piece.schema().items() if c not in keys}
     aligned = [
         piece.select(
             *keys,
@@ -123,7 +146,7 @@ def holistic_values(
                 for c, t in columns.items()
             },
         )
-        for _, piece in pieces
+        for piece in pieces
     ]
     if len(aligned) == 1:
         return aligned[0]

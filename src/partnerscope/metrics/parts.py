@@ -3,7 +3,8 @@
 Most aggregates are sums and counts: they are computed once per partner × fiscal month (direct
 deals under a null partner) and every period and group is a sum of those parts, so ratios are
 recomputed from summed parts and a run after new data only recomputes the months it touched.
-Medians and distinct counts cannot be summed: :func:`holistic_values` computes them from the rows
+Medians, distinct counts and rows spanning periods cannot be summed from months:
+:mod:`partnerscope.metrics.holistic` computes them from the rows
 at every grain and group.
 """
 
@@ -24,10 +25,9 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
 #: How the months of a period combine: summed (flow), the value at the period's last month after
-#: a running total (stock) or a 12-month window (trailing), by span length (span), or the same
-#: in every period (static).
-Combine = Literal["flow", "stock", "trailing", "span", "static"]
-SPANS = {"month": 1, "quarter": 3, "year": 12}
+#: a running total (stock) or a 12-month window (trailing), or the same in every period
+#: (static).
+Combine = Literal["flow", "stock", "trailing", "static"]
 
 MONEY = "decimal(38, 2)"
 #: Other sums are exact too (to 1e-9): a float sum depends on the order rows arrive in, which
@@ -112,8 +112,7 @@ def _bases(metric: Metric) -> list[tuple[str, str]]:
         return [("__sum", EXACT), ("__n", "int64")]
     assert agg is Agg.SUM
     value = ("", MONEY if _is_money(metric) else EXACT)
-    needs_count = metric.spec.empty == "null" or metric.spec.when is When.WITHIN_PERIOD
-    return [value, ("__n", "int64")] if needs_count else [value]
+    return [value, ("__n", "int64")] if metric.spec.empty == "null" else [value]
 
 
 def components(catalog: Catalog, names: list[str]) -> list[Component]:
@@ -128,17 +127,10 @@ def components(catalog: Catalog, names: list[str]) -> list[Component]:
             When.FIRST_IN_PERIOD: "flow",
             When.AT_PERIOD_END: "stock",
             When.TRAILING_12_MONTHS: "trailing",
-            When.WITHIN_PERIOD: "span",
             When.ALWAYS: "static",
         }
         combine = combines[metric.spec.when]
-        for suffix, dtype in _bases(metric):
-            if combine == "span":
-                out += [
-                    Component(f"{name}{suffix}__s{k}", name, "span", dtype) for k in SPANS.values()
-                ]
-            else:
-                out.append(Component(f"{name}{suffix}", name, combine, dtype))
+        out += [Component(f"{name}{s}", name, combine, dtype) for s, dtype in _bases(metric)]
     return out
 
 
@@ -187,25 +179,11 @@ def monthly_parts(
                 case When.AT_PERIOD_END:
                     add(entity, str(spec.start), "time", f"{name}{suffix}__in", build)
                     add(entity, str(spec.end), "end", f"{name}{suffix}__out", build)
-                case When.WITHIN_PERIOD:
-                    for label, k in SPANS.items():
-                        add(
-                            entity,
-                            str(spec.start),
-                            f"span:{spec.length}:{label}:{k}",
-                            f"{name}{suffix}__s{k}",
-                            build,
-                        )
     # one scan per entity and dating column computes all its parts
     for (entity, time, role), cols in scans.items():
         table = ctx.entity(entity)
         if role == "end":
             table = table.filter(table[time].notnull())
-        if role.startswith("span:"):
-            # a span is placed in its first month: it counts for a period (of its length or
-            # longer) from the period's first month on, so the current quarter has its quota
-            _, length, label, _span = role.split(":")
-            table = table.filter(table[length] == label)
         table = table.mutate(__month=ctx.month(table[time]))
         if since is not None:
             # the raw filter lets the engine skip old row groups (a day's margin for the time

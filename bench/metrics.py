@@ -1,0 +1,1324 @@
+"""Metric engine speed: partnerscope against hand-written DuckDB SQL and pandas, in the same run.
+
+    python bench/metrics.py [--scale 1] [--seed 42] [--out bench/out/metrics] [--regenerate]
+                            [--contenders sql,pandas,core,run,incremental] [--repeat 1]
+
+Generates a warehouse straight into DuckDB at the given scale (scale 1: 20,000 partners, 10
+million opportunities, 20 million leads over twelve calendar quarters, 2023-01-01 .. 2025-12-31
+UTC) and caches it under ``--out``. The core metrics per partner × quarter are then computed by
+each contender in a process of its own (``--only NAME``), so that wall time and peak memory are
+per contender: one hand-written DuckDB query, idiomatic pandas, partnerscope's
+``compute_metrics``, a full ``Workspace.run`` and an incremental one after one more month of
+data. It prints times, peak memory and ratios against the hand-written SQL, and checks that SQL
+and pandas agree. Nothing here fails on a timing: the numbers are for reading, not for asserting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+import partnerscope
+from partnerscope.schema import PARTNER_TYPES
+from partnerscope.warehouse import Warehouse
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# ---- the data --------------------------------------------------------------------------------
+
+#: Row counts at scale 1; --scale multiplies every one of them.
+BASE_OPPORTUNITIES = 10_000_000
+BASE_LEADS = 20_000_000
+BASE_PARTNERS = 20_000
+BASE_ACCOUNTS = 500_000
+#: Twelve calendar quarters (UTC), end exclusive.
+WINDOW_START = date(2023, 1, 1)
+WINDOW_END = date(2026, 1, 1)
+QUARTERS = 12
+#: The incremental contender appends one more month (1/36 of the rows).
+EXTRA_START = date(2026, 1, 1)
+EXTRA_END = date(2026, 2, 1)
+MONTHS = 36
+
+#: Bump when the generated data changes: cached warehouses of another version are rebuilt.
+GENERATOR_VERSION = 2
+
+#: The as-of time of the runs (naive = UTC, like the warehouse's TIMESTAMP columns).
+AS_OF = datetime(2026, 1, 1)
+AS_OF_INCREMENTAL = datetime(2026, 2, 1)
+SLA_HOURS = 2.0
+
+# shape of the generated data (see bench/README.md)
+DIRECT_SHARE = 0.10  # opportunities without a partner
+SOURCED_SHARE = 0.60  # of partner opportunities; the rest are influenced
+NEVER_CLOSES = 0.25  # opportunities that stay open whatever their age
+WIN_SHARE = 0.40  # of closed opportunities
+AMOUNT_MU, AMOUNT_SIGMA, AMOUNT_MIN = 9.5, 1.1, 100  # lognormal amount, median ≈ 13,360
+TOUCHED_SHARE = 0.80  # leads with a first touch
+TOUCH_MEDIAN_HOURS, TOUCH_SIGMA = 1.5, 1.3  # lognormal response time
+CONVERTED_SHARE = 0.15  # of all leads (only touched leads convert)
+
+# ---- the metrics -----------------------------------------------------------------------------
+
+#: Compared exactly; every other metric within RELATIVE_TOLERANCE.
+COUNT_METRICS = ("won_deals", "lost_deals", "open_deals", "leads_assigned")
+#: Output columns of the baselines, in order (after partner_id, period_start).
+METRICS = (
+    "won_revenue",
+    "won_deals",
+    "lost_deals",
+    "win_rate",
+    "avg_deal_size",
+    "sales_cycle_days",
+    "new_pipeline",
+    "open_deals",
+    "open_pipeline",
+    "leads_assigned",
+    "lead_sla_rate",
+    "median_response_hours",
+    "lead_conversion_rate",
+)
+RELATIVE_TOLERANCE = 1e-9
+
+CONTENDERS = ("sql", "pandas", "core", "run", "incremental")
+LABELS = {
+    "sql": "hand-written DuckDB SQL",
+    "pandas": "pandas",
+    "core": "partnerscope core",
+    "run": "partnerscope run (full catalog)",
+    "incremental": "partnerscope incremental (+1 month)",
+}
+PROBE = "probe"
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sizes:
+    scale: float
+    opportunities: int
+    leads: int
+    partners: int
+    accounts: int
+
+    @classmethod
+    def at(cls, scale: float) -> Sizes:
+        return cls(
+            scale=scale,
+            opportunities=max(1, round(BASE_OPPORTUNITIES * scale)),
+            leads=max(1, round(BASE_LEADS * scale)),
+            partners=max(10, round(BASE_PARTNERS * scale)),
+            accounts=max(100, round(BASE_ACCOUNTS * scale)),
+        )
+
+    @property
+    def extra_opportunities(self) -> int:
+        return max(1, round(self.opportunities / MONTHS))
+
+    @property
+    def extra_leads(self) -> int:
+        return max(1, round(self.leads / MONTHS))
+
+
+@dataclass
+class Paths:
+    out: Path
+    scale: float
+    seed: int
+
+    @property
+    def tag(self) -> str:
+        return f"s{self.scale:g}-seed{self.seed}"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.out / f"warehouse-{self.tag}.duckdb"
+
+    @property
+    def stats(self) -> Path:
+        return self.out / f"warehouse-{self.tag}.json"
+
+    @property
+    def workspace(self) -> Path:
+        return self.out / f"ws-{self.tag}"
+
+    def result(self, contender: str) -> Path:
+        return self.out / f"result-{contender}-{self.tag}.parquet"
+
+    @property
+    def report(self) -> Path:
+        return self.out / f"report-{self.tag}.json"
+
+
+@dataclass
+class Outcome:
+    """What one contender's process reports, plus what the parent measured around it."""
+
+    contender: str
+    status: str = "ok"  # ok, unavailable, failed
+    message: str = ""
+    seconds: float | None = None  # the measured work inside the child
+    rows: int | None = None
+    notes: dict[str, float] = field(default_factory=dict)
+    process_seconds: float | None = None  # interpreter start to exit, measured by the parent
+    cpu_seconds: float | None = None  # user + system CPU time of the child (os.wait4)
+    #: VmHWM the child read from /proc/self/status at its end: its peak resident set since exec
+    peak_mb: float | None = None
+    #: ru_maxrss of the child (os.wait4); not used for the table because Linux counts in it the
+    #: parent's peak at the moment of the (v)fork, and the parent generated the data
+    maxrss_mb: float | None = None
+    load_before: float | None = None  # 1-minute load average when the child started
+
+
+def machine_info() -> list[str]:
+    cores = os.cpu_count() or 0
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+        mem_text = f"{memory:.1f} GiB"
+    except (ValueError, OSError, AttributeError):
+        mem_text = "unknown"
+    return [
+        f"machine   {platform.machine()}, {cores} cores ({usable} usable), {mem_text} memory, "
+        f"load average {os.getloadavg()[0]:.2f}",
+        f"system    {platform.platform()}",
+        f"python    {platform.python_version()}",
+        f"versions  partnerscope {partnerscope.__version__}, duckdb {duckdb.__version__}, "
+        f"pandas {_pandas_version()}",
+    ]
+
+
+def _pandas_version() -> str:
+    try:
+        return str(importlib.import_module("pandas").__version__)
+    except ImportError:
+        return "not installed"
+
+
+def pandas_module() -> Any:
+    """pandas, untyped: the dev tools carry no pandas stubs (and mypy --strict runs on bench/)."""
+    return importlib.import_module("pandas")
+
+
+def connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute("SET TimeZone = 'UTC'")
+    # the machine default, said out loud
+    con.execute(f"SET threads = {os.cpu_count() or 1}")
+    return con
+
+
+def vm_hwm_mb() -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def sql_literal(value: date | datetime) -> str:
+    if isinstance(value, datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    return f"DATE '{value.isoformat()}'"
+
+
+def epoch_us(value: date) -> int:
+    """Microseconds since 1970 of midnight UTC starting that day."""
+    return (value - date(1970, 1, 1)).days * 86_400 * 1_000_000
+
+
+# ---- 1. data generation ----------------------------------------------------------------------
+#
+# Every value is a function of (row number, column salt, seed) through DuckDB's hash(), so the data
+# is the same whatever the thread count (random() is reproducible after setseed() only on one
+# thread). setseed() is still called, for anything that would use random().
+
+
+def define_macros(con: duckdb.DuckDBPyConnection, seed: int) -> None:
+    con.execute(f"SELECT setseed({(seed % 1000) / 1000})")
+    # uniform in [0, 1) with 53 random bits
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO u(i, k) AS "
+        f"(hash(i, k, {int(seed)}::BIGINT) >> 11)::DOUBLE / 9007199254740992.0"
+    )
+    # standard normal (Box-Muller); 1 - u is in (0, 1]
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO z(i, k) AS "
+        "sqrt(-2 * ln(1 - u(i, k))) * cos(2 * pi() * u(i, k + 1))"
+    )
+
+
+def partner_id_sql(index: str, partners: int) -> str:
+    width = max(5, len(str(partners)))
+    return f"'P' || lpad(({index} + 1)::VARCHAR, {width}, '0')"
+
+
+def partner_pick_sql(row: str, salt: int, partners: int) -> str:
+    """A partner index in [0, partners), skewed: partner k gets a share ∝ 1/√k."""
+    return f"least({partners - 1}, floor({partners} * pow(u({row}, {salt}), 2))::BIGINT)"
+
+
+def partners_sql(sizes: Sizes) -> str:
+    types = ", ".join(f"'{t}'" for t in PARTNER_TYPES)
+    return f"""
+    INSERT INTO partners (partner_id, name, partner_type, region, program_tier, partner_manager,
+                          joined_at, status, updated_at, _import_id, _source_file, _source_row)
+    SELECT {partner_id_sql("i", sizes.partners)},
+           'Partner ' || (i + 1),
+           [{types}][1 + floor(u(i, 101) * {len(PARTNER_TYPES)})::BIGINT],
+           ['North America', 'EMEA', 'APAC', 'LATAM'][1 + floor(u(i, 102) * 4)::BIGINT],
+           CASE WHEN u(i, 103) < 0.1 THEN 'Gold' WHEN u(i, 103) < 0.4 THEN 'Silver'
+                ELSE 'Registered' END,
+           'CAM ' || lpad((i % 200 + 1)::VARCHAR, 3, '0'),
+           DATE '2015-01-01' + floor(u(i, 104) * 2900)::INTEGER,
+           'active',
+           TIMESTAMP '2023-01-01 00:00:00',
+           1, 'bench', i + 1
+    FROM range({sizes.partners}) r(i)
+    """
+
+
+def targets_sql(sizes: Sizes) -> str:
+    # quota ≈ the partner's expected won revenue per quarter (share of deals × deals per quarter ×
+    # won share of all deals (~0.27) × mean amount), ± 25 % noise and growing 3 % a quarter
+    mean_amount = math.exp(AMOUNT_MU + AMOUNT_SIGMA**2 / 2)
+    per_quarter = sizes.opportunities * (1 - DIRECT_SHARE) / QUARTERS * 0.27 * mean_amount
+    p = sizes.partners
+    return f"""
+    INSERT INTO targets (partner_id, period_start, grain, quota, currency, updated_at, fx_rate,
+                         quota_local, _import_id, _source_file, _source_row)
+    SELECT partner_id, period_start, 'quarter', quota, 'USD', TIMESTAMP '2023-01-01 00:00:00',
+           1, quota, 1, 'bench', row_number() OVER (ORDER BY k, qi)
+    FROM (
+        SELECT k, qi, {partner_id_sql("k", p)} AS partner_id,
+               ({sql_literal(WINDOW_START)} + to_months(3 * qi::INTEGER))::DATE AS period_start,
+               greatest(1000, round({per_quarter!r} * (sqrt((k + 1) / {p}) - sqrt(k / {p}))
+                   * (0.75 + 0.5 * u(k * 100 + qi, 201)) * pow(1.03, qi), 2))::DECIMAL(18,2)
+                   AS quota
+        FROM range({p}) a(k) CROSS JOIN range({QUARTERS}) b(qi)
+    )
+    """
+
+
+def opportunities_sql(
+    sizes: Sizes, first: int, count: int, start: date, end: date, import_id: int
+) -> str:
+    start_us, end_us = epoch_us(start), epoch_us(end)
+    span_s = (end_us - start_us) // 1_000_000
+    account_width = max(7, len(str(sizes.accounts)))
+    return f"""
+    INSERT INTO opportunities (opportunity_id, partner_id, attribution, account_id, status, amount,
+                               currency, created_at, closed_at, updated_at, fx_rate, amount_local,
+                               _import_id, _source_file, _source_row)
+    SELECT 'O' || lpad(i::VARCHAR, 10, '0'),
+           CASE WHEN NOT direct THEN {partner_id_sql("p", sizes.partners)} END,
+           CASE WHEN direct THEN NULL WHEN u(i, 3) < {SOURCED_SHARE} THEN 'sourced'
+                ELSE 'influenced' END,
+           'A' || lpad(floor(u(i, 4) * {sizes.accounts})::BIGINT::VARCHAR, {account_width}, '0'),
+           CASE WHEN still_open THEN 'open' WHEN u(i, 8) < {WIN_SHARE} THEN 'won' ELSE 'lost' END,
+           amount, 'USD',
+           make_timestamp(created_us),
+           CASE WHEN NOT still_open THEN make_timestamp(closes_us) END,
+           make_timestamp(CASE WHEN still_open THEN created_us ELSE closes_us END),
+           1, amount, {import_id}, 'bench', i + 1
+    FROM (
+        SELECT *, u(i, 7) < {NEVER_CLOSES} OR closes_us >= {end_us} AS still_open
+        FROM (
+            SELECT i,
+                   u(i, 1) < {DIRECT_SHARE} AS direct,
+                   {partner_pick_sql("i", 2, sizes.partners)} AS p,
+                   {start_us} + floor(u(i, 5) * {span_s})::BIGINT * 1000000 AS created_us,
+                   -- closes 1 .. 180 days later, to the second
+                   created_us + (86400 + floor(u(i, 6) * {179 * 86400 + 1})::BIGINT) * 1000000
+                       AS closes_us,
+                   greatest({AMOUNT_MIN},
+                            round(exp({AMOUNT_MU} + {AMOUNT_SIGMA} * z(i, 9)), 2))::DECIMAL(18,2)
+                       AS amount
+            FROM range({first}, {first + count}) r(i)
+        )
+    )
+    """
+
+
+def leads_sql(sizes: Sizes, first: int, count: int, start: date, end: date, import_id: int) -> str:
+    start_us, end_us = epoch_us(start), epoch_us(end)
+    span_s = (end_us - start_us) // 1_000_000
+    conversion = CONVERTED_SHARE / TOUCHED_SHARE
+    # salts 11..20: a lead must not share its partner or time with the opportunity of its number
+    return f"""
+    INSERT INTO leads (lead_id, partner_id, assigned_at, first_touch_at, converted, currency,
+                       updated_at, fx_rate, _import_id, _source_file, _source_row)
+    SELECT 'L' || lpad(i::VARCHAR, 11, '0'),
+           {partner_id_sql("p", sizes.partners)},
+           make_timestamp(assigned_us),
+           make_timestamp(touch_us),
+           touch_us IS NOT NULL AND u(i, 17) < {conversion},
+           'USD',
+           make_timestamp(coalesce(touch_us, assigned_us)),
+           1, {import_id}, 'bench', i + 1
+    FROM (
+        SELECT i, p, assigned_us,
+               -- a touch after the end of the window has not happened yet: untouched
+               CASE WHEN touch_us < {end_us} THEN touch_us END AS touch_us
+        FROM (
+            SELECT i,
+                   {partner_pick_sql("i", 12, sizes.partners)} AS p,
+                   {start_us} + floor(u(i, 15) * {span_s})::BIGINT * 1000000 AS assigned_us,
+                   CASE WHEN u(i, 13) < {TOUCHED_SHARE} THEN assigned_us
+                       + least(1e9, round(exp({math.log(TOUCH_MEDIAN_HOURS)!r}
+                                            + {TOUCH_SIGMA} * z(i, 18)) * 3600))::BIGINT * 1000000
+                   END AS touch_us
+            FROM range({first}, {first + count}) r(i)
+        )
+    )
+    """
+
+
+def generate(paths: Paths, sizes: Sizes, console: Console) -> dict[str, Any]:
+    """Build the warehouse for (scale, seed) under a temporary name; rename it when complete."""
+    target = paths.warehouse
+    partial = target.with_name(target.stem + ".partial.duckdb")
+    for stale in (partial, partial.with_name(partial.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    window = (WINDOW_START, WINDOW_END)
+    steps: list[tuple[str, Callable[[], str]]] = [
+        ("partners", lambda: partners_sql(sizes)),
+        ("targets", lambda: targets_sql(sizes)),
+        ("opportunities", lambda: opportunities_sql(sizes, 0, sizes.opportunities, *window, 1)),
+        ("leads", lambda: leads_sql(sizes, 0, sizes.leads, *window, 1)),
+    ]
+    stats: dict[str, Any] = {
+        "generator": GENERATOR_VERSION,
+        "scale": sizes.scale,
+        "seed": paths.seed,
+        "tables": {},
+    }
+    began = time.perf_counter()
+    warehouse = Warehouse(partial)  # creates every canonical table
+    con = warehouse.con
+    try:
+        con.execute(f"SET threads = {os.cpu_count() or 1}")
+        define_macros(con, paths.seed)
+        # lineage says import 1: take it from the ledger's sequence, so that the next gets 2
+        con.execute("SELECT nextval('_import_seq')")
+        for table, build in steps:
+            with console.status(f"generating {table} …"):
+                started = time.perf_counter()
+                con.execute(build())
+                elapsed = time.perf_counter() - started
+            rows = _count(con, table)
+            stats["tables"][table] = {"rows": rows, "seconds": elapsed}
+            console.print(
+                f"  {table:<14} {rows:>12,} rows  {elapsed:7.1f} s  "
+                f"{rows / elapsed if elapsed else 0:>12,.0f} rows/s"
+            )
+        for table, _ in steps:
+            record_import(con, table, 1)
+        with console.status("checkpoint …"):
+            started = time.perf_counter()
+            con.execute("CHECKPOINT")
+            stats["checkpoint_seconds"] = time.perf_counter() - started
+    finally:
+        warehouse.close()
+    stats["seconds"] = time.perf_counter() - began
+    partial.rename(target)
+    stats["bytes"] = target.stat().st_size
+    paths.stats.write_text(json.dumps(stats, indent=2), encoding="utf-8")
+    return stats
+
+
+def cached_stats(paths: Paths) -> dict[str, Any] | None:
+    """The generation record of a cached warehouse made by this version of the generator."""
+    if not paths.warehouse.exists() or not paths.stats.exists():
+        return None
+    stats: dict[str, Any] = json.loads(paths.stats.read_text(encoding="utf-8"))
+    return stats if stats.get("generator") == GENERATOR_VERSION else None
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+    return int(row[0]) if row else 0
+
+
+#: The earliest business date of a row, as the ingester records it in _imports.changed_from.
+FIRST_DATE = {
+    "partners": "joined_at",
+    "targets": "period_start",
+    "opportunities": "created_at",
+    "leads": "assigned_at",
+}
+
+
+def record_import(con: duckdb.DuckDBPyConnection, table: str, import_id: int) -> None:
+    """The import ledger row an ingest of these rows would have written: the engine's
+    incremental runs read what changed (and from which date) there."""
+    con.execute(
+        f"""
+        INSERT INTO _imports (import_id, batch_id, source, entity, file, rows_in, loaded,
+                              quarantined, records, inserted, updated, unchanged, superseded,
+                              started_at, finished_at, changed_from)
+        SELECT {import_id}, {import_id}, 'bench', '{table}', 'bench', n, n, 0, n, n, 0, 0, 0,
+               now()::TIMESTAMP, now()::TIMESTAMP, first
+        FROM (SELECT count(*) AS n, min({FIRST_DATE[table]})::TIMESTAMP AS first
+              FROM "{table}" WHERE _import_id = {import_id})
+        """
+    )
+
+
+def append_month(warehouse: Path, sizes: Sizes, seed: int) -> dict[str, int]:
+    """One more month (2026-01) of opportunities and leads after the existing ids, recorded in
+    the import ledger as one import."""
+    with Warehouse(warehouse) as wh:  # upgrades an older warehouse's ledger too
+        con = wh.con
+        define_macros(con, seed)
+        row = con.execute("SELECT nextval('_import_seq')").fetchone()
+        import_id = int(row[0]) if row else 2
+        first_opp, first_lead = _count(con, "opportunities"), _count(con, "leads")
+        month = (EXTRA_START, EXTRA_END)
+        with wh.transaction():
+            con.execute(
+                opportunities_sql(sizes, first_opp, sizes.extra_opportunities, *month, import_id)
+            )
+            con.execute(leads_sql(sizes, first_lead, sizes.extra_leads, *month, import_id))
+            record_import(con, "opportunities", import_id)
+            record_import(con, "leads", import_id)
+        con.execute("CHECKPOINT")
+    return {"opportunities": sizes.extra_opportunities, "leads": sizes.extra_leads}
+
+
+def data_shape(warehouse: Path) -> list[str]:
+    con = connect(warehouse, read_only=True)
+    try:
+        opp = con.execute(
+            """
+            SELECT count(*),
+                   avg((partner_id IS NULL)::INTEGER),
+                   avg((status = 'won')::INTEGER), avg((status = 'lost')::INTEGER),
+                   avg((status = 'open')::INTEGER),
+                   median(amount)::DOUBLE, avg(amount)::DOUBLE,
+                   count(DISTINCT partner_id)
+            FROM opportunities
+            """
+        ).fetchone()
+        leads = con.execute(
+            f"""
+            SELECT count(*), avg((first_touch_at IS NOT NULL)::INTEGER),
+                   avg((converted)::INTEGER),
+                   median(epoch(first_touch_at - assigned_at) / 3600),
+                   avg((epoch(first_touch_at - assigned_at) <= {SLA_HOURS * 3600})::INTEGER)
+            FROM leads
+            """
+        ).fetchone()
+        top = con.execute(
+            """
+            WITH c AS (SELECT partner_id, count(*) AS n FROM opportunities
+                       WHERE partner_id IS NOT NULL GROUP BY ALL)
+            SELECT sum(n) FILTER (WHERE r <= greatest(1, (SELECT count(*) FROM c) // 100))
+                       / sum(n),
+                   min(n), median(n), max(n)
+            FROM (SELECT n, row_number() OVER (ORDER BY n DESC) AS r FROM c)
+            """
+        ).fetchone()
+    finally:
+        con.close()
+    if opp is None or leads is None or top is None:
+        return []
+    return [
+        f"opportunities {opp[0]:,}: {opp[1]:.1%} direct, {opp[2]:.1%} won, {opp[3]:.1%} lost, "
+        f"{opp[4]:.1%} open; amount median {opp[5]:,.0f}, mean {opp[6]:,.0f}; "
+        f"{opp[7]:,} partners with deals",
+        f"deals per partner: min {top[1]:,}, median {top[2]:,.0f}, max {top[3]:,}; the top 1 % "
+        f"of partners hold {top[0]:.1%} of partner deals",
+        f"leads {leads[0]:,}: {leads[1]:.1%} touched (median response {leads[3]:.2f} h, "
+        f"{leads[4]:.1%} of all leads touched within {SLA_HOURS:g} h), {leads[2]:.1%} converted",
+    ]
+
+
+# ---- 2. baseline (a): one hand-written DuckDB query ------------------------------------------
+
+
+def hand_sql(as_of: datetime = AS_OF, sla_hours: float = SLA_HOURS) -> str:
+    """The core metrics per partner × quarter (METRICS.md) as one query over the warehouse."""
+    sla_us = round(sla_hours * 3600 * 1_000_000)
+    return f"""
+    WITH opp AS (
+        SELECT partner_id, status, amount, created_at, closed_at,
+               date_trunc('quarter', created_at)::DATE AS created_q,
+               date_trunc('quarter', closed_at)::DATE AS closed_q
+        FROM opportunities
+        WHERE partner_id IS NOT NULL
+    ),
+    closed AS (  -- in period = closed_at in the quarter
+        SELECT partner_id, closed_q AS q,
+               coalesce(sum(amount) FILTER (WHERE status = 'won'), 0) AS won_revenue,
+               count(*) FILTER (WHERE status = 'won') AS won_deals,
+               count(*) FILTER (WHERE status = 'lost') AS lost_deals,
+               avg((epoch_us(closed_at) - epoch_us(created_at)) / 86400e6)
+                   FILTER (WHERE status = 'won') AS sales_cycle_days,
+               -- leaving the open pipeline after this quarter's end
+               count(*) AS ended_deals,
+               coalesce(sum(amount), 0) AS ended_amount
+        FROM opp
+        WHERE closed_at IS NOT NULL
+        GROUP BY ALL
+    ),
+    created AS (
+        SELECT partner_id, created_q AS q, count(*) AS created_deals,
+               coalesce(sum(amount), 0) AS new_pipeline
+        FROM opp
+        GROUP BY ALL
+    ),
+    lead_q AS (
+        SELECT partner_id, date_trunc('quarter', assigned_at)::DATE AS q,
+               count(*) AS leads_assigned,
+               count(*) FILTER (WHERE response_us <= {sla_us}) AS sla_met,
+               count(*) FILTER (WHERE first_touch_at IS NOT NULL
+                   OR assigned_at <= {sql_literal(as_of)} - INTERVAL {sla_us} MICROSECOND)
+                   AS sla_due,
+               median(response_us / 3600e6) AS median_response_hours,
+               count(*) FILTER (WHERE converted) AS converted
+        FROM (
+            SELECT partner_id, assigned_at, first_touch_at, converted,
+                   epoch_us(first_touch_at) - epoch_us(assigned_at) AS response_us
+            FROM leads
+            WHERE partner_id IS NOT NULL
+        )
+        GROUP BY ALL
+    ),
+    quarters AS (
+        SELECT unnest(generate_series(min(q), max(q), INTERVAL 3 MONTH))::DATE AS q
+        FROM (SELECT q FROM created UNION ALL SELECT q FROM closed UNION ALL SELECT q FROM lead_q)
+    ),
+    grid AS (  -- every quarter of every partner with a deal
+        SELECT p.partner_id, quarters.q
+        FROM (SELECT DISTINCT partner_id FROM created) p CROSS JOIN quarters
+    ),
+    open_q AS (  -- open at quarter end = Σ created up to the quarter − Σ closed up to it
+        SELECT g.partner_id, g.q,
+               sum(coalesce(c.created_deals, 0) - coalesce(x.ended_deals, 0)) OVER w AS open_deals,
+               sum(coalesce(c.new_pipeline, 0) - coalesce(x.ended_amount, 0)) OVER w
+                   AS open_pipeline
+        FROM grid g
+        LEFT JOIN created c ON c.partner_id = g.partner_id AND c.q = g.q
+        LEFT JOIN closed x ON x.partner_id = g.partner_id AND x.q = g.q
+        WINDOW w AS (PARTITION BY g.partner_id ORDER BY g.q ROWS UNBOUNDED PRECEDING)
+    ),
+    keys AS (
+        SELECT partner_id, q FROM closed
+        UNION SELECT partner_id, q FROM created
+        UNION SELECT partner_id, q FROM lead_q
+        UNION SELECT partner_id, q FROM open_q WHERE open_deals > 0
+    )
+    SELECT k.partner_id,
+           k.q AS period_start,
+           coalesce(x.won_revenue, 0) AS won_revenue,
+           coalesce(x.won_deals, 0) AS won_deals,
+           coalesce(x.lost_deals, 0) AS lost_deals,
+           x.won_deals / nullif(x.won_deals + x.lost_deals, 0) AS win_rate,
+           x.won_revenue::DOUBLE / nullif(x.won_deals, 0) AS avg_deal_size,
+           x.sales_cycle_days,
+           coalesce(c.new_pipeline, 0) AS new_pipeline,
+           coalesce(o.open_deals, 0)::BIGINT AS open_deals,
+           coalesce(o.open_pipeline, 0) AS open_pipeline,
+           coalesce(l.leads_assigned, 0) AS leads_assigned,
+           l.sla_met / nullif(l.sla_due, 0) AS lead_sla_rate,
+           l.median_response_hours,
+           l.converted / nullif(l.leads_assigned, 0) AS lead_conversion_rate
+    FROM keys k
+    LEFT JOIN closed x ON x.partner_id = k.partner_id AND x.q = k.q
+    LEFT JOIN created c ON c.partner_id = k.partner_id AND c.q = k.q
+    LEFT JOIN open_q o ON o.partner_id = k.partner_id AND o.q = k.q
+    LEFT JOIN lead_q l ON l.partner_id = k.partner_id AND l.q = k.q
+    ORDER BY k.partner_id, k.q
+    """
+
+
+def sql_metrics(warehouse: Path) -> Any:
+    """The hand-written query, materialized to an Arrow table."""
+    con = connect(warehouse, read_only=True)
+    try:
+        return con.sql(hand_sql()).to_arrow_table()
+    finally:
+        con.close()
+
+
+# ---- 3. baseline (b): pandas -----------------------------------------------------------------
+
+
+def pandas_metrics(
+    warehouse: Path, notes: dict[str, float], as_of: datetime = AS_OF, sla_hours: float = SLA_HOURS
+) -> Any:
+    """The same metrics with idiomatic pandas, from the columns read out of the warehouse."""
+    pd = pandas_module()
+    started = time.perf_counter()
+    con = connect(warehouse, read_only=True)
+    try:
+        opp = con.sql(
+            "SELECT partner_id, status, amount, created_at, closed_at FROM opportunities"
+        ).df()
+        leads = con.sql("SELECT partner_id, assigned_at, first_touch_at, converted FROM leads").df()
+    finally:
+        con.close()
+    notes["load s"] = time.perf_counter() - started
+    keys = ["partner_id", "q"]
+
+    # opportunities: won / lost by the quarter they closed in, new pipeline by the one created in
+    opp = opp[opp["partner_id"].notna()]
+    opp = opp.assign(
+        created_q=opp["created_at"].dt.to_period("Q"), closed_q=opp["closed_at"].dt.to_period("Q")
+    )
+    closed = opp[opp["closed_at"].notna()]
+    won = closed[closed["status"] == "won"]
+    won = won.assign(cycle_days=(won["closed_at"] - won["created_at"]).dt.total_seconds() / 86400)
+    won_g = (
+        won.groupby(["partner_id", "closed_q"])
+        .agg(
+            won_revenue=("amount", "sum"),
+            won_deals=("amount", "size"),
+            sales_cycle_days=("cycle_days", "mean"),
+        )
+        .rename_axis(keys)
+    )
+    lost_g = (
+        closed[closed["status"] == "lost"]
+        .groupby(["partner_id", "closed_q"])
+        .size()
+        .rename("lost_deals")
+        .rename_axis(keys)
+    )
+    created = (
+        opp.groupby(["partner_id", "created_q"])
+        .agg(n=("amount", "size"), amount=("amount", "sum"))
+        .rename_axis(keys)
+    )
+    ended = (
+        closed.groupby(["partner_id", "closed_q"])
+        .agg(n=("amount", "size"), amount=("amount", "sum"))
+        .rename_axis(keys)
+    )
+
+    # leads, by the quarter they were assigned in
+    leads = leads[leads["partner_id"].notna()]
+    response_h = (leads["first_touch_at"] - leads["assigned_at"]).dt.total_seconds() / 3600
+    due_before = pd.Timestamp(as_of) - pd.Timedelta(hours=sla_hours)
+    leads = leads.assign(
+        q=leads["assigned_at"].dt.to_period("Q"),
+        response_h=response_h,
+        met=response_h <= sla_hours,
+        due=leads["first_touch_at"].notna() | (leads["assigned_at"] <= due_before),
+        conv=leads["converted"].fillna(False).astype(bool),
+    )
+    lead_g = leads.groupby(keys).agg(
+        leads_assigned=("conv", "size"),
+        sla_met=("met", "sum"),
+        sla_due=("due", "sum"),
+        median_response_hours=("response_h", "median"),
+        converted=("conv", "sum"),
+    )
+
+    # open at quarter end: cumulative (created − closed) over every quarter of every partner
+    quarters_seen = [f.index.get_level_values("q") for f in (created, ended, lead_g) if len(f)]
+    first_q = min(q.min() for q in quarters_seen)
+    last_q = max(q.max() for q in quarters_seen)
+    grid = pd.MultiIndex.from_product(
+        [created.index.unique("partner_id"), pd.period_range(first_q, last_q, freq="Q")],
+        names=keys,
+    )
+    flow = created.reindex(grid, fill_value=0) - ended.reindex(grid, fill_value=0)
+    open_q = (
+        flow.groupby(level="partner_id")
+        .cumsum()
+        .rename(columns={"n": "open_deals", "amount": "open_pipeline"})
+    )
+    # money is in cents; the float cumulative sum leaves crumbs like 1e-9 where it should be 0
+    open_q["open_pipeline"] = open_q["open_pipeline"].round(2)
+
+    result = pd.concat(
+        [
+            won_g,
+            lost_g,
+            created["amount"].rename("new_pipeline"),
+            open_q[open_q["open_deals"] > 0],
+            lead_g,
+        ],
+        axis=1,
+    )
+    counts = ("won_deals", "lost_deals", "open_deals", "leads_assigned", "sla_met", "sla_due")
+    for column in (*counts, "converted"):
+        result[column] = result[column].fillna(0).astype("int64")
+    for column in ("won_revenue", "new_pipeline", "open_pipeline"):
+        result[column] = result[column].fillna(0.0)
+    closed_deals = result["won_deals"] + result["lost_deals"]
+    result["win_rate"] = result["won_deals"] / closed_deals.where(closed_deals > 0)
+    result["avg_deal_size"] = result["won_revenue"] / result["won_deals"].where(
+        result["won_deals"] > 0
+    )
+    result["lead_sla_rate"] = result["sla_met"] / result["sla_due"].where(result["sla_due"] > 0)
+    result["lead_conversion_rate"] = result["converted"] / result["leads_assigned"].where(
+        result["leads_assigned"] > 0
+    )
+    result = result.rename_axis(keys).reset_index()
+    result["period_start"] = result["q"].dt.start_time
+    return result[["partner_id", "period_start", *METRICS]].sort_values(
+        ["partner_id", "period_start"], ignore_index=True
+    )
+
+
+# ---- 4./5. one process per contender ---------------------------------------------------------
+
+
+class Unavailable(Exception):
+    """The contender's code does not exist (yet)."""
+
+
+def _engine() -> Any:
+    try:
+        return importlib.import_module("partnerscope.metrics.engine")
+    except ImportError as exc:
+        raise Unavailable(f"cannot import partnerscope.metrics.engine: {exc}") from None
+
+
+def _workspace_run(paths: Paths) -> Callable[..., Any]:
+    from partnerscope.workspace import Workspace
+
+    _engine()
+    workspace = Workspace.open(paths.workspace)
+    run: Callable[..., Any] | None = getattr(workspace, "run", None)
+    if run is None:
+        raise Unavailable("partnerscope.workspace.Workspace has no run() yet")
+    return run
+
+
+def measure(name: str, paths: Paths) -> Outcome:
+    """Run one contender in this process and say how long its work took."""
+    import pyarrow.parquet as pq
+
+    outcome = Outcome(name)
+    if name == PROBE:
+        # the floor: what a child that only imports the libraries peaks at
+        pandas_module()
+        importlib.import_module("pyarrow")
+        started = time.perf_counter()
+        _engine()
+        outcome.notes["import s"] = time.perf_counter() - started
+        if getattr(importlib.import_module("partnerscope.workspace").Workspace, "run", None):
+            outcome.message = "engine and Workspace.run available"
+        else:
+            outcome.message = "engine available; Workspace.run is not"
+        return outcome
+    if name == "sql":
+        started = time.perf_counter()
+        table = sql_metrics(paths.warehouse)
+        outcome.seconds = time.perf_counter() - started
+        outcome.rows = table.num_rows
+        pq.write_table(table, paths.result(name))
+    elif name == "pandas":
+        started = time.perf_counter()
+        frame = pandas_metrics(paths.warehouse, outcome.notes)
+        outcome.seconds = time.perf_counter() - started
+        outcome.rows = len(frame)
+        frame.to_parquet(paths.result(name), index=False)
+    elif name == "core":
+        from partnerscope.config import Config
+
+        started = time.perf_counter()
+        compute_metrics = _engine().compute_metrics
+        outcome.notes["import s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        con = connect(paths.warehouse, read_only=True)
+        try:
+            table = compute_metrics(
+                con,
+                Config(),
+                list(METRICS),
+                grains=("quarter",),
+                levels=("partner",),
+                as_of=AS_OF,
+            )
+        finally:
+            con.close()
+        outcome.seconds = time.perf_counter() - started
+        outcome.rows = table.num_rows
+        pq.write_table(table, paths.result(name))
+    elif name in ("run", "incremental"):
+        started = time.perf_counter()
+        run = _workspace_run(paths)
+        outcome.notes["import s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        if name == "run":
+            manifest = run(as_of=AS_OF.replace(tzinfo=UTC), full=True)
+        else:
+            manifest = run(as_of=AS_OF_INCREMENTAL.replace(tzinfo=UTC))
+        outcome.seconds = time.perf_counter() - started
+        outcome.message = describe_manifest(manifest)
+        rows = getattr(manifest, "rows", None)
+        outcome.rows = rows if isinstance(rows, int) else None
+    else:
+        raise ValueError(name)
+    return outcome
+
+
+def describe_manifest(manifest: Any) -> str:
+    """What the run says it did, as far as its manifest tells."""
+    mode, reason = getattr(manifest, "mode", None), getattr(manifest, "reason", None)
+    return ": ".join(str(v) for v in (mode, reason) if v)
+
+
+def child_main(name: str, paths: Paths) -> int:
+    try:
+        outcome = measure(name, paths)
+    except Unavailable as exc:
+        outcome = Outcome(name, status="unavailable", message=str(exc))
+    except Exception as exc:
+        traceback.print_exc()
+        outcome = Outcome(name, status="failed", message=f"{type(exc).__name__}: {exc}")
+    outcome.peak_mb = vm_hwm_mb()
+    print("RESULT " + json.dumps(asdict(outcome)), flush=True)
+    return 0
+
+
+def spawn(name: str, args: argparse.Namespace, console: Console) -> Outcome:
+    """Run ``--only name`` in a child process: wall, CPU (os.wait4) and peak memory (VmHWM)."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--only",
+        name,
+        "--scale",
+        repr(args.scale),
+        "--seed",
+        str(args.seed),
+        "--out",
+        str(args.out),
+    ]
+    load = os.getloadavg()[0]
+    with console.status(f"{LABELS.get(name, name)} …"):
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        text = proc.stdout.read()
+        proc.stdout.close()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.perf_counter() - started
+    outcome: Outcome | None = None
+    for line in text.splitlines():
+        if line.startswith("RESULT "):
+            outcome = Outcome(**json.loads(line[len("RESULT ") :]))
+        elif line.strip():
+            console.print(f"  [dim]{name}: {line}[/dim]", highlight=False, markup=False)
+    if outcome is None:
+        outcome = Outcome(
+            name, status="failed", message=f"the child exited with {proc.returncode}, no result"
+        )
+    outcome.process_seconds = elapsed
+    outcome.load_before = load
+    outcome.cpu_seconds = usage.ru_utime + usage.ru_stime
+    outcome.maxrss_mb = usage.ru_maxrss / 1024  # KiB on Linux
+    if outcome.peak_mb is None:  # no /proc: the best there is
+        outcome.peak_mb = outcome.maxrss_mb
+    return outcome
+
+
+def spawn_best(name: str, args: argparse.Namespace, console: Console) -> Outcome:
+    """``--repeat`` runs of a contender that changes nothing; the fastest one is reported."""
+    runs = [spawn(name, args, console) for _ in range(args.repeat)]
+    done = [o for o in runs if o.status == "ok" and o.seconds is not None]
+    if not done:
+        return runs[-1]
+    best = min(done, key=lambda o: o.seconds or 0.0)
+    if len(runs) > 1:
+        best.notes[f"slowest of {len(runs)}"] = max(o.seconds or 0.0 for o in done)
+    return best
+
+
+# ---- comparing results -----------------------------------------------------------------------
+
+
+@dataclass
+class Comparison:
+    rows_a: int
+    rows_b: int
+    only_a: int
+    only_b: int
+    compared: tuple[str, ...]
+    missing: tuple[str, ...]
+    mismatches: dict[str, int]
+    examples: list[str]
+
+    @property
+    def agree(self) -> bool:
+        return (
+            not self.only_a
+            and not self.only_b
+            and not self.missing
+            and not any(self.mismatches.values())
+        )
+
+
+def compare(a_sql: str, b_sql: str) -> Comparison:
+    """Compare two results keyed by (partner_id, period_start): counts exactly, floats to 1e-9."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"CREATE TEMP VIEW a AS {a_sql}")
+        con.execute(f"CREATE TEMP VIEW b AS {b_sql}")
+        have_b = {r[0] for r in con.execute("DESCRIBE b").fetchall()}
+        compared = tuple(m for m in METRICS if m in have_b)
+        missing = tuple(m for m in METRICS if m not in have_b)
+
+        def ok(m: str) -> str:
+            if m in COUNT_METRICS:
+                return f"a.{m}::BIGINT IS NOT DISTINCT FROM b.{m}::BIGINT"
+            x, y = f"a.{m}::DOUBLE", f"b.{m}::DOUBLE"
+            return (
+                f"CASE WHEN {x} IS NULL OR {y} IS NULL THEN {x} IS NULL AND {y} IS NULL "
+                f"ELSE abs({x} - {y}) <= {RELATIVE_TOLERANCE} * greatest(abs({x}), abs({y})) END"
+            )
+
+        both = "a.partner_id IS NOT NULL AND b.partner_id IS NOT NULL"
+        select = ", ".join(
+            [
+                "count(*) FILTER (WHERE a.partner_id IS NOT NULL)",
+                "count(*) FILTER (WHERE b.partner_id IS NOT NULL)",
+                "count(*) FILTER (WHERE b.partner_id IS NULL)",
+                "count(*) FILTER (WHERE a.partner_id IS NULL)",
+                *(f"count(*) FILTER (WHERE {both} AND NOT ({ok(m)}))" for m in compared),
+            ]
+        )
+        joined = (
+            "FROM a FULL JOIN b ON a.partner_id = b.partner_id AND a.period_start = b.period_start"
+        )
+        row = con.execute(f"SELECT {select} {joined}").fetchone()
+        assert row is not None
+        mismatches = dict(zip(compared, (int(v) for v in row[4:]), strict=True))
+        examples: list[str] = []
+        for m, n in mismatches.items():
+            if n:
+                for ex in con.execute(
+                    f"SELECT a.partner_id, a.period_start, a.{m}, b.{m} {joined} "
+                    f"WHERE {both} AND NOT ({ok(m)}) LIMIT 3"
+                ).fetchall():
+                    examples.append(f"{m} {ex[0]} {ex[1]}: {ex[2]!r} vs {ex[3]!r}")
+        return Comparison(
+            int(row[0]),
+            int(row[1]),
+            int(row[2]),
+            int(row[3]),
+            compared,
+            missing,
+            mismatches,
+            examples,
+        )
+    finally:
+        con.close()
+
+
+def parquet_sql(path: Path, engine_output: bool = False) -> str:
+    source = f"read_parquet('{path}')"
+    if engine_output:
+        return (
+            "SELECT * REPLACE (period_start::DATE AS period_start) FROM (SELECT group_key AS "
+            f"partner_id, * EXCLUDE (group_key) FROM {source} "
+            "WHERE level = 'partner' AND grain = 'quarter')"
+        )
+    return f"SELECT * REPLACE (period_start::DATE AS period_start) FROM {source}"
+
+
+def print_comparison(console: Console, title: str, c: Comparison, *, must_agree: bool) -> None:
+    if c.agree:
+        console.print(
+            f"[green]✓[/green] {title}: agree on {c.rows_a:,} partner × quarter rows × "
+            f"{len(c.compared)} metrics (counts exact, other values within "
+            f"{RELATIVE_TOLERANCE:g} relative)"
+        )
+        return
+    mark = "[red]✗[/red]" if must_agree else "[yellow]![/yellow]"
+    console.print(f"{mark} {title}: [bold]do not agree[/bold] ({c.rows_a:,} vs {c.rows_b:,} rows)")
+    if c.only_a or c.only_b:
+        console.print(f"    rows only in the first: {c.only_a:,}; only in the second: {c.only_b:,}")
+    if c.missing:
+        console.print(f"    metrics missing from the second: {', '.join(c.missing)}")
+    for m, n in c.mismatches.items():
+        if n:
+            console.print(f"    {m}: {n:,} rows differ")
+    for line in c.examples[:12]:
+        console.print(f"      {line}", highlight=False)
+
+
+# ---- the run ---------------------------------------------------------------------------------
+
+
+def prepare_workspace(paths: Paths) -> float:
+    """A fresh workspace whose warehouse is a copy of the generated one (a copy, never a hard
+    link: DuckDB writes in place, and the incremental contender appends to it)."""
+    started = time.perf_counter()
+    root = paths.workspace
+    if root.exists():
+        shutil.rmtree(root)
+    (root / "state").mkdir(parents=True)
+    (root / "partnerscope.toml").write_text('[workspace]\nname = "bench"\n', encoding="utf-8")
+    shutil.copyfile(paths.warehouse, root / "state" / "warehouse.duckdb")
+    return time.perf_counter() - started
+
+
+def warm_cache(path: Path) -> float:
+    """Read the warehouse file once so that no contender pays for the first disk read."""
+    started = time.perf_counter()
+    with path.open("rb") as fh:
+        while fh.read(16 * 2**20):
+            pass
+    return time.perf_counter() - started
+
+
+def fmt(value: float | None, spec: str = ".2f") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def print_results(console: Console, outcomes: dict[str, Outcome]) -> None:
+    base = outcomes.get("sql")
+    base_s = base.seconds if base and base.status == "ok" else None
+    table = Table(title="metric engines, core metrics per partner × quarter", title_justify="left")
+    table.add_column("contender")
+    table.add_column("wall s", justify="right")
+    table.add_column("process s", justify="right")
+    table.add_column("cpu s", justify="right")
+    table.add_column("peak MB", justify="right")
+    table.add_column("rows out", justify="right")
+    table.add_column("× SQL", justify="right")
+    table.add_column("notes")
+    for name, o in outcomes.items():
+        if o.status != "ok":
+            table.add_row(LABELS[name], "—", fmt(o.process_seconds), "—", "—", "—", "—", o.message)
+            continue
+        notes = ", ".join(
+            [f"{k} {v:.2f}" for k, v in o.notes.items()] + [o.message] * bool(o.message)
+        )
+        table.add_row(
+            LABELS[name],
+            fmt(o.seconds),
+            fmt(o.process_seconds),
+            fmt(o.cpu_seconds),
+            fmt(o.peak_mb, ",.0f"),
+            fmt(None if o.rows is None else float(o.rows), ",.0f"),
+            f"{o.seconds / base_s:.2f}×" if base_s and o.seconds else "—",
+            notes,
+        )
+    console.print(table)
+    pandas = outcomes.get("pandas")
+    if pandas and pandas.status == "ok" and pandas.seconds:
+        for name in ("core", "run"):
+            ours = outcomes.get(name)
+            if ours and ours.status == "ok" and ours.seconds:
+                console.print(
+                    f"pandas ÷ {LABELS[name]}: {pandas.seconds / ours.seconds:.2f}× "
+                    f"(time), {(pandas.peak_mb or 0) / (ours.peak_mb or 1):.2f}× (peak memory)"
+                )
+
+
+def parse_contenders(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in CONTENDERS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown contender {', '.join(unknown)}; choose from {', '.join(CONTENDERS)}"
+        )
+    return [n for n in CONTENDERS if n in names]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="partnerscope metric engine vs hand-written DuckDB SQL and pandas"
+    )
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiplies every row count; 1 = 20,000 partners, 10M opportunities, 20M leads "
+        "(default 1; 0.01 for a quick check)",
+    )
+    parser.add_argument("--seed", type=int, default=42, help="data seed (default 42)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "bench" / "out" / "metrics",
+        help="cached warehouses, results and the workspace (default bench/out/metrics)",
+    )
+    parser.add_argument(
+        "--regenerate", action="store_true", help="build the warehouse even if it is cached"
+    )
+    parser.add_argument(
+        "--contenders",
+        type=parse_contenders,
+        default=list(CONTENDERS),
+        help=f"comma-separated subset of {','.join(CONTENDERS)} (default all)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of sql, pandas and core each; the fastest is reported (default 1)",
+    )
+    parser.add_argument("--only", choices=[*CONTENDERS, PROBE], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.scale <= 0:
+        parser.error("--scale must be greater than 0")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    args.out = args.out.resolve()
+    paths = Paths(args.out, args.scale, args.seed)
+    sizes = Sizes.at(args.scale)
+    if args.only:
+        return child_main(args.only, paths)
+
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 132)
+    console.print("[bold]partnerscope metric engine benchmark[/bold]")
+    for line in machine_info():
+        console.print(f"  {line}")
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    # 1. the data
+    console.print(
+        f"\n[bold]data[/bold]  scale {args.scale:g}, seed {args.seed}: {sizes.partners:,} "
+        f"partners, {sizes.opportunities:,} opportunities, {sizes.leads:,} leads, "
+        f"{QUARTERS} quarters {WINDOW_START} .. {WINDOW_END - timedelta(days=1)}"
+    )
+    cached = None if args.regenerate else cached_stats(paths)
+    if cached is not None:
+        stats = cached
+        console.print(
+            f"  cached    {paths.warehouse}, generated in {stats['seconds']:.1f} s "
+            "(--regenerate to rebuild)"
+        )
+    else:
+        paths.warehouse.unlink(missing_ok=True)
+        stats = generate(paths, sizes, console)
+        console.print(
+            f"  generated {sum(t['rows'] for t in stats['tables'].values()):,} rows in "
+            f"{stats['seconds']:.1f} s (checkpoint {stats['checkpoint_seconds']:.1f} s), "
+            f"{stats['bytes'] / 2**20:,.0f} MiB: {paths.warehouse}"
+        )
+    for line in data_shape(paths.warehouse):
+        console.print(f"  {line}")
+    console.print(
+        f"  page cache: read the {paths.warehouse.stat().st_size / 2**20:,.0f} MiB file in "
+        f"{warm_cache(paths.warehouse):.1f} s"
+    )
+
+    # 2.-5. the contenders, one process each
+    console.print("\n[bold]contenders[/bold]  (each in its own process)")
+    outcomes: dict[str, Outcome] = {}
+    os.sync()  # no writeback of the generated file beside the first contender
+    for name in ("sql", "pandas"):
+        if name in args.contenders:
+            outcomes[name] = spawn_best(name, args, console)
+    ours = [n for n in ("core", "run", "incremental") if n in args.contenders]
+    if ours:
+        probe = spawn(PROBE, args, console)
+        if probe.status != "ok":
+            console.print(f"  [yellow]partnerscope contenders skipped:[/yellow] {probe.message}")
+        else:
+            console.print(
+                f"  {probe.message}; a child that only imports duckdb, pandas, pyarrow and the "
+                f"engine peaks at {fmt(probe.peak_mb, ',.0f')} MB "
+                f"(engine import {probe.notes.get('import s', 0):.2f} s)"
+            )
+            if "core" in ours:
+                outcomes["core"] = spawn_best("core", args, console)
+            if "run" in ours or "incremental" in ours:
+                console.print(
+                    f"  workspace {paths.workspace} set up in {prepare_workspace(paths):.1f} s"
+                )
+                if "run" in ours:
+                    outcomes["run"] = spawn("run", args, console)
+                if "incremental" in ours:
+                    if "run" not in ours:
+                        outcomes["incremental"] = Outcome(
+                            "incremental", "unavailable", "needs the full run first (add run)"
+                        )
+                    elif outcomes["run"].status != "ok":
+                        outcomes["incremental"] = Outcome(
+                            "incremental", "unavailable", "the full run did not succeed"
+                        )
+                    else:
+                        started = time.perf_counter()
+                        added = append_month(
+                            paths.workspace / "state" / "warehouse.duckdb", sizes, args.seed
+                        )
+                        console.print(
+                            f"  appended {added['opportunities']:,} opportunities and "
+                            f"{added['leads']:,} leads ({EXTRA_START:%Y-%m}) in "
+                            f"{time.perf_counter() - started:.1f} s"
+                        )
+                        os.sync()
+                        outcomes["incremental"] = spawn("incremental", args, console)
+
+    console.print()
+    print_results(console, outcomes)
+    for name, o in outcomes.items():
+        if o.status == "failed":
+            console.print(f"[red]{LABELS[name]} failed:[/red] {o.message}")
+
+    # agreement
+    console.print()
+    sql_ok = outcomes.get("sql") and outcomes["sql"].status == "ok"
+    comparisons: dict[str, Any] = {}
+    if sql_ok and outcomes.get("pandas") and outcomes["pandas"].status == "ok":
+        c = compare(parquet_sql(paths.result("sql")), parquet_sql(paths.result("pandas")))
+        print_comparison(console, "hand-written SQL vs pandas", c, must_agree=True)
+        comparisons["sql_vs_pandas"] = asdict(c) | {"agree": c.agree}
+    if sql_ok and outcomes.get("core") and outcomes["core"].status == "ok":
+        c = compare(
+            parquet_sql(paths.result("sql")),
+            parquet_sql(paths.result("core"), engine_output=True),
+        )
+        print_comparison(console, "hand-written SQL vs partnerscope core", c, must_agree=False)
+        comparisons["sql_vs_core"] = asdict(c) | {"agree": c.agree}
+
+    console.print(
+        "\nwall s: the contender's work inside its process (connect, read, compute, materialize; "
+        "pandas includes loading the columns); process s: the whole child, interpreter start and "
+        "imports included; cpu s: user + system CPU time of the child (less sensitive than wall "
+        "time to other load on the machine); peak MB: the child's maximum resident set "
+        "(VmHWM); × SQL: wall time over the hand-written query's."
+    )
+    paths.report.write_text(
+        json.dumps(
+            {
+                "scale": args.scale,
+                "seed": args.seed,
+                "machine": machine_info(),
+                "data": stats,
+                "outcomes": {k: asdict(v) for k, v in outcomes.items()},
+                "comparisons": comparisons,
+            },
+            indent=2,
+            default=str,
+        ),
+        encoding="utf-8",
+    )
+    console.print(f"report: {paths.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
