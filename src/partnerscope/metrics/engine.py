@@ -27,7 +27,7 @@ from partnerscope.metrics.evaluate import (
     monthly_values,
     partner_periods,
 )
-from partnerscope.metrics.holistic import combine, holistic_queries
+from partnerscope.metrics.holistic import STATIC_KEYS, combine, holistic_queries
 from partnerscope.metrics.parts import (
     Context,
     components,
@@ -235,9 +235,11 @@ def compute(
         ctx,
         catalog,
         names,
+        [g.value for g in grain_list],
         month_map,
         periods,
         memberships,
+        partners.select(*STATIC_KEYS, partner_id=partners.partner_id.cast("string")),
         level_keys,
         reuse.since if reuse else None,
         earliest,
@@ -371,7 +373,16 @@ def metric_sql(
             name="memberships",
         )
         for query in holistic_queries(
-            ctx, catalog, holistic, month_map, periods, memberships, {"partner": "partner_id"}, None
+            ctx,
+            catalog,
+            holistic,
+            ["quarter"],
+            month_map,
+            periods,
+            memberships,
+            memberships.select("partner_id", *STATIC_KEYS),
+            {"partner": "partner_id"},
+            None,
         ):
             out.append(ibis.to_sql(query, dialect=dialect))
     return out

@@ -19,6 +19,8 @@ from partnerscope.metrics.parts import Context, _filter, _measure
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+#: Group keys that are partner attributes, the same in every period.
+STATIC_KEYS = ("partner_type", "region", "program_tier")
 #: Months of each value of a `length` column (within_period).
 SPANS = {"month": 1, "quarter": 3, "year": 12}
 
@@ -27,18 +29,22 @@ def holistic_queries(
     ctx: Context,
     catalog: Catalog,
     names: list[str],
+    grains: list[str],
     month_map: ir.Table,
     periods: ir.Table,
     memberships: ir.Table,
+    attributes: ir.Table,
     level_keys: dict[str, str | None],
     since: date | None,
     earliest: date | None = None,
 ) -> list[ir.Table]:
     """Queries of level × group_key × grain × period_start with ``<metric>`` and
-    ``<metric>__n`` columns, one per metric and level.
+    ``<metric>__n`` columns, one per grain, metric and level (a median keeps all of its values
+    in memory: one grain at a time keeps that to one pass over the rows).
 
-    ``memberships`` gives each partner's group keys per (grain, period_start); ``level_keys``
-    maps each level to its key column there (None: one group of everyone). With ``since``,
+    ``memberships`` gives each partner's group keys per (grain, period_start) and
+    ``attributes`` those that do not change (partner_id and :data:`STATIC_KEYS`); ``level_keys``
+    maps each level to its key column (None: one group of everyone). With ``since``,
     only periods whose last month is from it on are computed; ``earliest`` is the first month
     those periods read, which lets the engine skip older rows.
     """
@@ -47,6 +53,36 @@ def holistic_queries(
     if since is not None:
         month_map = month_map.filter(month_map.last_month >= ibis.literal(since))
         periods = periods.filter(periods.last_month >= ibis.literal(since))
+    return [
+        query
+        for grain in grains
+        for query in _queries(
+            ctx,
+            catalog,
+            names,
+            month_map.filter(month_map.grain == grain),
+            periods.filter(periods.grain == grain),
+            memberships,
+            attributes,
+            level_keys,
+            earliest,
+        )
+    ]
+
+
+def _queries(
+    ctx: Context,
+    catalog: Catalog,
+    names: list[str],
+    month_map: ir.Table,
+    periods: ir.Table,
+    memberships: ir.Table,
+    attributes: ir.Table,
+    level_keys: dict[str, str | None],
+    earliest: date | None,
+) -> list[ir.Table]:
+    import ibis
+
     pieces = []
     for name in names:
         metric = catalog[name]
@@ -105,13 +141,15 @@ def holistic_queries(
                 ).select("partner_id", "__value", "grain", "period_start")
             case _:
                 raise AssertionError(f"{name}: {spec.when} is not holistic")
-        grouped = any(key not in (None, "partner_id") for key in level_keys.values())
-        keyed = (
-            placed.left_join(memberships, ["partner_id", "grain", "period_start"])
-            if grouped
-            else placed
-        )
         for level, key in level_keys.items():
+            # join only what the level needs: the attribute table for static keys, the
+            # per-period memberships for the revenue band (a join of every row costs)
+            if key in STATIC_KEYS:
+                keyed = placed.left_join(attributes, "partner_id")
+            elif key is not None and key != "partner_id":
+                keyed = placed.left_join(memberships, ["partner_id", "grain", "period_start"])
+            else:
+                keyed = placed
             group = keyed if level == "company" else keyed.filter(keyed.partner_id.notnull())
             group_key = group[key].cast("string") if key else ibis.literal("all")
             group = group.filter(group_key.notnull()) if key else group

@@ -1,75 +1,81 @@
 SELECT
   'partner' AS "level",
-  "t12"."partner_id" AS "group_key",
-  "t12"."grain",
-  "t12"."period_start",
-  CAST(COUNT(DISTINCT "t12"."__value") AS DOUBLE) AS "covered_target_accounts",
-  COUNT("t12"."__value") AS "covered_target_accounts__n"
+  "t13"."partner_id" AS "group_key",
+  "t13"."grain",
+  "t13"."period_start",
+  CAST(COUNT(DISTINCT "t13"."__value") AS DOUBLE) AS "covered_target_accounts",
+  COUNT("t13"."__value") AS "covered_target_accounts__n"
 FROM (
   SELECT
     *
   FROM (
     SELECT
-      "t10"."partner_id",
-      "t10"."__value",
-      "t3"."grain",
-      "t3"."period_start"
+      "t11"."partner_id",
+      "t11"."__value",
+      "t6"."grain",
+      "t6"."period_start"
     FROM (
       SELECT DISTINCT
-        "t8"."partner_id",
-        "t8"."account_id" AS "__value",
-        CAST(DATE_TRUNC('MONTH', "t8"."created_at") AS DATE) AS "month"
+        "t9"."partner_id",
+        "t9"."account_id" AS "__value",
+        CAST(DATE_TRUNC('MONTH', "t9"."created_at") AS DATE) AS "month"
       FROM (
         SELECT
-          "t6"."opportunity_id",
-          "t6"."partner_id",
-          "t6"."attribution",
-          "t6"."account_id",
-          "t6"."name",
-          "t6"."product",
-          "t6"."stage",
-          "t6"."status",
-          "t6"."amount",
-          "t6"."discount_amount",
-          "t6"."currency",
-          "t6"."created_at",
-          "t6"."closed_at",
-          "t6"."mdf_activity_id",
-          "t6"."updated_at",
-          "t6"."fx_rate",
-          "t6"."amount_local",
-          "t6"."discount_amount_local",
-          "t6"."_import_id",
-          "t6"."_source_file",
-          "t6"."_source_row"
+          "t7"."opportunity_id",
+          "t7"."partner_id",
+          "t7"."attribution",
+          "t7"."account_id",
+          "t7"."name",
+          "t7"."product",
+          "t7"."stage",
+          "t7"."status",
+          "t7"."amount",
+          "t7"."discount_amount",
+          "t7"."currency",
+          "t7"."created_at",
+          "t7"."closed_at",
+          "t7"."mdf_activity_id",
+          "t7"."updated_at",
+          "t7"."fx_rate",
+          "t7"."amount_local",
+          "t7"."discount_amount_local",
+          "t7"."_import_id",
+          "t7"."_source_file",
+          "t7"."_source_row"
         FROM (
           SELECT
             *
           FROM "opportunities" AS "t1"
           WHERE
             "t1"."partner_id" IS NOT NULL
-        ) AS "t6"
+        ) AS "t7"
         SEMI JOIN (
           SELECT
             "t2"."account_id"
           FROM "accounts" AS "t2"
           WHERE
             COALESCE("t2"."is_target", FALSE)
-        ) AS "t7"
-          ON "t6"."account_id" = "t7"."account_id"
-      ) AS "t8"
+        ) AS "t8"
+          ON "t7"."account_id" = "t8"."account_id"
+      ) AS "t9"
       WHERE
-        TRUE AND "t8"."account_id" IS NOT NULL
-    ) AS "t10"
-    INNER JOIN "periods" AS "t3"
-      ON "t10"."month" <= "t3"."last_month"
-      AND "t10"."month" > (
-        "t3"."last_month" - INTERVAL '12' MONTH
+        TRUE AND "t9"."account_id" IS NOT NULL
+    ) AS "t11"
+    INNER JOIN (
+      SELECT
+        *
+      FROM "periods" AS "t0"
+      WHERE
+        "t0"."grain" = 'quarter'
+    ) AS "t6"
+      ON "t11"."month" <= "t6"."last_month"
+      AND "t11"."month" > (
+        "t6"."last_month" - INTERVAL '12' MONTH
       )
-  ) AS "t11"
+  ) AS "t12"
   WHERE
-    "t11"."partner_id" IS NOT NULL
-) AS "t12"
+    "t12"."partner_id" IS NOT NULL
+) AS "t13"
 GROUP BY
   1,
   2,

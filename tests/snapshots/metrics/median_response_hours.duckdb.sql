@@ -1,19 +1,19 @@
 SELECT
   'partner' AS "level",
-  "t6"."partner_id" AS "group_key",
-  "t6"."grain",
-  "t6"."period_start",
-  QUANTILE_CONT("t6"."__value", 0.5) AS "median_response_hours",
-  COUNT("t6"."__value") AS "median_response_hours__n"
+  "t7"."partner_id" AS "group_key",
+  "t7"."grain",
+  "t7"."period_start",
+  QUANTILE_CONT("t7"."__value", 0.5) AS "median_response_hours",
+  COUNT("t7"."__value") AS "median_response_hours__n"
 FROM (
   SELECT
     *
   FROM (
     SELECT
-      "t4"."partner_id",
-      "t4"."__value",
-      "t2"."grain",
-      "t2"."period_start"
+      "t5"."partner_id",
+      "t5"."__value",
+      "t3"."grain",
+      "t3"."period_start"
     FROM (
       SELECT
         "t0"."partner_id",
@@ -29,13 +29,19 @@ FROM (
             CAST(EPOCH(CAST("t0"."first_touch_at" AS TIMESTAMP)) AS DOUBLE) - CAST(EPOCH(CAST("t0"."assigned_at" AS TIMESTAMP)) AS DOUBLE)
           ) / 3600.0
         ) IS NOT NULL
-    ) AS "t4"
-    INNER JOIN "month_map" AS "t2"
-      ON "t4"."month" = "t2"."month"
-  ) AS "t5"
+    ) AS "t5"
+    INNER JOIN (
+      SELECT
+        *
+      FROM "month_map" AS "t1"
+      WHERE
+        "t1"."grain" = 'quarter'
+    ) AS "t3"
+      ON "t5"."month" = "t3"."month"
+  ) AS "t6"
   WHERE
-    "t5"."partner_id" IS NOT NULL
-) AS "t6"
+    "t6"."partner_id" IS NOT NULL
+) AS "t7"
 GROUP BY
   1,
   2,
