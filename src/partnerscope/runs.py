@@ -14,7 +14,6 @@ earlier as-of time, rows written outside partnerscope) makes it a full recompute
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from partnerscope import __version__
 from partnerscope.errors import PartnerscopeError
+from partnerscope.metrics.engine import HOLISTIC, MEMBERSHIPS, PARTS, RESULTS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -36,13 +36,7 @@ if TYPE_CHECKING:
 
 #: Tables whose changes reach every period (group membership, targets of coverage, requirements).
 UNDATED = ("partners", "accounts", "certification_requirements", "fx_rates")
-RESULTS, MEMBERSHIPS, PARTS, HOLISTIC, MANIFEST = (
-    "results.parquet",
-    "memberships.parquet",
-    "parts.parquet",
-    "holistic.parquet",
-    "manifest.json",
-)
+MANIFEST = "manifest.json"
 STEPS = 6
 
 Progress = Callable[[str, int, int], None]
@@ -170,20 +164,19 @@ def execute(
             workspace, previous, config.config_hash(), catalog, inputs, as_of, full, warehouse
         )
         backend = ibis.duckdb.from_connection(warehouse.con)
-        computation = compute(backend, config, catalog, as_of=as_of, reuse=reuse, step=step)
         runs = list_runs(workspace)
         run_id = runs[-1].run_id + 1 if runs else 1
         folder = run_folder(workspace, run_id)
         temp = folder.with_name(f".tmp-{folder.name}")
         shutil.rmtree(temp, ignore_errors=True)
         temp.mkdir(parents=True)
-        import pyarrow.parquet as pq
-
-        pq.write_table(computation.results, temp / RESULTS)
-        pq.write_table(computation.memberships, temp / MEMBERSHIPS)
-        pq.write_table(computation.parts, temp / PARTS)
-        if computation.holistic is not None:
-            pq.write_table(computation.holistic, temp / HOLISTIC)
+        try:
+            computation = compute(
+                backend, config, catalog, as_of=as_of, reuse=reuse, out=temp, step=step
+            )
+        except BaseException:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
         manifest = RunManifest(
             run_id=run_id,
             started_at=started.isoformat(timespec="seconds"),
@@ -199,8 +192,8 @@ def execute(
             inputs=inputs,
             first_month=computation.first_month.isoformat() if computation.first_month else None,
             last_month=computation.last_month.isoformat(),
-            rows=computation.results.num_rows,
-            digest=digest(computation.results),
+            rows=computation.rows,
+            digest=computation.digest,
             metrics=[m.name for m in catalog],
             notes=list(computation.notes),
         )
@@ -208,16 +201,6 @@ def execute(
         temp.rename(folder)
         step("stored")
     return manifest
-
-
-def digest(table: pa.Table) -> str:
-    """SHA-256 of the results' content: equal for equal results, whatever their chunking."""
-    import pyarrow as pa
-
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table.combine_chunks())
-    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
 
 
 def _engine_versions() -> dict[str, str]:
@@ -323,10 +306,9 @@ def _plan(
         # exact for timestamps (stored in UTC); a date read as UTC midnight can only land on
         # the same or an earlier local day, which recomputes a little more, never less
         since_month = min(since_month, local_time(since, timezone).date().replace(day=1))
-    import pyarrow.parquet as pq
 
-    holistic = pq.read_table(folder / HOLISTIC) if (folder / HOLISTIC).is_file() else None
-    reuse = Reuse(parts=pq.read_table(folder / PARTS), holistic=holistic, since=since_month)
+    holistic = folder / HOLISTIC if (folder / HOLISTIC).is_file() else None
+    reuse = Reuse(parts=folder / PARTS, holistic=holistic, since=since_month)
     return (
         reuse,
         "incremental",

@@ -6,6 +6,7 @@ subclass here, found by the Ibis backend's name.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,6 +38,29 @@ class Dialect:
         """A temporary table of this connection holding ``data``."""
         return backend.create_table(name, obj=data, temp=True)
 
+    def read_parquet(self, backend: SQLBackend, name: str, path: Path) -> ir.Table:
+        """A temporary table holding a Parquet file written by :meth:`write_parquet`."""
+        import pyarrow.parquet as pq
+
+        return self.upload(backend, name, pq.read_table(path))
+
+    def write_parquet(self, backend: SQLBackend, table: ir.Table, path: Path) -> None:
+        import pyarrow.parquet as pq
+
+        pq.write_table(table.to_pyarrow(), path)
+
+    def digest(self, backend: SQLBackend, table: ir.Table, order: list[str]) -> str:
+        """SHA-256 of a table's content in ``order``: equal for equal tables."""
+        import hashlib
+
+        import pyarrow as pa
+
+        sink = pa.BufferOutputStream()
+        data = table.order_by(*order).to_pyarrow().combine_chunks()
+        with pa.ipc.new_stream(sink, data.schema) as writer:
+            writer.write_table(data)
+        return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+
     def drop(self, backend: SQLBackend, name: str) -> None:
         """Drop a temporary table made by :meth:`materialize` or :meth:`upload`."""
         # raw SQL: Ibis's drop_table goes through a sqlglot printer that loses the name
@@ -65,6 +89,29 @@ class DuckDBDialect(Dialect):
         backend.raw_sql(f'CREATE TEMP TABLE "{name}" AS {ibis.to_sql(expr, dialect="duckdb")}')
         return backend.table(name)
 
+    def read_parquet(self, backend: SQLBackend, name: str, path: Path) -> ir.Table:
+        backend.raw_sql(f'CREATE TEMP TABLE "{name}" AS SELECT * FROM read_parquet({_path(path)})')
+        return backend.table(name)
+
+    def write_parquet(self, backend: SQLBackend, table: ir.Table, path: Path) -> None:
+        # straight from the engine to the file: a million rows never pass through Python
+        import ibis
+
+        sql = ibis.to_sql(table, dialect="duckdb")
+        backend.raw_sql(f"COPY ({sql}) TO {_path(path)} (FORMAT parquet)")
+
+    def digest(self, backend: SQLBackend, table: ir.Table, order: list[str]) -> str:
+        # each row's text form (shortest round-trip floats) hashed, in order, then hashed again
+        import ibis
+
+        sql = ibis.to_sql(table, dialect="duckdb")
+        keys = ", ".join(f'"{k}"' for k in order)
+        rows = backend.raw_sql(
+            f"SELECT sha256(coalesce(string_agg(md5(CAST(r AS VARCHAR)), '' ORDER BY {keys}), '')) "
+            f"FROM ({sql}) AS r"
+        ).fetchall()
+        return str(rows[0][0])
+
     def upload(self, backend: SQLBackend, name: str, data: pa.Table) -> ir.Table:
         # Ibis's create_table from Arrow emits a DROP that sqlglot 30 prints without its name
         con = backend.con
@@ -74,6 +121,10 @@ class DuckDBDialect(Dialect):
         finally:
             con.unregister(f"{name}_arrow")
         return backend.table(name)
+
+
+def _path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 DIALECTS: dict[str, type[Dialect]] = {"duckdb": DuckDBDialect}

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from itertools import count
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -55,22 +57,35 @@ _TEMP_TABLES = count()
 
 @dataclass(frozen=True)
 class Reuse:
-    """What an incremental run keeps from the previous one: months before ``since``."""
+    """What an incremental run keeps from the previous one (files it wrote): months before
+    ``since``."""
 
-    parts: pa.Table
-    holistic: pa.Table | None
+    parts: Path
+    holistic: Path | None
     since: date
+
+
+#: The files a computation writes into its output folder.
+RESULTS, MEMBERSHIPS, PARTS, HOLISTIC = (
+    "results.parquet",
+    "memberships.parquet",
+    "parts.parquet",
+    "holistic.parquet",
+)
+KEY_ORDER = ["level", "group_key", "grain", "period_start"]
 
 
 @dataclass(frozen=True)
 class Computation:
-    results: pa.Table
-    #: Each partner's groups per grain and period (partner_type, region, program_tier, band).
-    memberships: pa.Table
-    parts: pa.Table
-    holistic: pa.Table | None
+    """What was computed. With an output folder the tables are files there (``results`` is
+    None); without one, ``results`` holds every value."""
+
+    rows: int
+    #: SHA-256 of the results in key order: equal for equal results.
+    digest: str
     first_month: date | None
     last_month: date
+    results: pa.Table | None = None
     #: What the reader of the results should know (e.g. data left out before the first period).
     notes: tuple[str, ...] = ()
 
@@ -104,9 +119,11 @@ def compute(
     grains: Sequence[str] = ALL_GRAINS,
     levels: Sequence[str] = ALL_LEVELS,
     reuse: Reuse | None = None,
+    out: Path | None = None,
     step: Step | None = None,
 ) -> Computation:
-    """Every requested metric per level × group × grain × period, up to the as-of period."""
+    """Every requested metric per level × group × grain × period, up to the as-of period;
+    written as Parquet files into ``out`` when given (see :data:`RESULTS`)."""
     import ibis
     import pyarrow as pa
 
@@ -151,7 +168,8 @@ def compute(
     say("computing monthly parts")
     new_parts = monthly_parts(ctx, catalog, names, reuse.since if reuse else None)
     if new_parts is not None and reuse is not None:
-        kept = upload("__kept_parts", reuse.parts)
+        kept = ctx.dialect.read_parquet(backend, f"__kept_parts_{next(fresh)}", reuse.parts)
+        scratch.append(kept.get_name())
         # the stored types are the engine's (a sum of integers may come back as a decimal)
         kept = kept.select(**{c: kept[c].cast(t) for c, t in new_parts.schema().items()})
         new_parts = ibis.union(kept.filter(kept.month < reuse.since), new_parts)
@@ -248,7 +266,8 @@ def compute(
     stored = [materialize("__holistic_part", query) for query in queries]
     holistic = combine(stored) if stored else None
     if holistic is not None and reuse is not None and reuse.holistic is not None:
-        old = upload("__kept_holistic", reuse.holistic)
+        old = ctx.dialect.read_parquet(backend, f"__kept_holistic_{next(fresh)}", reuse.holistic)
+        scratch.append(old.get_name())
         old = old.select(**{c: old[c].cast(t) for c, t in holistic.schema().items()})
         old = old.semi_join(
             periods.filter(periods.last_month < reuse.since), ["grain", "period_start"]
@@ -268,19 +287,29 @@ def compute(
     final = table.join(periods, ["grain", "period_start"]).select(
         *KEYS, "period_end", "label", "complete", *[n for n in catalog.metrics if n in names_set]
     )
-    final = final.filter(final.level.isin(requested)).order_by(*KEYS)
+    final = final.filter(final.level.isin(requested))
     say("collecting results")
-    results = materialize("__results", final).to_pyarrow()
+    stored = materialize("__results", final)
+    rows = int(stored.count().to_pyarrow().as_py())
+    fingerprint = ctx.dialect.digest(backend, stored, KEY_ORDER)
+    results = None
+    if out is None:
+        results = stored.order_by(*KEY_ORDER).to_pyarrow()
+    else:
+        write = partial(ctx.dialect.write_parquet, backend)
+        write(stored.order_by(*KEY_ORDER), out / RESULTS)
+        members = memberships.filter(memberships.partner_id.notnull())
+        write(members.order_by("partner_id", "grain", "period_start"), out / MEMBERSHIPS)
+        write(parts, out / PARTS)
+        if holistic_table is not None:
+            write(holistic_table, out / HOLISTIC)
     computation = Computation(
-        results=results,
-        memberships=memberships.filter(memberships.partner_id.notnull())
-        .order_by("partner_id", "grain", "period_start")
-        .to_pyarrow(),
-        parts=parts.to_pyarrow(),
-        holistic=holistic_table.to_pyarrow() if holistic_table is not None else None,
+        rows=rows,
+        digest=fingerprint,
         first_month=first_month,
-        notes=tuple(notes),
         last_month=final_month,
+        results=results,
+        notes=tuple(notes),
     )
     for name in reversed(scratch):
         ctx.dialect.drop(backend, name)
@@ -305,9 +334,11 @@ def compute_metrics(
 
     backend = ibis.duckdb.from_connection(con)
     catalog = load_catalog(config.metrics)
-    return compute(
+    results = compute(
         backend, config, catalog, as_of=as_of, metrics=metrics, grains=grains, levels=levels
     ).results
+    assert results is not None
+    return results
 
 
 def unbound_tables() -> Callable[[str], ir.Table]:
