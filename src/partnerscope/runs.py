@@ -35,7 +35,9 @@ if TYPE_CHECKING:
     from partnerscope.workspace import Workspace
 
 #: Tables whose changes reach every period (group membership, targets of coverage, requirements).
-UNDATED = ("partners", "accounts", "certification_requirements", "fx_rates")
+UNDATED = ("partners", "accounts", "certification_requirements")
+#: Tables no metric reads: amounts are converted at ingest, so new FX rates change nothing here.
+UNREAD = ("fx_rates",)
 MANIFEST = "manifest.json"
 STEPS = 6
 
@@ -286,6 +288,8 @@ def _plan(
             return recompute(f"{name} changed outside partnerscope ingest")
     since: datetime | None = None
     for entity, earliest, undated in changes:
+        if entity in UNREAD:
+            continue
         if entity in UNDATED:
             return recompute(f"{entity} changed")
         if undated:
