@@ -7,6 +7,8 @@ from datetime import datetime
 import pyarrow.compute as pc
 import pytest
 
+from partnerscope.metrics.engine import ALL_LEVELS as LEVELS
+from partnerscope.metrics.engine import compute_metrics
 from partnerscope.runs import get_run, list_runs, read_results, runs_dir
 from tests.conftest import PARTNERS_SOURCE, make_workspace, write_file
 
@@ -49,6 +51,7 @@ LEADS = (
     "L2,P2,2024-03-30 09:00,\n"
     "L3,P2,2024-04-02 09:00,2024-04-02 09:30\n"
 )
+KEYS = [(k, "ascending") for k in ("level", "group_key", "grain", "period_start")]
 MAY = datetime(2024, 5, 1)
 JULY = datetime(2024, 7, 1)
 
@@ -184,3 +187,39 @@ def test_data_far_before_the_as_of_time_is_left_out_with_a_note(ws):
         "data from 2024-01 is older than 10 years before the as-of time; periods start at "
         "2029-12 (check for mistyped years, or set --as-of)"
     ]
+
+
+@pytest.mark.parametrize("fiscal_start", [1, 2])
+def test_quarters_alone_equal_the_quarters_of_a_run(tmp_path, fiscal_start):
+    """Asked for quarters only, parts are summed per quarter, not per month (faster); the
+    complete quarters must come out the same, for calendar-aligned and shifted fiscal years."""
+    ws = make_workspace(
+        tmp_path,
+        f"[workspace]\nfiscal_year_start_month = {fiscal_start}\n" + CONFIG,
+        {
+            "data/partners.csv": "id,name\nP1,Acme\nP2,Beta\n",
+            "data/opps.csv": OPPS,
+            "data/leads.csv": LEADS,
+        },
+    )
+    ws.ingest()
+    ws.run(as_of=JULY)
+    run = read_results(ws).filter(
+        pc.and_(pc.equal(read_results(ws)["grain"], "quarter"), read_results(ws)["complete"])
+    )
+    with ws.warehouse(read_only=True) as wh:
+        alone = compute_metrics(
+            wh.con, ws.config, [m.name for m in ws.catalog], ("quarter",), LEVELS, as_of=JULY
+        )
+    alone = alone.filter(alone["complete"])
+    assert alone.num_rows == run.num_rows > 0
+    expected = run.sort_by(KEYS).to_pylist()
+    got = alone.select(run.column_names).sort_by(KEYS).to_pylist()
+    differences = {
+        (row["level"], row["group_key"], row["label"], column): (row[column], other[column])
+        for row, other in zip(expected, got, strict=True)
+        for column in run.column_names
+        if row[column] != other[column]
+        and not (row[column] != row[column] and other[column] != other[column])
+    }
+    assert differences == {}

@@ -195,7 +195,7 @@ def execute(
             first_month=computation.first_month.isoformat() if computation.first_month else None,
             last_month=computation.last_month.isoformat(),
             rows=computation.rows,
-            digest=computation.digest,
+            digest=str(computation.digest),
             metrics=[m.name for m in catalog],
             notes=list(computation.notes),
         )

@@ -122,9 +122,17 @@ class FiscalCalendar:
             period = Period(grain, period.end, self.fiscal_year_start_month)
         return out
 
-    def month_map(self, first_month: date, last_month: date, grains: list[Grain]) -> pa.Table:
+    def last_bucket(self, period: Period, last_month: date, base: Grain) -> date:
+        """Start of the period's last ``base`` period so far (where values at its end are
+        read)."""
+        return self.period_of(min(add_months(period.end, -1), last_month), base).start
+
+    def month_map(
+        self, first_month: date, last_month: date, grains: list[Grain], base: Grain = Grain.MONTH
+    ) -> pa.Table:
         """One row per (grain, month): the period the month falls in and that period's last month
-        so far (where values at period end are read)."""
+        so far (where values at period end are read). With a coarser ``base``, "months" are the
+        starts of its periods (quarters, say) and ``first_month`` and ``last_month`` are too."""
         import pyarrow as pa
 
         rows: dict[str, list[object]] = {
@@ -133,13 +141,13 @@ class FiscalCalendar:
         for grain in grains:
             for period in self.periods(first_month, last_month, grain):
                 month = max(period.start, first_month)
-                last = min(add_months(period.end, -1), last_month)
+                last = self.last_bucket(period, last_month, base)
                 while month <= last:
                     rows["grain"].append(grain.value)
                     rows["month"].append(month)
                     rows["period_start"].append(period.start)
                     rows["last_month"].append(last)
-                    month = add_months(month, 1)
+                    month = add_months(month, base.months)
         return pa.table(
             rows,
             schema=pa.schema(
@@ -153,7 +161,12 @@ class FiscalCalendar:
         )
 
     def period_table(
-        self, first_month: date, last_month: date, grains: list[Grain], as_of: datetime
+        self,
+        first_month: date,
+        last_month: date,
+        grains: list[Grain],
+        as_of: datetime,
+        base: Grain = Grain.MONTH,
     ) -> pa.Table:
         """One row per period: its label, end, last month so far and whether it is complete."""
         import pyarrow as pa
@@ -167,7 +180,7 @@ class FiscalCalendar:
                 rows["grain"].append(grain.value)
                 rows["period_start"].append(period.start)
                 rows["period_end"].append(period.end)
-                rows["last_month"].append(min(add_months(period.end, -1), last_month))
+                rows["last_month"].append(self.last_bucket(period, last_month, base))
                 rows["label"].append(period.label)
                 rows["complete"].append(datetime.combine(period.end, time()) <= as_of)
         return pa.table(

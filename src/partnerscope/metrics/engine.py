@@ -81,8 +81,8 @@ class Computation:
     None); without one, ``results`` holds every value."""
 
     rows: int
-    #: SHA-256 of the results in key order: equal for equal results.
-    digest: str
+    #: SHA-256 of the results in key order (equal for equal results), for results written out.
+    digest: str | None
     first_month: date | None
     last_month: date
     results: pa.Table | None = None
@@ -143,12 +143,17 @@ def compute(
     level_list = list(dict.fromkeys(level_list))
     names_set = set(names)
     timezone = config.workspace.timezone
+    # parts are summed per the finest grain asked for: months for a run, quarters when only
+    # quarters are wanted (fewer groups; complete periods come out the same)
+    base = min(grain_list, key=lambda g: g.months)
     ctx = Context(
         tables=backend.table,
         dialect=dialect_for(backend.name),
         timezone=timezone,
         params=parameters(config, as_of),
         as_of=as_of,
+        base=base,
+        fiscal_year_start_month=config.workspace.fiscal_year_start_month,
     )
     # names unique across computations: a second one on the same connection must not meet the
     # first one's temporary tables
@@ -178,11 +183,13 @@ def compute(
         pa.table({"partner_id": pa.array([], pa.string()), "month": pa.array([], pa.date32())}),
     )
     parts = materialize("__parts", new_parts if new_parts is not None else empty_parts)
-    final_month = last_month(as_of, timezone)
+    calendar = FiscalCalendar(config.workspace.fiscal_year_start_month)
+    final_month = calendar.period_of(last_month(as_of, timezone), base).start
     first = parts.month.min().to_pyarrow().as_py()
     first = first.date() if isinstance(first, datetime) else first
     notes: list[str] = []
-    first_month = max(first, add_months(final_month, -12 * MAX_YEARS)) if first else None
+    oldest = calendar.period_of(add_months(final_month, -12 * MAX_YEARS), base).start
+    first_month = max(first, oldest) if first else None
     if first and first_month and first < first_month:
         notes.append(
             f"data from {first:%Y-%m} is older than {MAX_YEARS} years before the as-of time; "
@@ -192,14 +199,17 @@ def compute(
         notes.append(f"all data is after the as-of time ({first:%Y-%m} onward); set --as-of later")
     if first_month is None or first_month > final_month:
         first_month = final_month
-    calendar = FiscalCalendar(config.workspace.fiscal_year_start_month)
-    month_map = upload("__month_map", calendar.month_map(first_month, final_month, grain_list))
+    month_map = upload(
+        "__month_map", calendar.month_map(first_month, final_month, grain_list, base)
+    )
     periods = upload(
         "__periods",
-        calendar.period_table(first_month, final_month, grain_list, local_time(as_of, timezone)),
+        calendar.period_table(
+            first_month, final_month, grain_list, local_time(as_of, timezone), base
+        ),
     )
     months = upload(
-        "__months", calendar.month_map(first_month, final_month, [Grain.MONTH]).select(["month"])
+        "__months", calendar.month_map(first_month, final_month, [base], base).select(["month"])
     )
 
     say("combining months into periods")
@@ -213,7 +223,12 @@ def compute(
     monthly = materialize(
         "__monthly",
         monthly_values(
-            parts.select("partner_id", "month", *raw), partner_ids, months, comps, band_source
+            parts.select("partner_id", "month", *raw),
+            partner_ids,
+            months,
+            comps,
+            band_source,
+            per_year=12 // base.months,
         ),
     )
     static, company_static = static_values(ctx, catalog, names)
@@ -291,11 +306,12 @@ def compute(
     say("collecting results")
     stored = materialize("__results", final)
     rows = int(stored.count().to_pyarrow().as_py())
-    fingerprint = ctx.dialect.digest(backend, stored, KEY_ORDER)
+    fingerprint = None
     results = None
     if out is None:
         results = stored.order_by(*KEY_ORDER).to_pyarrow()
     else:
+        fingerprint = ctx.dialect.digest(backend, stored, KEY_ORDER)
         write = partial(ctx.dialect.write_parquet, backend)
         write(stored.order_by(*KEY_ORDER), out / RESULTS)
         members = memberships.filter(memberships.partner_id.notnull())

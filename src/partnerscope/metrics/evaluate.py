@@ -41,8 +41,10 @@ def monthly_values(
     months: ir.Table,
     comps: list[Component],
     band_source: str | None,
+    per_year: int = 12,
 ) -> ir.Table:
-    """The dense partner × month grid with stocks as running totals and 12-month windows."""
+    """The dense partner × month grid with stocks as running totals and 12-month windows
+    (``per_year`` rows when the grid's "months" are coarser periods)."""
     import ibis
 
     grid = partner_ids.cross_join(months)
@@ -52,7 +54,9 @@ def monthly_values(
         [grid.partner_id.identical_to(parts.partner_id), grid.month == parts.month],
     ).select("partner_id", "month", *[c for c in parts.columns if c not in ("partner_id", "month")])
     running = ibis.cumulative_window(group_by="partner_id", order_by="month")
-    trailing = ibis.window(preceding=11, following=0, group_by="partner_id", order_by="month")
+    trailing = ibis.window(
+        preceding=per_year - 1, following=0, group_by="partner_id", order_by="month"
+    )
     values: dict[str, Any] = {}
     for comp in comps:
         match comp.combine:

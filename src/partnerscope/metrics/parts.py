@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from partnerscope.metrics.calendar import Grain
 from partnerscope.metrics.definition import Agg, Catalog, Kind, Metric, When
 from partnerscope.metrics.dialects import Dialect
 from partnerscope.metrics.entities import ENTITIES
@@ -54,6 +55,9 @@ class Context:
     timezone: str
     params: dict[str, Any]
     as_of: datetime
+    #: The finest grain asked for: parts are summed per partner and period of it.
+    base: Grain = Grain.MONTH
+    fiscal_year_start_month: int = 1
     _built: dict[str, ir.Table] = field(default_factory=dict)
 
     def entity(self, name: str) -> ir.Table:
@@ -62,7 +66,20 @@ class Context:
         return self._built[name]
 
     def month(self, value: Any) -> ir.DateValue:
-        return self.dialect.local_month(value, self.timezone)
+        """The start of the base period (a fiscal month, or a coarser period when only
+        coarser grains are asked for) that a date or timestamp falls in."""
+        month = self.dialect.local_month(value, self.timezone)
+        if self.base.months == 1:
+            return month
+        k = self.base.months
+        if (self.fiscal_year_start_month - 1) % k == 0:
+            # fiscal periods that coincide with calendar ones: the engine's own truncation
+            unit = "Q" if self.base is Grain.QUARTER else "Y"
+            aligned: ir.DateValue = month.truncate(unit).cast("date")
+            return aligned
+        offset = ((month.month() - self.fiscal_year_start_month) % k + k) % k
+        bucket: ir.DateValue = (month - offset.as_interval("M")).cast("date")
+        return bucket
 
     def resolver(self, table: ir.Table) -> Callable[[str], Any]:
         import ibis
@@ -156,13 +173,11 @@ def monthly_parts(
     columns = raw_columns(comps)
     if not columns:
         return None
-    scans: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
+    scans: dict[tuple[str, str], list[tuple[str, Any]]] = {}
     pieces: list[ir.Table] = []
 
-    def add(
-        entity: str, time: str, role: str, column: str, build: Callable[[ir.Table], Any]
-    ) -> None:
-        scans.setdefault((entity, time, role), []).append((column, build))
+    def add(entity: str, time: str, column: str, build: Callable[[ir.Table], Any]) -> None:
+        scans.setdefault((entity, time), []).append((column, build))
 
     for name in dict.fromkeys(c.metric for c in comps if c.combine != "static"):
         metric = catalog[name]
@@ -175,15 +190,14 @@ def monthly_parts(
             build = _base_builder(ctx, metric, suffix, dtype)
             match spec.when:
                 case When.IN_PERIOD | When.TRAILING_12_MONTHS:
-                    add(entity, str(spec.time), "time", f"{name}{suffix}", build)
+                    add(entity, str(spec.time), f"{name}{suffix}", build)
                 case When.AT_PERIOD_END:
-                    add(entity, str(spec.start), "time", f"{name}{suffix}__in", build)
-                    add(entity, str(spec.end), "end", f"{name}{suffix}__out", build)
-    # one scan per entity and dating column computes all its parts
-    for (entity, time, role), cols in scans.items():
+                    add(entity, str(spec.start), f"{name}{suffix}__in", build)
+                    add(entity, str(spec.end), f"{name}{suffix}__out", build)
+    # one scan per entity and dating column computes all its parts; rows without that date
+    # fall in no period (their null-month group is dropped)
+    for (entity, time), cols in scans.items():
         table = ctx.entity(entity)
-        if role == "end":
-            table = table.filter(table[time].notnull())
         table = table.mutate(__month=ctx.month(table[time]))
         if since is not None:
             # the raw filter lets the engine skip old row groups (a day's margin for the time
@@ -194,9 +208,8 @@ def monthly_parts(
                 table.__month >= ibis.literal(since),
             )
         aggs = {column: build(table) for column, build in cols}
-        pieces.append(
-            table.group_by(partner_id=table.partner_id, month=table.__month).aggregate(**aggs)
-        )
+        grouped = table.group_by(partner_id=table.partner_id, month=table.__month).aggregate(**aggs)
+        pieces.append(grouped.filter(grouped.month.notnull()))
     return _union_sum(pieces, columns)
 
 

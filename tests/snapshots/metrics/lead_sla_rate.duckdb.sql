@@ -57,4 +57,6 @@ FROM (
   GROUP BY
     1,
     2
-) AS "t2";
+) AS "t2"
+WHERE
+  "t2"."month" IS NOT NULL;

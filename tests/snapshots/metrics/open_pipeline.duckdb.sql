@@ -48,6 +48,8 @@ FROM (
         1,
         2
     ) AS "t3"
+    WHERE
+      "t3"."month" IS NOT NULL
   ) AS "t5"
   UNION ALL
   SELECT
@@ -89,13 +91,13 @@ FROM (
           "t0"."_source_row",
           CAST(DATE_TRUNC('MONTH', "t0"."closed_at") AS DATE) AS "__month"
         FROM "opportunities" AS "t0"
-        WHERE
-          "t0"."closed_at" IS NOT NULL
       ) AS "t2"
       GROUP BY
         1,
         2
     ) AS "t4"
+    WHERE
+      "t4"."month" IS NOT NULL
   ) AS "t6"
 ) AS "t7"
 GROUP BY
