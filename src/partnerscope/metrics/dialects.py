@@ -20,12 +20,11 @@ class Dialect:
 
     name = "default"
 
-    def local_month(self, value: Any, timezone: str) -> ir.DateValue:
-        """First day of the month, in the reporting time zone, of a stored date or timestamp."""
+    def local(self, value: Any, timezone: str) -> Any:
+        """A stored date or timestamp as wall-clock time in the reporting time zone."""
         if value.type().is_timestamp() and timezone != "UTC":
-            value = self.to_local(value, timezone)
-        month: ir.DateValue = value.truncate("M").cast("date")
-        return month
+            return self.to_local(value, timezone)
+        return value
 
     def to_local(self, value: Any, timezone: str) -> Any:
         raise NotImplementedError(f"{self.name}: reporting time zones other than UTC")

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from partnerscope.config import Config
 from partnerscope.metrics.calendar import FiscalCalendar, Grain, add_months
-from partnerscope.metrics.definition import Catalog, Metric, load_catalog
+from partnerscope.metrics.definition import Catalog, Metric, When, load_catalog
 from partnerscope.metrics.dialects import dialect_for
 from partnerscope.metrics.evaluate import (
     KEYS,
@@ -170,8 +170,19 @@ def compute(
 
     comps = components(catalog, names)
     raw = raw_columns(comps)
+    # with one grain and nothing reused, a partner's in-period median is a group of the parts'
+    # own scan: read the rows once
+    fused = [
+        n
+        for n in names
+        if len(grain_list) == 1
+        and reuse is None
+        and "partner" in level_list
+        and catalog[n].holistic
+        and catalog[n].spec.when is When.IN_PERIOD
+    ]
     say("computing monthly parts")
-    new_parts = monthly_parts(ctx, catalog, names, reuse.since if reuse else None)
+    new_parts = monthly_parts(ctx, catalog, names, reuse.since if reuse else None, fused)
     if new_parts is not None and reuse is not None:
         kept = ctx.dialect.read_parquet(backend, f"__kept_parts_{next(fresh)}", reuse.parts)
         scratch.append(kept.get_name())
@@ -276,9 +287,23 @@ def compute(
         level_keys,
         reuse.since if reuse else None,
         earliest,
+        fused,
     )
     # one at a time: each median holds its values in memory until its groups are done
     stored = [materialize("__holistic_part", query) for query in queries]
+    if fused:
+        own = parts.filter(parts.partner_id.notnull())
+        stored.append(
+            own.select(
+                level=ibis.literal("partner"),
+                group_key=own.partner_id,
+                grain=ibis.literal(base.value),
+                period_start=own.month,
+                **{n: own[n].cast("float64") for n in fused},
+                # the parts' sums may come back wider than the counts they add up
+                **{f"{n}__n": own[f"{n}__n"].cast("int64") for n in fused},
+            )
+        )
     holistic = combine(stored) if stored else None
     if holistic is not None and reuse is not None and reuse.holistic is not None:
         old = ctx.dialect.read_parquet(backend, f"__kept_holistic_{next(fresh)}", reuse.holistic)

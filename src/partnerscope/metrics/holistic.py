@@ -9,6 +9,7 @@ them one at a time, so that a median over tens of millions of leads needs the me
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,7 @@ def holistic_queries(
     level_keys: dict[str, str | None],
     since: date | None,
     earliest: date | None = None,
+    fused: Collection[str] = (),
 ) -> list[ir.Table]:
     """Queries of level × group_key × grain × period_start with ``<metric>`` and
     ``<metric>__n`` columns, one per grain, metric and level (a median keeps all of its values
@@ -66,6 +68,7 @@ def holistic_queries(
             attributes,
             level_keys,
             earliest,
+            fused,
         )
     ]
 
@@ -80,6 +83,7 @@ def _queries(
     attributes: ir.Table,
     level_keys: dict[str, str | None],
     earliest: date | None,
+    fused: Collection[str],
 ) -> list[ir.Table]:
     import ibis
 
@@ -142,6 +146,8 @@ def _queries(
             case _:
                 raise AssertionError(f"{name}: {spec.when} is not holistic")
         for level, key in level_keys.items():
+            if level == "partner" and name in fused:
+                continue  # computed with the monthly parts
             # join only what the level needs: the attribute table for static keys, the
             # per-period memberships for the revenue band (a join of every row costs)
             if key in STATIC_KEYS:

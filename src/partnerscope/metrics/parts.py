@@ -10,7 +10,7 @@ at every grain and group.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -67,18 +67,19 @@ class Context:
 
     def month(self, value: Any) -> ir.DateValue:
         """The start of the base period (a fiscal month, or a coarser period when only
-        coarser grains are asked for) that a date or timestamp falls in."""
-        month = self.dialect.local_month(value, self.timezone)
-        if self.base.months == 1:
-            return month
+        coarser grains are asked for) that a date or timestamp falls in, as a date."""
+        local = self.dialect.local(value, self.timezone)
         k = self.base.months
-        if (self.fiscal_year_start_month - 1) % k == 0:
+        if k == 1 or (self.fiscal_year_start_month - 1) % k == 0:
             # fiscal periods that coincide with calendar ones: the engine's own truncation
-            unit = "Q" if self.base is Grain.QUARTER else "Y"
-            aligned: ir.DateValue = month.truncate(unit).cast("date")
-            return aligned
-        offset = ((month.month() - self.fiscal_year_start_month) % k + k) % k
-        bucket: ir.DateValue = (month - offset.as_interval("M")).cast("date")
+            start = local.truncate({1: "M", 3: "Q", 12: "Y"}[k])
+        else:
+            month = local.truncate("M")
+            offset = ((month.month() - self.fiscal_year_start_month) % k + k) % k
+            start = month - offset.as_interval("M")
+        # through timestamp: Ibis takes a truncated date for a date and would leave the cast
+        # out, but DuckDB's date_trunc and date arithmetic return timestamps
+        bucket: ir.DateValue = start.cast("timestamp").cast("date")
         return bucket
 
     def resolver(self, table: ir.Table) -> Callable[[str], Any]:
@@ -164,13 +165,24 @@ def raw_columns(comps: list[Component]) -> dict[str, str]:
 
 
 def monthly_parts(
-    ctx: Context, catalog: Catalog, names: list[str], since: date | None
+    ctx: Context,
+    catalog: Catalog,
+    names: list[str],
+    since: date | None,
+    fused: Sequence[str] = (),
 ) -> ir.Table | None:
-    """partner_id × month × raw part columns for months from ``since`` (all months if None)."""
+    """partner_id × month × raw part columns for months from ``since`` (all months if None).
+
+    ``fused`` names in-period medians and distinct counts to compute per partner in the same
+    scans (``<name>`` and ``<name>__n`` columns): when the base period is the only grain, a
+    partner's value for it is a group of these scans, and the rows are read once.
+    """
     import ibis
 
     comps = components(catalog, names)
     columns = raw_columns(comps)
+    for name in fused:
+        columns |= {name: "float64", f"{name}__n": "int64"}
     if not columns:
         return None
     scans: dict[tuple[str, str], list[tuple[str, Any]]] = {}
@@ -194,6 +206,11 @@ def monthly_parts(
                 case When.AT_PERIOD_END:
                     add(entity, str(spec.start), f"{name}{suffix}__in", build)
                     add(entity, str(spec.end), f"{name}{suffix}__out", build)
+    for name in fused:
+        metric = catalog[name]
+        key = (str(metric.entity), str(metric.spec.time))
+        add(*key, name, _holistic_builder(ctx, metric))
+        add(*key, f"{name}__n", _holistic_builder(ctx, metric, count=True))
     # one scan per entity and dating column computes all its parts; rows without that date
     # fall in no period (their null-month group is dropped)
     for (entity, time), cols in scans.items():
@@ -225,6 +242,21 @@ def _base_builder(
         if suffix == "__n":
             return value.count(where=where)
         return value.cast(dtype).sum(where=where)
+
+    return build
+
+
+def _holistic_builder(
+    ctx: Context, metric: Metric, *, count: bool = False
+) -> Callable[[ir.Table], Any]:
+    def build(table: ir.Table) -> Any:
+        value = _measure(ctx, metric, table)
+        where = _filter(ctx, metric, table) & value.notnull()
+        if count:
+            return value.count(where=where)
+        if metric.spec.agg is Agg.MEDIAN:
+            return value.median(where=where).cast("float64")
+        return value.nunique(where=where).cast("float64")
 
     return build
 
