@@ -189,11 +189,10 @@ def compute(
         # the stored types are the engine's (a sum of integers may come back as a decimal)
         kept = kept.select(**{c: kept[c].cast(t) for c, t in new_parts.schema().items()})
         new_parts = ibis.union(kept.filter(kept.month < reuse.since), new_parts)
-    empty_parts = upload(
-        "__no_parts",
-        pa.table({"partner_id": pa.array([], pa.string()), "month": pa.array([], pa.date32())}),
-    )
-    parts = materialize("__parts", new_parts if new_parts is not None else empty_parts)
+    if new_parts is None:  # nothing the catalog sums: an empty parts table keeps the shape
+        no_rows = {"partner_id": pa.array([], pa.string()), "month": pa.array([], pa.date32())}
+        new_parts = upload("__no_parts", pa.table(no_rows))
+    parts = materialize("__parts", new_parts)
     calendar = FiscalCalendar(config.workspace.fiscal_year_start_month)
     final_month = calendar.period_of(last_month(as_of, timezone), base).start
     first = parts.month.min().to_pyarrow().as_py()

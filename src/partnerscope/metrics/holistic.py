@@ -145,6 +145,7 @@ def _queries(
                 ).select("partner_id", "__value", "grain", "period_start")
             case _:
                 raise AssertionError(f"{name}: {spec.when} is not holistic")
+        levels = []
         for level, key in level_keys.items():
             if level == "partner" and name in fused:
                 continue  # computed with the monthly parts
@@ -165,7 +166,7 @@ def _queries(
                 value = group.__value.count()
             else:
                 value = group.__value.nunique() if distinct else group.__value.median()
-            pieces.append(
+            levels.append(
                 group.group_by(
                     level=ibis.literal(level),
                     group_key=group_key,
@@ -173,6 +174,10 @@ def _queries(
                     period_start=group.period_start,
                 ).aggregate(**{name: value.cast("float64"), f"{name}__n": group.__value.count()})
             )
+        if spec.agg is Agg.MEDIAN or len(levels) < 2:
+            pieces += levels  # a median holds every value: one level at a time
+        else:
+            pieces.append(ibis.union(*levels))  # one query: each costs planning time
     return pieces
 
 
