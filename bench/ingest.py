@@ -12,8 +12,6 @@ Nothing here fails on a timing: the numbers are for reading, not for asserting.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shutil
 import sys
 import time
@@ -23,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-import partnerscope
+from machine import machine_info
 from partnerscope.config import source_files
 from partnerscope.demo import generate_demo
 from partnerscope.ingest.readers import detect_format
@@ -57,22 +55,6 @@ class Row:
     ctas_seconds: float | None = None
     duckdb_rows: int | None = None
     baseline_note: str = ""
-
-
-def machine_info() -> list[str]:
-    cores = os.cpu_count() or 0
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-        mem_text = f"{memory:.1f} GiB"
-    except (ValueError, OSError, AttributeError):
-        mem_text = "unknown"
-    return [
-        f"machine   {platform.machine()}, {cores} cores ({usable} usable), {mem_text} memory",
-        f"system    {platform.platform()}",
-        f"python    {platform.python_version()}",
-        f"versions  partnerscope {partnerscope.__version__}, duckdb {duckdb.__version__}",
-    ]
 
 
 def best_of(repeat: int, fn: Callable[[], object]) -> float:

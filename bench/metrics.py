@@ -20,7 +20,6 @@ import importlib
 import json
 import math
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-import partnerscope
+from machine import machine_info
 from partnerscope.schema import PARTNER_TYPES
 from partnerscope.warehouse import Warehouse
 
@@ -186,24 +185,6 @@ class Outcome:
     #: parent's peak at the moment of the (v)fork, and the parent generated the data
     maxrss_mb: float | None = None
     load_before: float | None = None  # 1-minute load average when the child started
-
-
-def machine_info() -> list[str]:
-    cores = os.cpu_count() or 0
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-        mem_text = f"{memory:.1f} GiB"
-    except (ValueError, OSError, AttributeError):
-        mem_text = "unknown"
-    return [
-        f"machine   {platform.machine()}, {cores} cores ({usable} usable), {mem_text} memory, "
-        f"load average {os.getloadavg()[0]:.2f}",
-        f"system    {platform.platform()}",
-        f"python    {platform.python_version()}",
-        f"versions  partnerscope {partnerscope.__version__}, duckdb {duckdb.__version__}, "
-        f"pandas {_pandas_version()}",
-    ]
 
 
 def _pandas_version() -> str:
@@ -1192,7 +1173,7 @@ def main(argv: list[str] | None = None) -> int:
 
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 132)
     console.print("[bold]partnerscope metric engine benchmark[/bold]")
-    for line in machine_info():
+    for line in machine_info(extra_versions=f"pandas {_pandas_version()}"):
         console.print(f"  {line}")
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -1306,7 +1287,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "scale": args.scale,
                 "seed": args.seed,
-                "machine": machine_info(),
+                "machine": machine_info(extra_versions=f"pandas {_pandas_version()}"),
                 "data": stats,
                 "outcomes": {k: asdict(v) for k, v in outcomes.items()},
                 "comparisons": comparisons,
