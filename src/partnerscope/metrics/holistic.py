@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from partnerscope.metrics.calendar import add_months
 from partnerscope.metrics.definition import Agg, Catalog, When
-from partnerscope.metrics.parts import Context, _filter, _measure
+from partnerscope.metrics.parts import Context, row_filter, row_measure
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -98,8 +98,8 @@ def _queries(
             months_back = 11 if spec.when is When.TRAILING_12_MONTHS else 0
             first = add_months(earliest, -months_back) - timedelta(days=2)  # time-zone margin
             table = table.filter(table[str(spec.time)] >= ibis.literal(first))
-        measure = _measure(ctx, metric, table) if metric.measure is not None else ibis.literal(1)
-        rows = table.mutate(__keep=_filter(ctx, metric, table), __value=measure)
+        measure = row_measure(ctx, metric, table) if metric.measure is not None else ibis.literal(1)
+        rows = table.mutate(__keep=row_filter(ctx, metric, table), __value=measure)
         rows = rows.filter(rows.__keep, rows.__value.notnull())
         distinct = spec.agg is Agg.COUNT_DISTINCT
         placed: ir.Table

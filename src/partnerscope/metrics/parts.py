@@ -96,7 +96,7 @@ class Context:
         return resolve
 
 
-def _filter(ctx: Context, metric: Metric, table: ir.Table) -> Any:
+def row_filter(ctx: Context, metric: Metric, table: ir.Table) -> Any:
     import ibis
 
     if metric.filter is None:
@@ -104,7 +104,7 @@ def _filter(ctx: Context, metric: Metric, table: ir.Table) -> Any:
     return to_ibis(metric.filter.tree, ctx.resolver(table)).fill_null(False)
 
 
-def _measure(ctx: Context, metric: Metric, table: ir.Table) -> Any:
+def row_measure(ctx: Context, metric: Metric, table: ir.Table) -> Any:
     assert metric.measure is not None
     return to_ibis(metric.measure.tree, ctx.resolver(table))
 
@@ -234,11 +234,11 @@ def _base_builder(
     ctx: Context, metric: Metric, suffix: str, dtype: str
 ) -> Callable[[ir.Table], Any]:
     def build(table: ir.Table) -> Any:
-        where = _filter(ctx, metric, table)
+        where = row_filter(ctx, metric, table)
         agg = metric.spec.agg
         if agg is Agg.COUNT:
             return table.count(where=where)
-        value = _measure(ctx, metric, table)
+        value = row_measure(ctx, metric, table)
         if suffix == "__n":
             return value.count(where=where)
         return value.cast(dtype).sum(where=where)
@@ -250,8 +250,8 @@ def _holistic_builder(
     ctx: Context, metric: Metric, *, count: bool = False
 ) -> Callable[[ir.Table], Any]:
     def build(table: ir.Table) -> Any:
-        value = _measure(ctx, metric, table)
-        where = _filter(ctx, metric, table) & value.notnull()
+        value = row_measure(ctx, metric, table)
+        where = row_filter(ctx, metric, table) & value.notnull()
         if count:
             return value.count(where=where)
         if metric.spec.agg is Agg.MEDIAN:
@@ -267,8 +267,8 @@ def _first_in_period(ctx: Context, metric: Metric, since: date | None) -> ir.Tab
 
     table = ctx.entity(str(metric.entity))
     rows = table.mutate(
-        __keep=_filter(ctx, metric, table),
-        __value=_measure(ctx, metric, table),
+        __keep=row_filter(ctx, metric, table),
+        __value=row_measure(ctx, metric, table),
         __time=table[str(metric.spec.time)],
     )
     rows = rows.filter(rows.__keep, rows.__value.notnull(), rows.__time.notnull())
