@@ -182,7 +182,14 @@ def compute(
         and catalog[n].spec.when is When.IN_PERIOD
     ]
     say("computing monthly parts")
-    new_parts = monthly_parts(ctx, catalog, names, reuse.since if reuse else None, fused)
+    new_parts = monthly_parts(
+        ctx,
+        catalog,
+        names,
+        reuse.since if reuse else None,
+        fused,
+        partners_only="company" not in level_list,
+    )
     if new_parts is not None and reuse is not None:
         kept = ctx.dialect.read_parquet(backend, f"__kept_parts_{next(fresh)}", reuse.parts)
         scratch.append(kept.get_name())
@@ -253,6 +260,7 @@ def compute(
             static,
             bands,
             band_labels(bands, config.workspace.base_currency),
+            single_grain=base.value if len(grain_list) == 1 else None,
         ),
     )
     memberships = per_partner.select(

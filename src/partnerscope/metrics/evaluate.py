@@ -85,21 +85,32 @@ def partner_periods(
     static: ir.Table | None,
     bands: list[float],
     band_labels: list[str],
+    single_grain: str | None = None,
 ) -> ir.Table:
-    """partner × grain × period: parts combined over the period's months, with group keys."""
+    """partner × grain × period: parts combined over the period's months, with group keys.
+    ``single_grain``: the parts are per period of that grain already (see ``Context.base``)."""
     import ibis
 
-    rows = monthly.join(month_map, "month")
-    last = rows.month == rows.last_month
-    aggs: dict[str, Any] = {}
-    for comp in comps:
-        if comp.combine == "flow":
-            aggs[comp.name] = rows[comp.name].sum().cast(comp.dtype)
-        elif comp.combine in ("stock", "trailing"):
-            aggs[comp.name] = rows[comp.name].sum(where=last).cast(comp.dtype)
-    if "__band_revenue" in monthly.columns:
-        aggs["__band_revenue"] = rows.__band_revenue.sum(where=last)
-    table = rows.group_by("partner_id", "grain", "period_start").aggregate(**aggs)
+    if single_grain is not None:
+        # the parts are already per period of the one grain asked for: nothing to combine
+        kept = [c.name for c in comps if c.combine != "static"]
+        if "__band_revenue" in monthly.columns:
+            kept.append("__band_revenue")
+        table = monthly.select(
+            "partner_id", *kept, grain=ibis.literal(single_grain), period_start=monthly.month
+        )
+    else:
+        rows = monthly.join(month_map, "month")
+        last = rows.month == rows.last_month
+        aggs: dict[str, Any] = {}
+        for comp in comps:
+            if comp.combine == "flow":
+                aggs[comp.name] = rows[comp.name].sum().cast(comp.dtype)
+            elif comp.combine in ("stock", "trailing"):
+                aggs[comp.name] = rows[comp.name].sum(where=last).cast(comp.dtype)
+        if "__band_revenue" in monthly.columns:
+            aggs["__band_revenue"] = rows.__band_revenue.sum(where=last)
+        table = rows.group_by("partner_id", "grain", "period_start").aggregate(**aggs)
     attributes = partners.select(
         partner_id="partner_id",
         name="name",
@@ -146,6 +157,18 @@ def level_parts(periods: ir.Table, comps: list[Component], levels: list[str]) ->
         group_key = rows[key].cast("string") if key else ibis.literal("all")
         if key:
             rows = rows.filter(group_key.notnull())
+        if key == "partner_id":  # one row per partner and period already: no grouping
+            pieces.append(
+                rows.select(
+                    level=ibis.literal(level),
+                    group_key=group_key,
+                    grain=rows.grain,
+                    period_start=rows.period_start,
+                    # the types a sum would have, as in the other levels
+                    **{n: rows[n].cast(rows[n].sum().type()) for n in names},
+                )
+            )
+            continue
         pieces.append(
             rows.group_by(
                 level=ibis.literal(level),

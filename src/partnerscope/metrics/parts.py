@@ -170,12 +170,15 @@ def monthly_parts(
     names: list[str],
     since: date | None,
     fused: Sequence[str] = (),
+    *,
+    partners_only: bool = False,
 ) -> ir.Table | None:
     """partner_id × month × raw part columns for months from ``since`` (all months if None).
 
     ``fused`` names in-period medians and distinct counts to compute per partner in the same
     scans (``<name>`` and ``<name>__n`` columns): when the base period is the only grain, a
     partner's value for it is a group of these scans, and the rows are read once.
+    ``partners_only`` leaves direct deals out (when no company level is asked for).
     """
     import ibis
 
@@ -215,6 +218,8 @@ def monthly_parts(
     # fall in no period (their null-month group is dropped)
     for (entity, time), cols in scans.items():
         table = ctx.entity(entity)
+        if partners_only:
+            table = table.filter(table.partner_id.notnull())
         table = table.mutate(__month=ctx.month(table[time]))
         if since is not None:
             # the raw filter lets the engine skip old row groups (a day's margin for the time
