@@ -229,41 +229,99 @@ def monthly_parts(
                 table[time] >= ibis.literal(since - margin),
                 table.__month >= ibis.literal(since),
             )
-        aggs = {column: build(table) for column, build in cols}
-        grouped = table.group_by(partner_id=table.partner_id, month=table.__month).aggregate(**aggs)
+        grouped = _scan(
+            table,
+            {"partner_id": table.partner_id, "month": table.__month},
+            {column: build(table) for column, build in cols},
+        )
         pieces.append(grouped.filter(grouped.month.notnull()))
     return _union_sum(pieces, columns)
 
 
+@dataclass(frozen=True)
+class Aggregate:
+    """One aggregate of a scan: ``how`` over ``measure`` for the rows where ``where`` holds."""
+
+    how: Literal["count", "count_value", "sum", "median", "nunique"]
+    measure: Any
+    where: Any
+    dtype: str
+
+
 def _base_builder(
     ctx: Context, metric: Metric, suffix: str, dtype: str
-) -> Callable[[ir.Table], Any]:
-    def build(table: ir.Table) -> Any:
+) -> Callable[[ir.Table], Aggregate]:
+    def build(table: ir.Table) -> Aggregate:
         where = row_filter(ctx, metric, table)
-        agg = metric.spec.agg
-        if agg is Agg.COUNT:
-            return table.count(where=where)
+        if metric.spec.agg is Agg.COUNT:
+            return Aggregate("count", None, where, dtype)
         value = row_measure(ctx, metric, table)
         if suffix == "__n":
-            return value.count(where=where)
-        return value.cast(dtype).sum(where=where)
+            return Aggregate("count_value", value, where, dtype)
+        return Aggregate("sum", value.cast(dtype), where, dtype)
 
     return build
 
 
 def _holistic_builder(
     ctx: Context, metric: Metric, *, count: bool = False
-) -> Callable[[ir.Table], Any]:
-    def build(table: ir.Table) -> Any:
+) -> Callable[[ir.Table], Aggregate]:
+    def build(table: ir.Table) -> Aggregate:
         value = row_measure(ctx, metric, table)
-        where = row_filter(ctx, metric, table) & value.notnull()
+        where = row_filter(ctx, metric, table)
         if count:
-            return value.count(where=where)
-        if metric.spec.agg is Agg.MEDIAN:
-            return value.median(where=where).cast("float64")
-        return value.nunique(where=where).cast("float64")
+            return Aggregate("count_value", value, where, "int64")
+        how: Literal["median", "nunique"] = "median" if metric.spec.agg is Agg.MEDIAN else "nunique"
+        return Aggregate(how, value, where, "float64")
 
     return build
+
+
+def _scan(table: ir.Table, keys: dict[str, Any], aggregates: dict[str, Aggregate]) -> ir.Table:
+    """Group ``table`` by ``keys`` into the aggregates. Each distinct row expression (a filter, a
+    measure) becomes one column first, so the engine computes it once per row however many
+    aggregates share it."""
+    derived: dict[Any, str] = {}
+
+    def column(expr: Any) -> str:
+        node = expr.op()
+        if node not in derived:
+            derived[node] = f"__e{len(derived)}"
+        return derived[node]
+
+    plan = {
+        name: (
+            a,
+            None if a.measure is None else column(a.measure),
+            None if _always(a.where) else column(a.where),
+        )
+        for name, a in aggregates.items()
+    }
+    columns = {**keys, **{name: node.to_expr() for node, name in derived.items()}}
+    rows = table.select(**columns) if columns else table  # a bare count selects nothing
+    aggs: dict[str, Any] = {}
+    for name, (a, measure, where) in plan.items():
+        cond = None if where is None else rows[where]
+        match a.how:
+            case "count":
+                value = rows.count(where=cond)
+            case "count_value":
+                value = rows[measure].count(where=cond)
+            case "sum":
+                value = rows[measure].sum(where=cond)
+            case "median":
+                value = rows[measure].median(where=cond).cast("float64")
+            case "nunique":
+                value = rows[measure].nunique(where=cond).cast("float64")
+        aggs[name] = value
+    return rows.group_by(*keys).aggregate(**aggs) if keys else rows.aggregate(**aggs)
+
+
+def _always(where: Any) -> bool:
+    import ibis.expr.operations as ops
+
+    node = where.op()
+    return isinstance(node, ops.Literal) and node.value is True
 
 
 def _first_in_period(ctx: Context, metric: Metric, since: date | None) -> ir.Table:
@@ -321,12 +379,14 @@ def static_values(
             continue
         metric = catalog[comp.metric]
         table = ctx.entity(str(metric.entity))
-        value = _base_builder(ctx, metric, comp.name[len(metric.name) :], comp.dtype)(table)
+        aggregate = {
+            comp.name: _base_builder(ctx, metric, comp.name[len(metric.name) :], comp.dtype)(table)
+        }
         if ENTITIES[str(metric.entity)].partner_scoped:
-            per_partner.append(table.group_by("partner_id").aggregate(**{comp.name: value}))
+            per_partner.append(_scan(table, {"partner_id": table.partner_id}, aggregate))
             columns[comp.name] = comp.dtype
         else:
-            company[comp.name] = table.aggregate(**{comp.name: value})
+            company[comp.name] = _scan(table, {}, aggregate)
     if not per_partner:
         return None, company
     return _union_sum(per_partner, columns, keys=("partner_id",)), company

@@ -15,33 +15,13 @@ FROM (
     FROM (
       SELECT
         "t1"."partner_id",
-        "t1"."__month" AS "month",
-        SUM(CAST("t1"."amount" AS DECIMAL(38, 2))) FILTER(WHERE
-          TRUE) AS "open_pipeline__in"
+        "t1"."month",
+        SUM("t1"."__e0") AS "open_pipeline__in"
       FROM (
         SELECT
-          "t0"."opportunity_id",
           "t0"."partner_id",
-          "t0"."attribution",
-          "t0"."account_id",
-          "t0"."name",
-          "t0"."product",
-          "t0"."stage",
-          "t0"."status",
-          "t0"."amount",
-          "t0"."discount_amount",
-          "t0"."currency",
-          "t0"."created_at",
-          "t0"."closed_at",
-          "t0"."mdf_activity_id",
-          "t0"."updated_at",
-          "t0"."fx_rate",
-          "t0"."amount_local",
-          "t0"."discount_amount_local",
-          "t0"."_import_id",
-          "t0"."_source_file",
-          "t0"."_source_row",
-          CAST(DATE_TRUNC('MONTH', "t0"."created_at") AS DATE) AS "__month"
+          CAST(DATE_TRUNC('MONTH', "t0"."created_at") AS DATE) AS "month",
+          CAST("t0"."amount" AS DECIMAL(38, 2)) AS "__e0"
         FROM "opportunities" AS "t0"
       ) AS "t1"
       GROUP BY
@@ -63,33 +43,13 @@ FROM (
     FROM (
       SELECT
         "t2"."partner_id",
-        "t2"."__month" AS "month",
-        SUM(CAST("t2"."amount" AS DECIMAL(38, 2))) FILTER(WHERE
-          TRUE) AS "open_pipeline__out"
+        "t2"."month",
+        SUM("t2"."__e0") AS "open_pipeline__out"
       FROM (
         SELECT
-          "t0"."opportunity_id",
           "t0"."partner_id",
-          "t0"."attribution",
-          "t0"."account_id",
-          "t0"."name",
-          "t0"."product",
-          "t0"."stage",
-          "t0"."status",
-          "t0"."amount",
-          "t0"."discount_amount",
-          "t0"."currency",
-          "t0"."created_at",
-          "t0"."closed_at",
-          "t0"."mdf_activity_id",
-          "t0"."updated_at",
-          "t0"."fx_rate",
-          "t0"."amount_local",
-          "t0"."discount_amount_local",
-          "t0"."_import_id",
-          "t0"."_source_file",
-          "t0"."_source_row",
-          CAST(DATE_TRUNC('MONTH', "t0"."closed_at") AS DATE) AS "__month"
+          CAST(DATE_TRUNC('MONTH', "t0"."closed_at") AS DATE) AS "month",
+          CAST("t0"."amount" AS DECIMAL(38, 2)) AS "__e0"
         FROM "opportunities" AS "t0"
       ) AS "t2"
       GROUP BY

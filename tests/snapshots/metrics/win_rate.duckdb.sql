@@ -3,35 +3,17 @@ SELECT
 FROM (
   SELECT
     "t1"."partner_id",
-    "t1"."__month" AS "month",
+    "t1"."month",
     COUNT(*) FILTER(WHERE
-      COALESCE("t1"."status" = 'won', FALSE)) AS "won_deals",
+      "t1"."__e0") AS "won_deals",
     COUNT(*) FILTER(WHERE
-      COALESCE("t1"."status" IN ('won', 'lost'), FALSE)) AS "closed_deals"
+      "t1"."__e1") AS "closed_deals"
   FROM (
     SELECT
-      "t0"."opportunity_id",
       "t0"."partner_id",
-      "t0"."attribution",
-      "t0"."account_id",
-      "t0"."name",
-      "t0"."product",
-      "t0"."stage",
-      "t0"."status",
-      "t0"."amount",
-      "t0"."discount_amount",
-      "t0"."currency",
-      "t0"."created_at",
-      "t0"."closed_at",
-      "t0"."mdf_activity_id",
-      "t0"."updated_at",
-      "t0"."fx_rate",
-      "t0"."amount_local",
-      "t0"."discount_amount_local",
-      "t0"."_import_id",
-      "t0"."_source_file",
-      "t0"."_source_row",
-      CAST(DATE_TRUNC('MONTH', "t0"."closed_at") AS DATE) AS "__month"
+      CAST(DATE_TRUNC('MONTH', "t0"."closed_at") AS DATE) AS "month",
+      COALESCE("t0"."status" = 'won', FALSE) AS "__e0",
+      COALESCE("t0"."status" IN ('won', 'lost'), FALSE) AS "__e1"
     FROM "opportunities" AS "t0"
   ) AS "t1"
   GROUP BY
