@@ -21,6 +21,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from partnerscope.errors import ConfigError
+from partnerscope.evaluation.settings import (
+    AlertSettings,
+    FlagSettings,
+    ScorecardSettings,
+    TierSettings,
+)
 from partnerscope.schema import TABLES, ColumnType
 
 CONFIG_FILE = "partnerscope.toml"
@@ -173,15 +179,31 @@ class Config(_Strict):
     #: The workspace's own metrics (and min_evidence of built-in ones), validated by
     #: partnerscope.metrics.definition.load_catalog.
     metrics: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    # Filled by later capabilities (scorecards, tiers, incentives); kept as data until then.
-    weights: dict[str, float] = Field(default_factory=dict)
-    tiers: dict[str, Any] = Field(default_factory=dict)
+    scorecard: ScorecardSettings = Field(default_factory=ScorecardSettings)
+    tiers: TierSettings = Field(default_factory=TierSettings)
+    flags: FlagSettings = Field(default_factory=FlagSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    # Filled by a later capability (incentives); kept as data until then.
     incentives: dict[str, Any] = Field(default_factory=dict)
 
     def config_hash(self) -> str:
         """Stable hash of the effective configuration (defaults and presets applied)."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        return _hash(self.model_dump(mode="json"))
+
+    def metrics_hash(self) -> str:
+        """Hash of what metric values depend on: the configuration without the sections that
+        only evaluate them (scorecard, tiers, flags, alerts, incentives)."""
+        return _hash(self.model_dump(mode="json", exclude=set(EVALUATION_SECTIONS)))
+
+
+#: Sections that read metric values without changing them: editing them re-evaluates a run
+#: but never recomputes its metrics.
+EVALUATION_SECTIONS = ("scorecard", "tiers", "flags", "alerts", "incentives")
+
+
+def _hash(data: Any) -> str:
+    blob = json.dumps(data, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def load_config(path: Path, *, check_files: bool = True) -> Config:
@@ -215,6 +237,8 @@ def load_config(path: Path, *, check_files: bool = True) -> Config:
         )
     )
     problems.extend(_check_metrics(config.metrics))
+    if not problems:
+        problems.extend(_check_evaluation(config))
     if problems:
         raise ConfigError(where, problems)
     return config
@@ -229,6 +253,14 @@ def _check_metrics(metrics: dict[str, Any]) -> list[str]:
     except ConfigError as exc:
         return exc.problems
     return []
+
+
+def _check_evaluation(config: Config) -> list[str]:
+    """Problems of the metric names the scorecard, tier rules and alerts use."""
+    from partnerscope.evaluation.settings import check
+    from partnerscope.metrics.definition import load_catalog
+
+    return check(load_catalog(config.metrics), config.scorecard, config.tiers, config.alerts)
 
 
 def preset_names() -> list[str]:

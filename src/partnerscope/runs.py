@@ -25,11 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 from partnerscope import __version__
 from partnerscope.errors import PartnerscopeError
+from partnerscope.evaluation import plans
 from partnerscope.metrics.engine import HOLISTIC, MEMBERSHIPS, PARTS, RESULTS
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from partnerscope.evaluation.pipeline import Evaluation
     from partnerscope.metrics.definition import Catalog
     from partnerscope.warehouse import Warehouse
     from partnerscope.workspace import Workspace
@@ -39,7 +41,7 @@ UNDATED = ("partners", "accounts", "certification_requirements")
 #: Tables no metric reads: amounts are converted at ingest, so new FX rates change nothing here.
 UNREAD = ("fx_rates",)
 MANIFEST = "manifest.json"
-STEPS = 6
+STEPS = 7
 
 Progress = Callable[[str, int, int], None]
 
@@ -68,6 +70,10 @@ class RunManifest:
     digest: str
     metrics: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Config.metrics_hash: the configuration the metric values depend on
+    metrics_hash: str = ""
+    #: counts of the evaluation (scorecards, tiers, flags, alerts), see partnerscope.evaluation
+    evaluation: dict[str, Any] = field(default_factory=dict)
 
     @property
     def as_of_time(self) -> datetime:
@@ -163,7 +169,7 @@ def execute(
         inputs = _inputs(warehouse)
         previous = _previous(workspace)
         reuse, mode, reason = _plan(
-            workspace, previous, config.config_hash(), catalog, inputs, as_of, full, warehouse
+            workspace, previous, config.metrics_hash(), catalog, inputs, as_of, full, warehouse
         )
         backend = ibis.duckdb.from_connection(warehouse.con)
         runs = list_runs(workspace)
@@ -176,9 +182,14 @@ def execute(
             computation = compute(
                 backend, config, catalog, as_of=as_of, reuse=reuse, out=temp, step=step
             )
+            evaluation = _evaluate(workspace, temp, run_id, previous)
+            step("evaluated")
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
             raise
+        managers = dict(
+            warehouse.con.execute("SELECT partner_id, partner_manager FROM partners").fetchall()
+        )
         manifest = RunManifest(
             run_id=run_id,
             started_at=started.isoformat(timespec="seconds"),
@@ -189,6 +200,7 @@ def execute(
             reason=reason,
             recomputed_from=reuse.since.isoformat() if reuse else None,
             config_hash=config.config_hash(),
+            metrics_hash=config.metrics_hash(),
             definitions_version=catalog.version,
             engine=_engine_versions(),
             inputs=inputs,
@@ -198,11 +210,47 @@ def execute(
             digest=str(computation.digest),
             metrics=[m.name for m in catalog],
             notes=list(computation.notes),
+            evaluation=evaluation.summary(),
         )
         (temp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
         temp.rename(folder)
+        # the run is stored; plans follow it (a failed run opens or tracks none)
+        book = plans.load(workspace.state_dir)
+        plans.track(
+            book,
+            evaluation,
+            run_id=run_id,
+            today=as_of.date(),
+            criteria=config.flags.improvement,
+            managers=managers,
+        )
+        plans.save(workspace.state_dir, book)
         step("stored")
     return manifest
+
+
+def _evaluate(
+    workspace: Workspace, folder: Path, run_id: int, previous: RunManifest | None
+) -> Evaluation:
+    """Scorecards, tiers, flags and alerts of the metric values just written to ``folder``."""
+    import pyarrow.parquet as pq
+
+    from partnerscope.evaluation.pipeline import ALERTS, evaluate, write
+
+    earlier = None
+    if previous is not None:
+        path = run_folder(workspace, previous.run_id) / ALERTS
+        earlier = pq.read_table(path) if path.is_file() else None
+    evaluation = evaluate(
+        workspace.config,
+        workspace.catalog,
+        pq.read_table(folder / RESULTS),
+        pq.read_table(folder / MEMBERSHIPS),
+        run_id=run_id,
+        previous_alerts=earlier,
+    )
+    write(evaluation, folder)
+    return evaluation
 
 
 def _engine_versions() -> dict[str, str]:
@@ -245,7 +293,7 @@ def _previous(workspace: Workspace) -> RunManifest | None:
 def _plan(
     workspace: Workspace,
     previous: RunManifest | None,
-    config_hash: str,
+    metrics_hash: str,
     catalog: Catalog,
     inputs: dict[str, Any],
     as_of: datetime,
@@ -263,7 +311,7 @@ def _plan(
     if previous is None:
         return recompute("first run")
     folder = run_folder(workspace, previous.run_id)
-    if previous.config_hash != config_hash:
+    if previous.metrics_hash != metrics_hash:
         return recompute("the configuration changed")
     if previous.definitions_version != catalog.version:
         return recompute("the metric definitions changed")

@@ -80,7 +80,23 @@ def compute_run(ws: Workspace, *, as_of: datetime | None, full: bool = False) ->
     )
     for note in manifest.notes:
         console.print(f"  [yellow]note:[/] {escape(note)}")
-    console.print("  look at a partner with `partnerscope show partner ID --period PERIOD`")
+    summary = manifest.evaluation
+    if summary:
+        tiers = "; ".join(
+            f"{ruleset}: " + ", ".join(f"{name} {n}" for name, n in counts.items())
+            for ruleset, counts in summary["tiers"].items()
+        )
+        flags = ", ".join(f"{kind} {n}" for kind, n in summary["flags"].items()) or "none"
+        alerts = summary["alerts"]
+        console.print(
+            f"Evaluated {summary['period']}: {summary['scored']:,} of {summary['partners']:,} "
+            f"partners scored ({summary['low_evidence']:,} on too little evidence); {tiers}.\n"
+            f"  flags: {flags}; alerts: {alerts['new']:,} new, {alerts['ongoing']:,} ongoing"
+        )
+    console.print(
+        "  look with `partnerscope scorecard [PARTNER]`, `partnerscope tiers`, "
+        "`partnerscope alerts`, `partnerscope show partner ID`"
+    )
 
 
 @app.command("runs")

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table as RichTable
@@ -15,6 +15,9 @@ from rich.table import Table as RichTable
 from partnerscope.cli.app import app, console, state
 from partnerscope.cli.progress import progress_bar
 from partnerscope.errors import WorkspaceError
+
+if TYPE_CHECKING:
+    from partnerscope.workspace import Workspace
 
 #: Marks a folder the demo may replace on its next run.
 DEMO_MARKER = ".partnerscope-demo"
@@ -147,13 +150,26 @@ def demo(
 
     # the data is a snapshot taken the day after the last generated period
     compute_run(ws, as_of=datetime.combine(manifest.period_end + timedelta(days=1), dtime(), UTC))
+    _print_findings(ws, manifest.planted)
     console.print(
         f"\n[green]Demo workspace ready[/] in {directory} "
         f"({time.perf_counter() - started:.0f} s): "
         f"{sum(manifest.rows.values()):,} rows generated."
     )
     console.print(
-        f"  try: partnerscope -w {directory} show partner {manifest.planted['decliners'][0]} "
-        f"--period FY2026-Q4    (a planted decliner)\n"
+        f"  try: partnerscope -w {directory} scorecard {manifest.planted['decliners'][0]}"
+        f"    (a planted decliner)\n"
+        f"       partnerscope -w {directory} alerts\n"
         f"       partnerscope -w {directory} metrics show win_rate"
     )
+
+
+def _print_findings(ws: Workspace, planted: dict[str, list[str]]) -> None:
+    """What the evaluation found of the patterns planted in the data."""
+    from partnerscope.demo.findings import findings
+
+    table = RichTable("planted", "found", "by", title="Planted patterns", title_justify="left")
+    for f in findings(ws, planted):
+        style = "green" if not f.missed else "yellow"
+        table.add_row(f.pattern, f"[{style}]{len(f.found)} of {len(f.planted)}[/]", f.found_by)
+    console.print(table)

@@ -1,0 +1,481 @@
+"""Commands of the evaluation: scorecard, tiers, alerts and plans."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table as RichTable
+
+from partnerscope.cli.app import app, console, state
+
+if TYPE_CHECKING:
+    from partnerscope.evaluation.view import ScorecardView
+    from partnerscope.workspace import Workspace
+
+plans_app = typer.Typer(
+    help="Improvement plans of partners flagged for improvement: list, update, close.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(plans_app, name="plans")
+
+PeriodOption = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        "-p",
+        help="Scorecard period, e.g. FY2026-Q1 (default: the latest of the run).",
+    ),
+]
+RunOption = Annotated[int | None, typer.Option(help="Read this run (default: the latest).")]
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def _score(value: float | None) -> str:
+    return "—" if value is None or value != value else f"{value:.1f}"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None or value != value else f"{100 * value:.0f} %"
+
+
+def _number(value: float | None) -> str:
+    if value is None or value != value:
+        return "—"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def sparkline(values: list[float | None]) -> str:
+    """Scores 0–100 as one character each; a gap where there is no score."""
+    return "".join(
+        " " if v is None or v != v else SPARKS[min(int(v / 100 * len(SPARKS)), len(SPARKS) - 1)]
+        for v in values
+    )
+
+
+@app.command("scorecard")
+def scorecard_command(
+    ctx: typer.Context,
+    partner_id: Annotated[
+        str | None, typer.Argument(help="A partner's id (default: rank every partner).")
+    ] = None,
+    period: PeriodOption = None,
+    run: RunOption = None,
+    limit: Annotated[int, typer.Option(help="Partners listed in the ranking.")] = 20,
+) -> None:
+    """A partner's scorecard, explained metric by metric; without a partner, the ranking."""
+    from partnerscope.evaluation.view import ranking, scorecard_view
+
+    ws = state(ctx).workspace()
+    if partner_id is not None:
+        _print_scorecard(ws, scorecard_view(ws, partner_id, period, run))
+        return
+    manifest, label, rows = ranking(ws, period, run)
+    table = RichTable(
+        "#",
+        "partner",
+        "score",
+        "evidence",
+        "cohort",
+        "pct in cohort",
+        "revenue tier",
+        "performance tier",
+        title=f"Scorecards {label} — run {manifest.run_id}, as of {manifest.as_of} UTC "
+        f"(top {min(limit, len(rows))} of {len(rows)})",
+        title_justify="left",
+    )
+    for i, row in enumerate(rows[:limit], 1):
+        evidence = _pct(row["evidence_coverage"])
+        if row["low_evidence"]:
+            evidence = f"[yellow]{evidence} low[/]"
+        pending = (
+            f" [dim](→ {escape(row['performance_pending'])})[/]"
+            if row["performance_pending"]
+            else ""
+        )
+        table.add_row(
+            str(i),
+            escape(row["partner_id"]),
+            _score(row["score"]),
+            evidence,
+            escape(row["cohort"] or "—"),
+            _pct(row["cohort_percentile"]),
+            escape(row["revenue_tier"] or "—"),
+            escape(row["performance_tier"] or "—") + pending,
+        )
+    console.print(table)
+    console.print("  explain one with `partnerscope scorecard PARTNER`")
+
+
+def _print_scorecard(ws: Workspace, view: ScorecardView) -> None:
+    from partnerscope.metrics.format import format_value
+
+    catalog = ws.catalog
+    currency = ws.config.workspace.base_currency
+    card = view.card
+    console.print(
+        f"[bold]{escape(view.partner_name)}[/] ({escape(view.partner_id)}) — {view.period}; "
+        f"run {view.run.run_id} as of {view.run.as_of} UTC"
+    )
+    low = card["low_evidence"]
+    console.print(
+        f"  score [bold]{_score(card['score'])}[/] / 100"
+        + (" [yellow](too little evidence to be precise)[/]" if low else "")
+        + f", evidence coverage {_pct(card['evidence_coverage'])}; "
+        f"peers: {escape(card['cohort'] or '—')} ({card['cohort_size']} partners), "
+        f"percentile {_pct(card['cohort_percentile'])} in cohort, "
+        f"{_pct(card['score_percentile'])} overall"
+    )
+    console.print(
+        f"  leading {_score(card['leading_score'])}, lagging {_score(card['lagging_score'])}; "
+        f"history {sparkline([s for _, s in view.history])} "
+        f"({view.history[0][0]} … {view.history[-1][0]})"
+    )
+    for indicator in ("leading", "lagging"):
+        table = RichTable(
+            "metric",
+            "value",
+            "scored as",
+            "score",
+            "weight",
+            "contribution",
+            title=f"{indicator.capitalize()} indicators",
+            title_justify="left",
+        )
+        for line in view.lines:
+            if line.indicator != indicator:
+                continue
+            unit = catalog[line.metric].spec.unit
+            shown = format_value(line.value, unit, currency)
+            scored = "same"
+            if line.own_weight is not None and line.scored_value is not None:
+                scored = (
+                    f"{format_value(line.scored_value, unit, currency)} "
+                    f"[dim]({_pct(line.own_weight)} own data, cohort "
+                    f"{format_value(line.cohort_rate, unit, currency)})[/]"
+                )
+            elif line.value is None:
+                scored = "[yellow]no evidence[/]"
+            table.add_row(
+                escape(catalog[line.metric].label),
+                shown,
+                scored,
+                _score(line.normalized),
+                f"{100 * line.weight:.0f} %",
+                _score(line.contribution),
+            )
+        console.print(table)
+    for placement in view.placements:
+        text = f"  {placement.ruleset} tier: [bold]{escape(placement.effective)}[/]"
+        if placement.moved:
+            text += f" ({placement.moved})"
+        if placement.pending:
+            text += (
+                f" [yellow]— downgrade to {escape(placement.pending)} pending "
+                f"({placement.pending_periods} period(s) below)[/]"
+            )
+        console.print(text)
+        console.print(f"    [dim]{escape(placement.reason)}[/]")
+        if placement.next_tier:
+            name, gaps = placement.next_tier
+            needs = ", ".join(
+                f"{g.metric} {'≥' if g.bound == 'min' else '≤'} {_number(g.required)} "
+                f"(now {_number(g.current)})"
+                for g in gaps
+            )
+            console.print(f"    next: {escape(name)} needs {escape(needs)}")
+    for flag in view.flags:
+        console.print(
+            f"  [red]flag[/] {flag['flag']} ({flag['criterion']}): {escape(flag['evidence'])}"
+        )
+    for alert in view.alerts:
+        console.print(f"  [red]alert[/] {alert['severity']}: {escape(alert['message'])}")
+    if view.plan is not None:
+        plan = view.plan
+        console.print(
+            f"  improvement plan since {plan.opened_on} (owner {escape(plan.owner or '—')}), "
+            f"score {_score(plan.baseline_score)} → {_score(plan.latest_score)}; "
+            f"see `partnerscope plans {escape(view.partner_id)}`"
+        )
+
+
+@app.command("tiers")
+def tiers_command(
+    ctx: typer.Context,
+    period: PeriodOption = None,
+    run: RunOption = None,
+    what_if: Annotated[
+        Path | None,
+        typer.Option(
+            "--what-if",
+            help="A TOML file with other [scorecard] weights or [tiers] rules: list the "
+            "partners whose tier would change, and the sensitivity to each weight.",
+        ),
+    ] = None,
+    sensitivity: Annotated[
+        bool, typer.Option(help="Show how many placements flip when each weight moves ±10 %.")
+    ] = False,
+) -> None:
+    """Tier distribution, moves and pending downgrades; or what would change under other
+    weights or thresholds."""
+    from partnerscope.evaluation.pipeline import TIERS
+    from partnerscope.evaluation.view import _where, pick_period, read
+    from partnerscope.runs import get_run
+
+    ws = state(ctx).workspace()
+    if what_if is not None or sensitivity:
+        _print_what_if(ws, what_if, run)
+        return
+    manifest = get_run(ws, run)
+    start, label = pick_period(ws, manifest, period)
+    rows = _where(read(ws, manifest, TIERS), period_start=start).to_pylist()
+    for ruleset in ("revenue", "performance"):
+        rules = getattr(ws.config.tiers, ruleset)
+        mine = [r for r in rows if r["ruleset"] == ruleset]
+        table = RichTable(
+            "tier",
+            "partners",
+            "moved up",
+            "moved down",
+            "downgrade pending",
+            title=f"{ruleset.capitalize()} tiers {label} — run {manifest.run_id} "
+            f"(downgrade after {rules.downgrade_after} periods below)",
+            title_justify="left",
+        )
+        for level in rules.levels:
+            here = [r for r in mine if r["effective"] == level.name]
+            table.add_row(
+                escape(level.name),
+                str(len(here)),
+                str(sum(r["moved"] == "up" for r in here)),
+                str(sum(r["moved"] == "down" for r in here)),
+                str(sum(r["pending"] is not None for r in here)),
+            )
+        console.print(table)
+    pending = [r for r in rows if r["pending"] is not None]
+    if pending:
+        table = RichTable(
+            "partner",
+            "ruleset",
+            "tier",
+            "would move to",
+            "periods below",
+            title="Pending downgrades",
+            title_justify="left",
+        )
+        for r in pending[:50]:
+            table.add_row(
+                escape(r["partner_id"]),
+                r["ruleset"],
+                escape(r["effective"]),
+                escape(r["pending"]),
+                str(r["pending_periods"]),
+            )
+        console.print(table)
+
+
+def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
+    from partnerscope.evaluation.whatif import what_if
+
+    with console.status("re-evaluating the run"):
+        result = what_if(ws, path, run)
+    if path is not None:
+        console.print(
+            f"Under {escape(str(path))}: {len(result.changes)} tier placement(s) change in "
+            f"{result.period} (run {result.run.run_id}, {result.partners} partners)."
+        )
+        if result.changes:
+            table = RichTable(
+                "partner",
+                "ruleset",
+                "now",
+                "would be",
+                "score now",
+                "would score",
+                title_justify="left",
+            )
+            for c in result.changes[:100]:
+                table.add_row(
+                    escape(c.partner_id),
+                    c.ruleset,
+                    escape(c.before),
+                    escape(c.after),
+                    _score(c.score_before),
+                    _score(c.score_after),
+                )
+            console.print(table)
+    table = RichTable(
+        "metric",
+        "weight",
+        "flips at −10 %",
+        "flips at +10 %",
+        title=f"Sensitivity of the performance tiers in {result.period} "
+        f"({result.partners} partners)",
+        title_justify="left",
+    )
+    for s in result.sensitivity:
+        table.add_row(s.metric, f"{100 * s.weight:.0f} %", str(s.flips_down), str(s.flips_up))
+    console.print(table)
+
+
+@app.command("alerts")
+def alerts_command(
+    ctx: typer.Context,
+    run: RunOption = None,
+    partner: Annotated[str | None, typer.Option(help="Only this partner's.")] = None,
+    new: Annotated[
+        bool, typer.Option("--new", help="Only alerts first raised by this run.")
+    ] = False,
+) -> None:
+    """Alerts (thresholds and sudden changes) and flags (exit, improvement, high potential)
+    of the latest period."""
+    from partnerscope.evaluation.pipeline import ALERTS, FLAGS
+    from partnerscope.evaluation.view import read
+    from partnerscope.runs import get_run
+
+    ws = state(ctx).workspace()
+    manifest = get_run(ws, run)
+    alerts = read(ws, manifest, ALERTS).to_pylist()
+    flags = read(ws, manifest, FLAGS).to_pylist()
+    if partner is not None:
+        alerts = [a for a in alerts if a["partner_id"] == partner]
+        flags = [f for f in flags if f["partner_id"] == partner]
+    if new:
+        alerts = [a for a in alerts if a["status"] == "new"]
+    order = {"high": 0, "medium": 1, "low": 2}
+    alerts.sort(key=lambda a: (order.get(a["severity"], 3), a["status"] != "new", a["partner_id"]))
+    table = RichTable(
+        "severity",
+        "partner",
+        "period",
+        "kind",
+        "why",
+        "since run",
+        title=f"Alerts — run {manifest.run_id}, as of {manifest.as_of} UTC ({len(alerts)})",
+        title_justify="left",
+    )
+    for a in alerts:
+        style = "red" if a["severity"] == "high" else "yellow"
+        table.add_row(
+            f"[{style}]{a['severity']}[/]",
+            escape(a["partner_id"]),
+            a["period"],
+            a["kind"],
+            escape(a["message"]),
+            f"{a['first_seen_run']}" + (" [bold]new[/]" if a["status"] == "new" else ""),
+        )
+    console.print(table)
+    table = RichTable(
+        "flag",
+        "partner",
+        "criterion",
+        "evidence",
+        title=f"Flags ({len(flags)})",
+        title_justify="left",
+    )
+    for f in sorted(flags, key=lambda f: (f["flag"], f["partner_id"])):
+        table.add_row(f["flag"], escape(f["partner_id"]), f["criterion"], escape(f["evidence"]))
+    console.print(table)
+
+
+@plans_app.callback()
+def plans_list(
+    ctx: typer.Context,
+    show_closed: Annotated[bool, typer.Option("--closed", help="Include closed plans.")] = False,
+) -> None:
+    """List the improvement plans (open ones by default)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from partnerscope.evaluation import plans
+
+    ws = state(ctx).workspace()
+    book = plans.load(ws.state_dir)
+    shown = [p for p in book.plans if show_closed or p.status == "open"]
+    today = date.today()
+    table = RichTable(
+        "partner",
+        "status",
+        "opened",
+        "owner",
+        "score then → now",
+        "next check-in",
+        "still flagged",
+        "actions",
+        title=f"Improvement plans ({len(shown)})",
+        title_justify="left",
+    )
+    for p in shown:
+        nxt = p.next_check_in(today)
+        flagged: Any = p.progress[-1].still_flagged if p.progress else True
+        table.add_row(
+            escape(p.partner_id),
+            p.status,
+            str(p.opened_on),
+            escape(p.owner or "—"),
+            f"{_score(p.baseline_score)} → {_score(p.latest_score)}",
+            "—" if nxt is None else str(nxt),
+            "yes" if flagged else "no",
+            escape("; ".join(p.actions) or "—"),
+        )
+    console.print(table)
+
+
+@plans_app.command("set")
+def plans_set(
+    ctx: typer.Context,
+    partner_id: Annotated[str, typer.Argument(help="The partner whose open plan to update.")],
+    owner: Annotated[str | None, typer.Option(help="Who owns the plan.")] = None,
+    action: Annotated[
+        list[str] | None, typer.Option("--action", help="Add an action (repeatable).")
+    ] = None,
+    check_in: Annotated[
+        list[str] | None,
+        typer.Option("--check-in", help="Add a check-in date, e.g. 2026-02-15 (repeatable)."),
+    ] = None,
+) -> None:
+    """Set the owner, add actions or check-in dates to a partner's open plan."""
+    from partnerscope.evaluation import plans
+
+    ws = state(ctx).workspace()
+    with ws.lock("plans"):
+        book = plans.load(ws.state_dir)
+        plan = book.of(partner_id)
+        if owner is not None:
+            plan.owner = owner
+        plan.actions += action or []
+        plan.check_ins = sorted({*plan.check_ins, *(_date(d) for d in check_in or [])})
+        plans.save(ws.state_dir, book)
+    console.print(f"Updated the improvement plan of {escape(partner_id)}.")
+
+
+@plans_app.command("close")
+def plans_close(
+    ctx: typer.Context,
+    partner_id: Annotated[str, typer.Argument(help="The partner whose open plan to close.")],
+    reason: Annotated[str, typer.Option(help="Why: improved, exited, replaced…")],
+) -> None:
+    """Close a partner's open plan with the reason."""
+    from partnerscope.evaluation import plans
+
+    ws = state(ctx).workspace()
+    with ws.lock("plans"):
+        book = plans.load(ws.state_dir)
+        plan = book.of(partner_id)
+        plan.status = "closed"
+        plan.closed_on = date.today()
+        plan.closed_reason = reason
+        plans.save(ws.state_dir, book)
+    console.print(f"Closed the improvement plan of {escape(partner_id)}.")
+
+
+def _date(text: str) -> date:
+    from partnerscope.evaluation.plans import PlanError
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise PlanError(f"--check-in {text!r} is not a date; write 2026-02-15") from None

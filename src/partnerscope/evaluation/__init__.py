@@ -1,0 +1,1 @@
+"""Evaluation: scorecards, tiers, flags and alerts from a run's metric values."""

@@ -1,0 +1,321 @@
+"""Alerts for the latest period: a metric past its threshold, or a sudden change.
+
+A sudden change is the latest period-on-period change of a metric, scored as a robust z against
+the partner's own earlier changes and against the same period's changes of its peer cohort;
+only a change in the metric's bad direction alerts. Every alert has an id that stays the same
+from run to run, so that :func:`dedupe` can tell a new alert from one already raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from partnerscope.errors import ConfigError
+from partnerscope.evaluation.flags import Rows, cohort_label, format_value
+from partnerscope.evaluation.panel import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    ObjectArray,
+    Panel,
+    group_ids,
+    grouped_count,
+    grouped_median,
+    grouped_sum,
+)
+from partnerscope.evaluation.settings import Severity
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from partnerscope.evaluation.settings import AlertSettings, AnomalySettings, Threshold
+
+#: Scale of a median absolute deviation that makes it a standard deviation for normal data …
+MAD_SCALE = 1.4826
+#: … and of a mean absolute deviation (√(π/2)), the fallback when more than half of the
+#: changes are equal (MAD 0): a steady partner with one earlier jump still has a spread.
+MEAN_AD_SCALE = 1.2533
+
+_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2}
+
+
+class AlertKind(StrEnum):
+    THRESHOLD = "threshold"
+    ANOMALY_OWN = "anomaly_own"
+    ANOMALY_COHORT = "anomaly_cohort"
+
+
+@dataclass(frozen=True)
+class _Alert:
+    row: int
+    kind: AlertKind
+    metric: str
+    severity: Severity
+    value: float
+    reference: float
+    z: float | None
+    message: str
+
+
+def evaluate_alerts(
+    panel: Panel,
+    fields: Mapping[str, FloatArray],
+    cohort: ObjectArray,
+    directions: Mapping[str, str],
+    settings: AlertSettings,
+) -> pa.Table:
+    """Alerts of the partners in the panel's latest period.
+
+    ``fields`` holds one value per panel row for every metric and derived value the settings
+    name; ``cohort`` is each row's peer-cohort key; ``directions`` says per metric whether
+    "higher" or "lower" is better ("none": it never raises an anomaly).
+    """
+    from partnerscope.metrics.definition import did_you_mean
+
+    names = [t.metric for t in settings.thresholds]
+    missing = sorted(set(names + list(settings.anomalies.metrics)) - set(fields))
+    if missing:
+        raise ConfigError(
+            "[alerts]",
+            [
+                f"no values of {name!r} are computed for the scorecard{did_you_mean(name, fields)}"
+                for name in missing
+            ],
+        )
+    latest = panel.rows_of(panel.latest)
+    alerts = _thresholds(fields, latest, settings.thresholds)
+    peers = _Peers.of(panel, cohort, latest)
+    for metric in settings.anomalies.metrics:
+        direction = directions.get(metric, "none")
+        if direction in ("higher", "lower"):
+            alerts += _anomalies(peers, fields[metric], metric, direction, settings.anomalies)
+    alerts.sort(key=lambda a: a.row)
+    return _table(panel, alerts)
+
+
+def dedupe(current: pa.Table, previous: pa.Table | None, run_id: int) -> pa.Table:
+    """``current`` with ``first_seen_run`` and ``status``: an alert already in ``previous`` (the
+    table this returned for the previous run) keeps its first run and is "ongoing"."""
+    import pyarrow as pa
+
+    seen: dict[str, int] = {}
+    if previous is not None:
+        seen = dict(
+            zip(
+                previous["alert_id"].to_pylist(),
+                previous["first_seen_run"].to_pylist(),
+                strict=True,
+            )
+        )
+    ids = current["alert_id"].to_pylist()
+    for name in ("first_seen_run", "status"):
+        if name in current.column_names:
+            current = current.drop_columns([name])
+    first = pa.array([seen.get(i, run_id) for i in ids], pa.int64())
+    status = pa.array(["ongoing" if i in seen else "new" for i in ids], pa.string())
+    return current.append_column("first_seen_run", first).append_column("status", status)
+
+
+def alert_id(partner_id: str, kind: str, metric: str, period_start: str) -> str:
+    """A short id that is the same for the same alert in every run."""
+    text = "\x1f".join((partner_id, kind, metric, period_start))
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+
+# ------------------------------------------------------------------------------------ thresholds
+
+
+def _thresholds(
+    fields: Mapping[str, FloatArray], latest: IntArray, thresholds: list[Threshold]
+) -> list[_Alert]:
+    # One alert per partner and metric (its id does not know the bound): where several bounds
+    # of a metric are crossed, the most severe one speaks, then the first configured.
+    order = sorted(range(len(thresholds)), key=lambda i: -_RANK[thresholds[i].severity])
+    alerts: list[_Alert] = []
+    done: set[tuple[int, str]] = set()
+    for i in order:
+        t = thresholds[i]
+        values = fields[t.metric][latest]
+        if t.below is not None:
+            bound, word, hit = t.below, "below", values < t.below
+        else:
+            assert t.above is not None  # the settings require exactly one bound
+            bound, word, hit = t.above, "above", values > t.above
+        for j in np.flatnonzero(hit).tolist():
+            row = int(latest[j])
+            if (row, t.metric) in done:
+                continue
+            done.add((row, t.metric))
+            alerts.append(
+                _Alert(
+                    row,
+                    AlertKind.THRESHOLD,
+                    t.metric,
+                    t.severity,
+                    float(values[j]),
+                    float(bound),
+                    None,
+                    f"{t.metric} {format_value(values[j])} is {word} the threshold "
+                    f"{format_value(bound)}",
+                )
+            )
+    return alerts
+
+
+# ------------------------------------------------------------------------------------- anomalies
+
+
+@dataclass(frozen=True)
+class _Peers:
+    """Who a latest change is judged against: the partner's earlier rows, and its cohort."""
+
+    panel: Panel
+    cohort: ObjectArray
+    latest: IntArray
+    #: partner number per row, and whether a row is an earlier one of a partner in ``latest``
+    code: IntArray
+    n_partners: int
+    earlier: BoolArray
+    #: cohort number per latest row
+    group: IntArray
+    n_groups: int
+
+    @classmethod
+    def of(cls, panel: Panel, cohort: ObjectArray, latest: IntArray) -> _Peers:
+        code = Rows(panel).code
+        n_partners = int(code.max(initial=-1)) + 1
+        present = np.zeros(n_partners, dtype=bool)
+        present[code[latest]] = True
+        earlier = present[code] & (panel.period < panel.latest)
+        group, n_groups = group_ids(cohort[latest])
+        return cls(panel, cohort, latest, code, n_partners, earlier, group, n_groups)
+
+
+def _anomalies(
+    peers: _Peers,
+    values: FloatArray,
+    metric: str,
+    direction: str,
+    settings: AnomalySettings,
+) -> list[_Alert]:
+    panel, latest, previous = peers.panel, peers.latest, peers.panel.previous
+    before = np.where(previous >= 0, values[np.maximum(previous, 0)], np.nan)
+    change = values - before
+    delta = change[latest]
+    own = peers.code[latest]
+    center, spread, count = robust(
+        peers.code[peers.earlier], change[peers.earlier], peers.n_partners
+    )
+    # the cohort's changes in this period include the partner's own
+    c_center, c_spread, c_count = robust(peers.group, delta, peers.n_groups)
+    judged = (
+        (AlertKind.ANOMALY_OWN, center[own], spread[own], count[own], settings.min_history),
+        (
+            AlertKind.ANOMALY_COHORT,
+            c_center[peers.group],
+            c_spread[peers.group],
+            c_count[peers.group],
+            settings.min_cohort,
+        ),
+    )
+    bad = -1.0 if direction == "higher" else 1.0
+    alerts = []
+    for kind, mid, scale, n, needed in judged:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (delta - mid) / scale
+        hit = (n >= needed) & (scale > 0) & (bad * delta > 0) & (bad * z >= settings.z)
+        for i in np.flatnonzero(hit).tolist():
+            row = int(latest[i])
+            against = (
+                f"this partner's own last {n[i]} changes"
+                if kind is AlertKind.ANOMALY_OWN
+                else f"the {n[i]} changes in its cohort {cohort_label(peers.cohort[row])} "
+                f"this {panel.grain}"
+            )
+            alerts.append(
+                _Alert(
+                    row,
+                    kind,
+                    metric,
+                    Severity.HIGH if abs(z[i]) >= 2 * settings.z else Severity.MEDIUM,
+                    float(values[row]),
+                    float(before[row] + mid[i]),
+                    float(z[i]),
+                    f"{_change(metric, float(delta[i]), float(before[row]))}: a change of "
+                    f"z = {format_z(float(z[i]))} against {against}",
+                )
+            )
+    return alerts
+
+
+def robust(
+    group: IntArray, values: FloatArray, n_groups: int
+) -> tuple[FloatArray, FloatArray, IntArray]:
+    """Per group: the median, the robust spread (MAD × 1.4826, or the mean absolute deviation
+    from the median × 1.2533 where the MAD is 0; 0 when both are) and the number of values."""
+    center = grouped_median(group, values, n_groups)
+    count = grouped_count(group, values, n_groups)
+    deviation = np.abs(values - center[group])
+    mad = grouped_median(group, deviation, n_groups) * MAD_SCALE
+    mean_ad = grouped_sum(group, deviation, n_groups) / np.maximum(count, 1) * MEAN_AD_SCALE
+    spread: FloatArray = np.where(mad > 0, mad, mean_ad)
+    return center, spread, count
+
+
+def _change(metric: str, delta: float, before: float) -> str:
+    word = "fell" if delta < 0 else "rose"
+    share = f" ({100 * delta / abs(before):+.0f} %)".replace("-", "−") if before else ""
+    return f"{metric} {word} {format_value(abs(delta))}{share} from {format_value(before)}"
+
+
+def format_z(z: float) -> str:
+    return f"{z:.1f}".replace("-", "−")
+
+
+def _table(panel: Panel, alerts: list[_Alert]) -> pa.Table:
+    import pyarrow as pa
+
+    start = panel.periods[panel.latest] if panel.periods else None
+    label = panel.labels[panel.latest] if panel.labels else None
+    partners = [str(panel.partner[a.row]) for a in alerts]
+    stamp = start.isoformat() if start else ""
+    schema = pa.schema(
+        [
+            ("alert_id", pa.string()),
+            ("partner_id", pa.string()),
+            ("period_start", pa.date32()),
+            ("period", pa.string()),
+            ("kind", pa.string()),
+            ("metric", pa.string()),
+            ("severity", pa.string()),
+            ("value", pa.float64()),
+            ("reference", pa.float64()),
+            ("z", pa.float64()),
+            ("message", pa.string()),
+        ]
+    )
+    return pa.table(
+        {
+            "alert_id": [
+                alert_id(p, a.kind.value, a.metric, stamp)
+                for p, a in zip(partners, alerts, strict=True)
+            ],
+            "partner_id": partners,
+            "period_start": [start] * len(alerts),
+            "period": [label] * len(alerts),
+            "kind": [a.kind.value for a in alerts],
+            "metric": [a.metric for a in alerts],
+            "severity": [a.severity.value for a in alerts],
+            "value": [a.value for a in alerts],
+            "reference": [a.reference for a in alerts],
+            "z": [a.z for a in alerts],
+            "message": [a.message for a in alerts],
+        },
+        schema=schema,
+    )

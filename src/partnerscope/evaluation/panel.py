@@ -1,0 +1,209 @@
+"""Partner × period at the scorecard grain, as numpy columns, and grouped statistics over it.
+
+The evaluation reads a run's stored values (tens of thousands of partner-periods, never the raw
+rows), so it is vectorized numpy over those; every function here is exact and order-free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+ObjectArray = np.ndarray[Any, np.dtype[np.object_]]
+
+COHORT_KEYS = ("partner_type", "region", "revenue_band", "program_tier")
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One row per partner and period in which the partner was a member, sorted by partner
+    then period. Metric values are float64 with NaN for a missing value (no evidence)."""
+
+    grain: str
+    partner: ObjectArray
+    #: index into ``periods`` of each row
+    period: IntArray
+    periods: list[date]
+    labels: list[str]
+    names: dict[str, str]
+    cohorts: dict[str, ObjectArray]
+    values: dict[str, FloatArray]
+    #: row of the same partner's previous period, or -1 (first period, or a gap)
+    previous: IntArray = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.partner)
+
+    @property
+    def latest(self) -> int:
+        """Index of the last period."""
+        return len(self.periods) - 1
+
+    def rows_of(self, period: int) -> IntArray:
+        rows: IntArray = np.flatnonzero(self.period == period)
+        return rows
+
+    def cohort(self, name: str) -> ObjectArray:
+        """Cohort keys per row; the portfolio is one cohort."""
+        if name == "portfolio":
+            return np.full(len(self), "portfolio", dtype=object)
+        return self.cohorts[name]
+
+    def back(self, steps: int) -> IntArray:
+        """Row of the same partner ``steps`` periods earlier (consecutive), or -1."""
+        rows = np.arange(len(self))
+        for _ in range(steps):
+            rows = np.where(rows >= 0, self.previous[np.maximum(rows, 0)], -1)
+        return rows
+
+
+def build_panel(results: pa.Table, memberships: pa.Table, grain: str) -> Panel:
+    """The panel of one grain from a run's results (partner level) and memberships."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    members = memberships.filter(pc.equal(memberships["grain"], grain))
+    # only finished periods are judged: a quarter so far is not a quarter's performance
+    values = results.filter(
+        pc.and_(
+            pc.and_(pc.equal(results["level"], "partner"), pc.equal(results["grain"], grain)),
+            results["complete"],
+        )
+    )
+    metric_columns = [
+        c
+        for c in values.column_names
+        if c
+        not in ("level", "group_key", "grain", "period_start", "period_end", "label", "complete")
+    ]
+    labels = (
+        values.select(["period_start", "label"]).group_by(["period_start", "label"]).aggregate([])
+    )
+    values = values.select(["group_key", "period_start", *metric_columns]).rename_columns(
+        ["partner_id", "period_start", *metric_columns]
+    )
+    table = members.join(values, ["partner_id", "period_start"], join_type="inner")
+    table = table.sort_by([("partner_id", "ascending"), ("period_start", "ascending")])
+    starts = sorted(set(table["period_start"].to_pylist()))
+    label_of = dict(
+        zip(labels["period_start"].to_pylist(), labels["label"].to_pylist(), strict=True)
+    )
+    index = {start: i for i, start in enumerate(starts)}
+    period = np.array([index[s] for s in table["period_start"].to_pylist()], dtype=np.int64)
+    partner = np.array(table["partner_id"].to_pylist(), dtype=object)
+    same = np.zeros(len(partner), dtype=bool)
+    same[1:] = (partner[1:] == partner[:-1]) & (period[1:] == period[:-1] + 1)
+    previous = np.where(same, np.arange(len(partner)) - 1, -1).astype(np.int64)
+    names = dict(zip(table["partner_id"].to_pylist(), table["name"].to_pylist(), strict=True))
+    cohorts = {k: np.array(table[k].to_pylist(), dtype=object) for k in COHORT_KEYS}
+    floats = {
+        c: np.asarray(
+            pc.cast(table[c], pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
+        )
+        for c in metric_columns
+    }
+    return Panel(
+        grain=grain,
+        partner=partner,
+        period=period,
+        periods=starts,
+        labels=[label_of.get(s) or s.isoformat() for s in starts],
+        names=names,
+        cohorts=cohorts,
+        values=floats,
+        previous=previous,
+    )
+
+
+# ------------------------------------------------------------------------------ grouped statistics
+
+
+def group_ids(*keys: np.ndarray[Any, Any]) -> tuple[IntArray, int]:
+    """A dense group number per row for the combination of keys (None is a key of its own)."""
+    combined = np.zeros(len(keys[0]), dtype=np.int64)
+    for key in keys:
+        if key.dtype == object:
+            key = np.array(["\0" if k is None else str(k) for k in key], dtype=object)
+        _, inverse = np.unique(key, return_inverse=True)
+        combined = combined * (int(inverse.max(initial=0)) + 1) + inverse
+    _, dense = np.unique(combined, return_inverse=True)
+    return dense.astype(np.int64), int(dense.max(initial=-1)) + 1
+
+
+def grouped_percentile(group: IntArray, values: FloatArray) -> FloatArray:
+    """Mid-rank percentile of each value within its group, 0–1: (below + (equal − 1) / 2) /
+    (n − 1) over the group's non-missing values; 0.5 alone in its group; NaN for NaN."""
+    out = np.full(len(values), np.nan)
+    ok = ~np.isnan(values)
+    if not ok.any():
+        return out
+    g, v = group[ok], values[ok]
+    order = np.lexsort((v, g))
+    gs, vs = g[order], v[order]
+    n_groups = int(g.max()) + 1
+    size = np.bincount(g, minlength=n_groups)
+    start = np.concatenate(([0], np.cumsum(size)[:-1]))
+    # first and last position of each (group, value) run of ties
+    new_run = np.ones(len(vs), dtype=bool)
+    new_run[1:] = (gs[1:] != gs[:-1]) | (vs[1:] != vs[:-1])
+    run_id = np.cumsum(new_run) - 1
+    run_first = np.flatnonzero(new_run)
+    run_len = np.bincount(run_id)
+    below = run_first[run_id] - start[gs]
+    equal = run_len[run_id]
+    n = size[gs]
+    ranked = np.where(n > 1, (below + (equal - 1) / 2) / np.maximum(n - 1, 1), 0.5)
+    result = np.empty(len(vs))
+    result[order] = ranked
+    out[ok] = result
+    return out
+
+
+def grouped_median(group: IntArray, values: FloatArray, n_groups: int) -> FloatArray:
+    """Median of each group's non-missing values (NaN for a group without any)."""
+    out = np.full(n_groups, np.nan)
+    ok = ~np.isnan(values)
+    if not ok.any():
+        return out
+    g, v = group[ok], values[ok]
+    order = np.lexsort((v, g))
+    vs = v[order]
+    size = np.bincount(g, minlength=n_groups)
+    start = np.concatenate(([0], np.cumsum(size)[:-1]))
+    has = size > 0
+    lo = start + (size - 1) // 2
+    hi = start + size // 2
+    out[has] = (vs[lo[has]] + vs[hi[has]]) / 2
+    return out
+
+
+def grouped_sum(group: IntArray, values: FloatArray, n_groups: int) -> FloatArray:
+    """Sum of each group's non-missing values (0 for none)."""
+    ok = ~np.isnan(values)
+    return np.bincount(group[ok], weights=values[ok], minlength=n_groups).astype(np.float64)
+
+
+def grouped_count(group: IntArray, values: FloatArray, n_groups: int) -> IntArray:
+    """Non-missing values per group."""
+    ok = ~np.isnan(values)
+    return np.bincount(group[ok], minlength=n_groups).astype(np.int64)
+
+
+def grouped_extreme(
+    group: IntArray, values: FloatArray, n_groups: int, *, high: bool
+) -> FloatArray:
+    """Maximum (``high``) or minimum of each group's non-missing values (NaN for none)."""
+    out = np.full(n_groups, -np.inf if high else np.inf)
+    ok = ~np.isnan(values)
+    (np.maximum if high else np.minimum).at(out, group[ok], values[ok])
+    out[np.isinf(out)] = np.nan
+    return out

@@ -1,0 +1,167 @@
+"""The evaluation end to end on the demo: the planted patterns are found, the commands show
+scorecards, tiers, alerts and plans, and a second run is reproducible and deduplicates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from partnerscope.demo.findings import findings
+from partnerscope.evaluation.pipeline import ALERTS, SCORECARDS, TIERS
+from partnerscope.runs import list_runs, run_folder
+from partnerscope.workspace import Workspace
+from tests.test_cli import run, wide_console  # noqa: F401
+
+SCALE = 0.2  # 200 partners, 6 of each planted pattern
+# one worker builds the demo once and runs these in order (the second run comes late)
+pytestmark = pytest.mark.xdist_group("evaluation_demo")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    root = tmp_path_factory.mktemp("evaluation") / "demo"
+    result = run("demo", str(root), "--scale", str(SCALE))
+    assert "Planted patterns" in result.output
+    return Workspace.open(root)
+
+
+def planted(ws: Workspace) -> dict[str, list[str]]:
+    return json.loads((ws.root / "data" / "planted.json").read_text(encoding="utf-8"))
+
+
+def test_every_planted_pattern_is_found(demo: Workspace) -> None:
+    found = {f.pattern: f for f in findings(demo, planted(demo))}
+    assert set(found) == {"decliners", "sla_breakers", "compliance_violators", "risers", "collapse"}
+    for pattern, finding in found.items():
+        assert len(finding.planted) >= 1, pattern
+        assert finding.missed == [], (pattern, finding.missed)
+
+
+def test_the_run_records_its_evaluation(demo: Workspace) -> None:
+    manifest = list_runs(demo)[0]
+    summary = manifest.evaluation
+    assert summary["grain"] == "quarter"
+    assert summary["period"] == "FY2026-Q4"
+    assert summary["partners"] == 200
+    # every partner lands in exactly one tier of each rule set
+    assert sum(summary["tiers"]["revenue"].values()) == summary["partners"]
+    assert sum(summary["tiers"]["performance"].values()) == summary["partners"]
+    assert summary["alerts"]["ongoing"] == 0  # a first run has no earlier alerts
+
+
+@pytest.mark.usefixtures("wide_console")
+def test_scorecard_explains_a_decliner(demo: Workspace) -> None:
+    decliner = planted(demo)["decliners"][0]
+    out = run("-w", str(demo.root), "scorecard", decliner).output
+    assert f"({decliner}) — FY2026-Q4" in out
+    for part in ("Leading indicators", "Lagging indicators", "revenue tier:", "performance tier:"):
+        assert part in out
+    assert "flag improvement (declining" in out
+    assert "improvement plan since 2026-10-01" in out
+    # the line of each weighted metric carries its weight
+    assert "│ Won revenue " in out and "│ 20 %   │" in out
+
+
+def test_scorecard_contributions_add_up_to_the_score(demo: Workspace) -> None:
+    folder = run_folder(demo, 1)
+    cards = pq.read_table(folder / SCORECARDS).to_pylist()
+    lines = pq.read_table(folder / "scorecard_metrics.parquet").to_pylist()
+    totals: dict[tuple[str, object], float] = {}
+    for line in lines:
+        key = (line["partner_id"], line["period_start"])
+        totals[key] = totals.get(key, 0.0) + (line["contribution"] or 0.0)
+    for card in cards:
+        if card["score"] is not None:
+            key = (card["partner_id"], card["period_start"])
+            assert totals[key] == pytest.approx(card["score"], abs=1e-9)
+            assert 0 <= card["score"] <= 100
+
+
+@pytest.mark.usefixtures("wide_console")
+def test_ranking_tiers_and_alerts_commands(demo: Workspace) -> None:
+    ranking = run("-w", str(demo.root), "scorecard", "--limit", "5").output
+    assert "Scorecards FY2026-Q4 — run 1" in ranking
+    assert "(top 5 of 200)" in ranking
+    tiers = run("-w", str(demo.root), "tiers").output
+    assert "Revenue tiers FY2026-Q4" in tiers and "Performance tiers FY2026-Q4" in tiers
+    alerts = run("-w", str(demo.root), "alerts").output
+    breaker = planted(demo)["sla_breakers"][0]
+    assert breaker in alerts
+    assert "is below the threshold 0.8" in alerts
+    assert "Flags (" in alerts
+
+
+@pytest.mark.usefixtures("wide_console")
+def test_what_if_lists_the_partners_that_would_change_tier(demo: Workspace, tmp_path: Path) -> None:
+    other = tmp_path / "weights.toml"
+    other.write_text(
+        "[scorecard.weights]\nwon_revenue = 0.5\nquota_attainment = 0.5\n"
+        "[tiers.performance]\ndowngrade_after = 1\n",
+        encoding="utf-8",
+    )
+    out = run("-w", str(demo.root), "tiers", "--what-if", str(other)).output
+    assert "tier placement(s) change in FY2026-Q4" in out
+    # with downgrades at once, every pending downgrade of the run becomes a move
+    stored = pq.read_table(run_folder(demo, 1) / TIERS).to_pylist()
+    pending = [
+        r["partner_id"]
+        for r in stored
+        if r["ruleset"] == "performance" and r["period"] == "FY2026-Q4" and r["pending"]
+    ]
+    assert pending
+    for partner_id in pending:
+        assert partner_id in out
+    assert "Sensitivity of the performance tiers" in out
+    assert "│ won_revenue " in out and "│ quota_attainment " in out
+
+
+def test_a_what_if_file_is_validated(demo: Workspace, tmp_path: Path) -> None:
+    other = tmp_path / "bad.toml"
+    other.write_text("[scorecard.weights]\nwon_revenu = 1\n[incentives]\n", encoding="utf-8")
+    result = run("-w", str(demo.root), "tiers", "--what-if", str(other), ok=False)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "a what-if file may only change [scorecard] and [tiers]" in result.output
+
+
+@pytest.mark.usefixtures("wide_console")
+def test_plans_are_opened_tracked_and_closed(demo: Workspace) -> None:
+    decliner = planted(demo)["decliners"][0]
+    listing = run("-w", str(demo.root), "plans").output
+    assert decliner in listing
+    run("-w", str(demo.root), "plans", "set", decliner, "--owner", "Ana", "--action", "QBR call")
+    book = json.loads((demo.state_dir / "plans.json").read_text(encoding="utf-8"))
+    (plan,) = [p for p in book["plans"] if p["partner_id"] == decliner]
+    assert plan["owner"] == "Ana"
+    assert plan["actions"][-1] == "QBR call"
+    assert len(plan["check_ins"]) == 3
+
+
+def test_a_second_run_reproduces_the_evaluation_and_dedupes_alerts(demo: Workspace) -> None:
+    first = list_runs(demo)[0]
+    run("-w", str(demo.root), "run", "--as-of", first.as_of)
+    second = list_runs(demo)[-1]
+    a, b = run_folder(demo, first.run_id), run_folder(demo, second.run_id)
+    assert pq.read_table(a / SCORECARDS).equals(pq.read_table(b / SCORECARDS))
+    assert pq.read_table(a / TIERS).equals(pq.read_table(b / TIERS))
+    alerts = pq.read_table(b / ALERTS).to_pylist()
+    assert alerts and all(x["status"] == "ongoing" and x["first_seen_run"] == 1 for x in alerts)
+    assert second.evaluation["alerts"] == {"new": 0, "ongoing": len(alerts)}
+    # open plans record the second run's score
+    book = json.loads((demo.state_dir / "plans.json").read_text(encoding="utf-8"))
+    tracked = [p for p in book["plans"] if p["status"] == "open"]
+    assert tracked and all(p["progress"][-1]["run_id"] == second.run_id for p in tracked)
+
+
+def test_plans_close(demo: Workspace) -> None:
+    decliner = planted(demo)["decliners"][1]
+    run("-w", str(demo.root), "plans", "close", decliner, "--reason", "recovered")
+    book = json.loads((demo.state_dir / "plans.json").read_text(encoding="utf-8"))
+    (plan,) = [p for p in book["plans"] if p["partner_id"] == decliner]
+    assert plan["status"] == "closed" and plan["closed_reason"] == "recovered"
+    result = run("-w", str(demo.root), "plans", "close", decliner, "--reason", "x", ok=False)
+    assert result.exit_code == 1
+    assert "has no open improvement plan" in result.output
