@@ -18,7 +18,7 @@ DEMO_ARGS ?=
 BENCH_SCALE ?= 0.2
 METRICS_SCALE ?= 1
 
-.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench bench-metrics clean distclean
+.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench bench-metrics bench-evaluation clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ bench: $(STAMP) ## Ingest throughput against DuckDB's read_csv (BENCH_SCALE=0.2)
 
 bench-metrics: $(STAMP) ## Metric engine against hand-written DuckDB SQL and pandas (METRICS_SCALE=1: 10M deals, 20M leads)
 	$(BIN)/python bench/metrics.py --scale $(METRICS_SCALE)
+
+bench-evaluation: $(STAMP) ## Scorecards, tiers, flags and alerts against the metric computation of the same run (METRICS_SCALE=1)
+	$(BIN)/python bench/evaluation.py --scale $(METRICS_SCALE)
 
 clean: ## Remove caches, build output, the demo and benchmark folders and example state
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist

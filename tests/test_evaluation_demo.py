@@ -165,3 +165,27 @@ def test_plans_close(demo: Workspace) -> None:
     result = run("-w", str(demo.root), "plans", "close", decliner, "--reason", "x", ok=False)
     assert result.exit_code == 1
     assert "has no open improvement plan" in result.output
+
+
+def test_the_panel_is_the_same_whatever_order_the_values_come_in(demo: Workspace) -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from partnerscope.evaluation.panel import build_panel
+    from partnerscope.runs import read_memberships, read_results
+
+    results, members = read_results(demo, 1), read_memberships(demo, 1)
+    stored = build_panel(results, members, "quarter")  # stored order: columns side by side
+    shuffled = results.take(pa.array(np.random.default_rng(1).permutation(results.num_rows)))
+    joined = build_panel(shuffled, members, "quarter")  # any other order: joined
+    assert stored.partner.tolist() == joined.partner.tolist()
+    assert stored.period.tolist() == joined.period.tolist()
+    # the demo's window: FY2022-Q4 (from September 2022) to FY2026-Q4, 17 finished quarters
+    assert stored.labels == joined.labels
+    assert (stored.labels[0], stored.labels[-1], len(stored.labels)) == (
+        "FY2022-Q4",
+        "FY2026-Q4",
+        17,
+    )
+    for name, values in stored.values.items():
+        np.testing.assert_array_equal(values, joined.values[name], err_msg=name)

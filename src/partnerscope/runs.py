@@ -182,7 +182,9 @@ def execute(
             computation = compute(
                 backend, config, catalog, as_of=as_of, reuse=reuse, out=temp, step=step
             )
+            evaluating = time.perf_counter()
             evaluation = _evaluate(workspace, temp, run_id, previous)
+            evaluation_seconds = time.perf_counter() - evaluating
             step("evaluated")
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
@@ -210,7 +212,7 @@ def execute(
             digest=str(computation.digest),
             metrics=[m.name for m in catalog],
             notes=list(computation.notes),
-            evaluation=evaluation.summary(),
+            evaluation=evaluation.summary() | {"seconds": round(evaluation_seconds, 3)},
         )
         (temp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
         temp.rename(folder)

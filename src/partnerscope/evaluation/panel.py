@@ -79,35 +79,47 @@ def build_panel(results: pa.Table, memberships: pa.Table, grain: str) -> Panel:
             results["complete"],
         )
     )
-    metric_columns = [
-        c
-        for c in values.column_names
-        if c
-        not in ("level", "group_key", "grain", "period_start", "period_end", "label", "complete")
-    ]
-    labels = (
-        values.select(["period_start", "label"]).group_by(["period_start", "label"]).aggregate([])
-    )
-    values = values.select(["group_key", "period_start", *metric_columns]).rename_columns(
-        ["partner_id", "period_start", *metric_columns]
-    )
-    table = members.join(values, ["partner_id", "period_start"], join_type="inner")
-    table = table.sort_by([("partner_id", "ascending"), ("period_start", "ascending")])
-    starts = sorted(set(table["period_start"].to_pylist()))
+    keys = ("level", "group_key", "grain", "period_start", "period_end", "label", "complete")
+    metric_columns = [c for c in values.column_names if c not in keys]
+    starts = sorted(set(pc.unique(values["period_start"]).to_pylist()))
+    labels = values.group_by(["period_start", "label"]).aggregate([])
     label_of = dict(
         zip(labels["period_start"].to_pylist(), labels["label"].to_pylist(), strict=True)
     )
-    index = {start: i for i, start in enumerate(starts)}
-    period = np.array([index[s] for s in table["period_start"].to_pylist()], dtype=np.int64)
-    partner = np.array(table["partner_id"].to_pylist(), dtype=object)
+    members = members.filter(pc.is_in(members["period_start"], pa.array(starts, pa.date32())))
+    # both are stored sorted by partner and period with a row per member: when their keys
+    # line up, the columns are taken side by side; otherwise they are joined
+    aligned = (
+        members.num_rows == values.num_rows
+        and members["partner_id"].equals(values["group_key"])
+        and members["period_start"].equals(values["period_start"])
+    )
+    if not aligned:
+        values = values.select(["group_key", "period_start", *metric_columns]).rename_columns(
+            ["partner_id", "period_start", *metric_columns]
+        )
+        joined = members.join(values, ["partner_id", "period_start"], join_type="inner")
+        joined = joined.sort_by([("partner_id", "ascending"), ("period_start", "ascending")])
+        members, values = joined, joined
+    period = np.asarray(
+        pc.index_in(members["period_start"], value_set=pa.array(starts, pa.date32())),
+        dtype=np.int64,
+    )
+    partner = np.asarray(members["partner_id"].to_numpy(zero_copy_only=False), dtype=object)
     same = np.zeros(len(partner), dtype=bool)
     same[1:] = (partner[1:] == partner[:-1]) & (period[1:] == period[:-1] + 1)
     previous = np.where(same, np.arange(len(partner)) - 1, -1).astype(np.int64)
-    names = dict(zip(table["partner_id"].to_pylist(), table["name"].to_pylist(), strict=True))
-    cohorts = {k: np.array(table[k].to_pylist(), dtype=object) for k in COHORT_KEYS}
+    first = np.flatnonzero(np.concatenate(([True], partner[1:] != partner[:-1])))
+    first_rows = members.take(pa.array(first, pa.int64()))
+    names = dict(
+        zip(first_rows["partner_id"].to_pylist(), first_rows["name"].to_pylist(), strict=True)
+    )
+    cohorts = {
+        k: np.asarray(members[k].to_numpy(zero_copy_only=False), dtype=object) for k in COHORT_KEYS
+    }
     floats = {
         c: np.asarray(
-            pc.cast(table[c], pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
+            pc.cast(values[c], pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
         )
         for c in metric_columns
     }

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from partnerscope.errors import PartnerscopeError
 from partnerscope.evaluation.pipeline import ALERTS, FLAGS, SCORE_LINES, SCORECARDS, TIERS
 from partnerscope.metrics.definition import did_you_mean
-from partnerscope.runs import RunManifest, get_run, read_results, run_folder
+from partnerscope.runs import RunManifest, get_run, run_folder
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -113,9 +113,11 @@ def scorecard_view(
     workspace: Workspace, partner_id: str, period: str | None = None, run_id: int | None = None
 ) -> ScorecardView:
     import numpy as np
+    import pyarrow.parquet as pq
 
     from partnerscope.evaluation import plans
     from partnerscope.evaluation.tiers import next_tier_gaps
+    from partnerscope.metrics.engine import RESULTS
 
     run = get_run(workspace, run_id)
     start, label = pick_period(workspace, run, period)
@@ -137,11 +139,16 @@ def scorecard_view(
             read(workspace, run, SCORE_LINES), partner_id=partner_id, period_start=start
         ).to_pylist()
     ]
-    results = read_results(workspace, run.run_id)
-    values = _where(
-        results, level="partner", group_key=partner_id, grain=workspace.config.scorecard.grain
-    )
-    values = _where(values, period_start=start).to_pylist()
+    # only the partner's row of the period: the row groups of everyone else are skipped
+    values = pq.read_table(
+        run_folder(workspace, run.run_id) / RESULTS,
+        filters=[
+            ("level", "=", "partner"),
+            ("group_key", "=", partner_id),
+            ("grain", "=", workspace.config.scorecard.grain),
+            ("period_start", "=", start),
+        ],
+    ).to_pylist()
     # the one row's values by name, as the tier rules read them
     fields = {
         k: np.array([np.nan if v is None else float(v)])

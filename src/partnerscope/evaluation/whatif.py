@@ -97,6 +97,8 @@ def _merge(base: Any, override: Any) -> Any:
 def what_if(workspace: Workspace, path: Path | None, run_id: int | None = None) -> WhatIf:
     """Tier changes in the latest period under the settings of ``path`` (None: the
     workspace's own), and the sensitivity of the performance tiers to each weight."""
+    from partnerscope.evaluation import tiers
+    from partnerscope.evaluation.scorecard import score
     from partnerscope.runs import get_run, read_memberships, read_results
 
     run = get_run(workspace, run_id)
@@ -118,9 +120,6 @@ def what_if(workspace: Workspace, path: Path | None, run_id: int | None = None) 
     weights = other.scorecard.weights
     performance = other.tiers.performance
     before = changed.tiers["performance"].effective[latest]
-    from partnerscope.evaluation import tiers
-    from partnerscope.evaluation.scorecard import score
-
     for metric, weight in weights.items():
         flips = []
         for factor in (0.9, 1.1):

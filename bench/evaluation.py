@@ -1,0 +1,145 @@
+"""How much the evaluation (scorecards, tiers, flags, alerts) adds to a run.
+
+Uses the metric benchmark's generated warehouse (bench/metrics.py: at scale 1, 20,000 partners,
+10M opportunities and 20M leads over 12 quarters), runs ``Workspace.run`` on a copy, and reports
+the evaluation's time against the metric computation of the same run (target: under 25 %). Then
+times each evaluation step alone on that run's stored values, fastest of ``--repeat``.
+
+    .venv/bin/python bench/evaluation.py --scale 1 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import metrics as bench
+from machine import machine_info
+
+TARGET = 0.25
+
+
+def best(repeat: int, work: Callable[[], Any]) -> tuple[float, Any]:
+    """Fastest wall time of ``repeat`` calls, and the last result."""
+    fastest, result = float("inf"), None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = work()
+        fastest = min(fastest, time.perf_counter() - started)
+    return fastest, result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="as bench/metrics.py (default 1)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each evaluation step")
+    parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    args = parser.parse_args(argv)
+    console = Console()
+    console.print("[bold]partnerscope evaluation benchmark[/bold]")
+    for line in machine_info():
+        console.print(f"  {line}")
+
+    paths = bench.Paths(args.out / "metrics", args.scale, args.seed)
+    sizes = bench.Sizes.at(args.scale)
+    if bench.cached_stats(paths) is None:
+        paths.out.mkdir(parents=True, exist_ok=True)
+        bench.generate(paths, sizes, console)
+    root = args.out / "evaluation" / f"ws-{paths.tag}"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "state").mkdir(parents=True)
+    (root / "partnerscope.toml").write_text('[workspace]\nname = "bench"\n', encoding="utf-8")
+    shutil.copyfile(paths.warehouse, root / "state" / "warehouse.duckdb")
+
+    from partnerscope.workspace import Workspace
+
+    workspace = Workspace.open(root)
+    console.print(
+        f"\ndata  scale {args.scale:g}: {sizes.partners:,} partners, "
+        f"{sizes.opportunities:,} opportunities, {sizes.leads:,} leads, 12 quarters"
+    )
+    with console.status("partnerscope run (metrics, then evaluation)"):
+        manifest = workspace.run(as_of=bench.AS_OF.replace(tzinfo=UTC), full=True)
+    evaluation_s = float(manifest.evaluation["seconds"])
+    metrics_s = manifest.seconds - evaluation_s
+    summary = manifest.evaluation
+    console.print(
+        f"run {manifest.run_id}: {manifest.seconds:.1f} s in all; evaluated {summary['period']}: "
+        f"{summary['partners']:,} partners, flags {summary['flags']}, alerts {summary['alerts']}"
+    )
+
+    steps = time_steps(workspace, manifest.run_id, args.repeat)
+    table = Table(
+        "step",
+        "wall s",
+        "share of the metrics",
+        title_justify="left",
+        title="Evaluation vs the metric computation of the same run",
+    )
+    table.add_row("metric computation (the run without evaluation)", f"{metrics_s:.2f}", "1.00")
+    table.add_row(
+        "evaluation inside the run", f"{evaluation_s:.2f}", f"{evaluation_s / metrics_s:.3f}"
+    )
+    for name, seconds in steps.items():
+        table.add_row(f"  alone: {name}", f"{seconds:.3f}", f"{seconds / metrics_s:.4f}")
+    console.print(table)
+    verdict = "met" if evaluation_s / metrics_s < TARGET else "NOT met"
+    console.print(
+        f"evaluation adds {100 * evaluation_s / metrics_s:.1f} % to the run "
+        f"(target under {100 * TARGET:.0f} %: {verdict})"
+    )
+    return 0
+
+
+def time_steps(workspace: Any, run_id: int, repeat: int) -> dict[str, float]:
+    """Each step of the evaluation alone, on the stored values of run ``run_id``."""
+    from partnerscope.evaluation import alerts, flags, pipeline, tiers
+    from partnerscope.evaluation.panel import build_panel
+    from partnerscope.evaluation.scorecard import score
+    from partnerscope.runs import read_memberships, read_results
+
+    config, catalog = workspace.config, workspace.catalog
+    out: dict[str, float] = {}
+    out["read the run's values"], (results, members) = best(
+        repeat, lambda: (read_results(workspace, run_id), read_memberships(workspace, run_id))
+    )
+    out["panels (quarters and months)"], (panel, monthly) = best(
+        repeat,
+        lambda: (build_panel(results, members, "quarter"), build_panel(results, members, "month")),
+    )
+    out["scorecards"], cards = best(repeat, lambda: score(panel, catalog, config.scorecard))
+    fields = cards.fields()
+    out["tiers (both rule sets)"], _ = best(
+        repeat,
+        lambda: [
+            tiers.evaluate(panel, fields, getattr(config.tiers, r), r) for r in pipeline.RULESETS
+        ],
+    )
+    out["flags"], _ = best(
+        repeat, lambda: flags.evaluate_flags(panel, fields, monthly, cards.cohort, config.flags)
+    )
+    directions = {n: catalog[n].spec.direction.value for n in catalog.metrics} | {"score": "higher"}
+    out["alerts"], _ = best(
+        repeat,
+        lambda: alerts.evaluate_alerts(panel, fields, cards.cohort, directions, config.alerts),
+    )
+    evaluation = pipeline.evaluate(config, catalog, results, members, run_id=run_id)
+    with tempfile.TemporaryDirectory() as folder:
+        out["write the files"], _ = best(repeat, lambda: pipeline.write(evaluation, Path(folder)))
+    return out
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
