@@ -17,13 +17,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from partnerscope.errors import ConfigError
-from partnerscope.evaluation.flags import Rows, cohort_label, format_value
+from partnerscope.evaluation.flags import cohort_label, format_value
+from partnerscope.evaluation.normalize import MAD_SCALE, MEAN_AD_SCALE
 from partnerscope.evaluation.panel import (
     BoolArray,
     FloatArray,
     IntArray,
     ObjectArray,
     Panel,
+    Rows,
     group_ids,
     grouped_count,
     grouped_median,
@@ -35,12 +37,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from partnerscope.evaluation.settings import AlertSettings, AnomalySettings, Threshold
-
-#: Scale of a median absolute deviation that makes it a standard deviation for normal data …
-MAD_SCALE = 1.4826
-#: … and of a mean absolute deviation (√(π/2)), the fallback when more than half of the
-#: changes are equal (MAD 0): a steady partner with one earlier jump still has a spread.
-MEAN_AD_SCALE = 1.2533
 
 _RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2}
 

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from partnerscope.evaluation.panel import (
+    PERIODS_PER_YEAR,
     BoolArray,
     FloatArray,
     IntArray,
     ObjectArray,
     Panel,
+    Rows,
     group_ids,
     grouped_count,
 )
@@ -38,9 +40,6 @@ if TYPE_CHECKING:
 
 #: Most values listed in one line of evidence; a longer run shows its latest ones.
 MAX_LISTED = 12
-#: Periods in a year per grain. Revenue trends are read on the trailing year's revenue: a
-#: period's own revenue swings with single large deals and with the season.
-PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
 
 
 class Flag(StrEnum):
@@ -56,34 +55,6 @@ class _Found:
     criterion: str
     evidence: str
     values: dict[str, Any]
-
-
-class Rows:
-    """Finds a partner's row in a period of a panel, by binary search on (partner, period)."""
-
-    def __init__(self, panel: Panel) -> None:
-        self.panel = panel
-        new = np.ones(len(panel), dtype=bool)
-        new[1:] = panel.partner[1:] != panel.partner[:-1]
-        #: a dense number per partner, increasing down the panel (it is sorted by partner)
-        self.code: IntArray = np.cumsum(new) - 1
-        # sorted by partner then period, so this key increases down the panel
-        self._key: IntArray = self.code * max(len(panel.periods), 1) + panel.period
-
-    def find(self, code: IntArray, period: IntArray) -> IntArray:
-        """Row of partner ``code`` in ``period`` (same shapes), or -1."""
-        if len(self._key) == 0:
-            return np.full(np.broadcast_shapes(np.shape(code), np.shape(period)), -1)
-        target = code * max(len(self.panel.periods), 1) + period
-        at = np.minimum(np.searchsorted(self._key, target), len(self._key) - 1)
-        found: IntArray = np.where((period >= 0) & (self._key[at] == target), at, -1)
-        return found
-
-    def lookback(self, rows: IntArray, depth: int) -> IntArray:
-        """For each of ``rows``, the row of the same partner 0, 1, …, ``depth`` periods earlier
-        (columns), or -1 where the partner has no row in that period."""
-        steps = np.arange(depth + 1)[None, :]
-        return self.find(self.code[rows][:, None], self.panel.period[rows][:, None] - steps)
 
 
 def evaluate_flags(
@@ -186,7 +157,7 @@ def _covering(panel: Panel, monthly: Panel) -> IntArray:
     starts = np.array(panel.periods, dtype="datetime64[M]")
     months = np.array(monthly.periods, dtype="datetime64[M]")
     index = np.searchsorted(starts, months, side="right") - 1
-    last_end = starts[-1] + np.timedelta64(12 // PER_YEAR[panel.grain], "M")
+    last_end = starts[-1] + np.timedelta64(12 // PERIODS_PER_YEAR[panel.grain], "M")
     ends = np.append(starts[1:], last_end)
     inside = (index >= 0) & (months < ends[np.maximum(index, 0)])
     covering: IntArray = np.where(inside, index, -1)
@@ -327,7 +298,7 @@ def _declining_revenue(
                 {
                     "share": _clean(share[i]),
                     "share_needed": criteria.declining_share,
-                    "trailing_periods": PER_YEAR[panel.grain],
+                    "trailing_periods": PERIODS_PER_YEAR[panel.grain],
                     "won_revenue_trailing": dict(items),
                 },
             )
@@ -406,7 +377,7 @@ def _rising_revenue(
                 {
                     "growth": _clean(growth),
                     "growth_needed": criteria.revenue_growth,
-                    "trailing_periods": PER_YEAR[panel.grain],
+                    "trailing_periods": PERIODS_PER_YEAR[panel.grain],
                     "won_revenue_trailing": dict(items),
                 },
             )
@@ -427,7 +398,7 @@ def _falling(window: FloatArray) -> BoolArray:
 def _trailing_year(rows: Rows, values: FloatArray, latest: IntArray, periods: int) -> FloatArray:
     """Sums of ``values`` over the trailing year ending 0, 1, …, ``periods`` periods back from
     each latest row (columns); NaN where the partner had no row in the ending period."""
-    span = PER_YEAR[rows.panel.grain]
+    span = PERIODS_PER_YEAR[rows.panel.grain]
     back = rows.lookback(latest, periods + span - 1)
     # a period the partner was not in the program brought it no revenue
     taken = np.nan_to_num(_take(values, back), nan=0.0)
@@ -437,7 +408,7 @@ def _trailing_year(rows: Rows, values: FloatArray, latest: IntArray, periods: in
 
 
 def _trailing_revenue(panel: Panel) -> str:
-    span = PER_YEAR[panel.grain]
+    span = PERIODS_PER_YEAR[panel.grain]
     return "won_revenue" if span == 1 else f"won_revenue over the trailing {span} {panel.grain}s"
 
 

@@ -21,6 +21,9 @@ BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 ObjectArray = np.ndarray[Any, np.dtype[np.object_]]
 
 COHORT_KEYS = ("partner_type", "region", "revenue_band", "program_tier")
+#: Periods in a year per grain. Revenue trends are read on the trailing year's revenue: a
+#: period's own revenue swings with single large deals and with the season.
+PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,34 @@ class Panel:
         for _ in range(steps):
             rows = np.where(rows >= 0, self.previous[np.maximum(rows, 0)], -1)
         return rows
+
+
+class Rows:
+    """Finds a partner's row in a period of a panel, by binary search on (partner, period)."""
+
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+        new = np.ones(len(panel), dtype=bool)
+        new[1:] = panel.partner[1:] != panel.partner[:-1]
+        #: a dense number per partner, increasing down the panel (it is sorted by partner)
+        self.code: IntArray = np.cumsum(new) - 1
+        # sorted by partner then period, so this key increases down the panel
+        self._key: IntArray = self.code * max(len(panel.periods), 1) + panel.period
+
+    def find(self, code: IntArray, period: IntArray) -> IntArray:
+        """Row of partner ``code`` in ``period`` (same shapes), or -1."""
+        if len(self._key) == 0:
+            return np.full(np.broadcast_shapes(np.shape(code), np.shape(period)), -1)
+        target = code * max(len(self.panel.periods), 1) + period
+        at = np.minimum(np.searchsorted(self._key, target), len(self._key) - 1)
+        found: IntArray = np.where((period >= 0) & (self._key[at] == target), at, -1)
+        return found
+
+    def lookback(self, rows: IntArray, depth: int) -> IntArray:
+        """For each of ``rows``, the row of the same partner 0, 1, …, ``depth`` periods earlier
+        (columns), or -1 where the partner has no row in that period."""
+        steps = np.arange(depth + 1)[None, :]
+        return self.find(self.code[rows][:, None], self.panel.period[rows][:, None] - steps)
 
 
 def build_panel(results: pa.Table, memberships: pa.Table, grain: str) -> Panel:

@@ -19,11 +19,13 @@ import numpy as np
 
 from partnerscope.evaluation.normalize import Shrunk, normalize, shrink
 from partnerscope.evaluation.panel import (
+    PERIODS_PER_YEAR,
     BoolArray,
     FloatArray,
     IntArray,
     ObjectArray,
     Panel,
+    Rows,
     group_ids,
     grouped_count,
     grouped_percentile,
@@ -35,9 +37,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from partnerscope.metrics.definition import Catalog
-
-#: Periods summed into annual_revenue per scorecard grain (the 12 months ending at period end).
-PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
 
 
 @dataclass(frozen=True)
@@ -220,11 +219,11 @@ def _composite(items: list[MetricScore]) -> tuple[FloatArray, FloatArray]:
 
 
 def trailing_sum(panel: Panel, values: FloatArray) -> FloatArray:
-    """Sum over the year ending with each row's period (the periods the panel has of it)."""
-    total = np.nan_to_num(values)
-    for steps in range(1, PERIODS_PER_YEAR[panel.grain]):
-        rows = panel.back(steps)
-        total = total + np.where(rows >= 0, np.nan_to_num(values[np.maximum(rows, 0)]), 0.0)
+    """Sum over the year ending with each row's period (the periods the panel has of it; a
+    period the partner was not a member brought nothing)."""
+    back = Rows(panel).lookback(np.arange(len(panel)), PERIODS_PER_YEAR[panel.grain] - 1)
+    taken = np.where(back >= 0, values[np.maximum(back, 0)], 0.0)
+    total: FloatArray = np.nan_to_num(taken).sum(axis=1)
     return total
 
 
