@@ -224,7 +224,7 @@ def load_config(path: Path, *, check_files: bool = True) -> Config:
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
-        problems.extend(_describe_validation_error(exc))
+        problems.extend(describe_validation_error(exc))
         # one typo must not hide the other problems: check what did validate
         timezone, sources = _valid_parts(raw)
         problems.extend(_check_meaning(timezone, sources, path.parent, check_files=check_files))
@@ -238,7 +238,7 @@ def load_config(path: Path, *, check_files: bool = True) -> Config:
     )
     problems.extend(_check_metrics(config.metrics))
     if not problems:
-        problems.extend(_check_evaluation(config))
+        problems.extend(check_evaluation(config))
     if problems:
         raise ConfigError(where, problems)
     return config
@@ -255,7 +255,7 @@ def _check_metrics(metrics: dict[str, Any]) -> list[str]:
     return []
 
 
-def _check_evaluation(config: Config) -> list[str]:
+def check_evaluation(config: Config) -> list[str]:
     """Problems of the metric names the scorecard, tier rules and alerts use."""
     from partnerscope.evaluation.settings import check
     from partnerscope.metrics.definition import load_catalog
@@ -312,7 +312,7 @@ def _user_loc(loc: tuple[int | str, ...]) -> tuple[tuple[int | str, ...], bool]:
     return tuple(out), member
 
 
-def _describe_validation_error(exc: ValidationError) -> list[str]:
+def describe_validation_error(exc: ValidationError) -> list[str]:
     errors = [(*_user_loc(err["loc"]), err) for err in exc.errors()]
     problems = []
     seen: set[tuple[int | str, ...]] = set()

@@ -223,7 +223,7 @@ def tiers_command(
     """Tier distribution, moves and pending downgrades; or what would change under other
     weights or thresholds."""
     from partnerscope.evaluation.pipeline import TIERS
-    from partnerscope.evaluation.view import _where, pick_period, read
+    from partnerscope.evaluation.view import pick_period, read, rows_where
     from partnerscope.runs import get_run
 
     ws = state(ctx).workspace()
@@ -232,7 +232,7 @@ def tiers_command(
         return
     manifest = get_run(ws, run)
     start, label = pick_period(ws, manifest, period)
-    rows = _where(read(ws, manifest, TIERS), period_start=start).to_pylist()
+    rows = rows_where(read(ws, manifest, TIERS), period_start=start).to_pylist()
     for ruleset in ("revenue", "performance"):
         rules = getattr(ws.config.tiers, ruleset)
         mine = [r for r in rows if r["ruleset"] == ruleset]

@@ -37,7 +37,7 @@ def read(workspace: Workspace, run: RunManifest, name: str) -> pa.Table:
     return pq.read_table(path)
 
 
-def _where(table: pa.Table, **equal: Any) -> pa.Table:
+def rows_where(table: pa.Table, **equal: Any) -> pa.Table:
     import pyarrow.compute as pc
 
     for column, value in equal.items():
@@ -122,20 +122,20 @@ def scorecard_view(
     run = get_run(workspace, run_id)
     start, label = pick_period(workspace, run, period)
     cards = read(workspace, run, SCORECARDS)
-    mine = _where(cards, partner_id=partner_id)
+    mine = rows_where(cards, partner_id=partner_id)
     if mine.num_rows == 0:
         ids = sorted(set(cards["partner_id"].to_pylist()))
         raise EvaluationNotFoundError(
             f"no partner {partner_id!r} in run {run.run_id}{did_you_mean(partner_id, ids)}"
         )
     history = list(zip(mine["period"].to_pylist(), mine["score"].to_pylist(), strict=True))
-    row = _where(mine, period_start=start).to_pylist()
+    row = rows_where(mine, period_start=start).to_pylist()
     if not row:
         raise EvaluationNotFoundError(f"partner {partner_id!r} was not a member in {label}")
     card = row[0]
     lines = [
         Line(**{k: v for k, v in line.items() if k in Line.__dataclass_fields__})
-        for line in _where(
+        for line in rows_where(
             read(workspace, run, SCORE_LINES), partner_id=partner_id, period_start=start
         ).to_pylist()
     ]
@@ -157,7 +157,7 @@ def scorecard_view(
         if v is None or (isinstance(v, int | float | Decimal) and not isinstance(v, bool))
     }
     placements = []
-    tiers = _where(read(workspace, run, TIERS), partner_id=partner_id, period_start=start)
+    tiers = rows_where(read(workspace, run, TIERS), partner_id=partner_id, period_start=start)
     for tier in tiers.to_pylist():
         rules = getattr(workspace.config.tiers, tier["ruleset"])
         names = [level.name for level in rules.levels]
@@ -174,8 +174,8 @@ def scorecard_view(
                 next_tier=next_tier_gaps(rules, fields, 0, level),
             )
         )
-    flags = _where(read(workspace, run, FLAGS), partner_id=partner_id).to_pylist()
-    alerts = _where(read(workspace, run, ALERTS), partner_id=partner_id).to_pylist()
+    flags = rows_where(read(workspace, run, FLAGS), partner_id=partner_id).to_pylist()
+    alerts = rows_where(read(workspace, run, ALERTS), partner_id=partner_id).to_pylist()
     return ScorecardView(
         run=run,
         partner_id=partner_id,
@@ -199,7 +199,7 @@ def _partner_name(workspace: Workspace, run: RunManifest, partner_id: str) -> st
     members = pq.read_table(
         run_folder(workspace, run.run_id) / MEMBERSHIPS, columns=["partner_id", "name"]
     )
-    names = _where(members, partner_id=partner_id)["name"].to_pylist()
+    names = rows_where(members, partner_id=partner_id)["name"].to_pylist()
     return str(names[0]) if names and names[0] else partner_id
 
 
@@ -209,8 +209,8 @@ def ranking(
     """Every partner's scorecard row in a period with its tiers, best score first."""
     run = get_run(workspace, run_id)
     start, label = pick_period(workspace, run, period)
-    cards = _where(read(workspace, run, SCORECARDS), period_start=start)
-    tiers = _where(read(workspace, run, TIERS), period_start=start).to_pylist()
+    cards = rows_where(read(workspace, run, SCORECARDS), period_start=start)
+    tiers = rows_where(read(workspace, run, TIERS), period_start=start).to_pylist()
     placed = {(t["partner_id"], t["ruleset"]): t for t in tiers}
     rows = []
     for card in cards.to_pylist():

@@ -55,7 +55,7 @@ def load_overrides(config: Config, path: Path) -> Config:
     """The workspace's config with the [scorecard] and [tiers] of ``path`` laid over it."""
     from pydantic import ValidationError
 
-    from partnerscope.config import Config, _check_evaluation, _describe_validation_error
+    from partnerscope.config import Config, check_evaluation, describe_validation_error
 
     where = str(path)
     try:
@@ -76,8 +76,8 @@ def load_overrides(config: Config, path: Path) -> Config:
     try:
         changed = Config.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigError(where, _describe_validation_error(exc)) from None
-    problems = _check_evaluation(changed)
+        raise ConfigError(where, describe_validation_error(exc)) from None
+    problems = check_evaluation(changed)
     if problems:
         raise ConfigError(where, problems)
     return changed
