@@ -20,6 +20,7 @@ from partnerscope.evaluation.settings import (
     Severity,
     Threshold,
 )
+from tests.panels import series_panel
 
 NAN = math.nan
 DIRECTIONS = {
@@ -37,34 +38,7 @@ LABELS = [f"{s.year}-Q{(s.month - 1) // 3 + 1}" for s in STARTS]
 def make_panel(
     data: dict[str, dict[str, list[float]]], cohort: dict[str, str] | None = None
 ) -> Panel:
-    """Each partner's lists hold its values in its last periods (the latest last); metrics a
-    partner lacks are NaN."""
-    names = sorted({name for series in data.values() for name in series})
-    partner, period, values = [], [], {name: [] for name in names}
-    for pid in sorted(data):
-        n = max(len(v) for v in data[pid].values())
-        for k in range(n):
-            partner.append(pid)
-            period.append(len(STARTS) - n + k)
-            for name in names:
-                column = data[pid].get(name, [NAN] * n)
-                values[name].append(column[k - n + len(column)] if k >= n - len(column) else NAN)
-    p = np.array(period, dtype=np.int64)
-    ids = np.array(partner, dtype=object)
-    same = np.zeros(len(ids), dtype=bool)
-    same[1:] = (ids[1:] == ids[:-1]) & (p[1:] == p[:-1] + 1)
-    keys = np.array([(cohort or {}).get(pid, "all") for pid in partner], dtype=object)
-    return Panel(
-        grain="quarter",
-        partner=ids,
-        period=p,
-        periods=STARTS,
-        labels=LABELS,
-        names={pid: pid for pid in data},
-        cohorts={"revenue_band": keys},
-        values={k: np.array(v, dtype=np.float64) for k, v in values.items()},
-        previous=np.where(same, np.arange(len(ids)) - 1, -1).astype(np.int64),
-    )
+    return series_panel("quarter", STARTS, LABELS, data, cohort)
 
 
 def alerts_of(panel: Panel, settings: AlertSettings) -> list[dict[str, Any]]:

@@ -7,12 +7,12 @@ import math
 from datetime import date
 from typing import Any
 
-import numpy as np
 import pytest
 
 from partnerscope.evaluation.flags import evaluate_flags
 from partnerscope.evaluation.panel import Panel
 from partnerscope.evaluation.settings import FlagSettings, HighPotential, ImprovementCriteria
+from tests.panels import series_panel
 
 NAN = math.nan
 #: every field a criterion reads; a test gives the ones it is about, the rest stay missing
@@ -27,34 +27,7 @@ def make_panel(
     data: dict[str, dict[str, list[float]]],
     cohort: dict[str, str] | None = None,
 ) -> Panel:
-    """Each partner's lists hold its values in its last periods (the latest last); a partner
-    with shorter lists joined later. Missing fields are NaN."""
-    partner, period, values = [], [], {name: [] for name in FIELDS}
-    for pid in sorted(data):
-        series = data[pid]
-        n = max(len(v) for v in series.values())
-        for k in range(n):
-            partner.append(pid)
-            period.append(len(starts) - n + k)
-            for name in FIELDS:
-                column = series.get(name, [NAN] * n)
-                values[name].append(column[k - n + len(column)] if k >= n - len(column) else NAN)
-    p = np.array(period, dtype=np.int64)
-    ids = np.array(partner, dtype=object)
-    same = np.zeros(len(ids), dtype=bool)
-    same[1:] = (ids[1:] == ids[:-1]) & (p[1:] == p[:-1] + 1)
-    keys = np.array([(cohort or {}).get(pid, "all") for pid in partner], dtype=object)
-    return Panel(
-        grain=grain,
-        partner=ids,
-        period=p,
-        periods=starts,
-        labels=labels,
-        names={pid: pid for pid in data},
-        cohorts={"revenue_band": keys},
-        values={k: np.array(v, dtype=np.float64) for k, v in values.items()},
-        previous=np.where(same, np.arange(len(ids)) - 1, -1).astype(np.int64),
-    )
+    return series_panel(grain, starts, labels, data, cohort, fields=FIELDS)
 
 
 def quarters(n: int) -> tuple[list[date], list[str]]:

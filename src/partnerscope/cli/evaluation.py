@@ -231,8 +231,9 @@ def tiers_command(
         _print_what_if(ws, what_if, run)
         return
     manifest = get_run(ws, run)
-    start, label = pick_period(ws, manifest, period)
-    rows = rows_where(read(ws, manifest, TIERS), period_start=start).to_pylist()
+    stored = read(ws, manifest, TIERS)
+    start, label = pick_period(manifest, stored, period)
+    rows = rows_where(stored, period_start=start).to_pylist()
     for ruleset in ("revenue", "performance"):
         rules = getattr(ws.config.tiers, ruleset)
         mine = [r for r in rows if r["ruleset"] == ruleset]

@@ -26,6 +26,7 @@ from partnerscope.evaluation.panel import (
     Rows,
     group_ids,
     grouped_count,
+    trailing_sum,
 )
 
 if TYPE_CHECKING:
@@ -398,13 +399,7 @@ def _falling(window: FloatArray) -> BoolArray:
 def _trailing_year(rows: Rows, values: FloatArray, latest: IntArray, periods: int) -> FloatArray:
     """Sums of ``values`` over the trailing year ending 0, 1, …, ``periods`` periods back from
     each latest row (columns); NaN where the partner had no row in the ending period."""
-    span = PERIODS_PER_YEAR[rows.panel.grain]
-    back = rows.lookback(latest, periods + span - 1)
-    # a period the partner was not in the program brought it no revenue
-    taken = np.nan_to_num(_take(values, back), nan=0.0)
-    sums = np.stack([taken[:, k : k + span].sum(axis=1) for k in range(periods + 1)], axis=1)
-    window: FloatArray = np.where(back[:, : periods + 1] >= 0, sums, np.nan)
-    return window
+    return _take(trailing_sum(rows.panel, values), rows.lookback(latest, periods))
 
 
 def _trailing_revenue(panel: Panel) -> str:

@@ -97,6 +97,24 @@ class Rows:
         return self.find(self.code[rows][:, None], self.panel.period[rows][:, None] - steps)
 
 
+def trailing_sum(panel: Panel, values: FloatArray) -> FloatArray:
+    """Sum over the year ending with each row's period (the periods the panel has of it; a
+    period the partner was not a member brought nothing)."""
+    back = Rows(panel).lookback(np.arange(len(panel)), PERIODS_PER_YEAR[panel.grain] - 1)
+    taken = np.where(back >= 0, values[np.maximum(back, 0)], 0.0)
+    total: FloatArray = np.nan_to_num(taken).sum(axis=1)
+    return total
+
+
+def previous_rows(partner: ObjectArray, period: IntArray) -> IntArray:
+    """Row of the same partner's previous period for rows sorted by partner then period, or -1
+    (its first period, or after a gap)."""
+    same = np.zeros(len(partner), dtype=bool)
+    same[1:] = (partner[1:] == partner[:-1]) & (period[1:] == period[:-1] + 1)
+    previous: IntArray = np.where(same, np.arange(len(partner)) - 1, -1).astype(np.int64)
+    return previous
+
+
 def build_panel(results: pa.Table, memberships: pa.Table, grain: str) -> Panel:
     """The panel of one grain from a run's results (partner level) and memberships."""
     import pyarrow as pa
@@ -137,9 +155,6 @@ def build_panel(results: pa.Table, memberships: pa.Table, grain: str) -> Panel:
         dtype=np.int64,
     )
     partner = np.asarray(members["partner_id"].to_numpy(zero_copy_only=False), dtype=object)
-    same = np.zeros(len(partner), dtype=bool)
-    same[1:] = (partner[1:] == partner[:-1]) & (period[1:] == period[:-1] + 1)
-    previous = np.where(same, np.arange(len(partner)) - 1, -1).astype(np.int64)
     first = np.flatnonzero(np.concatenate(([True], partner[1:] != partner[:-1])))
     first_rows = members.take(pa.array(first, pa.int64()))
     names = dict(
@@ -163,7 +178,7 @@ def build_panel(results: pa.Table, memberships: pa.Table, grain: str) -> Panel:
         names=names,
         cohorts=cohorts,
         values=floats,
-        previous=previous,
+        previous=previous_rows(partner, period),
     )
 
 

@@ -142,17 +142,18 @@ def track(
         panel.partner[i]: (None if np.isnan(s) else round(float(s), 2))
         for i, s in zip(latest, evaluation.cards.score[latest], strict=True)
     }
-    flags = evaluation.flags.to_pylist()
-    flagged: dict[str, list[str]] = {}
-    for flag in flags:
+    flagged: dict[str, list[dict[str, str]]] = {}
+    for flag in evaluation.flags.to_pylist():
         if flag["flag"] == "improvement":
-            flagged.setdefault(flag["partner_id"], []).append(flag["evidence"])
+            flagged.setdefault(flag["partner_id"], []).append(flag)
+    open_plans = {plan.partner_id for plan in book.plans if plan.status == "open"}
     opened = 0
-    for partner_id, reasons in flagged.items():
-        if book.open_plan(partner_id) is not None:
+    for partner_id, found in flagged.items():
+        if partner_id in open_plans:
             continue
-        first = [f["criterion"] for f in flags if f["partner_id"] == partner_id]
-        actions = [FIRST_ACTIONS[c] for c in dict.fromkeys(first) if c in FIRST_ACTIONS]
+        reasons = [f["evidence"] for f in found]
+        criteria_found = dict.fromkeys(f["criterion"] for f in found)
+        actions = [FIRST_ACTIONS[c] for c in criteria_found if c in FIRST_ACTIONS]
         book.plans.append(
             Plan(
                 partner_id=partner_id,

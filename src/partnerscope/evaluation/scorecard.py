@@ -19,16 +19,15 @@ import numpy as np
 
 from partnerscope.evaluation.normalize import Shrunk, normalize, shrink
 from partnerscope.evaluation.panel import (
-    PERIODS_PER_YEAR,
     BoolArray,
     FloatArray,
     IntArray,
     ObjectArray,
     Panel,
-    Rows,
     group_ids,
     grouped_count,
     grouped_percentile,
+    trailing_sum,
 )
 from partnerscope.evaluation.settings import Method, ScorecardSettings
 from partnerscope.metrics.definition import Direction, Kind, Unit
@@ -216,15 +215,6 @@ def _composite(items: list[MetricScore]) -> tuple[FloatArray, FloatArray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         composite = np.where(carried > 0, weighted / carried, np.nan)
     return composite, carried / total if total > 0 else carried
-
-
-def trailing_sum(panel: Panel, values: FloatArray) -> FloatArray:
-    """Sum over the year ending with each row's period (the periods the panel has of it; a
-    period the partner was not a member brought nothing)."""
-    back = Rows(panel).lookback(np.arange(len(panel)), PERIODS_PER_YEAR[panel.grain] - 1)
-    taken = np.where(back >= 0, values[np.maximum(back, 0)], 0.0)
-    total: FloatArray = np.nan_to_num(taken).sum(axis=1)
-    return total
 
 
 def to_tables(cards: Scorecards) -> tuple[pa.Table, pa.Table]:

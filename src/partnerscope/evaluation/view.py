@@ -45,11 +45,12 @@ def rows_where(table: pa.Table, **equal: Any) -> pa.Table:
     return table
 
 
-def pick_period(workspace: Workspace, run: RunManifest, text: str | None) -> tuple[Any, str]:
-    """(period_start, label) of the scorecard period named, or of the latest."""
-    cards = read(workspace, run, SCORECARDS)
+def pick_period(run: RunManifest, table: pa.Table, text: str | None) -> tuple[Any, str]:
+    """(period_start, label) of the scorecard period named, or of the latest, among the
+    periods of ``table`` (a run's scorecards or tiers)."""
+    periods = table.group_by(["period_start", "period"]).aggregate([])
     pairs = sorted(
-        set(zip(cards["period_start"].to_pylist(), cards["period"].to_pylist(), strict=True))
+        zip(periods["period_start"].to_pylist(), periods["period"].to_pylist(), strict=True)
     )
     if not pairs:
         raise EvaluationNotFoundError(f"run {run.run_id} scored no partner")
@@ -120,8 +121,8 @@ def scorecard_view(
     from partnerscope.metrics.engine import RESULTS
 
     run = get_run(workspace, run_id)
-    start, label = pick_period(workspace, run, period)
     cards = read(workspace, run, SCORECARDS)
+    start, label = pick_period(run, cards, period)
     mine = rows_where(cards, partner_id=partner_id)
     if mine.num_rows == 0:
         ids = sorted(set(cards["partner_id"].to_pylist()))
@@ -208,8 +209,9 @@ def ranking(
 ) -> tuple[RunManifest, str, list[dict[str, Any]]]:
     """Every partner's scorecard row in a period with its tiers, best score first."""
     run = get_run(workspace, run_id)
-    start, label = pick_period(workspace, run, period)
-    cards = rows_where(read(workspace, run, SCORECARDS), period_start=start)
+    cards = read(workspace, run, SCORECARDS)
+    start, label = pick_period(run, cards, period)
+    cards = rows_where(cards, period_start=start)
     tiers = rows_where(read(workspace, run, TIERS), period_start=start).to_pylist()
     placed = {(t["partner_id"], t["ruleset"]): t for t in tiers}
     rows = []
