@@ -135,6 +135,7 @@ def test_plans_are_opened_tracked_and_closed(demo: Workspace) -> None:
     run("-w", str(demo.root), "plans", "set", decliner, "--owner", "Ana", "--action", "QBR call")
     book = json.loads((demo.state_dir / "plans.json").read_text(encoding="utf-8"))
     (plan,) = [p for p in book["plans"] if p["partner_id"] == decliner]
+    assert plan["actions"][0].startswith("Find the cause of the decline")
     assert plan["owner"] == "Ana"
     assert plan["actions"][-1] == "QBR call"
     assert len(plan["check_ins"]) == 3

@@ -30,6 +30,7 @@ FIRST_ACTIONS = {
     "declining": "Find the cause of the decline (pipeline, win rate, deal size) with the "
     "partner and agree a recovery plan",
 }
+FIRST_ACTIONS["declining_revenue"] = FIRST_ACTIONS["declining"]
 
 
 class PlanError(PartnerscopeError, ValueError):
