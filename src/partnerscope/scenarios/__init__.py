@@ -1,0 +1,1 @@
+"""Scenarios: a seeded Monte Carlo of channel revenue, margin, coverage and control per option."""
