@@ -9,6 +9,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from partnerscope.decisions.check import DECISION_ALERTS
+from partnerscope.decisions.export import file_name
+from partnerscope.decisions.record import Status
+from partnerscope.decisions.service import Decisions
+from partnerscope.demo.decision import OWNER, SIGNAL, STOP
 from partnerscope.demo.findings import findings
 from partnerscope.evaluation.pipeline import ALERTS, SCORECARDS, TIERS
 from partnerscope.runs import list_runs, run_folder
@@ -155,6 +160,36 @@ def test_a_second_run_reproduces_the_evaluation_and_dedupes_alerts(demo: Workspa
     book = json.loads((demo.state_dir / "plans.json").read_text(encoding="utf-8"))
     tracked = [p for p in book["plans"] if p["status"] == "open"]
     assert tracked and all(p["progress"][-1]["run_id"] == second.run_id for p in tracked)
+    # the run checks the demo's decision: its reversal signal fires on the demo data
+    assert second.decisions == {"committed": 1, "signals_fired": 1, "reviews_due": 0}
+    (fired,) = pq.read_table(b / DECISION_ALERTS).to_pylist()
+    assert fired["alert_id"] == "DEC-0001:signal:0"
+
+
+@pytest.mark.usefixtures("wide_console")
+def test_the_demo_commits_a_decision_whose_signal_fires(demo: Workspace, tmp_path: Path) -> None:
+    record = Decisions(demo).store.get(1)
+    assert record.status is Status.COMMITTED and record.commit is not None
+    assert (record.commit.option, record.owner) == ("B", OWNER)
+    assert [c.condition for c in record.commit.signals] == [SIGNAL, STOP]
+    assert all(e.sufficient for e in record.compare.evidence)
+    result = record.compare.result
+    assert result is not None and result["run_id"] == 1
+    assert [o["key"] for o in result["options"]] == ["A", "B", "C"]
+    assert {b["input"] for b in result["break_even"]} == set(
+        record.compare.scenario.key_assumptions
+    )
+    due = run("-w", str(demo.root), "decisions", "due", "--on", "2026-10-01").output
+    assert f"reversal signal fired: portfolio: {SIGNAL}" in due
+    assert "review due" not in due  # the initial review is 30 days after the commit
+    run("-w", str(demo.root), "decisions", "export", "--out", str(tmp_path))
+    text = (tmp_path / file_name(record)).read_text(encoding="utf-8")
+    assert "Recommended by the model under the criteria" in text
+    # compared again with fewer trials: the record keeps the new result and the history says so
+    out = run("-w", str(demo.root), "decide", "compare", "1", "--trials", "500").output
+    assert f"Kept in DEC-0001 (version {record.version + 1})" in out
+    assert Decisions(demo).store.get(1).compare.result["spec"]["trials"] == 500
+    assert Decisions(demo).store.history(1)[-1].action == "compare"
 
 
 def test_plans_close(demo: Workspace) -> None:

@@ -41,7 +41,7 @@ UNDATED = ("partners", "accounts", "certification_requirements")
 #: Tables no metric reads: amounts are converted at ingest, so new FX rates change nothing here.
 UNREAD = ("fx_rates",)
 MANIFEST = "manifest.json"
-STEPS = 7
+STEPS = 8
 
 Progress = Callable[[str, int, int], None]
 
@@ -74,6 +74,8 @@ class RunManifest:
     metrics_hash: str = ""
     #: counts of the evaluation (scorecards, tiers, flags, alerts), see partnerscope.evaluation
     evaluation: dict[str, Any] = field(default_factory=dict)
+    #: what the run found on the committed decisions (signals fired, reviews due)
+    decisions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def as_of_time(self) -> datetime:
@@ -146,7 +148,11 @@ def execute(
 ) -> RunManifest:
     """Compute the whole catalog and store it as a new run."""
     import ibis
+    import pyarrow.parquet as pq
 
+    from partnerscope.decisions.check import DECISION_ALERTS, to_table
+    from partnerscope.decisions.record import Status
+    from partnerscope.decisions.service import Decisions
     from partnerscope.metrics.engine import compute
 
     started = datetime.now(UTC)
@@ -183,9 +189,14 @@ def execute(
                 backend, config, catalog, as_of=as_of, reuse=reuse, out=temp, step=step
             )
             evaluating = time.perf_counter()
-            evaluation = _evaluate(workspace, temp, run_id, previous)
+            results = pq.read_table(temp / RESULTS)
+            evaluation = _evaluate(workspace, temp, results, run_id, previous)
             evaluation_seconds = time.perf_counter() - evaluating
             step("evaluated")
+            decisions = Decisions(workspace)
+            decision_alerts, _ = decisions.check(today=as_of.date(), results=results)
+            pq.write_table(to_table(decision_alerts), temp / DECISION_ALERTS)
+            step("decisions checked")
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
             raise
@@ -213,6 +224,11 @@ def execute(
             metrics=[m.name for m in catalog],
             notes=list(computation.notes),
             evaluation=evaluation.summary() | {"seconds": round(evaluation_seconds, 3)},
+            decisions={
+                "committed": len(decisions.store.records(Status.COMMITTED)),
+                "signals_fired": sum(a.kind == "signal_fired" for a in decision_alerts),
+                "reviews_due": sum(a.kind == "review_due" for a in decision_alerts),
+            },
         )
         (temp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
         temp.rename(folder)
@@ -227,12 +243,17 @@ def execute(
             managers=managers,
         )
         plans.save(workspace.state_dir, book)
+        decisions.store.record_alerts(run_id, decision_alerts)
         step("stored")
     return manifest
 
 
 def _evaluate(
-    workspace: Workspace, folder: Path, run_id: int, previous: RunManifest | None
+    workspace: Workspace,
+    folder: Path,
+    results: pa.Table,
+    run_id: int,
+    previous: RunManifest | None,
 ) -> Evaluation:
     """Scorecards, tiers, flags and alerts of the metric values just written to ``folder``."""
     import pyarrow.parquet as pq
@@ -246,7 +267,7 @@ def _evaluate(
     evaluation = evaluate(
         workspace.config,
         workspace.catalog,
-        pq.read_table(folder / RESULTS),
+        results,
         pq.read_table(folder / MEMBERSHIPS),
         run_id=run_id,
         previous_alerts=earlier,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # each module registers its commands on `app`; none imports a heavy library at module level
-from partnerscope.cli import data, evaluation, metrics, scenario, workspace  # noqa: F401
+from partnerscope.cli import data, decisions, evaluation, metrics, scenario, workspace  # noqa: F401
 from partnerscope.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from partnerscope.cli.app import app, console, state
@@ -149,8 +150,10 @@ def demo(
     from partnerscope.cli.metrics import compute_run
 
     # the data is a snapshot taken the day after the last generated period
-    compute_run(ws, as_of=datetime.combine(manifest.period_end + timedelta(days=1), dtime(), UTC))
+    as_of = datetime.combine(manifest.period_end + timedelta(days=1), dtime(), UTC)
+    compute_run(ws, as_of=as_of)
     _print_findings(ws, manifest.planted)
+    _print_decision(ws, as_of.date())
     console.print(
         f"\n[green]Demo workspace ready[/] in {directory} "
         f"({time.perf_counter() - started:.0f} s): "
@@ -160,7 +163,8 @@ def demo(
         f"  try: partnerscope -w {directory} scorecard {manifest.planted['decliners'][0]}"
         f"    (a planted decliner)\n"
         f"       partnerscope -w {directory} alerts\n"
-        f"       partnerscope -w {directory} metrics show win_rate"
+        f"       partnerscope -w {directory} metrics show win_rate\n"
+        f"       partnerscope -w {directory} decisions show 1    (the demo's decision record)"
     )
 
 
@@ -173,3 +177,21 @@ def _print_findings(ws: Workspace, planted: dict[str, list[str]]) -> None:
         style = "green" if not f.missed else "yellow"
         table.add_row(f.pattern, f"[{style}]{len(f.found)} of {len(f.planted)}[/]", f.found_by)
     console.print(table)
+
+
+def _print_decision(ws: Workspace, today: date) -> None:
+    """Frame, model and commit the demo's decision, then check it as every run does."""
+    from partnerscope.decisions.service import Decisions
+    from partnerscope.demo.decision import plant_decision
+
+    with console.status("Modelling and committing the demo's decision…"):
+        record = plant_decision(ws, today=today)
+    assert record.commit is not None
+    result = record.compare.result or {}
+    console.print(
+        f"\n[bold]{record.ref}[/] {escape(record.title)}: committed to option "
+        f"{record.commit.option} (the model recommends {result.get('recommended', '—')})."
+    )
+    alerts, _ = Decisions(ws).check(today=today)
+    for alert in alerts:
+        console.print(f"  [yellow]{alert.kind.replace('_', ' ')}:[/] {escape(alert.message)}")
