@@ -29,6 +29,8 @@ NO_TIER = "untiered"
 ASSUMED_COMPLIANCE = 90.0
 #: Recruits' compliance relative to today's partners' when no recruit has a score.
 RECRUIT_COMPLIANCE_SHARE = 0.85
+#: fewer recruits than this say too little about how recruits comply: it is assumed instead
+MIN_RECRUITS = 5
 _ACTIVITY = ("won_deals", "lost_deals", "open_deals", "leads_assigned", "new_pipeline")
 
 
@@ -221,7 +223,7 @@ def calibrate(
     weights = np.where(recruits, panel.value("won_revenue")[:, in_window].sum(axis=1), 0.0)
     scores = panel.value("compliance_score", fill=np.nan)[:, panel.end]
     known = (weights > 0) & np.isfinite(scores)
-    if known.any():
+    if known.sum() >= MIN_RECRUITS:
         put(
             "compliance_recruits",
             float(np.average(scores[known], weights=weights[known])),
@@ -234,8 +236,8 @@ def calibrate(
             "compliance_recruits",
             RECRUIT_COMPLIANCE_SHARE * existing,
             "assumed",
-            f"{RECRUIT_COMPLIANCE_SHARE:g} × compliance_existing (no recruit with revenue "
-            "and a compliance score)",
+            f"{RECRUIT_COMPLIANCE_SHARE:g} × compliance_existing ({int(known.sum())} recruits "
+            f"with revenue and a compliance score, under {MIN_RECRUITS})",
         )
 
     if gross_margin is not None:
