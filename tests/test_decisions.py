@@ -534,6 +534,17 @@ def test_command_line_mistakes_are_one_error_line(ws, tmp_path):
         run(*w, "decide", "review", "1", "--outcome", "go", "--why", "x", ok=False),
         "--outcome go",
     )
+    # a decision file that fails anywhere stores nothing
+    broken = tmp_path / "broken.toml"
+    broken.write_text(
+        '[frame]\ndecision = "Exit resellers"\n[compare]\nfacts = ["x"]\n'
+        '[[cite]]\nmetric = "win_rat"\n',
+        encoding="utf-8",
+    )
+    assert_one_error_line(
+        run(*w, "decide", "new", "--file", str(broken), ok=False), "no metric 'win_rat'"
+    )
+    assert [r.decision_id for r in Decisions(ws).store.records()] == [1]
     bad = tmp_path / "decision.toml"
     bad.write_text('[frame]\ndecison = "typo"\n', encoding="utf-8")
     result = run(*w, "decide", "edit", "1", "--file", str(bad), ok=False)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -184,15 +185,6 @@ def decide_edit(
         "compare.risks": [_risk(text) for text in risk or []],
     }
     append = {path: items for path, items in lists.items() if items}
-    catalog = service.workspace.catalog
-    for name in success_metric or []:
-        if name not in catalog:
-            from partnerscope.metrics.definition import did_you_mean
-
-            raise DecisionInputError(
-                f"--success-metric {name}: no such metric"
-                f"{did_you_mean(name, [m.name for m in catalog])}"
-            )
     updated = service.edit(decision_id, patch=patch, append=append, file=file, by=_by(by))
     console.print(f"Updated {updated.ref} (version {updated.version}).")
 
@@ -460,7 +452,7 @@ def decisions_export(
 def _options_patch(
     record: DecisionRecord,
     add: list[str],
-    remove: list[str] = (),  # type: ignore[assignment]
+    remove: Sequence[str] = (),
 ) -> dict[str, Any]:
     options = {o.key: o.model_dump(mode="json") for o in record.compare.options}
     for key in remove:

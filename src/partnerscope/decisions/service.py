@@ -8,8 +8,8 @@ from __future__ import annotations
 import getpass
 import os
 import tomllib
-from collections.abc import Mapping
-from datetime import date, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ from partnerscope.decisions.record import (
 )
 from partnerscope.decisions.store import DecisionStore
 from partnerscope.errors import ConfigError, PartnerscopeError
+from partnerscope.metrics.definition import did_you_mean
 from partnerscope.scenarios.spec import problems
 
 if TYPE_CHECKING:
@@ -60,17 +61,16 @@ class Decisions:
         self.store = DecisionStore.open(workspace)
 
     def new(self, frame: Mapping[str, Any], *, by: str, file: Path | None = None) -> DecisionRecord:
-        """A draft from Frame fields, and from a decision file when given."""
+        """A draft from Frame fields, and from a decision file when given; nothing is stored
+        unless all of it is valid."""
         document = _read_file(file) if file else {}
-        fields = {**document.get("frame", {}), **{k: v for k, v in frame.items() if v is not None}}
+        fields = {**document.pop("frame", {}), **{k: v for k, v in frame.items() if v is not None}}
         try:
             framed = Frame.model_validate(fields)
         except ValidationError as exc:
             raise ConfigError(str(file or "the decision"), _problems(exc, "frame")) from None
-        record = self.store.new(framed, by=by)
-        if file and (document.keys() - {"frame"}):
-            record = self._apply(record, document, file=file, by=by)
-        return record
+        draft = DecisionRecord(decision_id=0, frame=framed, created_at=_now(), created_by=by)
+        return self.store.new(self._compose(draft, document, where=str(file)), by=by)
 
     def edit(
         self,
@@ -85,7 +85,8 @@ class Decisions:
         (dotted paths such as ``compare.facts``) and apply a decision file."""
         record = self.store.get(decision_id)
         document = merge(_read_file(file) if file else {}, dict(patch or {}))
-        return self._apply(record, document, append=append, file=file, by=by)
+        updated = self._compose(record, document, append=append, where=str(file or record.ref))
+        return self.store.update(updated, action="edit", by=by)
 
     def cite(self, decision_id: int, metric: str, *, by: str, **where: Any) -> Evidence:
         record = self.store.get(decision_id)
@@ -141,8 +142,8 @@ class Decisions:
         first_review: date | None = None,
         every_months: int = 3,
         post_review: date | None = None,
-        signals: list[str] = (),  # type: ignore[assignment]
-        stops: list[str] = (),  # type: ignore[assignment]
+        signals: Sequence[str] = (),
+        stops: Sequence[str] = (),
         today: date | None = None,
         by: str,
     ) -> DecisionRecord:
@@ -258,15 +259,16 @@ class Decisions:
         _write(path, to_ics(records, workspace_name=self.workspace.config.workspace.name))
         return [*written, path]
 
-    def _apply(
+    def _compose(
         self,
         record: DecisionRecord,
         document: dict[str, Any],
         *,
         append: Mapping[str, list[Any]] | None = None,
-        file: Path | None,
-        by: str,
+        where: str,
     ) -> DecisionRecord:
+        """The record with a document laid over it, its lists extended and its citations
+        resolved, validated whole."""
         citations = document.pop("cite", [])
         merged = merge(record.model_dump(mode="json"), document)
         for path, items in (append or {}).items():
@@ -275,22 +277,31 @@ class Decisions:
             for section in sections:
                 target = target[section]
             target[key] = [*target.get(key, []), *items]
-        try:
-            updated = DecisionRecord.model_validate(merged)
-        except ValidationError as exc:
-            raise ConfigError(str(file or record.ref), _problems(exc, "")) from None
-        updated = self.store.update(updated, action="edit", by=by)
         for citation in citations:
             if not isinstance(citation, dict) or "metric" not in citation:
                 raise ConfigError(
-                    str(file),
+                    where,
                     [
-                        "cite: each entry is a table with metric = NAME (and scope, "
-                        "grain, period, run_id, note)"
+                        "cite: each entry is a table with metric = NAME (and scope, grain, "
+                        "period, run_id, note)"
                     ],
                 )
-            self.cite(updated.decision_id, by=by, **citation)
-        return self.store.get(updated.decision_id) if citations else updated
+            evidence = cite(self.workspace, **citation)
+            merged["compare"]["evidence"].append(evidence.model_dump(mode="json"))
+        try:
+            updated = DecisionRecord.model_validate(merged)
+        except ValidationError as exc:
+            raise ConfigError(where, _problems(exc, "")) from None
+        catalog = self.workspace.catalog
+        unknown = [
+            f"compare.success_metrics: no metric {name!r}"
+            f"{did_you_mean(name, [m.name for m in catalog])}"
+            for name in updated.compare.success_metrics
+            if name not in catalog
+        ]
+        if unknown:
+            raise ConfigError(where, unknown)
+        return updated
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -310,6 +321,10 @@ def _read_file(path: Path) -> dict[str, Any]:
             ],
         )
     return document
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def _write(path: Path, content: bytes) -> None:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from partnerscope.appdb import connect
 from partnerscope.appdb.tables import decision_alerts, decision_history, decisions
-from partnerscope.decisions.record import DecisionRecord, Frame, Status
+from partnerscope.decisions.record import DecisionRecord, Status
 from partnerscope.errors import PartnerscopeError
 
 if TYPE_CHECKING:
@@ -52,17 +52,13 @@ class DecisionStore:
     def open(cls, workspace: Workspace) -> DecisionStore:
         return cls(connect(workspace))
 
-    def new(self, frame: Frame, *, by: str) -> DecisionRecord:
+    def new(self, draft: DecisionRecord, *, by: str) -> DecisionRecord:
+        """Store a new decision under the next number."""
         from sqlalchemy import func, select
 
         with self.engine.begin() as con:
             top = con.execute(select(func.max(decisions.c.decision_id))).scalar()
-            record = DecisionRecord(
-                decision_id=(top or 0) + 1,
-                frame=frame,
-                created_at=_now(),
-                created_by=by,
-            )
+            record = draft.model_copy(update={"decision_id": (top or 0) + 1, "version": 1})
             document = _document(record)
             con.execute(
                 decisions.insert().values(
