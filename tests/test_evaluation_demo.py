@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pyarrow.parquet as pq
 import pytest
@@ -185,6 +186,20 @@ def test_the_demo_commits_a_decision_whose_signal_fires(demo: Workspace, tmp_pat
     run("-w", str(demo.root), "decisions", "export", "--out", str(tmp_path))
     text = (tmp_path / file_name(record)).read_text(encoding="utf-8")
     assert "Recommended by the model under the criteria" in text
+    # the scenario bands are drawn next to the record, and the record shows them
+    chart = tmp_path / f"{Path(file_name(record)).stem}-scenario.svg"
+    assert f"![Monthly P10–P90 bands and P50 of each option]({chart.name})" in text
+    svg = ElementTree.parse(chart).getroot()
+    words = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert {
+        "A Keep the current approach",
+        "B Pilot in phases",
+        "Coverage",
+        "Control index",
+    } <= words
+    png = tmp_path / "bands.png"
+    run("-w", str(demo.root), "scenario", "--trials", "300", "--chart", str(png))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # compared again with fewer trials: the record keeps the new result and the history says so
     out = run("-w", str(demo.root), "decide", "compare", "1", "--trials", "500").output
     assert f"Kept in DEC-0001 (version {record.version + 1})" in out

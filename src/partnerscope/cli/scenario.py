@@ -88,6 +88,10 @@ def scenario_command(
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Also write the summary to this JSON file.")
     ] = None,
+    chart: Annotated[
+        Path | None,
+        typer.Option(help="Also draw the monthly P10/P50/P90 bands to this .svg or .png file."),
+    ] = None,
 ) -> None:
     """Project channel revenue, margin, coverage and control of each option month by month
     (Monte Carlo, calibrated from a run), recommend one and show what would change that."""
@@ -121,6 +125,11 @@ def scenario_command(
     if json_file is not None:
         json_file.write_text(json.dumps(result.summary(), indent=2) + "\n", encoding="utf-8")
         console.print(f"Summary written to {escape(str(json_file))}")
+    if chart is not None:
+        from partnerscope.scenarios.chart import write_chart
+
+        write_chart(result.summary(), chart)
+        console.print(f"Chart written to {escape(str(chart))}", soft_wrap=True)
 
 
 def print_result(result: ScenarioResult) -> None:

@@ -39,7 +39,10 @@ def file_name(record: DecisionRecord) -> str:
     return f"{record.ref}-{slug}.md"
 
 
-def to_markdown(record: DecisionRecord, catalog: Catalog | None = None) -> str:
+def to_markdown(
+    record: DecisionRecord, catalog: Catalog | None = None, *, chart: str | None = None
+) -> str:
+    """The record in the template's order; ``chart`` names the scenario bands' image file."""
     frame, compare, commit = record.frame, record.compare, record.commit
     out = [f"# {record.ref}: {record.title}", ""]
     out += [
@@ -93,6 +96,8 @@ def to_markdown(record: DecisionRecord, catalog: Catalog | None = None) -> str:
     )
     out += ["### Trade-offs", "", *_bullets(compare.trade_offs)]
     out += ["### Scenario ranges", "", *_scenario_ranges(compare.result)]
+    if chart and compare.result:
+        out += [f"![Monthly P10–P90 bands and P50 of each option]({chart})", ""]
     out += ["### Risks and mitigations", ""]
     out += _table(["Risk", "Mitigation"], [[r.risk, r.mitigation or "—"] for r in compare.risks])
     out += ["### Decision criteria", ""]

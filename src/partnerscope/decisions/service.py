@@ -246,6 +246,7 @@ class Decisions:
     def export(self, out: Path | None = None) -> list[Path]:
         """Each decision as Markdown and every review date in ``reviews.ics``."""
         from partnerscope.decisions.export import file_name, to_ics, to_markdown
+        from partnerscope.scenarios.chart import write_chart
 
         folder = out or self.workspace.root / "decisions"
         folder.mkdir(parents=True, exist_ok=True)
@@ -253,7 +254,13 @@ class Decisions:
         written = []
         for record in records:
             path = folder / file_name(record)
-            _write(path, to_markdown(record, self.workspace.catalog).encode())
+            chart = None
+            if record.compare.result:
+                chart = path.with_name(f"{path.stem}-scenario.svg")
+                write_chart(record.compare.result, chart)
+                written.append(chart)
+            text = to_markdown(record, self.workspace.catalog, chart=chart.name if chart else None)
+            _write(path, text.encode())
             written.append(path)
         path = folder / "reviews.ics"
         _write(path, to_ics(records, workspace_name=self.workspace.config.workspace.name))
