@@ -14,8 +14,6 @@ import argparse
 import shutil
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -26,18 +24,9 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import metrics as bench
 from machine import machine_info
+from timing import best
 
 TARGET = 0.25
-
-
-def best(repeat: int, work: Callable[[], Any]) -> tuple[float, Any]:
-    """Fastest wall time of ``repeat`` calls, and the last result."""
-    fastest, result = float("inf"), None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = work()
-        fastest = min(fastest, time.perf_counter() - started)
-    return fastest, result
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,6 @@ import argparse
 import shutil
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from partnerscope.demo import generate_demo
 from partnerscope.ingest.readers import detect_format
 from partnerscope.schema import load_order
 from partnerscope.workspace import Workspace
+from timing import best
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,15 +57,6 @@ class Row:
     baseline_note: str = ""
 
 
-def best_of(repeat: int, fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
-
-
 def sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -92,14 +83,14 @@ def baseline(row: Row, path: Path, encoding: str | None, delimiter: str | None, 
         con = duckdb.connect(str(db))
         try:
             count_sql = f"SELECT count(*) FROM {reader}"
-            row.count_seconds = best_of(3, lambda: con.execute(count_sql).fetchall())
+            row.count_seconds = best(3, lambda: con.execute(count_sql).fetchall())[0]
             row.duckdb_rows = int(con.execute(count_sql).fetchall()[0][0])
 
             def create() -> None:
                 con.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM {reader}")
                 con.execute("CHECKPOINT")
 
-            row.ctas_seconds = best_of(3, create)
+            row.ctas_seconds = best(3, create)[0]
         finally:
             con.close()
     except duckdb.Error as exc:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from machine import machine_info
 from partnerscope.scenarios import reference
 from partnerscope.scenarios.inputs import Distribution as D
 from partnerscope.scenarios.model import OUTCOMES, Model, bands, draw, uniforms
+from timing import best
 
 TARGET_SECONDS = 5.0
 TARGET_RATIO = 50.0
@@ -68,16 +68,6 @@ OPTIONS = {
     },
     "C MDF +50 %": BASE | {"mdf_spend": D(dist="normal", mean=1.5 * MDF_BASE, sd=6_000)},
 }
-
-
-def best(repeat: int, work: Callable[[], Any]) -> tuple[float, Any]:
-    """Fastest wall time of ``repeat`` calls, and the last result."""
-    fastest, result = float("inf"), None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = work()
-        fastest = min(fastest, time.perf_counter() - started)
-    return fastest, result
 
 
 def main(argv: list[str] | None = None) -> int:
