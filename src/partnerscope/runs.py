@@ -173,7 +173,7 @@ def execute(
 
     with workspace.lock("run"), workspace.warehouse(read_only=True) as warehouse:
         inputs = _inputs(warehouse)
-        previous = _previous(workspace)
+        previous = latest_run(workspace)
         reuse, mode, reason = _plan(
             workspace, previous, config.metrics_hash(), catalog, inputs, as_of, full, warehouse
         )
@@ -308,7 +308,8 @@ def _inputs(warehouse: Warehouse) -> dict[str, Any]:
     }
 
 
-def _previous(workspace: Workspace) -> RunManifest | None:
+def latest_run(workspace: Workspace) -> RunManifest | None:
+    """The newest finished run, or None before the first."""
     runs = list_runs(workspace)
     return runs[-1] if runs else None
 

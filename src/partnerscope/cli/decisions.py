@@ -45,12 +45,6 @@ class DecisionInputError(PartnerscopeError, ValueError):
     """An option, date or choice given on the command line cannot be read."""
 
 
-def merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    from partnerscope.decisions.service import merge
-
-    return merge(a, b)
-
-
 def _service(ctx: typer.Context) -> Decisions:
     from partnerscope.decisions.service import Decisions
 
@@ -154,6 +148,8 @@ def decide_edit(
     by: By = None,
 ) -> None:
     """Change a decision's Frame or Compare sections; every change is kept in its history."""
+    from partnerscope.decisions.service import merge
+
     service = _service(ctx)
     record = service.store.get(decision_id)
     frame = {

@@ -23,8 +23,9 @@ class Scheduled:
         return f"{self.kind.value} review {self.on:%Y-%m-%d}"
 
 
-def add_months(day: date, months: int) -> date:
-    """The same day ``months`` later, on the month's last day when it has fewer days."""
+def months_later(day: date, months: int) -> date:
+    """The same day ``months`` later, on the month's last day when it has fewer days (unlike
+    :func:`partnerscope.metrics.calendar.add_months`, which moves between month starts)."""
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
@@ -34,7 +35,7 @@ def schedule(plan: ReviewPlan) -> list[Scheduled]:
     """Every review the plan asks for, in date order."""
     reviews = [Scheduled(plan.first, ReviewKind.INITIAL)]
     step = 1
-    while (on := add_months(plan.first, step * plan.every_months)) < plan.post:
+    while (on := months_later(plan.first, step * plan.every_months)) < plan.post:
         reviews.append(Scheduled(on, ReviewKind.OPERATING))
         step += 1
     if plan.post > plan.first:

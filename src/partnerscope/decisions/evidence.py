@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from partnerscope.decisions.record import Evidence
 from partnerscope.decisions.signals import GRAINS, parse_scope
 from partnerscope.errors import PartnerscopeError
+from partnerscope.metrics.calendar import FiscalCalendar, PeriodError
 from partnerscope.metrics.definition import did_you_mean
 
 if TYPE_CHECKING:
@@ -66,16 +67,20 @@ def cite(
         rows = rows.sort_by("period_start").slice(rows.num_rows - 1)
     else:
         labels = rows["label"].to_pylist()
-        wanted = period.upper().removeprefix("FY")
-        matches = [
-            i for i, label in enumerate(labels) if label.upper().removeprefix("FY") == wanted
-        ]
-        if not matches:
+        calendar = FiscalCalendar(workspace.config.workspace.fiscal_year_start_month)
+        try:
+            wanted = calendar.parse(period)
+        except PeriodError:
+            wanted = None
+        if wanted is not None and wanted.grain.value == grain:
+            rows = rows.filter(pc.equal(rows["period_start"], wanted.start))
+        else:
+            rows = rows.slice(0, 0)
+        if rows.num_rows == 0:
             raise CitationError(
                 f"--period {period}: run {run.run_id} has {grain}s {labels[0]} to {labels[-1]}"
                 f"{did_you_mean(period, labels)}"
             )
-        rows = rows.slice(matches[0], 1)
     row = rows.to_pylist()[0]
     return Evidence(
         metric=metric,

@@ -4,7 +4,7 @@ review dates as an iCalendar file."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from partnerscope.decisions import cadence
@@ -12,6 +12,7 @@ from partnerscope.decisions.record import DecisionRecord
 
 if TYPE_CHECKING:
     from partnerscope.metrics.definition import Catalog
+    from partnerscope.scenarios.inputs import Distribution, Override
 
 #: The template's sections, in order; a test holds the Markdown export to it.
 SECTIONS = (
@@ -251,17 +252,15 @@ def _threshold(found: dict[str, Any] | None) -> str:
     return f"{_number(found['value'])} → {found['option']}"
 
 
-def _overrides(overrides: dict[str, Any]) -> str:
+def _overrides(overrides: Mapping[str, Distribution | Override]) -> str:
     return ", ".join(f"{name} = {_distribution(d)}" for name, d in overrides.items())
 
 
-def _distribution(value: Any) -> str:
-    data = value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
-    if isinstance(data, dict):
-        if data.get("dist") == "fixed":
-            return _number(data.get("value"))
-        return "{" + ", ".join(f"{k} {v}" for k, v in data.items()) + "}"
-    return str(data)
+def _distribution(value: Distribution | Override) -> str:
+    data = value.model_dump(exclude_none=True)
+    if data.get("dist") == "fixed":
+        return _number(data["value"])
+    return "{" + ", ".join(f"{k} {v}" for k, v in data.items()) + "}"
 
 
 def _label(metric: str, catalog: Catalog | None) -> str:

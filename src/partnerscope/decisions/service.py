@@ -36,6 +36,8 @@ from partnerscope.metrics.definition import did_you_mean
 from partnerscope.scenarios.spec import problems
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from partnerscope.decisions.record import Evidence
     from partnerscope.scenarios.analysis import Progress as ScenarioProgress
     from partnerscope.scenarios.analysis import ScenarioResult
@@ -155,7 +157,7 @@ class Decisions:
                 f"`partnerscope decide review {decision_id}` instead"
             )
         config = self.workspace.config
-        problems = commit_problems(
+        reasons = commit_problems(
             record,
             option=option,
             owner=owner,
@@ -163,11 +165,11 @@ class Decisions:
             catalog=self.workspace.catalog,
             grain=config.scorecard.grain,
         )
-        if problems:
-            raise CommitRefusedError(record.ref, problems)
+        if reasons:
+            raise CommitRefusedError(record.ref, reasons)
         today = today or date.today()
         first = first_review or today + timedelta(days=30)
-        post = post_review or cadence.add_months(today, record.frame.horizon_months)
+        post = post_review or cadence.months_later(today, record.frame.horizon_months)
         try:
             commit = Commit(
                 option=option,
@@ -206,7 +208,9 @@ class Decisions:
             )
         if not why.strip():
             raise DecisionStateError("say why with --why: the review record keeps the reason")
-        run_id = _latest_run_id(self.workspace)
+        from partnerscope.runs import latest_run
+
+        latest = latest_run(self.workspace)
         review = Review(
             scheduled=scheduled.on,
             kind=scheduled.kind,
@@ -214,7 +218,7 @@ class Decisions:
             outcome=outcome,
             why=why,
             by=by,
-            run_id=run_id,
+            run_id=latest.run_id if latest else None,
         )
         status: Status = record.status
         if outcome is Outcome.STOP:
@@ -225,7 +229,7 @@ class Decisions:
         return self.store.update(updated, action="review", by=by), review
 
     def check(
-        self, *, today: date, results: Any = None, run_id: int | None = None
+        self, *, today: date, results: pa.Table | None = None, run_id: int | None = None
     ) -> tuple[list[DecisionAlert], list[SignalState]]:
         """Signals and due reviews of the committed decisions, on a run's results."""
         from partnerscope.runs import read_results
@@ -354,10 +358,3 @@ def merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 def _problems(exc: ValidationError, prefix: str) -> list[str]:
     located = problems(exc)
     return [f"{prefix}.{p}" if prefix else p for p in located]
-
-
-def _latest_run_id(workspace: Workspace) -> int | None:
-    from partnerscope.runs import list_runs
-
-    runs = list_runs(workspace)
-    return runs[-1].run_id if runs else None
