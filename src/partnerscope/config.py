@@ -27,6 +27,7 @@ from partnerscope.evaluation.settings import (
     ScorecardSettings,
     TierSettings,
 )
+from partnerscope.reports.settings import ReportSettings
 from partnerscope.schema import TABLES, ColumnType
 
 CONFIG_FILE = "partnerscope.toml"
@@ -183,6 +184,7 @@ class Config(_Strict):
     tiers: TierSettings = Field(default_factory=TierSettings)
     flags: FlagSettings = Field(default_factory=FlagSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
     # Filled by a later capability (incentives); kept as data until then.
     incentives: dict[str, Any] = Field(default_factory=dict)
 
@@ -192,13 +194,13 @@ class Config(_Strict):
 
     def metrics_hash(self) -> str:
         """Hash of what metric values depend on: the configuration without the sections that
-        only evaluate them (scorecard, tiers, flags, alerts, incentives)."""
+        only evaluate them (scorecard, tiers, flags, alerts, reports, incentives)."""
         return _hash(self.model_dump(mode="json", exclude=set(EVALUATION_SECTIONS)))
 
 
 #: Sections that read metric values without changing them: editing them re-evaluates a run
 #: but never recomputes its metrics.
-EVALUATION_SECTIONS = ("scorecard", "tiers", "flags", "alerts", "incentives")
+EVALUATION_SECTIONS = ("scorecard", "tiers", "flags", "alerts", "reports", "incentives")
 
 
 def _hash(data: Any) -> str:
@@ -259,8 +261,13 @@ def check_evaluation(config: Config) -> list[str]:
     """Problems of the metric names the scorecard, tier rules and alerts use."""
     from partnerscope.evaluation.settings import check
     from partnerscope.metrics.definition import load_catalog
+    from partnerscope.reports.settings import check as check_reports
 
-    return check(load_catalog(config.metrics), config.scorecard, config.tiers, config.alerts)
+    catalog = load_catalog(config.metrics)
+    return [
+        *check(catalog, config.scorecard, config.tiers, config.alerts),
+        *check_reports(catalog, config.reports),
+    ]
 
 
 def preset_names() -> list[str]:

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 # each module registers its commands on `app`; none imports a heavy library at module level
-from partnerscope.cli import data, decisions, evaluation, metrics, scenario, workspace  # noqa: F401
+from partnerscope.cli import (  # noqa: F401
+    data,
+    decisions,
+    evaluation,
+    metrics,
+    report,
+    scenario,
+    workspace,
+)
 from partnerscope.cli.app import app, main
 
 __all__ = ["app", "main"]

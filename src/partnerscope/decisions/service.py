@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from partnerscope.atomic import write_bytes
 from partnerscope.decisions import cadence
 from partnerscope.decisions.check import DecisionAlert, SignalState, check_decisions
 from partnerscope.decisions.evidence import cite
@@ -264,10 +265,10 @@ class Decisions:
                 write_chart(record.compare.result, chart)
                 written.append(chart)
             text = to_markdown(record, self.workspace.catalog, chart=chart.name if chart else None)
-            _write(path, text.encode())
+            write_bytes(path, text.encode())
             written.append(path)
         path = folder / "reviews.ics"
-        _write(path, to_ics(records, workspace_name=self.workspace.config.workspace.name))
+        write_bytes(path, to_ics(records, workspace_name=self.workspace.config.workspace.name))
         return [*written, path]
 
     def _compose(
@@ -336,13 +337,6 @@ def _read_file(path: Path) -> dict[str, Any]:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-
-
-def _write(path: Path, content: bytes) -> None:
-    """Replace the file whole or not at all."""
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_bytes(content)
-    temp.replace(path)
 
 
 def merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

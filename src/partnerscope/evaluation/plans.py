@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from partnerscope.atomic import write_bytes
 from partnerscope.errors import PartnerscopeError
 
 if TYPE_CHECKING:
@@ -117,10 +118,7 @@ def load(state_dir: Path) -> PlanBook:
 
 def save(state_dir: Path, book: PlanBook) -> None:
     """Write the whole file next to the old one, then swap: never a half-written file."""
-    path = state_dir / PLANS_FILE
-    temp = path.with_name(f".{PLANS_FILE}.tmp")
-    temp.write_text(book.model_dump_json(indent=2), encoding="utf-8")
-    temp.replace(path)
+    write_bytes(state_dir / PLANS_FILE, book.model_dump_json(indent=2).encode())
 
 
 def track(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from partnerscope.errors import PartnerscopeError
@@ -16,7 +17,7 @@ from partnerscope.runs import RunManifest, get_run, run_folder
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from partnerscope.evaluation.plans import Plan
+    from partnerscope.evaluation.plans import Plan, PlanBook
     from partnerscope.evaluation.tiers import Gap
     from partnerscope.workspace import Workspace
 
@@ -48,10 +49,7 @@ def rows_where(table: pa.Table, **equal: Any) -> pa.Table:
 def pick_period(run: RunManifest, table: pa.Table, text: str | None) -> tuple[Any, str]:
     """(period_start, label) of the scorecard period named, or of the latest, among the
     periods of ``table`` (a run's scorecards or tiers)."""
-    periods = table.group_by(["period_start", "period"]).aggregate([])
-    pairs = sorted(
-        zip(periods["period_start"].to_pylist(), periods["period"].to_pylist(), strict=True)
-    )
+    pairs = _periods(table)
     if not pairs:
         raise EvaluationNotFoundError(f"run {run.run_id} scored no partner")
     if text is None:
@@ -64,6 +62,13 @@ def pick_period(run: RunManifest, table: pa.Table, text: str | None) -> tuple[An
     raise EvaluationNotFoundError(
         f"--period {text}: run {run.run_id} has scorecards for {labels[0]} to {labels[-1]}"
         f"{did_you_mean(text, labels)}"
+    )
+
+
+def _periods(table: pa.Table) -> list[tuple[Any, str]]:
+    periods = table.group_by(["period_start", "period"]).aggregate([])
+    return sorted(
+        zip(periods["period_start"].to_pylist(), periods["period"].to_pylist(), strict=True)
     )
 
 
@@ -110,98 +115,191 @@ class ScorecardView:
     plan: Plan | None
 
 
+class Indexed:
+    """A table sorted by one key column, each key's rows found in O(1): a run's rows of one
+    partner, without filtering the whole table again for every partner."""
+
+    def __init__(self, table: pa.Table, key: str, order: str | None = "period_start") -> None:
+        import pyarrow.compute as pc
+
+        sort = [(key, "ascending")]
+        if order is not None and order in table.column_names:
+            sort.append((order, "ascending"))
+        self.table = table.take(pc.sort_indices(table, sort_keys=sort))
+        self.spans: dict[Any, tuple[int, int]] = {}
+        for i, value in enumerate(self.table[key].to_pylist()):
+            first, _ = self.spans.get(value, (i, i))
+            self.spans[value] = (first, i + 1)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.spans
+
+    def of(self, key: Any) -> pa.Table:
+        first, end = self.spans.get(key, (0, 0))
+        return self.table.slice(first, end - first)
+
+    def rows(self, key: Any) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.of(key).to_pylist()
+        return rows
+
+
+class RunData:
+    """One stored run's files, each read once and indexed by partner, for the CLI, the reports
+    and the web: whoever looks at many partners reads the run once."""
+
+    def __init__(self, workspace: Workspace, run_id: int | None = None) -> None:
+        from partnerscope.metrics.calendar import FiscalCalendar
+
+        self.workspace = workspace
+        self.run = get_run(workspace, run_id)
+        self.folder = run_folder(workspace, self.run.run_id)
+        self.grain = workspace.config.scorecard.grain
+        self.calendar = FiscalCalendar(workspace.config.workspace.fiscal_year_start_month)
+        self._results: dict[str, Indexed] = {}
+
+    @cached_property
+    def scorecards(self) -> Indexed:
+        return Indexed(read(self.workspace, self.run, SCORECARDS), "partner_id")
+
+    @cached_property
+    def lines(self) -> Indexed:
+        return Indexed(read(self.workspace, self.run, SCORE_LINES), "partner_id")
+
+    @cached_property
+    def tiers(self) -> Indexed:
+        return Indexed(read(self.workspace, self.run, TIERS), "partner_id")
+
+    @cached_property
+    def flags(self) -> Indexed:
+        return Indexed(read(self.workspace, self.run, FLAGS), "partner_id")
+
+    @cached_property
+    def alerts(self) -> Indexed:
+        return Indexed(read(self.workspace, self.run, ALERTS), "partner_id")
+
+    @cached_property
+    def memberships(self) -> Indexed:
+        import pyarrow.parquet as pq
+
+        from partnerscope.metrics.engine import MEMBERSHIPS
+
+        table = pq.read_table(self.folder / MEMBERSHIPS, filters=[("grain", "=", self.grain)])
+        return Indexed(table, "partner_id")
+
+    @cached_property
+    def plans(self) -> PlanBook:
+        from partnerscope.evaluation import plans
+
+        return plans.load(self.workspace.state_dir)
+
+    def results(self, grain: str | None = None) -> Indexed:
+        """Every partner's metric values at ``grain`` (the scorecard's by default)."""
+        import pyarrow.parquet as pq
+
+        from partnerscope.metrics.engine import RESULTS
+
+        grain = grain or self.grain
+        if grain not in self._results:
+            table = pq.read_table(
+                self.folder / RESULTS, filters=[("level", "=", "partner"), ("grain", "=", grain)]
+            )
+            self._results[grain] = Indexed(table, "group_key")
+        return self._results[grain]
+
+    def group_results(self, level: str, grain: str | None = None) -> pa.Table:
+        """The values of a group level (portfolio, company, a cohort) at ``grain``."""
+        import pyarrow.parquet as pq
+
+        from partnerscope.metrics.engine import RESULTS
+
+        return pq.read_table(
+            self.folder / RESULTS,
+            filters=[("level", "=", level), ("grain", "=", grain or self.grain)],
+        ).sort_by("period_start")
+
+    def periods(self) -> list[tuple[Any, str]]:
+        """(period_start, label) of every scored period, oldest first."""
+        return _periods(self.scorecards.table)
+
+    def pick_period(self, text: str | None) -> tuple[Any, str]:
+        return pick_period(self.run, self.scorecards.table, text)
+
+    def partner_name(self, partner_id: str) -> str:
+        names = self.memberships.of(partner_id)["name"].to_pylist()
+        return str(names[-1]) if names and names[-1] else partner_id
+
+    def check_partner(self, partner_id: str) -> None:
+        if partner_id not in self.scorecards:
+            ids = sorted(self.scorecards.spans)
+            raise EvaluationNotFoundError(
+                f"no partner {partner_id!r} in run {self.run.run_id}{did_you_mean(partner_id, ids)}"
+            )
+
+    def scorecard(self, partner_id: str, period: str | None = None) -> ScorecardView:
+        import numpy as np
+
+        from partnerscope.evaluation.tiers import next_tier_gaps
+
+        start, label = self.pick_period(period)
+        self.check_partner(partner_id)
+        mine = self.scorecards.rows(partner_id)
+        history = [(r["period"], r["score"]) for r in mine]
+        row = [r for r in mine if r["period_start"] == start]
+        if not row:
+            raise EvaluationNotFoundError(f"partner {partner_id!r} was not a member in {label}")
+        card = row[0]
+        lines = [
+            Line(**{k: v for k, v in line.items() if k in Line.__dataclass_fields__})
+            for line in self.lines.rows(partner_id)
+            if line["period_start"] == start
+        ]
+        values = [r for r in self.results().rows(partner_id) if r["period_start"] == start]
+        # the one row's values by name, as the tier rules read them
+        fields = {
+            k: np.array([np.nan if v is None else float(v)])
+            for source in (values[0] if values else {}, card)
+            for k, v in source.items()
+            if v is None or (isinstance(v, int | float | Decimal) and not isinstance(v, bool))
+        }
+        placements = []
+        for tier in self.tiers.rows(partner_id):
+            if tier["period_start"] != start:
+                continue
+            rules = getattr(self.workspace.config.tiers, tier["ruleset"])
+            names = [level.name for level in rules.levels]
+            level = names.index(tier["effective"]) if tier["effective"] in names else 0
+            placements.append(
+                Placement(
+                    ruleset=tier["ruleset"],
+                    placed=tier["placed"],
+                    effective=tier["effective"],
+                    pending=tier["pending"],
+                    pending_periods=tier["pending_periods"],
+                    moved=tier["moved"],
+                    reason=tier["reason"],
+                    next_tier=next_tier_gaps(rules, fields, 0, level),
+                )
+            )
+        return ScorecardView(
+            run=self.run,
+            partner_id=partner_id,
+            partner_name=self.partner_name(partner_id),
+            period=label,
+            card=card,
+            lines=lines,
+            placements=placements,
+            flags=self.flags.rows(partner_id),
+            alerts=self.alerts.rows(partner_id),
+            history=history,
+            plan=self.plans.open_plan(partner_id),
+        )
+
+
 def scorecard_view(
     workspace: Workspace, partner_id: str, period: str | None = None, run_id: int | None = None
 ) -> ScorecardView:
-    import numpy as np
-    import pyarrow.parquet as pq
-
-    from partnerscope.evaluation import plans
-    from partnerscope.evaluation.tiers import next_tier_gaps
-    from partnerscope.metrics.engine import RESULTS
-
-    run = get_run(workspace, run_id)
-    cards = read(workspace, run, SCORECARDS)
-    start, label = pick_period(run, cards, period)
-    mine = rows_where(cards, partner_id=partner_id)
-    if mine.num_rows == 0:
-        ids = sorted(set(cards["partner_id"].to_pylist()))
-        raise EvaluationNotFoundError(
-            f"no partner {partner_id!r} in run {run.run_id}{did_you_mean(partner_id, ids)}"
-        )
-    history = list(zip(mine["period"].to_pylist(), mine["score"].to_pylist(), strict=True))
-    row = rows_where(mine, period_start=start).to_pylist()
-    if not row:
-        raise EvaluationNotFoundError(f"partner {partner_id!r} was not a member in {label}")
-    card = row[0]
-    lines = [
-        Line(**{k: v for k, v in line.items() if k in Line.__dataclass_fields__})
-        for line in rows_where(
-            read(workspace, run, SCORE_LINES), partner_id=partner_id, period_start=start
-        ).to_pylist()
-    ]
-    # only the partner's row of the period: the row groups of everyone else are skipped
-    values = pq.read_table(
-        run_folder(workspace, run.run_id) / RESULTS,
-        filters=[
-            ("level", "=", "partner"),
-            ("group_key", "=", partner_id),
-            ("grain", "=", workspace.config.scorecard.grain),
-            ("period_start", "=", start),
-        ],
-    ).to_pylist()
-    # the one row's values by name, as the tier rules read them
-    fields = {
-        k: np.array([np.nan if v is None else float(v)])
-        for source in (values[0] if values else {}, card)
-        for k, v in source.items()
-        if v is None or (isinstance(v, int | float | Decimal) and not isinstance(v, bool))
-    }
-    placements = []
-    tiers = rows_where(read(workspace, run, TIERS), partner_id=partner_id, period_start=start)
-    for tier in tiers.to_pylist():
-        rules = getattr(workspace.config.tiers, tier["ruleset"])
-        names = [level.name for level in rules.levels]
-        level = names.index(tier["effective"]) if tier["effective"] in names else 0
-        placements.append(
-            Placement(
-                ruleset=tier["ruleset"],
-                placed=tier["placed"],
-                effective=tier["effective"],
-                pending=tier["pending"],
-                pending_periods=tier["pending_periods"],
-                moved=tier["moved"],
-                reason=tier["reason"],
-                next_tier=next_tier_gaps(rules, fields, 0, level),
-            )
-        )
-    flags = rows_where(read(workspace, run, FLAGS), partner_id=partner_id).to_pylist()
-    alerts = rows_where(read(workspace, run, ALERTS), partner_id=partner_id).to_pylist()
-    return ScorecardView(
-        run=run,
-        partner_id=partner_id,
-        partner_name=_partner_name(workspace, run, partner_id),
-        period=label,
-        card=card,
-        lines=lines,
-        placements=placements,
-        flags=flags,
-        alerts=alerts,
-        history=history,
-        plan=plans.load(workspace.state_dir).open_plan(partner_id),
-    )
-
-
-def _partner_name(workspace: Workspace, run: RunManifest, partner_id: str) -> str:
-    import pyarrow.parquet as pq
-
-    from partnerscope.metrics.engine import MEMBERSHIPS
-
-    members = pq.read_table(
-        run_folder(workspace, run.run_id) / MEMBERSHIPS, columns=["partner_id", "name"]
-    )
-    names = rows_where(members, partner_id=partner_id)["name"].to_pylist()
-    return str(names[0]) if names and names[0] else partner_id
+    """One partner's scorecard in a period (the latest by default), explained."""
+    return RunData(workspace, run_id).scorecard(partner_id, period)
 
 
 def ranking(
