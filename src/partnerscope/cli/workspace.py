@@ -154,6 +154,7 @@ def demo(
     compute_run(ws, as_of=as_of)
     _print_findings(ws, manifest.planted)
     _print_decision(ws, as_of.date())
+    _write_reports(ws, manifest.planted)
     console.print(
         f"\n[green]Demo workspace ready[/] in {directory} "
         f"({time.perf_counter() - started:.0f} s): "
@@ -164,8 +165,27 @@ def demo(
         f"    (a planted decliner)\n"
         f"       partnerscope -w {directory} alerts\n"
         f"       partnerscope -w {directory} metrics show win_rate\n"
-        f"       partnerscope -w {directory} decisions show 1    (the demo's decision record)"
+        f"       partnerscope -w {directory} decisions show 1    (the demo's decision record)\n"
+        f"       partnerscope -w {directory} report scorecard --format pdf    (every partner)"
     )
+
+
+def _write_reports(ws: Workspace, planted: dict[str, list[str]]) -> None:
+    """The executive summary, the run's workbook, and the scorecards and QBR of a planted
+    decliner and a riser."""
+    from partnerscope.reports.write import Format, Kind, write_reports
+
+    with console.status("Writing reports…"):
+        files = [
+            *write_reports(ws, Kind.EXECUTIVE, Format.HTML).files,
+            *write_reports(ws, Kind.EXECUTIVE, Format.XLSX).files,
+        ]
+        for partner in (planted["decliners"][0], planted["risers"][0]):
+            for kind in (Kind.SCORECARD, Kind.QBR):
+                files += write_reports(ws, kind, Format.HTML, partner=partner).files
+    console.print("\n[bold]Reports[/] (open them in a browser or Excel):")
+    for path in files:
+        console.print(f"  {escape(str(path))}")
 
 
 def _print_findings(ws: Workspace, planted: dict[str, list[str]]) -> None:

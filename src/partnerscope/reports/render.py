@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
+from partnerscope.reports.content import ReportError
+
 if TYPE_CHECKING:
     import jinja2
 
@@ -35,8 +37,15 @@ def html(report: Report) -> str:
 
 def pdf(page: str) -> bytes:
     """The HTML page printed to PDF by WeasyPrint (A4, the run's stamp on every page)."""
-    import weasyprint
-    from weasyprint.urls import URLFetcher
+    try:
+        import weasyprint
+        from weasyprint.urls import URLFetcher
+    except OSError as exc:  # the Python package is there, the system's text libraries are not
+        raise ReportError(
+            f"PDF reports need the pango text libraries ({exc}); install them with "
+            "`sudo bash scripts/setup-system` or `apt-get install libpango-1.0-0 "
+            "libpangoft2-1.0-0 libharfbuzz-subset0`, or write --format html"
+        ) from None
 
     # a report fetches nothing: its charts are data: URIs; anything else is an error
     offline = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
