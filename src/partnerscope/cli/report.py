@@ -54,35 +54,32 @@ def report_command(
     """Write reports of a run: a partner scorecard, a QBR pack or the executive summary, as
     self-contained HTML, PDF or an Excel workbook. Every report names its run, as-of time,
     config hash and definitions version."""
-    from partnerscope.reports.write import write_reports
+    from partnerscope.reports.write import Progress, Written, write_reports
 
     ws = state(ctx).workspace()
     if kind is Kind.EXECUTIVE and partner is not None:
         raise typer.BadParameter("the executive summary is the portfolio's; leave out --partner")
-    many = partner is None and kind is not Kind.EXECUTIVE and fmt is not Format.XLSX
-    if many:
+
+    def write(progress: Progress | None = None) -> Written:
+        return write_reports(
+            ws,
+            kind,
+            fmt,
+            partner=partner,
+            period=period,
+            run_id=run,
+            out=out,
+            progress=progress,
+            jobs=jobs,
+        )
+
+    if partner is None and kind is not Kind.EXECUTIVE and fmt is not Format.XLSX:
         with progress_bar(console) as bar:
             task = bar.add_task(f"{kind.value} reports ({fmt.value})", total=None)
-
-            def advance(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            written = write_reports(
-                ws,
-                kind,
-                fmt,
-                partner=partner,
-                period=period,
-                run_id=run,
-                out=out,
-                progress=advance,
-                jobs=jobs,
-            )
+            written = write(lambda done, total: bar.update(task, completed=done, total=total))
     else:
         with console.status(f"writing the {kind.value} report ({fmt.value})"):
-            written = write_reports(
-                ws, kind, fmt, partner=partner, period=period, run_id=run, out=out
-            )
+            written = write()
     if written.index is not None:
         console.print(
             f"Wrote {len(written.files):,} {kind.value} reports to {escape(str(written.folder))}"

@@ -517,19 +517,9 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
         "tiers": card.sections["tiers"],
         "actions": _actions(card),
     }
-    trend = [r["label"] for r in history]
 
     def line(metric: str, title: str) -> dict[str, Any]:
-        return ch.spec(
-            "line",
-            [
-                {"period": p, "value": _number(r.get(metric))}
-                for p, r in zip(trend, history, strict=True)
-            ],
-            title=title,
-            unit=w.unit(metric),
-            goal=goals.get(metric),
-        )
+        return _trend_chart(w, history, metric, title, goals)
 
     report.charts = {
         "plan": ch.spec(
@@ -549,6 +539,21 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
         },
     }
     return report
+
+
+def _trend_chart(
+    w: Writer, rows: list[dict[str, Any]], metric: str, title: str, goals: dict[str, float]
+) -> dict[str, Any]:
+    """A metric over the periods of ``rows`` (a run's result rows), with its goal line."""
+    from partnerscope.reports import charts
+
+    return charts.spec(
+        "line",
+        [{"period": r["label"], "value": _number(r.get(metric))} for r in rows],
+        title=title,
+        unit=w.unit(metric),
+        goal=goals.get(metric),
+    )
 
 
 def _plan_by_month(
@@ -723,19 +728,9 @@ def executive(data: RunData, period: str | None = None) -> Report:
         "decisions": _decisions(data),
         "mdf": _mdf(data, start, w, goals),
     }
-    periods = [r["label"] for r in trend]
 
     def line(metric: str, title: str) -> dict[str, Any]:
-        return ch.spec(
-            "line",
-            [
-                {"period": p, "value": _number(r.get(metric))}
-                for p, r in zip(periods, trend, strict=True)
-            ],
-            title=title,
-            unit=w.unit(metric),
-            goal=goals.get(metric),
-        )
+        return _trend_chart(w, trend, metric, title, goals)
 
     tier_trend = tiers.filter(
         pc.and_(
