@@ -18,7 +18,7 @@ DEMO_ARGS ?=
 BENCH_SCALE ?= 0.2
 METRICS_SCALE ?= 1
 
-.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench bench-metrics bench-evaluation bench-scenarios clean distclean
+.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench bench-metrics bench-evaluation bench-reports bench-scenarios clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ bench-metrics: $(STAMP) ## Metric engine against hand-written DuckDB SQL and pan
 
 bench-evaluation: $(STAMP) ## Scorecards, tiers, flags and alerts against the metric computation of the same run (METRICS_SCALE=1)
 	$(BIN)/python bench/evaluation.py --scale $(METRICS_SCALE)
+
+bench-reports: $(STAMP) ## Scorecard pages step by step, sparklines against Vega-Lite, the Excel workbook against pandas (METRICS_SCALE=1)
+	$(BIN)/python bench/reports.py --scale $(METRICS_SCALE)
 
 bench-scenarios: $(STAMP) ## Scenario Monte Carlo (100,000 trials × 36 months × 3 options) against a plain-Python loop
 	$(BIN)/python bench/scenarios.py

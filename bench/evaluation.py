@@ -41,26 +41,18 @@ def main(argv: list[str] | None = None) -> int:
     for line in machine_info():
         console.print(f"  {line}")
 
-    paths = bench.Paths(args.out / "metrics", args.scale, args.seed)
-    sizes = bench.Sizes.at(args.scale)
-    if bench.cached_stats(paths) is None:
-        paths.out.mkdir(parents=True, exist_ok=True)
-        bench.generate(paths, sizes, console)
-    root = args.out / "evaluation" / f"ws-{paths.tag}"
-    shutil.rmtree(root, ignore_errors=True)
-    (root / "state").mkdir(parents=True)
-    (root / "partnerscope.toml").write_text('[workspace]\nname = "bench"\n', encoding="utf-8")
-    shutil.copyfile(paths.warehouse, root / "state" / "warehouse.duckdb")
+    root = fresh_workspace(args.out, args.scale, args.seed, console)
 
     from partnerscope.workspace import Workspace
 
     workspace = Workspace.open(root)
+    sizes = bench.Sizes.at(args.scale)
     console.print(
         f"\ndata  scale {args.scale:g}: {sizes.partners:,} partners, "
         f"{sizes.opportunities:,} opportunities, {sizes.leads:,} leads, 12 quarters"
     )
     with console.status("partnerscope run (metrics, then evaluation)"):
-        manifest = workspace.run(as_of=bench.AS_OF.replace(tzinfo=UTC), full=True)
+        manifest = full_run(workspace)
     evaluation_s = float(manifest.evaluation["seconds"])
     metrics_s = manifest.seconds - evaluation_s
     summary = manifest.evaluation
@@ -90,6 +82,32 @@ def main(argv: list[str] | None = None) -> int:
         f"(target under {100 * TARGET:.0f} %: {verdict})"
     )
     return 0
+
+
+def workspace_root(out: Path, scale: float, seed: int) -> Path:
+    """Where this benchmark keeps its workspace: ``<out>/evaluation/ws-s<scale>-seed<seed>``
+    (bench/reports.py reuses it and its latest run)."""
+    return out / "evaluation" / f"ws-{bench.Paths(out / 'metrics', scale, seed).tag}"
+
+
+def fresh_workspace(out: Path, scale: float, seed: int, console: Console) -> Path:
+    """A new workspace (the old one removed) on a copy of the metric benchmark's warehouse,
+    which is generated first when it is not cached under ``<out>/metrics``."""
+    paths = bench.Paths(out / "metrics", scale, seed)
+    if bench.cached_stats(paths) is None:
+        paths.out.mkdir(parents=True, exist_ok=True)
+        bench.generate(paths, bench.Sizes.at(scale), console)
+    root = workspace_root(out, scale, seed)
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "state").mkdir(parents=True)
+    (root / "partnerscope.toml").write_text('[workspace]\nname = "bench"\n', encoding="utf-8")
+    shutil.copyfile(paths.warehouse, root / "state" / "warehouse.duckdb")
+    return root
+
+
+def full_run(workspace: Any) -> Any:
+    """``partnerscope run --full`` as of the metric benchmark's date: metrics, then evaluation."""
+    return workspace.run(as_of=bench.AS_OF.replace(tzinfo=UTC), full=True)
 
 
 def time_steps(workspace: Any, run_id: int, repeat: int) -> dict[str, float]:

@@ -21,7 +21,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import time
 import traceback
@@ -38,6 +37,7 @@ from rich.table import Table
 from machine import machine_info
 from partnerscope.schema import PARTNER_TYPES
 from partnerscope.warehouse import Warehouse
+from timing import run_child
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -880,45 +880,29 @@ def child_main(name: str, paths: Paths) -> int:
 
 def spawn(name: str, args: argparse.Namespace, console: Console) -> Outcome:
     """Run ``--only name`` in a child process: wall, CPU (os.wait4) and peak memory (VmHWM)."""
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--only",
-        name,
-        "--scale",
-        repr(args.scale),
-        "--seed",
-        str(args.seed),
-        "--out",
-        str(args.out),
-    ]
     load = os.getloadavg()[0]
     with console.status(f"{LABELS.get(name, name)} …"):
-        started = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        assert proc.stdout is not None
-        text = proc.stdout.read()
-        proc.stdout.close()
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        elapsed = time.perf_counter() - started
-    outcome: Outcome | None = None
-    for line in text.splitlines():
-        if line.startswith("RESULT "):
-            outcome = Outcome(**json.loads(line[len("RESULT ") :]))
-        elif line.strip():
-            console.print(f"  [dim]{name}: {line}[/dim]", highlight=False, markup=False)
-    if outcome is None:
+        child = run_child(__file__, name, *child_options(args))
+    for line in child.lines:
+        console.print(f"  [dim]{name}: {line}[/dim]", highlight=False, markup=False)
+    if child.result is None:
         outcome = Outcome(
-            name, status="failed", message=f"the child exited with {proc.returncode}, no result"
+            name, status="failed", message=f"the child exited with {child.exit_code}, no result"
         )
-    outcome.process_seconds = elapsed
+    else:
+        outcome = Outcome(**child.result)
+    outcome.process_seconds = child.seconds
     outcome.load_before = load
-    outcome.cpu_seconds = usage.ru_utime + usage.ru_stime
-    outcome.maxrss_mb = usage.ru_maxrss / 1024  # KiB on Linux
+    outcome.cpu_seconds = child.cpu_seconds
+    outcome.maxrss_mb = child.maxrss_mb
     if outcome.peak_mb is None:  # no /proc: the best there is
         outcome.peak_mb = outcome.maxrss_mb
     return outcome
+
+
+def child_options(args: argparse.Namespace) -> list[str]:
+    """The options a child process is run with: the parent's scale, seed and folder."""
+    return ["--scale", repr(args.scale), "--seed", str(args.seed), "--out", str(args.out)]
 
 
 def spawn_best(name: str, args: argparse.Namespace, console: Console) -> Outcome:

@@ -17,7 +17,7 @@ from partnerscope.runs import RunManifest, get_run, run_folder
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from partnerscope.evaluation.plans import Plan, PlanBook
+    from partnerscope.evaluation.plans import Plan
     from partnerscope.evaluation.tiers import Gap
     from partnerscope.workspace import Workspace
 
@@ -46,10 +46,12 @@ def rows_where(table: pa.Table, **equal: Any) -> pa.Table:
     return table
 
 
-def pick_period(run: RunManifest, table: pa.Table, text: str | None) -> tuple[Any, str]:
-    """(period_start, label) of the scorecard period named, or of the latest, among the
-    periods of ``table`` (a run's scorecards or tiers)."""
-    pairs = _periods(table)
+def pick_period(
+    run: RunManifest, periods: pa.Table | list[tuple[Any, str]], text: str | None
+) -> tuple[Any, str]:
+    """(period_start, label) of the scorecard period named, or of the latest, among
+    ``periods``: a run's scorecards or tiers, or their (period_start, label) pairs."""
+    pairs = periods if isinstance(periods, list) else _periods(periods)
     if not pairs:
         raise EvaluationNotFoundError(f"run {run.run_id} scored no partner")
     if text is None:
@@ -187,10 +189,12 @@ class RunData:
         return Indexed(table, "partner_id")
 
     @cached_property
-    def plans(self) -> PlanBook:
+    def open_plans(self) -> dict[str, Plan]:
+        """Each partner's open improvement plan."""
         from partnerscope.evaluation import plans
 
-        return plans.load(self.workspace.state_dir)
+        book = plans.load(self.workspace.state_dir)
+        return {p.partner_id: p for p in book.plans if p.status == "open"}
 
     def results(self, grain: str | None = None) -> Indexed:
         """Every partner's metric values at ``grain`` (the scorecard's by default)."""
@@ -217,12 +221,13 @@ class RunData:
             filters=[("level", "=", level), ("grain", "=", grain or self.grain)],
         ).sort_by("period_start")
 
+    @cached_property
     def periods(self) -> list[tuple[Any, str]]:
         """(period_start, label) of every scored period, oldest first."""
         return _periods(self.scorecards.table)
 
     def pick_period(self, text: str | None) -> tuple[Any, str]:
-        return pick_period(self.run, self.scorecards.table, text)
+        return pick_period(self.run, self.periods, text)
 
     def partner_name(self, partner_id: str) -> str:
         names = self.memberships.of(partner_id)["name"].to_pylist()
@@ -291,7 +296,7 @@ class RunData:
             flags=self.flags.rows(partner_id),
             alerts=self.alerts.rows(partner_id),
             history=history,
-            plan=self.plans.open_plan(partner_id),
+            plan=self.open_plans.get(partner_id),
         )
 
 

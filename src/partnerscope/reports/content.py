@@ -778,7 +778,7 @@ def executive(data: RunData, period: str | None = None) -> Report:
 def _movers(data: RunData, start: Any, n: int, w: Writer) -> dict[str, list[dict[str, Any]]]:
     import pyarrow.compute as pc
 
-    periods = [s for s, _ in data.periods()]
+    periods = [s for s, _ in data.periods]
     i = periods.index(start)
     if i == 0:
         return {"risers": [], "decliners": []}
