@@ -2,9 +2,9 @@
 rendered to SVG by vl-convert, so HTML, PDF and the web draw the same chart from the same spec.
 
 A template is built on first use and kept; a chart is a copy of it with the rows (and title and
-axis format) put in, which costs microseconds; vl-convert's rendering, about 50 ms on one core,
+axis format) put in, which costs microseconds; vl-convert's rendering, about 60 ms on one core,
 is most of a report's cost (bench/reports.py). Sparklines, one per metric row of a scorecard,
-are drawn as an SVG path directly (:func:`sparkline`), about 700 times faster than through
+are drawn as an SVG path directly (:func:`sparkline`), about 300 times faster than through
 Vega: a dozen of them per scorecard through Vega would cost as much as the rest of the page.
 """
 
