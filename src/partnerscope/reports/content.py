@@ -210,7 +210,6 @@ def scorecard(
     period: str | None = None,
     *,
     medians: CohortMedians | None = None,
-    charts: bool = True,
 ) -> Report:
     """One partner's scorecard: score and tier explained, each metric with its trend, cohort
     median and definition, alerts, the improvement plan and what the next tier needs."""
@@ -256,36 +255,31 @@ def scorecard(
         partner_id=partner_id,
     )
     report.sections = {
-        "summary": _summary(view, w),
+        **_card(view, w),
         "explanation": _explanation(view, w),
         "metrics": metric_rows,
         "trend_periods": [r["label"] for r in trend],
-        "tiers": _placements(view, w),
-        "alerts": [_alert(a) for a in view.alerts],
-        "flags": [_flag(f) for f in view.flags],
-        "plan": _plan(view),
     }
-    if charts:
-        report.charts = {
-            "history": ch.spec(
-                "line",
-                [{"period": p, "value": s} for p, s in view.history[-settings.trend_periods :]],
-                title="Score, 0–100",
-                unit=Unit.SCORE,
-            ),
-            "contributions": ch.spec(
-                "bars",
-                [
-                    {
-                        "label": w.catalog[line.metric].label,
-                        "value": round(line.contribution or 0.0, 2),
-                        "group": line.indicator,
-                    }
-                    for line in view.lines
-                ],
-                title="Points each metric adds to the score",
-            ),
-        }
+    report.charts = {
+        "history": ch.spec(
+            "line",
+            [{"period": p, "value": s} for p, s in view.history[-settings.trend_periods :]],
+            title="Score, 0–100",
+            unit=Unit.SCORE,
+        ),
+        "contributions": ch.spec(
+            "bars",
+            [
+                {
+                    "label": w.catalog[line.metric].label,
+                    "value": round(line.contribution or 0.0, 2),
+                    "group": line.indicator,
+                }
+                for line in view.lines
+            ],
+            title="Points each metric adds to the score",
+        ),
+    }
     return report
 
 
@@ -303,6 +297,18 @@ def _partner_line(data: RunData, partner_id: str) -> str:
         if me.get(key):
             parts.append(str(me[key]))
     return " · ".join(parts)
+
+
+def _card(view: ScorecardView, w: Writer) -> dict[str, Any]:
+    """What a scorecard and a QBR both show of the partner's score: the summary, the tiers, the
+    run's alerts and flags, and the improvement plan."""
+    return {
+        "summary": _summary(view, w),
+        "tiers": _placements(view, w),
+        "alerts": [_alert(a) for a in view.alerts],
+        "flags": [_flag(f) for f in view.flags],
+        "plan": _plan(view),
+    }
 
 
 def _summary(view: ScorecardView, w: Writer) -> dict[str, Any]:
@@ -492,9 +498,10 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
     # the scorecard of the quarter when the scorecard grain is the quarter, else the latest
     scored_label = row["label"] if data.grain == "quarter" else None
     try:
-        card = scorecard(data, partner_id, scored_label, charts=False)
+        view = data.scorecard(partner_id, scored_label)
     except PartnerscopeError:
-        card = scorecard(data, partner_id, None, charts=False)
+        view = data.scorecard(partner_id, None)
+    card = _card(view, w)
     report = Report(
         kind="qbr",
         title=f"{data.partner_name(partner_id)} — quarterly business review {row['label']}",
@@ -512,9 +519,9 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
         },
         "plan": plan_rows,
         "sections": sections,
-        "scorecard": card.sections["summary"],
-        "scorecard_period": card.period,
-        "tiers": card.sections["tiers"],
+        "scorecard": card["summary"],
+        "scorecard_period": view.period,
+        "tiers": card["tiers"],
         "actions": _actions(card),
     }
 
@@ -607,10 +614,9 @@ def _quarter_end(start: date) -> date:
     return date(start.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
 
 
-def _actions(card: Report) -> list[dict[str, str]]:
-    """What the review should agree on: the plan's actions, then what alerts, flags and the
-    next-tier gaps ask for."""
-    s = card.sections
+def _actions(s: dict[str, Any]) -> list[dict[str, str]]:
+    """What the review should agree on (from a partner's :func:`_card`): the plan's actions,
+    then what alerts, flags and the next-tier gaps ask for."""
     actions = []
     plan = s["plan"]
     if plan:
