@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -95,6 +97,22 @@ def _names_problems(names: Sequence[str], listed: bool = False) -> list[str]:
     return lines
 
 
+def _known_names(value: dict[str, Any]) -> dict[str, Any]:
+    lines = _names_problems(list(value))
+    if lines:
+        raise ValueError("\n".join(lines))
+    return value
+
+
+#: Input names to distributions or overrides: TOML's nested tiers flattened, each name checked.
+Inputs = Annotated[
+    dict[str, Distribution], BeforeValidator(_flatten_tiers), AfterValidator(_known_names)
+]
+Overrides = Annotated[
+    dict[str, OverrideValue], BeforeValidator(_flatten_tiers), AfterValidator(_known_names)
+]
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -106,20 +124,7 @@ class Option(_Frozen):
     label: str = ""
     description: str = ""
     #: A distribution replaces the base one; ``{scale = k}`` multiplies it.
-    overrides: dict[str, OverrideValue] = Field(default_factory=dict)
-
-    @field_validator("overrides", mode="before")
-    @classmethod
-    def _nested(cls, value: Any) -> Any:
-        return _flatten_tiers(value)
-
-    @field_validator("overrides")
-    @classmethod
-    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
-        lines = _names_problems(list(value))
-        if lines:
-            raise ValueError("\n".join(lines))
-        return value
+    overrides: Overrides = Field(default_factory=dict)
 
     @property
     def title(self) -> str:
@@ -165,7 +170,7 @@ class ScenarioSpec(_Frozen):
     trials: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
     seed: Annotated[int, Field(ge=0)] = 0
     #: Distributions that replace the calibrated ones for every option.
-    inputs: dict[str, Distribution] = Field(default_factory=dict)
+    inputs: Inputs = Field(default_factory=dict)
     options: Annotated[list[Option], Field(min_length=1)] = Field(default_factory=_default_options)
     criteria: Annotated[list[Criterion], Field(min_length=1)] = Field(
         default_factory=_default_criteria
@@ -174,19 +179,6 @@ class ScenarioSpec(_Frozen):
     key_assumptions: list[str] | None = None
     #: Key of the option whose outcomes scale the criteria; None: the first option.
     baseline: str | None = None
-
-    @field_validator("inputs", mode="before")
-    @classmethod
-    def _nested(cls, value: Any) -> Any:
-        return _flatten_tiers(value)
-
-    @field_validator("inputs")
-    @classmethod
-    def _input_names(cls, value: dict[str, Distribution]) -> dict[str, Distribution]:
-        lines = _names_problems(list(value))
-        if lines:
-            raise ValueError("\n".join(lines))
-        return value
 
     @field_validator("key_assumptions")
     @classmethod
