@@ -127,8 +127,8 @@ def write_workbook(
     def only(table: pa.Table, key: str = "partner_id") -> pa.Table:
         return table if wanted is None else table.filter(pc.is_in(table[key], wanted))
 
-    def of_period(table: pa.Table) -> pa.Table:
-        return only(table.filter(pc.equal(table["period_start"], start)))
+    def of_period(table: pa.Table, key: str = "partner_id") -> pa.Table:
+        return only(table.filter(pc.equal(table["period_start"], start)), key)
 
     book = _Book(path, catalog)
     written: dict[str, int] = {}
@@ -142,13 +142,10 @@ def write_workbook(
     members = {r["partner_id"]: r for r in of_period(data.memberships.table).to_pylist()}
     placed = {(t["partner_id"], t["ruleset"]): t for t in of_period(data.tiers.table).to_pylist()}
     cards = of_period(data.scorecards.table).sort_by([("score", "descending")])
-    values = of_period(
-        data.results().table.rename_columns(
-            ["partner_id" if c == "group_key" else c for c in data.results().table.column_names]
-        )
-    )
-    by_partner = {r["partner_id"]: r for r in values.to_pylist()}
     shown = [catalog[m] for m in data.workspace.config.reports.scorecard_metrics]
+    values = of_period(data.results().table, "group_key")
+    values = values.select(["group_key", *(m.name for m in shown)])
+    by_partner = {r["group_key"]: r for r in values.to_pylist()}
     written["Scorecards"] = book.table(
         "Scorecards",
         [
