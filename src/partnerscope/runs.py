@@ -41,6 +41,8 @@ UNDATED = ("partners", "accounts", "certification_requirements")
 #: Tables no metric reads: amounts are converted at ingest, so new FX rates change nothing here.
 UNREAD = ("fx_rates",)
 MANIFEST = "manifest.json"
+#: Each partner's partner_manager when the run was made.
+MANAGERS = "managers.parquet"
 STEPS = 8
 
 Progress = Callable[[str, int, int], None]
@@ -148,6 +150,7 @@ def execute(
 ) -> RunManifest:
     """Compute the whole catalog and store it as a new run."""
     import ibis
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from partnerscope.decisions.check import DECISION_ALERTS, to_table
@@ -196,13 +199,25 @@ def execute(
             decisions = Decisions(workspace)
             decision_alerts, _ = decisions.check(today=as_of.date(), results=results)
             pq.write_table(to_table(decision_alerts), temp / DECISION_ALERTS)
+            # who looks after each partner: the web app scopes partner managers by it
+            pairs = warehouse.con.execute(
+                "SELECT partner_id, partner_manager FROM partners ORDER BY partner_id"
+            ).fetchall()
+            managers = dict(pairs)
+            pq.write_table(
+                pa.table(
+                    [
+                        pa.array(list(managers), pa.string()),
+                        pa.array(managers.values(), pa.string()),
+                    ],
+                    names=["partner_id", "partner_manager"],
+                ),
+                temp / MANAGERS,
+            )
             step("decisions checked")
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
             raise
-        managers = dict(
-            warehouse.con.execute("SELECT partner_id, partner_manager FROM partners").fetchall()
-        )
         manifest = RunManifest(
             run_id=run_id,
             started_at=started.isoformat(timespec="seconds"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -59,4 +61,99 @@ decision_alerts = Table(
     Column("due_on", Date),
     Column("first_run", Integer, nullable=False),
     Index("ix_decision_alerts_decision", "decision_id"),
+)
+
+#: People who sign in to the web app or call its API. ``partner_id`` is a partner user's own
+#: partner; ``manages`` is the ``partner_manager`` value (in the partners data) of the partners
+#: a partner manager looks after, besides those listed in ``user_partners``.
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("partner_id", String(64)),
+    Column("manages", Text),
+    Column("password_hash", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", Text, nullable=False),
+)
+
+#: Partners assigned to a partner manager by id.
+user_partners = Table(
+    "user_partners",
+    metadata,
+    Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
+    Column("partner_id", String(64), primary_key=True),
+)
+
+#: Signed-in browsers: the SHA-256 of the cookie's secret, never the secret itself.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Index("ix_sessions_user", "user_id"),
+)
+
+#: API tokens, stored as their SHA-256; a revoked token keeps its row (and its audit trail).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+    UniqueConstraint("token_hash", name="uq_api_tokens_hash"),
+)
+
+#: Failed sign-ins, counted per name and per client address to slow password guessing.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("failure_id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Index("ix_login_failures_name", "name", "at"),
+    Index("ix_login_failures_client", "client", "at"),
+)
+
+#: Append-only: who changed what (decisions, tier overrides, plans, users, tokens). Triggers
+#: refuse UPDATE and DELETE on this table.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("entry_id", Integer, primary_key=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("object_type", String(32), nullable=False),
+    Column("object_id", Text, nullable=False),
+    Column("detail", JSON, nullable=False),
+    Index("ix_audit_log_object", "object_type", "object_id"),
+)
+
+#: A person's decision to hold a partner at a tier other than the computed one, with a reason,
+#: until a date or until removed.
+tier_overrides = Table(
+    "tier_overrides",
+    metadata,
+    Column("override_id", Integer, primary_key=True),
+    Column("partner_id", String(64), nullable=False),
+    Column("ruleset", String(64), nullable=False),
+    Column("tier", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("until", Date),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("removed_at", DateTime),
+    Column("removed_by", Text),
+    Index("ix_tier_overrides_partner", "partner_id"),
 )

@@ -10,6 +10,7 @@ from partnerscope.cli import (  # noqa: F401
     metrics,
     report,
     scenario,
+    web,
     workspace,
 )
 from partnerscope.cli.app import app, main

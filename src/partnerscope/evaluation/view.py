@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from partnerscope.errors import PartnerscopeError
 from partnerscope.evaluation.pipeline import ALERTS, FLAGS, SCORE_LINES, SCORECARDS, TIERS
 from partnerscope.metrics.definition import did_you_mean
-from partnerscope.runs import RunManifest, get_run, run_folder
+from partnerscope.runs import MANAGERS, RunManifest, get_run, run_folder
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -195,6 +195,23 @@ class RunData:
 
         book = plans.load(self.workspace.state_dir)
         return {p.partner_id: p for p in book.plans if p.status == "open"}
+
+    @cached_property
+    def managers(self) -> dict[str, str | None]:
+        """Each partner's ``partner_manager`` when the run was made (none in older runs)."""
+        import pyarrow.parquet as pq
+
+        path = self.folder / MANAGERS
+        if not path.exists():
+            return {}
+        table = pq.read_table(path)
+        return dict(
+            zip(
+                table["partner_id"].to_pylist(),
+                table["partner_manager"].to_pylist(),
+                strict=True,
+            )
+        )
 
     def results(self, grain: str | None = None) -> Indexed:
         """Every partner's metric values at ``grain`` (the scorecard's by default)."""

@@ -1,0 +1,446 @@
+"""Who may use the web app and the API: users with roles, argon2-hashed passwords, login
+sessions, API tokens and the slowing of password guessing.
+
+Roles:
+
+- ``admin``: everything, including the audit log;
+- ``analyst``: every partner, decisions, scenarios, runs and data quality;
+- ``partner_manager``: the partners assigned to them (by id, or every partner whose
+  ``partner_manager`` in the partners data is the user's ``manages`` name);
+- ``partner_user``: their own partner's portal and nothing else.
+
+Secrets (session cookies, API tokens) are random 256-bit strings shown once; the database keeps
+only their SHA-256, so a copy of the database lets nobody sign in. Every change to users and
+tokens is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from partnerscope import appdb, audit
+from partnerscope.appdb.tables import api_tokens, login_failures, sessions, user_partners, users
+from partnerscope.errors import PartnerscopeError
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+    from sqlalchemy.engine import Engine
+
+    from partnerscope.workspace import Workspace
+
+#: Failed sign-ins allowed per name, and per client address, within ``FAILURE_WINDOW``.
+MAX_FAILURES_PER_NAME = 5
+MAX_FAILURES_PER_CLIENT = 20
+FAILURE_WINDOW = timedelta(minutes=15)
+#: A session ends this long after sign-in (sign in again to continue).
+SESSION_LIFETIME = timedelta(hours=12)
+MIN_PASSWORD_LENGTH = 12
+TOKEN_PREFIX = "ps_"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ANALYST = "analyst"
+    PARTNER_MANAGER = "partner_manager"
+    PARTNER_USER = "partner_user"
+
+
+class AccountError(PartnerscopeError, ValueError):
+    """A user or token that cannot be added, found or changed as asked."""
+
+
+class LoginError(PartnerscopeError, PermissionError):
+    """Wrong name or password (the message never says which)."""
+
+
+class LoginThrottledError(LoginError):
+    """Too many failed sign-ins: refused, even with the right password, for ``retry_after``."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        minutes = max(1, round(retry_after / 60))
+        super().__init__(f"too many failed sign-ins; try again in about {minutes} minute(s)")
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: int
+    name: str
+    role: Role
+    partner_id: str | None
+    manages: str | None
+    partners: tuple[str, ...]
+    active: bool = True
+
+    @property
+    def sees_all_partners(self) -> bool:
+        return self.role in (Role.ADMIN, Role.ANALYST)
+
+
+@dataclass(frozen=True)
+class Token:
+    token_id: int
+    user: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@cache
+def _hasher() -> PasswordHasher:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+@cache
+def _decoy() -> str:
+    """A hash to verify against when the name is unknown, so that the answer takes as long."""
+    return _hasher().hash(secrets.token_urlsafe(16))
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(
+            f"the password has {len(password)} characters; use at least {MIN_PASSWORD_LENGTH}"
+        )
+
+
+class Accounts:
+    """The users, sessions and tokens of a workspace's transactional database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, workspace: Workspace) -> Accounts:
+        return cls(appdb.connect(workspace))
+
+    # ------------------------------------------------------------------ users
+
+    def add(
+        self,
+        name: str,
+        role: Role,
+        password: str,
+        *,
+        partner_id: str | None = None,
+        manages: str | None = None,
+        partners: Sequence[str] = (),
+        by: str,
+    ) -> User:
+        from sqlalchemy import select
+
+        name = name.strip()
+        if not name or len(name) > 64 or any(c.isspace() for c in name):
+            raise AccountError(f"{name!r} is not a user name: 1–64 characters, no spaces")
+        if role is Role.PARTNER_USER and not partner_id:
+            raise AccountError(f"{name}: a partner user needs its partner (--partner ID)")
+        if role is not Role.PARTNER_USER and partner_id:
+            raise AccountError(
+                f"{name}: only a partner user belongs to a partner; a partner manager is "
+                "assigned partners with --assign ID or --manages NAME"
+            )
+        if role is not Role.PARTNER_MANAGER and (manages or partners):
+            raise AccountError(f"{name}: only a partner manager is assigned partners")
+        check_password(password)
+        with self.engine.begin() as connection:
+            if connection.execute(select(users.c.user_id).where(users.c.name == name)).first():
+                raise AccountError(
+                    f"there is already a user {name!r}; remove it first or choose another name"
+                )
+            user_id = connection.execute(
+                users.insert().values(
+                    name=name,
+                    role=role.value,
+                    partner_id=partner_id,
+                    manages=manages,
+                    password_hash=_hasher().hash(password),
+                    active=True,
+                    created_at=_now(),
+                    created_by=by,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            for pid in dict.fromkeys(partners):
+                connection.execute(user_partners.insert().values(user_id=user_id, partner_id=pid))
+            audit.record(
+                connection,
+                actor=by,
+                action="add",
+                object_type="user",
+                object_id=name,
+                detail={
+                    "role": role.value,
+                    "partner_id": partner_id,
+                    "manages": manages,
+                    "partners": list(dict.fromkeys(partners)),
+                },
+            )
+        return self.get(name)
+
+    def remove(self, name: str, *, by: str) -> None:
+        """Delete the user, its sessions and tokens (its audit entries stay)."""
+        user = self.get(name)
+        with self.engine.begin() as connection:
+            connection.execute(sessions.delete().where(sessions.c.user_id == user.user_id))
+            connection.execute(api_tokens.delete().where(api_tokens.c.user_id == user.user_id))
+            connection.execute(
+                user_partners.delete().where(user_partners.c.user_id == user.user_id)
+            )
+            connection.execute(users.delete().where(users.c.user_id == user.user_id))
+            audit.record(connection, actor=by, action="remove", object_type="user", object_id=name)
+
+    def set_password(self, name: str, password: str, *, by: str) -> None:
+        """A new password; every session of the user ends."""
+        check_password(password)
+        user = self.get(name)
+        with self.engine.begin() as connection:
+            connection.execute(
+                users.update()
+                .where(users.c.user_id == user.user_id)
+                .values(password_hash=_hasher().hash(password))
+            )
+            connection.execute(sessions.delete().where(sessions.c.user_id == user.user_id))
+            audit.record(
+                connection, actor=by, action="password", object_type="user", object_id=name
+            )
+
+    def get(self, name: str) -> User:
+        found = self._users(users.c.name == name)
+        if not found:
+            known = ", ".join(u.name for u in self.everyone()) or "none yet"
+            raise AccountError(
+                f"no user {name!r} (users: {known}); add one with `partnerscope users add`"
+            )
+        return found[0]
+
+    def everyone(self) -> list[User]:
+        return self._users(None)
+
+    def _users(self, where: Any) -> list[User]:
+        from sqlalchemy import select
+
+        query = select(users).order_by(users.c.name)
+        if where is not None:
+            query = query.where(where)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            assigned: dict[int, list[str]] = {}
+            ids = [r.user_id for r in rows if r.role == Role.PARTNER_MANAGER]
+            if ids:
+                for uid, pid in conn.execute(
+                    select(user_partners.c.user_id, user_partners.c.partner_id)
+                    .where(user_partners.c.user_id.in_(ids))
+                    .order_by(user_partners.c.partner_id)
+                ):
+                    assigned.setdefault(uid, []).append(pid)
+        return [
+            User(
+                user_id=r.user_id,
+                name=r.name,
+                role=Role(r.role),
+                partner_id=r.partner_id,
+                manages=r.manages,
+                partners=tuple(assigned.get(r.user_id, ())),
+                active=bool(r.active),
+            )
+            for r in rows
+        ]
+
+    # --------------------------------------------------------------- sign-in
+
+    def authenticate(self, name: str, password: str, *, client: str = "") -> User:
+        """The user, if the password is right and neither the name nor the client has failed
+        too often lately; every failure is counted."""
+        from sqlalchemy import func, select
+
+        now = _now()
+        since = now - FAILURE_WINDOW
+        with self.engine.begin() as connection:
+            for column, value, limit in (
+                (login_failures.c.name, name, MAX_FAILURES_PER_NAME),
+                (login_failures.c.client, client, MAX_FAILURES_PER_CLIENT),
+            ):
+                count, oldest = connection.execute(
+                    select(func.count(), func.min(login_failures.c.at)).where(
+                        column == value, login_failures.c.at > since
+                    )
+                ).one()
+                if count >= limit:
+                    wait = (oldest + FAILURE_WINDOW - now).total_seconds()
+                    raise LoginThrottledError(max(1, int(wait) + 1))
+        row = None
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(users.c.password_hash, users.c.active).where(users.c.name == name)
+            ).first()
+        if row is not None and row.active and _verify(row.password_hash, password):
+            with self.engine.begin() as connection:
+                connection.execute(login_failures.delete().where(login_failures.c.name == name))
+            return self.get(name)
+        if row is None:
+            _verify(_decoy(), password)
+        with self.engine.begin() as connection:
+            connection.execute(
+                login_failures.insert().values(name=name[:64], client=client[:64], at=now)
+            )
+            connection.execute(login_failures.delete().where(login_failures.c.at < since))
+        raise LoginError("wrong user name or password")
+
+    def open_session(self, user: User) -> tuple[str, str]:
+        """A new session: (the cookie's secret, the session's CSRF token)."""
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = _now()
+        with self.engine.begin() as connection:
+            connection.execute(sessions.delete().where(sessions.c.expires_at < now))
+            connection.execute(
+                sessions.insert().values(
+                    token_hash=digest(token),
+                    user_id=user.user_id,
+                    csrf=csrf,
+                    created_at=now,
+                    expires_at=now + SESSION_LIFETIME,
+                )
+            )
+        return token, csrf
+
+    def session(self, token: str) -> tuple[User, str] | None:
+        """The signed-in user and the session's CSRF token, or None (unknown or expired)."""
+        from sqlalchemy import select
+
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(sessions.c.user_id, sessions.c.csrf).where(
+                    sessions.c.token_hash == digest(token), sessions.c.expires_at > _now()
+                )
+            ).first()
+        if row is None:
+            return None
+        found = self._users(users.c.user_id == row.user_id)
+        return (found[0], row.csrf) if found and found[0].active else None
+
+    def close_session(self, token: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(sessions.delete().where(sessions.c.token_hash == digest(token)))
+
+    # ---------------------------------------------------------------- tokens
+
+    def issue_token(self, name: str, label: str = "", *, by: str) -> tuple[Token, str]:
+        """A new API token for the user: the record and the secret (shown once)."""
+        user = self.get(name)
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        now = _now()
+        with self.engine.begin() as connection:
+            token_id = connection.execute(
+                api_tokens.insert().values(
+                    user_id=user.user_id,
+                    token_hash=digest(secret),
+                    label=label,
+                    created_at=now,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            audit.record(
+                connection,
+                actor=by,
+                action="token",
+                object_type="user",
+                object_id=name,
+                detail={"token_id": token_id, "label": label},
+            )
+        return Token(token_id, name, label, now, None), secret
+
+    def revoke_token(self, token_id: int, *, by: str) -> Token:
+        from sqlalchemy import select
+
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(api_tokens, users.c.name)
+                .join(users, users.c.user_id == api_tokens.c.user_id)
+                .where(api_tokens.c.token_id == token_id)
+            ).first()
+            if row is None:
+                raise AccountError(
+                    f"no API token {token_id}; `partnerscope users tokens` lists them"
+                )
+            if row.revoked_at is None:
+                connection.execute(
+                    api_tokens.update()
+                    .where(api_tokens.c.token_id == token_id)
+                    .values(revoked_at=_now())
+                )
+                audit.record(
+                    connection,
+                    actor=by,
+                    action="revoke",
+                    object_type="user",
+                    object_id=row.name,
+                    detail={"token_id": token_id},
+                )
+        return next(t for t in self.tokens() if t.token_id == token_id)
+
+    def tokens(self, name: str | None = None) -> list[Token]:
+        from sqlalchemy import select
+
+        query = (
+            select(api_tokens, users.c.name)
+            .join(users, users.c.user_id == api_tokens.c.user_id)
+            .order_by(api_tokens.c.token_id)
+        )
+        if name is not None:
+            query = query.where(users.c.name == name)
+        with self.engine.connect() as connection:
+            return [
+                Token(r.token_id, r.name, r.label, r.created_at, r.revoked_at)
+                for r in connection.execute(query)
+            ]
+
+    def user_for_token(self, secret: str) -> User | None:
+        from sqlalchemy import select
+
+        with self.engine.connect() as connection:
+            user_id = connection.execute(
+                select(api_tokens.c.user_id).where(
+                    api_tokens.c.token_hash == digest(secret), api_tokens.c.revoked_at.is_(None)
+                )
+            ).scalar()
+        if user_id is None:
+            return None
+        found = self._users(users.c.user_id == user_id)
+        return found[0] if found and found[0].active else None
+
+
+def _verify(hashed: str, password: str) -> bool:
+    from argon2.exceptions import VerificationError, VerifyMismatchError
+
+    try:
+        return bool(_hasher().verify(hashed, password))
+    except (VerifyMismatchError, VerificationError):
+        return False
+
+
+def visible_partners(user: User, managers: dict[str, str | None]) -> frozenset[str] | None:
+    """The partner ids a user may see (None: every partner). ``managers`` maps each partner of
+    the served run to its ``partner_manager``."""
+    if user.sees_all_partners:
+        return None
+    if user.role is Role.PARTNER_USER:
+        return frozenset([user.partner_id] if user.partner_id else [])
+    managed: Iterable[str] = (
+        pid for pid, manager in managers.items() if user.manages and manager == user.manages
+    )
+    return frozenset([*user.partners, *managed])

@@ -1,0 +1,178 @@
+"""The FastAPI application: ``create_app(workspace)``.
+
+Every response carries security headers (a strict Content-Security-Policy: scripts and styles
+from this site only, no framing). Errors a caller can cause become a page or a JSON
+``{"detail": ...}`` with the right status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from partnerscope import __version__
+from partnerscope.accounts import Accounts
+from partnerscope.errors import PartnerscopeError
+from partnerscope.web.current import Current
+from partnerscope.web.security import NotSignedInError, WebState
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from partnerscope.workspace import Workspace
+
+API = "/api/v1"
+#: vega compiles its expressions with `new Function`: 'unsafe-eval' for scripts, nothing else.
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'; object-src 'none'"
+)
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+STATIC = Path(__file__).parent / "static"
+REPORT_CSS = Path(__file__).parents[1] / "reports" / "templates" / "report.css"
+
+
+def create_app(workspace: Workspace | Path | str, *, secure_cookies: bool | None = None) -> FastAPI:
+    """The web app of a workspace (its latest run, its users and decisions)."""
+    from partnerscope.web.routes import auth, decisions, partners, portfolio
+    from partnerscope.workspace import Workspace
+
+    ws = workspace if isinstance(workspace, Workspace) else Workspace.open(Path(workspace))
+    app = FastAPI(
+        title="partnerscope",
+        version=__version__,
+        summary="Channel-partner scorecards, tiers, alerts and decisions of a workspace.",
+        docs_url=f"{API}/docs",
+        redoc_url=None,
+        openapi_url=f"{API}/openapi.json",
+    )
+    app.state.web = WebState(ws, Accounts.open(ws), Current(ws), secure_cookies)
+    app.add_middleware(SecurityHeaders)
+    css = REPORT_CSS.read_text(encoding="utf-8")
+
+    @app.get("/static/report.css", include_in_schema=False)
+    def report_css() -> Response:
+        return PlainTextResponse(css, media_type="text/css", headers=_CACHE)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (auth, partners, portfolio, decisions):
+        app.include_router(module.pages, include_in_schema=False)
+        app.include_router(module.api, prefix=API)
+    _errors(app)
+    return app
+
+
+def from_environment() -> FastAPI:
+    """The app of ``$PARTNERSCOPE_WORKSPACE`` (the factory ``partnerscope serve`` gives uvicorn)."""
+    secure = os.environ.get("PARTNERSCOPE_SECURE_COOKIES")
+    return create_app(
+        os.environ.get("PARTNERSCOPE_WORKSPACE", "."),
+        secure_cookies=None if not secure else secure == "1",
+    )
+
+
+_CACHE = {"cache-control": "public, max-age=3600"}
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response (plain ASGI: no per-request task)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.extend(HEADERS)
+                if not static:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API + "/") or request.url.path == API
+
+
+def _errors(app: FastAPI) -> None:
+    from partnerscope.web.render import page
+
+    def answer(request: Request, status: int, detail: str, headers: Any = None) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+        return page(
+            request,
+            None,
+            "message.html.j2",
+            status=status,
+            title=_TITLES.get(status, "Something is wrong"),
+            message=detail,
+            kind="bad",
+            back="/",
+        )
+
+    @app.exception_handler(NotSignedInError)
+    async def not_signed_in(request: Request, exc: NotSignedInError) -> Response:
+        if _is_api(request):
+            return JSONResponse(
+                {"detail": f"not signed in: {exc}"},
+                status_code=401,
+                headers={"www-authenticate": "Bearer"},
+            )
+        from urllib.parse import quote
+
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return answer(request, exc.status_code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(404)
+    async def not_found(request: Request, exc: Exception) -> Response:
+        detail = getattr(exc, "detail", None) or "there is no such page"
+        return answer(request, 404, str(detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'] if p not in ('body', 'query', 'path'))}: "
+            f"{e['msg']}"
+            for e in exc.errors()
+        )
+        return answer(request, 422, problems or "the request is not valid")
+
+    @app.exception_handler(PartnerscopeError)
+    async def refused(request: Request, exc: PartnerscopeError) -> Response:
+        status = 404 if isinstance(exc, LookupError) else 400
+        return answer(request, status, str(exc))
+
+
+_TITLES = {
+    400: "That cannot be done",
+    403: "Not allowed",
+    404: "Not found",
+    422: "Check the request",
+    429: "Too many attempts",
+}

@@ -1,0 +1,88 @@
+"""Pages: Jinja templates of the web app, with the report templates behind them.
+
+The loader looks in ``web/templates`` first and ``reports/templates`` second, so a report's
+template (``scorecard.html.j2``, ``qbr.html.j2``, ``executive.html.j2``) rendered here extends
+the web app's ``_base.html.j2`` (navigation, scripts) instead of the report's own, and its
+charts are drawn in the browser from their Vega-Lite specs (``live_charts``): a partner page
+and a partner's scorecard report show the same content from the same code.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from fastapi.responses import HTMLResponse
+
+from partnerscope import __version__
+from partnerscope.accounts import Role
+from partnerscope.web.security import CSRF_FIELD, CSRF_HEADER
+
+if TYPE_CHECKING:
+    import jinja2
+    from fastapi import Request
+
+    from partnerscope.web.security import Ctx
+
+#: (path, label, roles) of the navigation bar.
+NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
+    ("/", "Dashboard", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
+    ("/partners", "Partners", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
+    ("/tiers", "Tiers", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
+    ("/alerts", "Alerts", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
+    ("/decisions", "Decisions", (Role.ADMIN, Role.ANALYST)),
+    ("/scenarios", "Scenarios", (Role.ADMIN, Role.ANALYST)),
+    ("/runs", "Runs", (Role.ADMIN, Role.ANALYST)),
+    ("/quality", "Data quality", (Role.ADMIN, Role.ANALYST)),
+    ("/audit", "Audit log", (Role.ADMIN,)),
+    ("/portal", "My scorecard", (Role.PARTNER_USER,)),
+)
+
+
+@cache
+def environment() -> jinja2.Environment:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.PackageLoader("partnerscope.web", "templates"),
+                jinja2.PackageLoader("partnerscope.reports", "templates"),
+            ]
+        ),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def page(
+    request: Request,
+    ctx: Ctx | None,
+    template: str,
+    *,
+    status: int = 200,
+    **values: Any,
+) -> HTMLResponse:
+    """A whole page (or, for an HTMX request of a fragment template, just the fragment)."""
+    user = ctx.user if ctx is not None else None
+    nav = [(path, label) for path, label, roles in NAV if user is not None and user.role in roles]
+    body = (
+        environment()
+        .get_template(template)
+        .render(
+            request=request,
+            user=user,
+            csrf=ctx.csrf if ctx is not None else None,
+            csrf_field=CSRF_FIELD,
+            csrf_header=CSRF_HEADER,
+            nav=nav,
+            path=request.url.path,
+            version=__version__,
+            live_charts=True,
+            images={},
+            **values,
+        )
+    )
+    return HTMLResponse(body, status_code=status)

@@ -1,0 +1,154 @@
+"""Who is asking, and what they may see.
+
+A request is signed in by a session cookie (the browser; forms must then carry the session's
+CSRF token) or by an API token in ``Authorization: Bearer ...`` (scripts; no cookie, so no
+CSRF). Every route declares the roles it serves with :func:`allow`; a partner the caller may
+not see is answered exactly like a partner that does not exist (404), so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fastapi import HTTPException, Request
+
+from partnerscope.accounts import Accounts, Role, User, visible_partners
+
+if TYPE_CHECKING:
+    from partnerscope.evaluation.view import RunData
+    from partnerscope.web.current import Current, Served
+    from partnerscope.workspace import Workspace
+
+SESSION_COOKIE = "partnerscope_session"
+LOGIN_CSRF_COOKIE = "partnerscope_login_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+EVERYONE = tuple(Role)
+STAFF = (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)
+ANALYSTS = (Role.ADMIN, Role.ANALYST)
+
+
+class NotSignedInError(Exception):
+    """No valid session or token: a page redirects to the sign-in form, the API answers 401."""
+
+
+@dataclass
+class WebState:
+    """What the app holds for its whole life (``app.state.web``)."""
+
+    workspace: Workspace
+    accounts: Accounts
+    current: Current
+    #: None: Secure cookies on HTTPS only; True/False: always/never.
+    secure_cookies: bool | None = None
+
+
+@dataclass
+class Ctx:
+    """One request's caller and the run it reads."""
+
+    state: WebState
+    user: User
+    #: the session's CSRF token (None when signed in by an API token)
+    csrf: str | None
+    served: Served | None
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.state.workspace
+
+    @property
+    def data(self) -> RunData:
+        """The served run; 404 with a hint before the first run."""
+        if self.served is None:
+            raise HTTPException(404, "no run yet: compute the metrics with `partnerscope run`")
+        return self.served.data
+
+    @property
+    def visible(self) -> frozenset[str] | None:
+        """Partner ids the caller may see; None: all of them."""
+        managers = self.served.data.managers if self.served is not None else {}
+        return visible_partners(self.user, managers)
+
+    def can_see(self, partner_id: str) -> bool:
+        visible = self.visible
+        return visible is None or partner_id in visible
+
+    def partner(self, partner_id: str) -> str:
+        """The partner id if the caller may see it and the run has it, else 404 (the same
+        answer either way)."""
+        data = self.data
+        if not self.can_see(partner_id) or partner_id not in data.scorecards:
+            raise HTTPException(404, f"no partner {partner_id!r}")
+        return partner_id
+
+
+def web_state(request: Request) -> WebState:
+    state: WebState = request.app.state.web
+    return state
+
+
+def _signed_in(request: Request, state: WebState) -> tuple[User, str | None]:
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise NotSignedInError("use `Authorization: Bearer <token>`")
+        user = state.accounts.user_for_token(secret.strip())
+        if user is None:
+            raise NotSignedInError("the API token is unknown or revoked")
+        return user, None
+    token = request.cookies.get(SESSION_COOKIE)
+    found = state.accounts.session(token) if token else None
+    if found is None:
+        raise NotSignedInError("sign in first")
+    return found
+
+
+def allow(*roles: Role) -> Callable[[Request], Awaitable[Ctx]]:
+    """A dependency: the caller's context if signed in with one of ``roles`` (else 401/403);
+    on a POST from a browser, the session's CSRF token must come with it."""
+    allowed = frozenset(roles)
+
+    async def dependency(request: Request) -> Ctx:
+        state = web_state(request)
+        user, csrf = _signed_in(request, state)
+        if user.role not in allowed:
+            raise HTTPException(403, "your role cannot open this page")
+        if csrf is not None and request.method in UNSAFE:
+            await check_csrf(request, csrf)
+        return Ctx(state, user, csrf, state.current.get())
+
+    return dependency
+
+
+async def check_csrf(request: Request, expected: str) -> None:
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and "form" in request.headers.get("content-type", ""):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise HTTPException(
+            403, "the form's security token is missing or stale; reload the page and try again"
+        )
+
+
+def secure(request: Request, state: WebState) -> bool:
+    return (
+        state.secure_cookies
+        if state.secure_cookies is not None
+        else (request.url.scheme == "https")
+    )
+
+
+def safe_next(target: Any) -> str:
+    """Where to go after signing in: a path on this site only."""
+    text = target if isinstance(target, str) else ""
+    if not text.startswith("/") or text.startswith("//") or "\\" in text:
+        return "/"
+    return text
