@@ -124,3 +124,11 @@ def snapshot_sql(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
         )
 
     return check
+
+
+@pytest.fixture(scope="session")
+def web_world(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The demo workspace of the web tests, with one user per role (tests/webtools.py)."""
+    from tests.webtools import build
+
+    return build(tmp_path_factory.mktemp("web") / "demo")

@@ -1,0 +1,131 @@
+"""The web app under test: a demo workspace with one user per role, signed-in clients and a
+live server (uvicorn in a thread) for the browser and load tests.
+
+The world: the demo at scale 0.1 (100 partners, seed 42). ``own`` is P0001, the partner of the
+partner user ``pat``; the partner manager ``max`` looks after every partner whose
+partner_manager is Marco Rossi (P0001 among them) and, assigned by id, P0003; ``foreign``
+(P0002, Jordan Lee's) is visible to neither.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+PASSWORD = "correct horse battery staple"
+OWN = "P0001"
+FOREIGN = "P0002"
+ASSIGNED = "P0003"
+MANAGER_NAME = "Marco Rossi"
+#: user name → role
+USERS = {
+    "ada": "admin",
+    "ana": "analyst",
+    "max": "partner_manager",
+    "pat": "partner_user",
+}
+
+
+@dataclass
+class WebWorld:
+    root: Path
+    own: str = OWN
+    foreign: str = FOREIGN
+    assigned: str = ASSIGNED
+
+    def app(self, **kwargs: Any) -> Any:
+        from partnerscope.web import create_app
+
+        return create_app(self.root, **kwargs)
+
+    def client(self, user: str | None = None, app: Any = None) -> TestClient:
+        """A client over HTTPS (so Secure cookies are sent), signed in as ``user``."""
+        client = TestClient(app or self.app(), base_url="https://testserver")
+        if user is not None:
+            sign_in(client, user)
+        return client
+
+
+def build(root: Path) -> WebWorld:
+    """Make the demo workspace and its users (about 25 s)."""
+    command = [sys.executable, "-m", "partnerscope", "demo", str(root), "--scale", "0.1"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    from partnerscope.accounts import Accounts, Role
+    from partnerscope.workspace import Workspace
+
+    accounts = Accounts.open(Workspace.open(root))
+    for name, role in USERS.items():
+        accounts.add(
+            name,
+            Role(role),
+            PASSWORD,
+            partner_id=OWN if role == "partner_user" else None,
+            manages=MANAGER_NAME if role == "partner_manager" else None,
+            partners=[ASSIGNED] if role == "partner_manager" else (),
+            by="test",
+        )
+    return WebWorld(root)
+
+
+def login_token(client: TestClient) -> str:
+    page = client.get("/login")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def sign_in(client: TestClient, user: str, password: str = PASSWORD) -> Any:
+    response = client.post(
+        "/login",
+        data={"name": user, "password": password, "csrf_token": login_token(client), "next": "/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return response
+
+
+def csrf_of(client: TestClient, path: str = "/") -> str:
+    """The session's CSRF token, read from a page (the hx-headers of its body)."""
+    found = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get(path).text)
+    assert found
+    return found.group(1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def live_server(app: Any) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
