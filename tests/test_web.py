@@ -1,22 +1,250 @@
 """The web app's foundation: signing in, sessions, CSRF, API tokens, throttled sign-in, the
-audit log, security headers and the partner page against the run's own files."""
+audit log, security headers, the partner page against the run's own files, and switching to a
+new run while serving."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import time
 
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import select, text
+from typer.testing import CliRunner
 
-from tests.webtools import FOREIGN, OWN, PASSWORD, login_token, sign_in
+from partnerscope import appdb
+from partnerscope.accounts import (
+    MAX_FAILURES_PER_NAME,
+    AccountError,
+    Accounts,
+    LoginThrottledError,
+    Role,
+)
+from partnerscope.appdb.tables import audit_log
+from partnerscope.cli import app as cli
+from partnerscope.workspace import Workspace
+from tests.webtools import FOREIGN, OWN, PASSWORD, csrf_of, login_token, sign_in
 
 pytestmark = pytest.mark.slow
+
+
+def accounts(world) -> Accounts:
+    return Accounts.open(Workspace.open(world.root))
 
 
 def test_partner_user_sees_its_own_scorecard_and_no_other(web_world):
     client = web_world.client("pat")
     page = client.get("/portal")
     assert page.status_code == 200 and str(page.url).endswith(f"/partners/{OWN}")
-    assert f'data-partner="{OWN}"' in page.text or OWN in page.text
-    assert client.get(f"/partners/{FOREIGN}").status_code == 404
+    for path in (f"/partners/{FOREIGN}", f"/api/v1/partners/{FOREIGN}", "/api/v1/partners/P9999"):
+        answer = client.get(path)
+        assert answer.status_code == 404
+        assert FOREIGN not in answer.text.replace(f"'{FOREIGN}'", "") or "no partner" in answer.text
+    # the same answer for a partner that exists elsewhere and one that does not exist at all
+    assert client.get(f"/api/v1/partners/{FOREIGN}").json()["detail"].replace(
+        FOREIGN, "X"
+    ) == client.get("/api/v1/partners/P9999").json()["detail"].replace("P9999", "X")
+
+
+def test_partner_page_shows_the_runs_own_numbers(web_world):
+    cards = pq.read_table(web_world.root / "state" / "runs" / "000001" / "scorecards.parquet")
+    mine = cards.filter(pc.equal(cards["partner_id"], OWN)).sort_by("period_start").to_pylist()
+    latest = mine[-1]
+    client = web_world.client("ana")
+    twin = client.get(f"/api/v1/partners/{OWN}").json()
+    assert twin["period"] == latest["period"]
+    assert twin["sections"]["summary"]["score"]["value"] == pytest.approx(latest["score"])
+    assert twin["stamp"]["run_id"] == 1
+    page = client.get(f"/partners/{OWN}").text
+    shown = re.search(r'data-metric="score" data-value="([^"]+)"', page)
+    assert shown and float(shown.group(1)) == pytest.approx(latest["score"])
+    # an earlier period by its label, as the period picker sends it
+    earlier = mine[-2]
+    twin = client.get(f"/api/v1/partners/{OWN}", params={"period": earlier["period"]}).json()
+    assert twin["sections"]["summary"]["score"]["value"] == pytest.approx(earlier["score"])
+    # charts are Vega-Lite specs drawn in the browser, with the vendored scripts only
+    assert 'class="vega"' in page and 'src="/static/vendor/vega-embed.min.js"' in page
+    assert "http://" not in page.replace("http://www.w3.org", "")
+
+
+def test_signing_in_sets_a_safe_session_cookie_and_signing_out_ends_it(web_world):
+    client = web_world.client()
+    answer = sign_in(client, "ana")
+    cookie = next(
+        c for c in answer.headers.get_list("set-cookie") if c.startswith("partnerscope_session=")
+    )
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
+    assert client.get(f"/partners/{OWN}").status_code == 200
+    # signing out is a form post that needs the session's CSRF token
+    assert client.post("/logout", follow_redirects=False).status_code == 403
+    token = csrf_of(client, f"/partners/{OWN}")
+    assert (
+        client.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code
+        == 303
+    )
+    gone = client.get(f"/partners/{OWN}", follow_redirects=False)
+    assert gone.status_code == 303 and gone.headers["location"] == f"/login?next=/partners/{OWN}"
+
+
+def test_wrong_passwords_are_refused_alike_and_then_throttled(web_world):
+    accounts(web_world).add("tess", Role.ANALYST, PASSWORD, by="test")
+    client = web_world.client()
+
+    def attempt(name: str, password: str):
+        return client.post(
+            "/login",
+            data={"name": name, "password": password, "csrf_token": login_token(client)},
+            follow_redirects=False,
+        )
+
+    wrong, unknown = attempt("tess", "not the password"), attempt("nobody", "not the password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert (
+        "wrong user name or password" in wrong.text
+        and "wrong user name or password" in unknown.text
+    )
+    for _ in range(MAX_FAILURES_PER_NAME - 1):
+        assert attempt("tess", "still not it").status_code == 401
+    throttled = attempt("tess", PASSWORD)  # the right password, too late
+    assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 60
+    assert "too many failed sign-ins" in throttled.text
+    with pytest.raises(LoginThrottledError):
+        accounts(web_world).authenticate("tess", PASSWORD)
+    # other users are not locked out by tess's failures
+    assert attempt("ada", PASSWORD).status_code == 303
+
+
+def test_the_sign_in_form_needs_its_own_token_and_goes_only_to_this_site(web_world):
+    client = web_world.client()
+    forged = client.post("/login", data={"name": "ana", "password": PASSWORD, "csrf_token": "x"})
+    assert forged.status_code == 403 and "expired" in forged.text
+    answer = client.post(
+        "/login",
+        data={
+            "name": "ana",
+            "password": PASSWORD,
+            "csrf_token": login_token(client),
+            "next": "//evil.example/steal",
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/"
+
+
+def test_api_tokens_work_until_revoked_and_are_stored_hashed(web_world):
+    acc = accounts(web_world)
+    token, secret = acc.issue_token("ana", "script", by="ada")
+    client = web_world.client()
+    auth = {"Authorization": f"Bearer {secret}"}
+    me = client.get("/api/v1/me", headers=auth)
+    assert me.status_code == 200 and me.json()["name"] == "ana" and me.json()["partners"] is None
+    with acc.engine.connect() as connection:
+        stored = connection.execute(text("SELECT token_hash FROM api_tokens")).scalars().all()
+    assert secret not in stored and all(len(h) == 64 for h in stored)
+    acc.revoke_token(token.token_id, by="ada")
+    refused = client.get("/api/v1/me", headers=auth)
+    assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+    assert client.get("/api/v1/me").status_code == 401
+    assert client.get("/api/v1/me", headers={"Authorization": "Basic abc"}).status_code == 401
+
+
+def test_partner_manager_sees_the_partners_of_its_manager_name_and_assignments(web_world):
+    managers = pq.read_table(web_world.root / "state" / "runs" / "000001" / "managers.parquet")
+    expected = {
+        r["partner_id"] for r in managers.to_pylist() if r["partner_manager"] == "Marco Rossi"
+    } | {web_world.assigned}
+    me = web_world.client("max").get("/api/v1/me").json()
+    assert set(me["partners"]) == expected and OWN in expected and FOREIGN not in expected
+    client = web_world.client("max")
+    assert client.get(f"/api/v1/partners/{web_world.assigned}").status_code == 200
     assert client.get(f"/api/v1/partners/{FOREIGN}").status_code == 404
-    assert client.get("/api/v1/partners/P9999").status_code == 404
+
+
+def test_every_change_to_users_and_tokens_is_in_the_append_only_audit_log(web_world):
+    acc = accounts(web_world)
+    acc.add("temp", Role.PARTNER_USER, PASSWORD, partner_id=OWN, by="ada")
+    _, _ = acc.issue_token("temp", "t", by="ada")
+    acc.remove("temp", by="ada")
+    with acc.engine.connect() as connection:
+        rows = connection.execute(
+            select(audit_log.c.actor, audit_log.c.action).where(audit_log.c.object_id == "temp")
+        ).all()
+    assert [tuple(r) for r in rows] == [("ada", "add"), ("ada", "token"), ("ada", "remove")]
+    engine = appdb.connect(Workspace.open(web_world.root))
+    for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
+        with pytest.raises(Exception, match="append-only"), engine.begin() as connection:
+            connection.execute(text(statement))
+
+
+def test_every_response_carries_the_security_headers(web_world):
+    client = web_world.client("ana")
+    for path in (f"/partners/{OWN}", "/api/v1/me", "/login", "/no/such/page"):
+        headers = client.get(path).headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"
+    assert client.get("/api/v1/me").headers["cache-control"] == "no-store"
+
+
+def test_the_server_switches_to_a_new_run_only_when_it_is_complete(web_world, tmp_path):
+    from partnerscope.web import current
+
+    root = tmp_path / "ws"
+    shutil.copytree(web_world.root, root, ignore=shutil.ignore_patterns("reports", "*.duckdb*"))
+    world = type(web_world)(root)
+    client = world.client("ana")
+    assert client.get("/api/v1/me").json()["run_id"] == 1
+    runs = root / "state" / "runs"
+    # a run being written is a hidden temporary folder: not served
+    partial = runs / ".tmp-000002"
+    shutil.copytree(runs / "000001", partial)
+    time.sleep(current.POLL + 0.1)
+    assert client.get("/api/v1/me").json()["run_id"] == 1
+    manifest = json.loads((partial / "manifest.json").read_text())
+    (partial / "manifest.json").write_text(json.dumps({**manifest, "run_id": 2}))
+    partial.rename(runs / "000002")
+    time.sleep(current.POLL + 0.1)
+    assert client.get("/api/v1/me").json()["run_id"] == 2
+    assert client.get(f"/api/v1/partners/{OWN}").json()["stamp"]["run_id"] == 2
+
+
+def test_users_command_adds_lists_and_removes_with_clear_errors(web_world, tmp_path):
+    runner = CliRunner()
+    ws = ["-w", str(web_world.root)]
+    added = runner.invoke(
+        cli,
+        [
+            *ws,
+            "users",
+            "add",
+            "uma",
+            "--role",
+            "partner-manager",
+            "--assign",
+            "P0004",
+            "--generate",
+        ],
+    )
+    assert added.exit_code == 0 and "Added uma (partner_manager)" in added.output
+    assert re.search(r"Password \(shown once\): \S{16,}", added.output)
+    listed = runner.invoke(cli, [*ws, "users", "list"])
+    assert "uma" in listed.output and "P0004" in listed.output
+    token = runner.invoke(cli, [*ws, "users", "token", "uma", "--label", "ci"])
+    assert token.exit_code == 0 and token.output.strip().splitlines()[-1].startswith("ps_")
+    for args, message in (
+        (["users", "add", "x", "--role", "boss", "--generate"], "'boss' is not a role"),
+        (["users", "add", "x", "--role", "partner_user", "--generate"], "needs its partner"),
+        (["users", "remove", "nobody"], "no user 'nobody'"),
+    ):
+        result = runner.invoke(cli, [*ws, *args])
+        assert result.exit_code == 1 and message in result.output, result.output
+    short = runner.invoke(
+        cli, [*ws, "users", "add", "y", "--role", "analyst", "--password-stdin"], input="short\n"
+    )
+    assert short.exit_code == 1 and "use at least 12" in short.output
+    assert runner.invoke(cli, [*ws, "users", "remove", "uma"]).exit_code == 0
+    with pytest.raises(AccountError):
+        accounts(web_world).get("uma")
