@@ -50,7 +50,10 @@ def scorecard(ctx: Ctx, partner_id: str, period: str | None) -> Any:
     pid = ctx.partner(partner_id)
     served = ctx.served
     assert served is not None  # ctx.partner answered 404 otherwise
-    return content.scorecard(served.data, pid, period, medians=served.medians)
+    return served.built(
+        ("scorecard", pid, period),
+        lambda: content.scorecard(served.data, pid, period, medians=served.medians),
+    )
 
 
 def report_out(report: Any) -> ReportOut:
