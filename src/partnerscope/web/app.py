@@ -15,6 +15,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 
 from partnerscope import __version__
 from partnerscope.accounts import Accounts
@@ -43,6 +44,22 @@ HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 STATIC = Path(__file__).parent / "static"
+
+
+class Problem(BaseModel):
+    """Every refusal: what is wrong and how to fix it."""
+
+    detail: str
+
+
+#: The refusals every API operation may answer (documented for clients and the fuzzer).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "The request cannot be done as asked"},
+    401: {"model": Problem, "description": "Not signed in: send `Authorization: Bearer <token>`"},
+    403: {"model": Problem, "description": "The caller's role may not do this"},
+    404: {"model": Problem, "description": "No such object, or not one the caller may see"},
+    422: {"model": Problem, "description": "A parameter or the body is not valid"},
+}
 REPORT_CSS = Path(__file__).parents[1] / "reports" / "templates" / "report.css"
 
 
@@ -71,7 +88,7 @@ def create_app(workspace: Workspace | Path | str, *, secure_cookies: bool | None
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (auth, partners, portfolio, decisions):
         app.include_router(module.pages, include_in_schema=False)
-        app.include_router(module.api, prefix=API)
+        app.include_router(module.api, prefix=API, responses=ERRORS)
     _errors(app)
     return app
 

@@ -1,0 +1,92 @@
+"""The web app in a real browser (Debian's chromium through Playwright): sign in, the
+dashboard, drilling into a partner, charts drawn under the strict CSP, and a partner user who
+cannot reach another partner by URL or by the API."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.webtools import FOREIGN, OWN, PASSWORD, live_server
+
+pytestmark = pytest.mark.slow
+
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def server(web_world):
+    with live_server(web_world.app()) as base:
+        yield base
+
+
+def sign_in(page, base: str, user: str, target: str = "/") -> None:
+    page.goto(base + target)
+    assert "/login" in page.url
+    page.fill("input[name=name]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.login button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def test_analyst_signs_in_opens_the_dashboard_and_drills_into_a_partner(browser, server):
+    context = browser.new_context()
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    sign_in(page, server, "ana")
+    assert page.url == server + "/"
+    assert page.locator("h1").first.inner_text().strip()
+    page.wait_for_selector(".vega svg", timeout=15_000)  # the dashboard's charts are drawn
+    page.click("nav.top a[href='/partners']")
+    page.wait_for_load_state("networkidle")
+    page.locator(f"a[href='/partners/{OWN}']").first.click()
+    page.wait_for_url(f"**/partners/{OWN}")
+    assert "scorecard" in page.locator("h1").inner_text()
+    score = page.locator("[data-metric='score']").first
+    assert float(score.get_attribute("data-value")) >= 0
+    page.wait_for_selector("#chart-history .vega svg", timeout=15_000)
+    # the period picker reloads the page for the chosen period
+    options = page.locator("select[name=period] option")
+    earlier = options.nth(1).inner_text()
+    page.select_option("select[name=period]", earlier)
+    page.wait_for_url(f"**/partners/{OWN}?period=*")
+    assert earlier in page.locator("h1").inner_text()
+    # nothing was refused by the Content-Security-Policy, no script failed
+    assert not problems, problems
+    context.close()
+
+
+def test_partner_user_cannot_reach_another_partner(browser, server):
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, server, "pat")
+    assert page.url.endswith(f"/partners/{OWN}")
+    nav = page.locator("nav.top").inner_text()
+    assert "Partners" not in nav and "Dashboard" not in nav
+    for path in (f"/partners/{FOREIGN}", "/partners", "/", f"/partners/{FOREIGN}?period=x"):
+        response = page.goto(server + path)
+        assert response is not None and response.status in (403, 404), path
+        assert FOREIGN not in page.content().replace(f"'{FOREIGN}'", "")
+    fetched = page.evaluate("async (id) => (await fetch('/api/v1/partners/' + id)).status", FOREIGN)
+    assert fetched == 404
+    own = page.evaluate("async (id) => (await fetch('/api/v1/partners/' + id)).status", OWN)
+    assert own == 200
+    context.close()
