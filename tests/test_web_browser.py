@@ -57,8 +57,12 @@ def test_analyst_signs_in_opens_the_dashboard_and_drills_into_a_partner(browser,
     page.wait_for_selector(".vega svg", timeout=15_000)  # the dashboard's charts are drawn
     page.click("nav.top a[href='/partners']")
     page.wait_for_load_state("networkidle")
-    page.locator(f"a[href='/partners/{OWN}']").first.click()
-    page.wait_for_url(f"**/partners/{OWN}")
+    # the search box filters the list in place (HTMX swaps the rows)
+    page.fill("#partner-q", OWN)
+    page.press("#partner-q", "Enter")
+    page.wait_for_selector("#partner-count[data-total='1']", timeout=10_000)
+    page.locator(f"a[href^='/partners/{OWN}?']").first.click()
+    page.wait_for_url(f"**/partners/{OWN}?*")
     assert "scorecard" in page.locator("h1").inner_text()
     score = page.locator("[data-metric='score']").first
     assert float(score.get_attribute("data-value")) >= 0

@@ -248,16 +248,14 @@ def execute(
         (temp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
         temp.rename(folder)
         # the run is stored; plans follow it (a failed run opens or tracks none)
-        book = plans.load(workspace.state_dir)
-        plans.track(
-            book,
+        plans.track_run(
+            workspace,
             evaluation,
             run_id=run_id,
             today=as_of.date(),
             criteria=config.flags.improvement,
             managers=managers,
         )
-        plans.save(workspace.state_dir, book)
         decisions.store.record_alerts(run_id, decision_alerts)
         step("stored")
     return manifest

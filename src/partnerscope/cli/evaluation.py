@@ -425,6 +425,12 @@ def plans_list(
     console.print(table)
 
 
+PlanBy = Annotated[
+    str | None,
+    typer.Option("--by", help="Who makes the change (default: $PARTNERSCOPE_USER or your login)."),
+]
+
+
 @plans_app.command("set")
 def plans_set(
     ctx: typer.Context,
@@ -437,19 +443,24 @@ def plans_set(
         list[str] | None,
         typer.Option("--check-in", help="Add a check-in date, e.g. 2026-02-15 (repeatable)."),
     ] = None,
+    notes: Annotated[str | None, typer.Option(help="Replace the plan's notes.")] = None,
+    by: PlanBy = None,
 ) -> None:
-    """Set the owner, add actions or check-in dates to a partner's open plan."""
+    """Set the owner or notes, add actions or check-in dates to a partner's open plan (each
+    change is written to the audit log)."""
+    from partnerscope.decisions.service import current_user
     from partnerscope.evaluation import plans
 
     ws = state(ctx).workspace()
-    with ws.lock("plans"):
-        book = plans.load(ws.state_dir)
-        plan = book.of(partner_id)
-        if owner is not None:
-            plan.owner = owner
-        plan.actions += action or []
-        plan.check_ins = sorted({*plan.check_ins, *(_date(d) for d in check_in or [])})
-        plans.save(ws.state_dir, book)
+    plans.update_plan(
+        ws,
+        partner_id,
+        by=by or current_user(),
+        owner=owner,
+        add_actions=action or [],
+        check_ins=[_date(d) for d in check_in or []],
+        notes=notes,
+    )
     console.print(f"Updated the improvement plan of {escape(partner_id)}.")
 
 
@@ -458,18 +469,14 @@ def plans_close(
     ctx: typer.Context,
     partner_id: Annotated[str, typer.Argument(help="The partner whose open plan to close.")],
     reason: Annotated[str, typer.Option(help="Why: improved, exited, replaced…")],
+    by: PlanBy = None,
 ) -> None:
-    """Close a partner's open plan with the reason."""
+    """Close a partner's open plan with the reason (written to the audit log)."""
+    from partnerscope.decisions.service import current_user
     from partnerscope.evaluation import plans
 
     ws = state(ctx).workspace()
-    with ws.lock("plans"):
-        book = plans.load(ws.state_dir)
-        plan = book.of(partner_id)
-        plan.status = "closed"
-        plan.closed_on = date.today()
-        plan.closed_reason = reason
-        plans.save(ws.state_dir, book)
+    plans.close_plan(ws, partner_id, by=by or current_user(), reason=reason)
     console.print(f"Closed the improvement plan of {escape(partner_id)}.")
 
 

@@ -1,8 +1,9 @@
 """Decision records in the workspace's transactional database, with their full history.
 
-Every change is one transaction that writes the new record and a history row saying who
-changed which fields from what to what, and when; a record changed by someone else since it
-was read is refused rather than overwritten.
+Every change is one transaction that writes the new record, a history row saying who
+changed which fields from what to what, and when, and an entry of the workspace's audit log
+(who did what to which decision, and which fields it touched — the values stay in the history);
+a record changed by someone else since it was read is refused rather than overwritten.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from partnerscope import audit
 from partnerscope.appdb import connect
 from partnerscope.appdb.tables import decision_alerts, decision_history, decisions
 from partnerscope.decisions.record import DecisionRecord, Status
@@ -24,6 +26,11 @@ if TYPE_CHECKING:
 
     from partnerscope.decisions.check import DecisionAlert
     from partnerscope.workspace import Workspace
+
+
+#: At most this many changed field paths are named in an audit entry (a comparison's result
+#: changes thousands of band values; the history keeps them all).
+AUDIT_FIELDS = 40
 
 
 class DecisionNotFoundError(PartnerscopeError, LookupError):
@@ -203,6 +210,39 @@ class DecisionStore:
                 record=document,
             )
         )
+        audit.record(
+            con,
+            actor=by,
+            action=action,
+            object_type="decision",
+            object_id=decision_id,
+            detail=audit_detail(action, version, changes),
+        )
+
+
+def audit_detail(action: str, version: int, changes: list[dict[str, Any]]) -> dict[str, Any]:
+    """What an audit entry says about a change: the action, the version it made and the
+    changed field paths (not their values, which the history keeps), the top-level sections
+    they fall in, and how many paths were left out past :data:`AUDIT_FIELDS`."""
+    fields = [change["field"] for change in changes]
+    sections = dict.fromkeys(_section(field) for field in fields)
+    detail: dict[str, Any] = {
+        "action": action,
+        "version": version,
+        "sections": list(sections),
+        "fields": fields[:AUDIT_FIELDS],
+    }
+    if len(fields) > AUDIT_FIELDS:
+        detail["more_fields"] = len(fields) - AUDIT_FIELDS
+    return detail
+
+
+def _section(field: str) -> str:
+    """``compare.evidence[0].value`` → ``compare.evidence``; ``status`` → ``status``."""
+    import re
+
+    head = re.split(r"\[", field, maxsplit=1)[0]
+    return ".".join(head.split(".")[:2])
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:

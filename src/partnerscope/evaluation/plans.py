@@ -3,13 +3,22 @@
 A plan records the owner, the agreed actions and the check-in dates; each run appends the
 partner's score and whether it is still flagged, so a manager sees whether the plan works.
 Plans are workspace state (``state/plans.json``), kept across runs and written atomically.
+
+Every change to a plan goes through :func:`update_plan`, :func:`close_plan` or
+:func:`track_run`, which also write an entry of the workspace's audit log. The plans are a
+file and the log a database, so one transaction cannot hold both; the order is: open a
+database transaction and add the audit entry to it, write the whole JSON file atomically (a
+temporary file swapped in), then commit. A failed file write rolls the entry back (no entry
+for a change that did not happen); only a failed commit after the swap, which leaves the
+change without its entry, is possible, and it is reported as an error.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -21,8 +30,11 @@ if TYPE_CHECKING:
 
     from partnerscope.evaluation.pipeline import Evaluation
     from partnerscope.evaluation.settings import ImprovementCriteria
+    from partnerscope.workspace import Workspace
 
 PLANS_FILE = "plans.json"
+#: The actor of the audit entries of the plans a run opens and tracks.
+RUN_ACTOR = "partnerscope run"
 
 #: The first action of a plan opened for each improvement criterion.
 FIRST_ACTIONS = {
@@ -63,6 +75,8 @@ class Plan(BaseModel):
     progress: list[Progress] = Field(default_factory=list)
     closed_on: date | None = None
     closed_reason: str | None = None
+    #: free text the plan's owner keeps (meetings held, what the partner agreed)
+    notes: str = ""
 
     @property
     def latest_score(self) -> float | None:
@@ -185,3 +199,103 @@ def track(
         )
         tracked += 1
     return opened, tracked
+
+
+def update_plan(
+    workspace: Workspace,
+    partner_id: str,
+    *,
+    by: str,
+    owner: str | None = None,
+    actions: Sequence[str] | None = None,
+    add_actions: Sequence[str] = (),
+    check_ins: Sequence[date] = (),
+    notes: str | None = None,
+) -> Plan:
+    """Change a partner's open plan: set the owner and notes, replace the actions (``actions``)
+    or add to them (``add_actions``), add check-in dates; audited as ``update`` with the
+    changed fields (nothing is written when nothing changes)."""
+    with workspace.lock("plans"):
+        book = load(workspace.state_dir)
+        plan = book.of(partner_id)
+        before = plan.model_dump(mode="json")
+        if owner is not None:
+            plan.owner = owner.strip() or None
+        if actions is not None:
+            plan.actions = [a.strip() for a in actions if a.strip()]
+        plan.actions += [a.strip() for a in add_actions if a.strip()]
+        plan.check_ins = sorted({*plan.check_ins, *check_ins})
+        if notes is not None:
+            plan.notes = notes.strip()
+        after = plan.model_dump(mode="json")
+        fields = [key for key in after if after[key] != before.get(key)]
+        if fields:
+            _save_audited(workspace, book, [(by, "update", partner_id, {"fields": fields})])
+        return plan
+
+
+def close_plan(workspace: Workspace, partner_id: str, *, by: str, reason: str) -> Plan:
+    """Close a partner's open plan with the reason; audited as ``close``."""
+    if not reason.strip():
+        raise PlanError("say why the plan is closed (improved, exited, replaced…)")
+    with workspace.lock("plans"):
+        book = load(workspace.state_dir)
+        plan = book.of(partner_id)
+        plan.status = "closed"
+        plan.closed_on = date.today()
+        plan.closed_reason = reason.strip()
+        detail = {"fields": ["status", "closed_on", "closed_reason"], "reason": plan.closed_reason}
+        _save_audited(workspace, book, [(by, "close", partner_id, detail)])
+        return plan
+
+
+def track_run(
+    workspace: Workspace,
+    evaluation: Evaluation,
+    *,
+    run_id: int,
+    today: date,
+    criteria: ImprovementCriteria,
+    managers: dict[str, str | None],
+) -> tuple[int, int]:
+    """:func:`track` on the workspace's plans, saved with one audit entry per plan opened
+    (``open``) or tracked (``track``), by :data:`RUN_ACTOR`. The caller holds the run's lock
+    of the workspace. Returns (opened, tracked)."""
+    book = load(workspace.state_dir)
+    before = {id(plan) for plan in book.plans}
+    opened, tracked = track(
+        book, evaluation, run_id=run_id, today=today, criteria=criteria, managers=managers
+    )
+    entries: list[tuple[str, str, str, dict[str, Any]]] = []
+    for plan in book.plans:
+        if id(plan) not in before:
+            detail = {"run_id": run_id, "fields": ["*"], "reasons": len(plan.reasons)}
+            entries.append((RUN_ACTOR, "open", plan.partner_id, detail))
+        elif plan.status == "open" and plan.progress and plan.progress[-1].run_id == run_id:
+            still = plan.progress[-1].still_flagged
+            detail = {"run_id": run_id, "fields": ["progress"], "still_flagged": still}
+            entries.append((RUN_ACTOR, "track", plan.partner_id, detail))
+    _save_audited(workspace, book, entries)
+    return opened, tracked
+
+
+def _save_audited(
+    workspace: Workspace,
+    book: PlanBook,
+    entries: Sequence[tuple[str, str, str, dict[str, Any]]],
+) -> None:
+    """Save the plans and their audit entries in the order the module docstring gives."""
+    from partnerscope import audit
+    from partnerscope.appdb import connect
+
+    with connect(workspace).begin() as connection:
+        for actor, action, partner_id, detail in entries:
+            audit.record(
+                connection,
+                actor=actor,
+                action=action,
+                object_type="plan",
+                object_id=partner_id,
+                detail={"action": action, **detail},
+            )
+        save(workspace.state_dir, book)

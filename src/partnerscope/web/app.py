@@ -65,7 +65,7 @@ REPORT_CSS = Path(__file__).parents[1] / "reports" / "templates" / "report.css"
 
 def create_app(workspace: Workspace | Path | str, *, secure_cookies: bool | None = None) -> FastAPI:
     """The web app of a workspace (its latest run, its users and decisions)."""
-    from partnerscope.web.routes import auth, decisions, partners, portfolio
+    from partnerscope.web.routes import auth, decisions, partners, plans, portfolio
     from partnerscope.workspace import Workspace
 
     ws = workspace if isinstance(workspace, Workspace) else Workspace.open(Path(workspace))
@@ -86,7 +86,7 @@ def create_app(workspace: Workspace | Path | str, *, secure_cookies: bool | None
         return PlainTextResponse(css, media_type="text/css", headers=_CACHE)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, partners, portfolio, decisions):
+    for module in (auth, partners, plans, portfolio, decisions):
         app.include_router(module.pages, include_in_schema=False)
         app.include_router(module.api, prefix=API, responses=ERRORS)
     _errors(app)

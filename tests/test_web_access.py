@@ -1,0 +1,210 @@
+"""The authorization matrix: every route × every role × own vs foreign partner, against a
+table written here by hand (not read from the code), and a leak check: no response to a
+partner manager or a partner user names a partner they may not see, by id or by name.
+
+A route added to the app without a line in ``GETS``/``POSTS`` fails
+``test_every_route_is_in_the_matrix``: access is decided on purpose, never by default.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow.parquet as pq
+import pytest
+from fastapi.routing import APIRoute
+
+from partnerscope.accounts import Accounts
+from partnerscope.workspace import Workspace
+from tests.webtools import FOREIGN, OWN
+
+pytestmark = pytest.mark.slow
+
+#: Partners with an improvement plan: P0035 is Marco Rossi's (the manager's), P0009 is not.
+PLAN_OWN, PLAN_FOREIGN = "P0035", "P0009"
+
+ADMIN, ANALYST, MANAGER, PARTNER = "ada", "ana", "max", "pat"
+EVERYONE = {ADMIN, ANALYST, MANAGER, PARTNER}
+STAFF = {ADMIN, ANALYST, MANAGER}
+ANALYSTS = {ADMIN, ANALYST}
+
+#: GET path → the users who may open it. Paths with {partner_id} are also scoped: a user who
+#: may open the route but not see the partner gets 404, like for a partner that does not exist.
+GETS: dict[str, set[str]] = {
+    "/": STAFF,
+    "/portal": {PARTNER},
+    "/partners": STAFF,
+    "/partners.csv": STAFF,
+    "/partners/{partner_id}": EVERYONE,
+    "/partners/{partner_id}/plan": STAFF,
+    "/tiers": STAFF,
+    "/alerts": STAFF,
+    "/decisions": ANALYSTS,
+    "/decisions/new": ANALYSTS,
+    "/decisions/{decision_id}": ANALYSTS,
+    "/scenarios": ANALYSTS,
+    "/runs": ANALYSTS,
+    "/runs/{run_id}": ANALYSTS,
+    "/quality": ANALYSTS,
+    "/audit": {ADMIN},
+    "/api/v1/me": EVERYONE,
+    "/api/v1/dashboard": STAFF,
+    "/api/v1/partners": STAFF,
+    "/api/v1/partners/{partner_id}": EVERYONE,
+    "/api/v1/partners/{partner_id}/plan": STAFF,
+    "/api/v1/tiers": STAFF,
+    "/api/v1/tiers/overrides": STAFF,
+    "/api/v1/alerts": STAFF,
+    "/api/v1/decisions": ANALYSTS,
+    "/api/v1/decisions/{decision_id}": ANALYSTS,
+    "/api/v1/decisions/{decision_id}/history": ANALYSTS,
+    "/api/v1/scenarios": ANALYSTS,
+    "/api/v1/runs": ANALYSTS,
+    "/api/v1/runs/{run_id}": ANALYSTS,
+    "/api/v1/quality": ANALYSTS,
+    "/api/v1/audit": {ADMIN},
+}
+#: POST API path → the users who may call it (checked with API tokens: no CSRF involved).
+POSTS: dict[str, set[str]] = {
+    "/api/v1/decisions": ANALYSTS,
+    "/api/v1/decisions/{decision_id}/evidence": ANALYSTS,
+    "/api/v1/decisions/{decision_id}/compare": ANALYSTS,
+    "/api/v1/decisions/{decision_id}/commit": ANALYSTS,
+    "/api/v1/decisions/{decision_id}/reviews": ANALYSTS,
+    "/api/v1/scenarios/run": ANALYSTS,
+    "/api/v1/tiers/overrides": ANALYSTS,
+    "/api/v1/tiers/overrides/{override_id}/remove": ANALYSTS,
+    "/api/v1/partners/{partner_id}/plan": STAFF,
+    "/api/v1/partners/{partner_id}/plan/close": STAFF,
+}
+#: Page forms (cookie sessions, CSRF-checked): their API twin above decides who may post.
+FORMS = {
+    "/login",
+    "/logout",
+    "/decisions/new",
+    "/decisions/{decision_id}/evidence",
+    "/decisions/{decision_id}/compare",
+    "/decisions/{decision_id}/commit",
+    "/decisions/{decision_id}/reviews",
+    "/scenarios/run",
+    "/tiers/overrides",
+    "/tiers/overrides/{override_id}/remove",
+    "/partners/{partner_id}/plan",
+    "/partners/{partner_id}/plan/close",
+}
+PUBLIC = {"/login", "/static/report.css"}
+
+
+@pytest.fixture(scope="module")
+def world(web_world):
+    ws = Workspace.open(web_world.root)
+    accounts = Accounts.open(ws)
+    tokens = {u: accounts.issue_token(u, "matrix", by="test")[1] for u in EVERYONE}
+    run = web_world.root / "state" / "runs" / "000001"
+    members = pq.read_table(run / "memberships.parquet", columns=["partner_id", "name"])
+    names = dict(zip(members["partner_id"].to_pylist(), members["name"].to_pylist(), strict=True))
+    app = web_world.app()
+    clients = {u: web_world.client(u, app=app) for u in EVERYONE}
+    me = {u: clients[u].get("/api/v1/me").json() for u in EVERYONE}
+    return {
+        "app": app,
+        "tokens": tokens,
+        "clients": clients,
+        "anonymous": web_world.client(app=app),
+        "names": names,
+        "visible": {u: set(me[u]["partners"] or names) for u in EVERYONE},
+    }
+
+
+def routes(app) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+        if method != "HEAD"
+    }
+
+
+def test_every_route_is_in_the_matrix(world):
+    listed = {("GET", p) for p in GETS} | {("POST", p) for p in POSTS}
+    listed |= {("POST", p) for p in FORMS} | {("GET", p) for p in PUBLIC}
+    assert routes(world["app"]) - listed == set()
+
+
+def pair(path: str) -> tuple[str, ...]:
+    """The partners a route is tried on: one the manager sees and one it does not."""
+    if "{partner_id}" not in path:
+        return (OWN,)
+    return (PLAN_OWN, PLAN_FOREIGN) if path.endswith(("/plan", "/close")) else (OWN, FOREIGN)
+
+
+def fill(path: str, partner: str) -> str:
+    return (
+        path.replace("{partner_id}", partner)
+        .replace("{decision_id}", "1")
+        .replace("{run_id}", "1")
+        .replace("{override_id}", "1")
+    )
+
+
+def expected(path: str, user: str, partner: str, visible: set[str]) -> int:
+    if user not in GETS[path]:
+        return 403
+    if "{partner_id}" in path and partner not in visible:
+        return 404
+    return 303 if path == "/portal" else 200
+
+
+@pytest.mark.parametrize("path", sorted(GETS))
+def test_get_answers_as_designed_for_every_role_and_partner(world, path):
+    for partner in pair(path):
+        url = fill(path, partner)
+        for user in sorted(EVERYONE):
+            answer = world["clients"][user].get(url, follow_redirects=False)
+            want = expected(path, user, partner, world["visible"][user])
+            assert answer.status_code == want, (user, url, answer.text[:300])
+        anonymous = world["anonymous"].get(url, follow_redirects=False)
+        if path.startswith("/api/"):
+            assert anonymous.status_code == 401
+        else:
+            assert anonymous.status_code == 303
+            assert anonymous.headers["location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("path", sorted(POSTS))
+def test_post_is_refused_to_the_roles_not_allowed(world, path):
+    for partner in pair(path):
+        url = fill(path, partner)
+        for user in sorted(EVERYONE):
+            headers = {"Authorization": f"Bearer {world['tokens'][user]}"}
+            answer = world["anonymous"].post(url, json={}, headers=headers)
+            if user not in POSTS[path]:
+                assert answer.status_code == 403, (user, url, answer.text)
+            elif "{partner_id}" in path and partner not in world["visible"][user]:
+                assert answer.status_code in (404, 422), (user, url, answer.text)
+            else:
+                assert answer.status_code not in (401, 403), (user, url, answer.text)
+        assert world["anonymous"].post(url, json={}).status_code == 401
+
+
+@pytest.mark.parametrize("user", [MANAGER, PARTNER])
+def test_no_response_names_a_partner_the_user_may_not_see(world, user):
+    visible = world["visible"][user]
+    hidden = {pid: name for pid, name in world["names"].items() if pid not in visible}
+    assert FOREIGN in hidden and OWN not in hidden
+    client = world["clients"][user]
+    queries = ["", "?q=" + FOREIGN, "?search=" + FOREIGN, "?partner=" + FOREIGN]
+    for path in GETS:
+        for partner in pair(path):
+            for query in queries:
+                url = fill(path, partner) + query
+                body = client.get(url).text
+                # what the user asked for may be echoed ("no partner 'P0002'", the search box)
+                for asked in {partner, FOREIGN}:
+                    for echo in (f"'{asked}'", f"&#39;{asked}&#39;", f'value="{asked}"'):
+                        body = body.replace(echo, "")
+                body = re.sub(r"(q|search|partner)=P\d{4}", "", body)
+                for pid, name in hidden.items():
+                    assert not re.search(rf"\b{pid}\b", body), (user, url, pid)
+                    assert name not in body, (user, url, name)
