@@ -18,7 +18,7 @@ DEMO_ARGS ?=
 BENCH_SCALE ?= 0.2
 METRICS_SCALE ?= 1
 
-.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench bench-metrics bench-evaluation bench-reports bench-scenarios clean distclean
+.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench bench-metrics bench-evaluation bench-reports bench-scenarios bench-web serve clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -73,6 +73,12 @@ bench-evaluation: $(STAMP) ## Scorecards, tiers, flags and alerts against the me
 
 bench-reports: $(STAMP) ## Scorecard pages step by step, sparklines against Vega-Lite, the Excel workbook against pandas (METRICS_SCALE=1)
 	$(BIN)/python bench/reports.py --scale $(METRICS_SCALE)
+
+bench-web: $(STAMP) ## Partner page and its JSON twin under 20 and 100 concurrent clients (server and load generator in their own processes)
+	$(BIN)/python bench/web.py
+
+serve: $(STAMP) ## Serve the demo workspace's web app on http://127.0.0.1:8000/ (add a user first: see docs/web.md)
+	$(BIN)/partnerscope -w $(DEMO_DIR) serve
 
 bench-scenarios: $(STAMP) ## Scenario Monte Carlo (100,000 trials × 36 months × 3 options) against a plain-Python loop
 	$(BIN)/python bench/scenarios.py

@@ -11,9 +11,12 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import AfterValidator
 
 from partnerscope.accounts import Accounts, Role, User, visible_partners
 
@@ -30,6 +33,14 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 EVERYONE = tuple(Role)
 STAFF = (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)
 ANALYSTS = (Role.ADMIN, Role.ANALYST)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+#: A moment in an API answer: the database and manifests keep naive UTC; the API says so.
+UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class NotSignedInError(Exception):
@@ -116,7 +127,8 @@ def allow(*roles: Role) -> Callable[[Request], Awaitable[Ctx]]:
 
     async def dependency(request: Request) -> Ctx:
         state = web_state(request)
-        user, csrf = _signed_in(request, state)
+        # the database lookup runs in the thread pool, not on the event loop every request shares
+        user, csrf = await run_in_threadpool(_signed_in, request, state)
         if user.role not in allowed:
             raise HTTPException(403, "your role cannot open this page")
         if csrf is not None and request.method in UNSAFE:

@@ -171,7 +171,8 @@ class DecisionOut(BaseModel):
 
 class RefusedOut(BaseModel):
     detail: str
-    reasons: list[str]
+    #: every reason a commit was refused (empty for an invalid request)
+    reasons: list[str] = Field(default_factory=list)
 
 
 class ScenarioRunIn(_In):

@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 from partnerscope.accounts import Role
 from partnerscope.web.render import page
 from partnerscope.web.routes.partners import ReportOut, report_out
-from partnerscope.web.security import ANALYSTS, STAFF, Ctx, allow
+from partnerscope.web.security import ANALYSTS, STAFF, Ctx, UtcDateTime, allow
 
 if TYPE_CHECKING:
     from partnerscope.evaluation.overrides import Override
@@ -636,9 +636,9 @@ class OverrideOut(BaseModel):
     tier: str
     reason: str
     until: date | None
-    created_at: datetime
+    created_at: UtcDateTime
     created_by: str
-    removed_at: datetime | None
+    removed_at: UtcDateTime | None
     removed_by: str | None
 
 
@@ -1123,8 +1123,8 @@ class ImportOut(BaseModel):
     updated: int | None
     unchanged: int | None
     superseded: int | None
-    started_at: datetime | None
-    finished_at: datetime | None
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
 
 
 class QuarantineCount(BaseModel):
@@ -1268,7 +1268,7 @@ def quality_page(
 
 class AuditEntry(BaseModel):
     entry_id: int
-    at: datetime
+    at: UtcDateTime
     actor: str
     action: str
     object_type: str
