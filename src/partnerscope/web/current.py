@@ -89,6 +89,11 @@ class Current:
         self._checked = now
         return served
 
+    def refresh(self) -> None:
+        """Look for a new run or changed plans on the next :meth:`get` (after a change made
+        through this server, so that its next page shows it)."""
+        self._checked = float("-inf")
+
     def _key(self) -> tuple[int, int] | None:
         """(latest run id, plans file's modification time) or None before the first run."""
         try:

@@ -12,6 +12,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import HTTPException, Request
@@ -73,15 +74,19 @@ class Ctx:
         return self.state.workspace
 
     @property
-    def data(self) -> RunData:
+    def run(self) -> Served:
         """The served run; 404 with a hint before the first run."""
         if self.served is None:
             raise HTTPException(404, "no run yet: compute the metrics with `partnerscope run`")
-        return self.served.data
+        return self.served
 
     @property
+    def data(self) -> RunData:
+        return self.run.data
+
+    @cached_property
     def visible(self) -> frozenset[str] | None:
-        """Partner ids the caller may see; None: all of them."""
+        """Partner ids the caller may see; None: all of them (worked out once a request)."""
         managers = self.served.data.managers if self.served is not None else {}
         return visible_partners(self.user, managers)
 

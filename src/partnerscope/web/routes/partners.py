@@ -48,8 +48,7 @@ def scorecard(ctx: Ctx, partner_id: str, period: str | None) -> Any:
     from partnerscope.reports import content
 
     pid = ctx.partner(partner_id)
-    served = ctx.served
-    assert served is not None  # ctx.partner answered 404 otherwise
+    served = ctx.run
     return served.built(
         ("scorecard", pid, period),
         lambda: content.scorecard(served.data, pid, period, medians=served.medians),

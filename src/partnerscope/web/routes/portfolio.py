@@ -15,8 +15,6 @@ import csv
 import io
 import json
 import math
-import threading
-import weakref
 from collections import Counter
 from dataclasses import asdict, dataclass, is_dataclass, replace
 from datetime import UTC, date, datetime
@@ -35,7 +33,6 @@ from partnerscope.web.security import ANALYSTS, STAFF, Ctx, UtcDateTime, allow
 
 if TYPE_CHECKING:
     from partnerscope.evaluation.overrides import Override
-    from partnerscope.evaluation.view import RunData
     from partnerscope.reports.content import Report
     from partnerscope.web.current import Served
 
@@ -92,17 +89,12 @@ def _is_fragment(request: Request) -> bool:
 
 
 class RunIndex:
-    """What the list pages need of one served run, per period, built on first use and kept for
-    as long as the run is served (the run's files never change)."""
+    """What the list pages need of one served run, per period, built on first use and kept by
+    the served run (:meth:`Served.built`) for as long as it is served."""
 
-    def __init__(self, data: RunData) -> None:
-        self.data = data
-        self._lock = threading.Lock()
-        self._partners: dict[Any, list[dict[str, Any]]] = {}
-        self._tiers: dict[Any, list[dict[str, Any]]] = {}
-        self._alerts: dict[Any, list[dict[str, Any]]] = {}
-        self._flags: dict[Any, list[dict[str, Any]]] = {}
-        self._executive: dict[str, Report] = {}
+    def __init__(self, served: Served) -> None:
+        self.served = served
+        self.data = served.data
         self._names: dict[str, str] = {}
 
     def name(self, partner_id: str) -> str:
@@ -122,30 +114,28 @@ class RunIndex:
 
     def tiers(self, start: Any) -> list[dict[str, Any]]:
         """Every partner's tier placements in the period (one row per ruleset)."""
-        with self._lock:
-            if start not in self._tiers:
-                self._tiers[start] = self._rows_of(self.data.tiers.table, start)
-            return self._tiers[start]
+        return self.served.built(
+            ("tiers", start), lambda: self._rows_of(self.data.tiers.table, start)
+        )
 
     def alerts(self, start: Any) -> list[dict[str, Any]]:
-        with self._lock:
-            if start not in self._alerts:
-                rows = self._rows_of(self.data.alerts.table, start)
-                rows.sort(key=lambda a: (_severity_rank(a["severity"]), a["partner_id"]))
-                self._alerts[start] = rows
-            return self._alerts[start]
+        def build() -> list[dict[str, Any]]:
+            rows = self._rows_of(self.data.alerts.table, start)
+            rows.sort(key=lambda a: (_severity_rank(a["severity"]), a["partner_id"]))
+            return rows
+
+        return self.served.built(("alerts", start), build)
 
     def flags(self, start: Any) -> list[dict[str, Any]]:
-        with self._lock:
-            if start not in self._flags:
-                self._flags[start] = self._rows_of(self.data.flags.table, start)
-            return self._flags[start]
+        return self.served.built(
+            ("flags", start), lambda: self._rows_of(self.data.flags.table, start)
+        )
 
     def partners(self, start: Any) -> list[dict[str, Any]]:
         """One row per partner scored in the period: what the partner list shows."""
-        with self._lock:
-            if start in self._partners:
-                return self._partners[start]
+        return self.served.built(("partners", start), lambda: self._partners(start))
+
+    def _partners(self, start: Any) -> list[dict[str, Any]]:
         import pyarrow.compute as pc
 
         data = self.data
@@ -203,38 +193,20 @@ class RunIndex:
                     "open_plan": pid in plans,
                 }
             )
-        with self._lock:
-            self._partners.setdefault(start, rows)
-            return self._partners[start]
+        return rows
 
     def executive(self, period: str | None) -> Report:
         """The executive summary of a period (made once: it reads every file of the run)."""
         from partnerscope.reports import content
 
         _, label = self.data.pick_period(period)
-        with self._lock:
-            found = self._executive.get(label)
-        if found is None:
-            found = content.executive(self.data, label)
-            with self._lock:
-                found = self._executive.setdefault(label, found)
-        return found
-
-
-_INDEXES: weakref.WeakKeyDictionary[Served, RunIndex] = weakref.WeakKeyDictionary()
-_INDEXES_LOCK = threading.Lock()
+        return self.served.built(("executive", label), lambda: content.executive(self.data, label))
 
 
 def run_index(ctx: Ctx) -> RunIndex:
     """The served run's index (404 before the first run)."""
-    data = ctx.data
-    served = ctx.served
-    assert served is not None  # ctx.data answered 404 otherwise
-    with _INDEXES_LOCK:
-        found = _INDEXES.get(served)
-        if found is None:
-            found = _INDEXES[served] = RunIndex(data)
-        return found
+    served = ctx.run
+    return served.built(("run-index",), lambda: RunIndex(served))
 
 
 def _severity_rank(severity: str) -> int:
