@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from partnerscope.errors import PartnerscopeError
-from partnerscope.web.render import page
+from partnerscope.web.render import located, page
 from partnerscope.web.security import STAFF, Ctx, allow
 
 if TYPE_CHECKING:
@@ -107,10 +107,9 @@ def current_plan(ctx: Ctx, partner_id: str) -> Plan:
 
 
 def _forget_cached_plans(ctx: Ctx) -> None:
-    """The served run keeps the plans it read (``RunData.open_plans``, a cached property);
-    drop them so the partner page shows the change at once."""
-    if ctx.served is not None:
-        ctx.served.data.__dict__.pop("open_plans", None)
+    """The served data includes the plans (and the pages built from them): have the server
+    read them afresh on the next request, so that the partner page shows the change at once."""
+    ctx.state.current.refresh()
 
 
 def update(ctx: Ctx, partner_id: str, given: PlanIn) -> Plan:
@@ -208,7 +207,7 @@ def plan_submit(
         )
         update(ctx, partner_id, given)
     except ValidationError as exc:
-        errors = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        errors = located(exc.errors())
         return _plan_page(request, ctx, partner_id, errors=errors, status=422)
     except PartnerscopeError as exc:
         return _plan_page(request, ctx, partner_id, errors=[str(exc)], status=400)
