@@ -134,7 +134,7 @@ def _is_api(request: Request) -> bool:
 
 
 def _errors(app: FastAPI) -> None:
-    from partnerscope.web.render import page
+    from partnerscope.web.render import located, page
 
     def answer(request: Request, status: int, detail: str, headers: Any = None) -> Response:
         if _is_api(request):
@@ -174,11 +174,7 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'] if p not in ('body', 'query', 'path'))}: "
-            f"{e['msg']}"
-            for e in exc.errors()
-        )
+        problems = "; ".join(located(exc.errors()))
         return answer(request, 422, problems or "the request is not valid")
 
     @app.exception_handler(PartnerscopeError)

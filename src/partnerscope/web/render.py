@@ -9,6 +9,7 @@ and a partner's scorecard report show the same content from the same code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,15 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/audit", "Audit log", (Role.ADMIN,)),
     ("/portal", "My scorecard", (Role.PARTNER_USER,)),
 )
+
+
+def located(errors: Sequence[Any]) -> list[str]:
+    """Each validation error as ``field: message`` (a request's own ``body``/``query``/``path``
+    prefix left out): how a form or the API says what to fix."""
+    where = (
+        ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path")) for e in errors
+    )
+    return [f"{w}: {e['msg']}" if w else str(e["msg"]) for w, e in zip(where, errors, strict=True)]
 
 
 @cache

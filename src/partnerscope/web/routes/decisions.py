@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from partnerscope.decisions.record import Outcome, Status
 from partnerscope.errors import PartnerscopeError
-from partnerscope.web.render import page
+from partnerscope.web.render import located, page
 from partnerscope.web.security import ANALYSTS, Ctx, allow
 
 if TYPE_CHECKING:
@@ -694,7 +694,7 @@ def frame_submit(
         )
         record = frame(ctx, given)
     except ValidationError as exc:
-        errors = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        errors = located(exc.errors())
         return _frame_form(request, ctx, values, errors, 422)
     except PartnerscopeError as exc:
         return _frame_form(request, ctx, values, _problems(exc), 400)
@@ -767,7 +767,7 @@ def _step(
     try:
         given = build()
     except ValidationError as exc:
-        errors = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        errors = located(exc.errors())
         return _decision_page(
             request, ctx, decision_id, errors={form: errors}, values=values, status=422
         )
