@@ -39,6 +39,7 @@ from partnerscope.evaluation.view import RunData
 from partnerscope.reports import content, render
 from partnerscope.reports.write import Format, Kind, write_reports
 from partnerscope.runs import get_run, read_results, run_folder
+from tests.browser import CHROMIUM, launch
 from tests.conftest import make_workspace
 from tests.test_cli import assert_one_error_line, run
 
@@ -472,9 +473,6 @@ def test_demo_workbook_matches_the_run(demo, tmp_path):
     assert seen == len(results)
 
 
-CHROMIUM = "/usr/bin/chromium"
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (make system)")
 def test_scorecard_layout_in_chromium(demo, tmp_path):
@@ -485,17 +483,7 @@ def test_scorecard_layout_in_chromium(demo, tmp_path):
     written = write_reports(demo, Kind.SCORECARD, Format.HTML, partner="P0012", out=tmp_path)
     url = written.files[0].as_uri()
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = launch(p)
         try:
             for width in (1280, 390):
                 tab = browser.new_page(viewport={"width": width, "height": 900})

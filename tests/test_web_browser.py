@@ -6,18 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser import launch
 from tests.webtools import FOREIGN, OWN, PASSWORD, live_server
 
 pytestmark = pytest.mark.slow
-
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +17,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        chromium = launch(p)
         yield chromium
         chromium.close()
 

@@ -5,18 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser import launch
 from tests.webtools import PASSWORD, live_server
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def test_frame_cite_and_commit_a_decision_in_the_browser(web_world):
@@ -28,7 +20,7 @@ def test_frame_cite_and_commit_a_decision_in_the_browser(web_world):
     from partnerscope.workspace import Workspace
 
     with live_server(web_world.app()) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             tab = browser.new_page()
             tab.goto(f"{base}/login?next=/decisions/new")
