@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from rich.console import Console
 from rich.table import Table
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.out / "web"
     folder.mkdir(parents=True, exist_ok=True)
     root = demo_workspace(folder, args.scale, args.seed, args.regenerate, console)
-    partners, token = prepare(root)
+    partners, previous, token = prepare(root)
     console.print(
         f"\nworkspace {root}: demo at scale {args.scale:g} (seed {args.seed}), "
         f"{len(partners):,} partners scored in the served run"
@@ -119,12 +120,22 @@ def main(argv: list[str] | None = None) -> int:
             if server == "partnerscope":
                 auth = {"page": session_cookie(port), "json": f"Authorization: Bearer {token}"}
                 capture(port, auth, partners[0], baseline_file)
-            # one connection (one worker), the same partners twice: the first visit builds the
-            # partner's scorecard (the served run keeps it), the second finds it built
+                started = time.monotonic()
+                with console.status("partnerscope: building the latest period's pages"):
+                    wait_until_built(port)
+                report["pages_built_seconds"] = time.monotonic() - started
+                console.print(
+                    f"  partnerscope: latest period's pages built "
+                    f"{report['pages_built_seconds']:.1f} s after the sign-in"
+                )
+            # one connection (one worker), the same partners twice in the period before the
+            # latest: the first visit builds the partner's page (the served run keeps it), the
+            # second finds it built
             for number, endpoint in enumerate(ENDPOINTS):
                 chosen = partners[number * args.sequential : (number + 1) * args.sequential]
                 spec = Spec(port, endpoint, chosen, auth[endpoint], 1, 0, 0, args.client)
                 spec.count, spec.passes = len(chosen), 2
+                spec.query = "?" + urlencode({"period": previous})
                 with console.status(f"{server}: {endpoint}, {len(chosen)} sequential, twice"):
                     seq = run_load(spec, folder, srv)
                 passes = [[s[1] for s in seq.samples if s[4] == k] for k in (0, 1)]
@@ -140,18 +151,6 @@ def main(argv: list[str] | None = None) -> int:
                         "bytes": seq.bytes_median,
                     }
                 )
-            # every worker builds every partner's scorecard once: the timed runs measure the
-            # steady state, not the first visits
-            spec = Spec(port, "json", partners, auth["json"], 4 * args.workers, 0, 0, args.client)
-            spec.count = len(partners)
-            with console.status(f"{server}: priming, every partner on {spec.clients} connections"):
-                primed = run_load(spec, folder, srv)
-            report.setdefault("priming", {})[server] = {
-                "connections": spec.clients,
-                "requests": len(primed.samples),
-                "seconds": primed.wall_clock,
-                "errors": primed.errors,
-            }
             for count in clients:
                 for endpoint in ENDPOINTS:
                     spec = Spec(
@@ -220,15 +219,17 @@ def demo_workspace(
 CLI = [sys.executable, "-m", "partnerscope"]
 
 
-def prepare(root: Path) -> tuple[list[str], str]:
-    """The partner ids of the served run, and a new API token of the bench user (an admin,
-    added when missing)."""
+def prepare(root: Path) -> tuple[list[str], str, str]:
+    """The partner ids of the served run, its period before the latest (whose pages are not
+    built in advance) and a new API token of the bench user (an admin, added when missing)."""
     from partnerscope.accounts import Accounts
     from partnerscope.evaluation.view import RunData
     from partnerscope.workspace import Workspace
 
     ws = Workspace.open(root)
-    partners = sorted(RunData(ws).scorecards.spans)
+    data = RunData(ws)
+    partners = sorted(data.scorecards.spans)
+    previous = data.periods[-2][1]
     if not any(u.name == USER for u in Accounts.open(ws).everyone()):
         subprocess.run(
             [*CLI, "-w", str(root), "users", "add", USER, "--role", "admin", "--password-stdin"],
@@ -243,7 +244,7 @@ def prepare(root: Path) -> tuple[list[str], str]:
         check=True,
         capture_output=True,
     )
-    return partners, issued.stdout.strip().splitlines()[-1]
+    return partners, previous, issued.stdout.strip().splitlines()[-1]
 
 
 # ----------------------------------------------------------------------------- the servers
@@ -331,6 +332,22 @@ def wait_until_up(port: int, server: Server, timeout: float = 120.0) -> None:
     raise SystemExit(f"{server.kind} server did not answer within {timeout:.0f} s")
 
 
+def wait_until_built(port: int, timeout: float = 600.0) -> None:
+    """Until the server's processes have built the latest period's partner pages (as each
+    does when it starts serving a run): 20 answers in a row from ``/api/v1/health`` on new
+    connections (each lands on any worker) say so."""
+    import httpx
+
+    deadline, ready = time.monotonic() + timeout, 0
+    while ready < 20:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the pages were not built within {timeout:.0f} s")
+        health = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=10).json()
+        ready = ready + 1 if health["pages_built"] else 0
+        if not ready:
+            time.sleep(0.2)
+
+
 def session_cookie(port: int) -> str:
     """Sign in through the form once: the ``Cookie`` header every page client sends."""
     import httpx
@@ -402,6 +419,8 @@ class Spec:
     count: int = 0
     #: how many times each client goes over its ``count`` partners
     passes: int = 1
+    #: after each path (``?period=...``)
+    query: str = ""
 
 
 @dataclass
@@ -503,7 +522,7 @@ async def generate(spec: Spec) -> tuple[list[list[float]], tuple[float, float]]:
     """``spec.clients`` clients, each on one keep-alive connection, each cycling through the
     partners from its own offset; warm up, then record every request started in the window."""
     host = "127.0.0.1"
-    paths = [ENDPOINTS[spec.endpoint].format(p) for p in spec.partners]
+    paths = [ENDPOINTS[spec.endpoint].format(p) + spec.query for p in spec.partners]
     samples: list[list[float]] = []
     now = time.perf_counter  # the loop's clock (uvloop) counts whole milliseconds
     start = now() + spec.warmup
@@ -669,8 +688,9 @@ def print_tables(console: Console, report: dict[str, Any]) -> None:
         "errors",
         title_justify="left",
         title="Service time, one request at a time on one connection: "
-        f"{seq[('partnerscope', 'page')]['requests']} partners, each twice (the first visit "
-        "builds the partner's scorecard in that worker)",
+        f"{seq[('partnerscope', 'page')]['requests']} partners, each twice, in the period "
+        "before the latest (the first visit builds the partner's page in that worker; the "
+        "latest period's are built when the run is served)",
     )
     for endpoint in ENDPOINTS:
         ps, base = seq[("partnerscope", endpoint)], seq[("baseline", endpoint)]

@@ -213,6 +213,49 @@ def test_the_server_switches_to_a_new_run_only_when_it_is_complete(web_world, tm
     assert client.get(f"/api/v1/partners/{OWN}").json()["stamp"]["run_id"] == 2
 
 
+def test_a_served_run_has_its_partner_pages_built_in_advance(web_world):
+    from fastapi.testclient import TestClient
+
+    cards = pq.read_table(web_world.root / "state" / "runs" / "000001" / "scorecards.parquet")
+    latest = pc.max(cards["period_start"])
+    members = cards.filter(pc.equal(cards["period_start"], latest))
+    label = members["period"][0].as_py()
+    app = web_world.app(warm=True)
+    with TestClient(app, base_url="https://testserver") as client:  # the start builds them
+        served = app.state.web.current.get()
+        assert served.warm.wait(120)
+        assert client.get("/api/v1/health").json() == {
+            "status": "ok",
+            "run_served": True,
+            "pages_built": True,
+        }
+        built = {key[1] for key in served._built if key[0] == "partner" and key[2] == label}
+        assert built == set(members["partner_id"].to_pylist())
+        # what was built in advance is what a page built on demand shows
+        sign_in(client, "ana")
+        cold = web_world.client("ana")
+        for path in (f"/partners/{OWN}", f"/api/v1/partners/{OWN}"):
+            assert client.get(path).text == cold.get(path).text.replace(
+                csrf_of(cold), csrf_of(client)
+            )
+
+
+def test_served_content_keeps_the_most_recently_used(monkeypatch):
+    from partnerscope.web import current
+
+    monkeypatch.setattr(current, "CACHE_SIZE", 2)
+    served = current.Served(None, (1, 0))  # type: ignore[arg-type]
+    calls = []
+
+    def build(key):
+        return lambda: calls.append(key) or key
+
+    for key in ("a", "b", "a", "c", "a", "b"):
+        assert served.built(key, build(key)) == key
+    # "b" was dropped when "c" came (least recently used), "a" never
+    assert calls == ["a", "b", "c", "b"]
+
+
 def test_users_command_adds_lists_and_removes_with_clear_errors(web_world, tmp_path):
     runner = CliRunner()
     ws = ["-w", str(web_world.root)]

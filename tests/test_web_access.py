@@ -92,7 +92,7 @@ FORMS = {
     "/partners/{partner_id}/plan",
     "/partners/{partner_id}/plan/close",
 }
-PUBLIC = {"/login", "/static/report.css"}
+PUBLIC = {"/login", "/static/report.css", "/api/v1/health"}
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +130,11 @@ def test_every_route_is_in_the_matrix(world):
     listed = {("GET", p) for p in GETS} | {("POST", p) for p in POSTS}
     listed |= {("POST", p) for p in FORMS} | {("GET", p) for p in PUBLIC}
     assert routes(world["app"]) - listed == set()
+
+
+@pytest.mark.parametrize("path", sorted(PUBLIC))
+def test_public_routes_answer_anyone(world, path):
+    assert world["anonymous"].get(path).status_code == 200
 
 
 def pair(path: str) -> tuple[str, ...]:

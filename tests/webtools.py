@@ -45,9 +45,11 @@ class WebWorld:
     assigned: str = ASSIGNED
 
     def app(self, **kwargs: Any) -> Any:
+        """The app; its pages are built on demand unless ``warm=True`` (a background thread
+        reading a test's temporary workspace would outlive it)."""
         from partnerscope.web import create_app
 
-        return create_app(self.root, **kwargs)
+        return create_app(self.root, **{"warm": False, **kwargs})
 
     def client(self, user: str | None = None, app: Any = None) -> TestClient:
         """A client over HTTPS (so Secure cookies are sent), signed in as ``user``."""

@@ -31,7 +31,7 @@ from partnerscope.errors import PartnerscopeError
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
     from partnerscope.workspace import Workspace
 
@@ -238,29 +238,15 @@ class Accounts:
         query = select(users).order_by(users.c.name)
         if where is not None:
             query = query.where(where)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-            assigned: dict[int, list[str]] = {}
-            ids = [r.user_id for r in rows if r.role == Role.PARTNER_MANAGER]
-            if ids:
-                for uid, pid in conn.execute(
-                    select(user_partners.c.user_id, user_partners.c.partner_id)
-                    .where(user_partners.c.user_id.in_(ids))
-                    .order_by(user_partners.c.partner_id)
-                ):
-                    assigned.setdefault(uid, []).append(pid)
-        return [
-            User(
-                user_id=r.user_id,
-                name=r.name,
-                role=Role(r.role),
-                partner_id=r.partner_id,
-                manages=r.manages,
-                partners=tuple(assigned.get(r.user_id, ())),
-                active=bool(r.active),
-            )
-            for r in rows
-        ]
+        with self.engine.connect() as connection:
+            return _users_of(connection.execute(query).all(), connection)
+
+    def _signed_in(self, statement: Any, secret: str) -> tuple[User, Any] | None:
+        """The active user of a session or token (one of :func:`_lookups`) and its row."""
+        with self.engine.connect() as connection:
+            row = connection.execute(statement, {"hash": digest(secret), "now": _now()}).first()
+            found = _users_of([row], connection) if row is not None else []
+        return (found[0], row) if found and found[0].active else None
 
     # --------------------------------------------------------------- sign-in
 
@@ -321,18 +307,8 @@ class Accounts:
 
     def session(self, token: str) -> tuple[User, str] | None:
         """The signed-in user and the session's CSRF token, or None (unknown or expired)."""
-        from sqlalchemy import select
-
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                select(sessions.c.user_id, sessions.c.csrf).where(
-                    sessions.c.token_hash == digest(token), sessions.c.expires_at > _now()
-                )
-            ).first()
-        if row is None:
-            return None
-        found = self._users(users.c.user_id == row.user_id)
-        return (found[0], row.csrf) if found and found[0].active else None
+        found = self._signed_in(_lookups()[0], token)
+        return (found[0], found[1].csrf) if found else None
 
     def close_session(self, token: str) -> None:
         with self.engine.begin() as connection:
@@ -410,18 +386,54 @@ class Accounts:
             ]
 
     def user_for_token(self, secret: str) -> User | None:
-        from sqlalchemy import select
+        found = self._signed_in(_lookups()[1], secret)
+        return found[0] if found else None
 
-        with self.engine.connect() as connection:
-            user_id = connection.execute(
-                select(api_tokens.c.user_id).where(
-                    api_tokens.c.token_hash == digest(secret), api_tokens.c.revoked_at.is_(None)
-                )
-            ).scalar()
-        if user_id is None:
-            return None
-        found = self._users(users.c.user_id == user_id)
-        return found[0] if found and found[0].active else None
+
+def _users_of(rows: Sequence[Any], connection: Connection) -> list[User]:
+    """Users from rows of the ``users`` table, with the partners assigned to the managers."""
+    from sqlalchemy import select
+
+    assigned: dict[int, list[str]] = {}
+    ids = [r.user_id for r in rows if r.role == Role.PARTNER_MANAGER]
+    if ids:
+        for uid, pid in connection.execute(
+            select(user_partners.c.user_id, user_partners.c.partner_id)
+            .where(user_partners.c.user_id.in_(ids))
+            .order_by(user_partners.c.partner_id)
+        ):
+            assigned.setdefault(uid, []).append(pid)
+    return [
+        User(
+            user_id=r.user_id,
+            name=r.name,
+            role=Role(r.role),
+            partner_id=r.partner_id,
+            manages=r.manages,
+            partners=tuple(assigned.get(r.user_id, ())),
+            active=bool(r.active),
+        )
+        for r in rows
+    ]
+
+
+@cache
+def _lookups() -> tuple[Any, Any]:
+    """The statements finding the user of a session and of an API token (made once: they run
+    on every request), each with the ``hash`` of the secret and ``now`` as parameters."""
+    from sqlalchemy import bindparam, select
+
+    session = (
+        select(users, sessions.c.csrf)
+        .join(sessions, sessions.c.user_id == users.c.user_id)
+        .where(sessions.c.token_hash == bindparam("hash"), sessions.c.expires_at > bindparam("now"))
+    )
+    token = (
+        select(users)
+        .join(api_tokens, api_tokens.c.user_id == users.c.user_id)
+        .where(api_tokens.c.token_hash == bindparam("hash"), api_tokens.c.revoked_at.is_(None))
+    )
+    return session, token
 
 
 def _verify(hashed: str, password: str) -> bool:

@@ -15,6 +15,7 @@ from partnerscope.metrics.definition import did_you_mean
 from partnerscope.runs import MANAGERS, RunManifest, get_run, run_folder
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
     from partnerscope.evaluation.plans import Plan
@@ -128,6 +129,7 @@ class Indexed:
         if order is not None and order in table.column_names:
             sort.append((order, "ascending"))
         self.table = table.take(pc.sort_indices(table, sort_keys=sort))
+        self.order = order if order is not None and order in table.column_names else None
         self.spans: dict[Any, tuple[int, int]] = {}
         for i, value in enumerate(self.table[key].to_pylist()):
             first, _ = self.spans.get(value, (i, i))
@@ -136,12 +138,29 @@ class Indexed:
     def __contains__(self, key: object) -> bool:
         return key in self.spans
 
-    def of(self, key: Any) -> pa.Table:
+    @cached_property
+    def _ordered(self) -> np.ndarray[Any, Any]:
+        """The order column (sorted within each key) as numpy, to find one period's rows."""
+        assert self.order is not None
+        ordered: np.ndarray[Any, Any] = self.table[self.order].to_numpy()
+        return ordered
+
+    def of(self, key: Any, at: Any = None) -> pa.Table:
+        """The key's rows; with ``at``, only those whose order column (the period) is ``at``."""
         first, end = self.spans.get(key, (0, 0))
+        if at is not None and end > first:
+            import numpy as np
+
+            span = self._ordered[first:end]
+            value = np.asarray(at, dtype=span.dtype)
+            first, end = (
+                first + int(np.searchsorted(span, value, "left")),
+                first + int(np.searchsorted(span, value, "right")),
+            )
         return self.table.slice(first, end - first)
 
-    def rows(self, key: Any) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.of(key).to_pylist()
+    def rows(self, key: Any, at: Any = None) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.of(key, at).to_pylist()
         return rows
 
 
@@ -272,10 +291,9 @@ class RunData:
         card = row[0]
         lines = [
             Line(**{k: v for k, v in line.items() if k in Line.__dataclass_fields__})
-            for line in self.lines.rows(partner_id)
-            if line["period_start"] == start
+            for line in self.lines.rows(partner_id, at=start)
         ]
-        values = [r for r in self.results().rows(partner_id) if r["period_start"] == start]
+        values = self.results().rows(partner_id, at=start)
         # the one row's values by name, as the tier rules read them
         fields = {
             k: np.array([np.nan if v is None else float(v)])
@@ -284,9 +302,7 @@ class RunData:
             if v is None or (isinstance(v, int | float | Decimal) and not isinstance(v, bool))
         }
         placements = []
-        for tier in self.tiers.rows(partner_id):
-            if tier["period_start"] != start:
-                continue
+        for tier in self.tiers.rows(partner_id, at=start):
             rules = getattr(self.workspace.config.tiers, tier["ruleset"])
             names = [level.name for level in rules.levels]
             level = names.index(tier["effective"]) if tier["effective"] in names else 0

@@ -24,6 +24,8 @@ from partnerscope.web.current import Current
 from partnerscope.web.security import NotSignedInError, WebState
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from partnerscope.workspace import Workspace
@@ -63,13 +65,40 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 REPORT_CSS = Path(__file__).parents[1] / "reports" / "templates" / "report.css"
 
 
-def create_app(workspace: Workspace | Path | str, *, secure_cookies: bool | None = None) -> FastAPI:
-    """The web app of a workspace (its latest run, its users and decisions)."""
+class Health(BaseModel):
+    """Whether this server process is ready (for a load balancer's or a script's probe)."""
+
+    status: str
+    #: a finished run is served
+    run_served: bool
+    #: this process has built the latest period's partner pages of the served run
+    pages_built: bool
+
+
+def create_app(
+    workspace: Workspace | Path | str,
+    *,
+    secure_cookies: bool | None = None,
+    warm: bool = True,
+) -> FastAPI:
+    """The web app of a workspace (its latest run, its users and decisions). With ``warm``,
+    each partner's page of the latest period is built in the background as soon as a run is
+    served (at start and after each new run), so that no visitor waits for it."""
+    from contextlib import asynccontextmanager
+
     from partnerscope.web.routes import auth, decisions, partners, plans, portfolio
     from partnerscope.workspace import Workspace
 
     ws = workspace if isinstance(workspace, Workspace) else Workspace.open(Path(workspace))
+    current = Current(ws, partners.warm if warm else None)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        current.get()  # serve the latest run (and start building its pages) before any request
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="partnerscope",
         version=__version__,
         summary="Channel-partner scorecards, tiers, alerts and decisions of a workspace.",
@@ -77,9 +106,19 @@ def create_app(workspace: Workspace | Path | str, *, secure_cookies: bool | None
         redoc_url=None,
         openapi_url=f"{API}/openapi.json",
     )
-    app.state.web = WebState(ws, Accounts.open(ws), Current(ws), secure_cookies)
+    app.state.web = WebState(ws, Accounts.open(ws), current, secure_cookies)
     app.add_middleware(SecurityHeaders)
     css = REPORT_CSS.read_text(encoding="utf-8")
+
+    @app.get(f"{API}/health", tags=["service"], response_model=Health)
+    def health() -> Health:
+        """Public: is a run served, and are its partner pages built in this process."""
+        served = current.get()
+        return Health(
+            status="ok",
+            run_served=served is not None,
+            pages_built=served is not None and served.warm.is_set(),
+        )
 
     @app.get("/static/report.css", include_in_schema=False)
     def report_css() -> Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,8 +26,9 @@ if TYPE_CHECKING:
 
 #: How often (seconds) the runs folder and the plans file are looked at for a change.
 POLL = 1.0
-#: Built pages' content kept per served run (partners × periods looked at).
-CACHE_SIZE = 20_000
+#: Built content kept per served run, the least recently used dropped first (a partner's page
+#: in one period is about 50 KB: its rendered HTML and its JSON).
+CACHE_SIZE = 6_000
 
 T = TypeVar("T")
 
@@ -38,7 +40,10 @@ class Served:
     def __init__(self, data: RunData, key: tuple[int, int]) -> None:
         self.data = data
         self.key = key
-        self._built: dict[Hashable, Any] = {}
+        self._built: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        #: set when the pages built in advance are ready (see :class:`Current`)
+        self.warm = threading.Event()
 
     @property
     def run_id(self) -> int:
@@ -50,22 +55,40 @@ class Served:
 
         return CohortMedians(self.data)
 
+    def get(self, key: Hashable) -> Any:
+        """What was built for ``key``, or None."""
+        with self._lock:
+            if key in self._built:
+                self._built.move_to_end(key)
+                return self._built[key]
+        return None
+
     def built(self, key: Hashable, build: Callable[[], T]) -> T:
         """``build()`` once per key for this run (its result must not be changed)."""
-        try:
-            found: T = self._built[key]
+        found: T | None = self.get(key)
+        if found is not None:
             return found
-        except KeyError:
-            value = build()
-            if len(self._built) >= CACHE_SIZE:
-                self._built.clear()
+        value = build()
+        with self._lock:
             self._built[key] = value
-            return value
+            while len(self._built) > CACHE_SIZE:
+                self._built.popitem(last=False)
+        return value
 
 
 class Current:
-    def __init__(self, workspace: Workspace) -> None:
+    """The served run of a workspace. When a new one is switched in, ``warm(served, stop)``
+    (if given) runs in a background thread: it builds the pages most likely asked for, so
+    their first visitors do not wait, until done or ``stop()`` says another run is served;
+    ``served.warm`` is set when it returns."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        warm: Callable[[Served, Callable[[], bool]], None] | None = None,
+    ) -> None:
         self.workspace = workspace
+        self._warm = warm
         self._served: Served | None = None
         self._checked = float("-inf")
         self._lock = threading.Lock()
@@ -85,9 +108,27 @@ class Current:
                     from partnerscope.evaluation.view import RunData
 
                     self._served = Served(RunData(self.workspace, key[0]), key)
+                    self._start_warming(self._served)
                 served = self._served
         self._checked = now
         return served
+
+    def is_current(self, served: Served) -> bool:
+        return self._served is served
+
+    def _start_warming(self, served: Served) -> None:
+        if self._warm is None:
+            served.warm.set()
+            return
+        warm = self._warm
+
+        def run() -> None:
+            try:
+                warm(served, lambda: not self.is_current(served))
+            finally:
+                served.warm.set()
+
+        threading.Thread(target=run, name=f"warm run {served.run_id}", daemon=True).start()
 
     def refresh(self) -> None:
         """Look for a new run or changed plans on the next :meth:`get` (after a change made

@@ -14,6 +14,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from partnerscope import __version__
 from partnerscope.accounts import Role
@@ -65,6 +66,13 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def fragment(template: str, **values: Any) -> Markup:
+    """A template rendered on its own, the same for every caller (charts drawn in the
+    browser): a part of a page that is built once and kept."""
+    template_ = environment().get_template(template)
+    return Markup(template_.render(live_charts=True, images={}, **values))
 
 
 def page(

@@ -3,14 +3,25 @@ improvement plan; the partner portal shows a partner user exactly this page of i
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 from pydantic import BaseModel
 
-from partnerscope.web.render import page
+from partnerscope.errors import PartnerscopeError
+from partnerscope.reports.content import Report
+from partnerscope.web.current import CACHE_SIZE
+from partnerscope.web.render import fragment, page
 from partnerscope.web.security import EVERYONE, Ctx, allow
+
+if TYPE_CHECKING:
+    from partnerscope.web.current import Served
 
 pages = APIRouter()
 api = APIRouter(tags=["partners"])
@@ -43,21 +54,69 @@ class ReportOut(BaseModel):
     charts: dict[str, dict[str, Any]]
 
 
-def scorecard(ctx: Ctx, partner_id: str, period: str | None) -> Any:
-    """The partner's scorecard of the served run (the same content as its scorecard report)."""
+@dataclass(frozen=True)
+class PartnerPage:
+    """A partner's scorecard in one period as served: built once per run and kept, so a
+    request only checks who asks and lays the page out around it."""
+
+    #: the report without its sections: what the page's header shows
+    head: Report
+    #: the scorecard's content, rendered
+    body: Markup
+    #: the API's answer, encoded
+    json: bytes
+
+
+def build_page(served: Served, partner_id: str, period: str) -> PartnerPage:
+    """The partner's page and JSON in ``period`` (a label of the run's periods)."""
     from partnerscope.reports import content
 
-    pid = ctx.partner(partner_id)
-    served = ctx.run
     return served.built(
-        ("scorecard", pid, period),
-        lambda: content.scorecard(served.data, pid, period, medians=served.medians),
+        _key(partner_id, period),
+        lambda: _build(content.scorecard(served.data, partner_id, period, medians=served.medians)),
     )
 
 
-def report_out(report: Any) -> ReportOut:
-    from dataclasses import asdict
+def _key(partner_id: str, period: str) -> tuple[str, str, str]:
+    return ("partner", partner_id, period)
 
+
+def _build(report: Report) -> PartnerPage:
+    return PartnerPage(
+        head=replace(report, sections={}, charts={}),
+        body=fragment("_scorecard_body.html.j2", report=report),
+        json=report_out(report).model_dump_json().encode(),
+    )
+
+
+async def scorecard(ctx: Ctx, partner_id: str, period: str | None) -> PartnerPage:
+    """The partner's scorecard of the served run, if the caller may see it: as built, or built
+    now in the thread pool (not on the event loop every request shares)."""
+    pid = ctx.partner(partner_id)
+    _, label = ctx.data.pick_period(period)
+    built: PartnerPage | None = ctx.run.get(_key(pid, label))
+    if built is None:
+        built = await run_in_threadpool(build_page, ctx.run, pid, label)
+    return built
+
+
+def warm(served: Served, stop: Callable[[], bool]) -> None:
+    """Build each partner's page in the latest period (up to half the cache) until ``stop()``
+    says the run is no longer served: run in the background when a run is switched in."""
+    if not served.data.periods:
+        return
+    _, label = served.data.periods[-1]
+    for pid in list(served.data.scorecards.spans)[: CACHE_SIZE // 2]:
+        if stop():
+            return
+        try:
+            build_page(served, pid, label)
+        except PartnerscopeError:
+            continue  # not a member in the latest period
+        time.sleep(0)  # let the requests waiting for the interpreter go first
+
+
+def report_out(report: Report) -> ReportOut:
     return ReportOut(
         kind=report.kind,
         title=report.title,
@@ -71,20 +130,28 @@ def report_out(report: Any) -> ReportOut:
 
 
 @api.get("/partners/{partner_id}", response_model=ReportOut)
-def partner_api(
+async def partner_api(
     ctx: Annotated[Ctx, Depends(allow(*EVERYONE))], partner_id: str, period: Period = None
-) -> ReportOut:
+) -> Response:
     """A partner's scorecard: score and its explanation, tiers, metrics with trend and cohort
     median, alerts, flags and the improvement plan."""
-    return report_out(scorecard(ctx, partner_id, period))
+    built = await scorecard(ctx, partner_id, period)
+    return Response(built.json, media_type="application/json")
 
 
 @pages.get("/partners/{partner_id}", response_class=HTMLResponse)
-def partner_page(
+async def partner_page(
     request: Request,
     ctx: Annotated[Ctx, Depends(allow(*EVERYONE))],
     partner_id: str,
     period: Period = None,
 ) -> HTMLResponse:
-    report = scorecard(ctx, partner_id, period)
-    return page(request, ctx, "partner.html.j2", report=report, periods=ctx.data.periods)
+    built = await scorecard(ctx, partner_id, period)
+    return page(
+        request,
+        ctx,
+        "partner.html.j2",
+        report=built.head,
+        body=built.body,
+        periods=ctx.data.periods,
+    )
