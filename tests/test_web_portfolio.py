@@ -142,7 +142,7 @@ def test_partner_manager_sees_only_their_partners(web_world, max_):
 
 
 def test_csv_export_has_the_lists_rows_and_escapes_formulas(ana):
-    from partnerscope.web.routes.portfolio import csv_cell
+    from partnerscope.cells import csv_cell
 
     response = ana.get("/partners.csv", params={"region": "EMEA", "sort": "id"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")

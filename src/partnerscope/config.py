@@ -27,6 +27,7 @@ from partnerscope.evaluation.settings import (
     ScorecardSettings,
     TierSettings,
 )
+from partnerscope.money.settings import IncentiveSettings, MdfSettings
 from partnerscope.reports.settings import ReportSettings
 from partnerscope.schema import TABLES, ColumnType
 
@@ -185,8 +186,8 @@ class Config(_Strict):
     flags: FlagSettings = Field(default_factory=FlagSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
-    # Filled by a later capability (incentives); kept as data until then.
-    incentives: dict[str, Any] = Field(default_factory=dict)
+    incentives: IncentiveSettings = Field(default_factory=IncentiveSettings)
+    mdf: MdfSettings = Field(default_factory=MdfSettings)
 
     def config_hash(self) -> str:
         """Stable hash of the effective configuration (defaults and presets applied)."""
@@ -194,13 +195,13 @@ class Config(_Strict):
 
     def metrics_hash(self) -> str:
         """Hash of what metric values depend on: the configuration without the sections that
-        only evaluate them (scorecard, tiers, flags, alerts, reports, incentives)."""
+        only evaluate them (scorecard, tiers, flags, alerts, reports, incentives, mdf)."""
         return _hash(self.model_dump(mode="json", exclude=set(EVALUATION_SECTIONS)))
 
 
 #: Sections that read metric values without changing them: editing them re-evaluates a run
 #: but never recomputes its metrics.
-EVALUATION_SECTIONS = ("scorecard", "tiers", "flags", "alerts", "reports", "incentives")
+EVALUATION_SECTIONS = ("scorecard", "tiers", "flags", "alerts", "reports", "incentives", "mdf")
 
 
 def _hash(data: Any) -> str:
@@ -258,15 +259,18 @@ def _check_metrics(metrics: dict[str, Any]) -> list[str]:
 
 
 def check_evaluation(config: Config) -> list[str]:
-    """Problems of the metric names the scorecard, tier rules and alerts use."""
+    """Problems of the names the scorecard, tier rules, alerts, reports, incentives and MDF
+    budgets use."""
     from partnerscope.evaluation.settings import check
     from partnerscope.metrics.definition import load_catalog
+    from partnerscope.money.settings import check as check_money
     from partnerscope.reports.settings import check as check_reports
 
     catalog = load_catalog(config.metrics)
     return [
         *check(catalog, config.scorecard, config.tiers, config.alerts),
         *check_reports(catalog, config.reports),
+        *check_money(catalog, config.tiers, config.incentives, config.mdf),
     ]
 
 

@@ -157,3 +157,87 @@ tier_overrides = Table(
     Column("removed_by", Text),
     Index("ix_tier_overrides_partner", "partner_id"),
 )
+
+# ------------------------------------------------------------------------------------- money
+# Amounts are decimal text ("1234.50"): exact on every database, read back as Decimal.
+
+#: A payout period's ledger and where it stands: draft (recomputed freely), approved (locked:
+#: later changes become adjustment lines of a later period), paid. Triggers refuse to change,
+#: add or delete the lines of a period that is not a draft.
+payout_periods = Table(
+    "payout_periods",
+    metadata,
+    Column("period", String(32), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("run_id", Integer, nullable=False),
+    Column("computed_at", DateTime, nullable=False),
+    Column("computed_by", Text, nullable=False),
+    Column("approved_at", DateTime),
+    Column("approved_by", Text),
+    Column("paid_at", DateTime),
+    Column("paid_by", Text),
+    Column("payment_ref", Text),
+)
+
+#: One line of a payout ledger, explained: the rule, its base, rate or quantity, the inputs read,
+#: the period it was earned in (an adjustment line corrects an earlier, locked period) and run.
+payout_lines = Table(
+    "payout_lines",
+    metadata,
+    Column("line_id", Integer, primary_key=True),
+    Column("period", String(32), ForeignKey("payout_periods.period"), nullable=False),
+    Column("partner_id", String(64), nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("earned_in", String(32), nullable=False),
+    Column("base", String(32)),
+    Column("rate", String(32)),
+    Column("quantity", Integer),
+    Column("amount", String(32), nullable=False),
+    Column("explanation", Text, nullable=False),
+    Column("inputs", JSON, nullable=False),
+    Column("run_id", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_payout_lines_period", "period", "partner_id"),
+)
+
+#: A partner's MDF budget for a fiscal year when it differs from its tier's default.
+mdf_budgets = Table(
+    "mdf_budgets",
+    metadata,
+    Column("fiscal_year", String(16), primary_key=True),
+    Column("partner_id", String(64), primary_key=True),
+    Column("amount", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("set_by", Text, nullable=False),
+    Column("set_at", DateTime, nullable=False),
+)
+
+#: An MDF request through its workflow: requested → approved (or rejected, with a reason) →
+#: claimed (with a proof reference, by the deadline) → paid.
+mdf_requests = Table(
+    "mdf_requests",
+    metadata,
+    Column("request_id", Integer, primary_key=True),
+    Column("partner_id", String(64), nullable=False),
+    Column("fiscal_year", String(16), nullable=False),
+    Column("activity_type", String(32), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("requested_amount", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("submitted_by", Text, nullable=False),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("approved_amount", String(32)),
+    Column("deadline", Date),
+    Column("decided_by", Text),
+    Column("decided_at", DateTime),
+    Column("reason", Text),
+    Column("claimed_amount", String(32)),
+    Column("proof_ref", Text),
+    Column("claimed_by", Text),
+    Column("claimed_at", DateTime),
+    Column("paid_amount", String(32)),
+    Column("paid_by", Text),
+    Column("paid_at", DateTime),
+    Index("ix_mdf_requests_partner", "partner_id", "fiscal_year"),
+)

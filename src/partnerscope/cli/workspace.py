@@ -155,6 +155,7 @@ def demo(
     _print_findings(ws, manifest.planted)
     _print_decision(ws, as_of.date())
     _write_reports(ws, manifest.planted)
+    _write_money(ws)
     console.print(
         f"\n[green]Demo workspace ready[/] in {directory} "
         f"({time.perf_counter() - started:.0f} s): "
@@ -186,6 +187,40 @@ def _write_reports(ws: Workspace, planted: dict[str, list[str]]) -> None:
     console.print("\n[bold]Reports[/] (open them in a browser or Excel):")
     for path in files:
         console.print(f"  {escape(str(path))}")
+
+
+def _write_money(ws: Workspace) -> None:
+    """The latest complete quarter's payout ledger (a draft) exported for payment, and the MDF
+    reallocation proposal for the year after the data."""
+    from partnerscope.evaluation.view import RunData
+    from partnerscope.money.mdf import propose_reallocation
+    from partnerscope.money.payouts import Payouts, export, latest_complete_quarter
+
+    with console.status("Proposing next year's MDF budgets…"):
+        proposal = propose_reallocation(ws)
+        written = proposal.write_csv(ws.root / "reports" / f"mdf-{proposal.to_year}.csv")
+    moved = sum((line.change for line in proposal.lines if line.change > 0), start=0)
+    console.print(
+        f"\n[bold]MDF[/] {proposal.to_year} proposal: {proposal.total:,.2f} kept, {moved:,.2f} "
+        f"moved toward the best measured returns of {proposal.from_year}\n"
+        f"  {escape(str(written))}"
+    )
+
+    data = RunData(ws)
+    quarter = latest_complete_quarter(data)
+    if quarter is None:
+        return
+    with console.status(f"Computing the {quarter} payout ledger…"):
+        ledger = Payouts(ws).compute(quarter, by="partnerscope demo")
+        names = {pid: data.partner_name(pid) for pid in ledger.partner_totals()}
+        path = export(ledger, ws.root / "reports" / f"payouts-{quarter}.xlsx", names=names)
+    console.print(
+        f"\n[bold]Payouts[/] {quarter} (draft): {ledger.total:,.2f} to "
+        f"{len(ledger.partner_totals())} partners over {len(ledger.lines)} explained lines\n"
+        f"  {escape(str(path))}\n"
+        f"  try: partnerscope -w {ws.root} payouts show {quarter} --partner "
+        f"{next(iter(ledger.partner_totals()), 'P0001')}"
+    )
 
 
 def _print_findings(ws: Workspace, planted: dict[str, list[str]]) -> None:

@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from partnerscope.accounts import Role
+from partnerscope.cells import csv_cell
 from partnerscope.web.render import page
 from partnerscope.web.routes.partners import ReportOut, report_out
 from partnerscope.web.security import ANALYSTS, STAFF, Ctx, UtcDateTime, allow
@@ -548,16 +549,6 @@ CSV_COLUMNS = (
     "flags",
     "open_plan",
 )
-
-
-def csv_cell(value: Any) -> Any:
-    """A cell a spreadsheet will not run as a formula: text starting with = + - @ (or a tab or
-    carriage return) gets a leading single quote. Numbers are written as numbers."""
-    if isinstance(value, list):
-        value = " ".join(value)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
 
 
 @pages.get("/partners.csv")

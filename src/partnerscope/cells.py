@@ -1,0 +1,15 @@
+"""Cells of files people open in a spreadsheet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell a spreadsheet will not run as a formula: text starting with = + - @ (or a tab or
+    carriage return) gets a leading single quote. Numbers are written as numbers."""
+    if isinstance(value, list):
+        value = " ".join(value)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value

@@ -1,0 +1,432 @@
+"""`partnerscope mdf`: market development funds — budgets, the request → approval → claim →
+payment workflow, returns and the reallocation proposal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from partnerscope.cli.app import app, console, state
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from partnerscope.money.mdf import MdfRequest, Return
+
+mdf_app = typer.Typer(
+    no_args_is_help=True,
+    help="Market development funds: budgets per tier and partner, requests through approval, "
+    "claim and payment, returns (ROI, pipeline to spend) and a reallocation proposal.",
+)
+budget_app = typer.Typer(no_args_is_help=True, help="Set a partner's MDF budget for a year.")
+app.add_typer(mdf_app, name="mdf")
+mdf_app.add_typer(budget_app, name="budget")
+
+RequestId = Annotated[int, typer.Argument(help="The request's number (see `mdf list`).")]
+By = Annotated[
+    str | None,
+    typer.Option("--by", help="Who does it (default: $PARTNERSCOPE_USER or your login)."),
+]
+Year = Annotated[
+    str | None,
+    typer.Option("--year", "-y", help="A fiscal year, e.g. FY2026 (default: the current one)."),
+]
+
+
+def _by(by: str | None) -> str:
+    from partnerscope.decisions.service import current_user
+
+    return by or current_user()
+
+
+def _money(amount: Decimal | None) -> str:
+    from partnerscope.money.mdf.common import money
+
+    return money(amount)
+
+
+def _left(ctx: typer.Context, found: MdfRequest) -> str:
+    from partnerscope.money import mdf
+
+    budget = mdf.budget(state(ctx).workspace(), found.partner_id, found.fiscal_year)
+    return (
+        f"{found.partner_id} has {_money(budget.left)} left of its {found.fiscal_year} budget "
+        f"of {_money(budget.amount)}"
+    )
+
+
+# ------------------------------------------------------------------------------- budgets
+
+
+@mdf_app.command("budgets")
+def mdf_budgets(
+    ctx: typer.Context,
+    year: Year = None,
+    everyone: Annotated[
+        bool, typer.Option("--all", help="Also list partners without a budget or spend.")
+    ] = False,
+) -> None:
+    """Each partner's budget for a fiscal year and what is left of it.
+
+    The budget is the partner's override (`mdf budget set`) or its tier's default; what is left
+    is the budget less what the workflow has committed and the imported MDF spend of the year."""
+    from partnerscope.money import mdf
+    from partnerscope.money.amounts import ZERO
+
+    found = mdf.budgets(state(ctx).workspace(), year)
+    shown = [b for b in found if everyone or b.amount or b.committed or b.imported_spend]
+    label = found[0].fiscal_year if found else (year or "")
+    table = Table(
+        "partner",
+        "tier",
+        "budget",
+        "set by",
+        "committed",
+        "imported spend",
+        "left",
+        title=f"MDF budgets {label}",
+    )
+    for b in shown:
+        source = (
+            f"override ({escape(b.set_by or '')}: {escape(b.reason or '')})"
+            if b.source == "override"
+            else f"tier ({b.tier_period})"
+            if b.tier
+            else "no tier"
+        )
+        table.add_row(
+            b.partner_id,
+            escape(b.tier or "—"),
+            _money(b.amount),
+            source,
+            _money(b.committed),
+            _money(b.imported_spend),
+            _money(b.left),
+        )
+    console.print(table)
+    total = sum((b.amount for b in found), ZERO)
+    left = sum((b.left for b in found), ZERO)
+    console.print(
+        f"{len(shown)} of {len(found)} partners listed; budgets {_money(total)}, "
+        f"left {_money(left)}"
+    )
+
+
+@budget_app.command("set")
+def mdf_budget_set(
+    ctx: typer.Context,
+    partner_id: Annotated[str, typer.Argument(help="The partner's id.")],
+    amount: Annotated[str, typer.Argument(help="The annual budget, e.g. 40000 or 40,000.00.")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why it differs from its tier.")],
+    year: Year = None,
+    by: By = None,
+) -> None:
+    """Give a partner a budget for a fiscal year instead of its tier's default."""
+    from partnerscope.money import mdf
+
+    ws = state(ctx).workspace()
+    found = mdf.set_budget(ws, partner_id, year, amount, reason=reason, by=_by(by))
+    console.print(
+        f"{partner_id}'s {found.fiscal_year} MDF budget is now {_money(found.amount)}; "
+        f"{_money(found.left)} left."
+    )
+
+
+# ------------------------------------------------------------------------------ workflow
+
+
+@mdf_app.command("request")
+def mdf_request(
+    ctx: typer.Context,
+    partner_id: Annotated[str, typer.Argument(help="The partner asking for funds.")],
+    activity_type: Annotated[
+        str,
+        typer.Option(
+            "--type", "-t", help="event, digital, content, training, telemarketing or other."
+        ),
+    ],
+    name: Annotated[str, typer.Option("--name", "-n", help="What the money is for.")],
+    amount: Annotated[str, typer.Option("--amount", "-a", help="The amount requested.")],
+    year: Year = None,
+    by: By = None,
+) -> None:
+    """Submit a request for funds against a partner's budget."""
+    from partnerscope.money import mdf
+
+    found = mdf.submit(
+        state(ctx).workspace(),
+        partner_id,
+        activity_type=activity_type,
+        name=name,
+        amount=amount,
+        year=year,
+        by=_by(by),
+    )
+    console.print(
+        f"Submitted {found.ref}: {escape(found.name)} ({found.activity_type}), "
+        f"{_money(found.requested_amount)} requested; {_left(ctx, found)}."
+    )
+    console.print(f"Next: `partnerscope mdf approve {found.request_id}` or `mdf reject`.")
+
+
+@mdf_app.command("approve")
+def mdf_approve(
+    ctx: typer.Context,
+    request_id: RequestId,
+    amount: Annotated[
+        str | None, typer.Option("--amount", "-a", help="Approve less than requested.")
+    ] = None,
+    by: By = None,
+) -> None:
+    """Approve a request (refused beyond the amount requested or the budget left)."""
+    from partnerscope.money import mdf
+
+    found = mdf.approve(state(ctx).workspace(), request_id, amount=amount, by=_by(by))
+    assert found.deadline is not None
+    console.print(
+        f"Approved {found.ref} for {_money(found.approved_amount)}; claim it by "
+        f"{found.deadline.isoformat()}. {_left(ctx, found)}."
+    )
+
+
+@mdf_app.command("reject")
+def mdf_reject(
+    ctx: typer.Context,
+    request_id: RequestId,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (the partner is told).")],
+    by: By = None,
+) -> None:
+    """Reject a request awaiting approval."""
+    from partnerscope.money import mdf
+
+    found = mdf.reject(state(ctx).workspace(), request_id, reason=reason, by=_by(by))
+    console.print(f"Rejected {found.ref}: {escape(found.reason or '')}")
+
+
+@mdf_app.command("claim")
+def mdf_claim(
+    ctx: typer.Context,
+    request_id: RequestId,
+    amount: Annotated[str, typer.Option("--amount", "-a", help="The amount spent.")],
+    proof: Annotated[
+        str, typer.Option("--proof", "-p", help="Invoice number or link to the proof of spend.")
+    ],
+    by: By = None,
+) -> None:
+    """Claim an approved request: at most the approved amount, by its deadline, with proof."""
+    from partnerscope.money import mdf
+
+    found = mdf.claim(state(ctx).workspace(), request_id, amount=amount, proof=proof, by=_by(by))
+    proof_ref = escape(found.proof_ref or "")
+    console.print(f"Claimed {found.ref}: {_money(found.claimed_amount)} (proof {proof_ref})")
+    console.print(f"Next: `partnerscope mdf pay {found.request_id}` once it is paid.")
+
+
+@mdf_app.command("pay")
+def mdf_pay(ctx: typer.Context, request_id: RequestId, by: By = None) -> None:
+    """Record the payment of a claimed request (the claimed amount)."""
+    from partnerscope.money import mdf
+
+    found = mdf.pay(state(ctx).workspace(), request_id, by=_by(by))
+    console.print(f"Paid {found.ref}: {_money(found.paid_amount)}. {_left(ctx, found)}.")
+
+
+@mdf_app.command("list")
+def mdf_list(
+    ctx: typer.Context,
+    partner: Annotated[str | None, typer.Option(help="Only this partner's requests.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="Only requests in this state: requested, approved, rejected, ..."),
+    ] = None,
+    year: Annotated[str | None, typer.Option("--year", "-y", help="Only this fiscal year.")] = None,
+) -> None:
+    """The MDF requests and where each stands."""
+    from partnerscope.money import mdf
+
+    found = mdf.requests(state(ctx).workspace(), partner=partner, year=year, status=status)
+    table = Table(
+        "#",
+        "partner",
+        "year",
+        "type",
+        "name",
+        "status",
+        "requested",
+        "approved",
+        "claim by",
+        "claimed",
+        "paid",
+    )
+    for item in found:
+        table.add_row(
+            str(item.request_id),
+            item.partner_id,
+            item.fiscal_year,
+            item.activity_type.value,
+            escape(item.name),
+            item.status.value,
+            _money(item.requested_amount),
+            _money(item.approved_amount),
+            item.deadline.isoformat() if item.deadline else "—",
+            _money(item.claimed_amount),
+            _money(item.paid_amount),
+        )
+    console.print(table)
+    console.print(f"{len(found)} request(s)")
+
+
+@mdf_app.command("export-activities")
+def mdf_export_activities(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Argument(help="The CSV file to write.")],
+) -> None:
+    """Write the requests as rows of the canonical mdf_activities table, to ingest them."""
+    from partnerscope.money import mdf
+
+    count = mdf.export_activities(state(ctx).workspace(), out)
+    console.print(
+        f"Wrote {count} request(s) to {escape(str(out))}; declare it as a source of entity "
+        "mdf_activities and ingest it (docs/mdf.md) so that the MDF metrics count them."
+    )
+
+
+# ----------------------------------------------------------------------------- analysis
+
+
+def _ratio_cell(value: Decimal | None, met: bool | None, percent: bool) -> str:
+    if value is None:
+        return "—"
+    text = f"{value * 100:,.0f} %" if percent else f"{value:,.1f} : 1"
+    return f"{text} {'✓' if met else '✗'}"
+
+
+def _return_row(row: Return) -> list[str]:
+    return [
+        _money(row.spend),
+        _money(row.attributed_revenue),
+        _ratio_cell(row.roi, row.roi_met, True),
+        _money(row.pipeline),
+        _ratio_cell(row.pipeline_ratio, row.pipeline_met, False),
+    ]
+
+
+@mdf_app.command("returns")
+def mdf_returns(
+    ctx: typer.Context,
+    by: Annotated[
+        str, typer.Option("--by", help="One line per partner, activity or type.")
+    ] = "partner",
+    first: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="First period: FY2026, FY2026-Q1 or 2025-10 (default: the run's year)."
+        ),
+    ] = None,
+    last: Annotated[
+        str | None, typer.Option("--to", help="Last period (default: the first).")
+    ] = None,
+) -> None:
+    """MDF ROI and pipeline to spend against the targets, as the metrics define them."""
+    from partnerscope.money import mdf
+
+    found = mdf.returns(state(ctx).workspace(), by, first, last)
+    keys = {"activity": ["activity", "partner", "type"], "partner": ["partner"], "type": ["type"]}
+    table = Table(
+        *keys[found.by.value],
+        "spend",
+        "attributed revenue",
+        "ROI",
+        "pipeline",
+        "pipeline : spend",
+        title=f"MDF returns {found.window} (targets: ROI {found.roi_target * 100:,.0f} %, "
+        f"pipeline {found.pipeline_ratio_target:,.0f} : 1)",
+    )
+    for row in found.rows:
+        head = [escape(row.key)]
+        if found.by.value == "activity":
+            head += [row.partner_id or "", row.activity_type or ""]
+        table.add_row(*head, *_return_row(row))
+    pad = [""] * (len(keys[found.by.value]) - 1)
+    table.add_row("all", *pad, *_return_row(found.total), style="bold")
+    console.print(table)
+
+
+@mdf_app.command("reallocate")
+def mdf_reallocate(
+    ctx: typer.Context,
+    year: Annotated[
+        str | None,
+        typer.Option(
+            "--year",
+            "-y",
+            help="The fiscal year to propose budgets for (default: the one after the run's).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Also write the proposal to this CSV.")
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print each partner's line in words.")
+    ] = False,
+) -> None:
+    """Propose next year's budgets, moved toward the best measured returns.
+
+    Budget moves toward the partners and activity types whose MDF returned the most, each
+    partner within mdf.min_share and mdf.max_share of its budget; the total is kept to the cent.
+    See docs/mdf.md for the rule."""
+    from partnerscope.money import mdf
+
+    found = mdf.propose_reallocation(state(ctx).workspace(), year)
+    table = Table(
+        "partner",
+        "name",
+        f"budget {found.from_year}",
+        f"proposed {found.to_year}",
+        "change",
+        "ROI",
+        "pipeline : spend",
+        "held at",
+        title=f"MDF reallocation {found.from_year} → {found.to_year}",
+    )
+    for line in found.lines:
+        table.add_row(
+            line.partner_id,
+            escape(line.name),
+            _money(line.current),
+            _money(line.proposed),
+            f"{line.change:+,.2f}",
+            "—" if line.roi is None else f"{line.roi * 100:,.0f} %",
+            "—" if line.pipeline_ratio is None else f"{line.pipeline_ratio:,.1f} : 1",
+            line.bound.value if line.bound else "",
+        )
+    console.print(table)
+    if explain:
+        for line in found.lines:
+            console.print(f"{line.partner_id}: {escape(line.explanation)}", soft_wrap=True)
+    if found.mix:
+        mix = Table(
+            "activity type",
+            f"spend {found.from_year}",
+            "ROI",
+            "budget now",
+            "proposed",
+            title="Proposed activity mix",
+        )
+        for item in found.mix:
+            mix.add_row(
+                item.activity_type,
+                _money(item.spend),
+                "—" if item.roi is None else f"{item.roi * 100:,.0f} %",
+                f"{_money(item.current)} ({item.current / found.total * 100:.0f} %)",
+                f"{_money(item.proposed)} ({item.proposed / found.total * 100:.0f} %)",
+            )
+        console.print(mix)
+    console.print(escape(found.rule))
+    if out is not None:
+        found.write_csv(out)
+        console.print(f"Proposal written to {escape(str(out))}")

@@ -1,0 +1,159 @@
+"""`partnerscope payouts`: a quarter's incentive ledger, computed, approved, paid and exported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from partnerscope.cli.app import app, console, state
+
+if TYPE_CHECKING:
+    from partnerscope.money.payouts import Ledger, Payouts
+
+payouts_app = typer.Typer(
+    no_args_is_help=True,
+    help="Incentive payouts: a quarter's ledger, explained line by line, through draft → "
+    "approved (locked) → paid, exported for payment.",
+)
+app.add_typer(payouts_app, name="payouts")
+
+Quarter = Annotated[str, typer.Argument(help="A fiscal quarter, e.g. FY2026-Q3.")]
+By = Annotated[
+    str | None,
+    typer.Option("--by", help="Who does it (default: $PARTNERSCOPE_USER or your login)."),
+]
+
+
+def _service(ctx: typer.Context) -> Payouts:
+    from partnerscope.money.payouts import Payouts
+
+    return Payouts(state(ctx).workspace())
+
+
+def _by(by: str | None) -> str:
+    from partnerscope.decisions.service import current_user
+
+    return by or current_user()
+
+
+@payouts_app.command("compute")
+def payouts_compute(
+    ctx: typer.Context,
+    quarter: Quarter,
+    run: Annotated[
+        int | None, typer.Option(help="The run to compute from (default: latest).")
+    ] = None,
+    by: By = None,
+) -> None:
+    """Compute (or recompute) a quarter's draft ledger from a run, with the adjustments that
+    earlier approved quarters now need."""
+    with console.status(f"computing the {quarter} ledger"):
+        ledger = _service(ctx).compute(quarter, by=_by(by), run_id=run)
+    _summary(ledger)
+
+
+@payouts_app.command("show")
+def payouts_show(
+    ctx: typer.Context,
+    quarter: Quarter,
+    partner: Annotated[str | None, typer.Option(help="Only this partner's lines.")] = None,
+) -> None:
+    """A ledger's lines, each explained (all partners' totals unless --partner)."""
+    ledger = _service(ctx).ledger(quarter)
+    if partner is None:
+        _summary(ledger, top=None)
+        return
+    table = Table("rule", "kind", "earned in", "amount", "why", title=f"{partner} in {quarter}")
+    mine = [line for line in ledger.lines if line.partner_id == partner]
+    for line in mine:
+        table.add_row(
+            line.rule, line.kind, line.earned_in, f"{line.amount:,.2f}", escape(line.explanation)
+        )
+    console.print(table)
+    total = sum(line.amount for line in mine)
+    console.print(f"{len(mine)} line(s), total {total:,.2f} ({ledger.status})")
+
+
+@payouts_app.command("list")
+def payouts_list(ctx: typer.Context) -> None:
+    """Every ledger and where it stands."""
+    table = Table("quarter", "status", "run", "computed", "approved", "paid", "reference")
+    for ledger in _service(ctx).periods():
+        table.add_row(
+            ledger.period,
+            ledger.status,
+            str(ledger.run_id),
+            f"{ledger.computed_at:%Y-%m-%d %H:%M} {escape(ledger.computed_by)}",
+            f"{ledger.approved_at:%Y-%m-%d} {escape(ledger.approved_by or '')}"
+            if ledger.approved_at
+            else "",
+            f"{ledger.paid_at:%Y-%m-%d} {escape(ledger.paid_by or '')}" if ledger.paid_at else "",
+            escape(ledger.payment_ref or ""),
+        )
+    console.print(table)
+
+
+@payouts_app.command("approve")
+def payouts_approve(ctx: typer.Context, quarter: Quarter, by: By = None) -> None:
+    """Approve a draft: its lines are locked from now on."""
+    ledger = _service(ctx).approve(quarter, by=_by(by))
+    console.print(f"{quarter} approved: {ledger.total:,.2f} over {len(ledger.lines)} lines, locked")
+
+
+@payouts_app.command("pay")
+def payouts_pay(
+    ctx: typer.Context,
+    quarter: Quarter,
+    reference: Annotated[str, typer.Option(help="The payment's reference, e.g. a batch id.")],
+    by: By = None,
+) -> None:
+    """Record that an approved ledger was paid."""
+    ledger = _service(ctx).pay(quarter, by=_by(by), reference=reference)
+    console.print(f"{quarter} paid ({escape(reference)}): {ledger.total:,.2f}")
+
+
+@payouts_app.command("export")
+def payouts_export(
+    ctx: typer.Context,
+    quarter: Quarter,
+    out: Annotated[Path, typer.Argument(help="A .csv (every line) or .xlsx (totals and lines).")],
+) -> None:
+    """Write a ledger for payment."""
+    from partnerscope.evaluation.view import RunData
+    from partnerscope.money.payouts import export
+
+    ws = state(ctx).workspace()
+    ledger = _service(ctx).ledger(quarter)
+    data = RunData(ws, ledger.run_id)
+    names = {pid: data.partner_name(pid) for pid in ledger.partner_totals()}
+    export(ledger, out, names=names)
+    console.print(f"wrote {escape(str(out))}: {len(ledger.lines)} lines, {ledger.total:,.2f}")
+
+
+def _summary(ledger: Ledger, top: int | None = 15) -> None:
+    totals = sorted(ledger.partner_totals().items(), key=lambda item: -item[1])
+    table = Table(
+        "partner",
+        "lines",
+        "amount",
+        title=f"{ledger.period}: {ledger.status}, run {ledger.run_id}",
+        caption=None if top is None or len(totals) <= top else f"the top {top} of {len(totals)}",
+    )
+    counts: dict[str, int] = {}
+    for line in ledger.lines:
+        counts[line.partner_id] = counts.get(line.partner_id, 0) + 1
+    for pid, total in totals[:top]:
+        table.add_row(pid, str(counts[pid]), f"{total:,.2f}")
+    console.print(table)
+    rules: dict[str, int] = {}
+    for line in ledger.lines:
+        rules[line.rule] = rules.get(line.rule, 0) + 1
+    adjustments = sum(1 for line in ledger.lines if line.kind == "adjustment")
+    console.print(
+        f"{len(ledger.lines)} lines ({', '.join(f'{r} {n}' for r, n in sorted(rules.items()))}; "
+        f"{adjustments} adjustment(s)), {len(totals)} partners, total {ledger.total:,.2f}"
+    )

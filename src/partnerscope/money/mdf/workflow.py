@@ -1,0 +1,552 @@
+"""MDF requests through their workflow: requested → approved (or rejected) → claimed → paid.
+
+Each step checks its preconditions and refuses with :class:`MdfRefusedError` (the check's
+name and, in words, why and how to go on): an approval must fit the partner's budget left
+(:mod:`partnerscope.money.mdf.budgets`) and not exceed the amount requested, and sets the claim
+deadline (approval date + ``[mdf] claim_days``); a claim needs a proof reference, at most the
+approved amount and a date on or before the deadline; a payment pays the claimed amount. Each
+change is written to the audit log in the same transaction as the change itself, and moves the
+request on only from the state it was read in, so two people acting at once cannot both do it.
+
+Dates (the deadline, "today") are in the workspace's reporting time zone; times are stored in
+UTC. Every function takes ``now`` so that tests control the clock.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from partnerscope import appdb, audit
+from partnerscope.appdb.tables import mdf_requests
+from partnerscope.money.amounts import ZERO, text
+from partnerscope.money.mdf.budgets import compute_budgets
+from partnerscope.money.mdf.common import (
+    REQUEST_PREFIX,
+    ActivityType,
+    MdfNotFoundError,
+    MdfRefusedError,
+    RequestStatus,
+    check_partner,
+    fiscal_year,
+    local_date,
+    money,
+    now_utc,
+    parse_amount,
+    partner_names,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.engine import Connection
+
+    from partnerscope.workspace import Workspace
+
+OBJECT_TYPE = "mdf_request"
+MAX_TEXT = 2000
+
+
+@dataclass(frozen=True)
+class MdfRequest:
+    request_id: int
+    partner_id: str
+    fiscal_year: str
+    activity_type: ActivityType
+    name: str
+    requested_amount: Decimal
+    status: RequestStatus
+    submitted_by: str
+    submitted_at: datetime
+    approved_amount: Decimal | None
+    deadline: date | None
+    decided_by: str | None
+    decided_at: datetime | None
+    reason: str | None
+    claimed_amount: Decimal | None
+    proof_ref: str | None
+    claimed_by: str | None
+    claimed_at: datetime | None
+    paid_amount: Decimal | None
+    paid_by: str | None
+    paid_at: datetime | None
+
+    @property
+    def activity_id(self) -> str:
+        """Its id in the canonical ``mdf_activities`` table once exported."""
+        return f"{REQUEST_PREFIX}{self.request_id}"
+
+    @property
+    def ref(self) -> str:
+        return f"MDF request #{self.request_id}"
+
+    def where(self) -> str:
+        """Where the request stands, in words."""
+        match self.status:
+            case RequestStatus.REQUESTED:
+                return f"is awaiting approval (requested {money(self.requested_amount)})"
+            case RequestStatus.APPROVED:
+                return (
+                    f"was approved for {money(self.approved_amount)} by {self.decided_by} on "
+                    f"{self.decided_at:%Y-%m-%d}"
+                )
+            case RequestStatus.REJECTED:
+                return (
+                    f"was rejected by {self.decided_by} on {self.decided_at:%Y-%m-%d} "
+                    f"({self.reason})"
+                )
+            case RequestStatus.CLAIMED:
+                return (
+                    f"was claimed for {money(self.claimed_amount)} by {self.claimed_by} on "
+                    f"{self.claimed_at:%Y-%m-%d}"
+                )
+            case RequestStatus.PAID:
+                return (
+                    f"was already paid {money(self.paid_amount)} by {self.paid_by} on "
+                    f"{self.paid_at:%Y-%m-%d}"
+                )
+
+
+def _amount(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _request(row: Any) -> MdfRequest:
+    data = dict(row._mapping)
+    for column in ("requested_amount", "approved_amount", "claimed_amount", "paid_amount"):
+        data[column] = _amount(data[column])
+    data["status"] = RequestStatus(data["status"])
+    data["activity_type"] = ActivityType(data["activity_type"])
+    return MdfRequest(**data)
+
+
+def _text(value: str, what: str, hint: str, check: str) -> str:
+    cleaned = value.strip()
+    if not cleaned:
+        raise MdfRefusedError(check, f"give {what}: {hint}")
+    if len(cleaned) > MAX_TEXT:
+        raise MdfRefusedError(
+            check, f"{what} has {len(cleaned):,} characters; keep it to {MAX_TEXT:,}"
+        )
+    return cleaned
+
+
+def _positive(value: Decimal | int | str, what: str) -> Decimal:
+    amount = parse_amount(value, what)
+    if amount <= 0:
+        raise MdfRefusedError("amount", f"the {what} must be more than 0 (got {money(amount)})")
+    return amount
+
+
+def _load(connection: Connection, request_id: int, *, lock: bool = False) -> MdfRequest:
+    from sqlalchemy import select
+
+    query = select(mdf_requests).where(mdf_requests.c.request_id == request_id)
+    row = connection.execute(query.with_for_update() if lock else query).first()
+    if row is None:
+        raise MdfNotFoundError(
+            f"no MDF request #{request_id}; `partnerscope mdf list` shows the requests"
+        )
+    return _request(row)
+
+
+def _require(found: MdfRequest, status: RequestStatus, verb: str) -> None:
+    if found.status is not status:
+        raise MdfRefusedError(
+            "state",
+            f"{found.ref} {found.where()}; only {'an' if status.value[0] in 'aeiou' else 'a'} "
+            f"{status.value} request can be {verb}",
+        )
+
+
+def _move(
+    connection: Connection,
+    found: MdfRequest,
+    values: dict[str, Any],
+    *,
+    by: str,
+    action: str,
+    detail: dict[str, Any],
+) -> None:
+    """Move the request on from the state it was read in, and log it."""
+    done = connection.execute(
+        mdf_requests.update()
+        .where(mdf_requests.c.request_id == found.request_id)
+        .where(mdf_requests.c.status == found.status.value)
+        .values(**values)
+    )
+    if done.rowcount != 1:
+        raise MdfRefusedError(
+            "state",
+            f"{found.ref} was changed by someone else meanwhile; look at it again "
+            f"(`partnerscope mdf list`) and retry",
+        )
+    audit.record(
+        connection,
+        actor=by,
+        action=action,
+        object_type=OBJECT_TYPE,
+        object_id=found.request_id,
+        detail={"partner_id": found.partner_id, "fiscal_year": found.fiscal_year, **detail},
+    )
+
+
+def _today(workspace: Workspace, moment: datetime) -> date:
+    return local_date(moment, workspace.config.workspace.timezone)
+
+
+def submit(
+    workspace: Workspace,
+    partner_id: str,
+    *,
+    activity_type: ActivityType | str,
+    name: str,
+    amount: Decimal | int | str,
+    by: str,
+    year: str | int | None = None,
+    now: datetime | None = None,
+) -> MdfRequest:
+    """A new request of the partner for an activity, against the budget of ``year`` (default:
+    the fiscal year of today)."""
+    from partnerscope.metrics.definition import did_you_mean
+
+    moment = now or now_utc()
+    try:
+        kind = ActivityType(str(activity_type).strip().lower())
+    except ValueError:
+        kinds = [t.value for t in ActivityType]
+        hint = did_you_mean(str(activity_type), kinds)
+        raise MdfRefusedError(
+            "activity_type",
+            f"{activity_type!r} is not an MDF activity type; use one of {', '.join(kinds)}{hint}",
+        ) from None
+    title = _text(name, "the activity's name", "what is the money for?", "name")
+    requested = _positive(amount, "requested amount")
+    period = fiscal_year(workspace, year, _today(workspace, moment))
+    check_partner(partner_names(workspace), partner_id)
+    with appdb.connect(workspace).begin() as connection:
+        request_id = connection.execute(
+            mdf_requests.insert().values(
+                partner_id=partner_id,
+                fiscal_year=period.label,
+                activity_type=kind.value,
+                name=title,
+                requested_amount=text(requested),
+                status=RequestStatus.REQUESTED.value,
+                submitted_by=by,
+                submitted_at=moment,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        audit.record(
+            connection,
+            actor=by,
+            action="submit",
+            object_type=OBJECT_TYPE,
+            object_id=request_id,
+            detail={
+                "partner_id": partner_id,
+                "fiscal_year": period.label,
+                "activity_type": kind.value,
+                "name": title,
+                "requested_amount": text(requested),
+            },
+        )
+        return _load(connection, request_id)
+
+
+def approve(
+    workspace: Workspace,
+    request_id: int,
+    *,
+    by: str,
+    amount: Decimal | int | str | None = None,
+    now: datetime | None = None,
+) -> MdfRequest:
+    """Approve the request for ``amount`` (default: the amount requested), at most what was
+    requested and what is left of the partner's budget that year; the claim deadline is the
+    approval date + ``[mdf] claim_days``."""
+    from sqlalchemy import select
+
+    from partnerscope.metrics.calendar import FiscalCalendar
+
+    moment = now or now_utc()
+    settings = workspace.config.mdf
+    with appdb.connect(workspace).begin() as connection:
+        found = _load(connection, request_id, lock=True)
+        _require(found, RequestStatus.REQUESTED, "approved")
+        granted = found.requested_amount if amount is None else _positive(amount, "approved amount")
+        if granted > found.requested_amount:
+            raise MdfRefusedError(
+                "over_requested",
+                f"{found.ref}: the approved amount {money(granted)} is more than the "
+                f"{money(found.requested_amount)} requested; approve at most that, or ask "
+                "for a new request",
+            )
+        year = FiscalCalendar(workspace.config.workspace.fiscal_year_start_month).parse(
+            found.fiscal_year
+        )
+        # two approvals against one partner's year wait for each other (PostgreSQL; SQLite
+        # has one writer at a time anyway), so both cannot spend the same budget left
+        connection.execute(
+            select(mdf_requests.c.request_id)
+            .where(mdf_requests.c.partner_id == found.partner_id)
+            .where(mdf_requests.c.fiscal_year == found.fiscal_year)
+            .with_for_update()
+        ).all()
+        budget = compute_budgets(
+            workspace, connection, year, [found.partner_id], partner_id=found.partner_id
+        )[0]
+        if granted > budget.left:
+            left = max(budget.left, ZERO)
+            raise MdfRefusedError(
+                "budget_left",
+                f"{found.ref} for {money(granted)} is refused: {found.partner_id} has "
+                f"{money(budget.left)} left of its {found.fiscal_year} budget of "
+                f"{money(budget.amount)} ({money(budget.committed)} committed in approved "
+                f"requests, {money(budget.imported_spend)} paid in imported activities); "
+                + (
+                    f"approve at most {money(left)} with --amount, or raise the budget with "
+                    "`partnerscope mdf budget set`"
+                    if left > 0
+                    else "raise the budget with `partnerscope mdf budget set` or reject it"
+                ),
+            )
+        deadline = _today(workspace, moment) + timedelta(days=settings.claim_days)
+        _move(
+            connection,
+            found,
+            {
+                "status": RequestStatus.APPROVED.value,
+                "approved_amount": text(granted),
+                "deadline": deadline,
+                "decided_by": by,
+                "decided_at": moment,
+            },
+            by=by,
+            action="approve",
+            detail={
+                "approved_amount": text(granted),
+                "requested_amount": text(found.requested_amount),
+                "deadline": deadline.isoformat(),
+                "budget_left_before": text(budget.left),
+            },
+        )
+        return _load(connection, request_id)
+
+
+def reject(
+    workspace: Workspace,
+    request_id: int,
+    *,
+    reason: str,
+    by: str,
+    now: datetime | None = None,
+) -> MdfRequest:
+    """Reject a request awaiting approval, with the reason the partner will be told."""
+    why = _text(reason, "a reason", "the partner is told why its request was rejected", "reason")
+    moment = now or now_utc()
+    with appdb.connect(workspace).begin() as connection:
+        found = _load(connection, request_id, lock=True)
+        _require(found, RequestStatus.REQUESTED, "rejected")
+        _move(
+            connection,
+            found,
+            {
+                "status": RequestStatus.REJECTED.value,
+                "reason": why,
+                "decided_by": by,
+                "decided_at": moment,
+            },
+            by=by,
+            action="reject",
+            detail={"reason": why},
+        )
+        return _load(connection, request_id)
+
+
+def claim(
+    workspace: Workspace,
+    request_id: int,
+    *,
+    amount: Decimal | int | str,
+    proof: str,
+    by: str,
+    now: datetime | None = None,
+) -> MdfRequest:
+    """Claim an approved request: the amount spent (at most the approved amount), with a
+    reference to its proof (invoice number, document link), on or before the deadline."""
+    moment = now or now_utc()
+    claimed = _positive(amount, "claimed amount")
+    reference = _text(
+        proof, "a proof reference", "an invoice number or a link to the proof of spend", "proof"
+    )
+    with appdb.connect(workspace).begin() as connection:
+        found = _load(connection, request_id, lock=True)
+        _require(found, RequestStatus.APPROVED, "claimed")
+        assert found.approved_amount is not None and found.deadline is not None
+        if claimed > found.approved_amount:
+            raise MdfRefusedError(
+                "over_approved",
+                f"{found.ref}: the claim of {money(claimed)} is more than the "
+                f"{money(found.approved_amount)} approved; claim at most that",
+            )
+        today = _today(workspace, moment)
+        if today > found.deadline:
+            raise MdfRefusedError(
+                "deadline",
+                f"{found.ref}: the claim deadline was {found.deadline.isoformat()} "
+                f"({workspace.config.mdf.claim_days} days after approval) and today is "
+                f"{today.isoformat()}; it can no longer be claimed (submit a new request)",
+            )
+        _move(
+            connection,
+            found,
+            {
+                "status": RequestStatus.CLAIMED.value,
+                "claimed_amount": text(claimed),
+                "proof_ref": reference,
+                "claimed_by": by,
+                "claimed_at": moment,
+            },
+            by=by,
+            action="claim",
+            detail={"claimed_amount": text(claimed), "proof_ref": reference},
+        )
+        return _load(connection, request_id)
+
+
+def pay(
+    workspace: Workspace, request_id: int, *, by: str, now: datetime | None = None
+) -> MdfRequest:
+    """Record the payment of a claimed request: the claimed amount."""
+    moment = now or now_utc()
+    with appdb.connect(workspace).begin() as connection:
+        found = _load(connection, request_id, lock=True)
+        _require(found, RequestStatus.CLAIMED, "paid")
+        assert found.claimed_amount is not None
+        _move(
+            connection,
+            found,
+            {
+                "status": RequestStatus.PAID.value,
+                "paid_amount": text(found.claimed_amount),
+                "paid_by": by,
+                "paid_at": moment,
+            },
+            by=by,
+            action="pay",
+            detail={"paid_amount": text(found.claimed_amount)},
+        )
+        return _load(connection, request_id)
+
+
+def request(workspace: Workspace, request_id: int) -> MdfRequest:
+    with appdb.connect(workspace).connect() as connection:
+        return _load(connection, request_id)
+
+
+def requests(
+    workspace: Workspace,
+    partner: str | None = None,
+    year: str | int | None = None,
+    status: RequestStatus | str | None = None,
+) -> list[MdfRequest]:
+    """The requests, oldest first, of one partner, fiscal year or status when given."""
+    from sqlalchemy import select
+
+    query = select(mdf_requests).order_by(mdf_requests.c.request_id)
+    if partner is not None:
+        query = query.where(mdf_requests.c.partner_id == partner)
+    if year is not None:
+        label = fiscal_year(workspace, year, now_utc().date()).label
+        query = query.where(mdf_requests.c.fiscal_year == label)
+    if status is not None:
+        try:
+            wanted = RequestStatus(str(status).strip().lower())
+        except ValueError:
+            states = ", ".join(s.value for s in RequestStatus)
+            raise MdfRefusedError(
+                "status", f"{status!r} is not a request status; use one of {states}"
+            ) from None
+        query = query.where(mdf_requests.c.status == wanted.value)
+    with appdb.connect(workspace).connect() as connection:
+        return [_request(row) for row in connection.execute(query)]
+
+
+# ------------------------------------------------------------------------------- export
+
+#: the canonical ``mdf_activities`` columns the export fills, in this order
+EXPORT_COLUMNS = (
+    "activity_id",
+    "partner_id",
+    "activity_type",
+    "name",
+    "status",
+    "requested_amount",
+    "approved_amount",
+    "paid_amount",
+    "currency",
+    "requested_at",
+    "paid_at",
+    "updated_at",
+)
+
+
+def _activity_status(status: RequestStatus) -> str:
+    """The canonical ``mdf_activities.status`` of a request's state."""
+    match status:
+        case RequestStatus.REQUESTED:
+            return "requested"
+        case RequestStatus.APPROVED:
+            return "approved"
+        case RequestStatus.REJECTED:
+            return "rejected"
+        case RequestStatus.CLAIMED:
+            return "claimed"
+        case RequestStatus.PAID:
+            return "paid"
+
+
+def activity_row(found: MdfRequest, currency: str, timezone: str) -> dict[str, str]:
+    """One request as a row of the canonical ``mdf_activities`` table (amounts in the base
+    currency, dates in the reporting time zone, ``updated_at`` in UTC with its offset)."""
+    approved = found.status in (RequestStatus.APPROVED, RequestStatus.CLAIMED, RequestStatus.PAID)
+    stamps = [
+        t for t in (found.submitted_at, found.decided_at, found.claimed_at, found.paid_at) if t
+    ]
+    return {
+        "activity_id": found.activity_id,
+        "partner_id": found.partner_id,
+        "activity_type": found.activity_type.value,
+        "name": found.name,
+        "status": _activity_status(found.status),
+        "requested_amount": text(found.requested_amount),
+        "approved_amount": text(found.approved_amount)
+        if approved and found.approved_amount is not None
+        else "",
+        "paid_amount": text(found.paid_amount) if found.paid_amount is not None else "",
+        "currency": currency,
+        "requested_at": local_date(found.submitted_at, timezone).isoformat(),
+        "paid_at": local_date(found.paid_at, timezone).isoformat() if found.paid_at else "",
+        "updated_at": max(stamps).isoformat(timespec="seconds") + "+00:00",
+    }
+
+
+def export_activities(workspace: Workspace, path: Path) -> int:
+    """Write every request as a row of the canonical ``mdf_activities`` table (CSV with those
+    column names) to ``path``; ingested as an ``mdf_activities`` source, the MDF metrics count
+    them. Returns the number of rows written."""
+    from partnerscope.atomic import replacing
+
+    config = workspace.config.workspace
+    found = requests(workspace)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(path) as temp, temp.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for item in found:
+            writer.writerow(activity_row(item, config.base_currency, config.timezone))
+    return len(found)

@@ -1,0 +1,595 @@
+"""The payout ledger: a quarter's incentive lines computed from a run, through draft → approved
+→ paid.
+
+A draft is recomputed at will (its lines replaced). Approving locks the period: its lines never
+change again (database triggers refuse it, not only this code). When a later computation finds
+that a locked period would now come out differently (a won deal reversed, a late survey), the
+difference is posted as **adjustment** lines in the period being computed, per partner and
+rule, with the period it corrects: a clawback is a negative adjustment, never an edit. Every
+transition is in the audit log.
+
+The lines of a quarter read the run's metric values (won revenue, quota, new customers, CSAT),
+its tiers, the annual ranking (in a fiscal year's last quarter) and, from the warehouse, the
+period's large won deals and certifications; the warehouse must be the one the run computed
+(no import since), so that all lines describe one state of the data.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from partnerscope import audit
+from partnerscope.appdb.tables import payout_lines, payout_periods
+from partnerscope.errors import PartnerscopeError
+from partnerscope.metrics.calendar import FiscalCalendar, Grain, Period, PeriodError
+from partnerscope.money.amounts import ZERO, cents, text
+from partnerscope.money.rules import (
+    ClubPlace,
+    Deal,
+    Line,
+    Standing,
+    club_places,
+    earn,
+    money,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+    from partnerscope.evaluation.view import RunData
+    from partnerscope.warehouse import Warehouse
+    from partnerscope.workspace import Workspace
+
+OBJECT_TYPE = "payout_period"
+DRAFT, APPROVED, PAID = "draft", "approved", "paid"
+LOCKED = (APPROVED, PAID)
+
+
+class PayoutError(PartnerscopeError, ValueError):
+    """A payout step that cannot be done as asked (a locked period, a wrong state, a period
+    the run does not have)."""
+
+
+class PayoutNotFoundError(PartnerscopeError, LookupError):
+    """No ledger for that period yet."""
+
+
+@dataclass(frozen=True)
+class Ledger:
+    period: str
+    status: str
+    run_id: int
+    computed_at: datetime
+    computed_by: str
+    approved_at: datetime | None
+    approved_by: str | None
+    paid_at: datetime | None
+    paid_by: str | None
+    payment_ref: str | None
+    lines: list[Line]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), ZERO)
+
+    def partner_totals(self) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for line in self.lines:
+            out[line.partner_id] += line.amount
+        return dict(sorted(out.items()))
+
+
+# ------------------------------------------------------------------------ gathering inputs
+
+
+def quarter_of(data: RunData, label: str) -> Period:
+    """The fiscal quarter ``label`` of the run (refused if not a quarter the run computed)."""
+    calendar = FiscalCalendar(data.workspace.config.workspace.fiscal_year_start_month)
+    try:
+        period = calendar.parse(label)
+    except PeriodError as exc:
+        raise PayoutError(str(exc)) from None
+    if period.grain is not Grain.QUARTER:
+        raise PayoutError(
+            f"payouts are quarterly: give a fiscal quarter such as FY2026-Q1, not {label!r}"
+        )
+    labels = data.results(Grain.QUARTER.value).table["label"].unique().to_pylist()
+    if period.label not in labels:
+        known = ", ".join(sorted(labels)[-4:])
+        raise PayoutError(
+            f"run {data.run.run_id} has no quarter {period.label} (its latest: {known}); "
+            "pick one of those or compute a newer run with `partnerscope run`"
+        )
+    return period
+
+
+def latest_complete_quarter(data: RunData) -> str | None:
+    """The run's last fiscal quarter that was over at its as-of time."""
+    table = data.results(Grain.QUARTER.value).table.select(["period_start", "label", "complete"])
+    done = sorted((r["period_start"], r["label"]) for r in table.to_pylist() if r["complete"])
+    return done[-1][1] if done else None
+
+
+def standings(data: RunData, warehouse: Warehouse, period: Period) -> dict[str, Standing]:
+    """Every partner's standing in ``period``: the run's values, tier and club, the warehouse's
+    large won deals and certifications obtained in the period (in the reporting time zone)."""
+    import pyarrow.compute as pc
+
+    config = data.workspace.config
+    settings = config.incentives
+    results = data.results(Grain.QUARTER.value).table
+    rows = results.filter(pc.equal(results["label"], period.label)).to_pylist()
+    tiers = _tiers(data, period, settings.tier_uplift.ruleset)
+    clubs = _clubs(data, period) if settings.clubs.enabled else {}
+    deals = _large_deals(
+        warehouse, period, config.workspace.timezone, settings.milestones.large_deal_over
+    )
+    certified = _certifications(warehouse, period)
+    out = {}
+    for row in rows:
+        pid = row["group_key"]
+        quota = row.get("quota")
+        csat = row.get("csat")
+        out[pid] = Standing(
+            partner_id=pid,
+            won_revenue=cents(row.get("won_revenue") or 0),
+            quota=cents(quota) if quota is not None else None,
+            new_customers=int(row.get("new_customers") or 0),
+            csat=Decimal(str(round(csat, 6))) if csat is not None else None,
+            certifications=certified.get(pid, 0),
+            large_deals=tuple(deals.get(pid, ())),
+            tier=tiers.get(pid),
+            club=clubs.get(pid),
+        )
+    return out
+
+
+def _tiers(data: RunData, period: Period, ruleset: str) -> dict[str, str]:
+    """Each partner's effective tier of ``ruleset`` at the end of the period (its last scored
+    period within it)."""
+    out: dict[str, str] = {}
+    table = data.tiers.table
+    for row in table.select(["partner_id", "period_start", "ruleset", "effective"]).to_pylist():
+        if row["ruleset"] == ruleset and period.start <= row["period_start"] < period.end:
+            out[row["partner_id"]] = row["effective"]  # rows are in period order per partner
+    return out
+
+
+def _clubs(data: RunData, period: Period) -> dict[str, ClubPlace]:
+    """The annual ranking's clubs, in the fiscal year's last quarter only."""
+    if period.end.month != period.fiscal_year_start_month:
+        return {}
+    clubs = data.workspace.config.incentives.clubs
+    year = f"FY{period.fiscal_year}"
+    table = data.results(Grain.YEAR.value).table
+    values: dict[str, Any] = {}
+    for row in table.select(["group_key", "label", clubs.rank_by]).to_pylist():
+        if row["label"] == year:
+            values[row["group_key"]] = row[clubs.rank_by]
+    return club_places(values, clubs, year)
+
+
+def _large_deals(
+    warehouse: Warehouse, period: Period, timezone: str, over: Decimal
+) -> dict[str, list[Deal]]:
+    rows = warehouse.con.execute(
+        "SELECT partner_id, opportunity_id, amount FROM opportunities "
+        "WHERE status = 'won' AND partner_id IS NOT NULL AND amount > ? "
+        "AND CAST(timezone(?, CAST(closed_at AS TIMESTAMPTZ)) AS DATE) >= ? "
+        "AND CAST(timezone(?, CAST(closed_at AS TIMESTAMPTZ)) AS DATE) < ? "
+        "ORDER BY partner_id, closed_at, opportunity_id",
+        [float(over), timezone, period.start, timezone, period.end],
+    ).fetchall()
+    out: dict[str, list[Deal]] = defaultdict(list)
+    for pid, opportunity, amount in rows:
+        out[pid].append(Deal(opportunity, cents(amount)))
+    return out
+
+
+def _certifications(warehouse: Warehouse, period: Period) -> dict[str, int]:
+    rows = warehouse.con.execute(
+        "SELECT partner_id, count(*) FROM certifications "
+        "WHERE issued_at >= ? AND issued_at < ? GROUP BY partner_id",
+        [period.start, period.end],
+    ).fetchall()
+    return {pid: int(n) for pid, n in rows}
+
+
+def compute_lines(data: RunData, warehouse: Warehouse, period: Period) -> list[Line]:
+    """Every partner's lines of ``period`` (before any adjustment), partner by partner."""
+    settings = data.workspace.config.incentives
+    found = standings(data, warehouse, period)
+    return [line for pid in sorted(found) for line in earn(found[pid], period.label, settings)]
+
+
+# ----------------------------------------------------------------------------- the ledger
+
+
+class Payouts:
+    """The workspace's payout ledgers in the transactional database."""
+
+    def __init__(self, workspace: Workspace, engine: Engine | None = None) -> None:
+        from partnerscope import appdb
+
+        self.workspace = workspace
+        self.engine = engine or appdb.connect(workspace)
+
+    def compute(self, label: str, *, by: str, run_id: int | None = None) -> Ledger:
+        """The draft ledger of quarter ``label`` from a run (the latest by default), with the
+        adjustments every earlier locked period now needs; replaces the period's draft."""
+        from partnerscope.evaluation.view import RunData
+
+        data = RunData(self.workspace, run_id)
+        period = quarter_of(data, label)
+        with self.workspace.warehouse(read_only=True) as warehouse:
+            _check_same_data(data, warehouse)
+            lines = compute_lines(data, warehouse, period)
+            with self.engine.begin() as connection:
+                state = _state(connection, period.label)
+                if state is not None and state["status"] in LOCKED:
+                    raise PayoutError(
+                        f"{period.label} is {state['status']}: its ledger is locked; changes "
+                        "to it are posted as adjustments when a later quarter is computed"
+                    )
+                lines += self._adjustments(connection, data, warehouse, period)
+                now = _now()
+                values = {
+                    "status": DRAFT,
+                    "run_id": data.run.run_id,
+                    "computed_at": now,
+                    "computed_by": by,
+                }
+                if state is None:
+                    connection.execute(
+                        payout_periods.insert().values(period=period.label, **values)
+                    )
+                else:
+                    connection.execute(
+                        payout_lines.delete().where(payout_lines.c.period == period.label)
+                    )
+                    connection.execute(
+                        payout_periods.update()
+                        .where(payout_periods.c.period == period.label)
+                        .values(**values)
+                    )
+                _insert(connection, period.label, lines, data.run.run_id, now)
+                total = sum((line.amount for line in lines), ZERO)
+                audit.record(
+                    connection,
+                    actor=by,
+                    action="compute",
+                    object_type=OBJECT_TYPE,
+                    object_id=period.label,
+                    detail={
+                        "run_id": data.run.run_id,
+                        "lines": len(lines),
+                        "total": text(total),
+                        "adjustments": sum(1 for line in lines if line.kind == "adjustment"),
+                    },
+                )
+        return self.ledger(period.label)
+
+    def _adjustments(
+        self, connection: Connection, data: RunData, warehouse: Warehouse, period: Period
+    ) -> list[Line]:
+        """For each locked quarter before ``period``: its lines recomputed now, against what
+        was paid for it (its own lines and every adjustment since), per partner and rule."""
+        from sqlalchemy import select
+
+        locked = connection.execute(
+            select(payout_periods.c.period).where(payout_periods.c.status.in_(LOCKED))
+        ).scalars()
+        calendar = FiscalCalendar(data.workspace.config.workspace.fiscal_year_start_month)
+        earlier = sorted((calendar.parse(p) for p in locked), key=lambda p: p.start)
+        out: list[Line] = []
+        for old in earlier:
+            if old.start >= period.start:
+                continue
+            paid: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+            for pid, rule, amount in connection.execute(
+                select(payout_lines.c.partner_id, payout_lines.c.rule, payout_lines.c.amount)
+                .where(payout_lines.c.earned_in == old.label)
+                .where(payout_lines.c.period != period.label)
+            ):
+                paid[(pid, rule)] += Decimal(amount)
+            now: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+            for line in compute_lines(data, warehouse, old):
+                now[(line.partner_id, line.rule)] += line.amount
+            for key in sorted(set(paid) | set(now)):
+                change = now[key] - paid[key]
+                if change:
+                    pid, rule = key
+                    word = "clawback" if change < 0 else "catch-up"
+                    out.append(
+                        Line(
+                            pid,
+                            rule,
+                            "adjustment",
+                            old.label,
+                            change,
+                            f"{word}: {old.label} ({rule}) recomputed with run "
+                            f"{data.run.run_id} comes to {money(now[key])}; "
+                            f"{money(paid[key])} was booked for it",
+                            inputs={"recomputed": text(now[key]), "booked": text(paid[key])},
+                        )
+                    )
+        return out
+
+    def approve(self, label: str, *, by: str) -> Ledger:
+        """Lock a draft: from now on its lines never change."""
+        from partnerscope.evaluation.view import RunData
+
+        with self.engine.begin() as connection:
+            state = self._require(connection, label, DRAFT, "approve")
+            data = RunData(self.workspace, state["run_id"])
+            row = [
+                r
+                for r in data.results(Grain.QUARTER.value)
+                .table.select(["label", "complete"])
+                .to_pylist()
+                if r["label"] == label
+            ]
+            if row and not row[0]["complete"]:
+                raise PayoutError(
+                    f"{label} was not over in run {state['run_id']} (as of {data.run.as_of}): "
+                    "approve it once a run after its end has been computed"
+                )
+            connection.execute(
+                payout_periods.update()
+                .where(payout_periods.c.period == label)
+                .values(status=APPROVED, approved_at=_now(), approved_by=by)
+            )
+            total = self._total(connection, label)
+            audit.record(
+                connection,
+                actor=by,
+                action="approve",
+                object_type=OBJECT_TYPE,
+                object_id=label,
+                detail={"run_id": state["run_id"], "total": text(total)},
+            )
+        return self.ledger(label)
+
+    def pay(self, label: str, *, by: str, reference: str) -> Ledger:
+        """Record that an approved ledger was paid (with the payment's reference)."""
+        if not reference.strip():
+            raise PayoutError("give the payment's reference (--reference), e.g. the batch id")
+        with self.engine.begin() as connection:
+            self._require(connection, label, APPROVED, "pay")
+            connection.execute(
+                payout_periods.update()
+                .where(payout_periods.c.period == label)
+                .values(status=PAID, paid_at=_now(), paid_by=by, payment_ref=reference.strip())
+            )
+            audit.record(
+                connection,
+                actor=by,
+                action="pay",
+                object_type=OBJECT_TYPE,
+                object_id=label,
+                detail={
+                    "reference": reference.strip(),
+                    "total": text(self._total(connection, label)),
+                },
+            )
+        return self.ledger(label)
+
+    def _require(self, connection: Connection, label: str, status: str, verb: str) -> Any:
+        state = _state(connection, label)
+        if state is None:
+            raise PayoutNotFoundError(
+                f"no ledger for {label!r}; compute it with `partnerscope payouts compute {label}`"
+            )
+        if state["status"] != status:
+            raise PayoutError(f"cannot {verb} {label}: it is {state['status']}, not {status}")
+        return state
+
+    def _total(self, connection: Connection, label: str) -> Decimal:
+        from sqlalchemy import select
+
+        amounts = connection.execute(
+            select(payout_lines.c.amount).where(payout_lines.c.period == label)
+        ).scalars()
+        return sum((Decimal(a) for a in amounts), ZERO)
+
+    def ledger(self, label: str) -> Ledger:
+        from sqlalchemy import select
+
+        with self.engine.connect() as connection:
+            state = _state(connection, label)
+            if state is None:
+                known = ", ".join(p.period for p in self.periods()) or "none yet"
+                raise PayoutNotFoundError(
+                    f"no ledger for {label!r} (ledgers: {known}); compute it with "
+                    f"`partnerscope payouts compute {label}`"
+                )
+            rows = connection.execute(
+                select(payout_lines)
+                .where(payout_lines.c.period == label)
+                .order_by(payout_lines.c.partner_id, payout_lines.c.line_id)
+            ).mappings()
+            lines = [_line(row) for row in rows]
+        return Ledger(
+            lines=lines, **{k: v for k, v in state.items() if k != "period"}, period=label
+        )
+
+    def periods(self) -> list[Ledger]:
+        """Every ledger, oldest first, without its lines."""
+        from sqlalchemy import select
+
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(payout_periods)).mappings().all()
+        calendar = FiscalCalendar(self.workspace.config.workspace.fiscal_year_start_month)
+        ledgers = [Ledger(lines=[], **dict(row)) for row in rows]
+        return sorted(ledgers, key=lambda ledger: calendar.parse(ledger.period).start)
+
+
+def _check_same_data(data: RunData, warehouse: Warehouse) -> None:
+    top = warehouse.con.execute("SELECT coalesce(max(import_id), 0) FROM _imports").fetchall()
+    newest = int(top[0][0])
+    computed = int(data.run.inputs.get("max_import_id", 0))
+    if newest != computed:
+        raise PayoutError(
+            f"the warehouse has imports newer than run {data.run.run_id} (import {newest}, the "
+            f"run read up to {computed}); compute a new run with `partnerscope run` so the "
+            "ledger's deals and certifications match its metrics"
+        )
+
+
+def _state(connection: Connection, label: str) -> dict[str, Any] | None:
+    from sqlalchemy import select
+
+    row = (
+        connection.execute(select(payout_periods).where(payout_periods.c.period == label))
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None
+
+
+def _insert(
+    connection: Connection, label: str, lines: list[Line], run_id: int, now: datetime
+) -> None:
+    if not lines:
+        return
+    connection.execute(
+        payout_lines.insert(),
+        [
+            {
+                "period": label,
+                "partner_id": line.partner_id,
+                "rule": line.rule,
+                "kind": line.kind,
+                "earned_in": line.earned_in,
+                "base": text(line.base) if line.base is not None else None,
+                "rate": str(line.rate) if line.rate is not None else None,
+                "quantity": line.quantity,
+                "amount": text(line.amount),
+                "explanation": line.explanation,
+                "inputs": line.inputs,
+                "run_id": run_id,
+                "created_at": now,
+            }
+            for line in lines
+        ],
+    )
+
+
+def _line(row: Any) -> Line:
+    return Line(
+        partner_id=row["partner_id"],
+        rule=row["rule"],
+        kind=row["kind"],
+        earned_in=row["earned_in"],
+        amount=Decimal(row["amount"]),
+        explanation=row["explanation"],
+        base=Decimal(row["base"]) if row["base"] is not None else None,
+        rate=Decimal(row["rate"]) if row["rate"] is not None else None,
+        quantity=row["quantity"],
+        inputs=row["inputs"],
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# ------------------------------------------------------------------------------- exports
+
+COLUMNS = (
+    "period",
+    "partner_id",
+    "rule",
+    "kind",
+    "earned_in",
+    "base",
+    "rate",
+    "quantity",
+    "amount",
+    "explanation",
+)
+
+
+def export(ledger: Ledger, path: Path, *, names: dict[str, str] | None = None) -> Path:
+    """The ledger for payment: CSV (every line) or XLSX (a sheet of partner totals to pay and
+    a sheet of every line), chosen by ``path``'s suffix. Text cells that a spreadsheet would
+    run as a formula are written as text."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise PayoutError(f"{path}: write the ledger to a .csv or an .xlsx file")
+    from partnerscope.atomic import replacing
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(path) as temp:
+        if suffix == ".csv":
+            _csv(ledger, temp)
+        else:
+            _xlsx(ledger, temp, names or {})
+    return path
+
+
+def _rows(ledger: Ledger) -> Iterator[list[Any]]:
+    for line in ledger.lines:
+        yield [
+            ledger.period,
+            line.partner_id,
+            line.rule,
+            line.kind,
+            line.earned_in,
+            line.base,
+            line.rate,
+            line.quantity,
+            line.amount,
+            line.explanation,
+        ]
+
+
+def _csv(ledger: Ledger, path: Path) -> None:
+    from partnerscope.cells import csv_cell
+
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS)
+        for row in _rows(ledger):
+            writer.writerow([csv_cell(value) for value in row])
+
+
+def _xlsx(ledger: Ledger, path: Path, names: dict[str, str]) -> None:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    amount = book.add_format({"num_format": "#,##0.00"})
+    bold = book.add_format({"bold": True})
+    pay = book.add_worksheet("to pay")
+    pay.write_row(0, 0, ["partner_id", "partner", "amount", "period", "status"], bold)
+    row = 0
+    for row, (pid, total) in enumerate(ledger.partner_totals().items(), start=1):
+        pay.write_string(row, 0, pid)
+        pay.write_string(row, 1, names.get(pid, ""))
+        pay.write_number(row, 2, float(total), amount)
+        pay.write_string(row, 3, ledger.period)
+        pay.write_string(row, 4, ledger.status)
+    pay.write_string(row + 1, 1, "total", bold)
+    pay.write_number(row + 1, 2, float(ledger.total), amount)
+    lines = book.add_worksheet("lines")
+    lines.write_row(0, 0, COLUMNS, bold)
+    for r, values in enumerate(_rows(ledger), start=1):
+        for c, value in enumerate(values):
+            if value is None:
+                continue
+            if isinstance(value, Decimal):
+                lines.write_number(
+                    r, c, float(value), amount if COLUMNS[c] in ("base", "amount") else None
+                )
+            elif isinstance(value, int):
+                lines.write_number(r, c, value)
+            else:
+                lines.write_string(r, c, str(value))
+    book.close()
