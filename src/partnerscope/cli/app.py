@@ -93,6 +93,20 @@ def _options(
     ctx.obj = State(workspace, debug)
 
 
+#: ``--by``: who makes a change (the actor the audit log records).
+By = Annotated[
+    str | None,
+    typer.Option("--by", help="Who makes the change (default: $PARTNERSCOPE_USER or your login)."),
+]
+
+
+def actor(by: str | None = None) -> str:
+    """``--by``, else ``$PARTNERSCOPE_USER``, else the login name."""
+    from partnerscope.decisions.service import current_user
+
+    return by or current_user()
+
+
 def state(ctx: typer.Context) -> State:
     obj = ctx.find_root().obj
     if isinstance(obj, State):

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from partnerscope.cli.app import app, console, state
+from partnerscope.cli.app import By, actor, app, console, state
 from partnerscope.errors import PartnerscopeError
 
 if TYPE_CHECKING:
@@ -34,10 +34,6 @@ app.add_typer(decisions_app, name="decisions")
 STANDARD_OPTIONS = "A=Keep the current approach; B=Pilot in phases; C=Redesign end to end"
 
 Id = Annotated[int, typer.Argument(help="The decision's number (DEC-0001 is 1).")]
-By = Annotated[
-    str | None,
-    typer.Option("--by", help="Who makes the change (default: $PARTNERSCOPE_USER or your login)."),
-]
 Texts = Annotated[list[str] | None, typer.Option()]
 
 
@@ -49,12 +45,6 @@ def _service(ctx: typer.Context) -> Decisions:
     from partnerscope.decisions.service import Decisions
 
     return Decisions(state(ctx).workspace())
-
-
-def _by(by: str | None) -> str:
-    from partnerscope.decisions.service import current_user
-
-    return by or current_user()
 
 
 @decide_app.command("new")
@@ -86,7 +76,7 @@ def decide_new(
         answer = typer.prompt("Options to compare (KEY=label; …)", default=STANDARD_OPTIONS)
         options = [part.strip() for part in answer.split(";") if part.strip()]
     service = _service(ctx)
-    who = _by(by)
+    who = actor(by)
     frame = {
         "decision": title,
         "owner": owner,
@@ -181,7 +171,7 @@ def decide_edit(
         "compare.risks": [_risk(text) for text in risk or []],
     }
     append = {path: items for path, items in lists.items() if items}
-    updated = service.edit(decision_id, patch=patch, append=append, file=file, by=_by(by))
+    updated = service.edit(decision_id, patch=patch, append=append, file=file, by=actor(by))
     console.print(f"Updated {updated.ref} (version {updated.version}).")
 
 
@@ -214,7 +204,7 @@ def decide_cite(
         period=period,
         run_id=run,
         note=note,
-        by=_by(by),
+        by=actor(by),
     )
     console.print(
         f"Cited {evidence.metric} = {_value(evidence.value)} ({escape(evidence.where())})."
@@ -239,7 +229,7 @@ def decide_compare(
     service = _service(ctx)
     with console.status("Modelling the options…"):
         record, result = service.compare(
-            decision_id, run_id=run, trials=trials, seed=seed, by=_by(by)
+            decision_id, run_id=run, trials=trials, seed=seed, by=actor(by)
         )
     print_result(result)
     console.print(f"Kept in {record.ref} (version {record.version}).")
@@ -286,7 +276,7 @@ def decide_commit(
         signals=list(signal or []),
         stops=list(stop or []),
         today=_date(on, "--on"),
-        by=_by(by),
+        by=actor(by),
     )
     assert record.commit is not None
     plan = record.commit.review
@@ -319,7 +309,7 @@ def decide_review(
         raise DecisionInputError(f"--outcome {outcome}: use continue, adapt or stop") from None
     why = why or typer.prompt("Why")
     record, review = service.review(
-        decision_id, outcome=chosen, why=why, on=_date(on, "--on"), by=_by(by)
+        decision_id, outcome=chosen, why=why, on=_date(on, "--on"), by=actor(by)
     )
     console.print(
         f"Recorded the {review.kind.value} review of {record.ref} ({review.scheduled}): "

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from partnerscope.cli.app import app, console, state
+from partnerscope.cli.app import By, actor, app, console, state
 
 if TYPE_CHECKING:
     from partnerscope.evaluation.view import ScorecardView
@@ -425,12 +425,6 @@ def plans_list(
     console.print(table)
 
 
-PlanBy = Annotated[
-    str | None,
-    typer.Option("--by", help="Who makes the change (default: $PARTNERSCOPE_USER or your login)."),
-]
-
-
 @plans_app.command("set")
 def plans_set(
     ctx: typer.Context,
@@ -444,18 +438,17 @@ def plans_set(
         typer.Option("--check-in", help="Add a check-in date, e.g. 2026-02-15 (repeatable)."),
     ] = None,
     notes: Annotated[str | None, typer.Option(help="Replace the plan's notes.")] = None,
-    by: PlanBy = None,
+    by: By = None,
 ) -> None:
     """Set the owner or notes, add actions or check-in dates to a partner's open plan (each
     change is written to the audit log)."""
-    from partnerscope.decisions.service import current_user
     from partnerscope.evaluation import plans
 
     ws = state(ctx).workspace()
     plans.update_plan(
         ws,
         partner_id,
-        by=by or current_user(),
+        by=actor(by),
         owner=owner,
         add_actions=action or [],
         check_ins=[_date(d) for d in check_in or []],
@@ -469,14 +462,13 @@ def plans_close(
     ctx: typer.Context,
     partner_id: Annotated[str, typer.Argument(help="The partner whose open plan to close.")],
     reason: Annotated[str, typer.Option(help="Why: improved, exited, replaced…")],
-    by: PlanBy = None,
+    by: By = None,
 ) -> None:
     """Close a partner's open plan with the reason (written to the audit log)."""
-    from partnerscope.decisions.service import current_user
     from partnerscope.evaluation import plans
 
     ws = state(ctx).workspace()
-    plans.close_plan(ws, partner_id, by=by or current_user(), reason=reason)
+    plans.close_plan(ws, partner_id, by=actor(by), reason=reason)
     console.print(f"Closed the improvement plan of {escape(partner_id)}.")
 
 

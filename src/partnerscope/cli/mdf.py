@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from partnerscope.cli.app import app, console, state
+from partnerscope.cli.app import By, actor, app, console, state
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -27,20 +27,10 @@ app.add_typer(mdf_app, name="mdf")
 mdf_app.add_typer(budget_app, name="budget")
 
 RequestId = Annotated[int, typer.Argument(help="The request's number (see `mdf list`).")]
-By = Annotated[
-    str | None,
-    typer.Option("--by", help="Who does it (default: $PARTNERSCOPE_USER or your login)."),
-]
 Year = Annotated[
     str | None,
     typer.Option("--year", "-y", help="A fiscal year, e.g. FY2026 (default: the current one)."),
 ]
-
-
-def _by(by: str | None) -> str:
-    from partnerscope.decisions.service import current_user
-
-    return by or current_user()
 
 
 def _money(amount: Decimal | None) -> str:
@@ -129,7 +119,7 @@ def mdf_budget_set(
     from partnerscope.money import mdf
 
     ws = state(ctx).workspace()
-    found = mdf.set_budget(ws, partner_id, year, amount, reason=reason, by=_by(by))
+    found = mdf.set_budget(ws, partner_id, year, amount, reason=reason, by=actor(by))
     console.print(
         f"{partner_id}'s {found.fiscal_year} MDF budget is now {_money(found.amount)}; "
         f"{_money(found.left)} left."
@@ -164,7 +154,7 @@ def mdf_request(
         name=name,
         amount=amount,
         year=year,
-        by=_by(by),
+        by=actor(by),
     )
     console.print(
         f"Submitted {found.ref}: {escape(found.name)} ({found.activity_type}), "
@@ -185,7 +175,7 @@ def mdf_approve(
     """Approve a request (refused beyond the amount requested or the budget left)."""
     from partnerscope.money import mdf
 
-    found = mdf.approve(state(ctx).workspace(), request_id, amount=amount, by=_by(by))
+    found = mdf.approve(state(ctx).workspace(), request_id, amount=amount, by=actor(by))
     assert found.deadline is not None
     console.print(
         f"Approved {found.ref} for {_money(found.approved_amount)}; claim it by "
@@ -203,7 +193,7 @@ def mdf_reject(
     """Reject a request awaiting approval."""
     from partnerscope.money import mdf
 
-    found = mdf.reject(state(ctx).workspace(), request_id, reason=reason, by=_by(by))
+    found = mdf.reject(state(ctx).workspace(), request_id, reason=reason, by=actor(by))
     console.print(f"Rejected {found.ref}: {escape(found.reason or '')}")
 
 
@@ -220,7 +210,7 @@ def mdf_claim(
     """Claim an approved request: at most the approved amount, by its deadline, with proof."""
     from partnerscope.money import mdf
 
-    found = mdf.claim(state(ctx).workspace(), request_id, amount=amount, proof=proof, by=_by(by))
+    found = mdf.claim(state(ctx).workspace(), request_id, amount=amount, proof=proof, by=actor(by))
     proof_ref = escape(found.proof_ref or "")
     console.print(f"Claimed {found.ref}: {_money(found.claimed_amount)} (proof {proof_ref})")
     console.print(f"Next: `partnerscope mdf pay {found.request_id}` once it is paid.")
@@ -231,7 +221,7 @@ def mdf_pay(ctx: typer.Context, request_id: RequestId, by: By = None) -> None:
     """Record the payment of a claimed request (the claimed amount)."""
     from partnerscope.money import mdf
 
-    found = mdf.pay(state(ctx).workspace(), request_id, by=_by(by))
+    found = mdf.pay(state(ctx).workspace(), request_id, by=actor(by))
     console.print(f"Paid {found.ref}: {_money(found.paid_amount)}. {_left(ctx, found)}.")
 
 

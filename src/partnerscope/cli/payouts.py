@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from partnerscope.cli.app import app, console, state
+from partnerscope.cli.app import By, actor, app, console, state
 
 if TYPE_CHECKING:
     from partnerscope.money.payouts import Ledger, Payouts
@@ -22,22 +22,12 @@ payouts_app = typer.Typer(
 app.add_typer(payouts_app, name="payouts")
 
 Quarter = Annotated[str, typer.Argument(help="A fiscal quarter, e.g. FY2026-Q3.")]
-By = Annotated[
-    str | None,
-    typer.Option("--by", help="Who does it (default: $PARTNERSCOPE_USER or your login)."),
-]
 
 
 def _service(ctx: typer.Context) -> Payouts:
     from partnerscope.money.payouts import Payouts
 
     return Payouts(state(ctx).workspace())
-
-
-def _by(by: str | None) -> str:
-    from partnerscope.decisions.service import current_user
-
-    return by or current_user()
 
 
 @payouts_app.command("compute")
@@ -52,7 +42,7 @@ def payouts_compute(
     """Compute (or recompute) a quarter's draft ledger from a run, with the adjustments that
     earlier approved quarters now need."""
     with console.status(f"computing the {quarter} ledger"):
-        ledger = _service(ctx).compute(quarter, by=_by(by), run_id=run)
+        ledger = _service(ctx).compute(quarter, by=actor(by), run_id=run)
     _summary(ledger)
 
 
@@ -100,7 +90,7 @@ def payouts_list(ctx: typer.Context) -> None:
 @payouts_app.command("approve")
 def payouts_approve(ctx: typer.Context, quarter: Quarter, by: By = None) -> None:
     """Approve a draft: its lines are locked from now on."""
-    ledger = _service(ctx).approve(quarter, by=_by(by))
+    ledger = _service(ctx).approve(quarter, by=actor(by))
     console.print(f"{quarter} approved: {ledger.total:,.2f} over {len(ledger.lines)} lines, locked")
 
 
@@ -112,7 +102,7 @@ def payouts_pay(
     by: By = None,
 ) -> None:
     """Record that an approved ledger was paid."""
-    ledger = _service(ctx).pay(quarter, by=_by(by), reference=reference)
+    ledger = _service(ctx).pay(quarter, by=actor(by), reference=reference)
     console.print(f"{quarter} paid ({escape(reference)}): {ledger.total:,.2f}")
 
 

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from partnerscope.cli.app import app, console, err_console, state
+from partnerscope.cli.app import actor, app, console, err_console, state
 
 users_app = typer.Typer(
     no_args_is_help=True,
@@ -64,12 +64,6 @@ def serve_command(
         proxy_headers=proxy_headers,
         log_level="warning",
     )
-
-
-def _actor() -> str:
-    from partnerscope.decisions.service import current_user
-
-    return current_user()
 
 
 def _password(password_stdin: bool, generate: bool) -> tuple[str, bool]:
@@ -133,7 +127,7 @@ def users_add(
         partner_id=partner,
         manages=manages,
         partners=assign or (),
-        by=_actor(),
+        by=actor(),
     )
     console.print(f"Added {escape(user.name)} ({user.role.value}).")
     if show:
@@ -147,7 +141,7 @@ def users_remove(
     """Remove a user: its sessions and API tokens stop working at once."""
     from partnerscope.accounts import Accounts
 
-    Accounts.open(state(ctx).workspace()).remove(name, by=_actor())
+    Accounts.open(state(ctx).workspace()).remove(name, by=actor())
     console.print(f"Removed {escape(name)}.")
 
 
@@ -162,7 +156,7 @@ def users_password(
     from partnerscope.accounts import Accounts
 
     password, show = _password(password_stdin, generate)
-    Accounts.open(state(ctx).workspace()).set_password(name, password, by=_actor())
+    Accounts.open(state(ctx).workspace()).set_password(name, password, by=actor())
     console.print(f"Password of {escape(name)} changed; its sessions were signed out.")
     if show:
         console.print(f"Password (shown once): {escape(password)}")
@@ -210,10 +204,10 @@ def users_token(
 
     accounts = Accounts.open(state(ctx).workspace())
     if revoke is not None:
-        token = accounts.revoke_token(revoke, by=_actor())
+        token = accounts.revoke_token(revoke, by=actor())
         console.print(f"Revoked token {token.token_id} of {escape(token.user)}.")
         return
-    token, secret = accounts.issue_token(name, label, by=_actor())
+    token, secret = accounts.issue_token(name, label, by=actor())
     console.print(f"Token {token.token_id} for {escape(name)} (shown once, keep it secret):")
     print(secret)
 
