@@ -313,9 +313,8 @@ def _inputs(warehouse: Warehouse) -> dict[str, Any]:
         files.setdefault(entity, []).append(
             {"file": file, "fingerprint": fingerprint, "import_id": import_id}
         )
-    top = con.execute("SELECT coalesce(max(import_id), 0) FROM _imports").fetchall()[0][0]
     return {
-        "max_import_id": int(top),
+        "max_import_id": warehouse.last_import_id(),
         "rows": warehouse.row_counts(),
         "files": files,
     }

@@ -46,6 +46,19 @@ def table_ddl(name: str) -> str:
     return f'CREATE TABLE IF NOT EXISTS "{name}" ({cols})'
 
 
+def latest_quarantine(**equal: str | None) -> tuple[str, list[object]]:
+    """``FROM _quarantine q WHERE ...`` over the quarantined rows of each file's latest import
+    (what `partnerscope quarantine` and the web app's data-quality page show), narrowed to
+    ``column = value`` for each value given; and its parameters."""
+    where = ["q.import_id IN (SELECT max(import_id) FROM _imports GROUP BY source, file)"]
+    params: list[object] = []
+    for column, value in equal.items():
+        if value:
+            where.append(f"q.{column} = ?")
+            params.append(value)
+    return f"FROM _quarantine q WHERE {' AND '.join(where)}", params
+
+
 class Warehouse:
     """An open connection to the workspace's DuckDB file."""
 
@@ -111,6 +124,12 @@ class Warehouse:
             self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
+
+    def last_import_id(self) -> int:
+        """The import ledger's high-water mark (0 before the first import)."""
+        return int(
+            self.con.execute("SELECT coalesce(max(import_id), 0) FROM _imports").fetchall()[0][0]
+        )
 
     def row_counts(self) -> dict[str, int]:
         counts = {}

@@ -147,15 +147,9 @@ def quarantine(
     ] = None,
 ) -> None:
     """Show the rows of the latest import of each file that were not loaded, and why."""
-    where = ["q.import_id IN (SELECT max(import_id) FROM _imports GROUP BY source, file)"]
-    params: list[object] = []
-    if source:
-        where.append("q.source = ?")
-        params.append(source)
-    if rule:
-        where.append("q.rule = ?")
-        params.append(rule)
-    base = f"FROM _quarantine q WHERE {' AND '.join(where)}"
+    from partnerscope.warehouse import latest_quarantine
+
+    base, params = latest_quarantine(source=source, rule=rule)
     with state(ctx).workspace().warehouse(read_only=True) as wh:
         summary = wh.con.execute(
             f'SELECT source, rule, "column", count(*) {base} GROUP BY ALL ORDER BY 4 DESC', params

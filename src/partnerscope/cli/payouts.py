@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -133,15 +134,11 @@ def _summary(ledger: Ledger, top: int | None = 15) -> None:
         title=f"{ledger.period}: {ledger.status}, run {ledger.run_id}",
         caption=None if top is None or len(totals) <= top else f"the top {top} of {len(totals)}",
     )
-    counts: dict[str, int] = {}
-    for line in ledger.lines:
-        counts[line.partner_id] = counts.get(line.partner_id, 0) + 1
+    counts = Counter(line.partner_id for line in ledger.lines)
     for pid, total in totals[:top]:
         table.add_row(pid, str(counts[pid]), f"{total:,.2f}")
     console.print(table)
-    rules: dict[str, int] = {}
-    for line in ledger.lines:
-        rules[line.rule] = rules.get(line.rule, 0) + 1
+    rules = Counter(line.rule for line in ledger.lines)
     adjustments = sum(1 for line in ledger.lines if line.kind == "adjustment")
     console.print(
         f"{len(ledger.lines)} lines ({', '.join(f'{r} {n}' for r, n in sorted(rules.items()))}; "

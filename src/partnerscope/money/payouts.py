@@ -38,6 +38,7 @@ from partnerscope.money.rules import (
     club_places,
     earn,
     money,
+    totals,
 )
 
 if TYPE_CHECKING:
@@ -80,10 +81,8 @@ class Ledger:
         return sum((line.amount for line in self.lines), ZERO)
 
     def partner_totals(self) -> dict[str, Decimal]:
-        out: dict[str, Decimal] = defaultdict(lambda: ZERO)
-        for line in self.lines:
-            out[line.partner_id] += line.amount
-        return dict(sorted(out.items()))
+        """Each partner's total, by partner id."""
+        return dict(sorted(totals(self.lines).items()))
 
 
 # ------------------------------------------------------------------------ gathering inputs
@@ -100,9 +99,9 @@ def quarter_of(data: RunData, label: str) -> Period:
         raise PayoutError(
             f"payouts are quarterly: give a fiscal quarter such as FY2026-Q1, not {label!r}"
         )
-    labels = data.results(Grain.QUARTER.value).table["label"].unique().to_pylist()
+    labels = list(quarters(data))
     if period.label not in labels:
-        known = ", ".join(sorted(labels)[-4:])
+        known = ", ".join(labels[-4:])
         raise PayoutError(
             f"run {data.run.run_id} has no quarter {period.label} (its latest: {known}); "
             "pick one of those or compute a newer run with `partnerscope run`"
@@ -110,11 +109,18 @@ def quarter_of(data: RunData, label: str) -> Period:
     return period
 
 
+def quarters(data: RunData) -> dict[str, bool]:
+    """The run's fiscal quarters, oldest first: each label and whether the quarter was over at
+    the run's as-of time."""
+    table = data.results(Grain.QUARTER.value).table.select(["period_start", "label", "complete"])
+    found = {(r["period_start"], r["label"], r["complete"]) for r in table.to_pylist()}
+    return {label: complete for _, label, complete in sorted(found)}
+
+
 def latest_complete_quarter(data: RunData) -> str | None:
     """The run's last fiscal quarter that was over at its as-of time."""
-    table = data.results(Grain.QUARTER.value).table.select(["period_start", "label", "complete"])
-    done = sorted((r["period_start"], r["label"]) for r in table.to_pylist() if r["complete"])
-    return done[-1][1] if done else None
+    done = [label for label, complete in quarters(data).items() if complete]
+    return done[-1] if done else None
 
 
 def standings(data: RunData, warehouse: Warehouse, period: Period) -> dict[str, Standing]:
@@ -329,14 +335,7 @@ class Payouts:
         with self.engine.begin() as connection:
             state = self._require(connection, label, DRAFT, "approve")
             data = RunData(self.workspace, state["run_id"])
-            row = [
-                r
-                for r in data.results(Grain.QUARTER.value)
-                .table.select(["label", "complete"])
-                .to_pylist()
-                if r["label"] == label
-            ]
-            if row and not row[0]["complete"]:
+            if quarters(data).get(label) is False:
                 raise PayoutError(
                     f"{label} was not over in run {state['run_id']} (as of {data.run.as_of}): "
                     "approve it once a run after its end has been computed"
@@ -432,8 +431,7 @@ class Payouts:
 
 
 def _check_same_data(data: RunData, warehouse: Warehouse) -> None:
-    top = warehouse.con.execute("SELECT coalesce(max(import_id), 0) FROM _imports").fetchall()
-    newest = int(top[0][0])
+    newest = warehouse.last_import_id()
     computed = int(data.run.inputs.get("max_import_id", 0))
     if newest != computed:
         raise PayoutError(

@@ -1165,14 +1165,10 @@ def quality_view(ctx: Ctx, query: QualityQuery) -> QualityOut:
         raise HTTPException(503, BUSY, headers={"retry-after": "5"}) from None
     except WorkspaceError as exc:
         raise HTTPException(404, str(exc)) from None
-    where = ["q.import_id IN (SELECT max(import_id) FROM _imports GROUP BY source, file)"]
-    params: list[Any] = []
-    for column, value in (("file", query.file), ("rule", query.rule), ("source", query.source)):
-        if value:
-            where.append(f"q.{column} = ?")
-            params.append(value)
-    latest = where[0]
-    base = f"FROM _quarantine q WHERE {' AND '.join(where)}"
+    from partnerscope.warehouse import latest_quarantine
+
+    everything, _ = latest_quarantine()
+    base, params = latest_quarantine(file=query.file, rule=query.rule, source=query.source)
     quoted = ", ".join(f'"{c}"' for c in _IMPORT_COLUMNS)
     with warehouse:
         con = warehouse.con
@@ -1180,7 +1176,7 @@ def quality_view(ctx: Ctx, query: QualityQuery) -> QualityOut:
             f"SELECT {quoted} FROM _imports ORDER BY import_id DESC LIMIT ?", [IMPORTS_SHOWN]
         ).fetchall()
         summary = con.execute(
-            f'SELECT source, rule, "column", count(*) FROM _quarantine q WHERE {latest} '
+            f'SELECT source, rule, "column", count(*) {everything} '
             "GROUP BY ALL ORDER BY 4 DESC, 1, 2, 3"
         ).fetchall()
         total = con.execute(f"SELECT count(*) {base}", params).fetchone()
