@@ -23,10 +23,14 @@ pytestmark = pytest.mark.slow
 #: Partners with an improvement plan: P0035 is Marco Rossi's (the manager's), P0009 is not.
 PLAN_OWN, PLAN_FOREIGN = "P0035", "P0009"
 
-ADMIN, ANALYST, MANAGER, PARTNER = "ada", "ana", "max", "pat"
-EVERYONE = {ADMIN, ANALYST, MANAGER, PARTNER}
+ADMIN, ANALYST, MANAGER, PARTNER, FIN = "ada", "ana", "max", "pat", "fin"
+EVERYONE = {ADMIN, ANALYST, MANAGER, PARTNER, FIN}
 STAFF = {ADMIN, ANALYST, MANAGER}
 ANALYSTS = {ADMIN, ANALYST}
+FINANCE = {ADMIN, FIN}
+#: who computes draft ledgers, and who submits MDF requests and claims
+COMPUTERS = {ADMIN, ANALYST, FIN}
+SUBMITTERS = {ADMIN, MANAGER, PARTNER}
 
 #: GET path → the users who may open it. Paths with {partner_id} are also scoped: a user who
 #: may open the route but not see the partner gets 404, like for a partner that does not exist.
@@ -47,6 +51,10 @@ GETS: dict[str, set[str]] = {
     "/runs/{run_id}": ANALYSTS,
     "/quality": ANALYSTS,
     "/audit": {ADMIN},
+    "/payouts": EVERYONE,
+    "/payouts/{period}": EVERYONE,
+    "/mdf": EVERYONE,
+    "/mdf/requests/{request_id}": EVERYONE,
     "/api/v1/me": EVERYONE,
     "/api/v1/dashboard": STAFF,
     "/api/v1/partners": STAFF,
@@ -63,6 +71,12 @@ GETS: dict[str, set[str]] = {
     "/api/v1/runs/{run_id}": ANALYSTS,
     "/api/v1/quality": ANALYSTS,
     "/api/v1/audit": {ADMIN},
+    "/api/v1/payouts": EVERYONE,
+    "/api/v1/payouts/{period}": EVERYONE,
+    "/api/v1/payouts/{period}/export": FINANCE,
+    "/api/v1/mdf/requests": EVERYONE,
+    "/api/v1/mdf/requests/{request_id}": EVERYONE,
+    "/api/v1/mdf/budgets": EVERYONE,
 }
 #: POST API path → the users who may call it (checked with API tokens: no CSRF involved).
 POSTS: dict[str, set[str]] = {
@@ -76,6 +90,14 @@ POSTS: dict[str, set[str]] = {
     "/api/v1/tiers/overrides/{override_id}/remove": ANALYSTS,
     "/api/v1/partners/{partner_id}/plan": STAFF,
     "/api/v1/partners/{partner_id}/plan/close": STAFF,
+    "/api/v1/payouts/{period}/compute": COMPUTERS,
+    "/api/v1/payouts/{period}/approve": FINANCE,
+    "/api/v1/payouts/{period}/pay": FINANCE,
+    "/api/v1/mdf/requests": SUBMITTERS,
+    "/api/v1/mdf/requests/{request_id}/approve": FINANCE,
+    "/api/v1/mdf/requests/{request_id}/reject": FINANCE,
+    "/api/v1/mdf/requests/{request_id}/claim": SUBMITTERS,
+    "/api/v1/mdf/requests/{request_id}/pay": FINANCE,
 }
 #: Page forms (cookie sessions, CSRF-checked): their API twin above decides who may post.
 FORMS = {
@@ -91,6 +113,14 @@ FORMS = {
     "/tiers/overrides/{override_id}/remove",
     "/partners/{partner_id}/plan",
     "/partners/{partner_id}/plan/close",
+    "/payouts/compute",
+    "/payouts/{period}/approve",
+    "/payouts/{period}/pay",
+    "/mdf/requests",
+    "/mdf/requests/{request_id}/approve",
+    "/mdf/requests/{request_id}/reject",
+    "/mdf/requests/{request_id}/claim",
+    "/mdf/requests/{request_id}/pay",
 }
 PUBLIC = {"/login", "/static/report.css", "/api/v1/health"}
 
@@ -113,6 +143,8 @@ def world(web_world):
         "anonymous": web_world.client(app=app),
         "names": names,
         "visible": {u: set(me[u]["partners"] or names) for u in EVERYONE},
+        "approved": web_world.approved,
+        "requests": web_world.requests,
     }
 
 
@@ -137,16 +169,23 @@ def test_public_routes_answer_anyone(world, path):
     assert world["anonymous"].get(path).status_code == 200
 
 
+#: path parameters that name something of one partner (a foreign one is answered 404)
+SCOPED = ("{partner_id}", "{request_id}")
+
+
 def pair(path: str) -> tuple[str, ...]:
     """The partners a route is tried on: one the manager sees and one it does not."""
-    if "{partner_id}" not in path:
+    if not any(p in path for p in SCOPED):
         return (OWN,)
     return (PLAN_OWN, PLAN_FOREIGN) if path.endswith(("/plan", "/close")) else (OWN, FOREIGN)
 
 
-def fill(path: str, partner: str) -> str:
+def fill(world, path: str, partner: str) -> str:
+    """The route's URL for ``partner`` (its MDF request for ``{request_id}``)."""
     return (
         path.replace("{partner_id}", partner)
+        .replace("{request_id}", str(world["requests"].get(partner, 0)))
+        .replace("{period}", world["approved"])
         .replace("{decision_id}", "1")
         .replace("{run_id}", "1")
         .replace("{override_id}", "1")
@@ -156,7 +195,7 @@ def fill(path: str, partner: str) -> str:
 def expected(path: str, user: str, partner: str, visible: set[str]) -> int:
     if user not in GETS[path]:
         return 403
-    if "{partner_id}" in path and partner not in visible:
+    if any(p in path for p in SCOPED) and partner not in visible:
         return 404
     return 303 if path == "/portal" else 200
 
@@ -164,7 +203,7 @@ def expected(path: str, user: str, partner: str, visible: set[str]) -> int:
 @pytest.mark.parametrize("path", sorted(GETS))
 def test_get_answers_as_designed_for_every_role_and_partner(world, path):
     for partner in pair(path):
-        url = fill(path, partner)
+        url = fill(world, path, partner)
         for user in sorted(EVERYONE):
             answer = world["clients"][user].get(url, follow_redirects=False)
             want = expected(path, user, partner, world["visible"][user])
@@ -180,13 +219,13 @@ def test_get_answers_as_designed_for_every_role_and_partner(world, path):
 @pytest.mark.parametrize("path", sorted(POSTS))
 def test_post_is_refused_to_the_roles_not_allowed(world, path):
     for partner in pair(path):
-        url = fill(path, partner)
+        url = fill(world, path, partner)
         for user in sorted(EVERYONE):
             headers = {"Authorization": f"Bearer {world['tokens'][user]}"}
             answer = world["anonymous"].post(url, json={}, headers=headers)
             if user not in POSTS[path]:
                 assert answer.status_code == 403, (user, url, answer.text)
-            elif "{partner_id}" in path and partner not in world["visible"][user]:
+            elif any(p in path for p in SCOPED) and partner not in world["visible"][user]:
                 assert answer.status_code in (404, 422), (user, url, answer.text)
             else:
                 assert answer.status_code not in (401, 403), (user, url, answer.text)
@@ -203,7 +242,7 @@ def test_no_response_names_a_partner_the_user_may_not_see(world, user):
     for path in GETS:
         for partner in pair(path):
             for query in queries:
-                url = fill(path, partner) + query
+                url = fill(world, path, partner) + query
                 body = client.get(url).text
                 # what the user asked for may be echoed ("no partner 'P0002'", the search box)
                 for asked in {partner, FOREIGN}:

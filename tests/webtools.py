@@ -4,7 +4,11 @@ live server (uvicorn in a thread) for the browser and load tests.
 The world: the demo at scale 0.1 (100 partners, seed 42). ``own`` is P0001, the partner of the
 partner user ``pat``; the partner manager ``max`` looks after every partner whose
 partner_manager is Marco Rossi (P0001 among them) and, assigned by id, P0003; ``foreign``
-(P0002, Jordan Lee's) is visible to neither.
+(P0002, Jordan Lee's) is visible to neither. ``fin`` (finance) sees every partner's money.
+
+Money: besides the demo's draft ledger of its latest complete quarter, the quarter before it
+(``approved``) is approved, and ``own`` and ``foreign`` each have an MDF request taken through
+to paid (``requests``: partner id → request id).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,7 @@ USERS = {
     "ana": "analyst",
     "max": "partner_manager",
     "pat": "partner_user",
+    "fin": "finance",
 }
 
 
@@ -43,6 +48,10 @@ class WebWorld:
     own: str = OWN
     foreign: str = FOREIGN
     assigned: str = ASSIGNED
+    #: an approved payout ledger's quarter
+    approved: str = ""
+    #: partner id → its paid MDF request
+    requests: dict[str, int] = field(default_factory=dict)
 
     def app(self, **kwargs: Any) -> Any:
         """The app; its pages are built on demand unless ``warm=True`` (a background thread
@@ -78,7 +87,28 @@ def build(root: Path) -> WebWorld:
             partners=[ASSIGNED] if role == "partner_manager" else (),
             by="test",
         )
-    return WebWorld(root)
+    return WebWorld(root, **_money(root))
+
+
+def _money(root: Path) -> dict[str, Any]:
+    from partnerscope.evaluation.view import RunData
+    from partnerscope.money import mdf
+    from partnerscope.money.payouts import Payouts, quarters
+    from partnerscope.workspace import Workspace
+
+    ws = Workspace.open(root)
+    approved = [q for q, complete in quarters(RunData(ws)).items() if complete][-2]
+    Payouts(ws).compute(approved, by="test")
+    Payouts(ws).approve(approved, by="test")
+    requests = {}
+    for partner in (OWN, FOREIGN):
+        done = mdf.submit(
+            ws, partner, activity_type="event", name=f"{partner} roadshow", amount=900, by="test"
+        )
+        mdf.approve(ws, done.request_id, by="test")
+        mdf.claim(ws, done.request_id, amount=800, proof="INV-1", by="test")
+        requests[partner] = mdf.pay(ws, done.request_id, by="test").request_id
+    return {"approved": approved, "requests": requests}
 
 
 def login_token(client: TestClient) -> str:

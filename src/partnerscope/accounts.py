@@ -50,6 +50,8 @@ class Role(StrEnum):
     ANALYST = "analyst"
     PARTNER_MANAGER = "partner_manager"
     PARTNER_USER = "partner_user"
+    #: approves and pays payout ledgers and MDF requests; reads every partner's money
+    FINANCE = "finance"
 
 
 class AccountError(PartnerscopeError, ValueError):
@@ -81,7 +83,7 @@ class User:
 
     @property
     def sees_all_partners(self) -> bool:
-        return self.role in (Role.ADMIN, Role.ANALYST)
+        return self.role in (Role.ADMIN, Role.ANALYST, Role.FINANCE)
 
 
 @dataclass(frozen=True)

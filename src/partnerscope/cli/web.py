@@ -90,7 +90,10 @@ def users_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="User name (what they sign in with).")],
     role: Annotated[
-        str, typer.Option("--role", "-r", help="admin, analyst, partner_manager or partner_user.")
+        str,
+        typer.Option(
+            "--role", "-r", help="admin, analyst, partner_manager, partner_user or finance."
+        ),
     ],
     partner: Annotated[
         str | None, typer.Option("--partner", help="A partner user's own partner id.")
@@ -117,7 +120,7 @@ def users_add(
         chosen = Role(role.strip().lower().replace("-", "_").replace(" ", "_"))
     except ValueError:
         raise AccountError(
-            f"{role!r} is not a role; choose admin, analyst, partner_manager or partner_user"
+            f"{role!r} is not a role; choose one of {', '.join(r.value for r in Role)}"
         ) from None
     password, show = _password(password_stdin, generate)
     user = accounts.add(

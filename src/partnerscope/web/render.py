@@ -32,6 +32,8 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/partners", "Partners", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
     ("/tiers", "Tiers", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
     ("/alerts", "Alerts", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
+    ("/payouts", "Payouts", tuple(Role)),
+    ("/mdf", "MDF", tuple(Role)),
     ("/decisions", "Decisions", (Role.ADMIN, Role.ANALYST)),
     ("/scenarios", "Scenarios", (Role.ADMIN, Role.ANALYST)),
     ("/runs", "Runs", (Role.ADMIN, Role.ANALYST)),

@@ -34,6 +34,8 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 EVERYONE = tuple(Role)
 STAFF = (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)
 ANALYSTS = (Role.ADMIN, Role.ANALYST)
+#: who approves and pays payout ledgers and MDF requests
+FINANCE = (Role.ADMIN, Role.FINANCE)
 
 
 def _utc(moment: datetime) -> datetime:

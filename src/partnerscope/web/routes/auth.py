@@ -25,6 +25,8 @@ from partnerscope.web.security import (
 
 pages = APIRouter()
 api = APIRouter(tags=["session"])
+#: where a role lands that has no dashboard
+HOME = {Role.PARTNER_USER: "/portal", Role.FINANCE: "/payouts"}
 
 
 class Me(BaseModel):
@@ -114,8 +116,8 @@ def login(
         return _login_form(request, next_=next, name=name, error=str(exc), status=401)
     token, _ = state.accounts.open_session(user)
     target = safe_next(next)
-    if user.role is Role.PARTNER_USER and target == "/":
-        target = "/portal"
+    if target == "/":
+        target = HOME.get(user.role, "/")
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

@@ -1,0 +1,834 @@
+"""Money in the web app: the quarterly payout ledgers and the MDF requests.
+
+Who may do what (docs/web.md has the table):
+
+- everyone reads the ledgers and MDF requests of the partners they can see; a partner user sees
+  its own lines of approved and paid ledgers only (a draft may still change, so it is not shown:
+  404), and its own requests and budget;
+- analysts, finance and admins compute a quarter's draft ledger;
+- finance and admins approve, pay and export ledgers, and approve, reject and pay MDF requests;
+- partner users (for their own partner), partner managers (for their partners) and admins
+  submit MDF requests and claims.
+
+Every step goes through :mod:`partnerscope.money.payouts` or :mod:`partnerscope.money.mdf`,
+which check it, refuse with the reason, and write the audit entry with the change.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path as FilePath
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from partnerscope.accounts import Role
+from partnerscope.errors import PartnerscopeError
+from partnerscope.money import mdf
+from partnerscope.money.mdf.workflow import MAX_TEXT, OBJECT_TYPE
+from partnerscope.money.payouts import LOCKED, Ledger, Payouts, quarters
+from partnerscope.reports import charts
+from partnerscope.web.render import located, page
+from partnerscope.web.security import ANALYSTS, EVERYONE, FINANCE, Ctx, UtcDateTime, allow
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from partnerscope.money.rules import Line
+
+pages = APIRouter()
+api = APIRouter(tags=["money"])
+
+Reader = Annotated[Ctx, Depends(allow(*EVERYONE))]
+Computer = Annotated[Ctx, Depends(allow(*ANALYSTS, Role.FINANCE))]
+Finance = Annotated[Ctx, Depends(allow(*FINANCE))]
+#: who submits MDF requests and claims
+Submitter = Annotated[Ctx, Depends(allow(Role.ADMIN, Role.PARTNER_MANAGER, Role.PARTNER_USER))]
+Quarter = Annotated[str, Path(min_length=1, max_length=32, description="e.g. FY2026-Q1")]
+RequestId = Annotated[int, Path(ge=1, le=2**62)]
+Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+Year = Annotated[str | None, Query(max_length=16, description="e.g. FY2026 (default: this year)")]
+
+
+# ------------------------------------------------------------------------------ payouts
+
+
+class LineOut(BaseModel):
+    partner_id: str
+    name: str
+    rule: str
+    #: earned, cap, minimum or adjustment
+    kind: str
+    #: the quarter the line was earned in (an adjustment: the locked quarter it corrects)
+    earned_in: str
+    amount: Decimal
+    explanation: str
+    base: Decimal | None
+    rate: Decimal | None
+    quantity: int | None
+    inputs: dict[str, Any]
+
+
+class Total(BaseModel):
+    key: str
+    label: str
+    total: Decimal
+    lines: int
+
+
+class LedgerOut(BaseModel):
+    """A quarter's ledger, as far as the caller may see it: totals and lines of the partners
+    they can see."""
+
+    period: str
+    status: str
+    run_id: int
+    computed_at: UtcDateTime
+    computed_by: str
+    approved_at: UtcDateTime | None
+    approved_by: str | None
+    paid_at: UtcDateTime | None
+    paid_by: str | None
+    payment_ref: str | None
+    total: Decimal
+    partners: int
+    by_partner: list[Total]
+    by_rule: list[Total]
+    lines: list[LineOut] | None = None
+
+
+class ComputeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: the run to compute from (default: the latest)
+    run_id: Annotated[int | None, Field(ge=1)] = None
+
+
+class PayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reference: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _ledgers(ctx: Ctx) -> Payouts:
+    return Payouts(ctx.workspace)
+
+
+def visible_ledger(ctx: Ctx, period: str) -> Ledger:
+    """The ledger of ``period`` with only the lines the caller may see; a draft is not shown to
+    a partner user (404, as if there were none)."""
+    from dataclasses import replace
+
+    ledger = _ledgers(ctx).ledger(period)
+    if ctx.user.role is Role.PARTNER_USER and ledger.status not in LOCKED:
+        raise HTTPException(404, f"no approved ledger for {period!r} yet")
+    if ctx.visible is None:
+        return ledger
+    return replace(ledger, lines=[ln for ln in ledger.lines if ln.partner_id in ctx.visible])
+
+
+def ledger_out(ctx: Ctx, ledger: Ledger, *, lines: bool = True) -> LedgerOut:
+    name = ctx.data.partner_name if ctx.served is not None else str
+    by_partner: dict[str, list[Line]] = {}
+    by_rule: dict[str, list[Line]] = {}
+    for line in ledger.lines:
+        by_partner.setdefault(line.partner_id, []).append(line)
+        by_rule.setdefault(line.rule, []).append(line)
+
+    def totals(groups: dict[str, list[Line]], label: Callable[[str], str]) -> list[Total]:
+        return [
+            Total(
+                key=k, label=label(k), total=sum((ln.amount for ln in v), Decimal(0)), lines=len(v)
+            )
+            for k, v in sorted(groups.items())
+        ]
+
+    return LedgerOut(
+        period=ledger.period,
+        status=ledger.status,
+        run_id=ledger.run_id,
+        computed_at=ledger.computed_at,
+        computed_by=ledger.computed_by,
+        approved_at=ledger.approved_at,
+        approved_by=ledger.approved_by,
+        paid_at=ledger.paid_at,
+        paid_by=ledger.paid_by,
+        payment_ref=ledger.payment_ref,
+        total=ledger.total,
+        partners=len(by_partner),
+        by_partner=totals(by_partner, name),
+        by_rule=totals(by_rule, lambda rule: rule.replace("_", " ")),
+        lines=[
+            LineOut(
+                partner_id=ln.partner_id,
+                name=name(ln.partner_id),
+                rule=ln.rule,
+                kind=ln.kind,
+                earned_in=ln.earned_in,
+                amount=ln.amount,
+                explanation=ln.explanation,
+                base=ln.base,
+                rate=ln.rate,
+                quantity=ln.quantity,
+                inputs=ln.inputs,
+            )
+            for ln in ledger.lines
+        ]
+        if lines
+        else None,
+    )
+
+
+def ledger_list(ctx: Ctx) -> list[LedgerOut]:
+    """Every ledger the caller may see, newest first, with its totals (no lines)."""
+    drafts = ctx.user.role is not Role.PARTNER_USER
+    return [
+        ledger_out(ctx, visible_ledger(ctx, p.period), lines=False)
+        for p in reversed(_ledgers(ctx).periods())
+        if drafts or p.status in LOCKED
+    ]
+
+
+def compute(ctx: Ctx, period: str, given: ComputeIn) -> Ledger:
+    return _ledgers(ctx).compute(period, by=ctx.user.name, run_id=given.run_id)
+
+
+def approve(ctx: Ctx, period: str) -> Ledger:
+    return _ledgers(ctx).approve(period, by=ctx.user.name)
+
+
+def pay(ctx: Ctx, period: str, given: PayIn) -> Ledger:
+    return _ledgers(ctx).pay(period, by=ctx.user.name, reference=given.reference)
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+_MEDIA = {
+    ExportFormat.CSV: "text/csv; charset=utf-8",
+    ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def export(ctx: Ctx, period: str, form: ExportFormat) -> Response:
+    from partnerscope.money.payouts import export as write
+
+    ledger = _ledgers(ctx).ledger(period)
+    names = {pid: ctx.data.partner_name(pid) for pid in ledger.partner_totals()}
+    filename = f"payouts-{ledger.period}.{form.value}"
+    with tempfile.TemporaryDirectory() as folder:
+        content = write(ledger, FilePath(folder) / filename, names=names).read_bytes()
+    return Response(
+        content,
+        media_type=_MEDIA[form],
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@api.get("/payouts", response_model=list[LedgerOut])
+def payouts_api(ctx: Reader) -> list[LedgerOut]:
+    """Every payout ledger the caller may see, newest first, with totals of their partners."""
+    return ledger_list(ctx)
+
+
+@api.get("/payouts/{period}", response_model=LedgerOut)
+def payout_api(ctx: Reader, period: Quarter) -> LedgerOut:
+    """A quarter's ledger: totals by partner and rule, and every line explained."""
+    return ledger_out(ctx, visible_ledger(ctx, period))
+
+
+@api.get("/payouts/{period}/export", response_class=Response)
+def payout_export_api(
+    ctx: Finance, period: Quarter, format: ExportFormat = ExportFormat.CSV
+) -> Response:
+    """The ledger for payment, as CSV or XLSX (formula-safe text)."""
+    return export(ctx, period, format)
+
+
+@api.post("/payouts/{period}/compute", response_model=LedgerOut)
+def payout_compute_api(ctx: Computer, period: Quarter, given: ComputeIn) -> LedgerOut:
+    """Compute (or recompute) the quarter's draft ledger from a run (audited)."""
+    return ledger_out(ctx, compute(ctx, period, given))
+
+
+@api.post("/payouts/{period}/approve", response_model=LedgerOut)
+def payout_approve_api(ctx: Finance, period: Quarter) -> LedgerOut:
+    """Approve a draft ledger: its lines are locked from now on (audited)."""
+    return ledger_out(ctx, approve(ctx, period))
+
+
+@api.post("/payouts/{period}/pay", response_model=LedgerOut)
+def payout_pay_api(ctx: Finance, period: Quarter, given: PayIn) -> LedgerOut:
+    """Record the payment of an approved ledger with its payment reference (audited)."""
+    return ledger_out(ctx, pay(ctx, period, given))
+
+
+def _payouts_page(request: Request, ctx: Ctx, *, errors: list[str], status: int) -> HTMLResponse:
+    ledgers = ledger_list(ctx)
+    chart = charts.spec(
+        "bars",
+        [
+            {"label": f"{x.period} ({x.status})", "value": float(x.total), "group": "up"}
+            for x in reversed(ledgers)
+        ],
+        title="Total of each ledger",
+    )
+    can_compute = ctx.user.role in (*ANALYSTS, Role.FINANCE) and ctx.served is not None
+    return page(
+        request,
+        ctx,
+        "payouts.html.j2",
+        status=status,
+        title="Payouts",
+        ledgers=ledgers,
+        chart=chart if ledgers else None,
+        quarters=[q for q, done in quarters(ctx.data).items() if done][::-1] if can_compute else [],
+        errors=errors,
+    )
+
+
+def _ledger_page(
+    request: Request,
+    ctx: Ctx,
+    period: str,
+    *,
+    partner: str | None = None,
+    errors: list[str],
+    status: int,
+) -> HTMLResponse:
+    ledger = visible_ledger(ctx, period)
+    out = ledger_out(ctx, ledger)
+    one = partner or (ctx.user.partner_id if ctx.user.role is Role.PARTNER_USER else None)
+    shown = [ln for ln in out.lines or [] if one is None or ln.partner_id == one]
+    rules = [
+        {
+            "label": t.label,
+            "value": float(t.total),
+            "group": "up" if t.total >= 0 else "down",
+        }
+        for t in ledger_out(ctx, ledger if one is None else _only(ledger, one), lines=False).by_rule
+    ]
+    return page(
+        request,
+        ctx,
+        "payout.html.j2",
+        status=status,
+        title=f"Payouts {out.period}",
+        ledger=out,
+        partner=one,
+        lines=shown if one is not None or len(shown) <= 200 else [],
+        chart=charts.spec("bars", rules, title="Amount by rule") if rules else None,
+        can_approve=ctx.user.role in FINANCE,
+        can_compute=ctx.user.role in (*ANALYSTS, Role.FINANCE),
+        errors=errors,
+    )
+
+
+def _only(ledger: Ledger, partner_id: str) -> Ledger:
+    from dataclasses import replace
+
+    return replace(ledger, lines=[ln for ln in ledger.lines if ln.partner_id == partner_id])
+
+
+@pages.get("/payouts", response_class=HTMLResponse)
+def payouts_page(request: Request, ctx: Reader) -> HTMLResponse:
+    """Every ledger with its status and total, and (for analysts and finance) the form that
+    computes a quarter's draft."""
+    return _payouts_page(request, ctx, errors=[], status=200)
+
+
+@pages.get("/payouts/{period}", response_class=HTMLResponse)
+def payout_page(
+    request: Request,
+    ctx: Reader,
+    period: Quarter,
+    partner: Annotated[str | None, Query(max_length=64)] = None,
+) -> HTMLResponse:
+    """A ledger: totals by rule (chart) and partner, the lines of one partner explained, and
+    the approve and pay forms for finance."""
+    if partner is not None and not ctx.can_see(partner):
+        raise HTTPException(404, f"no partner {partner!r}")
+    return _ledger_page(request, ctx, period, partner=partner, errors=[], status=200)
+
+
+def _form(
+    request: Request,
+    ctx: Ctx,
+    act: Callable[[], Any],
+    target: str,
+    again: Callable[[list[str], int], HTMLResponse],
+) -> Response:
+    """Do a form's action; on success go to ``target``, else show the page again with what to
+    fix (422: a field; 400: a refusal with its reason)."""
+    try:
+        act()
+    except ValidationError as exc:
+        return again(located(exc.errors()), 422)
+    except HTTPException:
+        raise
+    except PartnerscopeError as exc:
+        if isinstance(exc, LookupError):
+            raise
+        return again([str(exc)], 400)
+    return RedirectResponse(target, status_code=303)
+
+
+@pages.post("/payouts/compute", response_class=HTMLResponse, response_model=None)
+def payout_compute_submit(
+    request: Request, ctx: Computer, period: Annotated[str, Form(max_length=32)] = ""
+) -> Response:
+    return _form(
+        request,
+        ctx,
+        lambda: compute(ctx, period, ComputeIn()),
+        f"/payouts/{period}",
+        lambda errors, status: _payouts_page(request, ctx, errors=errors, status=status),
+    )
+
+
+@pages.post("/payouts/{period}/approve", response_class=HTMLResponse, response_model=None)
+def payout_approve_submit(request: Request, ctx: Finance, period: Quarter) -> Response:
+    return _form(
+        request,
+        ctx,
+        lambda: approve(ctx, period),
+        f"/payouts/{period}",
+        lambda errors, status: _ledger_page(request, ctx, period, errors=errors, status=status),
+    )
+
+
+@pages.post("/payouts/{period}/pay", response_class=HTMLResponse, response_model=None)
+def payout_pay_submit(
+    request: Request,
+    ctx: Finance,
+    period: Quarter,
+    reference: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    return _form(
+        request,
+        ctx,
+        lambda: pay(ctx, period, PayIn(reference=reference.strip())),
+        f"/payouts/{period}",
+        lambda errors, status: _ledger_page(request, ctx, period, errors=errors, status=status),
+    )
+
+
+# ---------------------------------------------------------------------------------- MDF
+
+
+class RequestOut(BaseModel):
+    request_id: int
+    ref: str
+    partner_id: str
+    name: str
+    fiscal_year: str
+    activity_type: str
+    activity: str
+    requested_amount: Decimal
+    status: str
+    submitted_by: str
+    submitted_at: UtcDateTime
+    approved_amount: Decimal | None
+    deadline: date | None
+    decided_by: str | None
+    decided_at: UtcDateTime | None
+    reason: str | None
+    claimed_amount: Decimal | None
+    proof_ref: str | None
+    claimed_by: str | None
+    claimed_at: UtcDateTime | None
+    paid_amount: Decimal | None
+    paid_by: str | None
+    paid_at: UtcDateTime | None
+
+
+class RequestIn(BaseModel):
+    """A new request; a partner user's is always for its own partner (``partner_id`` may be
+    left out)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    partner_id: Annotated[str | None, Field(max_length=64)] = None
+    activity_type: mdf.ActivityType
+    name: Text
+    amount: Money
+    #: the fiscal year whose budget it draws on (default: this year)
+    fiscal_year: Annotated[str | None, Field(max_length=16)] = None
+
+
+class ApproveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: at most the amount requested (default: all of it)
+    amount: Money | None = None
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text
+
+
+class ClaimIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Money
+    proof: Text
+
+
+class BudgetOut(BaseModel):
+    partner_id: str
+    name: str
+    fiscal_year: str
+    amount: Decimal
+    #: "tier" (the tier's default) or "override" (set for the partner)
+    source: str
+    tier: str | None
+    committed: Decimal
+    imported_spend: Decimal
+    left: Decimal
+
+
+class RequestFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    partner: Annotated[str | None, Field(max_length=64)] = None
+    status: mdf.RequestStatus | None = None
+    year: Annotated[str | None, Field(max_length=16)] = None
+
+
+def _names(ctx: Ctx) -> Callable[[str], str]:
+    return ctx.data.partner_name if ctx.served is not None else str
+
+
+def request_out(ctx: Ctx, found: mdf.MdfRequest) -> RequestOut:
+    from dataclasses import asdict
+
+    fields = asdict(found)
+    fields.pop("name")
+    return RequestOut(
+        **fields, ref=found.ref, name=_names(ctx)(found.partner_id), activity=found.name
+    )
+
+
+def visible_request(ctx: Ctx, request_id: int) -> mdf.MdfRequest:
+    """The request, if the caller may see its partner (else 404, like one that does not
+    exist)."""
+    found = mdf.request(ctx.workspace, request_id)
+    if not ctx.can_see(found.partner_id):
+        raise HTTPException(404, f"no MDF request #{request_id}")
+    return found
+
+
+def request_list(ctx: Ctx, query: RequestFilter) -> list[mdf.MdfRequest]:
+    if query.partner is not None and not ctx.can_see(query.partner):
+        raise HTTPException(404, f"no partner {query.partner!r}")
+    found = mdf.requests(ctx.workspace, query.partner, query.year, query.status)
+    return [r for r in found if ctx.can_see(r.partner_id)]
+
+
+def requester(ctx: Ctx, partner_id: str | None) -> str:
+    """The partner a request is submitted for: a partner user's own; otherwise one the caller
+    can see (404 for any other)."""
+    if ctx.user.role is Role.PARTNER_USER:
+        own = ctx.user.partner_id
+        if own is None or (partner_id not in (None, own)):
+            raise HTTPException(404, f"no partner {partner_id!r}")
+        return own
+    if not partner_id:
+        raise HTTPException(422, "partner_id: say which partner the request is for")
+    if not ctx.can_see(partner_id):
+        raise HTTPException(404, f"no partner {partner_id!r}")
+    return partner_id
+
+
+def submit(ctx: Ctx, given: RequestIn) -> mdf.MdfRequest:
+    return mdf.submit(
+        ctx.workspace,
+        requester(ctx, given.partner_id),
+        activity_type=given.activity_type,
+        name=given.name,
+        amount=given.amount,
+        by=ctx.user.name,
+        year=given.fiscal_year,
+    )
+
+
+def claim(ctx: Ctx, request_id: int, given: ClaimIn) -> mdf.MdfRequest:
+    visible_request(ctx, request_id)
+    return mdf.claim(
+        ctx.workspace, request_id, amount=given.amount, proof=given.proof, by=ctx.user.name
+    )
+
+
+def decide(ctx: Ctx, request_id: int, given: ApproveIn | RejectIn | None) -> mdf.MdfRequest:
+    """Approve (ApproveIn), reject (RejectIn) or pay (None) a request."""
+    visible_request(ctx, request_id)
+    if isinstance(given, ApproveIn):
+        return mdf.approve(ctx.workspace, request_id, by=ctx.user.name, amount=given.amount)
+    if isinstance(given, RejectIn):
+        return mdf.reject(ctx.workspace, request_id, reason=given.reason, by=ctx.user.name)
+    return mdf.pay(ctx.workspace, request_id, by=ctx.user.name)
+
+
+def budget_list(ctx: Ctx, year: str | None) -> list[BudgetOut]:
+    name = _names(ctx)
+    return [
+        BudgetOut(
+            partner_id=b.partner_id,
+            name=name(b.partner_id),
+            fiscal_year=b.fiscal_year,
+            amount=b.amount,
+            source=b.source,
+            tier=b.tier,
+            committed=b.committed,
+            imported_spend=b.imported_spend,
+            left=b.left,
+        )
+        for b in mdf.budgets(ctx.workspace, year)
+        if ctx.can_see(b.partner_id)
+    ]
+
+
+@api.get("/mdf/requests", response_model=list[RequestOut])
+def mdf_requests_api(ctx: Reader, query: Annotated[RequestFilter, Query()]) -> list[RequestOut]:
+    """The MDF requests of the partners the caller can see, oldest first."""
+    return [request_out(ctx, r) for r in request_list(ctx, query)]
+
+
+@api.get("/mdf/requests/{request_id}", response_model=RequestOut)
+def mdf_request_api(ctx: Reader, request_id: RequestId) -> RequestOut:
+    return request_out(ctx, visible_request(ctx, request_id))
+
+
+@api.post("/mdf/requests", response_model=RequestOut, status_code=201)
+def mdf_submit_api(ctx: Submitter, given: RequestIn) -> RequestOut:
+    """Submit a request for a partner's activity, against its budget of the year (audited)."""
+    return request_out(ctx, submit(ctx, given))
+
+
+@api.post("/mdf/requests/{request_id}/approve", response_model=RequestOut)
+def mdf_approve_api(ctx: Finance, request_id: RequestId, given: ApproveIn) -> RequestOut:
+    """Approve at most the amount requested and the partner's budget left; sets the claim
+    deadline (audited)."""
+    return request_out(ctx, decide(ctx, request_id, given))
+
+
+@api.post("/mdf/requests/{request_id}/reject", response_model=RequestOut)
+def mdf_reject_api(ctx: Finance, request_id: RequestId, given: RejectIn) -> RequestOut:
+    """Reject a request awaiting approval, with the reason the partner is told (audited)."""
+    return request_out(ctx, decide(ctx, request_id, given))
+
+
+@api.post("/mdf/requests/{request_id}/claim", response_model=RequestOut)
+def mdf_claim_api(ctx: Submitter, request_id: RequestId, given: ClaimIn) -> RequestOut:
+    """Claim an approved request: the amount spent (at most the approved amount) and the proof
+    reference, by the deadline (audited)."""
+    return request_out(ctx, claim(ctx, request_id, given))
+
+
+@api.post("/mdf/requests/{request_id}/pay", response_model=RequestOut)
+def mdf_pay_api(ctx: Finance, request_id: RequestId) -> RequestOut:
+    """Record the payment of a claimed request: the claimed amount (audited)."""
+    return request_out(ctx, decide(ctx, request_id, None))
+
+
+@api.get("/mdf/budgets", response_model=list[BudgetOut])
+def mdf_budgets_api(ctx: Reader, year: Year = None) -> list[BudgetOut]:
+    """The budgets of the partners the caller can see: amount, committed, spent, left."""
+    return budget_list(ctx, year)
+
+
+def _mdf_page(
+    request: Request, ctx: Ctx, query: RequestFilter, *, errors: list[str], status: int
+) -> HTMLResponse:
+    found = request_list(ctx, query)
+    budgets = budget_list(ctx, query.year)
+    if query.partner is not None:
+        budgets = [b for b in budgets if b.partner_id == query.partner]
+    totals = {
+        key: sum((getattr(b, key) for b in budgets), Decimal(0))
+        for key in ("amount", "committed", "imported_spend", "left")
+    }
+    by_status: dict[str, Decimal] = {}
+    for r in found:
+        by_status[r.status] = by_status.get(r.status, Decimal(0)) + r.requested_amount
+    chart = charts.spec(
+        "bars",
+        [{"label": s, "value": float(v), "group": "up"} for s, v in by_status.items()],
+        title="Amount requested by status",
+    )
+    partners = (
+        []
+        if ctx.user.role is Role.PARTNER_USER or ctx.served is None
+        else sorted(p for p in ctx.data.scorecards.spans if ctx.can_see(p))
+    )
+    return page(
+        request,
+        ctx,
+        "mdf.html.j2",
+        status=status,
+        title="Market development funds",
+        requests=[request_out(ctx, r) for r in reversed(found)],
+        budgets=budgets if len(budgets) <= 50 else [],
+        totals=totals,
+        partners_count=len(budgets),
+        chart=chart if found else None,
+        query=query,
+        statuses=[s.value for s in mdf.RequestStatus],
+        types=[t.value for t in mdf.ActivityType],
+        can_submit=ctx.user.role in (Role.ADMIN, Role.PARTNER_MANAGER, Role.PARTNER_USER),
+        partners=partners,
+        errors=errors,
+    )
+
+
+def _request_page(
+    request: Request, ctx: Ctx, request_id: int, *, errors: list[str], status: int
+) -> HTMLResponse:
+    from partnerscope import appdb, audit
+
+    found = visible_request(ctx, request_id)
+    history = audit.entries(
+        appdb.connect(ctx.workspace),
+        object_type=OBJECT_TYPE,
+        object_id=str(request_id),
+    )
+    return page(
+        request,
+        ctx,
+        "mdf_request.html.j2",
+        status=status,
+        title=f"MDF request {found.ref}",
+        r=request_out(ctx, found),
+        history=list(reversed(history)),
+        can_decide=ctx.user.role in FINANCE,
+        can_claim=ctx.user.role in (Role.ADMIN, Role.PARTNER_MANAGER, Role.PARTNER_USER),
+        errors=errors,
+    )
+
+
+@pages.get("/mdf", response_class=HTMLResponse)
+def mdf_page(
+    request: Request, ctx: Reader, query: Annotated[RequestFilter, Query()]
+) -> HTMLResponse:
+    """Budgets and requests of the caller's partners, and the form to submit a request."""
+    return _mdf_page(request, ctx, query, errors=[], status=200)
+
+
+@pages.get("/mdf/requests/{request_id}", response_class=HTMLResponse)
+def mdf_request_page(request: Request, ctx: Reader, request_id: RequestId) -> HTMLResponse:
+    """One request, its history, and the forms of its next step."""
+    return _request_page(request, ctx, request_id, errors=[], status=200)
+
+
+@pages.post("/mdf/requests", response_class=HTMLResponse, response_model=None)
+def mdf_submit_submit(
+    request: Request,
+    ctx: Submitter,
+    partner_id: Annotated[str, Form(max_length=64)] = "",
+    activity_type: Annotated[str, Form(max_length=32)] = "",
+    name: Annotated[str, Form(max_length=2000)] = "",
+    amount: Annotated[str, Form(max_length=32)] = "",
+    fiscal_year: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    created: list[mdf.MdfRequest] = []
+
+    def act() -> None:
+        given = RequestIn(
+            partner_id=partner_id.strip() or None,
+            activity_type=activity_type,  # type: ignore[arg-type]
+            name=name.strip(),
+            amount=amount.strip(),  # type: ignore[arg-type]
+            fiscal_year=fiscal_year.strip() or None,
+        )
+        created.append(submit(ctx, given))
+
+    answer = _form(
+        request,
+        ctx,
+        act,
+        "/mdf",
+        lambda errors, status: _mdf_page(
+            request, ctx, RequestFilter(), errors=errors, status=status
+        ),
+    )
+    if created:
+        return RedirectResponse(f"/mdf/requests/{created[0].request_id}", status_code=303)
+    return answer
+
+
+def _request_form(request: Request, ctx: Ctx, request_id: int, act: Callable[[], Any]) -> Response:
+    return _form(
+        request,
+        ctx,
+        act,
+        f"/mdf/requests/{request_id}",
+        lambda errors, status: _request_page(
+            request, ctx, request_id, errors=errors, status=status
+        ),
+    )
+
+
+@pages.post("/mdf/requests/{request_id}/approve", response_class=HTMLResponse, response_model=None)
+def mdf_approve_submit(
+    request: Request,
+    ctx: Finance,
+    request_id: RequestId,
+    amount: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    return _request_form(
+        request,
+        ctx,
+        request_id,
+        lambda: decide(
+            ctx,
+            request_id,
+            ApproveIn(amount=amount.strip() or None),  # type: ignore[arg-type]
+        ),
+    )
+
+
+@pages.post("/mdf/requests/{request_id}/reject", response_class=HTMLResponse, response_model=None)
+def mdf_reject_submit(
+    request: Request,
+    ctx: Finance,
+    request_id: RequestId,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    return _request_form(
+        request, ctx, request_id, lambda: decide(ctx, request_id, RejectIn(reason=reason.strip()))
+    )
+
+
+@pages.post("/mdf/requests/{request_id}/claim", response_class=HTMLResponse, response_model=None)
+def mdf_claim_submit(
+    request: Request,
+    ctx: Submitter,
+    request_id: RequestId,
+    amount: Annotated[str, Form(max_length=32)] = "",
+    proof: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    return _request_form(
+        request,
+        ctx,
+        request_id,
+        lambda: claim(
+            ctx,
+            request_id,
+            ClaimIn(amount=amount.strip(), proof=proof.strip()),  # type: ignore[arg-type]
+        ),
+    )
+
+
+@pages.post("/mdf/requests/{request_id}/pay", response_class=HTMLResponse, response_model=None)
+def mdf_pay_submit(request: Request, ctx: Finance, request_id: RequestId) -> Response:
+    return _request_form(request, ctx, request_id, lambda: decide(ctx, request_id, None))
