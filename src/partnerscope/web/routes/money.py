@@ -44,15 +44,19 @@ if TYPE_CHECKING:
 pages = APIRouter()
 api = APIRouter(tags=["money"])
 
+#: who computes draft ledgers, and who submits MDF requests and claims
+COMPUTERS = (*ANALYSTS, Role.FINANCE)
+SUBMITTERS = (Role.ADMIN, Role.PARTNER_MANAGER, Role.PARTNER_USER)
 Reader = Annotated[Ctx, Depends(allow(*EVERYONE))]
-Computer = Annotated[Ctx, Depends(allow(*ANALYSTS, Role.FINANCE))]
+Computer = Annotated[Ctx, Depends(allow(*COMPUTERS))]
 Finance = Annotated[Ctx, Depends(allow(*FINANCE))]
-#: who submits MDF requests and claims
-Submitter = Annotated[Ctx, Depends(allow(Role.ADMIN, Role.PARTNER_MANAGER, Role.PARTNER_USER))]
+Submitter = Annotated[Ctx, Depends(allow(*SUBMITTERS))]
 Quarter = Annotated[str, Path(min_length=1, max_length=32, description="e.g. FY2026-Q1")]
 RequestId = Annotated[int, Path(ge=1, le=2**62)]
 Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
 Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+#: a ledger page lists every line up to this many; beyond, those of the partner picked
+MAX_LINES = 200
 Year = Annotated[str | None, Query(max_length=16, description="e.g. FY2026 (default: this year)")]
 
 
@@ -120,14 +124,16 @@ def _ledgers(ctx: Ctx) -> Payouts:
     return Payouts(ctx.workspace)
 
 
-def visible_ledger(ctx: Ctx, period: str) -> Ledger:
-    """The ledger of ``period`` with only the lines the caller may see; a draft is not shown to
-    a partner user (404, as if there were none)."""
+def visible_ledger(ctx: Ctx, period: str, partner: str | None = None) -> Ledger:
+    """The ledger of ``period`` with only the lines the caller may see (of ``partner`` only,
+    when given); a draft is not shown to a partner user (404, as if there were none)."""
     from dataclasses import replace
 
     ledger = _ledgers(ctx).ledger(period)
     if ctx.user.role is Role.PARTNER_USER and ledger.status not in LOCKED:
         raise HTTPException(404, f"no approved ledger for {period!r} yet")
+    if partner is not None:
+        return replace(ledger, lines=[ln for ln in ledger.lines if ln.partner_id == partner])
     if ctx.visible is None:
         return ledger
     return replace(ledger, lines=[ln for ln in ledger.lines if ln.partner_id in ctx.visible])
@@ -281,7 +287,7 @@ def _payouts_page(request: Request, ctx: Ctx, *, errors: list[str], status: int)
         ],
         title="Total of each ledger",
     )
-    can_compute = ctx.user.role in (*ANALYSTS, Role.FINANCE) and ctx.served is not None
+    can_compute = ctx.user.role in COMPUTERS and ctx.served is not None
     return page(
         request,
         ctx,
@@ -304,38 +310,31 @@ def _ledger_page(
     errors: list[str],
     status: int,
 ) -> HTMLResponse:
-    ledger = visible_ledger(ctx, period)
-    out = ledger_out(ctx, ledger)
-    one = partner or (ctx.user.partner_id if ctx.user.role is Role.PARTNER_USER else None)
-    shown = [ln for ln in out.lines or [] if one is None or ln.partner_id == one]
+    """The ledger, or one partner's part of it (a partner user's own, always)."""
+    if ctx.user.role is Role.PARTNER_USER:
+        partner = ctx.user.partner_id or ""
+    elif partner is not None and not ctx.can_see(partner):
+        raise HTTPException(404, f"no partner {partner!r}")
+    out = ledger_out(ctx, visible_ledger(ctx, period, partner))
     rules = [
-        {
-            "label": t.label,
-            "value": float(t.total),
-            "group": "up" if t.total >= 0 else "down",
-        }
-        for t in ledger_out(ctx, ledger if one is None else _only(ledger, one), lines=False).by_rule
+        {"label": t.label, "value": float(t.total), "group": "up" if t.total >= 0 else "down"}
+        for t in out.by_rule
     ]
+    lines = out.lines or []
     return page(
         request,
         ctx,
         "payout.html.j2",
         status=status,
-        title=f"Payouts {out.period}",
+        title=f"Payouts {out.period}" + (f" of {partner}" if partner else ""),
         ledger=out,
-        partner=one,
-        lines=shown if one is not None or len(shown) <= 200 else [],
+        partner=partner,
+        lines=lines if partner is not None or len(lines) <= MAX_LINES else [],
         chart=charts.spec("bars", rules, title="Amount by rule") if rules else None,
         can_approve=ctx.user.role in FINANCE,
-        can_compute=ctx.user.role in (*ANALYSTS, Role.FINANCE),
+        can_compute=ctx.user.role in COMPUTERS,
         errors=errors,
     )
-
-
-def _only(ledger: Ledger, partner_id: str) -> Ledger:
-    from dataclasses import replace
-
-    return replace(ledger, lines=[ln for ln in ledger.lines if ln.partner_id == partner_id])
 
 
 @pages.get("/payouts", response_class=HTMLResponse)
@@ -354,8 +353,6 @@ def payout_page(
 ) -> HTMLResponse:
     """A ledger: totals by rule (chart) and partner, the lines of one partner explained, and
     the approve and pay forms for finance."""
-    if partner is not None and not ctx.can_see(partner):
-        raise HTTPException(404, f"no partner {partner!r}")
     return _ledger_page(request, ctx, period, partner=partner, errors=[], status=200)
 
 
@@ -685,7 +682,7 @@ def _mdf_page(
         query=query,
         statuses=[s.value for s in mdf.RequestStatus],
         types=[t.value for t in mdf.ActivityType],
-        can_submit=ctx.user.role in (Role.ADMIN, Role.PARTNER_MANAGER, Role.PARTNER_USER),
+        can_submit=ctx.user.role in SUBMITTERS,
         partners=partners,
         errors=errors,
     )
@@ -711,7 +708,7 @@ def _request_page(
         r=request_out(ctx, found),
         history=list(reversed(history)),
         can_decide=ctx.user.role in FINANCE,
-        can_claim=ctx.user.role in (Role.ADMIN, Role.PARTNER_MANAGER, Role.PARTNER_USER),
+        can_claim=ctx.user.role in SUBMITTERS,
         errors=errors,
     )
 
