@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -240,4 +241,55 @@ mdf_requests = Table(
     Column("paid_by", Text),
     Column("paid_at", DateTime),
     Index("ix_mdf_requests_partner", "partner_id", "fiscal_year"),
+)
+
+# ---------------------------------------------------------------------------- registrations
+
+#: A partner's deal registration through its workflow: submitted → protected (approved, until
+#: ``protected_until``) or rejected (with a reason) → won or expired. ``account_key`` is the
+#: normalized account name and ``domain`` the normalized domain conflicts are matched on.
+deal_registrations = Table(
+    "deal_registrations",
+    metadata,
+    Column("registration_id", Integer, primary_key=True),
+    Column("partner_id", String(64), nullable=False),
+    Column("account_name", Text, nullable=False),
+    Column("account_key", Text, nullable=False),
+    Column("domain", String(253)),
+    Column("country", String(64)),
+    Column("amount", String(32), nullable=False),
+    Column("expected_close", Date, nullable=False),
+    Column("products", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("submitted_by", Text, nullable=False),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("decided_by", Text),
+    Column("decided_at", DateTime),
+    Column("reason", Text),
+    Column("protected_until", Date),
+    Column("closed_by", Text),
+    Column("closed_at", DateTime),
+    Column("crm_opportunity_id", Text),
+    Index("ix_deal_registrations_partner", "partner_id", "status"),
+    Index("ix_deal_registrations_status", "status"),
+)
+
+#: What a registration conflicted with when it was submitted: another partner's live
+#: registration (``kind`` registration, ``other_id`` its id) or a direct opportunity of the
+#: warehouse (``kind`` opportunity), matched on the domain or the name with its similarity.
+deal_registration_conflicts = Table(
+    "deal_registration_conflicts",
+    metadata,
+    Column(
+        "registration_id",
+        ForeignKey("deal_registrations.registration_id"),
+        primary_key=True,
+    ),
+    Column("kind", String(16), primary_key=True),
+    Column("other_id", String(64), primary_key=True),
+    Column("other_partner_id", String(64)),
+    Column("other_name", Text, nullable=False),
+    Column("matched_on", String(16), nullable=False),
+    Column("score", Float, nullable=False),
+    Index("ix_deal_registration_conflicts_other", "kind", "other_id"),
 )

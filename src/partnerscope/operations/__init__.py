@@ -1,0 +1,1 @@
+"""Operations on the partner channel: deal registration and lead routing."""
