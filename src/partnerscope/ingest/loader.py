@@ -8,7 +8,7 @@ checked for every file before anything commits.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,8 +118,13 @@ def ingest(
     pairs: list[tuple[str, Path]],
     *,
     progress: ProgressFn | None = None,
+    sources: Mapping[str, SourceConfig] | None = None,
 ) -> IngestReport:
-    """Load ``pairs`` of (source name, file) in one transaction and return what happened."""
+    """Load ``pairs`` of (source name, file) in one transaction and return what happened.
+
+    ``sources`` declares the sources by name instead of ``config.sources`` (partnerscope's own
+    files, such as the money facts a run posts: :mod:`partnerscope.money.posting`)."""
+    declared = config.sources if sources is None else sources
     con = warehouse.con
     total = len(pairs) * _STEPS_PER_FILE
     done = 0
@@ -137,9 +142,12 @@ def ingest(
             label = f"{source_name}: {path.name}"
             if progress:
                 progress(f"{label}: reading", done, total)
-            data = read_file(path, config.sources[source_name])
+            source = declared[source_name]
+            data = read_file(path, source)
             step(f"{label}: validating {data.rows_in:,} rows")
-            reports.append(_load_file(con, config, root, source_name, path, data, batch, step))
+            reports.append(
+                _load_file(con, config, root, source_name, source, path, data, batch, step)
+            )
     return IngestReport(batch, tuple(reports))
 
 
@@ -152,12 +160,12 @@ def _load_file(
     config: Config,
     root: Path,
     source_name: str,
+    source: SourceConfig,
     path: Path,
     data: FileData,
     batch: int,
     step: Callable[[str], None],
 ) -> FileReport:
-    source = config.sources[source_name]
     table = TABLES[source.entity]
     plan = Plan(
         table=table,
@@ -174,7 +182,7 @@ def _load_file(
     _refuse_wrong_file(path, source_name, source, plan, data)
     started = datetime.now(UTC).replace(tzinfo=None)
     import_id = _next_id(con)
-    shown = _display_path(path, root)
+    shown = display_path(path, root)
     import duckdb
 
     con.register("__staged", data.table)
@@ -243,7 +251,7 @@ def _load_file(
     return report
 
 
-def _display_path(path: Path, root: Path) -> str:
+def display_path(path: Path, root: Path) -> str:
     """Relative to the workspace when inside it, else absolute without ``..`` parts."""
     resolved = path.resolve()
     try:

@@ -14,7 +14,6 @@ UTC. Every function takes ``now`` so that tests control the clock.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -535,18 +534,24 @@ def activity_row(found: MdfRequest, currency: str, timezone: str) -> dict[str, s
     }
 
 
+def activities_csv(workspace: Workspace) -> tuple[str, int]:
+    """Every request as a row of the canonical ``mdf_activities`` table: the CSV text (those
+    column names) and the number of rows."""
+    from partnerscope.cells import csv_text
+
+    config = workspace.config.workspace
+    rows = [activity_row(r, config.base_currency, config.timezone) for r in requests(workspace)]
+    return csv_text(EXPORT_COLUMNS, rows), len(rows)
+
+
 def export_activities(workspace: Workspace, path: Path) -> int:
     """Write every request as a row of the canonical ``mdf_activities`` table (CSV with those
     column names) to ``path``; ingested as an ``mdf_activities`` source, the MDF metrics count
-    them. Returns the number of rows written."""
-    from partnerscope.atomic import replacing
+    them (``partnerscope run`` also posts them itself: :mod:`partnerscope.money.posting`).
+    Returns the number of rows written."""
+    from partnerscope.atomic import write_bytes
 
-    config = workspace.config.workspace
-    found = requests(workspace)
+    content, count = activities_csv(workspace)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with replacing(path) as temp, temp.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for item in found:
-            writer.writerow(activity_row(item, config.base_currency, config.timezone))
-    return len(found)
+    write_bytes(path, content.encode("utf-8"))
+    return count
