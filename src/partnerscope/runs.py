@@ -4,7 +4,10 @@ A run folder ``state/runs/NNNNNN/`` holds ``manifest.json`` (run id, as-of time,
 definition version, input fingerprints, engine, timings) and the results as Parquet, so that
 reports and the web app read a finished run without touching the warehouse while new data is
 loaded. A run is written to a temporary folder and renamed when complete: an interrupted run
-leaves no trace.
+leaves no run behind (what it posted, below, stays posted, as an ingest would).
+
+A run first posts the money module's facts (approved payout ledgers, MDF requests) to the
+warehouse when they changed (:mod:`partnerscope.money.posting`), so that the metrics read them.
 
 A run after new data recomputes only the months the new data touched (``changed_from`` of the
 imports since the previous run) and keeps the previous run's parts for the rest; anything else
@@ -78,6 +81,9 @@ class RunManifest:
     evaluation: dict[str, Any] = field(default_factory=dict)
     #: what the run found on the committed decisions (signals fired, reviews due)
     decisions: dict[str, Any] = field(default_factory=dict)
+    #: the payout ledgers and MDF requests the run posted to the warehouse before computing
+    #: (partnerscope.money.posting.Posted; empty when they had not changed)
+    posted: dict[str, Any] = field(default_factory=dict)
 
     @property
     def as_of_time(self) -> datetime:
@@ -148,7 +154,8 @@ def execute(
     full: bool = False,
     progress: Progress | None = None,
 ) -> RunManifest:
-    """Compute the whole catalog and store it as a new run."""
+    """Post the money module's changed facts, then compute the whole catalog and store it as a
+    new run."""
     import ibis
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -157,6 +164,7 @@ def execute(
     from partnerscope.decisions.record import Status
     from partnerscope.decisions.service import Decisions
     from partnerscope.metrics.engine import compute
+    from partnerscope.money.posting import post
 
     started = datetime.now(UTC)
     clock = time.perf_counter()
@@ -174,90 +182,98 @@ def execute(
         if progress is not None:
             progress(text, done, STEPS)
 
-    with workspace.lock("run"), workspace.warehouse(read_only=True) as warehouse:
-        inputs = _inputs(warehouse)
-        previous = latest_run(workspace)
-        reuse, mode, reason = _plan(
-            workspace, previous, config.metrics_hash(), catalog, inputs, as_of, full, warehouse
-        )
-        backend = ibis.duckdb.from_connection(warehouse.con)
-        runs = list_runs(workspace)
-        run_id = runs[-1].run_id + 1 if runs else 1
-        folder = run_folder(workspace, run_id)
-        temp = folder.with_name(f".tmp-{folder.name}")
-        shutil.rmtree(temp, ignore_errors=True)
-        temp.mkdir(parents=True)
-        try:
-            computation = compute(
-                backend, config, catalog, as_of=as_of, reuse=reuse, out=temp, step=step
+    with workspace.lock("run"):
+        # the payout ledgers and MDF requests reach the warehouse first: the metrics read them
+        if progress is not None:
+            progress("posting payout ledgers and MDF requests", done, STEPS)
+        posted = post(workspace)
+        with workspace.warehouse(read_only=True) as warehouse:
+            inputs = _inputs(warehouse)
+            previous = latest_run(workspace)
+            reuse, mode, reason = _plan(
+                workspace, previous, config.metrics_hash(), catalog, inputs, as_of, full, warehouse
             )
-            evaluating = time.perf_counter()
-            results = pq.read_table(temp / RESULTS)
-            evaluation = _evaluate(workspace, temp, results, run_id, previous)
-            evaluation_seconds = time.perf_counter() - evaluating
-            step("evaluated")
-            decisions = Decisions(workspace)
-            decision_alerts, _ = decisions.check(today=as_of.date(), results=results)
-            pq.write_table(to_table(decision_alerts), temp / DECISION_ALERTS)
-            # who looks after each partner: the web app scopes partner managers by it
-            pairs = warehouse.con.execute(
-                "SELECT partner_id, partner_manager FROM partners ORDER BY partner_id"
-            ).fetchall()
-            managers = dict(pairs)
-            pq.write_table(
-                pa.table(
-                    [
-                        pa.array(list(managers), pa.string()),
-                        pa.array(managers.values(), pa.string()),
-                    ],
-                    names=["partner_id", "partner_manager"],
-                ),
-                temp / MANAGERS,
-            )
-            step("decisions checked")
-        except BaseException:
+            backend = ibis.duckdb.from_connection(warehouse.con)
+            runs = list_runs(workspace)
+            run_id = runs[-1].run_id + 1 if runs else 1
+            folder = run_folder(workspace, run_id)
+            temp = folder.with_name(f".tmp-{folder.name}")
             shutil.rmtree(temp, ignore_errors=True)
-            raise
-        manifest = RunManifest(
-            run_id=run_id,
-            started_at=started.isoformat(timespec="seconds"),
-            finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            seconds=round(time.perf_counter() - clock, 3),
-            as_of=as_of.isoformat(),
-            mode=mode,
-            reason=reason,
-            recomputed_from=reuse.since.isoformat() if reuse else None,
-            config_hash=config.config_hash(),
-            metrics_hash=config.metrics_hash(),
-            definitions_version=catalog.version,
-            engine=_engine_versions(),
-            inputs=inputs,
-            first_month=computation.first_month.isoformat() if computation.first_month else None,
-            last_month=computation.last_month.isoformat(),
-            rows=computation.rows,
-            digest=str(computation.digest),
-            metrics=[m.name for m in catalog],
-            notes=list(computation.notes),
-            evaluation=evaluation.summary() | {"seconds": round(evaluation_seconds, 3)},
-            decisions={
-                "committed": len(decisions.store.records(Status.COMMITTED)),
-                "signals_fired": sum(a.kind == "signal_fired" for a in decision_alerts),
-                "reviews_due": sum(a.kind == "review_due" for a in decision_alerts),
-            },
-        )
-        (temp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
-        temp.rename(folder)
-        # the run is stored; plans follow it (a failed run opens or tracks none)
-        plans.track_run(
-            workspace,
-            evaluation,
-            run_id=run_id,
-            today=as_of.date(),
-            criteria=config.flags.improvement,
-            managers=managers,
-        )
-        decisions.store.record_alerts(run_id, decision_alerts)
-        step("stored")
+            temp.mkdir(parents=True)
+            try:
+                computation = compute(
+                    backend, config, catalog, as_of=as_of, reuse=reuse, out=temp, step=step
+                )
+                evaluating = time.perf_counter()
+                results = pq.read_table(temp / RESULTS)
+                evaluation = _evaluate(workspace, temp, results, run_id, previous)
+                evaluation_seconds = time.perf_counter() - evaluating
+                step("evaluated")
+                decisions = Decisions(workspace)
+                decision_alerts, _ = decisions.check(today=as_of.date(), results=results)
+                pq.write_table(to_table(decision_alerts), temp / DECISION_ALERTS)
+                # who looks after each partner: the web app scopes partner managers by it
+                pairs = warehouse.con.execute(
+                    "SELECT partner_id, partner_manager FROM partners ORDER BY partner_id"
+                ).fetchall()
+                managers = dict(pairs)
+                pq.write_table(
+                    pa.table(
+                        [
+                            pa.array(list(managers), pa.string()),
+                            pa.array(managers.values(), pa.string()),
+                        ],
+                        names=["partner_id", "partner_manager"],
+                    ),
+                    temp / MANAGERS,
+                )
+                step("decisions checked")
+            except BaseException:
+                shutil.rmtree(temp, ignore_errors=True)
+                raise
+            manifest = RunManifest(
+                run_id=run_id,
+                started_at=started.isoformat(timespec="seconds"),
+                finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                seconds=round(time.perf_counter() - clock, 3),
+                as_of=as_of.isoformat(),
+                mode=mode,
+                reason=reason,
+                recomputed_from=reuse.since.isoformat() if reuse else None,
+                config_hash=config.config_hash(),
+                metrics_hash=config.metrics_hash(),
+                definitions_version=catalog.version,
+                engine=_engine_versions(),
+                inputs=inputs,
+                first_month=computation.first_month.isoformat()
+                if computation.first_month
+                else None,
+                last_month=computation.last_month.isoformat(),
+                rows=computation.rows,
+                digest=str(computation.digest),
+                metrics=[m.name for m in catalog],
+                notes=list(computation.notes),
+                evaluation=evaluation.summary() | {"seconds": round(evaluation_seconds, 3)},
+                decisions={
+                    "committed": len(decisions.store.records(Status.COMMITTED)),
+                    "signals_fired": sum(a.kind == "signal_fired" for a in decision_alerts),
+                    "reviews_due": sum(a.kind == "review_due" for a in decision_alerts),
+                },
+                posted=asdict(posted) if posted is not None else {},
+            )
+            (temp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
+            temp.rename(folder)
+            # the run is stored; plans follow it (a failed run opens or tracks none)
+            plans.track_run(
+                workspace,
+                evaluation,
+                run_id=run_id,
+                today=as_of.date(),
+                criteria=config.flags.improvement,
+                managers=managers,
+            )
+            decisions.store.record_alerts(run_id, decision_alerts)
+            step("stored")
     return manifest
 
 

@@ -512,17 +512,33 @@ TABLES: dict[str, Table] = {
         Table(
             "partner_costs",
             "Partner costs",
-            "Other costs of serving a partner (contribution margin, partner CAC).",
+            "Costs of serving a partner (contribution margin, partner CAC); each run posts the "
+            "approved payout ledgers here as category 'incentive' (docs/payouts.md).",
             (
                 Column("cost_id", S, "Stable cost identifier.", required=True),
                 _partner_ref(),
                 Column("incurred_at", D, "Date the cost was incurred.", required=True),
                 Column("category", S, "Kind of cost (support, program, travel...)."),
-                Column("amount", M, "Cost amount.", required=True, minimum=0.0),
+                Column(
+                    "amount",
+                    M,
+                    "Cost amount; an incentive cost may be negative (a credit: clawbacks "
+                    "larger than the quarter's earnings).",
+                    required=True,
+                ),
                 _currency(),
                 _updated_at(),
             ),
             key=("cost_id",),
+            checks=(
+                Check(
+                    "negative_cost",
+                    "amount",
+                    "amount >= 0 OR coalesce(lower(category), '') = 'incentive'",
+                    "amount is negative; only an incentive cost may be (a credit such as a "
+                    "clawback); export the cost as a positive amount",
+                ),
+            ),
             fx_date="incurred_at",
             depends_on=("partners", "fx_rates"),
         ),

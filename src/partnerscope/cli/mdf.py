@@ -275,13 +275,13 @@ def mdf_export_activities(
     ctx: typer.Context,
     out: Annotated[Path, typer.Argument(help="The CSV file to write.")],
 ) -> None:
-    """Write the requests as rows of the canonical mdf_activities table, to ingest them."""
+    """Write the requests as rows of the mdf_activities table (each run posts them itself)."""
     from partnerscope.money import mdf
 
     count = mdf.export_activities(state(ctx).workspace(), out)
     console.print(
-        f"Wrote {count} request(s) to {escape(str(out))}; declare it as a source of entity "
-        "mdf_activities and ingest it (docs/mdf.md) so that the MDF metrics count them."
+        f"Wrote {count} request(s) to {escape(str(out))}: the rows `partnerscope run` posts to "
+        "mdf_activities itself (no ingest needed; docs/mdf.md)."
     )
 
 

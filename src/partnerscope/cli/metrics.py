@@ -78,6 +78,8 @@ def compute_run(ws: Workspace, *, as_of: datetime | None, full: bool = False) ->
         f"{manifest.seconds:.1f} s: {manifest.rows:,} rows of {len(manifest.metrics)} metrics, "
         f"periods {manifest.first_month} to {manifest.last_month}, as of {manifest.as_of} UTC."
     )
+    if manifest.posted:
+        console.print(f"  {escape(manifest.posted['summary'])}.")
     for note in manifest.notes:
         console.print(f"  [yellow]note:[/] {escape(note)}")
     summary = manifest.evaluation

@@ -9,9 +9,10 @@ partner without a tier, has no budget (0).
 What is left = the budget − what the workflow has committed that year (the approved amount of
 each approved or claimed request, the paid amount of each paid one: a claim below the approved
 amount frees the difference only once paid) − the spend of imported MDF activities paid that
-year (``mdf_activities.paid_amount`` with ``paid_at`` in the year). Imported activities whose id
-starts with ``MDF-REQ-`` are the workflow's own requests exported and loaded again: they are
-already counted as requests and are left out here.
+year (``mdf_activities.paid_amount`` with ``paid_at`` in the year). Activities whose id starts
+with ``MDF-REQ-`` are the workflow's own requests, posted by each run
+(:mod:`partnerscope.money.posting`): they are already counted as requests and are left out
+here.
 """
 
 from __future__ import annotations
