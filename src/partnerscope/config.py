@@ -28,6 +28,7 @@ from partnerscope.evaluation.settings import (
     TierSettings,
 )
 from partnerscope.money.settings import IncentiveSettings, MdfSettings
+from partnerscope.operations.routing.settings import RoutingSettings
 from partnerscope.reports.settings import ReportSettings
 from partnerscope.schema import TABLES, ColumnType
 
@@ -188,6 +189,7 @@ class Config(_Strict):
     reports: ReportSettings = Field(default_factory=ReportSettings)
     incentives: IncentiveSettings = Field(default_factory=IncentiveSettings)
     mdf: MdfSettings = Field(default_factory=MdfSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
 
     def config_hash(self) -> str:
         """Stable hash of the effective configuration (defaults and presets applied)."""
@@ -201,7 +203,16 @@ class Config(_Strict):
 
 #: Sections that read metric values without changing them: editing them re-evaluates a run
 #: but never recomputes its metrics.
-EVALUATION_SECTIONS = ("scorecard", "tiers", "flags", "alerts", "reports", "incentives", "mdf")
+EVALUATION_SECTIONS = (
+    "scorecard",
+    "tiers",
+    "flags",
+    "alerts",
+    "reports",
+    "incentives",
+    "mdf",
+    "routing",
+)
 
 
 def _hash(data: Any) -> str:
@@ -264,6 +275,7 @@ def check_evaluation(config: Config) -> list[str]:
     from partnerscope.evaluation.settings import check
     from partnerscope.metrics.definition import load_catalog
     from partnerscope.money.settings import check as check_money
+    from partnerscope.operations.routing.settings import check as check_routing
     from partnerscope.reports.settings import check as check_reports
 
     catalog = load_catalog(config.metrics)
@@ -271,6 +283,7 @@ def check_evaluation(config: Config) -> list[str]:
         *check(catalog, config.scorecard, config.tiers, config.alerts),
         *check_reports(catalog, config.reports),
         *check_money(catalog, config.tiers, config.incentives, config.mdf),
+        *check_routing(config.tiers, config.routing),
     ]
 
 

@@ -293,3 +293,55 @@ deal_registration_conflicts = Table(
     Column("score", Float, nullable=False),
     Index("ix_deal_registration_conflicts_other", "kind", "other_id"),
 )
+
+# ------------------------------------------------------------------------------ lead routing
+
+#: One row per routing of a lead: attempt 1 is the first assignment, each re-route after a
+#: breach or decline is the next attempt. ``partner_id`` is empty for the self-service
+#: ``queue``. Status: assigned → touched → converted or closed; assigned or touched →
+#: declined; assigned → breached (not first-touched by ``sla_due_at``); queued. ``eligible``
+#: holds the eligible partner ids kept, their count and the partners excluded per reason.
+#: The lead's own fields are kept to re-route it and to write it as a canonical lead row.
+lead_assignments = Table(
+    "lead_assignments",
+    metadata,
+    Column("assignment_id", Integer, primary_key=True),
+    Column("lead_id", String(128), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("partner_id", String(64)),
+    Column("queue", String(64)),
+    Column("status", String(16), nullable=False),
+    Column("band", String(16), nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("eligible", JSON, nullable=False),
+    Column("distance_km", Float),
+    Column("assigned_at", DateTime, nullable=False),
+    Column("sla_due_at", DateTime),
+    Column("first_touch_at", DateTime),
+    Column("closed_at", DateTime),
+    Column("closed_reason", Text),
+    Column("updated_at", DateTime, nullable=False),
+    Column("routed_by", Text, nullable=False),
+    Column("value", Float),
+    Column("estimated_value", String(32)),
+    Column("currency", String(3)),
+    Column("country", String(64)),
+    Column("region", String(64)),
+    Column("product", Text),
+    Column("source", Text),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    UniqueConstraint("lead_id", "attempt", name="uq_lead_assignments_attempt"),
+    Index("ix_lead_assignments_partner", "partner_id", "status"),
+    Index("ix_lead_assignments_due", "status", "sla_due_at"),
+)
+
+#: Where each round-robin pool's rotation stands: the partner it gave its last lead to.
+routing_cursors = Table(
+    "routing_cursors",
+    metadata,
+    Column("pool", String(255), primary_key=True),
+    Column("partner_id", String(64), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
