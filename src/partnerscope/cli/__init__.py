@@ -7,6 +7,7 @@ from partnerscope.cli import (  # noqa: F401
     data,
     decisions,
     evaluation,
+    leads,
     mdf,
     metrics,
     payouts,
