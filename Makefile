@@ -18,7 +18,7 @@ DEMO_ARGS ?=
 BENCH_SCALE ?= 0.2
 METRICS_SCALE ?= 1
 
-.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench bench-metrics bench-evaluation bench-reports bench-scenarios bench-web serve clean distclean
+.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench bench-metrics bench-evaluation bench-reports bench-scenarios bench-web bench-routing serve clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -82,6 +82,9 @@ serve: $(STAMP) ## Serve the demo workspace's web app on http://127.0.0.1:8000/ 
 
 bench-scenarios: $(STAMP) ## Scenario Monte Carlo (100,000 trials × 36 months × 3 options) against a plain-Python loop
 	$(BIN)/python bench/scenarios.py
+
+bench-routing: $(STAMP) ## Lead routing: 1M leads over 20,000 partners against per-lead pandas masks, and route_leads end to end
+	$(BIN)/python bench/routing.py
 
 clean: ## Remove caches, build output, the demo and benchmark folders and example state
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
