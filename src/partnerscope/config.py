@@ -28,6 +28,7 @@ from partnerscope.evaluation.settings import (
     TierSettings,
 )
 from partnerscope.money.settings import IncentiveSettings, MdfSettings
+from partnerscope.operations.registrations.settings import RegistrationSettings
 from partnerscope.operations.routing.settings import RoutingSettings
 from partnerscope.reports.settings import ReportSettings
 from partnerscope.schema import TABLES, ColumnType
@@ -190,6 +191,7 @@ class Config(_Strict):
     incentives: IncentiveSettings = Field(default_factory=IncentiveSettings)
     mdf: MdfSettings = Field(default_factory=MdfSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
 
     def config_hash(self) -> str:
         """Stable hash of the effective configuration (defaults and presets applied)."""
@@ -212,6 +214,7 @@ EVALUATION_SECTIONS = (
     "incentives",
     "mdf",
     "routing",
+    "registration",
 )
 
 

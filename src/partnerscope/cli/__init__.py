@@ -11,6 +11,7 @@ from partnerscope.cli import (  # noqa: F401
     mdf,
     metrics,
     payouts,
+    registrations,
     report,
     scenario,
     web,

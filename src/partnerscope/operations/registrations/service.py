@@ -1,0 +1,547 @@
+"""Deal registrations through their workflow: submitted → protected (approved) or rejected →
+won or expired.
+
+Submitting records what the registration conflicts with (other partners' live registrations,
+open direct opportunities: :mod:`.conflicts`) and keeps it whatever it finds: the partner is
+shown the conflict. Approval checks again, against the data as it is then: the first valid
+registration wins, so a registration cannot be approved while an earlier, conflicting
+registration of another partner is live (``first_registration``), nor while the vendor's own
+team has an open opportunity for the account (``direct_opportunity``). An approved
+registration is protected until the approval date + ``[registration] protection_days``; it is
+won (optionally linked to its CRM opportunity) within that window, or :func:`sweep` expires it
+after, and lists the ones whose window ends within ``warning_days``.
+
+Each step refuses with :class:`RegistrationRefusedError` (the check's name, why, and how to go
+on), writes its audit entry in the same transaction as the change, and moves the registration
+on only from the state it was read in. Dates are in the workspace's reporting time zone, times
+are stored in UTC, and every function takes ``now`` so that tests control the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from partnerscope import appdb, audit
+from partnerscope.appdb.tables import deal_registration_conflicts, deal_registrations
+from partnerscope.money.amounts import text
+from partnerscope.money.mdf.common import (
+    MdfError,
+    local_date,
+    money,
+    now_utc,
+    parse_amount,
+    partner_names,
+)
+from partnerscope.operations.registrations.conflicts import (
+    account_of,
+    direct_conflicts,
+    live_registrations,
+    matcher,
+    registration_conflicts,
+)
+from partnerscope.operations.registrations.matching import FREE_MAIL_DOMAINS, DomainError
+from partnerscope.operations.registrations.model import (
+    Conflict,
+    ConflictKind,
+    Expiring,
+    Registration,
+    RegistrationDetail,
+    RegistrationNotFoundError,
+    RegistrationRefusedError,
+    RegistrationStatus,
+    SweepResult,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from partnerscope.workspace import Workspace
+
+OBJECT_TYPE = "deal_registration"
+MAX_NAME = 200
+MAX_TEXT = 2000
+MAX_PRODUCTS = 20
+
+
+# ------------------------------------------------------------------------------- checks
+
+
+def _text(value: str, what: str, hint: str, check: str, limit: int = MAX_TEXT) -> str:
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        raise RegistrationRefusedError(check, f"give {what}: {hint}")
+    if len(cleaned) > limit:
+        raise RegistrationRefusedError(
+            check, f"{what} has {len(cleaned):,} characters; keep it to {limit:,}"
+        )
+    return cleaned
+
+
+def _amount(value: Decimal | int | str) -> Decimal:
+    try:
+        amount = parse_amount(value, "amount")
+    except MdfError as exc:
+        raise RegistrationRefusedError("amount", str(exc)) from None
+    if amount <= 0:
+        raise RegistrationRefusedError(
+            "amount", f"the deal's amount must be more than 0 (got {money(amount)})"
+        )
+    return amount
+
+
+def _products(products: Iterable[str]) -> tuple[str, ...]:
+    named = [_text(p, "a product", "its name", "products", 100) for p in products if p.strip()]
+    if len(named) > MAX_PRODUCTS:
+        raise RegistrationRefusedError(
+            "products", f"{len(named)} products; register at most {MAX_PRODUCTS} on one deal"
+        )
+    return tuple(dict.fromkeys(named))
+
+
+def _partner(workspace: Workspace, partner_id: str) -> None:
+    from partnerscope.metrics.definition import did_you_mean
+
+    names = partner_names(workspace)
+    if partner_id not in names:
+        raise RegistrationRefusedError(
+            "partner",
+            f"no partner {partner_id!r} in the warehouse (load it with `partnerscope ingest` or "
+            f"check the id){did_you_mean(partner_id, names)}",
+        )
+
+
+def _today(workspace: Workspace, moment: datetime) -> date:
+    return local_date(moment, workspace.config.workspace.timezone)
+
+
+# -------------------------------------------------------------------------------- store
+
+
+def _load(connection: Connection, registration_id: int, *, lock: bool = False) -> Registration:
+    from sqlalchemy import select
+
+    query = select(deal_registrations).where(
+        deal_registrations.c.registration_id == registration_id
+    )
+    row = connection.execute(query.with_for_update() if lock else query).first()
+    if row is None:
+        raise RegistrationNotFoundError(
+            f"no registration #{registration_id}; `partnerscope registrations list` shows them"
+        )
+    return Registration.from_row(row)
+
+
+def _require(found: Registration, status: RegistrationStatus, verb: str) -> None:
+    if found.status is not status:
+        raise RegistrationRefusedError(
+            "state",
+            f"{found.ref} {found.where()}; only a {status.value} registration can be {verb}",
+        )
+
+
+def _move(
+    connection: Connection,
+    found: Registration,
+    values: dict[str, Any],
+    *,
+    by: str,
+    action: str,
+    detail: dict[str, Any],
+) -> None:
+    """Move the registration on from the state it was read in, and log it."""
+    done = connection.execute(
+        deal_registrations.update()
+        .where(deal_registrations.c.registration_id == found.registration_id)
+        .where(deal_registrations.c.status == found.status.value)
+        .values(**values)
+    )
+    if done.rowcount != 1:
+        raise RegistrationRefusedError(
+            "state",
+            f"{found.ref} was changed by someone else meanwhile; look at it again "
+            "(`partnerscope registrations show`) and retry",
+        )
+    audit.record(
+        connection,
+        actor=by,
+        action=action,
+        object_type=OBJECT_TYPE,
+        object_id=found.registration_id,
+        detail={"partner_id": found.partner_id, "account_name": found.account_name, **detail},
+    )
+
+
+def _conflicts(connection: Connection, registration_id: int) -> tuple[Conflict, ...]:
+    from sqlalchemy import select
+
+    table = deal_registration_conflicts
+    query = (
+        select(table)
+        .where(table.c.registration_id == registration_id)
+        .order_by(table.c.kind.desc(), table.c.other_id)
+    )
+    return tuple(Conflict.from_row(row) for row in connection.execute(query))
+
+
+def _later(connection: Connection, registration_id: int) -> tuple[Registration, ...]:
+    """The registrations that found this one as a conflict when they were submitted."""
+    from sqlalchemy import select
+
+    table = deal_registration_conflicts
+    ids = (
+        select(table.c.registration_id)
+        .where(table.c.kind == ConflictKind.REGISTRATION.value)
+        .where(table.c.other_id == str(registration_id))
+    )
+    query = (
+        select(deal_registrations)
+        .where(deal_registrations.c.registration_id.in_(ids))
+        .order_by(deal_registrations.c.registration_id)
+    )
+    return tuple(Registration.from_row(row) for row in connection.execute(query))
+
+
+def _detail(connection: Connection, found: Registration) -> RegistrationDetail:
+    return RegistrationDetail(
+        found,
+        _conflicts(connection, found.registration_id),
+        _later(connection, found.registration_id),
+    )
+
+
+# ----------------------------------------------------------------------------- workflow
+
+
+def submit(
+    workspace: Workspace,
+    partner_id: str,
+    *,
+    account_name: str,
+    amount: Decimal | int | str,
+    expected_close: date,
+    by: str,
+    domain: str | None = None,
+    country: str | None = None,
+    products: Iterable[str] = (),
+    now: datetime | None = None,
+) -> RegistrationDetail:
+    """Register a deal of ``partner_id`` for an account: its name, web domain and country, the
+    amount (base currency), the expected close date and the products. The conflicts found are
+    recorded with it (and returned); they do not stop the submission."""
+    moment = now or now_utc()
+    name = _text(
+        account_name, "the account's name", "who is the customer?", "account_name", MAX_NAME
+    )
+    value = _amount(amount)
+    listed = _products(products)
+    today = _today(workspace, moment)
+    if expected_close < today:
+        raise RegistrationRefusedError(
+            "expected_close",
+            f"the expected close date {expected_close} is before today ({today}); a deal that "
+            "has closed is not registered: give the date it is expected to close",
+        )
+    match = matcher(workspace)
+    try:
+        account = match.account(name, domain, country)
+    except DomainError as exc:
+        raise RegistrationRefusedError("domain", str(exc)) from None
+    if account.domain in FREE_MAIL_DOMAINS:
+        raise RegistrationRefusedError(
+            "domain",
+            f"{account.domain} is a mail provider's domain, not the account's; give the "
+            "account's own web domain or leave it empty",
+        )
+    _partner(workspace, partner_id)
+    direct = direct_conflicts(workspace, account, match)
+    with appdb.connect(workspace).begin() as connection:
+        others = live_registrations(connection, other_than=partner_id)
+        conflicts = [c for _, c in registration_conflicts(account, others, match)] + direct
+        registration_id = connection.execute(
+            deal_registrations.insert().values(
+                partner_id=partner_id,
+                account_name=name,
+                account_key=account.key,
+                domain=account.domain,
+                country=account.country,
+                amount=text(value),
+                expected_close=expected_close,
+                products=list(listed),
+                status=RegistrationStatus.SUBMITTED.value,
+                submitted_by=by,
+                submitted_at=moment,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        if conflicts:
+            connection.execute(
+                deal_registration_conflicts.insert(),
+                [
+                    {
+                        "registration_id": registration_id,
+                        "kind": c.kind.value,
+                        "other_id": c.other_id,
+                        "other_partner_id": c.other_partner_id,
+                        "other_name": c.other_name,
+                        "matched_on": c.matched_on.value,
+                        "score": c.score,
+                    }
+                    for c in conflicts
+                ],
+            )
+        audit.record(
+            connection,
+            actor=by,
+            action="submit",
+            object_type=OBJECT_TYPE,
+            object_id=registration_id,
+            detail={
+                "partner_id": partner_id,
+                "account_name": name,
+                "domain": account.domain,
+                "country": account.country,
+                "amount": text(value),
+                "expected_close": expected_close.isoformat(),
+                "products": list(listed),
+                "conflicts": [c.describe() for c in conflicts],
+            },
+        )
+        return _detail(connection, _load(connection, registration_id))
+
+
+def approve(
+    workspace: Workspace, registration_id: int, *, by: str, now: datetime | None = None
+) -> Registration:
+    """Approve a submitted registration: it is protected until today + ``protection_days``.
+    Refused while an earlier conflicting registration of another partner is live, or an open
+    direct opportunity is for the same account."""
+    moment = now or now_utc()
+    settings = workspace.config.registration
+    match = matcher(workspace)
+    with appdb.connect(workspace).begin() as connection:
+        found = _load(connection, registration_id, lock=True)
+        _require(found, RegistrationStatus.SUBMITTED, "approved")
+        account = account_of(found, match)
+        earlier = registration_conflicts(
+            account,
+            live_registrations(
+                connection, other_than=found.partner_id, before=found.registration_id
+            ),
+            match,
+        )
+        if earlier:
+            first, conflict = earlier[0]
+            raise RegistrationRefusedError(
+                "first_registration",
+                f"{found.ref} conflicts with {conflict.describe()}, submitted earlier, which "
+                f"{first.where()}: the first valid registration wins; reject this one, or "
+                f"approve it once registration #{first.registration_id} is rejected or expires",
+            )
+        direct = direct_conflicts(workspace, account, match)
+        if direct:
+            raise RegistrationRefusedError(
+                "direct_opportunity",
+                f"{found.ref} conflicts with {direct[0].describe()}: the vendor's direct team "
+                "works this account; reject the registration, or close or hand over that "
+                "opportunity in the CRM, ingest again and approve it then",
+            )
+        until = _today(workspace, moment) + timedelta(days=settings.protection_days)
+        _move(
+            connection,
+            found,
+            {
+                "status": RegistrationStatus.PROTECTED.value,
+                "decided_by": by,
+                "decided_at": moment,
+                "protected_until": until,
+            },
+            by=by,
+            action="approve",
+            detail={"protected_until": until.isoformat()},
+        )
+        return _load(connection, registration_id)
+
+
+def reject(
+    workspace: Workspace,
+    registration_id: int,
+    *,
+    reason: str,
+    by: str,
+    now: datetime | None = None,
+) -> Registration:
+    """Reject a submitted registration, with the reason the partner is told."""
+    why = _text(
+        reason, "a reason", "the partner is told why its registration was rejected", "reason"
+    )
+    moment = now or now_utc()
+    with appdb.connect(workspace).begin() as connection:
+        found = _load(connection, registration_id, lock=True)
+        _require(found, RegistrationStatus.SUBMITTED, "rejected")
+        _move(
+            connection,
+            found,
+            {
+                "status": RegistrationStatus.REJECTED.value,
+                "reason": why,
+                "decided_by": by,
+                "decided_at": moment,
+            },
+            by=by,
+            action="reject",
+            detail={"reason": why},
+        )
+        return _load(connection, registration_id)
+
+
+def mark_won(
+    workspace: Workspace,
+    registration_id: int,
+    *,
+    by: str,
+    crm_opportunity_id: str | None = None,
+    now: datetime | None = None,
+) -> Registration:
+    """Record that a protected registration's deal was won, within its window; with the id of
+    the CRM opportunity that holds the deal when there is one (the metrics then count that
+    opportunity and not the registration: :mod:`.rows`)."""
+    from sqlalchemy import select
+
+    moment = now or now_utc()
+    crm_id = (
+        _text(
+            crm_opportunity_id, "the CRM opportunity id", "or leave it out", "crm_opportunity", 64
+        )
+        if crm_opportunity_id is not None
+        else None
+    )
+    with appdb.connect(workspace).begin() as connection:
+        found = _load(connection, registration_id, lock=True)
+        _require(found, RegistrationStatus.PROTECTED, "marked won")
+        assert found.protected_until is not None
+        today = _today(workspace, moment)
+        if today > found.protected_until:
+            raise RegistrationRefusedError(
+                "window",
+                f"{found.ref} was protected until {found.protected_until} and today is {today}: "
+                "its protection has ended (`partnerscope registrations sweep` expires it); the "
+                "partner can register the deal again",
+            )
+        if crm_id is not None:
+            other = connection.execute(
+                select(deal_registrations.c.registration_id).where(
+                    deal_registrations.c.crm_opportunity_id == crm_id
+                )
+            ).first()
+            if other is not None:
+                raise RegistrationRefusedError(
+                    "crm_opportunity",
+                    f"CRM opportunity {crm_id} is already the deal of registration "
+                    f"#{other[0]}; one opportunity is won by one registration: check the id",
+                )
+        _move(
+            connection,
+            found,
+            {
+                "status": RegistrationStatus.WON.value,
+                "closed_by": by,
+                "closed_at": moment,
+                "crm_opportunity_id": crm_id,
+            },
+            by=by,
+            action="won",
+            detail={"crm_opportunity_id": crm_id},
+        )
+        return _load(connection, registration_id)
+
+
+def sweep(workspace: Workspace, *, by: str, now: datetime | None = None) -> SweepResult:
+    """Expire the protected registrations whose window has passed (the day after
+    ``protected_until``), and list those whose window ends within ``warning_days``."""
+    moment = now or now_utc()
+    today = _today(workspace, moment)
+    warning = workspace.config.registration.warning_days
+    expired: list[Registration] = []
+    expiring: list[Expiring] = []
+    with appdb.connect(workspace).begin() as connection:
+        for found in _select(connection, status=RegistrationStatus.PROTECTED, lock=True):
+            assert found.protected_until is not None
+            days_left = (found.protected_until - today).days
+            if days_left < 0:
+                _move(
+                    connection,
+                    found,
+                    {
+                        "status": RegistrationStatus.EXPIRED.value,
+                        "closed_by": by,
+                        "closed_at": moment,
+                    },
+                    by=by,
+                    action="expire",
+                    detail={"protected_until": found.protected_until.isoformat()},
+                )
+                expired.append(_load(connection, found.registration_id))
+            elif days_left <= warning:
+                expiring.append(Expiring(found, days_left))
+    return SweepResult(tuple(expired), tuple(expiring))
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def _status(status: RegistrationStatus | str) -> RegistrationStatus:
+    try:
+        return RegistrationStatus(str(status).strip().lower())
+    except ValueError:
+        states = ", ".join(s.value for s in RegistrationStatus)
+        raise RegistrationRefusedError(
+            "status", f"{status!r} is not a registration status; use one of {states}"
+        ) from None
+
+
+def _select(
+    connection: Connection,
+    *,
+    partner: str | None = None,
+    status: RegistrationStatus | None = None,
+    lock: bool = False,
+) -> list[Registration]:
+    from sqlalchemy import select
+
+    query = select(deal_registrations).order_by(deal_registrations.c.registration_id)
+    if partner is not None:
+        query = query.where(deal_registrations.c.partner_id == partner)
+    if status is not None:
+        query = query.where(deal_registrations.c.status == status.value)
+    if lock:
+        query = query.with_for_update()
+    return [Registration.from_row(row) for row in connection.execute(query)]
+
+
+def registrations(
+    workspace: Workspace,
+    partner: str | None = None,
+    status: RegistrationStatus | str | None = None,
+) -> list[Registration]:
+    """The registrations, oldest first, of one partner and in one status when given."""
+    wanted = None if status is None else _status(status)
+    with appdb.connect(workspace).connect() as connection:
+        return _select(connection, partner=partner, status=wanted)
+
+
+def detail(
+    workspace: Workspace, registration_id: int, *, partner: str | None = None
+) -> RegistrationDetail:
+    """One registration with its conflicts. With ``partner`` (what a partner user sees): only
+    that partner's own registration, its conflicts without the other partner's or the
+    opportunity's identity, and no list of later registrations."""
+    with appdb.connect(workspace).connect() as connection:
+        found = _load(connection, registration_id)
+        if partner is not None and found.partner_id != partner:
+            raise RegistrationNotFoundError(f"no registration #{registration_id} of {partner}")
+        shown = _detail(connection, found)
+    if partner is None:
+        return shown
+    return RegistrationDetail(found, tuple(c.redacted() for c in shown.conflicts), ())
