@@ -31,6 +31,9 @@ FINANCE = {ADMIN, FIN}
 #: who computes draft ledgers, and who submits MDF requests and claims
 COMPUTERS = {ADMIN, ANALYST, FIN}
 SUBMITTERS = {ADMIN, MANAGER, PARTNER}
+#: who reads leads and registrations (not finance), and who decides registrations
+OPERATIONS = {ADMIN, ANALYST, MANAGER, PARTNER}
+DECIDERS = {ADMIN, MANAGER}
 
 #: GET path → the users who may open it. Paths with {partner_id} are also scoped: a user who
 #: may open the route but not see the partner gets 404, like for a partner that does not exist.
@@ -55,6 +58,10 @@ GETS: dict[str, set[str]] = {
     "/payouts/{period}": EVERYONE,
     "/mdf": EVERYONE,
     "/mdf/requests/{request_id}": EVERYONE,
+    "/leads": OPERATIONS,
+    "/leads/{lead_id}": OPERATIONS,
+    "/registrations": OPERATIONS,
+    "/registrations/{registration_id}": OPERATIONS,
     "/api/v1/me": EVERYONE,
     "/api/v1/dashboard": STAFF,
     "/api/v1/partners": STAFF,
@@ -77,6 +84,10 @@ GETS: dict[str, set[str]] = {
     "/api/v1/mdf/requests": EVERYONE,
     "/api/v1/mdf/requests/{request_id}": EVERYONE,
     "/api/v1/mdf/budgets": EVERYONE,
+    "/api/v1/leads": OPERATIONS,
+    "/api/v1/leads/{lead_id}": OPERATIONS,
+    "/api/v1/registrations": OPERATIONS,
+    "/api/v1/registrations/{registration_id}": OPERATIONS,
 }
 #: POST API path → the users who may call it (checked with API tokens: no CSRF involved).
 POSTS: dict[str, set[str]] = {
@@ -98,6 +109,16 @@ POSTS: dict[str, set[str]] = {
     "/api/v1/mdf/requests/{request_id}/reject": FINANCE,
     "/api/v1/mdf/requests/{request_id}/claim": SUBMITTERS,
     "/api/v1/mdf/requests/{request_id}/pay": FINANCE,
+    "/api/v1/leads/route": ANALYSTS,
+    "/api/v1/leads/sla": ANALYSTS,
+    "/api/v1/leads/{lead_id}/touch": SUBMITTERS,
+    "/api/v1/leads/{lead_id}/decline": SUBMITTERS,
+    "/api/v1/leads/{lead_id}/close": SUBMITTERS,
+    "/api/v1/registrations": SUBMITTERS,
+    "/api/v1/registrations/sweep": ANALYSTS,
+    "/api/v1/registrations/{registration_id}/approve": DECIDERS,
+    "/api/v1/registrations/{registration_id}/reject": DECIDERS,
+    "/api/v1/registrations/{registration_id}/won": DECIDERS,
 }
 #: Page forms (cookie sessions, CSRF-checked): their API twin above decides who may post.
 FORMS = {
@@ -121,6 +142,16 @@ FORMS = {
     "/mdf/requests/{request_id}/reject",
     "/mdf/requests/{request_id}/claim",
     "/mdf/requests/{request_id}/pay",
+    "/leads/route",
+    "/leads/sla",
+    "/leads/{lead_id}/touch",
+    "/leads/{lead_id}/decline",
+    "/leads/{lead_id}/close",
+    "/registrations",
+    "/registrations/sweep",
+    "/registrations/{registration_id}/approve",
+    "/registrations/{registration_id}/reject",
+    "/registrations/{registration_id}/won",
 }
 PUBLIC = {"/login", "/static/report.css", "/api/v1/health"}
 
@@ -145,6 +176,8 @@ def world(web_world):
         "visible": {u: set(me[u]["partners"] or names) for u in EVERYONE},
         "approved": web_world.approved,
         "requests": web_world.requests,
+        "leads": web_world.leads,
+        "registrations": web_world.registrations,
     }
 
 
@@ -170,7 +203,7 @@ def test_public_routes_answer_anyone(world, path):
 
 
 #: path parameters that name something of one partner (a foreign one is answered 404)
-SCOPED = ("{partner_id}", "{request_id}")
+SCOPED = ("{partner_id}", "{request_id}", "{lead_id}", "{registration_id}")
 
 
 def pair(path: str) -> tuple[str, ...]:
@@ -185,6 +218,8 @@ def fill(world, path: str, partner: str) -> str:
     return (
         path.replace("{partner_id}", partner)
         .replace("{request_id}", str(world["requests"].get(partner, 0)))
+        .replace("{lead_id}", world["leads"].get(partner, "none"))
+        .replace("{registration_id}", str(world["registrations"].get(partner, 0)))
         .replace("{period}", world["approved"])
         .replace("{decision_id}", "1")
         .replace("{run_id}", "1")

@@ -9,6 +9,11 @@ partner_manager is Marco Rossi (P0001 among them) and, assigned by id, P0003; ``
 Money: besides the demo's draft ledger of its latest complete quarter, the quarter before it
 (``approved``) is approved, and ``own`` and ``foreign`` each have an MDF request taken through
 to paid (``requests``: partner id → request id).
+
+Operations: 45 leads are routed round-robin to the German and US partners, one each; the leads
+of ``own`` and ``foreign`` (``leads``: partner id → lead id) are touched and converted. ``own``
+has a registration marked won and ``foreign`` one rejected (``registrations``). Each ends in a
+state no further step applies to, so a test may post to them without changing them.
 """
 
 from __future__ import annotations
@@ -52,6 +57,10 @@ class WebWorld:
     approved: str = ""
     #: partner id → its paid MDF request
     requests: dict[str, int] = field(default_factory=dict)
+    #: partner id → its converted lead
+    leads: dict[str, str] = field(default_factory=dict)
+    #: partner id → its registration (won for own, rejected for foreign)
+    registrations: dict[str, int] = field(default_factory=dict)
 
     def app(self, **kwargs: Any) -> Any:
         """The app; its pages are built on demand unless ``warm=True`` (a background thread
@@ -87,7 +96,7 @@ def build(root: Path) -> WebWorld:
             partners=[ASSIGNED] if role == "partner_manager" else (),
             by="test",
         )
-    return WebWorld(root, **_money(root))
+    return WebWorld(root, **_money(root), **_operations(root))
 
 
 def _money(root: Path) -> dict[str, Any]:
@@ -161,3 +170,47 @@ def live_server(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def _operations(root: Path) -> dict[str, Any]:
+    from datetime import UTC, date, datetime, timedelta
+
+    from partnerscope.operations import registrations
+    from partnerscope.operations.routing import service
+    from partnerscope.operations.routing.leadfile import read_rows
+    from partnerscope.workspace import Workspace
+
+    ws = Workspace.open(root)
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    rows = [
+        {"lead_id": f"W-{country}-{i}", "country": country, "estimated_value": "50000"}
+        for country, count in (("DE", 12), ("US", 33))
+        for i in range(count)
+    ]
+    leads, problems = read_rows(ws, rows, now.date())
+    assert not problems, problems
+    routed = service.route_leads(ws, leads, now=now, by="test").assignments
+    assigned = {a.partner_id: a.lead_id for a in routed}
+    for partner in (OWN, FOREIGN):
+        service.record_touch(ws, assigned[partner], partner, now=now, by="test")
+        service.record_outcome(ws, assigned[partner], partner, converted=True, now=now, by="test")
+    made = {}
+    for partner, account in (
+        (OWN, "Rheinmetall Logistik GmbH"),
+        (FOREIGN, "Pacific Rim Foods Inc"),
+    ):
+        done = registrations.submit(
+            ws,
+            partner,
+            account_name=account,
+            amount=120_000,
+            expected_close=date.today() + timedelta(days=60),
+            by="test",
+        ).registration
+        if partner == OWN:
+            registrations.approve(ws, done.registration_id, by="test")
+            registrations.mark_won(ws, done.registration_id, by="test")
+        else:
+            registrations.reject(ws, done.registration_id, reason="duplicate", by="test")
+        made[partner] = done.registration_id
+    return {"leads": {p: assigned[p] for p in (OWN, FOREIGN)}, "registrations": made}

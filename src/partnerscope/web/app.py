@@ -86,7 +86,16 @@ def create_app(
     served (at start and after each new run), so that no visitor waits for it."""
     from contextlib import asynccontextmanager
 
-    from partnerscope.web.routes import auth, decisions, money, partners, plans, portfolio
+    from partnerscope.web.routes import (
+        auth,
+        decisions,
+        leads,
+        money,
+        partners,
+        plans,
+        portfolio,
+        registrations,
+    )
     from partnerscope.workspace import Workspace
 
     ws = workspace if isinstance(workspace, Workspace) else Workspace.open(Path(workspace))
@@ -125,7 +134,7 @@ def create_app(
         return PlainTextResponse(css, media_type="text/css", headers=_CACHE)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, partners, plans, portfolio, decisions, money):
+    for module in (auth, partners, plans, portfolio, decisions, money, leads, registrations):
         app.include_router(module.pages, include_in_schema=False)
         app.include_router(module.api, prefix=API, responses=ERRORS)
     _errors(app)

@@ -9,11 +9,11 @@ and a partner's scorecard report show the same content from the same code.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from partnerscope import __version__
@@ -32,6 +32,12 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/partners", "Partners", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
     ("/tiers", "Tiers", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
     ("/alerts", "Alerts", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
+    ("/leads", "Leads", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER, Role.PARTNER_USER)),
+    (
+        "/registrations",
+        "Registrations",
+        (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER, Role.PARTNER_USER),
+    ),
     ("/payouts", "Payouts", tuple(Role)),
     ("/mdf", "MDF", tuple(Role)),
     ("/decisions", "Decisions", (Role.ADMIN, Role.ANALYST)),
@@ -106,3 +112,29 @@ def page(
         )
     )
     return HTMLResponse(body, status_code=status)
+
+
+def form_action(
+    act: Callable[[], Any], target: str, again: Callable[[list[str], int], HTMLResponse]
+) -> Response:
+    """Do a page form's action: on success go to ``target`` (303); else show the page again
+    (``again(errors, status)``) with what to fix: 422 for a field, 400 for a refusal with its
+    reason. A missing object or partner still answers 404."""
+    from fastapi import HTTPException
+    from pydantic import ValidationError
+
+    from partnerscope.errors import PartnerscopeError
+
+    try:
+        act()
+    except ValidationError as exc:
+        return again(located(exc.errors()), 422)
+    except HTTPException as exc:
+        if exc.status_code == 404:
+            raise
+        return again([str(exc.detail)], exc.status_code)
+    except PartnerscopeError as exc:
+        if isinstance(exc, LookupError):
+            raise
+        return again([str(exc)], 400)
+    return RedirectResponse(target, status_code=303)

@@ -10,6 +10,7 @@ names): ``lead_id`` (required), ``estimated_value``, ``currency`` (default: the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -94,18 +95,46 @@ def read_leads(
     ]
     columns = {c: data.table[found[c]].to_pylist() for c in found}
     numbers = data.table[ROW_COLUMN].to_pylist()
+    cells = (
+        (number, {c: _text(columns[c][i]) for c in columns}) for i, number in enumerate(numbers)
+    )
+    return _parse(workspace, name, cells, found, problems, today), problems
+
+
+def read_rows(
+    workspace: Workspace, rows: Sequence[Mapping[str, Any]], today: date, name: str = "request"
+) -> tuple[list[LeadRow], list[RowProblem]]:
+    """The routable leads of ``rows`` (each a mapping of the file's column names, e.g. given to
+    the API), numbered from 1, and the problems of the other rows."""
+    problems: list[RowProblem] = []
+    cells = (
+        (number, {c: _text(row.get(c)) for c in COLUMNS if c in row})
+        for number, row in enumerate(rows, start=1)
+    )
+    found = {c: c for c in COLUMNS}
+    return _parse(workspace, name, cells, found, problems, today), problems
+
+
+def _parse(
+    workspace: Workspace,
+    name: str,
+    cells: Iterable[tuple[int, dict[str, str | None]]],
+    found: dict[str, str],
+    problems: list[RowProblem],
+    today: date,
+) -> list[LeadRow]:
+    config = workspace.config
     rates = _fx_rates(workspace, today)
     base = config.workspace.base_currency
     distance = config.routing.geography is Geography.DISTANCE
     leads: list[LeadRow] = []
     seen: dict[str, int] = {}
-    for i, number in enumerate(numbers):
-        cell = {c: _text(columns[c][i]) for c in columns}
+    for number, cell in cells:
         row = _Row(name, number, found, problems)
         lead = row.parse(cell, seen, rates, base, distance)
         if lead is not None:
             leads.append(lead)
-    return leads, problems
+    return leads
 
 
 def _text(value: Any) -> str | None:

@@ -14,7 +14,7 @@ when); touches, declines, outcomes, breaches and re-routes are audited per lead.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -458,8 +458,10 @@ def assignments(
     status: Status | str | None = None,
     limit: int | None = 200,
     offset: int = 0,
+    partners: Collection[str] | None = None,
 ) -> list[Assignment]:
-    """Assignments with their explanations, newest first (a lead's attempts in order)."""
+    """Assignments with their explanations, newest first (a lead's attempts in order); of
+    ``partners`` only, when given."""
     from sqlalchemy import select
 
     t = lead_assignments
@@ -468,6 +470,8 @@ def assignments(
         query = query.where(t.c.lead_id == lead_id)
     if partner_id is not None:
         query = query.where(t.c.partner_id == partner_id)
+    if partners is not None:
+        query = query.where(t.c.partner_id.in_(sorted(partners)))
     if status is not None:
         query = query.where(t.c.status == _status(status).value)
     query = query.offset(offset) if limit is None else query.limit(limit).offset(offset)

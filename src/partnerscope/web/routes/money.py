@@ -25,15 +25,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from partnerscope.accounts import Role
-from partnerscope.errors import PartnerscopeError
 from partnerscope.money import mdf
 from partnerscope.money.mdf.workflow import MAX_TEXT, OBJECT_TYPE
 from partnerscope.money.payouts import LOCKED, Ledger, Payouts, quarters
 from partnerscope.reports import charts
-from partnerscope.web.render import located, page
+from partnerscope.web.render import form_action, page
 from partnerscope.web.security import ANALYSTS, EVERYONE, FINANCE, Ctx, UtcDateTime, allow
 
 if TYPE_CHECKING:
@@ -356,35 +355,11 @@ def payout_page(
     return _ledger_page(request, ctx, period, partner=partner, errors=[], status=200)
 
 
-def _form(
-    request: Request,
-    ctx: Ctx,
-    act: Callable[[], Any],
-    target: str,
-    again: Callable[[list[str], int], HTMLResponse],
-) -> Response:
-    """Do a form's action; on success go to ``target``, else show the page again with what to
-    fix (422: a field; 400: a refusal with its reason)."""
-    try:
-        act()
-    except ValidationError as exc:
-        return again(located(exc.errors()), 422)
-    except HTTPException:
-        raise
-    except PartnerscopeError as exc:
-        if isinstance(exc, LookupError):
-            raise
-        return again([str(exc)], 400)
-    return RedirectResponse(target, status_code=303)
-
-
 @pages.post("/payouts/compute", response_class=HTMLResponse, response_model=None)
 def payout_compute_submit(
     request: Request, ctx: Computer, period: Annotated[str, Form(max_length=32)] = ""
 ) -> Response:
-    return _form(
-        request,
-        ctx,
+    return form_action(
         lambda: compute(ctx, period, ComputeIn()),
         f"/payouts/{period}",
         lambda errors, status: _payouts_page(request, ctx, errors=errors, status=status),
@@ -393,9 +368,7 @@ def payout_compute_submit(
 
 @pages.post("/payouts/{period}/approve", response_class=HTMLResponse, response_model=None)
 def payout_approve_submit(request: Request, ctx: Finance, period: Quarter) -> Response:
-    return _form(
-        request,
-        ctx,
+    return form_action(
         lambda: approve(ctx, period),
         f"/payouts/{period}",
         lambda errors, status: _ledger_page(request, ctx, period, errors=errors, status=status),
@@ -409,9 +382,7 @@ def payout_pay_submit(
     period: Quarter,
     reference: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    return _form(
-        request,
-        ctx,
+    return form_action(
         lambda: pay(ctx, period, PayIn(reference=reference.strip())),
         f"/payouts/{period}",
         lambda errors, status: _ledger_page(request, ctx, period, errors=errors, status=status),
@@ -749,9 +720,7 @@ def mdf_submit_submit(
         )
         created.append(submit(ctx, given))
 
-    answer = _form(
-        request,
-        ctx,
+    answer = form_action(
         act,
         "/mdf",
         lambda errors, status: _mdf_page(
@@ -764,9 +733,7 @@ def mdf_submit_submit(
 
 
 def _request_form(request: Request, ctx: Ctx, request_id: int, act: Callable[[], Any]) -> Response:
-    return _form(
-        request,
-        ctx,
+    return form_action(
         act,
         f"/mdf/requests/{request_id}",
         lambda errors, status: _request_page(
