@@ -115,18 +115,21 @@ def page(
 
 
 def form_action(
-    act: Callable[[], Any], target: str, again: Callable[[list[str], int], HTMLResponse]
+    act: Callable[[], Any],
+    target: str | Callable[[Any], str],
+    again: Callable[[list[str], int], HTMLResponse],
 ) -> Response:
-    """Do a page form's action: on success go to ``target`` (303); else show the page again
-    (``again(errors, status)``) with what to fix: 422 for a field, 400 for a refusal with its
-    reason. A missing object or partner still answers 404."""
+    """Do a page form's action: on success go to ``target`` (303; a function of the action's
+    result, e.g. the page of what it created); else show the page again (``again(errors,
+    status)``) with what to fix: 422 for a field, 400 for a refusal with its reason. A missing
+    object or partner still answers 404."""
     from fastapi import HTTPException
     from pydantic import ValidationError
 
     from partnerscope.errors import PartnerscopeError
 
     try:
-        act()
+        done = act()
     except ValidationError as exc:
         return again(located(exc.errors()), 422)
     except HTTPException as exc:
@@ -137,4 +140,4 @@ def form_action(
         if isinstance(exc, LookupError):
             raise
         return again([str(exc)], 400)
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(target if isinstance(target, str) else target(done), status_code=303)

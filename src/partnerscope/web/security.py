@@ -96,6 +96,28 @@ class Ctx:
         visible = self.visible
         return visible is None or partner_id in visible
 
+    def acting_for(self, partner_id: str | None, missing: str) -> str:
+        """The partner a submission is for: a partner user's own (naming another is 404);
+        for anyone else the one named, if they may see it (else 404; none named: 422 saying
+        ``missing``)."""
+        if self.user.role is Role.PARTNER_USER:
+            own = self.user.partner_id
+            if own is None or partner_id not in (None, own):
+                raise HTTPException(404, f"no partner {partner_id!r}")
+            return own
+        if not partner_id:
+            raise HTTPException(422, f"partner_id: {missing}")
+        if not self.can_see(partner_id):
+            raise HTTPException(404, f"no partner {partner_id!r}")
+        return partner_id
+
+    def choices(self) -> list[str]:
+        """The run's partners a form may offer the caller (none to a partner user, who acts
+        for its own), by id."""
+        if self.user.role is Role.PARTNER_USER or self.served is None:
+            return []
+        return sorted(p for p in self.data.scorecards.spans if self.can_see(p))
+
     def partner(self, partner_id: str) -> str:
         """The partner id if the caller may see it and the run has it, else 404 (the same
         answer either way)."""

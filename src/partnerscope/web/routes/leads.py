@@ -252,21 +252,10 @@ def _worker(ctx: Ctx, lead_id: str, partner_id: str | None) -> str:
         raise HTTPException(
             400, f"lead {lead_id} has moved on to another partner ({attempts[-1].status.value})"
         )
-    if ctx.user.role is Role.PARTNER_USER:
-        own = ctx.user.partner_id
-        if own is None or partner_id not in (None, own):
-            raise HTTPException(404, f"no partner {partner_id!r}")
-        return own
-    if partner_id is None:
+    if partner_id is None and ctx.user.role is not Role.PARTNER_USER:
         current = [a for a in attempts if a.status.value in OPEN]
-        if not current or current[-1].partner_id is None:
-            raise HTTPException(
-                400, f"lead {lead_id} is with no partner you can see; give partner_id"
-            )
-        return current[-1].partner_id
-    if not ctx.can_see(partner_id):
-        raise HTTPException(404, f"no partner {partner_id!r}")
-    return partner_id
+        partner_id = current[-1].partner_id if current else None
+    return ctx.acting_for(partner_id, f"lead {lead_id} is with no partner you can see; name one")
 
 
 def touch(ctx: Ctx, lead_id: str, given: TouchIn) -> Assignment:

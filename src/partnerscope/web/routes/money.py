@@ -24,7 +24,7 @@ from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from partnerscope.accounts import Role
@@ -503,25 +503,10 @@ def request_list(ctx: Ctx, query: RequestFilter) -> list[mdf.MdfRequest]:
     return [r for r in found if ctx.can_see(r.partner_id)]
 
 
-def requester(ctx: Ctx, partner_id: str | None) -> str:
-    """The partner a request is submitted for: a partner user's own; otherwise one the caller
-    can see (404 for any other)."""
-    if ctx.user.role is Role.PARTNER_USER:
-        own = ctx.user.partner_id
-        if own is None or (partner_id not in (None, own)):
-            raise HTTPException(404, f"no partner {partner_id!r}")
-        return own
-    if not partner_id:
-        raise HTTPException(422, "partner_id: say which partner the request is for")
-    if not ctx.can_see(partner_id):
-        raise HTTPException(404, f"no partner {partner_id!r}")
-    return partner_id
-
-
 def submit(ctx: Ctx, given: RequestIn) -> mdf.MdfRequest:
     return mdf.submit(
         ctx.workspace,
-        requester(ctx, given.partner_id),
+        ctx.acting_for(given.partner_id, "say which partner the request is for"),
         activity_type=given.activity_type,
         name=given.name,
         amount=given.amount,
@@ -634,11 +619,6 @@ def _mdf_page(
         [{"label": s, "value": float(v), "group": "up"} for s, v in by_status.items()],
         title="Amount requested by status",
     )
-    partners = (
-        []
-        if ctx.user.role is Role.PARTNER_USER or ctx.served is None
-        else sorted(p for p in ctx.data.scorecards.spans if ctx.can_see(p))
-    )
     return page(
         request,
         ctx,
@@ -654,7 +634,7 @@ def _mdf_page(
         statuses=[s.value for s in mdf.RequestStatus],
         types=[t.value for t in mdf.ActivityType],
         can_submit=ctx.user.role in SUBMITTERS,
-        partners=partners,
+        partners=ctx.choices(),
         errors=errors,
     )
 
@@ -708,9 +688,7 @@ def mdf_submit_submit(
     amount: Annotated[str, Form(max_length=32)] = "",
     fiscal_year: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
-    created: list[mdf.MdfRequest] = []
-
-    def act() -> None:
+    def act() -> mdf.MdfRequest:
         given = RequestIn(
             partner_id=partner_id.strip() or None,
             activity_type=activity_type,  # type: ignore[arg-type]
@@ -718,18 +696,15 @@ def mdf_submit_submit(
             amount=amount.strip(),  # type: ignore[arg-type]
             fiscal_year=fiscal_year.strip() or None,
         )
-        created.append(submit(ctx, given))
+        return submit(ctx, given)
 
-    answer = form_action(
+    return form_action(
         act,
-        "/mdf",
+        lambda made: f"/mdf/requests/{made.request_id}",
         lambda errors, status: _mdf_page(
             request, ctx, RequestFilter(), errors=errors, status=status
         ),
     )
-    if created:
-        return RedirectResponse(f"/mdf/requests/{created[0].request_id}", status_code=303)
-    return answer
 
 
 def _request_form(request: Request, ctx: Ctx, request_id: int, act: Callable[[], Any]) -> Response:

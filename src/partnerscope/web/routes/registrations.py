@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from partnerscope.accounts import Role
@@ -194,25 +194,10 @@ def registration_list(ctx: Ctx, query: RegistrationFilter) -> list[regs.Registra
     return [r for r in found if ctx.can_see(r.partner_id)]
 
 
-def _for(ctx: Ctx, partner_id: str | None) -> str:
-    """The partner a registration is submitted for (a partner user's own; else one the caller
-    may see: 404 for any other)."""
-    if ctx.user.role is Role.PARTNER_USER:
-        own = ctx.user.partner_id
-        if own is None or partner_id not in (None, own):
-            raise HTTPException(404, f"no partner {partner_id!r}")
-        return own
-    if not partner_id:
-        raise HTTPException(422, "partner_id: say which partner registers the deal")
-    if not ctx.can_see(partner_id):
-        raise HTTPException(404, f"no partner {partner_id!r}")
-    return partner_id
-
-
 def submit(ctx: Ctx, given: RegistrationIn) -> regs.RegistrationDetail:
     registered = regs.submit(
         ctx.workspace,
-        _for(ctx, given.partner_id),
+        ctx.acting_for(given.partner_id, "say which partner registers the deal"),
         account_name=given.account_name,
         amount=given.amount,
         expected_close=given.expected_close,
@@ -324,11 +309,6 @@ def _list_page(
         [{"label": s, "value": float(v), "group": "up"} for s, v in sorted(amounts.items())],
         title="Amount registered by status",
     )
-    partners = (
-        []
-        if ctx.user.role is Role.PARTNER_USER or ctx.served is None
-        else sorted(p for p in ctx.data.scorecards.spans if ctx.can_see(p))
-    )
     return page(
         request,
         ctx,
@@ -342,7 +322,7 @@ def _list_page(
         statuses=[s.value for s in regs.RegistrationStatus],
         can_submit=ctx.user.role in SUBMITTERS,
         can_sweep=ctx.user.role in ANALYSTS,
-        partners=partners,
+        partners=ctx.choices(),
         errors=errors,
     )
 
@@ -391,9 +371,7 @@ def submit_submit(
     expected_close: Annotated[str, Form(max_length=10)] = "",
     products: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    created: list[regs.RegistrationDetail] = []
-
-    def act() -> None:
+    def act() -> regs.RegistrationDetail:
         given = RegistrationIn(
             partner_id=partner_id.strip() or None,
             account_name=account_name.strip(),
@@ -403,19 +381,15 @@ def submit_submit(
             expected_close=expected_close.strip(),  # type: ignore[arg-type]
             products=[p.strip() for p in products.split(",") if p.strip()],
         )
-        created.append(submit(ctx, given))
+        return submit(ctx, given)
 
-    answer = form_action(
+    return form_action(
         act,
-        "/registrations",
+        lambda made: f"/registrations/{made.registration.registration_id}",
         lambda errors, status: _list_page(
             request, ctx, RegistrationFilter(), errors=errors, status=status
         ),
     )
-    if created:
-        target = f"/registrations/{created[0].registration.registration_id}"
-        return RedirectResponse(target, status_code=303)
-    return answer
 
 
 def _decide_form(
