@@ -1,5 +1,6 @@
 """The append-only audit log: every change to decisions, tier overrides, improvement plans,
-users and API tokens, with the actor who made it.
+users and API tokens, payout ledgers, MDF requests, routed leads and deal registrations, with
+the actor who made it.
 
 Entries are written in the same transaction as the change they describe, so a change is never
 stored without its entry. The database itself refuses to update or delete an entry (triggers
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from partnerscope.appdb.tables import audit_log
 
 if TYPE_CHECKING:
+    from sqlalchemy import Column
     from sqlalchemy.engine import Connection, Engine
 
 
@@ -74,3 +76,37 @@ def entries(
         query = query.where(audit_log.c.entry_id < before)
     with engine.connect() as connection:
         return [Entry(**row._mapping) for row in connection.execute(query)]
+
+
+def move(
+    connection: Connection,
+    key: Column[Any],
+    found: Any,
+    status: str,
+    values: dict[str, Any],
+    *,
+    stale: Exception,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    detail: dict[str, Any],
+) -> None:
+    """Move the row whose ``key`` column is ``found`` on from ``status``, the state it was
+    read in, and append the entry, in the caller's transaction. If someone else moved it
+    meanwhile, nothing is changed and ``stale`` is raised: two people acting at once cannot
+    both do it."""
+    status_column = key.table.c.status
+    done = connection.execute(
+        key.table.update().where(key == found).where(status_column == status).values(**values)
+    )
+    if done.rowcount != 1:
+        raise stale
+    record(
+        connection,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        detail=detail,
+    )

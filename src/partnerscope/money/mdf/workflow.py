@@ -171,20 +171,17 @@ def _move(
     detail: dict[str, Any],
 ) -> None:
     """Move the request on from the state it was read in, and log it."""
-    done = connection.execute(
-        mdf_requests.update()
-        .where(mdf_requests.c.request_id == found.request_id)
-        .where(mdf_requests.c.status == found.status.value)
-        .values(**values)
-    )
-    if done.rowcount != 1:
-        raise MdfRefusedError(
+    audit.move(
+        connection,
+        mdf_requests.c.request_id,
+        found.request_id,
+        found.status.value,
+        values,
+        stale=MdfRefusedError(
             "state",
             f"{found.ref} was changed by someone else meanwhile; look at it again "
             f"(`partnerscope mdf list`) and retry",
-        )
-    audit.record(
-        connection,
+        ),
         actor=by,
         action=action,
         object_type=OBJECT_TYPE,

@@ -152,20 +152,17 @@ def _move(
     detail: dict[str, Any],
 ) -> None:
     """Move the registration on from the state it was read in, and log it."""
-    done = connection.execute(
-        deal_registrations.update()
-        .where(deal_registrations.c.registration_id == found.registration_id)
-        .where(deal_registrations.c.status == found.status.value)
-        .values(**values)
-    )
-    if done.rowcount != 1:
-        raise RegistrationRefusedError(
+    audit.move(
+        connection,
+        deal_registrations.c.registration_id,
+        found.registration_id,
+        found.status.value,
+        values,
+        stale=RegistrationRefusedError(
             "state",
             f"{found.ref} was changed by someone else meanwhile; look at it again "
             "(`partnerscope registrations show`) and retry",
-        )
-    audit.record(
-        connection,
+        ),
         actor=by,
         action=action,
         object_type=OBJECT_TYPE,

@@ -220,19 +220,16 @@ def _move(
     detail: dict[str, Any],
 ) -> None:
     """Move an assignment on from the state it was read in, and log it."""
-    done = connection.execute(
-        lead_assignments.update()
-        .where(lead_assignments.c.assignment_id == found.assignment_id)
-        .where(lead_assignments.c.status == found.status.value)
-        .values(**values)
-    )
-    if done.rowcount != 1:
-        raise RoutingError(
+    audit.move(
+        connection,
+        lead_assignments.c.assignment_id,
+        found.assignment_id,
+        found.status.value,
+        values,
+        stale=RoutingError(
             f"lead {found.lead_id} was changed by someone else meanwhile; look at it again "
             f"(`partnerscope leads show {found.lead_id}`) and retry"
-        )
-    audit.record(
-        connection,
+        ),
         actor=by,
         action=action,
         object_type=OBJECT_TYPE,
