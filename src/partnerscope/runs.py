@@ -6,8 +6,9 @@ reports and the web app read a finished run without touching the warehouse while
 loaded. A run is written to a temporary folder and renamed when complete: an interrupted run
 leaves no run behind (what it posted, below, stays posted, as an ingest would).
 
-A run first posts the money module's facts (approved payout ledgers, MDF requests) to the
-warehouse when they changed (:mod:`partnerscope.money.posting`), so that the metrics read them.
+A run first posts partnerscope's own facts (approved payout ledgers, MDF requests, routed leads,
+registered deals) to the warehouse when they changed (:mod:`partnerscope.posting`), so that the
+metrics read them.
 
 A run after new data recomputes only the months the new data touched (``changed_from`` of the
 imports since the previous run) and keeps the previous run's parts for the rest; anything else
@@ -81,8 +82,8 @@ class RunManifest:
     evaluation: dict[str, Any] = field(default_factory=dict)
     #: what the run found on the committed decisions (signals fired, reviews due)
     decisions: dict[str, Any] = field(default_factory=dict)
-    #: the payout ledgers and MDF requests the run posted to the warehouse before computing
-    #: (partnerscope.money.posting.Posted; empty when they had not changed)
+    #: the facts of partnerscope's own the run posted to the warehouse before computing
+    #: (partnerscope.posting.Posted; empty when they had not changed)
     posted: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -154,7 +155,7 @@ def execute(
     full: bool = False,
     progress: Progress | None = None,
 ) -> RunManifest:
-    """Post the money module's changed facts, then compute the whole catalog and store it as a
+    """Post partnerscope's own changed facts, then compute the whole catalog and store it as a
     new run."""
     import ibis
     import pyarrow as pa
@@ -164,7 +165,7 @@ def execute(
     from partnerscope.decisions.record import Status
     from partnerscope.decisions.service import Decisions
     from partnerscope.metrics.engine import compute
-    from partnerscope.money.posting import post
+    from partnerscope.posting import post
 
     started = datetime.now(UTC)
     clock = time.perf_counter()
@@ -183,9 +184,10 @@ def execute(
             progress(text, done, STEPS)
 
     with workspace.lock("run"):
-        # the payout ledgers and MDF requests reach the warehouse first: the metrics read them
+        # ledgers, MDF requests, routed leads and registered deals reach the warehouse first:
+        # the metrics read them
         if progress is not None:
-            progress("posting payout ledgers and MDF requests", done, STEPS)
+            progress("posting ledgers, MDF requests, routed leads and registrations", done, STEPS)
         posted = post(workspace)
         with workspace.warehouse(read_only=True) as warehouse:
             inputs = _inputs(warehouse)
@@ -371,15 +373,21 @@ def _plan(
         return recompute("the as-of time is earlier than the previous run's")
     if not (folder / PARTS).is_file():
         return recompute("the previous run kept no parts")
-    tracked = warehouse.con.execute(
-        "SELECT count(*) FROM information_schema.columns "
-        "WHERE table_name = '_imports' AND column_name = 'changed_from'"
-    ).fetchall()[0][0]
-    if not tracked:
+    tracked = {
+        row[0]
+        for row in warehouse.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = '_imports'"
+        ).fetchall()
+    }
+    if "changed_from" not in tracked:
         return recompute("the warehouse was created before partnerscope tracked change dates")
+    # rows removed by an import (a complete file of partnerscope's own) change its table too;
+    # a warehouse not written since before that was tracked has removed none
+    removed = "coalesce(removed, 0) > 0" if "removed" in tracked else "false"
     changes = warehouse.con.execute(
         "SELECT entity, min(changed_from), count(*) FILTER (WHERE changed_from IS NULL) "
-        "FROM _imports WHERE import_id > ? AND (inserted > 0 OR updated > 0) GROUP BY entity",
+        f"FROM _imports WHERE import_id > ? AND (inserted > 0 OR updated > 0 OR {removed}) "
+        "GROUP BY entity",
         [previous.inputs["max_import_id"]],
     ).fetchall()
     changed_tables = {entity for entity, *_ in changes}

@@ -31,9 +31,10 @@ META_DDL = (
         rows_in BIGINT, loaded BIGINT, quarantined BIGINT, records BIGINT, inserted BIGINT,
         updated BIGINT, unchanged BIGINT, superseded BIGINT,
         started_at TIMESTAMP, finished_at TIMESTAMP, config_hash VARCHAR,
-        changed_from TIMESTAMP)""",
-    # added after the first release: older warehouses get it here
+        changed_from TIMESTAMP, removed BIGINT)""",
+    # added after the first release: older warehouses get them here
     "ALTER TABLE _imports ADD COLUMN IF NOT EXISTS changed_from TIMESTAMP",
+    "ALTER TABLE _imports ADD COLUMN IF NOT EXISTS removed BIGINT",
     """CREATE TABLE IF NOT EXISTS _quarantine (
         import_id BIGINT, source VARCHAR, entity VARCHAR, file VARCHAR, "row" BIGINT,
         "column" VARCHAR, value VARCHAR, rule VARCHAR, message VARCHAR, problems VARCHAR[],

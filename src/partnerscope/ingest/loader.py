@@ -8,7 +8,7 @@ checked for every file before anything commits.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,9 +45,12 @@ class FileReport:
     updated: int
     unchanged: int
     superseded: int
-    #: Earliest date among the rows this import inserted or changed, old versions included:
-    #: metrics of periods before it are unaffected (None: nothing dated changed).
+    #: Earliest date among the rows this import inserted, changed or removed, old versions
+    #: included: metrics of periods before it are unaffected (None: nothing dated changed).
     changed_from: datetime | None = None
+    #: rows an earlier import loaded from this file that it no longer holds, removed (only for
+    #: a complete file: ``ingest(complete=...)``)
+    removed: int = 0
 
 
 @dataclass(frozen=True)
@@ -119,11 +122,15 @@ def ingest(
     *,
     progress: ProgressFn | None = None,
     sources: Mapping[str, SourceConfig] | None = None,
+    complete: Collection[str] = (),
 ) -> IngestReport:
     """Load ``pairs`` of (source name, file) in one transaction and return what happened.
 
     ``sources`` declares the sources by name instead of ``config.sources`` (partnerscope's own
-    files, such as the money facts a run posts: :mod:`partnerscope.money.posting`)."""
+    files, such as the facts a run posts: :mod:`partnerscope.posting`). A file of a source in
+    ``complete`` holds every row it stands for: the rows an earlier import loaded from that
+    same file whose key it no longer holds are removed (a registered deal that became its CRM
+    opportunity)."""
     declared = config.sources if sources is None else sources
     con = warehouse.con
     total = len(pairs) * _STEPS_PER_FILE
@@ -146,7 +153,18 @@ def ingest(
             data = read_file(path, source)
             step(f"{label}: validating {data.rows_in:,} rows")
             reports.append(
-                _load_file(con, config, root, source_name, source, path, data, batch, step)
+                _load_file(
+                    con,
+                    config,
+                    root,
+                    source_name,
+                    source,
+                    path,
+                    data,
+                    batch,
+                    step,
+                    complete=source_name in complete,
+                )
             )
     return IngestReport(batch, tuple(reports))
 
@@ -165,6 +183,8 @@ def _load_file(
     data: FileData,
     batch: int,
     step: Callable[[str], None],
+    *,
+    complete: bool = False,
 ) -> FileReport:
     table = TABLES[source.entity]
     plan = Plan(
@@ -199,6 +219,12 @@ def _load_file(
     quarantined = _quarantine(con, plan, import_id, source_name, shown, data)
     step(f"{source_name}: {path.name}: writing {source.entity}")
     counts = _upsert(con, plan, import_id, shown)
+    if complete:
+        removed, removed_from = _remove_missing(con, table, shown)
+        counts["removed"] = removed
+        if removed_from is not None:
+            earlier = counts["changed_from"]
+            counts["changed_from"] = removed_from if earlier is None else min(earlier, removed_from)
     # not in a `finally`: after a failure the transaction is aborted and DuckDB would refuse
     # this too, hiding the real error; the rollback drops the view anyway
     con.unregister("__staged")
@@ -218,9 +244,10 @@ def _load_file(
         quarantined,
         **counts,
     )
+    # by name: an older warehouse got its later columns appended in its own order
     con.execute(
-        "INSERT INTO _imports VALUES "
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO _imports ({', '.join(IMPORT_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(IMPORT_COLUMNS))})",
         [
             import_id,
             batch,
@@ -243,12 +270,40 @@ def _load_file(
             datetime.now(UTC).replace(tzinfo=None),
             config.config_hash(),
             report.changed_from,
+            report.removed,
         ],
     )
     for temp in ("__lines", "__checked", "__good"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     step(f"{source_name}: {path.name}: done")
     return report
+
+
+#: the import ledger's columns, in the order :func:`_load_file` gives their values
+IMPORT_COLUMNS = (
+    "import_id",
+    "batch_id",
+    "source",
+    "entity",
+    "file",
+    "fingerprint",
+    "bytes",
+    "encoding",
+    "delimiter",
+    "rows_in",
+    "loaded",
+    "quarantined",
+    "records",
+    "inserted",
+    "updated",
+    "unchanged",
+    "superseded",
+    "started_at",
+    "finished_at",
+    "config_hash",
+    "changed_from",
+    "removed",
+)
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -408,14 +463,43 @@ def _upsert(
     }
 
 
-def _changed_from(con: duckdb.DuckDBPyConnection, table: Table, join: str) -> datetime | None:
-    """The earliest date of the rows about to be inserted or replaced, and of the rows they
-    replace."""
-    dated = [
+def _remove_missing(
+    con: duckdb.DuckDBPyConnection, table: Table, file: str
+) -> tuple[int, datetime | None]:
+    """Remove the rows loaded from ``file`` whose key the file no longer holds (good or
+    quarantined); their count and earliest date."""
+    keys = " AND ".join(f"c.{quote(k)} IS NOT DISTINCT FROM t.{quote(k)}" for k in table.key)
+    gone = (
+        f"FROM {quote(table.name)} t WHERE t._source_file = {lit(file)} "
+        f"AND NOT EXISTS (SELECT 1 FROM __checked c WHERE {keys})"
+    )
+    dated = _dated(table)
+    earliest = (
+        "min(least(" + ", ".join(f"CAST(t.{quote(c)} AS TIMESTAMP)" for c in dated) + "))"
+        if dated
+        else "NULL"
+    )
+    rows = con.execute(f"SELECT count(*), {earliest} {gone}").fetchall()
+    count, first = rows[0]
+    if not count:
+        return 0, None
+    con.execute(f"DELETE {gone}")
+    return int(count), first if isinstance(first, datetime) else None
+
+
+def _dated(table: Table) -> list[str]:
+    """The date and timestamp columns of ``table`` that place a row in time."""
+    return [
         c.name
         for c in table.columns
         if c.type in (ColumnType.DATE, ColumnType.TIMESTAMP) and c.name != "updated_at"
     ]
+
+
+def _changed_from(con: duckdb.DuckDBPyConnection, table: Table, join: str) -> datetime | None:
+    """The earliest date of the rows about to be inserted or replaced, and of the rows they
+    replace."""
+    dated = _dated(table)
     if not dated:
         return None
 

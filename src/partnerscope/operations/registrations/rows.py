@@ -9,6 +9,11 @@ registration matches (same rule as conflicts), if any.
 
 A won registration linked to its CRM opportunity (``crm_opportunity_id``) gives no row: the
 CRM's opportunity is the deal, and counting the registration too would count it twice.
+
+Each ``partnerscope run`` posts the rows (:func:`registered_deals`, :mod:`partnerscope.posting`)
+as the source ``deal_registrations`` from ``state/registrations/registered-deals.csv``, a
+complete file: the row of a registration linked to its CRM opportunity since it was last posted
+is removed from the warehouse.
 """
 
 from __future__ import annotations
@@ -23,10 +28,13 @@ from partnerscope.operations.registrations.conflicts import (
     warehouse_accounts,
 )
 from partnerscope.operations.registrations.model import Registration, RegistrationStatus
+from partnerscope.posting import Facts, folder, plural
 
 if TYPE_CHECKING:
     from partnerscope.workspace import Workspace
 
+#: the source the posted file is loaded as (its name in the import ledger and the quarantine)
+SOURCE = "deal_registrations"
 #: the canonical ``opportunities`` columns the rows fill, in this order
 COLUMNS = (
     "opportunity_id",
@@ -67,14 +75,18 @@ def canonical_rows(workspace: Workspace) -> list[dict[str, str]]:
     opportunity, as a row of the canonical ``opportunities`` table."""
     from partnerscope.operations.registrations.service import registrations
 
+    deals = [
+        (found, status)
+        for found in registrations(workspace)
+        if (status := _status(found.status)) is not None and not found.crm_opportunity_id
+    ]
+    if not deals:
+        return []
     match = matcher(workspace)
     accounts = warehouse_accounts(workspace)
     currency = workspace.config.workspace.base_currency
     rows = []
-    for found in registrations(workspace):
-        status = _status(found.status)
-        if status is None or found.crm_opportunity_id:
-            continue
+    for found, status in deals:
         account = account_of(found, match)
         hits = [
             (hit.score, account_id)
@@ -103,3 +115,22 @@ def canonical_rows(workspace: Workspace) -> list[dict[str, str]]:
 
 def _last_change(found: Registration) -> datetime:
     return max(t for t in (found.submitted_at, found.decided_at, found.closed_at) if t)
+
+
+def registered_deals(workspace: Workspace) -> Facts:
+    """The registered deals as ``opportunities`` rows, written to
+    ``state/registrations/registered-deals.csv``: a complete file (a row gone from it is
+    removed)."""
+    from partnerscope.cells import csv_text
+
+    rows = canonical_rows(workspace)
+    return Facts(
+        SOURCE,
+        "opportunities",
+        folder(workspace, "registrations") / "registered-deals.csv",
+        COLUMNS,
+        csv_text(COLUMNS, rows),
+        plural(len(rows), "deal registration"),
+        len(rows),
+        complete=True,
+    )
