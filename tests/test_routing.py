@@ -132,6 +132,19 @@ def test_countries_by_code_or_name():
     ]
 
 
+def test_routing_and_registrations_read_one_country_table():
+    from partnerscope.operations.registrations.matching import normalize_country
+    from partnerscope.operations.routing.geo import country_names, lookup_country
+
+    typed = ("Deutschland", "Österreich", "U.S.", "the Netherlands", "uae", "Jordan", "gb")
+    assert [lookup_country(t) for t in typed] == ["DE", "AT", "US", "NL", "AE", "JO", "GB"]
+    assert [country_code(t) for t in typed] == [normalize_country(t) for t in typed]
+    assert country_names()["DE"] == ("germany", "deutschland")
+    # unknown text: routing compares it upper-cased, registration folded
+    assert (lookup_country("Atlantis"), country_code("Atlantis")) == (None, "ATLANTIS")
+    assert normalize_country("Atlantis") == "atlantis"
+
+
 # ---------------------------------------------------------------- certification, SLA
 
 

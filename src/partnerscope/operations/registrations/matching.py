@@ -19,11 +19,12 @@ the initials of the other name scores :data:`ACRONYM_SCORE` (``IBM``). See docs/
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
+
+from partnerscope.operations.routing.geo import country_key, country_names, fold, lookup_country
 
 
 def _set(words: str) -> frozenset[str]:
@@ -90,81 +91,6 @@ ABBREVIATIONS: dict[str, str] = {
 #: tokens a name may carry on top of another and still name the same account
 GROUP_WORDS: frozenset[str] = frozenset({"group", "holding", "holdings"})
 
-#: ISO 3166 code → the names a country goes by in account names (English and its own)
-COUNTRY_NAMES: dict[str, tuple[str, ...]] = {
-    "AE": ("united arab emirates", "uae"),
-    "AR": ("argentina",),
-    "AT": ("austria", "osterreich"),
-    "AU": ("australia",),
-    "BE": ("belgium", "belgique", "belgie"),
-    "BR": ("brazil", "brasil"),
-    "CA": ("canada",),
-    "CH": ("switzerland", "schweiz", "suisse", "svizzera"),
-    "CL": ("chile",),
-    "CN": ("china",),
-    "CO": ("colombia",),
-    "CZ": ("czech republic", "czechia", "cesko"),
-    "DE": ("germany", "deutschland"),
-    "DK": ("denmark", "danmark"),
-    "EG": ("egypt",),
-    "ES": ("spain", "espana"),
-    "FI": ("finland", "suomi"),
-    "FR": ("france",),
-    "GB": ("united kingdom", "uk", "great britain", "britain", "england", "scotland", "wales"),
-    "GR": ("greece", "hellas"),
-    "HK": ("hong kong",),
-    "HU": ("hungary", "magyarorszag"),
-    "ID": ("indonesia",),
-    "IE": ("ireland", "eire"),
-    "IL": ("israel",),
-    "IN": ("india",),
-    "IT": ("italy", "italia"),
-    "JP": ("japan", "nippon"),
-    "KR": ("south korea", "korea"),
-    "LU": ("luxembourg",),
-    "MX": ("mexico",),
-    "MY": ("malaysia",),
-    "NG": ("nigeria",),
-    "NL": ("netherlands", "nederland", "holland"),
-    "NO": ("norway", "norge"),
-    "NZ": ("new zealand",),
-    "PE": ("peru",),
-    "PH": ("philippines",),
-    "PL": ("poland", "polska"),
-    "PT": ("portugal",),
-    "RO": ("romania",),
-    "SA": ("saudi arabia",),
-    "SE": ("sweden", "sverige"),
-    "SG": ("singapore",),
-    "TH": ("thailand",),
-    "TR": ("turkey", "turkiye"),
-    "TW": ("taiwan",),
-    "UA": ("ukraine",),
-    "US": ("united states", "united states of america", "usa", "us", "america"),
-    "VN": ("vietnam", "viet nam"),
-    "ZA": ("south africa",),
-}
-
-#: letters NFKD leaves whole, and what they are written as without their mark
-_TRANSLITERATE = str.maketrans(
-    {
-        "ł": "l",
-        "Ł": "l",
-        "ø": "o",
-        "Ø": "o",
-        "æ": "ae",
-        "Æ": "ae",
-        "œ": "oe",
-        "Œ": "oe",
-        "đ": "d",
-        "Đ": "d",
-        "ð": "d",
-        "þ": "th",
-        "ı": "i",
-        "ß": "ss",
-    }
-)
-
 _WEB_SUFFIX = re.compile(r"(?<=[a-z0-9])\.(com|net|org|io)\b")
 _DROPPED = re.compile(r"[.'’`´]")
 _AND = re.compile(r"[&+]")
@@ -178,19 +104,10 @@ TYPO_PENALTY = 0.05
 DEFAULT_THRESHOLD = 0.85
 
 
-def fold(text: str) -> str:
-    """Case folded, accents dropped and non-decomposing letters transliterated."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return bare.casefold().translate(_TRANSLITERATE)
-
-
-def _country_phrases() -> dict[str, str]:
-    return {name: code for code, names in COUNTRY_NAMES.items() for name in names}
-
-
-_COUNTRY_BY_NAME = _country_phrases()
-_COUNTRY_WORDS = frozenset(word for name in _COUNTRY_BY_NAME for word in name.split())
+#: every word of a country's names (``germany``, ``deutschland``, ``united``, ``kingdom``)
+_COUNTRY_WORDS = frozenset(
+    word for names in country_names().values() for name in names for word in name.split()
+)
 
 
 def _remove_phrases(words: list[str], phrases: Iterable[tuple[str, ...]]) -> list[str]:
@@ -308,13 +225,11 @@ def registered_domain(domain: str) -> str:
 
 def normalize_country(value: str | None) -> str | None:
     """A country as compared: its ISO 3166 code when the name or code is known (``Deutschland``,
-    ``de``, ``DE`` → ``DE``), else the folded text; ``None`` when empty."""
+    ``de``, ``DE`` → ``DE``: :func:`~partnerscope.operations.routing.geo.lookup_country`), else
+    the folded text; ``None`` when empty."""
     if value is None or not value.strip():
         return None
-    text = " ".join(_NOT_WORD.sub(" ", _DROPPED.sub("", fold(value))).split())
-    if len(text) == 2 and text.upper() in COUNTRY_NAMES:
-        return text.upper()
-    return _COUNTRY_BY_NAME.get(text, text)
+    return lookup_country(value) or country_key(value)
 
 
 # ------------------------------------------------------------------------- similarity

@@ -1,9 +1,16 @@
-"""Where leads and partners are: countries by ISO code or English name, their centroids
-(``countries.csv``, approximate, enough to tell near from far), and great-circle distances."""
+"""Where leads, partners and accounts are: countries by ISO code or name, their centroids
+(``countries.csv``, approximate, enough to tell near from far), and great-circle distances.
+
+``countries.csv`` is the one country table of partnerscope: each country's ISO 3166 alpha-2
+code, English name, centroid and the other names it goes by (``also``: in its own languages,
+abbreviations), all looked up by :func:`lookup_country`, for lead routing as for deal
+registration (:mod:`partnerscope.operations.registrations.matching`)."""
 
 from __future__ import annotations
 
 import csv
+import re
+import unicodedata
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,47 +20,81 @@ if TYPE_CHECKING:
 
 COUNTRIES_FILE = Path(__file__).parent / "countries.csv"
 EARTH_RADIUS_KM = 6371.0088
-#: names people write for a country beside the table's own
-ALIASES = {
-    "usa": "US",
-    "u.s.": "US",
-    "u.s.a.": "US",
-    "united states of america": "US",
-    "uk": "GB",
-    "great britain": "GB",
-    "england": "GB",
-    "uae": "AE",
-    "czech republic": "CZ",
-    "korea": "KR",
-    "republic of korea": "KR",
-    "the netherlands": "NL",
-    "holland": "NL",
-    "türkiye": "TR",
-    "viet nam": "VN",
-    "russian federation": "RU",
-}
+
+#: letters NFKD leaves whole, and what they are written as without their mark
+_TRANSLITERATE = str.maketrans(
+    {
+        "ł": "l",
+        "Ł": "l",
+        "ø": "o",
+        "Ø": "o",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "đ": "d",
+        "Đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "ı": "i",
+        "ß": "ss",
+    }
+)
+_DROPPED = re.compile(r"[.'’`´]")
+_NOT_WORD = re.compile(r"[^a-z0-9 ]+")
+
+
+def fold(text: str) -> str:
+    """Case folded, accents dropped and non-decomposing letters transliterated."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return bare.casefold().translate(_TRANSLITERATE)
+
+
+def country_key(text: str) -> str:
+    """A country as written, folded to words: ``U.S.A.`` → ``usa``, ``Österreich`` →
+    ``osterreich``, ``  united  kingdom`` → ``united kingdom``."""
+    return " ".join(_NOT_WORD.sub(" ", _DROPPED.sub("", fold(text))).split())
 
 
 @cache
-def _table() -> tuple[dict[str, str], dict[str, tuple[float, float]]]:
-    """(name or code, lower case → ISO code), (ISO code → (latitude, longitude))."""
-    codes: dict[str, str] = dict(ALIASES)
+def _table() -> tuple[dict[str, str], dict[str, tuple[float, float]], dict[str, tuple[str, ...]]]:
+    """(code or name as a key → ISO code), (ISO code → (latitude, longitude)), (ISO code → its
+    names as keys, the English one first)."""
+    codes: dict[str, str] = {}
     where: dict[str, tuple[float, float]] = {}
+    names: dict[str, tuple[str, ...]] = {}
     with COUNTRIES_FILE.open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
-            codes[row["code"].lower()] = row["code"]
-            codes[row["name"].lower()] = row["code"]
-            where[row["code"]] = (float(row["latitude"]), float(row["longitude"]))
-    return codes, where
+            code = row["code"]
+            known = [country_key(row["name"]), *(n for n in row["also"].split(";") if n)]
+            names[code] = tuple(known)
+            codes[code.lower()] = code
+            for name in known:
+                codes[country_key(name)] = code
+            where[code] = (float(row["latitude"]), float(row["longitude"]))
+    return codes, where, names
+
+
+def lookup_country(text: str | None) -> str | None:
+    """The ISO 3166 alpha-2 code of a country written as its code or one of its names (any
+    case, accents and dots: ``de``, ``Deutschland``, ``U.S.A.``); None when empty or unknown."""
+    if text is None or not text.strip():
+        return None
+    return _table()[0].get(country_key(text))
+
+
+def country_names() -> dict[str, tuple[str, ...]]:
+    """ISO code → the names the country goes by, as :func:`country_key` writes them."""
+    return _table()[2]
 
 
 def country_code(text: str | None) -> str | None:
-    """The ISO 3166 alpha-2 code of a country written as a code or an English name; text the
-    table does not know comes back upper-cased, so that two spellings of it still match."""
+    """The ISO 3166 alpha-2 code of a country written as a code or a name; text the table does
+    not know comes back upper-cased, so that two spellings of it still match."""
     if text is None or not text.strip():
         return None
-    cleaned = " ".join(text.split())
-    return _table()[0].get(cleaned.lower(), cleaned.upper())
+    return lookup_country(text) or " ".join(text.split()).upper()
 
 
 def centroid(code: str | None) -> tuple[float, float] | None:
