@@ -127,14 +127,20 @@ class RoutingSettings(_Strict):
 
 
 def check(tiers: TierSettings, routing: RoutingSettings) -> list[str]:
-    """Problems of the names ``[routing]`` uses: tier rulesets and their tier names."""
+    """Problems of the names ``[routing]`` uses: tier rulesets and the tier names given for
+    them (a default tier name such as "Elite" is not checked: a workspace that names its tiers
+    otherwise and never routes leads must not be refused)."""
     from partnerscope.metrics.definition import did_you_mean
 
     problems: list[str] = []
     rulesets = list(type(tiers).model_fields)
+
+    def given(section: TopPartners | Weights) -> list[str]:
+        return list(section.tiers) if "tiers" in section.model_fields_set else []
+
     for key, ruleset, names in (
-        ("routing.top", routing.top.ruleset, list(routing.top.tiers)),
-        ("routing.weights", routing.weights.ruleset, list(routing.weights.tiers)),
+        ("routing.top", routing.top.ruleset, given(routing.top)),
+        ("routing.weights", routing.weights.ruleset, given(routing.weights)),
     ):
         if ruleset not in rulesets:
             problems.append(
