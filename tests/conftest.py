@@ -16,7 +16,9 @@ import pytest
 
 from partnerscope.schema import TABLES
 from partnerscope.workspace import Workspace
-from tests.pgtools import pg_server, pg_url  # noqa: F401  (fixtures of the PostgreSQL tests)
+
+# fixtures of the PostgreSQL tests
+from tests.pgtools import pg_server, pg_url, store_url  # noqa: F401
 
 #: The repository is always cloned beside ``shared/``.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -94,3 +94,19 @@ def psycopg_params(url: str) -> dict[str, str]:
     if parsed.password:
         params["password"] = parsed.password
     return params
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The transactional store of the test's workspaces: a new SQLite file, then a new
+    PostgreSQL database (PARTNERSCOPE_DATABASE_URL, which wins over the configuration)."""
+    from partnerscope.appdb import ENV_URL as STORE_URL
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        url = str(request.getfixturevalue("pg_url"))
+    monkeypatch.setenv(STORE_URL, url)
+    return url

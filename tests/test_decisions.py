@@ -402,7 +402,7 @@ def test_every_run_checks_signals_and_reviews_due(ws, tmp_path):
     assert [a.kind for a in alerts] == ["signal_fired"]
 
 
-def test_a_stop_review_ends_the_schedule(ws):
+def test_a_stop_review_ends_the_schedule(ws, store_url):
     service = Decisions(ws)
     record = committed(service)
     record, review = service.review(
@@ -417,7 +417,7 @@ def test_a_stop_review_ends_the_schedule(ws):
 # --- store ------------------------------------------------------------------------------------
 
 
-def test_history_says_who_changed_what(ws):
+def test_history_says_who_changed_what(ws, store_url):
     service = Decisions(ws)
     record = service.new({"decision": "Recruit MSPs"}, by="alice")
     service.edit(record.decision_id, patch={"frame": {"owner": "Dana"}}, by="bob")
@@ -434,7 +434,7 @@ def test_history_says_who_changed_what(ws):
     ]
 
 
-def test_a_change_to_a_stale_record_is_refused(ws):
+def test_a_change_to_a_stale_record_is_refused(ws, store_url):
     service = Decisions(ws)
     record = service.new({"decision": "Recruit MSPs"}, by=ME)
     first = service.store.get(record.decision_id)
@@ -449,7 +449,7 @@ def test_a_change_to_a_stale_record_is_refused(ws):
     assert service.store.get(record.decision_id).title == "A"
 
 
-def test_the_migrations_create_exactly_the_tables(ws):
+def test_the_migrations_create_exactly_the_tables(ws, store_url):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 

@@ -289,7 +289,7 @@ def test_budget_left_counts_the_workflow_and_imported_spend(ws: Workspace) -> No
     assert mdf.budget_left(ws, "P1", "FY2025") == D("70000")
 
 
-def test_set_budget_overrides_the_tier_and_is_audited(ws: Workspace) -> None:
+def test_set_budget_overrides_the_tier_and_is_audited(ws: Workspace, store_url: str) -> None:
     found = mdf.set_budget(ws, "P3", "FY2026", "12,500.50", reason="pilot", by="lee", now=NOW)
     assert (found.amount, found.source, found.reason, found.tier) == (
         D("12500.50"),
@@ -346,7 +346,7 @@ def approved(ws: Workspace, amount: int = 10000) -> int:
     return request_id
 
 
-def test_the_workflow_end_to_end_is_audited(ws: Workspace) -> None:
+def test_the_workflow_end_to_end_is_audited(ws: Workspace, store_url: str) -> None:
     request_id = submitted(ws, 12000)
     found = mdf.approve(ws, request_id, amount="10000", by="fin", now=NOW)
     # approved on 2025-08-01 (New York): claim within 90 days
@@ -416,7 +416,7 @@ def test_approve_refuses_more_than_requested(ws: Workspace) -> None:
         mdf.approve(ws, request_id, amount="6000", by="fin", now=NOW)
 
 
-def test_approve_refuses_beyond_the_budget_left(ws: Workspace) -> None:
+def test_approve_refuses_beyond_the_budget_left(ws: Workspace, store_url: str) -> None:
     # P2's FY2026 budget: Tier 3, 25,000; nothing committed or spent yet
     request_id = submitted(ws, 30000, partner="P2")
     with refused(

@@ -77,3 +77,36 @@ def test_the_guards_are_triggers_in_postgresql(pg_url: str) -> None:
             con.execute(text("UPDATE payout_periods SET status = 'draft'"))
     finally:
         engine.dispose()
+
+
+def test_the_configuration_selects_postgresql_and_the_environment_wins(
+    pg_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from partnerscope.accounts import Accounts, Role
+    from partnerscope.appdb import ENV_URL, database_url
+    from tests.conftest import make_workspace
+
+    monkeypatch.delenv(ENV_URL, raising=False)
+    ws = make_workspace(tmp_path / "ws", f'[database]\nurl = "{pg_url}"\n')
+    assert database_url(ws) == pg_url
+    accounts = Accounts.open(ws)
+    accounts.add("ana", Role.ADMIN, "correct horse battery", by="test")
+    assert accounts.authenticate("ana", "correct horse battery").name == "ana"
+    assert not (ws.state_dir / "app.db").exists()
+    engine = create_engine(pg_url)
+    try:
+        with engine.connect() as con:
+            assert con.execute(text("SELECT name FROM users")).scalars().all() == ["ana"]
+    finally:
+        engine.dispose()
+    monkeypatch.setenv(ENV_URL, f"sqlite:///{tmp_path / 'other.db'}")
+    assert database_url(ws) == f"sqlite:///{tmp_path / 'other.db'}"
+
+
+def test_a_database_url_that_is_no_url_is_refused(tmp_path) -> None:
+    from partnerscope.errors import ConfigError
+    from tests.conftest import make_workspace
+
+    ws = make_workspace(tmp_path / "ws", '[database]\nurl = "db.example.com"\n')
+    with pytest.raises(ConfigError, match="SQLAlchemy URL"):
+        _ = ws.config

@@ -86,6 +86,23 @@ class EngineSettings(_Strict):
         return value.strip()
 
 
+class DatabaseSettings(_Strict):
+    #: SQLAlchemy URL of the transactional store (users, decisions, payouts, MDF, registrations),
+    #: e.g. "postgresql+psycopg://partnerscope@db.example.com/partnerscope"; unset: the SQLite
+    #: file state/app.db. PARTNERSCOPE_DATABASE_URL wins over it (keep passwords there or in
+    #: ~/.pgpass, not in this file).
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z][a-z0-9+]*://\S*", value.strip()):
+            raise ValueError(
+                'write a SQLAlchemy URL such as "postgresql+psycopg://user@host/database"'
+            )
+        return value.strip() if value else value
+
+
 class IngestSettings(_Strict):
     null_values: tuple[str, ...] = DEFAULT_NULL_VALUES
 
@@ -176,6 +193,7 @@ class SourceConfig(_Strict):
 class Config(_Strict):
     workspace: WorkspaceSettings = Field(default_factory=WorkspaceSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     economics: EconomicsSettings = Field(default_factory=EconomicsSettings)
@@ -194,13 +212,14 @@ class Config(_Strict):
     registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
 
     def config_hash(self) -> str:
-        """Stable hash of the effective configuration (defaults and presets applied)."""
-        return _hash(self.model_dump(mode="json"))
+        """Stable hash of the effective configuration (defaults and presets applied); where
+        the transactional store lives is no part of it."""
+        return _hash(self.model_dump(mode="json", exclude={"database"}))
 
     def metrics_hash(self) -> str:
         """Hash of what metric values depend on: the configuration without the sections that
         only evaluate them (scorecard, tiers, flags, alerts, reports, incentives, mdf)."""
-        return _hash(self.model_dump(mode="json", exclude=set(EVALUATION_SECTIONS)))
+        return _hash(self.model_dump(mode="json", exclude={*EVALUATION_SECTIONS, "database"}))
 
 
 #: Sections that read metric values without changing them: editing them re-evaluates a run

@@ -1,8 +1,9 @@
 """The workspace's transactional database: decision records and their history, and the alerts
 runs raise on them (users, deal registrations, MDF requests and approvals will join them).
 
-An embedded SQLite file (``state/app.db``) by default; ``PARTNERSCOPE_DATABASE_URL`` points a
-workspace at another SQLAlchemy URL (PostgreSQL for a team). The schema is owned by the Alembic
+An embedded SQLite file (``state/app.db``) by default; ``[database] url`` in the configuration,
+or ``PARTNERSCOPE_DATABASE_URL`` (which wins), points a workspace at another SQLAlchemy URL
+(PostgreSQL for a team: ``postgresql+psycopg://...``). The schema is owned by the Alembic
 migrations in ``migrations/versions``, applied when the database is opened, so an older
 workspace is upgraded in place and a new one is created from the same scripts.
 """
@@ -30,7 +31,11 @@ _engines: dict[str, Engine] = {}
 
 
 def database_url(workspace: Workspace) -> str:
-    return os.environ.get(ENV_URL) or f"sqlite:///{workspace.state_dir / DATABASE_FILE}"
+    return (
+        os.environ.get(ENV_URL)
+        or workspace.config.database.url
+        or f"sqlite:///{workspace.state_dir / DATABASE_FILE}"
+    )
 
 
 def connect(workspace: Workspace) -> Engine:
