@@ -96,11 +96,12 @@ def leads_route(
         f"{len(batch.problems):,} rows skipped; partner facts from {source}"
     )
     if out is not None:
-        _write(out, batch.assignments)
+        write_assignments(out, batch.assignments)
         console.print(f"wrote {escape(str(out))}")
 
 
-def _write(path: Path, found: list[Assignment]) -> None:
+def write_assignments(path: Path, found: list[Assignment]) -> None:
+    """The assignments as CSV (formula-safe text): who, why, and who else was eligible."""
     import csv
 
     from partnerscope.cells import csv_cell

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -156,6 +156,7 @@ def demo(
     _print_decision(ws, as_of.date())
     _write_reports(ws, manifest.planted)
     _write_money(ws)
+    _write_operations(ws, seed)
     console.print(
         f"\n[green]Demo workspace ready[/] in {directory} "
         f"({time.perf_counter() - started:.0f} s): "
@@ -220,6 +221,81 @@ def _write_money(ws: Workspace) -> None:
         f"  {escape(str(path))}\n"
         f"  try: partnerscope -w {ws.root} payouts show {quarter} --partner "
         f"{next(iter(ledger.partner_totals()), 'P0001')}"
+    )
+
+
+#: values of the demo's new leads: every routing band is met (self-service, round robin, top)
+DEMO_LEAD_VALUES = (8_000, 18_000, 40_000, 65_000, 90_000, 150_000, 300_000)
+
+
+def _write_operations(ws: Workspace, seed: int) -> None:
+    """Today's new leads routed (written to reports/routed-leads.csv) and three deal
+    registrations, two of them for the same account (the later one shows the conflict)."""
+    import random
+
+    from partnerscope.cli.leads import write_assignments
+    from partnerscope.money.mdf.common import read_warehouse
+    from partnerscope.operations import registrations
+    from partnerscope.operations.routing import service
+    from partnerscope.operations.routing.leadfile import read_rows
+
+    draw = random.Random(seed)
+    partners = read_warehouse(
+        ws, "SELECT partner_id, country FROM partners WHERE country IS NOT NULL ORDER BY 1"
+    )
+    countries = sorted({country for _, country in partners})
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    rows = [
+        {
+            "lead_id": f"NEW-{i:04d}",
+            "country": draw.choice(countries),
+            "estimated_value": f"{draw.choice(DEMO_LEAD_VALUES) * draw.uniform(0.8, 1.2):.2f}",
+            "source": draw.choice(("web", "event", "campaign")),
+        }
+        for i in range(1, 121)
+    ]
+    with console.status("Routing today's new leads…"):
+        leads, _ = read_rows(ws, rows, now.date(), name="demo leads")
+        batch = service.route_leads(ws, leads, now=now, by="partnerscope demo")
+        path = ws.root / "reports" / "routed-leads.csv"
+        write_assignments(path, batch.assignments)
+    rules = ", ".join(f"{n} {rule}" for rule, n in sorted(batch.counts().items()))
+    console.print(
+        f"\n[bold]Leads[/] {len(batch.assignments)} new leads routed ({rules}), each explained\n"
+        f"  {escape(str(path))}\n"
+        f"  try: partnerscope -w {ws.root} leads show {batch.assignments[0].lead_id}"
+    )
+
+    german = [pid for pid, country in partners if country in ("Germany", "DE")][1:4]
+    if len(german) < 3:
+        return
+    close = date.today() + timedelta(days=60)
+
+    def register(partner: str, account: str, amount: int, **more: str) -> Any:
+        return registrations.submit(
+            ws,
+            partner,
+            account_name=account,
+            amount=amount,
+            expected_close=close,
+            by="partnerscope demo",
+            country=more.get("country"),
+            domain=more.get("domain"),
+        )
+
+    first = register(
+        german[0], "Müller Logistik GmbH", 180_000, country="DE", domain="mueller-logistik.de"
+    )
+    later = register(german[1], "Mueller Logistik", 150_000, country="Germany")
+    other = register(german[2], "Brightwave Media Ltd", 60_000, country="DE")
+    registrations.approve(ws, first.registration.registration_id, by="partnerscope demo")
+    console.print(
+        f"\n[bold]Deal registrations[/] #{first.registration.registration_id} approved and "
+        f"protected; #{later.registration.registration_id} conflicts with it "
+        f"({len(later.conflicts)} conflict found); #{other.registration.registration_id} "
+        f"awaits approval\n"
+        f"  try: partnerscope -w {ws.root} registrations show "
+        f"{later.registration.registration_id}"
     )
 
 
