@@ -71,8 +71,17 @@ class CohortSettings(_Strict):
 
 
 class EngineSettings(_Strict):
-    kind: Literal["duckdb"] = "duckdb"
+    #: What computes the metrics: "duckdb" on the warehouse file itself, or "postgres" on a copy
+    #: of its tables in a PostgreSQL schema (docs/engines.md).
+    kind: Literal["duckdb", "postgres"] = "duckdb"
     path: str = "state/warehouse.duckdb"
+    #: kind = "postgres": the server, e.g. "postgresql://partnerscope@db.example.com/analytics";
+    #: PARTNERSCOPE_ENGINE_URL wins over it (keep passwords there or in ~/.pgpass).
+    url: str | None = None
+    #: kind = "postgres": the schema each run replaces with the warehouse's tables.
+    schema_name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = Field(
+        default="partnerscope", alias="schema"
+    )
     #: DuckDB's memory limit, e.g. "3GB" or "50%"; beyond it DuckDB spills to disk.
     memory_limit: str = "3GB"
     #: Threads DuckDB may use (default: one per core).

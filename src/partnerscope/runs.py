@@ -157,13 +157,13 @@ def execute(
 ) -> RunManifest:
     """Post partnerscope's own changed facts, then compute the whole catalog and store it as a
     new run."""
-    import ibis
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from partnerscope.decisions.check import DECISION_ALERTS, to_table
     from partnerscope.decisions.record import Status
     from partnerscope.decisions.service import Decisions
+    from partnerscope.metrics.backends import open_backend
     from partnerscope.metrics.engine import compute
     from partnerscope.posting import post
 
@@ -189,13 +189,18 @@ def execute(
         if progress is not None:
             progress("posting ledgers, MDF requests, routed leads and registrations", done, STEPS)
         posted = post(workspace)
-        with workspace.warehouse(read_only=True) as warehouse:
+        with (
+            workspace.warehouse(read_only=True) as warehouse,
+            open_backend(config.engine, warehouse.con, str(workspace.config_path)) as (
+                backend,
+                engine,
+            ),
+        ):
             inputs = _inputs(warehouse)
             previous = latest_run(workspace)
             reuse, mode, reason = _plan(
                 workspace, previous, config.metrics_hash(), catalog, inputs, as_of, full, warehouse
             )
-            backend = ibis.duckdb.from_connection(warehouse.con)
             runs = list_runs(workspace)
             run_id = runs[-1].run_id + 1 if runs else 1
             folder = run_folder(workspace, run_id)
@@ -245,7 +250,7 @@ def execute(
                 config_hash=config.config_hash(),
                 metrics_hash=config.metrics_hash(),
                 definitions_version=catalog.version,
-                engine=_engine_versions(),
+                engine={**_engine_versions(), **engine},
                 inputs=inputs,
                 first_month=computation.first_month.isoformat()
                 if computation.first_month

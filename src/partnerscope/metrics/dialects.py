@@ -124,11 +124,36 @@ class DuckDBDialect(Dialect):
         return backend.table(name)
 
 
+class PostgresDialect(Dialect):
+    """PostgreSQL through Ibis and psycopg: the warehouse's tables are a copy in a schema
+    (partnerscope.metrics.postgres); everything this computes lives in temporary tables."""
+
+    name = "postgres"
+
+    def to_local(self, value: Any, timezone: str) -> Any:
+        # timezone(zone, timestamptz) is PostgreSQL's AT TIME ZONE: wall-clock time in zone.
+        # The cast reads the naive value in the session's zone, which the backend sets to UTC.
+        return DuckDBDialect().to_local(value, timezone)
+
+    def materialize(self, backend: SQLBackend, name: str, expr: ir.Table) -> ir.Table:
+        # one statement (Ibis's create_table creates, then inserts); ANALYZE gives the planner
+        # the row counts of what later joins read: temporary tables are never auto-analyzed
+        import ibis
+
+        sql = ibis.to_sql(expr, dialect="postgres")
+        backend.raw_sql(f'CREATE TEMP TABLE "{name}" AS {sql}').close()
+        backend.raw_sql(f'ANALYZE "{name}"').close()
+        return backend.table(name)
+
+    def drop(self, backend: SQLBackend, name: str) -> None:
+        backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"').close()
+
+
 def _path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-DIALECTS: dict[str, type[Dialect]] = {"duckdb": DuckDBDialect}
+DIALECTS: dict[str, type[Dialect]] = {"duckdb": DuckDBDialect, "postgres": PostgresDialect}
 
 
 def dialect_for(backend_name: str) -> Dialect:
