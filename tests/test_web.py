@@ -192,6 +192,7 @@ def test_every_response_carries_the_security_headers(web_world):
 
 
 def test_the_server_switches_to_a_new_run_only_when_it_is_complete(web_world, tmp_path):
+    from partnerscope.evaluation import plans
     from partnerscope.web import current
 
     root = tmp_path / "ws"
@@ -208,6 +209,11 @@ def test_the_server_switches_to_a_new_run_only_when_it_is_complete(web_world, tm
     manifest = json.loads((partial / "manifest.json").read_text())
     (partial / "manifest.json").write_text(json.dumps({**manifest, "run_id": 2}))
     partial.rename(runs / "000002")
+    time.sleep(current.POLL + 0.1)
+    # stored, but the improvement plans are not tracked by it yet (tests/test_reliability.py)
+    assert client.get("/api/v1/me").json()["run_id"] == 1
+    book = plans.load(root / "state")
+    plans.save(root / "state", book.model_copy(update={"tracked_run": 2}))
     time.sleep(current.POLL + 0.1)
     assert client.get("/api/v1/me").json()["run_id"] == 2
     assert client.get(f"/api/v1/partners/{OWN}").json()["stamp"]["run_id"] == 2

@@ -270,7 +270,10 @@ def execute(
             )
             (temp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
             temp.rename(folder)
-            # the run is stored; plans follow it (a failed run opens or tracks none)
+            # the run is stored; its decision alerts and the plans follow it (a failed run
+            # opens or tracks none). The plans come last: the web server shows the new run
+            # once they are tracked (web/current.py), with everything it needs in place.
+            decisions.store.record_alerts(run_id, decision_alerts)
             plans.track_run(
                 workspace,
                 evaluation,
@@ -279,7 +282,6 @@ def execute(
                 criteria=config.flags.improvement,
                 managers=managers,
             )
-            decisions.store.record_alerts(run_id, decision_alerts)
             step("stored")
     return manifest
 

@@ -99,6 +99,9 @@ class PlanBook(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     plans: list[Plan] = Field(default_factory=list)
+    #: the last run that tracked the plans (:func:`track_run`): the web server shows that run
+    #: with them, never a newer one whose plans are not tracked yet (None: an older file)
+    tracked_run: int | None = None
 
     def open_plan(self, partner_id: str) -> Plan | None:
         for plan in self.plans:
@@ -266,6 +269,7 @@ def track_run(
     opened, tracked = track(
         book, evaluation, run_id=run_id, today=today, criteria=criteria, managers=managers
     )
+    book.tracked_run = run_id
     entries: list[tuple[str, str, str, dict[str, Any]]] = []
     for plan in book.plans:
         if id(plan) not in before:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
-    from partnerscope.evaluation.plans import Plan
+    from partnerscope.evaluation.plans import Plan, PlanBook
     from partnerscope.evaluation.tiers import Gap
     from partnerscope.workspace import Workspace
 
@@ -168,10 +168,15 @@ class RunData:
     """One stored run's files, each read once and indexed by partner, for the CLI, the reports
     and the web: whoever looks at many partners reads the run once."""
 
-    def __init__(self, workspace: Workspace, run_id: int | None = None) -> None:
+    def __init__(
+        self, workspace: Workspace, run_id: int | None = None, plans: PlanBook | None = None
+    ) -> None:
+        """``plans``: the improvement plans to show with the run (default: the workspace's,
+        read when first needed)."""
         from partnerscope.metrics.calendar import FiscalCalendar
 
         self.workspace = workspace
+        self._plans = plans
         self.run = get_run(workspace, run_id)
         self.folder = run_folder(workspace, self.run.run_id)
         self.grain = workspace.config.scorecard.grain
@@ -212,7 +217,7 @@ class RunData:
         """Each partner's open improvement plan."""
         from partnerscope.evaluation import plans
 
-        book = plans.load(self.workspace.state_dir)
+        book = self._plans if self._plans is not None else plans.load(self.workspace.state_dir)
         return {p.partner_id: p for p in book.plans if p.status == "open"}
 
     @cached_property

@@ -4,7 +4,10 @@ A run folder is renamed into place only when complete and never changes afterwar
 request that took a :class:`Served` keeps reading one consistent run even if ``partnerscope
 run`` publishes another meanwhile; the next request gets the new one. The improvement plans
 (``state/plans.json``, changed between runs) are part of what is served: when the file
-changes, the served data is read afresh too.
+changes, the served data is read afresh too. A run tracks the plans just after its folder is
+renamed into place, so the run served is the one the plans were last tracked by
+(``tracked_run``), shown with the plans read together with that choice: never a new run with
+the previous run's plans, nor the other way round.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from partnerscope.evaluation.plans import PLANS_FILE
 from partnerscope.runs import runs_dir
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from partnerscope.evaluation.plans import PlanBook
     from partnerscope.evaluation.view import RunData
     from partnerscope.reports.content import CohortMedians
     from partnerscope.workspace import Workspace
@@ -92,6 +98,8 @@ class Current:
         self._served: Served | None = None
         self._checked = float("-inf")
         self._lock = threading.Lock()
+        #: the plans file's modification time and content when last read
+        self._book: tuple[int, PlanBook | None] | None = None
 
     def get(self) -> Served | None:
         """The latest finished run (None before the first run)."""
@@ -107,7 +115,9 @@ class Current:
                 if self._served is None or self._served.key != key:
                     from partnerscope.evaluation.view import RunData
 
-                    self._served = Served(RunData(self.workspace, key[0]), key)
+                    book = self._book[1] if self._book and self._book[0] == key[1] else None
+                    data = RunData(self.workspace, key[0], plans=book)
+                    self._served = Served(data, key)
                     self._start_warming(self._served)
                 served = self._served
         self._checked = now
@@ -136,15 +146,33 @@ class Current:
         self._checked = float("-inf")
 
     def _key(self) -> tuple[int, int] | None:
-        """(latest run id, plans file's modification time) or None before the first run."""
+        """(the run to serve, plans file's modification time) or None before the first run.
+        The run is the latest, unless the plans were last tracked by an earlier one: then the
+        latest was stored a moment ago and is served once its plans are tracked (or, if its
+        ``partnerscope run`` died in between, once the next run tracks them)."""
         try:
             ids = [int(p.name) for p in runs_dir(self.workspace).iterdir() if p.name.isdigit()]
         except FileNotFoundError:
             return None
         if not ids:
             return None
+        path = self.workspace.state_dir / PLANS_FILE
         try:
-            plans = (self.workspace.state_dir / PLANS_FILE).stat().st_mtime_ns
+            mtime = path.stat().st_mtime_ns
         except FileNotFoundError:
-            plans = 0
-        return max(ids), plans
+            mtime = 0
+        if self._book is None or self._book[0] != mtime:
+            self._book = (mtime, self._read_plans(path) if mtime else None)
+        book = self._book[1]
+        tracked = book.tracked_run if book is not None else None
+        return (tracked if tracked in ids else max(ids)), mtime
+
+    @staticmethod
+    def _read_plans(path: Path) -> PlanBook | None:
+        """The plans (None when unreadable: the pages built from them say why)."""
+        from partnerscope.evaluation.plans import PlanError, load
+
+        try:
+            return load(path.parent)
+        except PlanError:
+            return None
