@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -133,6 +133,24 @@ def imports(
     console.print(table)
 
 
+#: the columns of ``quarantine --export``
+QUARANTINE_EXPORT = ("source", "file", '"row"', '"column"', "value", "rule", "message", "record")
+
+
+def _export_quarantine(cursor: Any, path: Path) -> None:
+    """The quarantined rows as CSV, their cells as people typed them: text a spreadsheet would
+    run as a formula (``=HYPERLINK(...)`` in a rejected cell) is written as text (cells.py)."""
+    from partnerscope.atomic import replacing
+    from partnerscope.cells import CsvWriter, csv_cell
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(path) as temp, temp.open("w", newline="", encoding="utf-8") as out:
+        writer = CsvWriter(out)
+        writer.writerow([c.strip('"') for c in QUARANTINE_EXPORT])
+        while batch := cursor.fetchmany(10_000):
+            writer.writerows([csv_cell(v) for v in row] for row in batch)
+
+
 @app.command()
 def quarantine(
     ctx: typer.Context,
@@ -155,10 +173,12 @@ def quarantine(
             f'SELECT source, rule, "column", count(*) {base} GROUP BY ALL ORDER BY 4 DESC', params
         ).fetchall()
         if export is not None:
-            wh.con.execute(
-                f'COPY (SELECT source, file, "row", "column", value, rule, message, record {base} '
-                f"ORDER BY source, file, \"row\") TO ? (HEADER, DELIMITER ',')",
-                [*params, str(export)],
+            _export_quarantine(
+                wh.con.execute(
+                    f'SELECT {", ".join(QUARANTINE_EXPORT)} {base} ORDER BY source, file, "row"',
+                    params,
+                ),
+                export,
             )
         rows = wh.con.execute(
             f'SELECT file, "row", "column", value, message {base} ORDER BY source, file, "row" '

@@ -102,12 +102,11 @@ def leads_route(
 
 def write_assignments(path: Path, found: list[Assignment]) -> None:
     """The assignments as CSV (formula-safe text): who, why, and who else was eligible."""
-    import csv
+    from partnerscope.cells import CsvWriter, csv_cell
 
-    from partnerscope.cells import csv_cell
-
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
+        writer = CsvWriter(fh)
         writer.writerow([*OUT_COLUMNS, "eligible", "eligible_count", "excluded"])
         for a in found:
             excluded = "; ".join(f"{k} {v}" for k, v in a.eligible.get("excluded", {}).items())

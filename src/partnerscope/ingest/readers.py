@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -193,6 +194,11 @@ def _read_csv(path: Path, source: SourceConfig) -> FileData:
         detect_delimiter("\n".join(lines)) if source.delimiter == "auto" else (source.delimiter)
     )
     if source.header:
+        if not lines[0].strip():
+            raise DataFileError(
+                f"{path}: line {source.skip_rows + 1}, the header row, is blank; remove the "
+                "lines above the header or set skip_rows on the source"
+            )
         header = next(csv.reader(io.StringIO(lines[0]), delimiter=delimiter))
         names = _unique([h.strip().lstrip("\ufeff") for h in header])
         skip = source.skip_rows + 1
@@ -207,8 +213,28 @@ def _read_csv(path: Path, source: SourceConfig) -> FileData:
         )
         return "skip"
 
+    # Arrow decodes a malformed row's text before it calls on_invalid; when that text is not
+    # valid in the encoding, Arrow prints the UnicodeDecodeError as "Exception ignored"
+    # with a traceback, then fails the read. Keep that error to say what is wrong instead.
+    undecodable: list[BaseException | None] = []
+
     def parse(threads: bool) -> pa.Table:
         malformed.clear()
+        previous = sys.unraisablehook
+
+        def hook(unraisable: Any) -> None:
+            if unraisable.object is on_invalid:
+                undecodable.append(unraisable.exc_value)
+            else:
+                previous(unraisable)
+
+        sys.unraisablehook = hook
+        try:
+            return _read(threads)
+        finally:
+            sys.unraisablehook = previous
+
+    def _read(threads: bool) -> pa.Table:
         return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(
@@ -237,6 +263,12 @@ def _read_csv(path: Path, source: SourceConfig) -> FileData:
         if malformed:  # numbers are only known when parsing on one thread
             table = parse(threads=False)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if undecodable:
+            raise DataFileError(
+                f"{path}: cannot be read as CSV: a row with the wrong number of fields is not "
+                f"valid {encoding} text ({str(exc).splitlines()[0]}); set the source's encoding to "
+                "the one the file was saved in"
+            ) from None
         raise DataFileError(
             f"{path}: cannot be read as CSV ({encoding}, delimiter "
             f"{delimiter!r}): {exc}; check the encoding and delimiter"
@@ -335,9 +367,18 @@ def _read_parquet(path: Path) -> FileData:
     import pyarrow.parquet as pq
 
     try:
+        names = [str(n) for n in pq.read_schema(path).names]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise DataFileError(
+                f"{path}: the Parquet file has more than one column named "
+                f"{', '.join(map(repr, repeated))}; export it again with unique column names"
+            )
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise DataFileError(f"{path}: cannot be read as Parquet ({exc})") from None
+        # one line: Arrow's messages may list the whole schema
+        message = " ".join(str(exc).split())
+        raise DataFileError(f"{path}: cannot be read as Parquet ({message})") from None
     names = [str(n) for n in table.column_names]
     table = table.append_column(ROW_COLUMN, pa.array(range(1, table.num_rows + 1), pa.int64()))
     return FileData(table, names)

@@ -85,6 +85,24 @@ class Plan:
             if m.column is not None and m.column not in present
         ]
 
+    def used_file_columns(self) -> tuple[str, ...]:
+        """The file's columns the mappings read, in file order.
+
+        A file may have thousands of columns the source never maps; cleaning each of them made
+        DuckDB build one expression per column and run out of memory (or crash) on a wide file.
+        An expr may name any column, so a column is kept when its name appears in an expr's
+        text (a superset of what it reads), and every column when an expr uses ``*`` or
+        ``COLUMNS(...)``.
+        """
+        mappings = self.mappings().values()
+        exprs = [m.expr.lower() for m in mappings if m.expr is not None]
+        if any("*" in e or "columns" in e for e in exprs):
+            return self.file_columns
+        direct = {m.column for m in mappings if m.column is not None}
+        return tuple(
+            c for c in self.file_columns if c in direct or any(c.lower() in e for e in exprs)
+        )
+
     def _origin(self, col: Column) -> str:
         mapping = self.source.mapping(col.name)
         if mapping is None:
@@ -97,10 +115,10 @@ class Plan:
 
     def lines_sql(self, staged: str) -> str:
         nulls = ", ".join(lit(v) for v in ("", *self.null_values))
-        clean = ", ".join(
-            f"CASE WHEN trim(CAST({quote(c)} AS VARCHAR)) IN ({nulls}) THEN NULL "
+        clean = "".join(
+            f", CASE WHEN trim(CAST({quote(c)} AS VARCHAR)) IN ({nulls}) THEN NULL "
             f"ELSE trim(CAST({quote(c)} AS VARCHAR)) END AS {quote(c)}"
-            for c in self.file_columns
+            for c in self.used_file_columns()
         )
         raws = ", ".join(
             f"{self._raw_sql(c)} AS {quote(raw_name(c.name))}" for c in self.table.columns
@@ -108,7 +126,7 @@ class Plan:
         parsed = ", ".join(f"{self._parse_sql(c)} AS {quote(c.name)}" for c in self.table.columns)
         problems = [p for c in self.table.columns for p in self._line_problems(c)]
         return (
-            f"WITH clean AS (SELECT {ROW}, {clean} FROM {staged}),\n"
+            f"WITH clean AS (SELECT {ROW}{clean} FROM {staged}),\n"
             f"raw AS (SELECT {ROW}, {raws} FROM clean),\n"
             f"parsed AS (SELECT *, {parsed} FROM raw)\n"
             f"SELECT *, {_problem_list(problems)} AS {PROBLEMS} FROM parsed"

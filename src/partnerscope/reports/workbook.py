@@ -47,8 +47,16 @@ class _Book:
         import xlsxwriter
 
         self.catalog = catalog
+        # names and ids are data: XlsxWriter would otherwise write a text starting with '=' as
+        # a formula the spreadsheet runs, and a text like 'http://...' as a link
         self.book = xlsxwriter.Workbook(
-            str(path), {"constant_memory": True, "default_date_format": "yyyy-mm-dd"}
+            str(path),
+            {
+                "constant_memory": True,
+                "default_date_format": "yyyy-mm-dd",
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+            },
         )
         self.header = self.book.add_format({"bold": True, "bottom": 1, "text_wrap": True})
         self.title = self.book.add_format({"bold": True, "font_size": 14})

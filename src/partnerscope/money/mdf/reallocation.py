@@ -27,7 +27,6 @@ exact (fractions, then cents) and ordered by id: the same inputs give the same p
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -233,7 +232,7 @@ class Reallocation:
     def write_csv(self, path: Path) -> Path:
         """The proposal, one partner a line, for a spreadsheet."""
         from partnerscope.atomic import replacing
-        from partnerscope.cells import csv_cell
+        from partnerscope.cells import CsvWriter, csv_cell
 
         header = [
             "partner_id",
@@ -254,7 +253,7 @@ class Reallocation:
         ]
         path.parent.mkdir(parents=True, exist_ok=True)
         with replacing(path) as temp, temp.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out, lineterminator="\n")
+            writer = CsvWriter(out)
             writer.writerow(header)
             for line in self.lines:
                 row = [
