@@ -79,7 +79,7 @@ def test_every_metric_is_the_same_on_postgresql(settings: str, pg_url: str, tmp_
 
 
 def test_a_run_on_postgresql_stores_the_same_values(pg_url: str, tmp_path: Path) -> None:
-    engine = f'[engine]\nkind = "postgres"\nurl = "{pg_url}"\nschema = "analytics"\n'
+    engine = f'[engine]\nkind = "postgres"\nurl = "{pg_url}"\nschema_name = "analytics"\n'
     ws = fixture_workspace(tmp_path / "ws", engine + SETTINGS["utc"])
     first = ws.run(as_of=AS_OF)
     assert first.engine["kind"] == "postgres" and first.engine["postgres"].startswith("15")

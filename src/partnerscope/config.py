@@ -79,9 +79,7 @@ class EngineSettings(_Strict):
     #: PARTNERSCOPE_ENGINE_URL wins over it (keep passwords there or in ~/.pgpass).
     url: str | None = None
     #: kind = "postgres": the schema each run replaces with the warehouse's tables.
-    schema_name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = Field(
-        default="partnerscope", alias="schema"
-    )
+    schema_name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "partnerscope"
     #: DuckDB's memory limit, e.g. "3GB" or "50%"; beyond it DuckDB spills to disk.
     memory_limit: str = "3GB"
     #: Threads DuckDB may use (default: one per core).
