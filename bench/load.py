@@ -36,7 +36,16 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from web import CLI, Server, free_port, percentile, prepare, session_cookie, wait_until_up
+from web import (
+    CLI,
+    Server,
+    exchange,
+    free_port,
+    percentile,
+    prepare,
+    session_cookie,
+    wait_until_up,
+)
 
 PAGE_RUN = re.compile(rb'data-run="(\d+)"')
 
@@ -208,33 +217,6 @@ async def load(
 
     await asyncio.gather(*(client(i) for i in range(clients)))
     return samples
-
-
-async def exchange(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
-) -> tuple[int, bytes, bool]:
-    """One HTTP/1.1 request on a kept-alive connection: (status, body, server closes)."""
-    writer.write(request)
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head[9:12])
-    length, chunked, close = 0, False, False
-    for line in head.split(b"\r\n")[1:]:
-        key, _, value = line.partition(b":")
-        key = key.strip().lower()
-        if key == b"content-length":
-            length = int(value)
-        elif key == b"transfer-encoding":
-            chunked = b"chunked" in value.lower()
-        elif key == b"connection":
-            close = b"close" in value.lower()
-    if not chunked:
-        return status, await reader.readexactly(length), close
-    parts = []
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-        parts.append((await reader.readexactly(size + 2))[:-2])
-        if size == 0:
-            return status, b"".join(parts), close
 
 
 # ----------------------------------------------------------------------------- the check

@@ -560,7 +560,8 @@ async def generate(spec: Spec) -> tuple[list[list[float]], tuple[float, float]]:
                 else:
                     if connection is None:
                         connection = await asyncio.open_connection(host, spec.port)
-                    status, size, close = await exchange(*connection, raw[index])
+                    status, body, close = await exchange(*connection, raw[index])
+                    size = len(body)
                     if close:
                         connection[1].close()
                         connection = None
@@ -596,8 +597,8 @@ async def generate(spec: Spec) -> tuple[list[list[float]], tuple[float, float]]:
 
 async def exchange(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
-) -> tuple[int, int, bool]:
-    """One HTTP/1.1 request on a kept-alive connection: (status, body bytes, server closes)."""
+) -> tuple[int, bytes, bool]:
+    """One HTTP/1.1 request on a kept-alive connection: (status, body, server closes)."""
     writer.write(request)
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
@@ -612,15 +613,13 @@ async def exchange(
         elif key == b"connection":
             close = b"close" in value.lower()
     if not chunked:
-        await reader.readexactly(length)
-        return status, length, close
-    size = 0
+        return status, await reader.readexactly(length), close
+    parts = []
     while True:
-        chunk = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-        await reader.readexactly(chunk + 2)
-        size += chunk
-        if chunk == 0:
-            return status, size, close
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        parts.append((await reader.readexactly(size + 2))[:-2])
+        if size == 0:
+            return status, b"".join(parts), close
 
 
 # ----------------------------------------------------------------------------- the report
