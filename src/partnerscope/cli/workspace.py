@@ -48,7 +48,9 @@ def validate(ctx: typer.Context) -> None:
 
     ws = state(ctx).workspace()
     config = ws.config
-    table = RichTable("source", "entity", "files", title=f"{ws.config_path} is valid")
+    # the path on a line of its own: a table title would fold a long one and cut the rest
+    console.print(f"{escape(str(ws.config_path))} is valid", soft_wrap=True)
+    table = RichTable("source", "entity", "files")
     for name, source in config.sources.items():
         files = source_files(ws.root, source)
         table.add_row(
