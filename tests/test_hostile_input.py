@@ -18,11 +18,9 @@ import csv
 import io
 import json
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
-from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -501,8 +499,8 @@ def hostile(web_world, tmp_path_factory):
     """A copy of the web world whose partners carry NAMES, scored again by a run."""
     import duckdb
 
-    root = tmp_path_factory.mktemp("hostile") / "demo"
-    shutil.copytree(web_world.root, root, ignore=shutil.ignore_patterns("lock"))
+    world = web_world.copy(tmp_path_factory.mktemp("hostile") / "demo")
+    root = world.root
     con = duckdb.connect(str(root / "state" / "warehouse.duckdb"))
     for partner, name in NAMES.items():
         con.execute("UPDATE partners SET name = ? WHERE partner_id = ?", [name, partner])
@@ -514,7 +512,7 @@ def hostile(web_world, tmp_path_factory):
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    return replace(web_world, root=root)
+    return world
 
 
 def cli(world, *args: str) -> str:

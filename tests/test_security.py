@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from dataclasses import replace
-
 import pytest
 
 from tests.webtools import OWN, PASSWORD
@@ -15,9 +12,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def world(web_world, tmp_path_factory):
     """A copy of the web world whose accounts this module may change."""
-    root = tmp_path_factory.mktemp("security") / "demo"
-    shutil.copytree(web_world.root, root, ignore=shutil.ignore_patterns("lock"))
-    return replace(web_world, root=root)
+    return web_world.copy(tmp_path_factory.mktemp("security") / "demo")
 
 
 def test_a_password_change_ends_every_session_of_the_user(world):

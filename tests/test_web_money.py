@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -29,9 +27,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def world(web_world, tmp_path_factory):
     """A copy of the web world this module may change."""
-    root = tmp_path_factory.mktemp("money") / "demo"
-    shutil.copytree(web_world.root, root, ignore=shutil.ignore_patterns("lock"))
-    return replace(web_world, root=root)
+    return web_world.copy(tmp_path_factory.mktemp("money") / "demo")
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ leads and registrations, so they work on a copy of the web world.
 
 from __future__ import annotations
 
-import shutil
-from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -25,9 +23,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def world(web_world, tmp_path_factory):
-    root = tmp_path_factory.mktemp("operations") / "demo"
-    shutil.copytree(web_world.root, root, ignore=shutil.ignore_patterns("lock"))
-    return replace(web_world, root=root)
+    return web_world.copy(tmp_path_factory.mktemp("operations") / "demo")
 
 
 @pytest.fixture(scope="module")

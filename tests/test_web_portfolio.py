@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -376,8 +375,8 @@ def quarantined(web_world: WebWorld, tmp_path_factory: pytest.TempPathFactory) -
     """A copy of the web world with a file whose rows are partly quarantined."""
     from partnerscope.workspace import Workspace
 
-    root = tmp_path_factory.mktemp("quality") / "demo"
-    shutil.copytree(web_world.root, root, ignore=shutil.ignore_patterns("lock"))
+    world = web_world.copy(tmp_path_factory.mktemp("quality") / "demo")
+    root = world.root
     bad = root / "data" / "more_checks.csv"
     bad.write_text(
         '"Check ID","Partner ID","Check Date","Check Type","Weight","Result","Findings"\n'
@@ -387,7 +386,7 @@ def quarantined(web_world: WebWorld, tmp_path_factory: pytest.TempPathFactory) -
         encoding="utf-8",
     )
     Workspace.open(root).ingest(["compliance_checks"], {"compliance_checks": [bad]})
-    return WebWorld(root)
+    return world
 
 
 def test_quarantine_browser_lists_the_ledgers_quarantined_rows(quarantined):

@@ -19,6 +19,7 @@ state no further step applies to, so a test may post to them without changing th
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -26,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,12 @@ class WebWorld:
         from partnerscope.web import create_app
 
         return create_app(self.root, **{"warm": False, **kwargs})
+
+    def copy(self, root: Path) -> WebWorld:
+        """The same world in ``root``, for a test module that changes it (the workspace lock
+        file is left behind)."""
+        shutil.copytree(self.root, root, ignore=shutil.ignore_patterns("lock"))
+        return replace(self, root=root)
 
     def client(self, user: str | None = None, app: Any = None) -> TestClient:
         """A client over HTTPS (so Secure cookies are sent), signed in as ``user``."""
