@@ -14,7 +14,7 @@ from partnerscope.errors import PartnerscopeError
 from partnerscope.money.amounts import cents
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from partnerscope.metrics.calendar import Period
     from partnerscope.workspace import Workspace
@@ -133,11 +133,17 @@ def partner_names(workspace: Workspace) -> dict[str, str]:
     return {pid: name or pid for pid, name in rows}
 
 
-def check_partner(names: dict[str, str], partner_id: str) -> None:
+def check_partner(
+    names: dict[str, str],
+    partner_id: str,
+    refused: Callable[[str, str], Exception] = MdfRefusedError,
+) -> None:
+    """Refuse (``refused(check, message)``, the workflow's own error) a partner id that is not
+    in the warehouse, with the nearest id that is."""
     from partnerscope.metrics.definition import did_you_mean
 
     if partner_id not in names:
-        raise MdfRefusedError(
+        raise refused(
             "partner",
             f"no partner {partner_id!r} in the warehouse (load it with `partnerscope ingest` or "
             f"check the id){did_you_mean(partner_id, names)}",

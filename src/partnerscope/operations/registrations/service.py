@@ -29,6 +29,7 @@ from partnerscope.appdb.tables import deal_registration_conflicts, deal_registra
 from partnerscope.money.amounts import text
 from partnerscope.money.mdf.common import (
     MdfError,
+    check_partner,
     local_date,
     money,
     now_utc,
@@ -99,18 +100,6 @@ def _products(products: Iterable[str]) -> tuple[str, ...]:
             "products", f"{len(named)} products; register at most {MAX_PRODUCTS} on one deal"
         )
     return tuple(dict.fromkeys(named))
-
-
-def _partner(workspace: Workspace, partner_id: str) -> None:
-    from partnerscope.metrics.definition import did_you_mean
-
-    names = partner_names(workspace)
-    if partner_id not in names:
-        raise RegistrationRefusedError(
-            "partner",
-            f"no partner {partner_id!r} in the warehouse (load it with `partnerscope ingest` or "
-            f"check the id){did_you_mean(partner_id, names)}",
-        )
 
 
 def _today(workspace: Workspace, moment: datetime) -> date:
@@ -252,7 +241,7 @@ def submit(
             f"{account.domain} is a mail provider's domain, not the account's; give the "
             "account's own web domain or leave it empty",
         )
-    _partner(workspace, partner_id)
+    check_partner(partner_names(workspace), partner_id, RegistrationRefusedError)
     direct = direct_conflicts(workspace, account, match)
     with appdb.connect(workspace).begin() as connection:
         others = live_registrations(connection, other_than=partner_id)
