@@ -205,9 +205,14 @@ def _outs(ctx: Ctx, found: list[Assignment]) -> list[AssignmentOut]:
     return [assignment_out(ctx, a, hidden) for a in found]
 
 
-def visible_attempts(ctx: Ctx, lead_id: str) -> list[Assignment]:
-    """The lead's attempts to partners the caller may see (404 when there is none)."""
-    attempts = [a for a in service.lead_history(ctx.workspace, lead_id) if _sees(ctx, a)]
+def visible_attempts(
+    ctx: Ctx, lead_id: str, history: list[Assignment] | None = None
+) -> list[Assignment]:
+    """The lead's attempts (``history``, else read) to partners the caller may see (404 when
+    there is none)."""
+    if history is None:
+        history = service.lead_history(ctx.workspace, lead_id)
+    attempts = [a for a in history if _sees(ctx, a)]
     if not attempts:
         raise HTTPException(404, f"no lead {lead_id!r}")
     return attempts
@@ -246,8 +251,9 @@ def lead_list(ctx: Ctx, query: LeadFilter) -> list[Assignment]:
 def _worker(ctx: Ctx, lead_id: str, partner_id: str | None) -> str:
     """The partner a touch, decline or close is for: a partner user's own; else the one given,
     or the partner the lead is with now (one the caller may see, else 404)."""
-    attempts = visible_attempts(ctx, lead_id)
-    if not _sees(ctx, service.lead_history(ctx.workspace, lead_id)[-1]):
+    history = service.lead_history(ctx.workspace, lead_id)
+    attempts = visible_attempts(ctx, lead_id, history)
+    if not _sees(ctx, history[-1]):
         # (the service's refusal would name the partner the lead went to)
         raise HTTPException(
             400, f"lead {lead_id} has moved on to another partner ({attempts[-1].status.value})"
