@@ -138,8 +138,13 @@ def visible_ledger(ctx: Ctx, period: str, partner: str | None = None) -> Ledger:
     return replace(ledger, lines=[ln for ln in ledger.lines if ln.partner_id in ctx.visible])
 
 
+def _names(ctx: Ctx) -> Callable[[str], str]:
+    """A partner's name from the served run (its id before the first run)."""
+    return ctx.data.partner_name if ctx.served is not None else str
+
+
 def ledger_out(ctx: Ctx, ledger: Ledger, *, lines: bool = True) -> LedgerOut:
-    name = ctx.data.partner_name if ctx.served is not None else str
+    name = _names(ctx)
     by_partner: dict[str, list[Line]] = {}
     by_rule: dict[str, list[Line]] = {}
     for line in ledger.lines:
@@ -471,10 +476,6 @@ class RequestFilter(BaseModel):
     partner: Annotated[str | None, Field(max_length=64)] = None
     status: mdf.RequestStatus | None = None
     year: Annotated[str | None, Field(max_length=16)] = None
-
-
-def _names(ctx: Ctx) -> Callable[[str], str]:
-    return ctx.data.partner_name if ctx.served is not None else str
 
 
 def request_out(ctx: Ctx, found: mdf.MdfRequest) -> RequestOut:
