@@ -19,6 +19,7 @@ from partnerscope.workspace import Workspace
 
 # fixtures of the PostgreSQL tests
 from tests.pgtools import pg_server, pg_url, store_url  # noqa: F401
+from tests.sparktools import spark_session  # noqa: F401
 
 #: The repository is always cloned beside ``shared/``.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

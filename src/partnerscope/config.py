@@ -71,16 +71,23 @@ class CohortSettings(_Strict):
 
 
 class EngineSettings(_Strict):
-    #: What computes the metrics: "duckdb" on the warehouse file itself, or "postgres" on a copy
-    #: of its tables in a PostgreSQL schema (docs/engines.md).
-    kind: Literal["duckdb", "postgres"] = "duckdb"
+    #: What computes the metrics: "duckdb" on the warehouse file itself, "postgres" on a copy of
+    #: its tables in a PostgreSQL schema, or "spark" on a copy staged as Parquet
+    #: (docs/engines.md).
+    kind: Literal["duckdb", "postgres", "spark"] = "duckdb"
     path: str = "state/warehouse.duckdb"
     #: kind = "postgres": the server, e.g. "postgresql://partnerscope@db.example.com/analytics";
+    #: kind = "spark": the master, e.g. "spark://host:7077" or "sc://host:15002" (Spark Connect);
+    #: unset: "local[*]", Spark inside the run's process.
     #: PARTNERSCOPE_ENGINE_URL wins over it (keep passwords there or in ~/.pgpass).
     url: str | None = None
+    #: kind = "spark": the folder the warehouse is staged in as Parquet; on a cluster, one every
+    #: executor reads at the same path. Unset: a temporary folder (local mode).
+    staging: str | None = None
     #: kind = "postgres": the schema each run replaces with the warehouse's tables.
     schema_name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "partnerscope"
-    #: DuckDB's memory limit, e.g. "3GB" or "50%"; beyond it DuckDB spills to disk.
+    #: DuckDB's memory limit, e.g. "3GB" or "50%"; beyond it DuckDB spills to disk. Spark in
+    #: local mode sizes its driver with it (a size only).
     memory_limit: str = "3GB"
     #: Threads DuckDB may use (default: one per core).
     threads: Annotated[int, Field(ge=1)] | None = None

@@ -18,7 +18,7 @@ def open_backend(
     settings: EngineSettings, warehouse: duckdb.DuckDBPyConnection, where: str
 ) -> Iterator[tuple[SQLBackend, dict[str, str]]]:
     """The backend on the warehouse's data, and the engine's name and version for the run's
-    manifest. PostgreSQL first receives a fresh copy of the warehouse's tables."""
+    manifest. PostgreSQL and Spark first receive a fresh copy of the warehouse's tables."""
     import ibis
 
     match settings.kind:
@@ -34,3 +34,8 @@ def open_backend(
                 yield backend, {"kind": "postgres", "postgres": postgres.server_version(backend)}
             finally:
                 backend.disconnect()
+        case "spark":
+            from partnerscope.metrics import spark
+
+            with spark.backend_on(settings, warehouse, where) as opened:
+                yield opened

@@ -43,10 +43,14 @@ class Dialect:
 
         return self.upload(backend, name, pq.read_table(path))
 
+    def fetch(self, backend: SQLBackend, expr: ir.Expr) -> Any:
+        """An expression's value as Arrow: a table, or a scalar."""
+        return expr.to_pyarrow()
+
     def write_parquet(self, backend: SQLBackend, table: ir.Table, path: Path) -> None:
         import pyarrow.parquet as pq
 
-        pq.write_table(table.to_pyarrow(), path)
+        pq.write_table(self.fetch(backend, table), path)
 
     def digest(self, backend: SQLBackend, table: ir.Table, order: list[str]) -> str:
         """SHA-256 of a table's content in ``order``: equal for equal tables."""
@@ -55,7 +59,7 @@ class Dialect:
         import pyarrow as pa
 
         sink = pa.BufferOutputStream()
-        data = table.order_by(*order).to_pyarrow().combine_chunks()
+        data = self.fetch(backend, table.order_by(*order)).combine_chunks()
         with pa.ipc.new_stream(sink, data.schema) as writer:
             writer.write_table(data)
         return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
@@ -149,11 +153,62 @@ class PostgresDialect(Dialect):
         backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"').close()
 
 
+class SparkDialect(Dialect):
+    """Spark through Ibis's pyspark backend: the warehouse's tables are temporary views of
+    staged Parquet (partnerscope.metrics.spark); what this computes is a temporary view of a
+    local checkpoint, computed once when it is made."""
+
+    name = "pyspark"
+
+    def to_local(self, value: Any, timezone: str) -> Any:
+        # from_utc_timestamp reads the naive value as UTC and gives the wall-clock time in zone
+        import ibis
+        import ibis.expr.datatypes as dt
+
+        @ibis.udf.scalar.builtin(  # type: ignore[untyped-decorator]
+            name="from_utc_timestamp", signature=((dt.timestamp, dt.string), dt.timestamp)
+        )
+        def _from_utc(ts: Any, zone: str) -> Any: ...
+
+        return _from_utc(value, timezone)
+
+    def materialize(self, backend: SQLBackend, name: str, expr: ir.Table) -> ir.Table:
+        # A checkpoint, not CACHE TABLE: a cached table keeps its whole lineage, which every later
+        # task serializes again (ten times slower on the fixture); a checkpoint cuts it.
+        return self._keep(backend, name, _frame(backend, expr))
+
+    def upload(self, backend: SQLBackend, name: str, data: pa.Table) -> ir.Table:
+        return self._keep(backend, name, backend._session.createDataFrame(data))
+
+    def _keep(self, backend: SQLBackend, name: str, frame: Any) -> ir.Table:
+        frame.localCheckpoint(eager=True).createOrReplaceTempView(name)
+        return backend.table(name)
+
+    def fetch(self, backend: SQLBackend, expr: ir.Expr) -> Any:
+        # Arrow straight from Spark, in the expression's types as on the other engines (Ibis's
+        # to_pyarrow goes through pandas: slower, and it trips pandas 3's deprecations)
+        table = expr.as_table()
+        data = _frame(backend, table).toArrow().rename_columns(table.columns)
+        return expr.__pyarrow_result__(data.cast(table.schema().to_pyarrow()))
+
+    def drop(self, backend: SQLBackend, name: str) -> None:
+        backend._session.catalog.dropTempView(name)
+
+
+def _frame(backend: SQLBackend, expr: ir.Table) -> Any:
+    """The Spark DataFrame of an expression on the pyspark backend."""
+    return backend._session.sql(backend.compile(expr))
+
+
 def _path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-DIALECTS: dict[str, type[Dialect]] = {"duckdb": DuckDBDialect, "postgres": PostgresDialect}
+DIALECTS: dict[str, type[Dialect]] = {
+    "duckdb": DuckDBDialect,
+    "postgres": PostgresDialect,
+    "pyspark": SparkDialect,
+}
 
 
 def dialect_for(backend_name: str) -> Dialect:

@@ -202,7 +202,7 @@ def compute(
     parts = materialize("__parts", new_parts)
     calendar = FiscalCalendar(config.workspace.fiscal_year_start_month)
     final_month = calendar.period_of(last_month(as_of, timezone), base).start
-    first = parts.month.min().to_pyarrow().as_py()
+    first = ctx.dialect.fetch(backend, parts.month.min()).as_py()
     first = first.date() if isinstance(first, datetime) else first
     notes: list[str] = []
     oldest = calendar.period_of(add_months(final_month, -12 * MAX_YEARS), base).start
@@ -337,11 +337,11 @@ def compute(
     final = final.filter(final.level.isin(requested))
     say("collecting results")
     stored = materialize("__results", final)
-    rows = int(stored.count().to_pyarrow().as_py())
+    rows = int(ctx.dialect.fetch(backend, stored.count()).as_py())
     fingerprint = None
     results = None
     if out is None:
-        results = stored.order_by(*KEY_ORDER).to_pyarrow()
+        results = ctx.dialect.fetch(backend, stored.order_by(*KEY_ORDER))
     else:
         fingerprint = ctx.dialect.digest(backend, stored, KEY_ORDER)
         write = partial(ctx.dialect.write_parquet, backend)
