@@ -12,9 +12,7 @@ import pytest
 
 from partnerscope.errors import ConfigError
 from partnerscope.metrics import postgres
-from partnerscope.metrics.engine import compute
-from partnerscope.runs import read_results
-from tests.test_engine_parity import SETTINGS, assert_same, fixture_workspace
+from tests.test_engine_parity import SETTINGS, fixture_workspace, two_runs_match_duckdb
 from tests.test_metrics_fixture import AS_OF
 
 pytestmark = pytest.mark.postgres
@@ -23,16 +21,8 @@ pytestmark = pytest.mark.postgres
 def test_a_run_on_postgresql_stores_the_same_values(pg_url: str, tmp_path: Path) -> None:
     engine = f'[engine]\nkind = "postgres"\nurl = "{pg_url}"\nschema_name = "analytics"\n'
     ws = fixture_workspace(tmp_path / "ws", engine + SETTINGS["utc"])
-    first = ws.run(as_of=AS_OF)
+    first = two_runs_match_duckdb(ws)
     assert first.engine["kind"] == "postgres" and first.engine["postgres"].startswith("15")
-    with ws.warehouse(read_only=True) as wh:
-        expected = compute(ibis.duckdb.from_connection(wh.con), ws.config, ws.catalog, as_of=AS_OF)
-    assert expected.results is not None
-    assert_same(expected.results, read_results(ws, first.run_id))
-    # a second run reuses the first one's parts (read back into PostgreSQL) and agrees
-    second = ws.run(as_of=AS_OF)
-    assert_same(expected.results, read_results(ws, second.run_id))
-    assert second.digest == first.digest
 
 
 def test_postgres_without_a_server_is_a_configuration_error(

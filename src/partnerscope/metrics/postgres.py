@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from partnerscope.metrics.backends import warehouse_tables
+
 if TYPE_CHECKING:
     import duckdb
     from ibis.backends.postgres import Backend
@@ -59,14 +61,7 @@ def sync_warehouse(con: duckdb.DuckDBPyConnection, url: str, schema: str) -> dic
     import psycopg
     from psycopg import sql
 
-    tables = [
-        row[0]
-        for row in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-            "AND table_type = 'BASE TABLE' AND table_name NOT LIKE '\\_%' ESCAPE '\\' "
-            "ORDER BY table_name"
-        ).fetchall()
-    ]
+    tables = warehouse_tables(con)
     copied: dict[str, int] = {}
     with (
         tempfile.TemporaryDirectory(prefix="partnerscope-sync-") as folder,

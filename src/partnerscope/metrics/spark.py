@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from partnerscope.metrics.backends import warehouse_tables
+
 if TYPE_CHECKING:
     import duckdb
     from ibis.backends.pyspark import Backend
@@ -85,14 +87,7 @@ def stage_warehouse(
 ) -> dict[str, int]:
     """Write every warehouse table to ``folder`` as Parquet and make each a temporary view of
     ``spark``; rows staged per table."""
-    tables = [
-        row[0]
-        for row in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-            "AND table_type = 'BASE TABLE' AND table_name NOT LIKE '\\_%' ESCAPE '\\' "
-            "ORDER BY table_name"
-        ).fetchall()
-    ]
+    tables = warehouse_tables(con)
     folder.mkdir(parents=True, exist_ok=True)
     staged: dict[str, int] = {}
     for table in tables:
