@@ -17,8 +17,9 @@ DEMO_DIR ?= partnerscope-demo
 DEMO_ARGS ?=
 BENCH_SCALE ?= 0.2
 METRICS_SCALE ?= 1
+ENGINES_SCALE ?= 0.1
 
-.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench bench-metrics bench-evaluation bench-reports bench-scenarios bench-web bench-routing serve clean distclean
+.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench bench-metrics bench-evaluation bench-reports bench-scenarios bench-web bench-engines bench-routing serve clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -82,6 +83,9 @@ serve: $(STAMP) ## Serve the demo workspace's web app on http://127.0.0.1:8000/ 
 
 bench-scenarios: $(STAMP) ## Scenario Monte Carlo (100,000 trials × 36 months × 3 options) against a plain-Python loop
 	$(BIN)/python bench/scenarios.py
+
+bench-engines: $(STAMP) ## The metric catalog on DuckDB, PostgreSQL and Spark local (ENGINES_SCALE=0.1: 1M deals; 1: 10M)
+	$(BIN)/python bench/engines.py --scale $(ENGINES_SCALE)
 
 bench-routing: $(STAMP) ## Lead routing: 1M leads over 20,000 partners against per-lead pandas masks, and route_leads end to end
 	$(BIN)/python bench/routing.py

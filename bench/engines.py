@@ -1,13 +1,16 @@
-"""The whole metric catalog on DuckDB and on PostgreSQL, on the same data, in the same run.
+"""The whole metric catalog on DuckDB, PostgreSQL and Spark, on the same data, in the same run.
 
-    python bench/engines.py [--scale 0.1] [--seed 42] [--out bench/out] [--pg-url URL]
+    python bench/engines.py [--scale 0.1] [--engines duckdb,postgres,spark] [--pg-url URL]
+                            [--spark-memory 8GB] [--seed 42] [--out bench/out]
 
 Uses bench/metrics.py's generated warehouse (scale 0.1: 1M opportunities, 2M leads, 2,000
-partners over twelve quarters; generated and cached under ``<out>/metrics`` when missing). Times
-what a run computes (every metric, level, grain and period) with ``compute()`` on DuckDB, then
-the copy of the warehouse into PostgreSQL and the same computation there, and prints ratios to
-DuckDB's time. The results must agree (checked, not timed). Without ``--pg-url`` a throwaway
-cluster is started with scripts/pg-cluster and stopped again. Nothing fails on a timing.
+partners over twelve quarters; scale 1: 10M, 20M and 20,000; generated and cached under
+``<out>/metrics`` when missing). Times what a run computes (every metric, level, grain and
+period) with ``compute()`` on DuckDB; then the copy of the warehouse into PostgreSQL and the same
+computation there; then Spark in local mode (one worker thread per core): the session's start,
+the staging of the warehouse as Parquet, and the computation. Prints ratios to DuckDB's time.
+The results must agree (checked, not timed). Without ``--pg-url`` a throwaway PostgreSQL cluster
+is started with scripts/pg-cluster and stopped again. Nothing fails on a timing.
 """
 
 from __future__ import annotations
@@ -36,8 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=0.1, help="as bench/metrics.py")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    parser.add_argument("--engines", default="duckdb,postgres,spark", help="compared with duckdb")
     parser.add_argument("--pg-url", help="a PostgreSQL server of your own (SQLAlchemy URL)")
+    parser.add_argument("--spark-memory", default="8GB", help="the local Spark driver's memory")
     args = parser.parse_args(argv)
+    engines = args.engines.split(",")
     console = Console()
     console.print("[bold]partnerscope engines benchmark[/bold]")
     for line in machine_info():
@@ -53,14 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     folder = None
     url = args.pg_url
-    if url is None:
+    if url is None and "postgres" in engines:
         folder = Path(tempfile.mkdtemp(prefix="partnerscope-pg.", dir="/tmp"))
         started = subprocess.run(
             ["bash", str(SCRIPT), "start", str(folder)], capture_output=True, text=True, check=True
         )
         url = started.stdout.strip()
     try:
-        timings = measure(paths.warehouse, url, console)
+        timings = measure(paths.warehouse, engines, url, args.spark_memory, console)
     finally:
         if folder is not None:
             subprocess.run(["bash", str(SCRIPT), "stop", str(folder)], check=False)
@@ -73,48 +79,90 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def measure(warehouse: Path, url: str, console: Console) -> dict[str, float]:
+def measure(
+    warehouse: Path, engines: list[str], url: str | None, spark_memory: str, console: Console
+) -> dict[str, float]:
     import duckdb
     import ibis
 
     from partnerscope.config import Config
-    from partnerscope.metrics import postgres
     from partnerscope.metrics.definition import load_catalog
     from partnerscope.metrics.engine import compute
 
     config = Config()
     catalog = load_catalog()
     timings: dict[str, float] = {}
+    results = {}
     con = duckdb.connect(str(warehouse), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
+
+    def timed(step: str, what: Any) -> Any:
+        with console.status(step):
+            began = time.perf_counter()
+            value = what()
+            timings[step] = time.perf_counter() - began
+        console.print(f"  {step}: {timings[step]:.1f} s")
+        return value
+
     try:
-        with console.status("DuckDB: the catalog"):
-            began = time.perf_counter()
-            duck = compute(ibis.duckdb.from_connection(con), config, catalog, as_of=bench.AS_OF)
-            timings["duckdb: compute"] = time.perf_counter() - began
-        with console.status("PostgreSQL: copying the warehouse"):
-            began = time.perf_counter()
-            postgres.sync_warehouse(con, url, SCHEMA)
-            timings["postgres: copy the warehouse in"] = time.perf_counter() - began
+        duck = timed(
+            "duckdb: compute",
+            lambda: compute(ibis.duckdb.from_connection(con), config, catalog, as_of=bench.AS_OF),
+        )
+        results["duckdb"] = duck.results
+        if "postgres" in engines:
+            assert url is not None
+            from partnerscope.metrics import postgres
+
+            timed(
+                "postgres: copy the warehouse in", lambda: postgres.sync_warehouse(con, url, SCHEMA)
+            )
+            backend = postgres.backend(url, SCHEMA)
+            try:
+                pg = timed(
+                    "postgres: compute",
+                    lambda: compute(backend, config, catalog, as_of=bench.AS_OF),
+                )
+            finally:
+                backend.disconnect()
+            results["postgres"] = pg.results
+        if "spark" in engines:
+            from partnerscope.config import EngineSettings
+            from partnerscope.metrics import spark
+
+            settings = EngineSettings(kind="spark", memory_limit=spark_memory)
+            session = timed("spark: start a local session", lambda: spark.session(settings))
+            try:
+                with tempfile.TemporaryDirectory(prefix="partnerscope-spark-") as folder:
+                    timed(
+                        "spark: stage the warehouse",
+                        lambda: spark.stage_warehouse(con, session, Path(folder)),
+                    )
+                    backend = ibis.pyspark.connect(session)
+                    sp = timed(
+                        "spark: compute",
+                        lambda: compute(backend, config, catalog, as_of=bench.AS_OF),
+                    )
+                results["spark"] = sp.results
+            finally:
+                session.stop()
     finally:
         con.close()
-    backend = postgres.backend(url, SCHEMA)
-    try:
-        with console.status("PostgreSQL: the catalog"):
-            began = time.perf_counter()
-            pg = compute(backend, config, catalog, as_of=bench.AS_OF)
-            timings["postgres: compute"] = time.perf_counter() - began
-    finally:
-        backend.disconnect()
-    timings["postgres: copy + compute"] = (
-        timings["postgres: copy the warehouse in"] + timings["postgres: compute"]
-    )
-    assert duck.results is not None and pg.results is not None
-    differ = compare(duck.results.to_pylist(), pg.results.to_pylist())
-    console.print(
-        f"{duck.results.num_rows:,} result rows; "
-        + ("DuckDB and PostgreSQL agree" if not differ else f"[red]{differ} values differ[/red]")
-    )
+    for engine, then in (("postgres", "copy the warehouse in"), ("spark", "stage the warehouse")):
+        if engine in results:
+            timings[f"{engine}: {then} + compute"] = (
+                timings[f"{engine}: {then}"] + timings[f"{engine}: compute"]
+            )
+    expected = results.pop("duckdb")
+    assert expected is not None
+    console.print(f"{expected.num_rows:,} result rows")
+    for engine, got in results.items():
+        assert got is not None
+        differ = compare(expected.to_pylist(), got.to_pylist())
+        console.print(
+            f"  DuckDB and {engine}: "
+            + ("every value agrees" if not differ else f"[red]{differ} values differ[/red]")
+        )
     return timings
 
 
