@@ -65,6 +65,12 @@ def test_spark_without_java_is_a_configuration_error(
     spark.check(EngineSettings(kind="spark", url="sc://spark.example.com:15002"), "x")
 
 
+@pytest.mark.parametrize("staging", ["relative/folder", "/no/such/folder"])
+def test_a_staging_folder_must_exist(staging: str) -> None:
+    with pytest.raises(ConfigError, match="is not an existing folder"):
+        spark.check(EngineSettings(kind="spark", staging=staging), "partnerscope.toml")
+
+
 def test_the_environment_names_the_master(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(spark.ENV_URL, raising=False)
     assert spark.master(EngineSettings(kind="spark")) == "local[*]"

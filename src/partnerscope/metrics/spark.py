@@ -117,6 +117,12 @@ def check(settings: EngineSettings, where: str) -> None:
             '[engine] kind = "spark" needs Java 17 or later (Debian: apt-get install '
             "openjdk-17-jre-headless), or JAVA_HOME set to one"
         )
+    staging = settings.staging
+    if staging is not None and not (Path(staging).is_absolute() and Path(staging).is_dir()):
+        problems.append(
+            f"[engine] staging = {staging!r} is not an existing folder: write the absolute path "
+            "of a folder every Spark executor reads, or leave it out in local mode"
+        )
     if problems:
         raise ConfigError(where, problems)
 
