@@ -142,12 +142,18 @@ class PostgresDialect(Dialect):
     def materialize(self, backend: SQLBackend, name: str, expr: ir.Table) -> ir.Table:
         # one statement (Ibis's create_table creates, then inserts); ANALYZE gives the planner
         # the row counts of what later joins read: temporary tables are never auto-analyzed
+        # (nor are uploaded ones, below)
         import ibis
 
         sql = ibis.to_sql(expr, dialect="postgres")
         backend.raw_sql(f'CREATE TEMP TABLE "{name}" AS {sql}').close()
         backend.raw_sql(f'ANALYZE "{name}"').close()
         return backend.table(name)
+
+    def upload(self, backend: SQLBackend, name: str, data: pa.Table) -> ir.Table:
+        table = super().upload(backend, name, data)
+        backend.raw_sql(f'ANALYZE "{name}"').close()
+        return table
 
     def drop(self, backend: SQLBackend, name: str) -> None:
         backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"').close()

@@ -48,10 +48,16 @@ def monthly_values(
     import ibis
 
     grid = partner_ids.cross_join(months)
-    # direct deals sit under a null partner: match it null-safely
+    # direct deals sit under a null partner: match it null-safely, with plain equalities that
+    # every engine can hash (PostgreSQL cannot hash IS NOT DISTINCT FROM and joined each month's
+    # rows pairwise: minutes at 2,000 partners, hours at 20,000)
     joined = grid.left_join(
         parts,
-        [grid.partner_id.identical_to(parts.partner_id), grid.month == parts.month],
+        [
+            grid.partner_id.fill_null("") == parts.partner_id.fill_null(""),
+            grid.partner_id.isnull() == parts.partner_id.isnull(),
+            grid.month == parts.month,
+        ],
     ).select("partner_id", "month", *[c for c in parts.columns if c not in ("partner_id", "month")])
     running = ibis.cumulative_window(group_by="partner_id", order_by="month")
     trailing = ibis.window(
