@@ -81,8 +81,9 @@ class EngineSettings(_Strict):
     #: unset: "local[*]", Spark inside the run's process.
     #: PARTNERSCOPE_ENGINE_URL wins over it (keep passwords there or in ~/.pgpass).
     url: str | None = None
-    #: kind = "spark": the folder the warehouse is staged in as Parquet; on a cluster, one every
-    #: executor reads at the same path. Unset: a temporary folder (local mode).
+    #: kind = "spark": the existing folder (an absolute path) the warehouse is staged in as
+    #: Parquet; on a cluster, one every executor reads at the same path. Unset: a temporary
+    #: folder (local mode).
     staging: str | None = None
     #: kind = "postgres": the schema each run replaces with the warehouse's tables.
     schema_name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "partnerscope"
