@@ -78,24 +78,6 @@ def _dispose_app_engines(database: str) -> None:
         _engines.pop(key).dispose()
 
 
-def psycopg_params(url: str) -> dict[str, str]:
-    """Keyword arguments for psycopg/Ibis's PostgreSQL backend from a SQLAlchemy URL."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    params: dict[str, str] = {"user": parsed.username or "postgres"}
-    if parsed.database:
-        params["database"] = parsed.database
-    host = parsed.host or parsed.query.get("host")
-    if isinstance(host, str):
-        params["host"] = host
-    if parsed.port:
-        params["port"] = str(parsed.port)
-    if parsed.password:
-        params["password"] = parsed.password
-    return params
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_url(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
