@@ -336,13 +336,14 @@ def compute(
     )
     final = final.filter(final.level.isin(requested))
     say("collecting results")
-    stored = materialize("__results", final)
-    rows = int(ctx.dialect.fetch(backend, stored.count()).as_py())
     fingerprint = None
     results = None
     if out is None:
-        results = ctx.dialect.fetch(backend, stored.order_by(*KEY_ORDER))
+        results = ctx.dialect.fetch(backend, final.order_by(*KEY_ORDER))
+        rows = results.num_rows
     else:
+        stored = materialize("__results", final)
+        rows = int(ctx.dialect.fetch(backend, stored.count()).as_py())
         fingerprint = ctx.dialect.digest(backend, stored, KEY_ORDER)
         write = partial(ctx.dialect.write_parquet, backend)
         write(stored.order_by(*KEY_ORDER), out / RESULTS)

@@ -212,7 +212,8 @@ class Evaluator:
         for name in names:
             inputs = [depth[d] for d in self.catalog[name].depends_on if d in depth]
             depth[name] = 1 + max(inputs, default=-1)
-        for stage in sorted(set(depth.values())):
+        stages = sorted(set(depth.values()))
+        for stage in stages:
             batch = [self.catalog[n] for n in names if depth[n] == stage]
             calls: dict[int, str] = {}
             for metric in batch:
@@ -221,7 +222,8 @@ class Evaluator:
             table = table.mutate(**values)
             if calls:
                 table = table.drop(*calls.values())
-            table = self.materialize(f"__stage{stage}", table)
+            if stage != stages[-1]:  # the last is read once, by the caller's query
+                table = self.materialize(f"__stage{stage}", table)
         return table
 
     def _value(self, table: ir.Table, metric: Metric, calls: dict[int, str]) -> Any:

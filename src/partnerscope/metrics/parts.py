@@ -215,26 +215,28 @@ def monthly_parts(
         add(*key, name, _holistic_builder(ctx, metric))
         add(*key, f"{name}__n", _holistic_builder(ctx, metric, count=True))
     # one scan per entity and dating column computes all its parts; rows without that date
-    # fall in no period (their null-month group is dropped)
+    # fall in no period (left out by the scan: a null test on the stored column is cheaper
+    # than one on the month computed from it, a fifth of the closed deals' scan)
     for (entity, time), cols in scans.items():
         table = ctx.entity(entity)
+        keep = [table[time].notnull()]
         if partners_only:
-            table = table.filter(table.partner_id.notnull())
-        table = table.mutate(__month=ctx.month(table[time]))
+            keep.append(table.partner_id.notnull())
         if since is not None:
             # the raw filter lets the engine skip old row groups (a day's margin for the time
             # zone); the month filter is exact
             margin = timedelta(days=2)
-            table = table.filter(
+            keep += [
                 table[time] >= ibis.literal(since - margin),
-                table.__month >= ibis.literal(since),
-            )
+                ctx.month(table[time]) >= ibis.literal(since),
+            ]
+        table = table.filter(*keep)
         grouped = _scan(
             table,
-            {"partner_id": table.partner_id, "month": table.__month},
+            {"partner_id": table.partner_id, "month": ctx.month(table[time])},
             {column: build(table) for column, build in cols},
         )
-        pieces.append(grouped.filter(grouped.month.notnull()))
+        pieces.append(grouped)
     return _union_sum(pieces, columns)
 
 
@@ -258,7 +260,9 @@ def _base_builder(
         value = row_measure(ctx, metric, table)
         if suffix == "__n":
             return Aggregate("count_value", value, where, dtype)
-        return Aggregate("sum", value.cast(dtype), where, dtype)
+        # a money column is summed as stored: exact already, and the engine widens the sum
+        # (casting every row to 38 digits first costs a tenth of the scan)
+        return Aggregate("sum", value if dtype == MONEY else value.cast(dtype), where, dtype)
 
     return build
 

@@ -39,10 +39,10 @@ FROM (
         FALSE
       ) AS "__e1"
     FROM "leads" AS "t0"
+    WHERE
+      "t0"."assigned_at" IS NOT NULL
   ) AS "t1"
   GROUP BY
     1,
     2
-) AS "t2"
-WHERE
-  "t2"."month" IS NOT NULL;
+) AS "t2";

@@ -21,15 +21,15 @@ FROM (
         SELECT
           "t0"."partner_id",
           CAST(DATE_TRUNC('MONTH', "t0"."created_at") AS DATE) AS "month",
-          CAST("t0"."amount" AS DECIMAL(38, 2)) AS "__e0"
+          "t0"."amount" AS "__e0"
         FROM "opportunities" AS "t0"
+        WHERE
+          "t0"."created_at" IS NOT NULL
       ) AS "t1"
       GROUP BY
         1,
         2
     ) AS "t3"
-    WHERE
-      "t3"."month" IS NOT NULL
   ) AS "t5"
   UNION ALL
   SELECT
@@ -49,15 +49,15 @@ FROM (
         SELECT
           "t0"."partner_id",
           CAST(DATE_TRUNC('MONTH', "t0"."closed_at") AS DATE) AS "month",
-          CAST("t0"."amount" AS DECIMAL(38, 2)) AS "__e0"
+          "t0"."amount" AS "__e0"
         FROM "opportunities" AS "t0"
+        WHERE
+          "t0"."closed_at" IS NOT NULL
       ) AS "t2"
       GROUP BY
         1,
         2
     ) AS "t4"
-    WHERE
-      "t4"."month" IS NOT NULL
   ) AS "t6"
 ) AS "t7"
 GROUP BY

@@ -15,10 +15,10 @@ FROM (
       COALESCE("t0"."status" = 'won', FALSE) AS "__e0",
       COALESCE("t0"."status" IN ('won', 'lost'), FALSE) AS "__e1"
     FROM "opportunities" AS "t0"
+    WHERE
+      "t0"."closed_at" IS NOT NULL
   ) AS "t1"
   GROUP BY
     1,
     2
-) AS "t2"
-WHERE
-  "t2"."month" IS NOT NULL;
+) AS "t2";
