@@ -381,6 +381,23 @@ def test_portfolio_is_recomputed_from_summed_parts(rows):
     check(rows, "portfolio", "all", "FY2025-Q2", expected)
 
 
+@pytest.mark.parametrize("grains", [("quarter",), GRAINS], ids=["one grain", "every grain"])
+def test_a_median_with_a_minimum_evidence_counts_its_own_values(fixture_ws, grains):
+    # one grain: a partner's median comes from the monthly scan; more: from the per-period query
+    config = fixture_ws.config.model_copy(
+        update={"metrics": {"median_response_hours": {"min_evidence": 3}}}
+    )
+    with fixture_ws.warehouse(read_only=True) as wh:
+        got = index(
+            compute_metrics(
+                wh.con, config, ["median_response_hours"], grains, ALL_LEVELS, as_of=AS_OF
+            )
+        )
+    assert value(got, "median_response_hours", "partner", "P1", "FY2025-Q2") == 2.0  # 3 leads
+    assert value(got, "median_response_hours", "partner", "P2", "FY2025-Q2") is None  # 2
+    assert value(got, "median_response_hours", "portfolio", "all", "FY2025-Q2") == 1.5  # 5
+
+
 def test_region_and_tier_groups(rows):
     emea = {
         "won_revenue": 20200.0,  # P1 + P2

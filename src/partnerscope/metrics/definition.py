@@ -147,6 +147,12 @@ class Metric:
         )
 
     @property
+    def counts_rows(self) -> bool:
+        """Whether the evidence is the metric's own row count: a median or distinct count then
+        also keeps ``<name>__n``, the rows it is over."""
+        return self.spec.min_evidence is not None and self.evidence_metric is None
+
+    @property
     def evidence_metric(self) -> str | None:
         """The metric whose value must reach ``min_evidence`` (None: the row count)."""
         if self.spec.evidence:

@@ -308,7 +308,9 @@ def compute(
                 period_start=own.month,
                 **{n: own[n].cast("float64") for n in fused},
                 # the parts' sums may come back wider than the counts they add up
-                **{f"{n}__n": own[f"{n}__n"].cast("int64") for n in fused},
+                **{
+                    f"{n}__n": own[f"{n}__n"].cast("int64") for n in fused if catalog[n].counts_rows
+                },
             )
         )
     holistic = combine(stored) if stored else None

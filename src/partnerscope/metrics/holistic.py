@@ -40,9 +40,10 @@ def holistic_queries(
     earliest: date | None = None,
     fused: Collection[str] = (),
 ) -> list[ir.Table]:
-    """Queries of level × group_key × grain × period_start with ``<metric>`` and
-    ``<metric>__n`` columns, one per grain, metric and level (a median keeps all of its values
-    in memory: one grain at a time keeps that to one pass over the rows).
+    """Queries of level × group_key × grain × period_start with ``<metric>`` columns (and
+    ``<metric>__n`` where it :attr:`~Metric.counts_rows`), one per grain, metric and level (a
+    median keeps all of its values in memory: one grain at a time keeps that to one pass over
+    the rows).
 
     ``memberships`` gives each partner's group keys per (grain, period_start) and
     ``attributes`` those that do not change (partner_id and :data:`STATIC_KEYS`); ``level_keys``
@@ -166,13 +167,15 @@ def _queries(
                 value = group.__value.count()
             else:
                 value = group.__value.nunique() if distinct else group.__value.median()
+            # the row count only where it is the evidence (a count costs a tenth of a median)
+            count = {f"{name}__n": group.__value.count()} if metric.counts_rows else {}
             levels.append(
                 group.group_by(
                     level=ibis.literal(level),
                     group_key=group_key,
                     grain=group.grain,
                     period_start=group.period_start,
-                ).aggregate(**{name: value.cast("float64"), f"{name}__n": group.__value.count()})
+                ).aggregate(**{name: value.cast("float64")}, **count)
             )
         if spec.agg is Agg.MEDIAN or len(levels) < 2:
             pieces += levels  # a median holds every value: one level at a time

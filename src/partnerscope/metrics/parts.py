@@ -176,16 +176,19 @@ def monthly_parts(
     """partner_id × month × raw part columns for months from ``since`` (all months if None).
 
     ``fused`` names in-period medians and distinct counts to compute per partner in the same
-    scans (``<name>`` and ``<name>__n`` columns): when the base period is the only grain, a
-    partner's value for it is a group of these scans, and the rows are read once.
+    scans (``<name>`` columns, and ``<name>__n`` where it :attr:`~Metric.counts_rows`): when
+    the base period is the only grain, a partner's value for it is a group of these scans, and
+    the rows are read once.
     ``partners_only`` leaves direct deals out (when no company level is asked for).
     """
     import ibis
 
     comps = components(catalog, names)
     columns = raw_columns(comps)
-    for name in fused:
-        columns |= {name: "float64", f"{name}__n": "int64"}
+    counted = [name for name in fused if catalog[name].counts_rows]
+    columns |= dict.fromkeys(fused, "float64") | dict.fromkeys(
+        (f"{name}__n" for name in counted), "int64"
+    )
     if not columns:
         return None
     scans: dict[tuple[str, str], list[tuple[str, Any]]] = {}
@@ -213,7 +216,8 @@ def monthly_parts(
         metric = catalog[name]
         key = (str(metric.entity), str(metric.spec.time))
         add(*key, name, _holistic_builder(ctx, metric))
-        add(*key, f"{name}__n", _holistic_builder(ctx, metric, count=True))
+        if name in counted:
+            add(*key, f"{name}__n", _holistic_builder(ctx, metric, count=True))
     # one scan per entity and dating column computes all its parts; rows without that date
     # fall in no period (left out by the scan: a null test on the stored column is cheaper
     # than one on the month computed from it, a fifth of the closed deals' scan)

@@ -3,8 +3,7 @@ SELECT
   "t13"."partner_id" AS "group_key",
   "t13"."grain",
   "t13"."period_start",
-  CAST(COUNT(DISTINCT "t13"."__value") AS DOUBLE) AS "covered_target_accounts",
-  COUNT("t13"."__value") AS "covered_target_accounts__n"
+  CAST(COUNT(DISTINCT "t13"."__value") AS DOUBLE) AS "covered_target_accounts"
 FROM (
   SELECT
     *

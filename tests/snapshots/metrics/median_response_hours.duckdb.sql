@@ -3,8 +3,7 @@ SELECT
   "t7"."partner_id" AS "group_key",
   "t7"."grain",
   "t7"."period_start",
-  QUANTILE_CONT("t7"."__value", 0.5) AS "median_response_hours",
-  COUNT("t7"."__value") AS "median_response_hours__n"
+  QUANTILE_CONT("t7"."__value", 0.5) AS "median_response_hours"
 FROM (
   SELECT
     *
