@@ -211,78 +211,82 @@ def execute(
                 computation = compute(
                     backend, config, catalog, as_of=as_of, reuse=reuse, out=temp, step=step
                 )
-                evaluating = time.perf_counter()
-                results = pq.read_table(temp / RESULTS)
-                evaluation = _evaluate(workspace, temp, results, run_id, previous)
-                evaluation_seconds = time.perf_counter() - evaluating
-                step("evaluated")
-                decisions = Decisions(workspace)
-                decision_alerts, _ = decisions.check(today=as_of.date(), results=results)
-                pq.write_table(to_table(decision_alerts), temp / DECISION_ALERTS)
                 # who looks after each partner: the web app scopes partner managers by it
                 pairs = warehouse.con.execute(
                     "SELECT partner_id, partner_manager FROM partners ORDER BY partner_id"
                 ).fetchall()
-                managers = dict(pairs)
-                pq.write_table(
-                    pa.table(
-                        [
-                            pa.array(list(managers), pa.string()),
-                            pa.array(managers.values(), pa.string()),
-                        ],
-                        names=["partner_id", "partner_manager"],
-                    ),
-                    temp / MANAGERS,
-                )
-                step("decisions checked")
             except BaseException:
                 shutil.rmtree(temp, ignore_errors=True)
                 raise
-            manifest = RunManifest(
-                run_id=run_id,
-                started_at=started.isoformat(timespec="seconds"),
-                finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                seconds=round(time.perf_counter() - clock, 3),
-                as_of=as_of.isoformat(),
-                mode=mode,
-                reason=reason,
-                recomputed_from=reuse.since.isoformat() if reuse else None,
-                config_hash=config.config_hash(),
-                metrics_hash=config.metrics_hash(),
-                definitions_version=catalog.version,
-                engine={**_engine_versions(), **engine},
-                inputs=inputs,
-                first_month=computation.first_month.isoformat()
-                if computation.first_month
-                else None,
-                last_month=computation.last_month.isoformat(),
-                rows=computation.rows,
-                digest=str(computation.digest),
-                metrics=[m.name for m in catalog],
-                notes=list(computation.notes),
-                evaluation=evaluation.summary() | {"seconds": round(evaluation_seconds, 3)},
-                decisions={
-                    "committed": len(decisions.store.records(Status.COMMITTED)),
-                    "signals_fired": sum(a.kind == "signal_fired" for a in decision_alerts),
-                    "reviews_due": sum(a.kind == "review_due" for a in decision_alerts),
-                },
-                posted=asdict(posted) if posted is not None else {},
+        # the warehouse is closed before the evaluation: DuckDB gives back its buffers (up to
+        # [engine] memory_limit) instead of holding them beside the evaluation's own memory
+        try:
+            evaluating = time.perf_counter()
+            results = pq.read_table(temp / RESULTS)
+            evaluation = _evaluate(workspace, temp, results, run_id, previous)
+            evaluation_seconds = time.perf_counter() - evaluating
+            step("evaluated")
+            decisions = Decisions(workspace)
+            decision_alerts, _ = decisions.check(today=as_of.date(), results=results)
+            pq.write_table(to_table(decision_alerts), temp / DECISION_ALERTS)
+            managers = dict(pairs)
+            pq.write_table(
+                pa.table(
+                    [
+                        pa.array(list(managers), pa.string()),
+                        pa.array(managers.values(), pa.string()),
+                    ],
+                    names=["partner_id", "partner_manager"],
+                ),
+                temp / MANAGERS,
             )
-            (temp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
-            temp.rename(folder)
-            # the run is stored; its decision alerts and the plans follow it (a failed run
-            # opens or tracks none). The plans come last: the web server shows the new run
-            # once they are tracked (web/current.py), with everything it needs in place.
-            decisions.store.record_alerts(run_id, decision_alerts)
-            plans.track_run(
-                workspace,
-                evaluation,
-                run_id=run_id,
-                today=as_of.date(),
-                criteria=config.flags.improvement,
-                managers=managers,
-            )
-            step("stored")
+            step("decisions checked")
+        except BaseException:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+        manifest = RunManifest(
+            run_id=run_id,
+            started_at=started.isoformat(timespec="seconds"),
+            finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            seconds=round(time.perf_counter() - clock, 3),
+            as_of=as_of.isoformat(),
+            mode=mode,
+            reason=reason,
+            recomputed_from=reuse.since.isoformat() if reuse else None,
+            config_hash=config.config_hash(),
+            metrics_hash=config.metrics_hash(),
+            definitions_version=catalog.version,
+            engine={**_engine_versions(), **engine},
+            inputs=inputs,
+            first_month=computation.first_month.isoformat() if computation.first_month else None,
+            last_month=computation.last_month.isoformat(),
+            rows=computation.rows,
+            digest=str(computation.digest),
+            metrics=[m.name for m in catalog],
+            notes=list(computation.notes),
+            evaluation=evaluation.summary() | {"seconds": round(evaluation_seconds, 3)},
+            decisions={
+                "committed": len(decisions.store.records(Status.COMMITTED)),
+                "signals_fired": sum(a.kind == "signal_fired" for a in decision_alerts),
+                "reviews_due": sum(a.kind == "review_due" for a in decision_alerts),
+            },
+            posted=asdict(posted) if posted is not None else {},
+        )
+        (temp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
+        temp.rename(folder)
+        # the run is stored; its decision alerts and the plans follow it (a failed run
+        # opens or tracks none). The plans come last: the web server shows the new run
+        # once they are tracked (web/current.py), with everything it needs in place.
+        decisions.store.record_alerts(run_id, decision_alerts)
+        plans.track_run(
+            workspace,
+            evaluation,
+            run_id=run_id,
+            today=as_of.date(),
+            criteria=config.flags.improvement,
+            managers=managers,
+        )
+        step("stored")
     return manifest
 
 
