@@ -21,7 +21,8 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -207,7 +208,7 @@ def execute(
             temp = folder.with_name(f".tmp-{folder.name}")
             shutil.rmtree(temp, ignore_errors=True)
             temp.mkdir(parents=True)
-            try:
+            with _discarded_on_error(temp):
                 computation = compute(
                     backend, config, catalog, as_of=as_of, reuse=reuse, out=temp, step=step
                 )
@@ -215,12 +216,9 @@ def execute(
                 pairs = warehouse.con.execute(
                     "SELECT partner_id, partner_manager FROM partners ORDER BY partner_id"
                 ).fetchall()
-            except BaseException:
-                shutil.rmtree(temp, ignore_errors=True)
-                raise
         # the warehouse is closed before the evaluation: DuckDB gives back its buffers (up to
         # [engine] memory_limit) instead of holding them beside the evaluation's own memory
-        try:
+        with _discarded_on_error(temp):
             evaluating = time.perf_counter()
             results = pq.read_table(temp / RESULTS)
             evaluation = _evaluate(workspace, temp, results, run_id, previous)
@@ -241,9 +239,6 @@ def execute(
                 temp / MANAGERS,
             )
             step("decisions checked")
-        except BaseException:
-            shutil.rmtree(temp, ignore_errors=True)
-            raise
         manifest = RunManifest(
             run_id=run_id,
             started_at=started.isoformat(timespec="seconds"),
@@ -288,6 +283,16 @@ def execute(
         )
         step("stored")
     return manifest
+
+
+@contextmanager
+def _discarded_on_error(folder: Path) -> Iterator[None]:
+    """Remove ``folder``, a run being written, if what the block does fails."""
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def _evaluate(
