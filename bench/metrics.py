@@ -930,11 +930,11 @@ def spawn_rounds(
     best = {name: _fastest(outcomes) for name, outcomes in runs.items()}
     if "sql" in runs and args.repeat > 1:
         # the runs of one round met the same load: their ratio moves less than the best times'
-        for name in names:
+        for name in [n for n in names if n != "sql"]:
             ratios = [
                 o.seconds / s.seconds
                 for o, s in zip(runs[name], runs["sql"], strict=True)
-                if name != "sql" and o.seconds and s.seconds
+                if o.seconds and s.seconds
             ]
             if ratios:
                 best[name].notes["× SQL per round, median"] = statistics.median(ratios)

@@ -22,7 +22,7 @@ from ibis.backends.sql import SQLBackend
 
 from partnerscope.config import EngineSettings
 from partnerscope.metrics.engine import ALL_LEVELS, compute
-from partnerscope.runs import RunManifest
+from partnerscope.runs import RunManifest, read_results
 from partnerscope.workspace import Workspace
 from tests.conftest import make_workspace
 from tests.sparktools import MARKS as SPARK
@@ -71,8 +71,6 @@ def two_runs_match_duckdb(ws: Workspace) -> RunManifest:
     """Run twice on the workspace's configured engine: both runs store DuckDB's values (the
     second reuses the first one's parts, read back into the engine) with the same digest.
     The first run's manifest."""
-    from partnerscope.runs import read_results
-
     first = ws.run(as_of=AS_OF)
     with ws.warehouse(read_only=True) as wh:
         expected = compute(ibis.duckdb.from_connection(wh.con), ws.config, ws.catalog, as_of=AS_OF)
