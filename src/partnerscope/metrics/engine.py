@@ -237,16 +237,14 @@ def compute(
         distinct=True,
     )
     band_source = "won_revenue" if "revenue_band" in level_list else None
-    monthly = materialize(
-        "__monthly",
-        monthly_values(
-            parts.select("partner_id", "month", *raw),
-            partner_ids,
-            months,
-            comps,
-            band_source,
-            per_year=12 // base.months,
-        ),
+    # read once, by the next query: not stored
+    monthly = monthly_values(
+        parts.select("partner_id", "month", *raw),
+        partner_ids,
+        months,
+        comps,
+        band_source,
+        per_year=12 // base.months,
     )
     static, company_static = static_values(ctx, catalog, names)
     bands = list(config.cohorts.revenue_bands)
@@ -330,7 +328,6 @@ def compute(
         table = table.left_join(holistic_table, list(KEYS)).select(
             *table.columns, *[c for c in holistic_table.columns if c not in KEYS]
         )
-    table = materialize("__levels", table)
     evaluator = Evaluator(catalog, ctx.params, memberships, company_static, materialize)
     table = evaluator.run(table, names)
     final = table.join(periods, ["grain", "period_start"]).select(

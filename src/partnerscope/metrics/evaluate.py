@@ -67,11 +67,9 @@ def monthly_values(
     for comp in comps:
         match comp.combine:
             case "stock":
-                inflow = joined[f"{comp.name}__in"].fill_null(0)
-                outflow = joined[f"{comp.name}__out"].fill_null(0)
-                values[comp.name] = (inflow.sum().over(running) - outflow.sum().over(running)).cast(
-                    comp.dtype
-                )
+                # the running total of the net flow: one window, not one per direction
+                inflow, outflow = (joined[f"{comp.name}__{d}"].fill_null(0) for d in ("in", "out"))
+                values[comp.name] = (inflow - outflow).sum().over(running).cast(comp.dtype)
             case "trailing":
                 values[comp.name] = (
                     joined[comp.name].fill_null(0).sum().over(trailing).cast(comp.dtype)
@@ -212,9 +210,12 @@ class Evaluator:
         for name in names:
             inputs = [depth[d] for d in self.catalog[name].depends_on if d in depth]
             depth[name] = 1 + max(inputs, default=-1)
-        stages = sorted(set(depth.values()))
-        for stage in stages:
+        for stage in sorted(set(depth.values())):
             batch = [self.catalog[n] for n in names if depth[n] == stage]
+            if any(_function_calls(m) for m in batch):
+                # a function joins the table to a query of itself: store it, or the SQL
+                # computes everything before this stage twice
+                table = self.materialize(f"__stage{stage}", table)
             calls: dict[int, str] = {}
             for metric in batch:
                 table = self._join_functions(table, metric, calls)
@@ -222,8 +223,6 @@ class Evaluator:
             table = table.mutate(**values)
             if calls:
                 table = table.drop(*calls.values())
-            if stage != stages[-1]:  # the last is read once, by the caller's query
-                table = self.materialize(f"__stage{stage}", table)
         return table
 
     def _value(self, table: ir.Table, metric: Metric, calls: dict[int, str]) -> Any:
@@ -286,14 +285,10 @@ class Evaluator:
     def _join_functions(self, table: ir.Table, metric: Metric, calls: dict[int, str]) -> ir.Table:
         """Join what a formula's functions look at (other periods, the company, the partners
         of a group) as columns named in ``calls``."""
-        if metric.formula is None:
-            return table
-        for node in metric.formula.tree.find_all(exp.Anonymous):
-            function = str(node.this).lower()
-            if function in ("prior_year", "company", "partners_where", "weighted_mean"):
-                self._joins += 1
-                calls[id(node)] = f"__f{self._joins}"
-                table = self._join_function(table, function, node.expressions, calls[id(node)])
+        for node, function in _function_calls(metric):
+            self._joins += 1
+            calls[id(node)] = f"__f{self._joins}"
+            table = self._join_function(table, function, node.expressions, calls[id(node)])
         return table
 
     def _join_function(
@@ -356,3 +351,15 @@ class Evaluator:
             )
         groups = ibis.union(*pieces)
         return table.left_join(groups, list(KEYS)).select(*table.columns, column)
+
+
+#: Formula functions that join the level table to other rows of itself.
+JOINED_FUNCTIONS = ("prior_year", "company", "partners_where", "weighted_mean")
+
+
+def _function_calls(metric: Metric) -> list[tuple[exp.Anonymous, str]]:
+    """The calls in a metric's formula of :data:`JOINED_FUNCTIONS`, with the function's name."""
+    if metric.formula is None:
+        return []
+    calls = [(node, str(node.this).lower()) for node in metric.formula.tree.find_all(exp.Anonymous)]
+    return [(node, function) for node, function in calls if function in JOINED_FUNCTIONS]
