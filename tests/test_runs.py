@@ -120,6 +120,29 @@ def test_appending_a_month_recomputes_only_from_it_and_equals_a_full_run(ws):
     assert incremental.digest == full.digest
 
 
+@pytest.mark.parametrize(
+    ("first_as_of", "recomputed"),
+    [
+        (datetime(2024, 6, 1), "2024-05 (medians and distinct counts from 2024-06)"),
+        (datetime(2024, 5, 15), "2024-05"),
+    ],
+    ids=["after-a-whole-month", "inside-a-month"],
+)
+def test_medians_recompute_from_the_new_data(ws, first_as_of, recomputed):
+    ws.run(as_of=first_as_of)
+    # a lead P1 answers in 4 hours, in June
+    write_file(ws.root / "data/leads.csv", LEADS + "L4,P1,2024-06-04 09:00,2024-06-04 13:00\n")
+    ws.ingest()
+    incremental = ws.run(as_of=JULY)
+    # the sums from May: the later as-of time can make May's untouched leads due (SLA rule).
+    # Median response times do not read the as-of time: they are recomputed from the new
+    # lead's month, or from May when the first run read May so far
+    assert incremental.reason == f"recomputed from {recomputed}; earlier months kept from run 1"
+    assert value(ws, "median_response_hours", "P1", "FY2024-Q2") == 4.0
+    assert value(ws, "median_response_hours", "P2", "FY2024-Q2") == 0.5  # L3, kept
+    assert incremental.digest == ws.run(as_of=JULY, full=True).digest
+
+
 def test_a_changed_old_deal_recomputes_from_its_month(ws):
     ws.run(as_of=MAY)
     ws.run(as_of=JULY)

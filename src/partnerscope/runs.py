@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING, Any
 from partnerscope import __version__
 from partnerscope.errors import PartnerscopeError
 from partnerscope.evaluation import plans
-from partnerscope.metrics.engine import HOLISTIC, MEMBERSHIPS, PARTS, RESULTS
+from partnerscope.metrics.engine import BAND_SOURCE, HOLISTIC, MEMBERSHIPS, PARTS, RESULTS
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from partnerscope.evaluation.pipeline import Evaluation
-    from partnerscope.metrics.definition import Catalog
+    from partnerscope.metrics.definition import Catalog, Metric
     from partnerscope.warehouse import Warehouse
     from partnerscope.workspace import Workspace
 
@@ -371,6 +371,7 @@ def _plan(
     warehouse: Warehouse,
 ) -> tuple[Any, str, str]:
     """Whether this run can reuse the previous one, and from which month it recomputes."""
+    from partnerscope.metrics.calendar import add_months
     from partnerscope.metrics.engine import Reuse, local_time, parameters
 
     def recompute(reason: str) -> tuple[None, str, str]:
@@ -410,7 +411,7 @@ def _plan(
     for name, count in inputs["rows"].items():
         if name not in changed_tables and previous.inputs["rows"].get(name) != count:
             return recompute(f"{name} changed outside partnerscope ingest")
-    since: datetime | None = None
+    changed: list[datetime] = []
     for entity, earliest, undated in changes:
         if entity in UNREAD:
             continue
@@ -419,26 +420,46 @@ def _plan(
         if undated:
             return recompute(f"an import of {entity} has no change date")
         if earliest is not None:
-            since = earliest if since is None else min(since, earliest)
+            changed.append(earliest)
     timezone = workspace.config.workspace.timezone
     params = parameters(workspace.config, as_of)
-    horizons = [h for m in catalog for h in [m.as_of_horizon_hours(params)] if h is not None]
-    if horizons and as_of != previous.as_of_time:
-        if max(horizons) == float("inf"):
-            return recompute("a metric's as-of window has no bound")
-        moved = previous.as_of_time - timedelta(hours=max(horizons))
-        since = moved if since is None else min(since, moved)
-    # the previous run's last month was read as "so far": recompute from it at least
-    since_month = date.fromisoformat(previous.last_month)
-    if since is not None:
+    if any(m.as_of_horizon_hours(params) == float("inf") for m in catalog):
+        return recompute("a metric's as-of window has no bound")
+
+    def moved(metrics: list[Metric]) -> list[datetime]:
+        """From when the as-of time's move since the previous run changes these metrics."""
+        horizons = [h for m in metrics for h in [m.as_of_horizon_hours(params)] if h is not None]
+        if not horizons or as_of == previous.as_of_time:
+            return []
+        return [previous.as_of_time - timedelta(hours=max(horizons))]
+
+    # months after the previous run's last are new; a previous as-of time inside its last
+    # month read that month "so far": recompute it too
+    last = date.fromisoformat(previous.last_month)
+    read_so_far = local_time(previous.as_of_time, timezone) != datetime.combine(
+        add_months(last, 1), datetime.min.time()
+    )
+    first_new = last if read_so_far else add_months(last, 1)
+
+    def month(moments: list[datetime]) -> date:
         # exact for timestamps (stored in UTC); a date read as UTC midnight can only land on
         # the same or an earlier local day, which recomputes a little more, never less
-        since_month = min(since_month, local_time(since, timezone).date().replace(day=1))
+        return min([first_new, *(local_time(m, timezone).date().replace(day=1) for m in moments)])
 
+    since_month = month(changed + moved(list(catalog)))
+    # medians and distinct counts (and the revenue bands that group them) follow only their own
+    # as-of windows, which they mostly have none of: a later as-of time alone keeps their periods
+    holistic_since = month(
+        changed + moved([m for m in catalog if m.holistic or m.name == BAND_SOURCE])
+    )
     holistic = folder / HOLISTIC if (folder / HOLISTIC).is_file() else None
-    reuse = Reuse(parts=folder / PARTS, holistic=holistic, since=since_month)
+    reuse = Reuse(
+        parts=folder / PARTS, holistic=holistic, since=since_month, holistic_since=holistic_since
+    )
+    own = f" (medians and distinct counts from {holistic_since:%Y-%m})"
     return (
         reuse,
         "incremental",
-        f"recomputed from {since_month:%Y-%m}; earlier months kept from run {previous.run_id}",
+        f"recomputed from {since_month:%Y-%m}{own if holistic_since != since_month else ''}; "
+        f"earlier months kept from run {previous.run_id}",
     )

@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 ALL_GRAINS = tuple(Grain)
 ALL_LEVELS = tuple(LEVELS)
+#: The metric whose trailing 12 months place a partner in a revenue band.
+BAND_SOURCE = "won_revenue"
 #: Periods further back than this are not computed (a mistyped year 1900 would otherwise make a
 #: grid of 1,500 months per partner).
 MAX_YEARS = 10
@@ -57,12 +59,15 @@ _TEMP_TABLES = count()
 
 @dataclass(frozen=True)
 class Reuse:
-    """What an incremental run keeps from the previous one (files it wrote): months before
-    ``since``."""
+    """What an incremental run keeps from the previous one (files it wrote): parts of months
+    before ``since``, and medians and distinct counts of periods that end before
+    ``holistic_since`` (the same month or later: they need not follow the as-of time of
+    metrics they do not include)."""
 
     parts: Path
     holistic: Path | None
     since: date
+    holistic_since: date
 
 
 #: The files a computation writes into its output folder.
@@ -131,8 +136,8 @@ def compute(
     grain_list = [Grain(g) for g in grains]
     requested = list(dict.fromkeys(levels))
     names = catalog.closure(metrics if metrics is not None else [m.name for m in catalog])
-    if "revenue_band" in requested and "won_revenue" not in names:
-        names = catalog.closure([*names, "won_revenue"])
+    if "revenue_band" in requested and BAND_SOURCE not in names:
+        names = catalog.closure([*names, BAND_SOURCE])
     # formulas that look at the company or at the partners of a group need those rows
     functions = {f for n in names for f in _functions(catalog[n])}
     level_list = list(requested)
@@ -236,7 +241,7 @@ def compute(
         parts.select("partner_id"),
         distinct=True,
     )
-    band_source = "won_revenue" if "revenue_band" in level_list else None
+    band_source = BAND_SOURCE if "revenue_band" in level_list else None
     # read once, by the next query: not stored
     monthly = monthly_values(
         parts.select("partner_id", "month", *raw),
@@ -277,9 +282,9 @@ def compute(
             p.start
             for grain in grain_list
             for p in calendar.periods(first_month, final_month, grain)
-            if min(add_months(p.end, -1), final_month) >= reuse.since
+            if min(add_months(p.end, -1), final_month) >= reuse.holistic_since
         ]
-        earliest = min(recomputed, default=reuse.since)
+        earliest = min(recomputed, default=reuse.holistic_since)
     queries = holistic_queries(
         ctx,
         catalog,
@@ -290,7 +295,7 @@ def compute(
         memberships,
         partners.select(*STATIC_KEYS, partner_id=partners.partner_id.cast("string")),
         level_keys,
-        reuse.since if reuse else None,
+        reuse.holistic_since if reuse else None,
         earliest,
         fused,
     )
@@ -317,7 +322,7 @@ def compute(
         scratch.append(old.get_name())
         old = old.select(**{c: old[c].cast(t) for c, t in holistic.schema().items()})
         old = old.semi_join(
-            periods.filter(periods.last_month < reuse.since), ["grain", "period_start"]
+            periods.filter(periods.last_month < reuse.holistic_since), ["grain", "period_start"]
         ).filter(old.level.isin(level_list))
         holistic = ibis.union(old.select(*holistic.columns), holistic)
     holistic_table = materialize("__holistic", holistic) if holistic is not None else None
