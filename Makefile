@@ -67,7 +67,7 @@ bench: $(STAMP) ## Ingest throughput against DuckDB's read_csv (BENCH_SCALE=0.2)
 	$(BIN)/python bench/ingest.py --scale $(BENCH_SCALE)
 
 bench-metrics: $(STAMP) ## Metric engine against hand-written DuckDB SQL and pandas (METRICS_SCALE=1: 10M deals, 20M leads)
-	$(BIN)/python bench/metrics.py --scale $(METRICS_SCALE) --repeat 3
+	$(BIN)/python bench/metrics.py --scale $(METRICS_SCALE) --repeat 4
 
 bench-evaluation: $(STAMP) ## Scorecards, tiers, flags and alerts against the metric computation of the same run (METRICS_SCALE=1)
 	$(BIN)/python bench/evaluation.py --scale $(METRICS_SCALE)

@@ -924,8 +924,8 @@ def spawn_rounds(
     a change in the machine's load falls on all of them alike); each one's fastest run is
     reported."""
     runs: dict[str, list[Outcome]] = {name: [] for name in names}
-    for _ in range(args.repeat):
-        for name in names:
+    for round_ in range(args.repeat):
+        for name in round_order(names, round_):
             runs[name].append(spawn(name, args, console))
     best = {name: _fastest(outcomes) for name, outcomes in runs.items()}
     if "sql" in runs and args.repeat > 1:
@@ -939,6 +939,15 @@ def spawn_rounds(
             if ratios:
                 best[name].notes["× SQL per round, median"] = statistics.median(ratios)
     return best
+
+
+def round_order(names: list[str], round_: int) -> list[str]:
+    """The others first, then the hand-written query and partnerscope core back to back, each
+    of the two first in every other round: a run right after pandas' 20 s of full load can be
+    slower (4.7 s against 3.8 s once), and it must not always be the same contender's."""
+    compared = [n for n in ("sql", "core") if n in names]
+    rest = [n for n in names if n not in compared]
+    return rest + (compared if round_ % 2 == 0 else compared[::-1])
 
 
 def _fastest(runs: list[Outcome]) -> Outcome:
