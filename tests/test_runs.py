@@ -246,3 +246,29 @@ def test_quarters_alone_equal_the_quarters_of_a_run(tmp_path, fiscal_start):
         and not (row[column] != row[column] and other[column] != other[column])
     }
     assert differences == {}
+
+
+def test_an_unbounded_as_of_window_recomputes_everything_once_the_as_of_time_moves(tmp_path):
+    ws = make_workspace(
+        tmp_path,
+        CONFIG
+        + """
+[metrics.waiting_longer_than_answered]
+label = "Leads waiting longer than their answer took"
+unit = "count"
+entity = "leads"
+agg = "count"
+filter = "hours_between(assigned_at, as_of) >= hours_between(assigned_at, first_touch_at)"
+time = "assigned_at"
+""",
+        {
+            "data/partners.csv": "id,name\nP1,Acme\nP2,Beta\n",
+            "data/opps.csv": OPPS,
+            "data/leads.csv": LEADS,
+        },
+    )
+    ws.ingest()
+    ws.run(as_of=MAY)
+    # the same as-of time: nothing the window reaches has moved
+    assert ws.run(as_of=MAY).mode == "incremental"
+    assert ws.run(as_of=JULY).reason == "a metric's as-of window has no bound"

@@ -423,7 +423,9 @@ def _plan(
             changed.append(earliest)
     timezone = workspace.config.workspace.timezone
     params = parameters(workspace.config, as_of)
-    if any(m.as_of_horizon_hours(params) == float("inf") for m in catalog):
+    if as_of != previous.as_of_time and any(
+        m.as_of_horizon_hours(params) == float("inf") for m in catalog
+    ):
         return recompute("a metric's as-of window has no bound")
 
     def moved(metrics: list[Metric]) -> list[datetime]:
