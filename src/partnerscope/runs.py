@@ -423,17 +423,20 @@ def _plan(
             changed.append(earliest)
     timezone = workspace.config.workspace.timezone
     params = parameters(workspace.config, as_of)
-    if as_of != previous.as_of_time and any(
-        m.as_of_horizon_hours(params) == float("inf") for m in catalog
-    ):
+    # how far back each metric that reads the as-of time is changed by its move (none when the
+    # as-of time did not move)
+    horizons = {
+        m.name: h
+        for m in catalog
+        if as_of != previous.as_of_time and (h := m.as_of_horizon_hours(params)) is not None
+    }
+    if float("inf") in horizons.values():
         return recompute("a metric's as-of window has no bound")
 
     def moved(metrics: list[Metric]) -> list[datetime]:
         """From when the as-of time's move since the previous run changes these metrics."""
-        horizons = [h for m in metrics for h in [m.as_of_horizon_hours(params)] if h is not None]
-        if not horizons or as_of == previous.as_of_time:
-            return []
-        return [previous.as_of_time - timedelta(hours=max(horizons))]
+        hours = [horizons[m.name] for m in metrics if m.name in horizons]
+        return [previous.as_of_time - timedelta(hours=max(hours))] if hours else []
 
     # months after the previous run's last are new; a previous as-of time inside its last
     # month read that month "so far": recompute it too
@@ -458,10 +461,11 @@ def _plan(
     reuse = Reuse(
         parts=folder / PARTS, holistic=holistic, since=since_month, holistic_since=holistic_since
     )
-    own = f" (medians and distinct counts from {holistic_since:%Y-%m})"
+    own = ""
+    if holistic_since != since_month:
+        own = f" (medians and distinct counts from {holistic_since:%Y-%m})"
     return (
         reuse,
         "incremental",
-        f"recomputed from {since_month:%Y-%m}{own if holistic_since != since_month else ''}; "
-        f"earlier months kept from run {previous.run_id}",
+        f"recomputed from {since_month:%Y-%m}{own}; earlier months kept from run {previous.run_id}",
     )
