@@ -513,6 +513,150 @@ def test_requests_refuse_an_unknown_status(ws: Workspace) -> None:
         mdf.requests(ws, status="done")
 
 
+# ------------------------------------------------------------------ fiscal years open for requests
+
+#: 2025-08-01 08:00 in New York, fiscal years from July: today is in FY2026 (2025-07-01 …
+#: 2026-06-30), so by default FY2026 and FY2027 are open
+OPEN = "([mdf] request_years_back and request_years_ahead set the years open)"
+
+
+def with_mdf(ws: Workspace, settings: str) -> Workspace:
+    """The workspace again, with ``settings`` in its ``[mdf]`` section."""
+    with ws.config_path.open("a", encoding="utf-8") as toml:
+        toml.write(f"\n[mdf]\n{settings}\n")
+    return Workspace.open(ws.root)
+
+
+def test_requests_are_open_for_the_current_and_the_next_fiscal_year(ws: Workspace) -> None:
+    assert mdf.open_years(ws, NOW) == ["FY2026", "FY2027"]
+    for year in ("FY1999", "FY2035", "FY2025", "2028"):
+        label = year if year.startswith("FY") else f"FY{year}"
+        with refused(
+            "fiscal_year",
+            f"{label} is not open for MDF requests; requests can be filed for FY2026 or FY2027 "
+            + OPEN,
+        ):
+            mdf.submit(
+                ws, "P1", activity_type="event", name="x", amount=100, by="pam", year=year, now=NOW
+            )
+    assert mdf.requests(ws) == [] and entries(ws, "mdf_request") == []
+    made = [
+        mdf.submit(
+            ws, "P1", activity_type="event", name="x", amount=100, by="pam", year=year, now=NOW
+        ).fiscal_year
+        for year in (None, "FY2026", "fy2027", 2027)
+    ]
+    assert made == ["FY2026", "FY2026", "FY2027", "FY2027"]
+
+
+def test_the_current_fiscal_year_is_the_one_of_today_in_the_reporting_time_zone(
+    ws: Workspace,
+) -> None:
+    # 2025-07-01 03:59 UTC is still 2025-06-30 in New York: FY2025, the last day
+    last_day = datetime(2025, 7, 1, 3, 59)
+    assert mdf.open_years(ws, last_day) == ["FY2025", "FY2026"]
+    with refused("fiscal_year", "FY2027 is not open", "for FY2025 or FY2026"):
+        mdf.submit(
+            ws, "P1", activity_type="event", name="x", amount=1, by="p", year=2027, now=last_day
+        )
+    # an hour later (midnight in New York) FY2026 has begun
+    assert mdf.open_years(ws, datetime(2025, 7, 1, 4)) == ["FY2026", "FY2027"]
+
+
+def test_the_years_open_can_be_widened(ws: Workspace) -> None:
+    wide = with_mdf(ws, "request_years_back = 1\nrequest_years_ahead = 3")
+    assert mdf.open_years(wide, NOW) == ["FY2025", "FY2026", "FY2027", "FY2028", "FY2029"]
+    found = mdf.submit(
+        wide, "P1", activity_type="event", name="x", amount=1, by="p", year="FY2025", now=NOW
+    )
+    assert found.fiscal_year == "FY2025"
+    with refused(
+        "fiscal_year",
+        "FY2030 is not open for MDF requests; requests can be filed for any year from FY2025 to "
+        "FY2029",
+    ):
+        mdf.submit(
+            wide, "P1", activity_type="event", name="x", amount=1, by="p", year="FY2030", now=NOW
+        )
+
+
+def test_the_years_open_can_be_narrowed_to_the_current_one(ws: Workspace) -> None:
+    narrow = with_mdf(ws, "request_years_ahead = 0")
+    assert mdf.open_years(narrow, NOW) == ["FY2026"]
+    with refused(
+        "fiscal_year", "FY2027 is not open for MDF requests; requests can be filed only for FY2026"
+    ):
+        mdf.submit(
+            narrow, "P1", activity_type="event", name="x", amount=1, by="p", year=2027, now=NOW
+        )
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        (
+            "request_years_ahead = 2027",
+            "mdf.request_years_ahead: give how many fiscal years after the current one take "
+            "MDF requests: a count from 0 to 10, not a year (got 2027)",
+        ),
+        (
+            "request_years_back = -1",
+            "mdf.request_years_back: give how many fiscal years before the current one take "
+            "MDF requests: a count from 0 to 10, not a year (got -1)",
+        ),
+        (
+            'request_years_back = "1"',
+            "mdf.request_years_back: Input should be a valid integer (got '1')",
+        ),
+        ("request_years_ahead = true", "mdf.request_years_ahead: Input should be a valid integer"),
+        ("request_years_ahaed = 2", "mdf.request_years_ahaed: unknown key"),
+    ],
+)
+def test_the_years_open_are_checked_with_located_errors(
+    tmp_path: Path, settings: str, problem: str
+) -> None:
+    from partnerscope.config import load_config
+    from partnerscope.errors import ConfigError
+
+    path = tmp_path / "partnerscope.toml"
+    path.write_text(f"[mdf]\n{settings}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].startswith(problem)
+
+
+def test_a_request_filed_in_a_year_since_closed_goes_on(ws: Workspace) -> None:
+    """Only new requests are held to the years open: a request filed for FY2026 is approved,
+    claimed and paid in FY2027 against FY2026's budget, as the partner was told it could be."""
+    request_id = submitted(ws, 10000)  # FY2026, on 2025-08-01
+    later = datetime(2026, 7, 15, 12)  # 2026-07-15 08:00 in New York: FY2027
+    assert mdf.open_years(ws, later) == ["FY2027", "FY2028"]
+    found = mdf.approve(ws, request_id, by="fin", now=later)
+    # 2026-07-15 + 90 days; P1's FY2026 budget 100,000 − 4,000 imported (M6) − 10,000
+    assert (found.status, found.deadline.isoformat()) == ("approved", "2026-10-13")
+    assert mdf.budget_left(ws, "P1", "FY2026") == D("86000")
+    mdf.claim(ws, request_id, amount="9000", proof="INV-3", by="pam", now=later)
+    paid = mdf.pay(ws, request_id, by="fin", now=later)
+    assert (paid.status, paid.paid_amount, paid.fiscal_year) == ("paid", D("9000"), "FY2026")
+    # and a request the partner did not file in time is rejected as before
+    late = submitted(ws, 500)
+    assert mdf.reject(ws, late, reason="too late", by="fin", now=later).status == "rejected"
+    # but no new request for FY2026 any more
+    with refused("fiscal_year", "FY2026 is not open", "for FY2027 or FY2028"):
+        mdf.submit(
+            ws, "P1", activity_type="event", name="x", amount=1, by="p", year=2026, now=later
+        )
+
+
+@pytest.mark.parametrize("year", ["FY0000", "FY0001", "FY9999", "FY2026-Q1", "next"])
+def test_a_year_that_is_no_fiscal_year_is_refused_in_words(ws: Workspace, year: str) -> None:
+    with pytest.raises(MdfError, match=f"^'{year}' is not a fiscal year; write it like FY2025$"):
+        mdf.submit(ws, "P1", activity_type="event", name="x", amount=1, by="p", year=year, now=NOW)
+    with pytest.raises(MdfError, match=f"'{year}' is not a fiscal year"):
+        mdf.budgets(ws, year)
+
+
 # ---------------------------------------------------------------------------------- export
 
 
@@ -769,3 +913,25 @@ def test_the_cli(ws: Workspace, tmp_path: Path) -> None:
         .stderr
     )
     assert err.startswith("Error: 'fair' is not an MDF activity type; use one of event")
+
+
+@pytest.mark.usefixtures("wide_console")
+def test_the_cli_refuses_a_year_not_open_in_one_line(ws: Workspace) -> None:
+    from zoneinfo import ZoneInfo
+
+    # the CLI runs on today's clock: the fiscal year (from July) of today in New York
+    today = datetime.now(ZoneInfo("America/New_York")).date()
+    current = today.year + (today.month >= 7)
+    for year in ("FY1999", "FY2035"):
+        args = ["request", "P1", "-t", "event", "-n", "Summit", "-a", "100", "--year", year]
+        result = CliRunner().invoke(app, ["-w", str(ws.root), "mdf", *args])
+        assert result.exit_code == 1
+        assert [line for line in result.stderr.splitlines() if line.strip()] == [
+            f"Error: {year} is not open for MDF requests; requests can be filed for "
+            f"FY{current} or FY{current + 1} {OPEN}"
+        ]
+    out = cli(
+        ws, "request", "P1", "-t", "event", "-n", "Summit", "-a", "100", "-y", f"FY{current + 1}"
+    )
+    assert "Submitted MDF request #1: Summit (event), 100.00 requested; P1 has" in out
+    assert f"of its FY{current + 1} budget" in out

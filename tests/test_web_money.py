@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -252,6 +252,38 @@ def test_a_request_that_is_not_valid_is_refused_with_the_field(clients, body, pr
     request = {"activity_type": "event", "name": "Roadshow", "amount": "100.00", **body}
     answer = clients["pat"].post("/api/v1/mdf/requests", json=request)
     assert answer.status_code == 422 and answer.json()["detail"].startswith(problem)
+
+
+def test_a_request_for_a_year_not_open_is_refused_with_the_years_open(world, clients):
+    config = Workspace.open(world.root).config.workspace
+    # the demo's fiscal years start in October and "today" is a date in UTC
+    assert (config.fiscal_year_start_month, config.timezone) == (10, "UTC")
+    today = datetime.now(UTC).date()
+    current = today.year + (today.month >= 10)
+    pat = clients["pat"]
+    before = len(pat.get("/api/v1/mdf/requests").json())
+    body = {"activity_type": "event", "name": "Roadshow", "amount": "100.00"}
+    for year in ("FY1999", "FY2035"):
+        answer = pat.post("/api/v1/mdf/requests", json={**body, "fiscal_year": year})
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["detail"] == (
+            f"{year} is not open for MDF requests; requests can be filed for FY{current} or "
+            f"FY{current + 1} ([mdf] request_years_back and request_years_ahead set the years "
+            "open)"
+        )
+    # a year no calendar holds is refused in words too, not a server error
+    answer = pat.post("/api/v1/mdf/requests", json={**body, "fiscal_year": "FY0000"})
+    assert answer.status_code == 400
+    assert answer.json()["detail"].startswith("'FY0000' is not a fiscal year")
+    # the page's form is shown again with the reason
+    token = csrf_of(pat, "/mdf")
+    shown = pat.post("/mdf/requests", data={"csrf_token": token, **body, "fiscal_year": "FY2035"})
+    assert shown.status_code == 400 and 'data-errors="mdf"' in shown.text
+    assert "FY2035 is not open for MDF requests" in shown.text
+    assert len(pat.get("/api/v1/mdf/requests").json()) == before
+    # next year is open
+    made = pat.post("/api/v1/mdf/requests", json={**body, "fiscal_year": f"FY{current + 1}"})
+    assert made.status_code == 201 and made.json()["fiscal_year"] == f"FY{current + 1}"
 
 
 def test_finance_rejects_with_a_reason_through_the_page(world, clients):

@@ -141,10 +141,21 @@ def mdf_request(
     ],
     name: Annotated[str, typer.Option("--name", "-n", help="What the money is for.")],
     amount: Annotated[str, typer.Option("--amount", "-a", help="The amount requested.")],
-    year: Year = None,
+    year: Annotated[
+        str | None,
+        typer.Option(
+            "--year",
+            "-y",
+            help="The fiscal year whose budget it draws on, e.g. FY2027 (default: the current "
+            "one); one of the years open for requests.",
+        ),
+    ] = None,
     by: By = None,
 ) -> None:
-    """Submit a request for funds against a partner's budget."""
+    """Submit a request for funds against a partner's budget.
+
+    Requests can be filed for the current and the next fiscal year; `\\[mdf] request_years_back`
+    and `request_years_ahead` open other years."""
     from partnerscope.money import mdf
 
     found = mdf.submit(

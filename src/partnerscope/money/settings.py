@@ -5,7 +5,8 @@ Defaults are the framework's: quarterly bonus bands on quota attainment (100–1
 customer, 2 % of each won deal over $500K, $500 at ≥ 95 % CSAT, $250 per certification),
 clubs from the annual ranking (top 10 % President's Club, 5 % Chairman's Club, 1 % Elite
 Partner), a 5 % margin uplift for Elite partners; MDF budgets of $500K / $100K / $25K a year by
-revenue tier, with targets of 200 % ROI and 5 : 1 pipeline to spend.
+revenue tier, with targets of 200 % ROI and 5 : 1 pipeline to spend; MDF requests filed against
+the current or the next fiscal year.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 if TYPE_CHECKING:
     from partnerscope.evaluation.settings import TierSettings
@@ -23,6 +31,8 @@ if TYPE_CHECKING:
 
 Money = Annotated[Decimal, Field(ge=0)]
 Rate = Annotated[Decimal, Field(ge=0, le=10)]
+#: the most fiscal years before or after the current one that ``[mdf]`` may open for requests
+MAX_OPEN_YEARS = 10
 
 
 class _Strict(BaseModel):
@@ -159,11 +169,26 @@ class MdfSettings(_Strict):
     )
     #: days after approval within which a claim must be made
     claim_days: Annotated[int, Field(ge=1)] = 90
+    #: the fiscal years new requests may be filed against, counted from the current one: how
+    #: many years before it (0: none) and after it (1: the next year too)
+    request_years_back: Annotated[int, Field(strict=True)] = 0
+    request_years_ahead: Annotated[int, Field(strict=True)] = 1
     roi_target: Decimal = Decimal("2.0")
     pipeline_ratio_target: Decimal = Decimal("5.0")
     #: bounds of the reallocation proposal, as shares of a partner's current budget
     min_share: Annotated[Decimal, Field(ge=0, le=1)] = Decimal("0.5")
     max_share: Annotated[Decimal, Field(ge=1)] = Decimal("2.0")
+
+    @field_validator("request_years_back", "request_years_ahead")
+    @classmethod
+    def _open_years(cls, value: int, info: ValidationInfo) -> int:
+        if not 0 <= value <= MAX_OPEN_YEARS:
+            which = "before" if info.field_name == "request_years_back" else "after"
+            raise ValueError(
+                f"give how many fiscal years {which} the current one take MDF requests: "
+                f"a count from 0 to {MAX_OPEN_YEARS}, not a year"
+            )
+        return value
 
     @model_validator(mode="after")
     def _bounds(self) -> MdfSettings:

@@ -107,16 +107,17 @@ def percent(ratio: Decimal | None) -> str:
 
 def fiscal_year(workspace: Workspace, year: str | int | None, today: date) -> Period:
     """The fiscal year ``year`` (``FY2026``, ``2026``), or the one ``today`` falls in."""
-    from partnerscope.metrics.calendar import FiscalCalendar, Grain, PeriodError
+    from partnerscope.metrics.calendar import FiscalCalendar, Grain
 
     calendar = FiscalCalendar(workspace.config.workspace.fiscal_year_start_month)
     if year is None:
         return calendar.period_of(today, Grain.YEAR)
     try:
         period = calendar.parse(str(year))
-    except PeriodError:
+    except ValueError:  # a PeriodError, or a year no date can hold (FY0000)
         period = None
-    if period is None or period.grain is not Grain.YEAR:
+    # the year before and after must have dates too (the budget's tier, its end): not FY9999
+    if period is None or period.grain is not Grain.YEAR or not 1 < period.start.year < 9998:
         raise MdfError(f"{year!r} is not a fiscal year; write it like FY{today.year}")
     return period
 

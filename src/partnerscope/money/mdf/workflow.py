@@ -4,9 +4,12 @@ Each step checks its preconditions and refuses with :class:`MdfRefusedError` (th
 name and, in words, why and how to go on): an approval must fit the partner's budget left
 (:mod:`partnerscope.money.mdf.budgets`) and not exceed the amount requested, and sets the claim
 deadline (approval date + ``[mdf] claim_days``); a claim needs a proof reference, at most the
-approved amount and a date on or before the deadline; a payment pays the claimed amount. Each
-change is written to the audit log in the same transaction as the change itself, and moves the
-request on only from the state it was read in, so two people acting at once cannot both do it.
+approved amount and a date on or before the deadline; a payment pays the claimed amount. A request
+is filed against a fiscal year the program has open (:func:`open_years`: the current one and
+``[mdf] request_years_back`` / ``request_years_ahead`` around it); the later steps of a request
+already filed go on even once its year has closed. Each change is written to the audit log in
+the same transaction as the change itself, and moves the request on only from the state it was
+read in, so two people acting at once cannot both do it.
 
 Dates (the deadline, "today") are in the workspace's reporting time zone; times are stored in
 UTC. Every function takes ``now`` so that tests control the clock.
@@ -194,6 +197,44 @@ def _today(workspace: Workspace, moment: datetime) -> date:
     return local_date(moment, workspace.config.workspace.timezone)
 
 
+def open_years(workspace: Workspace, now: datetime | None = None) -> list[str]:
+    """The fiscal years new requests may be filed against on the day of ``now`` (in the
+    reporting time zone), oldest first: ``[mdf] request_years_back`` years before the current
+    one, the current one and ``request_years_ahead`` years after it."""
+    from partnerscope.metrics.calendar import Grain, Period, add_months
+
+    settings = workspace.config.mdf
+    current = fiscal_year(workspace, None, _today(workspace, now or now_utc()))
+    return [
+        Period(
+            Grain.YEAR, add_months(current.start, 12 * shift), current.fiscal_year_start_month
+        ).label
+        for shift in range(-settings.request_years_back, settings.request_years_ahead + 1)
+    ]
+
+
+def _either(labels: list[str]) -> str:
+    """``FY2026``, ``FY2026 or FY2027``, ``FY2025, FY2026 or FY2027``, ``any year from FY2024 to
+    FY2028``."""
+    if len(labels) == 1:
+        return labels[0]
+    if len(labels) > 3:
+        return f"any year from {labels[0]} to {labels[-1]}"
+    return f"{', '.join(labels[:-1])} or {labels[-1]}"
+
+
+def _check_open(workspace: Workspace, label: str, moment: datetime) -> None:
+    """Refuse a new request against a fiscal year the program does not have open."""
+    years = open_years(workspace, moment)
+    if label not in years:
+        raise MdfRefusedError(
+            "fiscal_year",
+            f"{label} is not open for MDF requests; requests can be filed "
+            f"{'only ' if len(years) == 1 else ''}for {_either(years)} "
+            "([mdf] request_years_back and request_years_ahead set the years open)",
+        )
+
+
 def submit(
     workspace: Workspace,
     partner_id: str,
@@ -206,7 +247,7 @@ def submit(
     now: datetime | None = None,
 ) -> MdfRequest:
     """A new request of the partner for an activity, against the budget of ``year`` (default:
-    the fiscal year of today)."""
+    the fiscal year of today), which must be one of :func:`open_years`."""
     from partnerscope.metrics.definition import did_you_mean
 
     moment = now or now_utc()
@@ -222,6 +263,7 @@ def submit(
     title = _text(name, "the activity's name", "what is the money for?", "name")
     requested = _positive(amount, "requested amount")
     period = fiscal_year(workspace, year, _today(workspace, moment))
+    _check_open(workspace, period.label, moment)
     check_partner(partner_names(workspace), partner_id)
     with appdb.connect(workspace).begin() as connection:
         request_id = connection.execute(
