@@ -254,15 +254,24 @@ class Accounts:
 
     def authenticate(self, name: str, password: str, *, client: str = "") -> User:
         """The user, if the password is right and neither the name nor the client has failed
-        too often lately; every failure is counted."""
+        too often lately.
+
+        Each attempt is recorded as a failure before its password is checked, by a transaction
+        that no other sign-in runs beside (:func:`_one_sign_in_at_a_time`), so however many
+        come at once, at most ``MAX_FAILURES_PER_NAME`` per name and
+        ``MAX_FAILURES_PER_CLIENT`` per client are checked within ``FAILURE_WINDOW``. The
+        right password forgives the name's failures to the attempts that begin after it."""
         from sqlalchemy import func, select
 
+        # the columns hold 64 characters: count what is stored
+        key, address = name[:64], client[:64]
         now = _now()
         since = now - FAILURE_WINDOW
         with self.engine.begin() as connection:
+            _one_sign_in_at_a_time(connection, now)
             for column, value, limit in (
-                (login_failures.c.name, name, MAX_FAILURES_PER_NAME),
-                (login_failures.c.client, client, MAX_FAILURES_PER_CLIENT),
+                (login_failures.c.name, key, MAX_FAILURES_PER_NAME),
+                (login_failures.c.client, address, MAX_FAILURES_PER_CLIENT),
             ):
                 count, oldest = connection.execute(
                     select(func.count(), func.min(login_failures.c.at)).where(
@@ -272,22 +281,23 @@ class Accounts:
                 if count >= limit:
                     wait = (oldest + FAILURE_WINDOW - now).total_seconds()
                     raise LoginThrottledError(max(1, int(wait) + 1))
-        row = None
-        with self.engine.connect() as connection:
+            connection.execute(login_failures.insert().values(name=key, client=address, at=now))
             row = connection.execute(
                 select(users.c.password_hash, users.c.active).where(users.c.name == name)
             ).first()
-        if row is not None and row.active and _verify(row.password_hash, password):
-            with self.engine.begin() as connection:
-                connection.execute(login_failures.delete().where(login_failures.c.name == name))
-            return self.get(name)
         if row is None:
             _verify(_decoy(), password)
-        with self.engine.begin() as connection:
-            connection.execute(
-                login_failures.insert().values(name=name[:64], client=client[:64], at=now)
-            )
-            connection.execute(login_failures.delete().where(login_failures.c.at < since))
+        elif row.active and _verify(row.password_hash, password):
+            with self.engine.begin() as connection:
+                # to the edge of the window as it stands now: attempts that began earlier
+                # still count them, as if they had come before this one; later ones do not
+                edge = _now() - FAILURE_WINDOW
+                connection.execute(
+                    login_failures.update()
+                    .where(login_failures.c.name == key, login_failures.c.at > edge)
+                    .values(at=edge)
+                )
+            return self.get(name)
         raise LoginError("wrong user name or password")
 
     def open_session(self, user: User) -> tuple[str, str]:
@@ -436,6 +446,31 @@ def _lookups() -> tuple[Any, Any]:
         .where(api_tokens.c.token_hash == bindparam("hash"), api_tokens.c.revoked_at.is_(None))
     )
     return session, token
+
+
+def _one_sign_in_at_a_time(connection: Connection, now: datetime) -> None:
+    """Make the transaction the only one counting and recording sign-in attempts until it
+    ends, and drop the attempts too old to matter.
+
+    Counting and then inserting is not atomic by itself: under PostgreSQL's READ COMMITTED
+    two transactions each count without the other's uncommitted attempt, and in SQLite a
+    transaction that begins with a read takes no lock until it writes."""
+    from sqlalchemy import text
+
+    if connection.dialect.name == "postgresql":
+        # conflicts with itself and with writes to the table, not with reads
+        connection.execute(text("LOCK TABLE login_failures IN SHARE ROW EXCLUSIVE MODE"))
+    elif connection.dialect.name != "sqlite":
+        raise PartnerscopeError(
+            f"sign-in is serialized for SQLite and PostgreSQL only, not "
+            f"{connection.dialect.name}; point [database] url at one of them"
+        )
+    # On SQLite this write, the transaction's first statement, takes the database's one write
+    # lock and holds it to the end. Two windows: a failure the right password forgave sits at
+    # the window's edge as of then, and attempts that began before it must still find it.
+    connection.execute(
+        login_failures.delete().where(login_failures.c.at < now - 2 * FAILURE_WINDOW)
+    )
 
 
 def _verify(hashed: str, password: str) -> bool:
