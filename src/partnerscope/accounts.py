@@ -207,20 +207,47 @@ class Accounts:
             connection.execute(users.delete().where(users.c.user_id == user.user_id))
             audit.record(connection, actor=by, action="remove", object_type="user", object_id=name)
 
-    def set_password(self, name: str, password: str, *, by: str) -> None:
-        """A new password; every session of the user ends."""
+    def set_password(self, name: str, password: str, *, by: str) -> list[int]:
+        """A new password: every session of the user ends and every API token it holds is
+        revoked (their ids are returned), since whoever had the old password may hold them."""
+        from sqlalchemy import select
+
         check_password(password)
         user = self.get(name)
+        hashed = _hasher().hash(password)
+        now = _now()
         with self.engine.begin() as connection:
             connection.execute(
-                users.update()
-                .where(users.c.user_id == user.user_id)
-                .values(password_hash=_hasher().hash(password))
+                users.update().where(users.c.user_id == user.user_id).values(password_hash=hashed)
             )
             connection.execute(sessions.delete().where(sessions.c.user_id == user.user_id))
+            revoked = list(
+                connection.execute(
+                    select(api_tokens.c.token_id)
+                    .where(api_tokens.c.user_id == user.user_id, api_tokens.c.revoked_at.is_(None))
+                    .order_by(api_tokens.c.token_id)
+                    .with_for_update()
+                ).scalars()
+            )
+            if revoked:
+                connection.execute(
+                    api_tokens.update()
+                    .where(api_tokens.c.token_id.in_(revoked))
+                    .values(revoked_at=now)
+                )
             audit.record(
                 connection, actor=by, action="password", object_type="user", object_id=name
             )
+            for token_id in revoked:
+                audit.record(
+                    connection,
+                    actor=by,
+                    action="revoke",
+                    object_type="user",
+                    object_id=name,
+                    detail={"token_id": token_id, "because": "password"},
+                )
+        return revoked
 
     def get(self, name: str) -> User:
         found = self._users(users.c.name == name)

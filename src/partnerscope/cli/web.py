@@ -155,12 +155,23 @@ def users_password(
     password_stdin: PasswordStdin = False,
     generate: Generate = False,
 ) -> None:
-    """Set a user's password (signs out its sessions)."""
+    """Set a user's password (signs out its sessions and revokes its API tokens)."""
     from partnerscope.accounts import Accounts
 
     password, show = _password(password_stdin, generate)
-    Accounts.open(state(ctx).workspace()).set_password(name, password, by=actor())
-    console.print(f"Password of {escape(name)} changed; its sessions were signed out.")
+    revoked = Accounts.open(state(ctx).workspace()).set_password(name, password, by=actor())
+    said = f"Password of {escape(name)} changed; its sessions were signed out"
+    if revoked:
+        ids = ", ".join(map(str, revoked))
+        tokens = (
+            f"its API token {ids} was"
+            if len(revoked) == 1
+            else f"its {len(revoked)} API tokens ({ids}) were"
+        )
+        said += (
+            f" and {tokens} revoked: issue new ones with `partnerscope users token {escape(name)}`"
+        )
+    console.print(said + ".")
     if show:
         console.print(f"Password (shown once): {escape(password)}")
 
