@@ -181,14 +181,140 @@ def test_every_change_to_users_and_tokens_is_in_the_append_only_audit_log(web_wo
             connection.execute(text(statement))
 
 
+def assert_secure_headers(headers) -> None:
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "same-origin"
+    assert headers["cache-control"] == "no-store"
+
+
 def test_every_response_carries_the_security_headers(web_world):
     client = web_world.client("ana")
     for path in (f"/partners/{OWN}", "/api/v1/me", "/login", "/no/such/page"):
-        headers = client.get(path).headers
-        assert "frame-ancestors 'none'" in headers["content-security-policy"]
-        assert headers["x-content-type-options"] == "nosniff"
-        assert headers["x-frame-options"] == "DENY"
-    assert client.get("/api/v1/me").headers["cache-control"] == "no-store"
+        assert_secure_headers(client.get(path).headers)
+    # refusals too: not signed in, and a body over its route's limit
+    anonymous = web_world.client()
+    assert_secure_headers(anonymous.get("/api/v1/me").headers)
+    assert_secure_headers(anonymous.post("/api/v1/decisions", json={}).headers)
+    assert_secure_headers(client.post("/api/v1/decisions", content=b" " * (2**20 + 1)).headers)
+
+
+def test_an_unexpected_error_is_a_generic_500_with_the_security_headers(web_world):
+    from fastapi.testclient import TestClient
+
+    app = web_world.app()
+
+    def broken() -> None:
+        raise RuntimeError("secret detail of the failure")
+
+    app.add_api_route("/api/v1/broken", broken)
+    app.add_api_route("/broken", broken)
+    client = TestClient(app, base_url="https://testserver", raise_server_exceptions=False)
+    api = client.get("/api/v1/broken")
+    assert api.status_code == 500
+    assert api.json() == {"detail": "the server could not answer; the error is in the server's log"}
+    assert_secure_headers(api.headers)
+    page = client.get("/broken")
+    assert page.status_code == 500 and "<h1>Something went wrong</h1>" in page.text
+    assert "the server could not answer; the error is in the server&#39;s log" in page.text
+    assert_secure_headers(page.headers)
+    for answer in (api, page):
+        assert "secret detail" not in answer.text and "Traceback" not in answer.text
+        assert "RuntimeError" not in answer.text
+
+
+#: Numeric inputs still without an upper bound, in files others are changing (issue 23): each
+#: gets its bound there; then its line goes from here.
+AWAITING_BOUNDS = {
+    ("GET", "/api/v1/leads", "query.offset"),  # leads.py LeadFilter.offset
+    ("GET", "/leads", "query.offset"),
+    ("POST", "/api/v1/leads/route", "given.seed"),  # leads.py RouteIn.seed
+    ("POST", "/api/v1/payouts/{period}/compute", "given.run_id"),  # money.py ComputeIn.run_id
+}
+
+
+def numbers(annotation, metadata, where: str):
+    """(where, bounded) of each number (int, float, Decimal) in a parameter's type: bounded if
+    it has an upper bound (``le``/``lt``, or ``max_digits`` for a Decimal)."""
+    import types
+    from decimal import Decimal
+    from typing import Annotated, Union, get_args, get_origin
+
+    import annotated_types
+    from pydantic import BaseModel
+    from pydantic.fields import FieldInfo
+
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        extra = [m for a in args[1:] for m in (a.metadata if isinstance(a, FieldInfo) else [a])]
+        yield from numbers(args[0], [*metadata, *extra], where)
+    elif origin in (Union, types.UnionType):
+        for arg in args:
+            yield from numbers(arg, metadata, where)
+    elif origin in (list, set, tuple, frozenset, dict):
+        yield from numbers(args[-1], [], f"{where}[]")
+    elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        for name, field in annotation.model_fields.items():
+            yield from numbers(field.annotation, field.metadata, f"{where}.{name}")
+    elif annotation in (int, float, Decimal):
+        bounds = (annotated_types.Le, annotated_types.Lt)
+        yield where, any(isinstance(m, bounds) or getattr(m, "max_digits", None) for m in metadata)
+
+
+def test_every_numeric_parameter_has_an_upper_bound(web_world):
+    """Every number a route takes (path, query, form or JSON body, nested models too) has an
+    upper bound, so that an out-of-range one is a 422 naming it, never a 500."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    def params(dependant):
+        yield from dependant.path_params + dependant.query_params + dependant.body_params
+        for sub in dependant.dependencies:
+            yield from params(sub)
+
+    found, seen = set(), 0
+    for route in iter_route_contexts(web_world.app().routes):
+        if not isinstance(route.original_route, APIRoute):
+            continue
+        for param in params(route.dependant):
+            info = param.field_info
+            for where, bounded in numbers(info.annotation, info.metadata, param.name):
+                seen += 1
+                if not bounded:
+                    found |= {(method, route.path, where) for method in route.methods - {"HEAD"}}
+    assert seen > 60  # the walk reaches them (75 when this was written)
+    assert found == AWAITING_BOUNDS
+
+
+def test_a_number_out_of_range_is_a_422_naming_it(web_world):
+    client = web_world.client("ada")
+    huge = "99999999999999999999"
+    for path, field in (
+        (f"/api/v1/partners?page={huge}", "page"),
+        (f"/partners?per_page={huge}", "per_page"),
+        (f"/api/v1/runs/{huge}", "run_id"),
+        (f"/api/v1/audit?before={huge}", "before"),
+        (f"/api/v1/decisions/{huge}", "decision_id"),
+    ):
+        answer = client.get(path)
+        assert answer.status_code == 422, (path, answer.text)
+        assert f"{field}: Input should be less than or equal to" in answer.text, answer.text
+    token = accounts(web_world).issue_token("ada", "ranges", by="test")[1]
+    compare = client.post(
+        "/api/v1/decisions/1/compare",
+        json={"trials": int(huge)},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert compare.status_code == 422
+    assert compare.json()["detail"].startswith("trials: Input should be less than or equal")
+
+
+@pytest.mark.xfail(strict=True, reason="LeadFilter.offset in web/routes/leads.py: no bound yet")
+def test_a_huge_offset_of_leads_is_a_422_naming_it(web_world):
+    client = web_world.client("ana")
+    for path in ("/api/v1/leads", "/leads"):
+        answer = client.get(path, params={"offset": "99999999999999999999"})
+        assert answer.status_code == 422 and "offset: " in answer.text, (path, answer.text)
 
 
 def test_the_server_switches_to_a_new_run_only_when_it_is_complete(web_world, tmp_path):

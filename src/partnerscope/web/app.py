@@ -1,8 +1,11 @@
 """The FastAPI application: ``create_app(workspace)``.
 
 Every response carries security headers (a strict Content-Security-Policy: scripts and styles
-from this site only, no framing). Errors a caller can cause become a page or a JSON
-``{"detail": ...}`` with the right status, never a traceback.
+from this site only, no framing), errors and refusals included: they are added outside the
+whole middleware stack. A request with a body passes the body gate first (web/gate.py: signed
+in before its body is read, and no larger than its route takes). Errors a caller can cause
+become a page or a JSON ``{"detail": ...}`` with the right status; an unexpected error a
+generic 500, never a traceback (that goes to the server's log).
 """
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from partnerscope import __version__
 from partnerscope.accounts import Accounts
 from partnerscope.errors import PartnerscopeError
+from partnerscope.web.answers import API, refusal, server_error, sign_in_first
 from partnerscope.web.current import Current
+from partnerscope.web.gate import BodyGate
 from partnerscope.web.security import NotSignedInError, WebState
 
 if TYPE_CHECKING:
@@ -30,7 +35,7 @@ if TYPE_CHECKING:
 
     from partnerscope.workspace import Workspace
 
-API = "/api/v1"
+__all__ = ["API", "create_app", "from_environment"]
 #: Scripts from this site only, no eval (charts use vega's expression interpreter); vega-embed
 #: sets element styles, hence 'unsafe-inline' for styles only.
 CSP = (
@@ -106,7 +111,7 @@ def create_app(
         current.get()  # serve the latest run (and start building its pages) before any request
         yield
 
-    app = FastAPI(
+    app = App(
         lifespan=lifespan,
         title="partnerscope",
         version=__version__,
@@ -116,7 +121,7 @@ def create_app(
         openapi_url=f"{API}/openapi.json",
     )
     app.state.web = WebState(ws, Accounts.open(ws), current, secure_cookies)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyGate)
     css = REPORT_CSS.read_text(encoding="utf-8")
 
     @app.get(f"{API}/health", tags=["service"], response_model=Health)
@@ -153,6 +158,15 @@ def from_environment() -> FastAPI:
 _CACHE = {"cache-control": "public, max-age=3600"}
 
 
+class App(FastAPI):
+    """FastAPI with the security headers outside the whole middleware stack: Starlette's
+    ServerErrorMiddleware, outermost in FastAPI's own stack, sends a 500 past every middleware
+    added with ``add_middleware``."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 class SecurityHeaders:
     """Adds the security headers to every response (plain ASGI: no per-request task)."""
 
@@ -177,64 +191,34 @@ class SecurityHeaders:
         await self.app(scope, receive, sending)
 
 
-def _is_api(request: Request) -> bool:
-    return request.url.path.startswith(API + "/") or request.url.path == API
-
-
 def _errors(app: FastAPI) -> None:
-    from partnerscope.web.render import located, page
-
-    def answer(request: Request, status: int, detail: str, headers: Any = None) -> Response:
-        if _is_api(request):
-            return JSONResponse({"detail": detail}, status_code=status, headers=headers)
-        return page(
-            request,
-            None,
-            "message.html.j2",
-            status=status,
-            title=_TITLES.get(status, "Something is wrong"),
-            message=detail,
-            kind="bad",
-            back="/",
-        )
-
     @app.exception_handler(NotSignedInError)
     async def not_signed_in(request: Request, exc: NotSignedInError) -> Response:
-        if _is_api(request):
-            return JSONResponse(
-                {"detail": f"not signed in: {exc}"},
-                status_code=401,
-                headers={"www-authenticate": "Bearer"},
-            )
-        from urllib.parse import quote
-
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        return sign_in_first(request, exc)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        return answer(request, exc.status_code, str(exc.detail), exc.headers)
+        return refusal(request, exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(404)
     async def not_found(request: Request, exc: Exception) -> Response:
         detail = getattr(exc, "detail", None) or "there is no such page"
-        return answer(request, 404, str(detail))
+        return refusal(request, 404, str(detail))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        from partnerscope.web.render import located
+
         problems = "; ".join(located(exc.errors()))
-        return answer(request, 422, problems or "the request is not valid")
+        return refusal(request, 422, problems or "the request is not valid")
 
     @app.exception_handler(PartnerscopeError)
     async def refused(request: Request, exc: PartnerscopeError) -> Response:
         status = 404 if isinstance(exc, LookupError) else 400
-        return answer(request, status, str(exc))
+        return refusal(request, status, str(exc))
 
-
-_TITLES = {
-    400: "That cannot be done",
-    403: "Not allowed",
-    404: "Not found",
-    422: "Check the request",
-    429: "Too many attempts",
-}
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # (Starlette's ServerErrorMiddleware answers with this, then raises the error again
+        # for the server to log with its traceback)
+        return server_error(request)

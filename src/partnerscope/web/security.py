@@ -31,6 +31,8 @@ LOGIN_CSRF_COOKIE = "partnerscope_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: the request scope's key for the caller the body gate (web/gate.py) found: (user, csrf)
+CALLER = "partnerscope.caller"
 EVERYONE = tuple(Role)
 STAFF = (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)
 ANALYSTS = (Role.ADMIN, Role.ANALYST)
@@ -132,7 +134,10 @@ def web_state(request: Request) -> WebState:
     return state
 
 
-def _signed_in(request: Request, state: WebState) -> tuple[User, str | None]:
+def signed_in(request: Request, state: WebState) -> tuple[User, str | None]:
+    """The caller (and its session's CSRF token; None for an API token) from the request's
+    headers alone, else :class:`NotSignedInError` saying why. It reads the account database:
+    call it in the thread pool."""
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, secret = header.partition(" ")
@@ -156,8 +161,12 @@ def allow(*roles: Role) -> Callable[[Request], Awaitable[Ctx]]:
 
     async def dependency(request: Request) -> Ctx:
         state = web_state(request)
-        # the database lookup runs in the thread pool, not on the event loop every request shares
-        user, csrf = await run_in_threadpool(_signed_in, request, state)
+        # a request with a body was signed in by the body gate before its body was read
+        found: tuple[User, str | None] | None = request.scope.get(CALLER)
+        if found is None:
+            # the database lookup runs in the thread pool, not on the event loop all share
+            found = await run_in_threadpool(signed_in, request, state)
+        user, csrf = found
         if user.role not in allowed:
             raise HTTPException(403, "your role cannot open this page")
         if csrf is not None and request.method in UNSAFE:
