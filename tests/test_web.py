@@ -317,6 +317,52 @@ def test_a_huge_offset_of_leads_is_a_422_naming_it(web_world):
         assert answer.status_code == 422 and "offset: " in answer.text, (path, answer.text)
 
 
+def test_the_api_document_and_its_page_are_for_signed_in_users(web_world):
+    anonymous = web_world.client()
+    document = anonymous.get("/api/v1/openapi.json")
+    assert document.status_code == 401 and document.headers["www-authenticate"] == "Bearer"
+    assert document.json() == {"detail": "not signed in: sign in first"}
+    page = anonymous.get("/api/v1/docs", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=/api/v1/docs"
+    # any role, a partner user too, with its session or an API token
+    pat = web_world.client("pat")
+    assert "/api/v1/me" in pat.get("/api/v1/openapi.json").json()["paths"]
+    token = accounts(web_world).issue_token("pat", "docs", by="test")[1]
+    by_token = anonymous.get("/api/v1/openapi.json", headers={"Authorization": f"Bearer {token}"})
+    assert by_token.status_code == 200 and by_token.json()["info"]["title"] == "partnerscope"
+    html = pat.get("/api/v1/docs")
+    assert html.status_code == 200
+    # Swagger UI from this site, started by a file of its own: no inline script, no CDN
+    scripts = re.findall(r"<script([^>]*)>", html.text)
+    assert scripts == [
+        ' src="/static/vendor/swagger-ui-bundle.js" defer',
+        ' src="/static/api-docs.js" defer',
+    ]
+    assert 'href="/static/vendor/swagger-ui.css"' in html.text and "http" not in html.text
+    assert 'data-openapi="/api/v1/openapi.json"' in html.text
+    for asset in ("vendor/swagger-ui-bundle.js", "vendor/swagger-ui.css", "api-docs.js"):
+        assert anonymous.get(f"/static/{asset}").status_code == 200
+
+
+def test_no_answer_names_the_server_software_or_its_version(web_world):
+    import httpx
+
+    from tests.webtools import live_server
+
+    signed = web_world.client("ana")
+    for client, path in (
+        (web_world.client(), "/login"),
+        (signed, "/"),
+        (signed, f"/partners/{OWN}"),
+    ):
+        assert 'name="generator"' not in client.get(path).text
+    with live_server(web_world.app()) as base, httpx.Client(base_url=base) as client:
+        for path in ("/login", "/api/v1/health", "/api/v1/me", "/static/app.css", "/nothing"):
+            headers = client.get(path).headers
+            assert "server" not in headers and "x-powered-by" not in headers, path
+            assert headers["date"].endswith(" GMT")  # (HTTP asks for it; it names no software)
+
+
 def test_the_server_switches_to_a_new_run_only_when_it_is_complete(web_world, tmp_path):
     from partnerscope.evaluation import plans
     from partnerscope.web import current

@@ -87,3 +87,38 @@ def test_partner_user_cannot_reach_another_partner(browser, server):
     own = page.evaluate("async (id) => (await fetch('/api/v1/partners/' + id)).status", OWN)
     assert own == 200
     context.close()
+
+
+def test_the_api_page_shows_every_operation_under_the_csp(browser, server):
+    """Swagger UI, vendored and started by a static script, draws the OpenAPI document's
+    operations for a signed-in user; nothing is refused by the CSP or loaded from elsewhere,
+    and "Try it out" calls the API with the page's session."""
+    context = browser.new_context()
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    elsewhere: list[str] = []
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((server, "data:")) else elsewhere.append(r.url),
+    )
+    sign_in(page, server, "pat", "/api/v1/docs")
+    assert page.url == server + "/api/v1/docs"
+    page.wait_for_selector(".opblock", timeout=20_000)
+    assert page.locator(".info .title").first.inner_text().startswith("partnerscope")
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert {"/api/v1/me", "/api/v1/partners/{partner_id}", "/api/v1/leads/route"} <= set(paths)
+    assert len(paths) > 40
+    # try GET /api/v1/me: the answer names the signed-in user
+    me = page.locator(".opblock-get", has=page.locator("[data-path='/api/v1/me']"))
+    me.locator(".opblock-summary").click()
+    me.locator("button.try-out__btn").click()
+    me.locator("button.execute").click()
+    answer = me.locator(".live-responses-table tbody td.response-col_status").first
+    answer.wait_for(timeout=10_000)
+    assert answer.inner_text().strip() == "200"
+    assert '"name": "pat"' in me.locator(".live-responses-table tbody").first.inner_text()
+    assert not problems, problems
+    assert not elsewhere, elsewhere
+    context.close()

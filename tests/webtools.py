@@ -159,13 +159,17 @@ def free_port() -> int:
 
 @contextmanager
 def live_server(app: Any) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port; yields its base URL."""
+    """The app served by uvicorn on a free loopback port, with the settings of `partnerscope
+    serve`; yields its base URL."""
     import uvicorn
 
+    from partnerscope.web.app import UVICORN
+
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **UVICORN
     )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

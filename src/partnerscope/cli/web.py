@@ -45,6 +45,7 @@ def serve_command(
     import uvicorn
 
     from partnerscope.accounts import Accounts
+    from partnerscope.web.app import UVICORN
 
     ws = state(ctx).workspace()
     if not Accounts.open(ws).everyone():
@@ -63,6 +64,7 @@ def serve_command(
         workers=workers,
         proxy_headers=proxy_headers,
         log_level="warning",
+        **UVICORN,
     )
 
 

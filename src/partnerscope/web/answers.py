@@ -1,5 +1,5 @@
 """How a refusal is answered: ``{"detail": ...}`` JSON under ``/api/v1``, the message page
-everywhere else.
+everywhere else (the API's Swagger page included: it is a page).
 
 Shared by the app's exception handlers (web/app.py) and the gate that refuses a request before
 its body is read (web/gate.py), so that both answer alike.
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from fastapi import Request
 
 API = "/api/v1"
+#: the OpenAPI document and its Swagger UI page (signed-in users only)
+OPENAPI = f"{API}/openapi.json"
+DOCS = f"{API}/docs"
 #: what the client of an unexpected error is told (the traceback goes to the server's log)
 SERVER_ERROR = "the server could not answer; the error is in the server's log"
 
@@ -34,7 +37,7 @@ TITLES = {
 
 def is_api(path: str) -> bool:
     """Whether ``path`` is answered in JSON (the API) rather than with a page."""
-    return path == API or path.startswith(API + "/")
+    return (path == API or path.startswith(API + "/")) and path != DOCS
 
 
 def refusal(

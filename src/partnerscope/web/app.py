@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from partnerscope import __version__
 from partnerscope.accounts import Accounts
 from partnerscope.errors import PartnerscopeError
-from partnerscope.web.answers import API, refusal, server_error, sign_in_first
+from partnerscope.web.answers import API, DOCS, OPENAPI, refusal, server_error, sign_in_first
 from partnerscope.web.current import Current
 from partnerscope.web.gate import BodyGate
-from partnerscope.web.security import NotSignedInError, WebState
+from partnerscope.web.security import EVERYONE, Ctx, NotSignedInError, WebState, allow
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -51,6 +51,11 @@ HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 STATIC = Path(__file__).parent / "static"
+#: uvicorn's settings for the app (``partnerscope serve``, and the tests' live server): no
+#: ``server`` header naming the software (the ``date`` header stays: HTTP asks for it)
+UVICORN: dict[str, Any] = {"server_header": False}
+#: any signed-in user (the OpenAPI document and its Swagger page)
+SignedIn = Annotated[Ctx, Depends(allow(*EVERYONE))]
 
 
 class Problem(BaseModel):
@@ -116,13 +121,26 @@ def create_app(
         title="partnerscope",
         version=__version__,
         summary="Channel-partner scorecards, tiers, alerts and decisions of a workspace.",
-        docs_url=f"{API}/docs",
+        # served below to signed-in users only, from the bundled Swagger UI
+        docs_url=None,
         redoc_url=None,
-        openapi_url=f"{API}/openapi.json",
+        openapi_url=None,
     )
     app.state.web = WebState(ws, Accounts.open(ws), current, secure_cookies)
     app.add_middleware(BodyGate)
     css = REPORT_CSS.read_text(encoding="utf-8")
+
+    @app.get(OPENAPI, include_in_schema=False)
+    def openapi_document(ctx: SignedIn) -> JSONResponse:
+        """The OpenAPI document, for any signed-in user."""
+        return JSONResponse(app.openapi())
+
+    @app.get(DOCS, include_in_schema=False, response_class=HTMLResponse)
+    def api_docs(request: Request, ctx: SignedIn) -> HTMLResponse:
+        """The OpenAPI document in Swagger UI (vendored; started by static/api-docs.js)."""
+        from partnerscope.web.render import page
+
+        return page(request, ctx, "api_docs.html.j2", title="REST API", openapi=OPENAPI)
 
     @app.get(f"{API}/health", tags=["service"], response_model=Health)
     def health() -> Health:
