@@ -33,7 +33,7 @@ def _alembic(url: str, *revisions: str) -> None:
 
 def test_every_migration_runs_up_and_down_on_postgresql(pg_url: str) -> None:
     # one revision at a time, so a failing script is named by the traceback
-    _alembic(pg_url, "0001", "0002", "0003", "0004", "0005", "base", "head")
+    _alembic(pg_url, "0001", "0002", "0003", "0004", "0005", "0006", "base", "head")
     engine = create_engine(pg_url)
     try:
         tables = set(inspect(engine).get_table_names())

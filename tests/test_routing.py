@@ -32,7 +32,12 @@ from partnerscope.operations.routing.facts import PartnerFacts
 from partnerscope.operations.routing.geo import country_code, distance_km
 from partnerscope.operations.routing.leadfile import LeadRow
 from partnerscope.operations.routing.settings import RoutingSettings
-from partnerscope.operations.routing.store import RoutingError, Status
+from partnerscope.operations.routing.store import (
+    LeadNotFoundError,
+    Rerouted,
+    RoutingError,
+    Status,
+)
 from tests.conftest import csv_text, make_workspace, write_file
 
 NOW = datetime(2025, 5, 5, 9, 0)
@@ -475,12 +480,24 @@ def test_an_sla_breach_is_flagged_and_re_routed_on_the_clock(ws):
         old.status is Status.BREACHED
         and old.closed_reason == "not first-touched by 2025-05-05 11:00 UTC"
     )
-    assert new.reason.startswith("re-routed after P1 breached the SLA: P2: certified for Cloud")
+    # who breached is data, not words: the reason names only the partner it went to
+    assert (new.rerouted_from, new.rerouted_after) == ("P1", Rerouted.BREACHED)
+    assert new.reason.startswith("P2: certified for Cloud")
+    assert new.explained().startswith("re-routed after P1 breached the SLA: P2: certified for")
+    assert new.explained(lambda pid: pid != "P1").startswith(
+        "re-routed after another partner breached the SLA: P2: certified for Cloud"
+    )
+    assert new.partner_reason is not None and new.partner_reason.startswith("certified for Cloud")
+    assert "P1" not in new.partner_reason and "among" not in new.partner_reason
     assert new.eligible["excluded"]["declined_or_breached"] == 1
     assert new.sla_due_at == NOW + timedelta(hours=4, minutes=1)
-    # P1 cannot touch it any more; nothing is breached twice
-    with pytest.raises(RoutingError, match="is with P2 now: P1's assignment of it was breached"):
+    # P1 cannot touch it any more; nothing is breached twice. The refusal names only the
+    # partner that asked, never the one the lead went to
+    with pytest.raises(RoutingError, match="no longer with P1: its assignment was breached") as no:
         service.record_touch(ws, "L1", "P1", now=NOW + timedelta(hours=3), by="p1")
+    assert "P2" not in str(no.value)
+    with pytest.raises(LeadNotFoundError, match="no lead 'L1' was routed to P4"):
+        service.record_touch(ws, "L1", "P4", now=NOW + timedelta(hours=3), by="p4")
     assert service.check_sla(ws, now=NOW + timedelta(hours=3), by="ops") == []
     # P2 lets it run out too: no certified partner is left in Germany
     (second,) = service.check_sla(ws, now=NOW + timedelta(hours=5), by="ops")
@@ -499,11 +516,13 @@ def test_a_decline_is_honoured(ws):
         and declined.closed_reason == "declined: no capacity in Bavaria"
     )
     assert new.partner_id == "P2" and new.attempt == 2
+    assert (new.rerouted_from, new.rerouted_after) == ("P1", Rerouted.DECLINED)
+    assert new.explained().startswith("re-routed after P1 declined: P2: ")
     _, third = service.record_decline(ws, "L1", "P2", reason="not our field", now=NOW, by="p2")
     assert third.partner_id == "P3"
     with pytest.raises(RoutingError, match="give a reason"):
         service.record_decline(ws, "L1", "P3", reason=" ", now=NOW, by="p3")
-    with pytest.raises(RoutingError, match="never assigned to P5"):
+    with pytest.raises(LeadNotFoundError, match=r"no lead 'L1' was routed to P5"):
         service.record_decline(ws, "L1", "P5", reason="x", now=NOW, by="p5")
     history = service.lead_history(ws, "L1")
     assert [(a.attempt, a.partner_id, a.status.value) for a in history] == [

@@ -313,7 +313,12 @@ lead_assignments = Table(
     Column("status", String(16), nullable=False),
     Column("band", String(16), nullable=False),
     Column("rule", String(64), nullable=False),
+    #: why this partner, in full (staff); ``partner_reason``: what the partner itself is told
     Column("reason", Text, nullable=False),
+    Column("partner_reason", Text),
+    #: the partner whose decline or SLA breach sent the lead on, and which of the two
+    Column("rerouted_from", String(64)),
+    Column("rerouted_after", String(16)),
     Column("eligible", JSON, nullable=False),
     Column("distance_km", Float),
     Column("assigned_at", DateTime, nullable=False),

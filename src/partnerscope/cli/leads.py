@@ -120,7 +120,7 @@ def write_assignments(path: Path, found: list[Assignment]) -> None:
                     a.rule,
                     a.status.value,
                     a.sla_due_at.isoformat(sep=" ") if a.sla_due_at else None,
-                    a.reason,
+                    a.explained(),
                     " ".join(a.eligible.get("ids", [])),
                     a.eligible.get("count", 0),
                     excluded,
@@ -152,7 +152,7 @@ def leads_list(
             a.status.value,
             f"{a.assigned_at:%Y-%m-%d %H:%M}",
             f"{a.sla_due_at:%Y-%m-%d %H:%M}" if a.sla_due_at else "",
-            escape(a.reason),
+            escape(a.explained()),
         )
     console.print(table)
     console.print(f"{len(found)} assignment(s) shown")
@@ -171,7 +171,7 @@ def leads_show(ctx: typer.Context, lead: LeadId) -> None:
             + (f", SLA due {a.sla_due_at:%Y-%m-%d %H:%M}" if a.sla_due_at else "")
             + (f", first touch {a.first_touch_at:%Y-%m-%d %H:%M}" if a.first_touch_at else "")
         )
-        console.print(f"  why: {escape(a.reason)}", soft_wrap=True)
+        console.print(f"  why: {escape(a.explained())}", soft_wrap=True)
         ids = a.eligible.get("ids", [])
         count = a.eligible.get("count", 0)
         more = f" and {count - len(ids):,} more" if count > len(ids) else ""
@@ -227,7 +227,7 @@ def leads_decline(
         state(ctx).workspace(), lead, partner, reason=reason, now=moment(now), by=actor(by)
     )
     console.print(f"{escape(lead)} declined by {escape(partner)}; now with {escape(new.assignee)}")
-    console.print(f"  why: {escape(new.reason)}", soft_wrap=True)
+    console.print(f"  why: {escape(new.explained())}", soft_wrap=True)
 
 
 @leads_app.command("close")

@@ -88,11 +88,14 @@ class Decision:
     partner_id: str | None
     queue: str | None
     rule: str
+    #: why this partner, in full (names how it was chosen among the others)
     reason: str
     eligible: tuple[str, ...]
     eligible_count: int
     excluded: dict[str, int] = field(default_factory=dict)
     distance_km: float | None = None
+    #: why this partner, as the partner itself is told: only what concerns it
+    partner_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -326,7 +329,7 @@ class Router:
             choice, eligible, lead, attempt, f"{band}|{group.key}|{lead.product or ''}"
         )
         km = None if group.distance is None else group.distance.get(chosen)
-        reason = self._explain(chosen, lead, band, rule, choice, eligible, km)
+        reason, partner_reason = self._explain(chosen, lead, band, rule, choice, eligible, km)
         self.open[chosen] += 1
         return Decision(
             lead_id=lead.lead_id,
@@ -336,6 +339,7 @@ class Router:
             queue=None,
             rule=f"{rule}_{choice.value}",
             reason=reason,
+            partner_reason=partner_reason,
             eligible=self._kept(eligible),
             eligible_count=len(eligible),
             excluded={k.value: v for k, v in counts.items() if v},
@@ -415,30 +419,37 @@ class Router:
         choice: Choice,
         eligible: Any,
         km: float | None,
-    ) -> str:
+    ) -> tuple[str, str]:
+        """(the explanation in full, what the chosen partner itself is told: the facts about
+        it that qualified it, without its rank among the others or how it was picked)."""
         facts, settings = self.facts, self.settings
         tier = facts.top_tier[chosen]
-        parts = []
+        qualified = []
+        needed = settings.products.get(lead.product or "", ())
+        if needed:
+            qualified.append(f"certified for {lead.product} ({', '.join(needed)})")
+        if km is not None:
+            qualified.append(f"{km:,.0f} km")
+        elif settings.territory is Territory.REGION and chosen not in self._explicit:
+            qualified.append(f"covers region {facts.region[chosen]}")
+        else:
+            qualified.append(f"covers {lead.country}")
+        qualified.append(f"{int(self.open[chosen])}/{settings.capacity} open leads")
+        rate = facts.sla_rate[chosen]
+        qualified.append(
+            "SLA rate not measured" if rate != rate else f"SLA rate {rate * 100:.0f} %"
+        )
+        ranked = []
         if rule == "top":
-            parts.append(
+            ranked.append(
                 f"top partner ({tier} tier)"
                 if self.tier_top[chosen]
                 else f"top partner (score in the top {settings.top.score_share:.0%})"
             )
         elif tier:
-            parts.append(f"{tier} tier")
-        needed = settings.products.get(lead.product or "", ())
-        if needed:
-            parts.append(f"certified for {lead.product} ({', '.join(needed)})")
-        if km is not None:
-            parts.append(f"{km:,.0f} km")
-        elif settings.territory is Territory.REGION and chosen not in self._explicit:
-            parts.append(f"covers region {facts.region[chosen]}")
-        else:
-            parts.append(f"covers {lead.country}")
-        parts.append(f"{int(self.open[chosen])}/{settings.capacity} open leads")
-        rate = facts.sla_rate[chosen]
-        parts.append("SLA rate not measured" if rate != rate else f"SLA rate {rate * 100:.0f} %")
+            ranked.append(f"{tier} tier")
+        # (not its tier: which rule set routing reads may be one a partner is not shown)
+        told = ", ".join(qualified)
         count = len(eligible)
         plural = "s" if count != 1 else ""
         among = f"{count:,} eligible {'top ' if rule == 'top' else ''}partner{plural}"
@@ -456,7 +467,8 @@ class Router:
                 total = float(self.weight[eligible].sum())
                 how = f"weighted draw (weight {self.weight[chosen]:g} of {total:g})"
         lead_in = "no top partner was eligible, so " if rule == "top_fallback" else ""
-        return f"{facts.ids[chosen]}: {', '.join(parts)}; {lead_in}{how} among {among}"
+        about = ", ".join([*ranked, *qualified])
+        return f"{facts.ids[chosen]}: {about}; {lead_in}{how} among {among}", told
 
 
 def _codes(countries: tuple[str, ...]) -> list[str | None]:

@@ -30,6 +30,7 @@ from partnerscope.operations.routing.store import (
     REFUSED,
     Assignment,
     LeadNotFoundError,
+    Rerouted,
     RoutingError,
     Status,
 )
@@ -194,14 +195,14 @@ def _current(connection: Connection, lead_id: str, partner_id: str) -> list[Assi
         )
     last = attempts[-1]
     if last.partner_id != partner_id:
+        # the refusal reaches the partner that asked: it names no other partner
         mine = [a for a in attempts if a.partner_id == partner_id]
-        why = (
-            f"{partner_id}'s assignment of it was {mine[-1].status.value} "
-            f"({mine[-1].closed_reason or 'closed'})"
-            if mine
-            else f"it was never assigned to {partner_id}"
+        if not mine:
+            raise LeadNotFoundError(f"no lead {lead_id!r} was routed to {partner_id}")
+        raise RoutingError(
+            f"lead {lead_id} is no longer with {partner_id}: its assignment was "
+            f"{mine[-1].status.value} ({mine[-1].closed_reason or 'closed'})"
         )
-        raise RoutingError(f"lead {lead_id} is with {last.assignee} now: {why}")
     if last.status.value not in OPEN:
         raise RoutingError(
             f"lead {lead_id}'s assignment to {partner_id} is {last.status.value}"
@@ -336,9 +337,14 @@ def record_decline(
             detail={"reason": why},
         )
         before = _start(router, connection)
-        why = f"{partner_id} declined"
         new = _reroute(
-            connection, router, attempts, why, hours=sla_hours(workspace), now=now, by=by
+            connection,
+            router,
+            attempts,
+            Rerouted.DECLINED,
+            hours=sla_hours(workspace),
+            now=now,
+            by=by,
         )
         store.save_cursors(connection, before, router.cursors, now)
         return store.history(connection, lead_id)[-2], new
@@ -381,8 +387,9 @@ def check_sla(
             )
             if found.partner_id in router.index:
                 router.open[router.index[found.partner_id]] -= 1
-            why = f"{found.partner_id} breached the SLA"
-            new = _reroute(connection, router, attempts, why, hours=hours, now=now, by=by)
+            new = _reroute(
+                connection, router, attempts, Rerouted.BREACHED, hours=hours, now=now, by=by
+            )
             out.append((store.history(connection, lead_id)[-2], new))
         store.save_cursors(connection, before, router.cursors, now)
     return out
@@ -392,14 +399,16 @@ def _reroute(
     connection: Connection,
     router: Router,
     attempts: list[Assignment],
-    why: str,
+    after: Rerouted,
     *,
     hours: float,
     now: datetime,
     by: str,
 ) -> Assignment:
     """The lead's next attempt, excluding every partner that declined or breached it (the
-    last attempt is already closed in ``connection``, not yet in ``attempts``)."""
+    last attempt, closed by ``after``, is already closed in ``connection``, not yet in
+    ``attempts``). Which partner it follows is kept as data, never written into the reason:
+    each viewer is told of it only if it may see that partner."""
     last = attempts[-1]
     refused = frozenset(
         a.partner_id
@@ -416,9 +425,11 @@ def _reroute(
         longitude=last.longitude,
     )
     decision = router.route(lead, attempt=last.attempt + 1, excluded=refused)
-    decision = replace(decision, reason=f"re-routed after {why}: {decision.reason}")
     row = LeadRow(lead, last.estimated_value, last.currency, last.source)
-    values = store.decision_values(decision, row, now=now, by=by, sla_hours=hours)
+    assert last.partner_id is not None  # only a partner's attempt is declined or breached
+    values = store.decision_values(
+        decision, row, now=now, by=by, sla_hours=hours, after=(last.partner_id, after)
+    )
     connection.execute(lead_assignments.insert().values(**values))
     audit.record(
         connection,
@@ -429,7 +440,7 @@ def _reroute(
         detail={
             "attempt": decision.attempt,
             "to": decision.partner_id or decision.queue,
-            "after": why,
+            "after": {"partner_id": last.partner_id, "because": after.value},
         },
     )
     return store.history(connection, last.lead_id)[-1]

@@ -13,7 +13,7 @@ from partnerscope.appdb.tables import lead_assignments, routing_cursors
 from partnerscope.errors import PartnerscopeError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from sqlalchemy.engine import Connection
 
@@ -42,6 +42,13 @@ class Status(StrEnum):
     QUEUED = "queued"
 
 
+class Rerouted(StrEnum):
+    """Why a lead came to its next attempt."""
+
+    DECLINED = "declined"
+    BREACHED = "breached"
+
+
 #: a partner's open leads: those counted against its capacity
 OPEN = (Status.ASSIGNED.value, Status.TOUCHED.value)
 #: a lead's partners it never goes back to
@@ -58,7 +65,13 @@ class Assignment:
     status: Status
     band: str
     rule: str
+    #: why this partner, in full: for staff who may see every partner it names
     reason: str
+    #: why this partner, as the partner itself is told (None on rows routed before 0.1)
+    partner_reason: str | None
+    #: the partner whose decline or SLA breach sent the lead on (None on a first attempt)
+    rerouted_from: str | None
+    rerouted_after: Rerouted | None
     eligible: dict[str, Any]
     distance_km: float | None
     assigned_at: datetime
@@ -83,6 +96,17 @@ class Assignment:
         """The partner, or the self-service queue."""
         return self.partner_id or f"queue {self.queue}"
 
+    def explained(self, sees: Callable[[str], bool] = lambda _: True) -> str:
+        """Why the lead is with this partner, in full; the partner whose decline or breach
+        sent it here is named only if ``sees`` it (a viewer's visibility), else "another
+        partner"."""
+        if self.rerouted_after is None:
+            return self.reason
+        who = self.rerouted_from or ""
+        shown = who if who and sees(who) else "another partner"
+        what = "declined" if self.rerouted_after is Rerouted.DECLINED else "breached the SLA"
+        return f"re-routed after {shown} {what}: {self.reason}"
+
     @property
     def canonical_id(self) -> str:
         """Its ``lead_id`` as a canonical leads row: the lead's own for the first attempt,
@@ -93,15 +117,23 @@ class Assignment:
 def assignment(row: Any) -> Assignment:
     data = dict(row._mapping)
     data["status"] = Status(data["status"])
+    after = data["rerouted_after"]
+    data["rerouted_after"] = None if after is None else Rerouted(after)
     value = data["estimated_value"]
     data["estimated_value"] = None if value is None else Decimal(value)
     return Assignment(**data)
 
 
 def decision_values(
-    decision: Decision, lead: LeadRow, *, now: datetime, by: str, sla_hours: float
+    decision: Decision,
+    lead: LeadRow,
+    *,
+    now: datetime,
+    by: str,
+    sla_hours: float,
+    after: tuple[str, Rerouted] | None = None,
 ) -> dict[str, Any]:
-    """The row of one decision."""
+    """The row of one decision (``after``: the partner whose decline or breach it follows)."""
     assigned = decision.partner_id is not None
     return {
         "lead_id": decision.lead_id,
@@ -112,6 +144,9 @@ def decision_values(
         "band": decision.band.value,
         "rule": decision.rule,
         "reason": decision.reason,
+        "partner_reason": decision.partner_reason,
+        "rerouted_from": None if after is None else after[0],
+        "rerouted_after": None if after is None else after[1].value,
         "eligible": {
             "ids": list(decision.eligible),
             "count": decision.eligible_count,
