@@ -513,9 +513,21 @@ def test_first_valid_registration_wins(ws: Workspace) -> None:
     assert f"conflicts with registration #{first} of P1" in str(err)
     assert "is awaiting approval" in str(err) and "the first valid registration wins" in str(err)
 
+    # told to someone who may not see P1: neither P1, its number, account nor approver
+    hidden = err.told(lambda pid: pid != "P1")
+    assert hidden == (
+        f"registration #{later} conflicts with an earlier registration of another partner "
+        "(same domain), which is still live: the first valid registration wins; reject this "
+        "one, or approve it once the earlier registration is rejected or expires"
+    )
+    assert err.told(lambda pid: True) == str(err)
+
     reg.approve(ws, first, by="mgr", now=NOW)
     err = refusal(reg.approve, ws, later, by="mgr", now=NOW)
     assert err.check == "first_registration" and "is protected until 2025-06-01" in str(err)
+    assert "was approved by mgr" in str(err)
+    for secret in ("P1", f"#{first}", "Umbrella", "mgr", "2025-06-01"):
+        assert secret not in err.told(lambda pid: pid != "P1"), secret
 
     # once the first is no longer live, the later one can be approved
     reg.sweep(ws, by="ops", now=datetime(2025, 6, 2, 1))
@@ -611,7 +623,11 @@ def test_step_refusals(ws: Workspace) -> None:
     assert err.check == "reason" and "the partner is told why" in str(err)
     reg.approve(ws, found, by="mgr", now=NOW)
     err = refusal(reg.approve, ws, found, by="mgr", now=NOW)
-    assert err.check == "state" and "was approved by mgr on 2025-03-03" in str(err)
+    # a refusal never names the staff member who decided (it may reach the partner)
+    assert err.check == "state" and str(err) == (
+        f"registration #{found} was approved on 2025-03-03 and is protected until 2025-06-01; "
+        "only a submitted registration can be approved"
+    )
     err = refusal(reg.reject, ws, found, reason="late", by="mgr", now=NOW)
     assert err.check == "state" and "only a submitted registration can be rejected" in str(err)
     # the window is over on the day after protected_until, even before a sweep
@@ -626,6 +642,10 @@ def test_step_refusals(ws: Workspace) -> None:
     reg.approve(ws, other, by="mgr", now=NOW)
     err = refusal(reg.mark_won, ws, other, crm_opportunity_id="OPP-7", by="mgr", now=NOW)
     assert err.check == "crm_opportunity" and f"registration #{found}" in str(err)
+    assert err.told(lambda pid: pid == "P2") == (
+        "CRM opportunity OPP-7 is already the deal of another partner's registration; one "
+        "opportunity is won by one registration: check the id"
+    )
     err = refusal(reg.registrations, ws, status="pending")
     assert err.check == "status" and "use one of submitted, protected" in str(err)
     with pytest.raises(RegistrationNotFoundError, match="no registration #99"):

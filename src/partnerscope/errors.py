@@ -7,11 +7,17 @@ callers that catch ``ValueError`` or ``FileNotFoundError`` keep working.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 class PartnerscopeError(Exception):
     """Root of every error partnerscope raises on purpose."""
+
+    def told(self, sees: Callable[[str], bool]) -> str:
+        """The message as told to a viewer who may see the partners ``sees`` accepts: the whole
+        message, unless it names a partner the viewer may not see (an error that can name
+        another partner overrides this; the web answers every refusal with it)."""
+        return str(self)
 
 
 class ConfigError(PartnerscopeError, ValueError):

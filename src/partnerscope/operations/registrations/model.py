@@ -3,6 +3,7 @@ errors its workflow raises."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -47,11 +48,27 @@ class RegistrationError(PartnerscopeError, ValueError):
 class RegistrationRefusedError(RegistrationError):
     """A workflow step refused by one of its checks; ``check`` names the check
     (``first_registration``, ``direct_opportunity``, ``window``, ``state``, ...), the message
-    says why and how to go on."""
+    says why and how to go on. A refusal that names other partners' registrations lists those
+    partners in ``names`` and says the same without them in ``redacted``, which is what a
+    viewer who may not see one of them is told."""
 
-    def __init__(self, check: str, message: str) -> None:
+    def __init__(
+        self,
+        check: str,
+        message: str,
+        *,
+        names: frozenset[str] = frozenset(),
+        redacted: str | None = None,
+    ) -> None:
         self.check = check
+        self.names = names
+        self.redacted = redacted
         super().__init__(message)
+
+    def told(self, sees: Callable[[str], bool]) -> str:
+        if all(sees(pid) for pid in self.names):
+            return str(self)
+        return self.redacted or "this conflicts with another partner's registration"
 
 
 class RegistrationNotFoundError(PartnerscopeError, LookupError):
@@ -97,21 +114,20 @@ class Registration:
         """Its id as a row of the canonical ``opportunities`` table."""
         return f"{OPPORTUNITY_PREFIX}{self.registration_id}"
 
-    def where(self) -> str:
-        """Where the registration stands, in words."""
+    def where(self, *, named: bool = True) -> str:
+        """Where the registration stands, in words; ``named``: with who decided it (staff
+        see that; a partner and every refusal message are not told)."""
+        by = f" by {self.decided_by}" if named else ""
         match self.status:
             case RegistrationStatus.SUBMITTED:
                 return f"is awaiting approval (submitted {self.submitted_at:%Y-%m-%d})"
             case RegistrationStatus.PROTECTED:
                 return (
-                    f"was approved by {self.decided_by} on {self.decided_at:%Y-%m-%d} and is "
+                    f"was approved{by} on {self.decided_at:%Y-%m-%d} and is "
                     f"protected until {self.protected_until}"
                 )
             case RegistrationStatus.REJECTED:
-                return (
-                    f"was rejected by {self.decided_by} on {self.decided_at:%Y-%m-%d} "
-                    f"({self.reason})"
-                )
+                return f"was rejected{by} on {self.decided_at:%Y-%m-%d} ({self.reason})"
             case RegistrationStatus.WON:
                 return f"was won ({money(self.amount)}) on {self.closed_at:%Y-%m-%d}"
             case RegistrationStatus.EXPIRED:

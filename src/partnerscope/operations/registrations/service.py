@@ -127,7 +127,8 @@ def _require(found: Registration, status: RegistrationStatus, verb: str) -> None
     if found.status is not status:
         raise RegistrationRefusedError(
             "state",
-            f"{found.ref} {found.where()}; only a {status.value} registration can be {verb}",
+            f"{found.ref} {found.where(named=False)}; only a {status.value} registration can "
+            f"be {verb}",
         )
 
 
@@ -324,6 +325,10 @@ def approve(
                 f"{found.ref} conflicts with {conflict.describe()}, submitted earlier, which "
                 f"{first.where()}: the first valid registration wins; reject this one, or "
                 f"approve it once registration #{first.registration_id} is rejected or expires",
+                names=frozenset([first.partner_id]),
+                redacted=f"{found.ref} conflicts with {conflict.redacted().describe()}, which "
+                "is still live: the first valid registration wins; reject this one, or approve "
+                "it once the earlier registration is rejected or expires",
             )
         direct = direct_conflicts(workspace, account, match)
         if direct:
@@ -417,15 +422,19 @@ def mark_won(
             )
         if crm_id is not None:
             other = connection.execute(
-                select(deal_registrations.c.registration_id).where(
+                select(deal_registrations.c.registration_id, deal_registrations.c.partner_id).where(
                     deal_registrations.c.crm_opportunity_id == crm_id
                 )
             ).first()
             if other is not None:
+                again = "one opportunity is won by one registration: check the id"
                 raise RegistrationRefusedError(
                     "crm_opportunity",
                     f"CRM opportunity {crm_id} is already the deal of registration "
-                    f"#{other[0]}; one opportunity is won by one registration: check the id",
+                    f"#{other.registration_id} ({other.partner_id}); {again}",
+                    names=frozenset([other.partner_id]),
+                    redacted=f"CRM opportunity {crm_id} is already the deal of another "
+                    f"partner's registration; {again}",
                 )
         _move(
             connection,
