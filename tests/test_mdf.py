@@ -439,7 +439,7 @@ def test_approve_refuses_a_partner_without_a_budget(ws: Workspace) -> None:
 
 def test_approve_refuses_a_request_already_approved(ws: Workspace) -> None:
     request_id = approved(ws)
-    with refused("state", "was approved for 10,000.00 by fin on 2025-08-01", "only a requested"):
+    with refused("state", "was approved for 10,000.00 on 2025-08-01", "only a requested"):
         mdf.approve(ws, request_id, by="fin", now=NOW)
 
 
@@ -466,7 +466,7 @@ def test_claim_refuses_a_rejected_request(ws: Workspace) -> None:
     mdf.reject(ws, request_id, reason="no plan attached", by="fin", now=NOW)
     with refused(
         "state",
-        "MDF request #1 was rejected by fin on 2025-08-01 (no plan attached); only an approved "
+        "MDF request #1 was rejected on 2025-08-01 (no plan attached); only an approved "
         "request can be claimed",
     ):
         mdf.claim(ws, request_id, amount=100, proof="INV-1", by="pam", now=NOW)
@@ -503,7 +503,7 @@ def test_pay_refuses_to_pay_twice(ws: Workspace) -> None:
     request_id = approved(ws)
     mdf.claim(ws, request_id, amount=100, proof="INV-1", by="pam", now=NOW)
     mdf.pay(ws, request_id, by="fin", now=NOW)
-    with refused("state", "was already paid 100.00 by fin on 2025-08-01"):
+    with refused("state", "was already paid 100.00 on 2025-08-01"):
         mdf.pay(ws, request_id, by="fin", now=NOW)
     assert [e.action for e in entries(ws, "mdf_request")].count("pay") == 1
 
@@ -517,7 +517,6 @@ def test_requests_refuse_an_unknown_status(ws: Workspace) -> None:
 
 #: 2025-08-01 08:00 in New York, fiscal years from July: today is in FY2026 (2025-07-01 …
 #: 2026-06-30), so by default FY2026 and FY2027 are open
-OPEN = "([mdf] request_years_back and request_years_ahead set the years open)"
 
 
 def with_mdf(ws: Workspace, settings: str) -> Workspace:
@@ -533,8 +532,7 @@ def test_requests_are_open_for_the_current_and_the_next_fiscal_year(ws: Workspac
         label = year if year.startswith("FY") else f"FY{year}"
         with refused(
             "fiscal_year",
-            f"{label} is not open for MDF requests; requests can be filed for FY2026 or FY2027 "
-            + OPEN,
+            f"{label} is not open for MDF requests; requests can be filed for FY2026 or FY2027",
         ):
             mdf.submit(
                 ws, "P1", activity_type="event", name="x", amount=100, by="pam", year=year, now=NOW
@@ -928,7 +926,7 @@ def test_the_cli_refuses_a_year_not_open_in_one_line(ws: Workspace) -> None:
         assert result.exit_code == 1
         assert [line for line in result.stderr.splitlines() if line.strip()] == [
             f"Error: {year} is not open for MDF requests; requests can be filed for "
-            f"FY{current} or FY{current + 1} {OPEN}"
+            f"FY{current} or FY{current + 1}"
         ]
     out = cli(
         ws, "request", "P1", "-t", "event", "-n", "Summit", "-a", "100", "-y", f"FY{current + 1}"

@@ -85,31 +85,34 @@ class MdfRequest:
     def ref(self) -> str:
         return f"MDF request #{self.request_id}"
 
-    def where(self) -> str:
-        """Where the request stands, in words."""
+    def where(self, *, named: bool = True) -> str:
+        """Where the request stands, in words; ``named``: with who did the last step (staff
+        see that; a partner and every refusal message are not told)."""
         match self.status:
             case RequestStatus.REQUESTED:
                 return f"is awaiting approval (requested {money(self.requested_amount)})"
             case RequestStatus.APPROVED:
+                by = _by_whom(self.decided_by, named)
                 return (
-                    f"was approved for {money(self.approved_amount)} by {self.decided_by} on "
+                    f"was approved for {money(self.approved_amount)}{by} on "
                     f"{self.decided_at:%Y-%m-%d}"
                 )
             case RequestStatus.REJECTED:
-                return (
-                    f"was rejected by {self.decided_by} on {self.decided_at:%Y-%m-%d} "
-                    f"({self.reason})"
-                )
+                by = _by_whom(self.decided_by, named)
+                return f"was rejected{by} on {self.decided_at:%Y-%m-%d} ({self.reason})"
             case RequestStatus.CLAIMED:
+                by = _by_whom(self.claimed_by, named)
                 return (
-                    f"was claimed for {money(self.claimed_amount)} by {self.claimed_by} on "
+                    f"was claimed for {money(self.claimed_amount)}{by} on "
                     f"{self.claimed_at:%Y-%m-%d}"
                 )
             case RequestStatus.PAID:
-                return (
-                    f"was already paid {money(self.paid_amount)} by {self.paid_by} on "
-                    f"{self.paid_at:%Y-%m-%d}"
-                )
+                by = _by_whom(self.paid_by, named)
+                return f"was already paid {money(self.paid_amount)}{by} on {self.paid_at:%Y-%m-%d}"
+
+
+def _by_whom(name: str | None, named: bool) -> str:
+    return f" by {name}" if named and name else ""
 
 
 def _amount(value: Any) -> Decimal | None:
@@ -159,8 +162,8 @@ def _require(found: MdfRequest, status: RequestStatus, verb: str) -> None:
     if found.status is not status:
         raise MdfRefusedError(
             "state",
-            f"{found.ref} {found.where()}; only {'an' if status.value[0] in 'aeiou' else 'a'} "
-            f"{status.value} request can be {verb}",
+            f"{found.ref} {found.where(named=False)}; only "
+            f"{'an' if status.value[0] in 'aeiou' else 'a'} {status.value} request can be {verb}",
         )
 
 
@@ -230,8 +233,7 @@ def _check_open(workspace: Workspace, label: str, moment: datetime) -> None:
         raise MdfRefusedError(
             "fiscal_year",
             f"{label} is not open for MDF requests; requests can be filed "
-            f"{'only ' if len(years) == 1 else ''}for {_either(years)} "
-            "([mdf] request_years_back and request_years_ahead set the years open)",
+            f"{'only ' if len(years) == 1 else ''}for {_either(years)}",
         )
 
 
