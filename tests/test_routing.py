@@ -617,3 +617,63 @@ def test_the_leads_commands(ws, tmp_path):
     assert bad.exit_code == 1 and "is not a time" in bad.output and "Traceback" not in bad.output
     listed = runner.invoke(cli, [*w, "leads", "list", "--partner", "P3"])
     assert listed.exit_code == 0 and "L1" in listed.output
+
+
+def test_the_0006_migration_splits_old_re_route_reasons_into_data(tmp_path):
+    """Rows written before 0006 said who declined in words; the migration keeps the words of
+    the routing alone and moves the partner into rerouted_from / rerouted_after. The old words
+    mix a partner's tier and rank in, so no partner_reason is made of them."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import create_engine, text
+
+    from partnerscope.appdb import MIGRATIONS
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'app.db'}")
+
+    def migrate(revision: str) -> None:
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+    migrate("0005")
+    old = (
+        "re-routed after P1 declined: P2: certified for Cloud (CERT-A), covers DE, "
+        "1/25 open leads, SLA rate 95 %; next in the round robin among 3 eligible partners",
+        "P1: covers DE, 0/25 open leads, SLA rate not measured; best score (71.0) among "
+        "2 eligible partners",
+        "self-service: no eligible partner",
+    )
+    with engine.begin() as connection:
+        for attempt, reason in enumerate(old, start=1):
+            connection.execute(
+                text(
+                    "INSERT INTO lead_assignments (lead_id, attempt, status, band, rule, "
+                    "reason, eligible, assigned_at, updated_at, routed_by) VALUES "
+                    "('L1', :attempt, 'assigned', 'middle', 'r', :reason, '{}', "
+                    "'2025-05-05 09:00:00', '2025-05-05 09:00:00', 'ops')"
+                ),
+                {"attempt": attempt, "reason": reason},
+            )
+    migrate("head")
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT reason, partner_reason, rerouted_from, rerouted_after "
+                "FROM lead_assignments ORDER BY attempt"
+            )
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        (
+            "P2: certified for Cloud (CERT-A), covers DE, 1/25 open leads, SLA rate 95 %; "
+            "next in the round robin among 3 eligible partners",
+            None,
+            "P1",
+            "declined",
+        ),
+        (old[1], None, None, None),
+        ("self-service: no eligible partner", None, None, None),
+    ]

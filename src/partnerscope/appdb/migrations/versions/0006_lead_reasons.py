@@ -4,7 +4,9 @@ the explanation the assigned partner itself is shown (``partner_reason``), so th
 is told only about partners it may see.
 
 Rows written before are split: ``re-routed after P0021 declined: P0022: ...`` becomes the
-reason ``P0022: ...`` with ``rerouted_from = P0021`` and ``rerouted_after = declined``.
+reason ``P0022: ...`` with ``rerouted_from = P0021`` and ``rerouted_after = declined``. Their
+``partner_reason`` stays empty (the partner is shown a general sentence): the old words mix
+what qualified the partner with its tier and rank, which it may not be shown.
 
 Revision ID: 0006
 Revises: 0005
@@ -23,8 +25,6 @@ branch_labels = None
 depends_on = None
 
 _REROUTED = re.compile(r"^re-routed after (\S+) (declined|breached the SLA): (.*)$", re.S)
-#: the routing explanation: "<partner>: <what about it>; <how chosen> among <n> ..."
-_EXPLAINED = re.compile(r"^\S+: (.*); [^;]* among [^;]*$", re.S)
 
 
 def upgrade() -> None:
@@ -36,25 +36,23 @@ def upgrade() -> None:
         "lead_assignments",
         sa.column("assignment_id", sa.Integer),
         sa.column("reason", sa.Text),
-        sa.column("partner_reason", sa.Text),
         sa.column("rerouted_from", sa.String),
         sa.column("rerouted_after", sa.String),
     )
     connection = op.get_bind()
-    rows = connection.execute(sa.select(table.c.assignment_id, table.c.reason)).all()
-    for assignment_id, reason in rows:
-        values: dict[str, str] = {}
+    rerouted = table.c.reason.like("re-routed after %")
+    rows = connection.execute(sa.select(table.c.assignment_id, table.c.reason).where(rerouted))
+    for assignment_id, reason in rows.all():
         found = _REROUTED.match(reason)
         if found:
-            values["rerouted_from"] = found.group(1)
-            values["rerouted_after"] = "declined" if found.group(2) == "declined" else "breached"
-            values["reason"] = reason = found.group(3)
-        explained = _EXPLAINED.match(reason)
-        if explained:
-            values["partner_reason"] = explained.group(1)
-        if values:
             connection.execute(
-                table.update().where(table.c.assignment_id == assignment_id).values(**values)
+                table.update()
+                .where(table.c.assignment_id == assignment_id)
+                .values(
+                    reason=found.group(3),
+                    rerouted_from=found.group(1),
+                    rerouted_after="declined" if found.group(2) == "declined" else "breached",
+                )
             )
 
 
