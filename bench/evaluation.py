@@ -115,6 +115,7 @@ def time_steps(workspace: Any, run_id: int, repeat: int) -> dict[str, float]:
     from partnerscope.evaluation import alerts, flags, pipeline, tiers
     from partnerscope.evaluation.panel import build_panel
     from partnerscope.evaluation.scorecard import score
+    from partnerscope.evaluation.settings import RULESETS
     from partnerscope.runs import read_memberships, read_results
 
     config, catalog = workspace.config, workspace.catalog
@@ -131,7 +132,7 @@ def time_steps(workspace: Any, run_id: int, repeat: int) -> dict[str, float]:
     out["tiers (both rule sets)"], _ = best(
         repeat,
         lambda: [
-            tiers.evaluate(panel, fields, getattr(config.tiers, r), r) for r in pipeline.RULESETS
+            tiers.evaluate(panel, fields, getattr(config.tiers, r), r) for r in RULESETS
         ],
     )
     out["flags"], _ = best(

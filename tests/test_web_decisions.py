@@ -15,18 +15,6 @@ pytestmark = pytest.mark.slow
 API = "/api/v1"
 
 
-def app_with_plans(web_world: Any) -> Any:
-    """The app, with the plans routes registered if app.py does not register them yet."""
-    from partnerscope.web.routes import plans
-
-    app = web_world.app()
-    paths = {getattr(route, "path", "") for route in app.routes}
-    if f"{API}/partners/{{partner_id}}/plan" not in paths:
-        app.include_router(plans.pages, include_in_schema=False)
-        app.include_router(plans.api, prefix=API)
-    return app
-
-
 def api_client(web_world: Any, user: str, app: Any = None) -> Any:
     """A signed-in client that sends the session's CSRF token with every request (as HTMX
     does), for the JSON API."""
@@ -296,7 +284,7 @@ def test_improvement_plans_are_changed_by_analysts_and_their_managers_and_audite
     from partnerscope.workspace import Workspace
 
     ws = Workspace.open(web_world.root)
-    app = app_with_plans(web_world)
+    app = web_world.app()
     manager = api_client(web_world, "max", app)
     open_ids = [p.partner_id for p in plans.load(ws.state_dir).plans if p.status == "open"]
     visible = [

@@ -15,6 +15,7 @@ import pytest
 
 from partnerscope.operations import registrations
 from partnerscope.operations.routing import service
+from partnerscope.operations.routing.store import Rerouted
 from partnerscope.workspace import Workspace
 from tests.webtools import ASSIGNED, FOREIGN, OWN, csrf_of
 
@@ -45,13 +46,23 @@ def ws(world) -> Workspace:
 def test_a_partner_user_sees_its_own_leads_without_who_else_was_eligible(world, clients):
     mine = clients["pat"].get("/api/v1/leads").json()
     assert mine and {a["partner_id"] for a in mine} == {OWN}
-    assert all(a["eligible"] is None for a in mine)
+    # the partner view: no eligible partners, band, rule or attempt number, and the reason
+    # says what qualified the partner, not how it was picked among the others
+    assert all("eligible" not in a and "rule" not in a and "attempt" not in a for a in mine)
     own = world.leads[OWN]
-    assert clients["pat"].get(f"/api/v1/leads/{own}").status_code == 200
-    assert clients["pat"].get(f"/api/v1/leads/{world.leads[FOREIGN]}").status_code == 404
+    (told,) = clients["pat"].get(f"/api/v1/leads/{own}").json()["attempts"]
+    (stored,) = service.lead_history(ws(world), own)
+    assert told["reason"] == stored.partner_reason
+    assert told["reason"].startswith("covers DE, ") and "round robin" not in told["reason"]
+    # a lead of another partner and one that does not exist get the same answer
+    foreign = clients["pat"].get(f"/api/v1/leads/{world.leads[FOREIGN]}")
+    missing = clients["pat"].get("/api/v1/leads/NO-SUCH-LEAD")
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.json()["detail"].replace(world.leads[FOREIGN], "X") == missing.json()[
+        "detail"
+    ].replace("NO-SUCH-LEAD", "X")
     # an analyst sees the explanation whole: who else was eligible and who was left out
     (first,) = clients["ana"].get(f"/api/v1/leads/{own}").json()["attempts"]
-    (stored,) = service.lead_history(ws(world), own)
     assert first["eligible"]["ids"] == stored.eligible["ids"]
     assert first["eligible"]["count"] == 12  # the German partners
     assert first["reason"].startswith(f"{OWN}: ") and "round robin" in first["reason"]
@@ -111,6 +122,14 @@ def test_a_partner_works_its_lead_and_a_decline_hides_where_it_went(world, clien
     assert history[-1].partner_id not in seen
     moved = pat.post(f"/api/v1/leads/{lead}/touch", json={})
     assert moved.status_code == 400 and "moved on to another partner" in moved.json()["detail"]
+    # the partner it went to is told what qualified it, not who declined before: the stored
+    # reason is data, whoever reads it (an analyst sees who declined)
+    new = history[-1]
+    assert (new.rerouted_from, new.rerouted_after) == (OWN, Rerouted.DECLINED)
+    assert OWN not in (new.partner_reason or "") and OWN not in new.reason
+    staff = clients["ana"].get(f"/api/v1/leads/{lead}").json()["attempts"][-1]
+    assert staff["reason"].startswith(f"re-routed after {OWN} declined: {new.partner_id}: ")
+    assert (staff["rerouted_from"], staff["rerouted_after"]) == (OWN, "declined")
 
 
 def test_routing_a_file_on_the_page(world, clients):
@@ -179,7 +198,7 @@ def test_first_valid_registration_wins_and_each_sees_what_it_may(world, clients)
     foreign_id = foreign["registration"]["registration_id"]
     assert manager.get(f"/api/v1/registrations/{foreign_id}").status_code == 404
     # the first registrant is not told who came later; the manager sees only its own partners
-    assert pat.get(f"/api/v1/registrations/{first_id}").json()["later"] == []
+    assert "later" not in pat.get(f"/api/v1/registrations/{first_id}").json()
     later_seen = manager.get(f"/api/v1/registrations/{first_id}").json()["later"]
     assert [r["partner_id"] for r in later_seen] == [ASSIGNED]
     # the later one cannot be approved while the first is live
@@ -217,11 +236,62 @@ def test_a_partner_user_is_shown_a_conflict_without_whose_it_is(world, clients):
         .json()
     )
     (conflict,) = mine["conflicts"]
-    assert conflict["other_partner_id"] is None and conflict["other_name"] == ""
+    assert set(conflict) == {"kind", "matched_on", "score", "described"}
     assert FOREIGN not in conflict["described"]
     assert str(theirs.registration.registration_id) not in conflict["described"]
     page = clients["pat"].get(f"/registrations/{mine['registration']['registration_id']}").text
     assert "Helios Solar Ltd" not in page and "an earlier registration of another partner" in page
+
+
+def test_an_approve_refusal_does_not_name_a_partner_the_manager_may_not_see(world, clients):
+    """The manager's partner registered an account after a partner the manager may not see:
+    approving it is refused, on the API and the form, without that partner, its registration's
+    number, account name, approver or protection date."""
+    close = date.today() + timedelta(days=40)
+    earlier = registrations.submit(
+        ws(world),
+        FOREIGN,
+        account_name="Falcon Aerospace GmbH",
+        amount=90_000,
+        expected_close=close,
+        by="test",
+    ).registration
+    registrations.approve(ws(world), earlier.registration_id, by="ada")
+    protected = registrations.detail(ws(world), earlier.registration_id).registration
+    later = (
+        clients["max"]
+        .post(
+            "/api/v1/registrations",
+            json={
+                "partner_id": ASSIGNED,
+                "account_name": "FALCON AEROSPACE",
+                "amount": "60000",
+                "expected_close": str(close),
+            },
+        )
+        .json()
+    )
+    (conflict,) = later["conflicts"]  # the manager's view: redacted, not whose it is
+    assert conflict["other_partner_id"] is None and conflict["other_id"] == ""
+    target = f"/registrations/{later['registration']['registration_id']}"
+    api = clients["max"].post(f"/api/v1{target}/approve")
+    form = clients["max"].post(f"{target}/approve")
+    assert api.status_code == form.status_code == 400
+    told = api.json()["detail"]
+    assert "an earlier registration of another partner" in told
+    assert "the first valid registration wins" in told and told in form.text
+    secrets = (
+        FOREIGN,
+        f"#{earlier.registration_id} ",
+        "Falcon Aerospace GmbH",
+        "by ada",
+        str(protected.protected_until),
+    )
+    for secret in secrets:
+        assert secret not in told and secret not in form.text, secret
+    # an admin, who sees every partner, is told whose it is
+    full = clients["ada"].post(f"/api/v1{target}/approve").json()["detail"]
+    assert FOREIGN in full and f"#{earlier.registration_id}" in full
 
 
 def test_the_registration_pages_take_the_forms(world, clients):

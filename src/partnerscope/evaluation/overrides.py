@@ -56,10 +56,9 @@ class Override:
 
 def tier_names(tiers: TierSettings) -> dict[str, list[str]]:
     """Each ruleset of the configuration and its tiers, top first."""
-    return {
-        name: [level.name for level in getattr(tiers, name).levels]
-        for name in type(tiers).model_fields
-    }
+    from partnerscope.evaluation.settings import RULESETS
+
+    return {name: [level.name for level in getattr(tiers, name).levels] for name in RULESETS}
 
 
 def _now() -> datetime:

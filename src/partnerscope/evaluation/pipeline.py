@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from partnerscope.evaluation.panel import Panel, build_panel
 from partnerscope.evaluation.scorecard import Scorecards, score, to_tables
+from partnerscope.evaluation.settings import RULESETS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -28,7 +29,6 @@ SCORECARDS, SCORE_LINES, TIERS, FLAGS, ALERTS = (
     "flags.parquet",
     "alerts.parquet",
 )
-RULESETS = ("revenue", "performance")
 
 
 @dataclass(frozen=True)

@@ -179,9 +179,21 @@ def _performance_tiers() -> TierRules:
     )
 
 
+Ruleset = Literal["revenue", "performance"]
+#: the tier rule sets, each a field of ``TierSettings`` (evaluated in this order)
+RULESETS: tuple[str, ...] = ("revenue", "performance")
+
+
+def _revenue_only() -> list[Ruleset]:
+    return ["revenue"]
+
+
 class TierSettings(_Strict):
     revenue: TierRules = Field(default_factory=_revenue_tiers)
     performance: TierRules = Field(default_factory=_performance_tiers)
+    #: the rule sets a partner is shown of itself (its tier and what the next one needs); the
+    #: performance tier ranks a partner against its peers, a judgement kept internal by default
+    shown_to_partners: list[Ruleset] = Field(default_factory=_revenue_only)
 
 
 class ExitCriteria(_Strict):

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from partnerscope.errors import ConfigError
-from partnerscope.evaluation.pipeline import RULESETS, Evaluation, evaluate
+from partnerscope.evaluation.pipeline import Evaluation, evaluate
+from partnerscope.evaluation.settings import RULESETS
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -202,10 +202,11 @@ def check(
 ) -> list[str]:
     """Problems of the names ``[incentives]`` and ``[mdf]`` use: tier rulesets, the tier names
     given for them, and the metric the clubs rank by."""
+    from partnerscope.evaluation.settings import RULESETS
     from partnerscope.metrics.definition import did_you_mean
 
     problems: list[str] = []
-    rulesets = list(type(tiers).model_fields)
+    rulesets = list(RULESETS)
 
     def tier_names(section: str, key: str, ruleset: str, names: list[str]) -> None:
         where = f"{section}.{key}"

@@ -57,11 +57,16 @@ class Stamp:
     partnerscope: str
 
     def line(self) -> str:
-        return (
-            f"run {self.run_id} · as of {self.as_of} UTC · config {self.config_hash} · "
-            f"definitions {self.definitions_version} · {self.engine} · partnerscope "
-            f"{self.partnerscope}"
-        )
+        """The stamp in one line (a part left empty, as in a partner's edition, is left out)."""
+        parts = [
+            f"run {self.run_id}",
+            f"as of {self.as_of} UTC",
+            f"config {self.config_hash}" if self.config_hash else "",
+            f"definitions {self.definitions_version}" if self.definitions_version else "",
+            self.engine,
+            f"partnerscope {self.partnerscope}" if self.partnerscope else "",
+        ]
+        return " · ".join(p for p in parts if p)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from partnerscope import __version__
 from partnerscope.accounts import Accounts
 from partnerscope.errors import PartnerscopeError
 from partnerscope.web.answers import API, DOCS, OPENAPI, refusal, server_error, sign_in_first
+from partnerscope.web.audience import no_one
 from partnerscope.web.current import Current
 from partnerscope.web.gate import BodyGate
 from partnerscope.web.security import EVERYONE, Ctx, NotSignedInError, WebState, allow
@@ -233,7 +234,10 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(PartnerscopeError)
     async def refused(request: Request, exc: PartnerscopeError) -> Response:
         status = 404 if isinstance(exc, LookupError) else 400
-        return refusal(request, status, str(exc))
+        # as told to the caller: a refusal naming a partner it may not see says it without
+        # (told to no one in particular when the caller is unknown)
+        ctx: Ctx | None = getattr(request.state, "ctx", None)
+        return refusal(request, status, exc.told(ctx.can_see if ctx else no_one))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -100,6 +100,8 @@ def page(
         .render(
             request=request,
             user=user,
+            #: a partner user: the page shows the partner view of everything (web/audience.py)
+            partner_view=user is not None and user.role is Role.PARTNER_USER,
             csrf=ctx.csrf if ctx is not None else None,
             csrf_field=CSRF_FIELD,
             csrf_header=CSRF_HEADER,
@@ -118,15 +120,19 @@ def form_action(
     act: Callable[[], Any],
     target: str | Callable[[Any], str],
     again: Callable[[list[str], int], HTMLResponse],
+    *,
+    sees: Callable[[str], bool] | None = None,
 ) -> Response:
     """Do a page form's action: on success go to ``target`` (303; a function of the action's
     result, e.g. the page of what it created); else show the page again (``again(errors,
-    status)``) with what to fix: 422 for a field, 400 for a refusal with its reason. A missing
-    object or partner still answers 404."""
+    status)``) with what to fix: 422 for a field, 400 for a refusal with its reason, as told
+    to a viewer who ``sees`` those partners (default: none, so a refusal naming another
+    partner is shown without it). A missing object or partner still answers 404."""
     from fastapi import HTTPException
     from pydantic import ValidationError
 
     from partnerscope.errors import PartnerscopeError
+    from partnerscope.web.audience import no_one
 
     try:
         done = act()
@@ -139,5 +145,5 @@ def form_action(
     except PartnerscopeError as exc:
         if isinstance(exc, LookupError):
             raise
-        return again([str(exc)], 400)
+        return again([exc.told(sees or no_one)], 400)
     return RedirectResponse(target if isinstance(target, str) else target(done), status_code=303)

@@ -171,7 +171,10 @@ def allow(*roles: Role) -> Callable[[Request], Awaitable[Ctx]]:
             raise HTTPException(403, "your role cannot open this page")
         if csrf is not None and request.method in UNSAFE:
             await check_csrf(request, csrf)
-        return Ctx(state, user, csrf, state.current.get())
+        ctx = Ctx(state, user, csrf, state.current.get())
+        # the refusal handlers tell an error to this caller (PartnerscopeError.told)
+        request.state.ctx = ctx
+        return ctx
 
     return dependency
 

@@ -130,10 +130,11 @@ def check(tiers: TierSettings, routing: RoutingSettings) -> list[str]:
     """Problems of the names ``[routing]`` uses: tier rulesets and the tier names given for
     them (a default tier name such as "Elite" is not checked: a workspace that names its tiers
     otherwise and never routes leads must not be refused)."""
+    from partnerscope.evaluation.settings import RULESETS
     from partnerscope.metrics.definition import did_you_mean
 
     problems: list[str] = []
-    rulesets = list(type(tiers).model_fields)
+    rulesets = list(RULESETS)
 
     def given(section: TopPartners | Weights) -> list[str]:
         return list(section.tiers) if "tiers" in section.model_fields_set else []

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from partnerscope.decisions.record import Outcome, Status
 from partnerscope.errors import PartnerscopeError
+from partnerscope.web.params import Day, RunId, Seed
 from partnerscope.web.render import located, page
 from partnerscope.web.security import ANALYSTS, Ctx, allow
 
@@ -51,11 +52,7 @@ Text = Annotated[str, Field(max_length=4000)]
 Line = Annotated[str, Field(min_length=1, max_length=400)]
 OptionKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")]
 MetricName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,64}$")]
-RunId = Annotated[int, Field(ge=1, le=1_000_000_000)]
-Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
 Trials = Annotated[int, Field(ge=1, le=MAX_TRIALS)]
-#: A review date: bounded so that the review schedule computed from it stays in the calendar.
-Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
 
 
 class _In(BaseModel):
@@ -823,7 +820,7 @@ def compare_submit(
     ctx: Reader,
     decision_id: DecisionId,
     trials: Annotated[int, Form(ge=1, le=MAX_TRIALS)] = DEFAULT_TRIALS,
-    seed: Annotated[int | None, Form(ge=0, le=2**31 - 1)] = None,
+    seed: Annotated[Seed | None, Form()] = None,
 ) -> Response:
     values = {"trials": trials, "seed": seed}
     return _step(
@@ -932,7 +929,7 @@ def scenario_run_submit(
     ctx: Reader,
     spec_toml: Annotated[str, Form(max_length=MAX_SPEC_CHARS)] = "",
     trials: Annotated[int, Form(ge=1, le=MAX_TRIALS)] = DEFAULT_TRIALS,
-    seed: Annotated[int | None, Form(ge=0, le=2**31 - 1)] = None,
+    seed: Annotated[Seed | None, Form()] = None,
     horizon: Annotated[int | None, Form(ge=1, le=120)] = None,
 ) -> HTMLResponse:
     """Run a spec and show its result on the page (a run changes nothing, so no redirect)."""

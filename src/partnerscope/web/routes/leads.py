@@ -17,7 +17,6 @@ refuses with the reason and writes the audit entry with the change.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections import Counter
 from datetime import UTC, datetime
@@ -31,8 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from partnerscope.accounts import Role
 from partnerscope.operations.routing import service
-from partnerscope.operations.routing.store import OPEN, Assignment, Status
+from partnerscope.operations.routing.store import OPEN, Assignment, LeadNotFoundError, Status
 from partnerscope.reports import charts
+from partnerscope.web.audience import json_answer, partner_view
+from partnerscope.web.params import Moment, Offset, Seed
 from partnerscope.web.render import form_action, page
 from partnerscope.web.security import ANALYSTS, Ctx, UtcDateTime, allow
 
@@ -68,18 +69,16 @@ class EligibleOut(BaseModel):
     excluded: dict[str, int]
 
 
-class AssignmentOut(BaseModel):
+class PartnerAssignmentOut(BaseModel):
+    """An assignment as the partner it is with sees it (docs/web.md, "What a partner user
+    sees"): the lead and what qualified the partner, nothing of other partners or of how it
+    was picked among them."""
+
     lead_id: str
-    attempt: int
     partner_id: str | None
-    queue: str | None
     status: str
-    band: str
-    rule: str
     #: why this partner, in words
     reason: str
-    eligible: EligibleOut | None
-    distance_km: float | None
     assigned_at: UtcDateTime
     sla_due_at: UtcDateTime | None
     first_touch_at: UtcDateTime | None
@@ -89,6 +88,26 @@ class AssignmentOut(BaseModel):
     currency: str | None
     country: str | None
     product: str | None
+
+
+class AssignmentOut(PartnerAssignmentOut):
+    """An assignment as staff see it: how it was routed, and who else was eligible."""
+
+    attempt: int
+    queue: str | None
+    band: str
+    rule: str
+    eligible: EligibleOut | None
+    distance_km: float | None
+    #: the partner whose decline or SLA breach sent the lead here (null: a first attempt, or
+    #: a partner the caller may not see), and which of the two
+    rerouted_from: str | None
+    rerouted_after: str | None
+
+
+class PartnerLeadOut(BaseModel):
+    lead_id: str
+    attempts: list[PartnerAssignmentOut]
 
 
 class LeadOut(BaseModel):
@@ -117,7 +136,7 @@ class RouteIn(BaseModel):
 
     leads: Annotated[list[LeadIn], Field(min_length=1, max_length=10_000)]
     #: overrides ``[routing] seed``
-    seed: int | None = None
+    seed: Seed | None = None
 
 
 class BatchOut(BaseModel):
@@ -142,7 +161,7 @@ class WorkIn(BaseModel):
 
 class TouchIn(WorkIn):
     #: when the partner first contacted the lead (default: now)
-    at: datetime | None = None
+    at: Moment | None = None
 
 
 class DeclineIn(WorkIn):
@@ -157,52 +176,58 @@ class CloseIn(WorkIn):
 # ------------------------------------------------------------------------- visibility
 
 
-def _hidden(ctx: Ctx, attempts: list[Assignment]) -> set[str]:
-    """The partners named in these attempts (assignees, eligible) the caller may not see."""
-    if ctx.visible is None:
-        return set()
-    named = {a.partner_id for a in attempts if a.partner_id}
-    named |= {pid for a in attempts for pid in a.eligible.get("ids", [])}
-    return {pid for pid in named if pid not in ctx.visible}
+def assignment_out(ctx: Ctx, found: Assignment) -> PartnerAssignmentOut:
+    """The assignment as the caller may see it: a partner user's own, told only what concerns
+    it (:func:`partner_assignment`); staff, :func:`staff_assignment`."""
+    return partner_assignment(found) if partner_view(ctx) else staff_assignment(ctx, found)
 
 
-def assignment_out(ctx: Ctx, found: Assignment, hidden: set[str]) -> AssignmentOut:
-    reason = found.reason
-    for pid in sorted(hidden, key=len, reverse=True):
-        reason = re.sub(rf"\b{re.escape(pid)}\b", "another partner", reason)
-    eligible = None
-    if ctx.user.role is not Role.PARTNER_USER:
-        eligible = EligibleOut(
-            ids=[pid for pid in found.eligible.get("ids", []) if pid not in hidden],
-            count=int(found.eligible.get("count", 0)),
-            excluded=dict(found.eligible.get("excluded", {})),
-        )
+def _shared(found: Assignment) -> dict[str, Any]:
+    return {
+        "lead_id": found.lead_id,
+        "partner_id": found.partner_id,
+        "status": found.status.value,
+        "assigned_at": found.assigned_at,
+        "sla_due_at": found.sla_due_at,
+        "first_touch_at": found.first_touch_at,
+        "closed_at": found.closed_at,
+        "closed_reason": found.closed_reason,
+        "estimated_value": found.estimated_value,
+        "currency": found.currency,
+        "country": found.country,
+        "product": found.product,
+    }
+
+
+def partner_assignment(found: Assignment) -> PartnerAssignmentOut:
+    told = found.partner_reason or "routed to you as a partner that covers it"
+    return PartnerAssignmentOut(reason=told, **_shared(found))
+
+
+def staff_assignment(ctx: Ctx, found: Assignment) -> AssignmentOut:
+    """The assignment in full, naming only partners the caller may see (the others as
+    "another partner"), decided from the stored data whoever else the lead went to."""
+    came_from = found.rerouted_from
     return AssignmentOut(
-        lead_id=found.lead_id,
+        reason=found.explained(ctx.can_see),
         attempt=found.attempt,
-        partner_id=found.partner_id,
         queue=found.queue,
-        status=found.status.value,
         band=found.band,
         rule=found.rule,
-        reason=reason,
-        eligible=eligible,
+        eligible=EligibleOut(
+            ids=[pid for pid in found.eligible.get("ids", []) if ctx.can_see(pid)],
+            count=int(found.eligible.get("count", 0)),
+            excluded=dict(found.eligible.get("excluded", {})),
+        ),
         distance_km=found.distance_km,
-        assigned_at=found.assigned_at,
-        sla_due_at=found.sla_due_at,
-        first_touch_at=found.first_touch_at,
-        closed_at=found.closed_at,
-        closed_reason=found.closed_reason,
-        estimated_value=found.estimated_value,
-        currency=found.currency,
-        country=found.country,
-        product=found.product,
+        rerouted_from=came_from if came_from and ctx.can_see(came_from) else None,
+        rerouted_after=None if found.rerouted_after is None else found.rerouted_after.value,
+        **_shared(found),
     )
 
 
-def _outs(ctx: Ctx, found: list[Assignment]) -> list[AssignmentOut]:
-    hidden = _hidden(ctx, found)
-    return [assignment_out(ctx, a, hidden) for a in found]
+def _outs(ctx: Ctx, found: list[Assignment]) -> list[PartnerAssignmentOut]:
+    return [assignment_out(ctx, a) for a in found]
 
 
 def visible_attempts(
@@ -211,11 +236,23 @@ def visible_attempts(
     """The lead's attempts (``history``, else read) to partners the caller may see (404 when
     there is none)."""
     if history is None:
-        history = service.lead_history(ctx.workspace, lead_id)
+        history = _history(ctx, lead_id)
     attempts = [a for a in history if _sees(ctx, a)]
     if not attempts:
-        raise HTTPException(404, f"no lead {lead_id!r}")
+        raise _missing(lead_id)
     return attempts
+
+
+def _history(ctx: Ctx, lead_id: str) -> list[Assignment]:
+    try:
+        return service.lead_history(ctx.workspace, lead_id)
+    except LeadNotFoundError:
+        raise _missing(lead_id) from None
+
+
+def _missing(lead_id: str) -> HTTPException:
+    """The one answer for a lead never routed and one the caller may not see."""
+    return HTTPException(404, f"no lead {lead_id!r}")
 
 
 def _sees(ctx: Ctx, found: Assignment) -> bool:
@@ -231,7 +268,7 @@ class LeadFilter(BaseModel):
     status: Status | None = None
     lead: Annotated[str | None, Field(max_length=128)] = None
     limit: Annotated[int, Field(ge=1, le=1000)] = 200
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Offset = 0
 
 
 def lead_list(ctx: Ctx, query: LeadFilter) -> list[Assignment]:
@@ -251,7 +288,7 @@ def lead_list(ctx: Ctx, query: LeadFilter) -> list[Assignment]:
 def _worker(ctx: Ctx, lead_id: str, partner_id: str | None) -> str:
     """The partner a touch, decline or close is for: a partner user's own; else the one given,
     or the partner the lead is with now (one the caller may see, else 404)."""
-    history = service.lead_history(ctx.workspace, lead_id)
+    history = _history(ctx, lead_id)
     attempts = visible_attempts(ctx, lead_id, history)
     if not _sees(ctx, history[-1]):
         # (the service's refusal would name the partner the lead went to)
@@ -295,7 +332,7 @@ def close(ctx: Ctx, lead_id: str, given: CloseIn) -> Assignment:
 
 def batch_out(ctx: Ctx, batch: service.Batch) -> BatchOut:
     return BatchOut(
-        routed=_outs(ctx, batch.assignments),
+        routed=[staff_assignment(ctx, a) for a in batch.assignments],
         already_routed=batch.already_routed,
         problems=[str(p) for p in batch.problems],
     )
@@ -322,16 +359,24 @@ def route(ctx: Ctx, given: RouteIn) -> service.Batch:
 # ----------------------------------------------------------------------------- API
 
 
-@api.get("/leads", response_model=list[AssignmentOut])
-def leads_api(ctx: Reader, query: Annotated[LeadFilter, Query()]) -> list[AssignmentOut]:
-    """Assignments of the partners the caller can see, newest first, each explained."""
-    return _outs(ctx, lead_list(ctx, query))
+@api.get("/leads", response_model=list[AssignmentOut] | list[PartnerAssignmentOut])
+def leads_api(ctx: Reader, query: Annotated[LeadFilter, Query()]) -> Response:
+    """Assignments of the partners the caller can see, newest first, each explained (a partner
+    user: its own, in the partner view)."""
+    return json_answer(_outs(ctx, lead_list(ctx, query)))
 
 
-@api.get("/leads/{lead_id}", response_model=LeadOut)
-def lead_api(ctx: Reader, lead_id: LeadId) -> LeadOut:
-    """A lead's attempts (routed, re-routed after a breach or decline), each explained."""
-    return LeadOut(lead_id=lead_id, attempts=_outs(ctx, visible_attempts(ctx, lead_id)))
+@api.get("/leads/{lead_id}", response_model=LeadOut | PartnerLeadOut)
+def lead_api(ctx: Reader, lead_id: LeadId) -> Response:
+    """A lead's attempts (routed, re-routed after a breach or decline), each explained; a
+    partner user sees its own attempts only."""
+    attempts = visible_attempts(ctx, lead_id)
+    if partner_view(ctx):
+        found = [partner_assignment(a) for a in attempts]
+        return json_answer(PartnerLeadOut(lead_id=lead_id, attempts=found))
+    return json_answer(
+        LeadOut(lead_id=lead_id, attempts=[staff_assignment(ctx, a) for a in attempts])
+    )
 
 
 @api.post("/leads/route", response_model=BatchOut)
@@ -344,30 +389,28 @@ def route_api(ctx: Router, given: RouteIn) -> BatchOut:
 def sla_api(ctx: Router) -> list[Rerouted]:
     """Flag every lead not first-touched within its SLA as breached and re-route it."""
     pairs = service.check_sla(ctx.workspace, now=_now(), by=ctx.user.name)
-    hidden = _hidden(ctx, [a for pair in pairs for a in pair])
     return [
-        Rerouted(breached=assignment_out(ctx, b, hidden), new=assignment_out(ctx, n, hidden))
-        for b, n in pairs
+        Rerouted(breached=staff_assignment(ctx, b), new=staff_assignment(ctx, n)) for b, n in pairs
     ]
 
 
-@api.post("/leads/{lead_id}/touch", response_model=AssignmentOut)
-def touch_api(ctx: Worker, lead_id: LeadId, given: TouchIn) -> AssignmentOut:
+@api.post("/leads/{lead_id}/touch", response_model=AssignmentOut | PartnerAssignmentOut)
+def touch_api(ctx: Worker, lead_id: LeadId, given: TouchIn) -> Response:
     """Record the partner's first contact with the lead (audited)."""
-    found = touch(ctx, lead_id, given)
-    return _outs(ctx, [found])[0]
+    return json_answer(assignment_out(ctx, touch(ctx, lead_id, given)))
 
 
-@api.post("/leads/{lead_id}/decline", response_model=AssignmentOut)
-def decline_api(ctx: Worker, lead_id: LeadId, given: DeclineIn) -> AssignmentOut:
-    """Decline the lead with a reason: it goes to the next eligible partner (audited)."""
-    return _outs(ctx, [decline(ctx, lead_id, given)])[0]
+@api.post("/leads/{lead_id}/decline", response_model=AssignmentOut | PartnerAssignmentOut)
+def decline_api(ctx: Worker, lead_id: LeadId, given: DeclineIn) -> Response:
+    """Decline the lead with a reason: it goes to the next eligible partner (audited); the
+    answer is the declined assignment."""
+    return json_answer(assignment_out(ctx, decline(ctx, lead_id, given)))
 
 
-@api.post("/leads/{lead_id}/close", response_model=AssignmentOut)
-def close_api(ctx: Worker, lead_id: LeadId, given: CloseIn) -> AssignmentOut:
+@api.post("/leads/{lead_id}/close", response_model=AssignmentOut | PartnerAssignmentOut)
+def close_api(ctx: Worker, lead_id: LeadId, given: CloseIn) -> Response:
     """Close the partner's assignment: converted to an opportunity or not (audited)."""
-    return _outs(ctx, [close(ctx, lead_id, given)])[0]
+    return json_answer(assignment_out(ctx, close(ctx, lead_id, given)))
 
 
 # ---------------------------------------------------------------------------- pages

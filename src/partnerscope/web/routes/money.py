@@ -32,6 +32,8 @@ from partnerscope.money import mdf
 from partnerscope.money.mdf.workflow import MAX_TEXT, OBJECT_TYPE
 from partnerscope.money.payouts import LOCKED, Ledger, Payouts, quarters
 from partnerscope.reports import charts
+from partnerscope.web.audience import json_answer, partner_view
+from partnerscope.web.params import RunId
 from partnerscope.web.render import form_action, page
 from partnerscope.web.security import ANALYSTS, EVERYONE, FINANCE, Ctx, UtcDateTime, allow
 
@@ -85,32 +87,38 @@ class Total(BaseModel):
     lines: int
 
 
-class LedgerOut(BaseModel):
-    """A quarter's ledger, as far as the caller may see it: totals and lines of the partners
-    they can see."""
+class PartnerLedgerOut(BaseModel):
+    """A locked ledger as a partner sees it: its own lines and totals, when it was approved
+    and paid, not who at the vendor did it (docs/web.md, "What a partner user sees")."""
 
     period: str
     status: str
+    approved_at: UtcDateTime | None
+    paid_at: UtcDateTime | None
+    payment_ref: str | None
+    total: Decimal
+    by_rule: list[Total]
+    lines: list[LineOut] | None = None
+
+
+class LedgerOut(PartnerLedgerOut):
+    """A quarter's ledger, as far as the caller may see it: totals and lines of the partners
+    they can see."""
+
     run_id: int
     computed_at: UtcDateTime
     computed_by: str
-    approved_at: UtcDateTime | None
     approved_by: str | None
-    paid_at: UtcDateTime | None
     paid_by: str | None
-    payment_ref: str | None
-    total: Decimal
     partners: int
     by_partner: list[Total]
-    by_rule: list[Total]
-    lines: list[LineOut] | None = None
 
 
 class ComputeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     #: the run to compute from (default: the latest)
-    run_id: Annotated[int | None, Field(ge=1)] = None
+    run_id: RunId | None = None
 
 
 class PayIn(BaseModel):
@@ -143,7 +151,8 @@ def _names(ctx: Ctx) -> Callable[[str], str]:
     return ctx.data.partner_name if ctx.served is not None else str
 
 
-def ledger_out(ctx: Ctx, ledger: Ledger, *, lines: bool = True) -> LedgerOut:
+def ledger_out(ctx: Ctx, ledger: Ledger, *, lines: bool = True) -> PartnerLedgerOut:
+    """The ledger as the caller may see it (a partner user: the partner view)."""
     name = _names(ctx)
     by_partner: dict[str, list[Line]] = {}
     by_rule: dict[str, list[Line]] = {}
@@ -159,22 +168,15 @@ def ledger_out(ctx: Ctx, ledger: Ledger, *, lines: bool = True) -> LedgerOut:
             for k, v in sorted(groups.items())
         ]
 
-    return LedgerOut(
-        period=ledger.period,
-        status=ledger.status,
-        run_id=ledger.run_id,
-        computed_at=ledger.computed_at,
-        computed_by=ledger.computed_by,
-        approved_at=ledger.approved_at,
-        approved_by=ledger.approved_by,
-        paid_at=ledger.paid_at,
-        paid_by=ledger.paid_by,
-        payment_ref=ledger.payment_ref,
-        total=ledger.total,
-        partners=len(by_partner),
-        by_partner=totals(by_partner, name),
-        by_rule=totals(by_rule, lambda rule: rule.replace("_", " ")),
-        lines=[
+    shown: dict[str, Any] = {
+        "period": ledger.period,
+        "status": ledger.status,
+        "approved_at": ledger.approved_at,
+        "paid_at": ledger.paid_at,
+        "payment_ref": ledger.payment_ref,
+        "total": ledger.total,
+        "by_rule": totals(by_rule, lambda rule: rule.replace("_", " ")),
+        "lines": [
             LineOut(
                 partner_id=ln.partner_id,
                 name=name(ln.partner_id),
@@ -192,10 +194,29 @@ def ledger_out(ctx: Ctx, ledger: Ledger, *, lines: bool = True) -> LedgerOut:
         ]
         if lines
         else None,
+    }
+    if partner_view(ctx):
+        return PartnerLedgerOut(**shown)
+    return LedgerOut(
+        **shown,
+        run_id=ledger.run_id,
+        computed_at=ledger.computed_at,
+        computed_by=ledger.computed_by,
+        approved_by=ledger.approved_by,
+        paid_by=ledger.paid_by,
+        partners=len(by_partner),
+        by_partner=totals(by_partner, name),
     )
 
 
-def ledger_list(ctx: Ctx) -> list[LedgerOut]:
+def staff_ledger(ctx: Ctx, ledger: Ledger) -> LedgerOut:
+    """The ledger in full, for the staff-only steps (compute, approve, pay)."""
+    out = ledger_out(ctx, ledger)
+    assert isinstance(out, LedgerOut)  # those routes do not serve partner users
+    return out
+
+
+def ledger_list(ctx: Ctx) -> list[PartnerLedgerOut]:
     """Every ledger the caller may see, newest first, with its totals (no lines)."""
     drafts = ctx.user.role is not Role.PARTNER_USER
     return [
@@ -243,16 +264,17 @@ def export(ctx: Ctx, period: str, form: ExportFormat) -> Response:
     )
 
 
-@api.get("/payouts", response_model=list[LedgerOut])
-def payouts_api(ctx: Reader) -> list[LedgerOut]:
-    """Every payout ledger the caller may see, newest first, with totals of their partners."""
-    return ledger_list(ctx)
+@api.get("/payouts", response_model=list[LedgerOut] | list[PartnerLedgerOut])
+def payouts_api(ctx: Reader) -> Response:
+    """Every payout ledger the caller may see, newest first, with totals of their partners (a
+    partner user: the approved and paid ones, its own part)."""
+    return json_answer(ledger_list(ctx))
 
 
-@api.get("/payouts/{period}", response_model=LedgerOut)
-def payout_api(ctx: Reader, period: Quarter) -> LedgerOut:
+@api.get("/payouts/{period}", response_model=LedgerOut | PartnerLedgerOut)
+def payout_api(ctx: Reader, period: Quarter) -> Response:
     """A quarter's ledger: totals by partner and rule, and every line explained."""
-    return ledger_out(ctx, visible_ledger(ctx, period))
+    return json_answer(ledger_out(ctx, visible_ledger(ctx, period)))
 
 
 @api.get("/payouts/{period}/export", response_class=Response)
@@ -266,19 +288,19 @@ def payout_export_api(
 @api.post("/payouts/{period}/compute", response_model=LedgerOut)
 def payout_compute_api(ctx: Computer, period: Quarter, given: ComputeIn) -> LedgerOut:
     """Compute (or recompute) the quarter's draft ledger from a run (audited)."""
-    return ledger_out(ctx, compute(ctx, period, given))
+    return staff_ledger(ctx, compute(ctx, period, given))
 
 
 @api.post("/payouts/{period}/approve", response_model=LedgerOut)
 def payout_approve_api(ctx: Finance, period: Quarter) -> LedgerOut:
     """Approve a draft ledger: its lines are locked from now on (audited)."""
-    return ledger_out(ctx, approve(ctx, period))
+    return staff_ledger(ctx, approve(ctx, period))
 
 
 @api.post("/payouts/{period}/pay", response_model=LedgerOut)
 def payout_pay_api(ctx: Finance, period: Quarter, given: PayIn) -> LedgerOut:
     """Record the payment of an approved ledger with its payment reference (audited)."""
-    return ledger_out(ctx, pay(ctx, period, given))
+    return staff_ledger(ctx, pay(ctx, period, given))
 
 
 def _payouts_page(request: Request, ctx: Ctx, *, errors: list[str], status: int) -> HTMLResponse:
@@ -397,7 +419,10 @@ def payout_pay_submit(
 # ---------------------------------------------------------------------------------- MDF
 
 
-class RequestOut(BaseModel):
+class PartnerRequestOut(BaseModel):
+    """An MDF request as its partner sees it: the money and the dates, not who at the vendor
+    decided or paid it (docs/web.md, "What a partner user sees")."""
+
     request_id: int
     ref: str
     partner_id: str
@@ -407,20 +432,24 @@ class RequestOut(BaseModel):
     activity: str
     requested_amount: Decimal
     status: str
-    submitted_by: str
     submitted_at: UtcDateTime
     approved_amount: Decimal | None
     deadline: date | None
-    decided_by: str | None
     decided_at: UtcDateTime | None
+    #: why it was rejected, as the partner is told
     reason: str | None
     claimed_amount: Decimal | None
     proof_ref: str | None
-    claimed_by: str | None
     claimed_at: UtcDateTime | None
     paid_amount: Decimal | None
-    paid_by: str | None
     paid_at: UtcDateTime | None
+
+
+class RequestOut(PartnerRequestOut):
+    submitted_by: str
+    decided_by: str | None
+    claimed_by: str | None
+    paid_by: str | None
 
 
 class RequestIn(BaseModel):
@@ -457,17 +486,22 @@ class ClaimIn(BaseModel):
     proof: Text
 
 
-class BudgetOut(BaseModel):
+class PartnerBudgetOut(BaseModel):
+    """A partner's MDF budget as the partner sees it: the amounts, not how it was set."""
+
     partner_id: str
     name: str
     fiscal_year: str
     amount: Decimal
-    #: "tier" (the tier's default) or "override" (set for the partner)
-    source: str
-    tier: str | None
     committed: Decimal
     imported_spend: Decimal
     left: Decimal
+
+
+class BudgetOut(PartnerBudgetOut):
+    #: "tier" (the tier's default) or "override" (set for the partner)
+    source: str
+    tier: str | None
 
 
 class RequestFilter(BaseModel):
@@ -478,22 +512,36 @@ class RequestFilter(BaseModel):
     year: Annotated[str | None, Field(max_length=16)] = None
 
 
-def request_out(ctx: Ctx, found: mdf.MdfRequest) -> RequestOut:
+def request_out(ctx: Ctx, found: mdf.MdfRequest) -> PartnerRequestOut:
+    """The request as the caller may see it (a partner user: the partner view)."""
     from dataclasses import asdict
 
     fields = asdict(found)
-    fields.pop("name")
-    return RequestOut(
-        **fields, ref=found.ref, name=_names(ctx)(found.partner_id), activity=found.name
-    )
+    fields.update(ref=found.ref, name=_names(ctx)(found.partner_id), activity=found.name)
+    if partner_view(ctx):
+        return PartnerRequestOut(
+            **{k: v for k, v in fields.items() if k in PartnerRequestOut.model_fields}
+        )
+    return RequestOut(**fields)
+
+
+def staff_request(ctx: Ctx, found: mdf.MdfRequest) -> RequestOut:
+    """The request in full, for the finance-only steps (approve, reject, pay)."""
+    out = request_out(ctx, found)
+    assert isinstance(out, RequestOut)  # those routes do not serve partner users
+    return out
 
 
 def visible_request(ctx: Ctx, request_id: int) -> mdf.MdfRequest:
-    """The request, if the caller may see its partner (else 404, like one that does not
-    exist)."""
-    found = mdf.request(ctx.workspace, request_id)
+    """The request, if the caller may see its partner (else 404, worded as for one that does
+    not exist)."""
+    missing = HTTPException(404, f"no MDF request #{request_id}")
+    try:
+        found = mdf.request(ctx.workspace, request_id)
+    except mdf.MdfNotFoundError:
+        raise missing from None
     if not ctx.can_see(found.partner_id):
-        raise HTTPException(404, f"no MDF request #{request_id}")
+        raise missing
     return found
 
 
@@ -533,72 +581,78 @@ def decide(ctx: Ctx, request_id: int, given: ApproveIn | RejectIn | None) -> mdf
     return mdf.pay(ctx.workspace, request_id, by=ctx.user.name)
 
 
-def budget_list(ctx: Ctx, year: str | None) -> list[BudgetOut]:
+def budget_list(ctx: Ctx, year: str | None) -> list[PartnerBudgetOut]:
+    """The budgets of the partners the caller may see (a partner user: the partner view)."""
     name = _names(ctx)
-    return [
-        BudgetOut(
+    out: list[PartnerBudgetOut] = []
+    for b in mdf.budgets(ctx.workspace, year):
+        if not ctx.can_see(b.partner_id):
+            continue
+        amounts = PartnerBudgetOut(
             partner_id=b.partner_id,
             name=name(b.partner_id),
             fiscal_year=b.fiscal_year,
             amount=b.amount,
-            source=b.source,
-            tier=b.tier,
             committed=b.committed,
             imported_spend=b.imported_spend,
             left=b.left,
         )
-        for b in mdf.budgets(ctx.workspace, year)
-        if ctx.can_see(b.partner_id)
-    ]
+        shown = (
+            amounts
+            if partner_view(ctx)
+            else BudgetOut(**amounts.model_dump(), source=b.source, tier=b.tier)
+        )
+        out.append(shown)
+    return out
 
 
-@api.get("/mdf/requests", response_model=list[RequestOut])
-def mdf_requests_api(ctx: Reader, query: Annotated[RequestFilter, Query()]) -> list[RequestOut]:
+@api.get("/mdf/requests", response_model=list[RequestOut] | list[PartnerRequestOut])
+def mdf_requests_api(ctx: Reader, query: Annotated[RequestFilter, Query()]) -> Response:
     """The MDF requests of the partners the caller can see, oldest first."""
-    return [request_out(ctx, r) for r in request_list(ctx, query)]
+    return json_answer([request_out(ctx, r) for r in request_list(ctx, query)])
 
 
-@api.get("/mdf/requests/{request_id}", response_model=RequestOut)
-def mdf_request_api(ctx: Reader, request_id: RequestId) -> RequestOut:
-    return request_out(ctx, visible_request(ctx, request_id))
+@api.get("/mdf/requests/{request_id}", response_model=RequestOut | PartnerRequestOut)
+def mdf_request_api(ctx: Reader, request_id: RequestId) -> Response:
+    return json_answer(request_out(ctx, visible_request(ctx, request_id)))
 
 
-@api.post("/mdf/requests", response_model=RequestOut, status_code=201)
-def mdf_submit_api(ctx: Submitter, given: RequestIn) -> RequestOut:
+@api.post("/mdf/requests", response_model=RequestOut | PartnerRequestOut, status_code=201)
+def mdf_submit_api(ctx: Submitter, given: RequestIn) -> Response:
     """Submit a request for a partner's activity, against its budget of the year (audited)."""
-    return request_out(ctx, submit(ctx, given))
+    return json_answer(request_out(ctx, submit(ctx, given)), status=201)
 
 
 @api.post("/mdf/requests/{request_id}/approve", response_model=RequestOut)
 def mdf_approve_api(ctx: Finance, request_id: RequestId, given: ApproveIn) -> RequestOut:
     """Approve at most the amount requested and the partner's budget left; sets the claim
     deadline (audited)."""
-    return request_out(ctx, decide(ctx, request_id, given))
+    return staff_request(ctx, decide(ctx, request_id, given))
 
 
 @api.post("/mdf/requests/{request_id}/reject", response_model=RequestOut)
 def mdf_reject_api(ctx: Finance, request_id: RequestId, given: RejectIn) -> RequestOut:
     """Reject a request awaiting approval, with the reason the partner is told (audited)."""
-    return request_out(ctx, decide(ctx, request_id, given))
+    return staff_request(ctx, decide(ctx, request_id, given))
 
 
-@api.post("/mdf/requests/{request_id}/claim", response_model=RequestOut)
-def mdf_claim_api(ctx: Submitter, request_id: RequestId, given: ClaimIn) -> RequestOut:
+@api.post("/mdf/requests/{request_id}/claim", response_model=RequestOut | PartnerRequestOut)
+def mdf_claim_api(ctx: Submitter, request_id: RequestId, given: ClaimIn) -> Response:
     """Claim an approved request: the amount spent (at most the approved amount) and the proof
     reference, by the deadline (audited)."""
-    return request_out(ctx, claim(ctx, request_id, given))
+    return json_answer(request_out(ctx, claim(ctx, request_id, given)))
 
 
 @api.post("/mdf/requests/{request_id}/pay", response_model=RequestOut)
 def mdf_pay_api(ctx: Finance, request_id: RequestId) -> RequestOut:
     """Record the payment of a claimed request: the claimed amount (audited)."""
-    return request_out(ctx, decide(ctx, request_id, None))
+    return staff_request(ctx, decide(ctx, request_id, None))
 
 
-@api.get("/mdf/budgets", response_model=list[BudgetOut])
-def mdf_budgets_api(ctx: Reader, year: Year = None) -> list[BudgetOut]:
+@api.get("/mdf/budgets", response_model=list[BudgetOut] | list[PartnerBudgetOut])
+def mdf_budgets_api(ctx: Reader, year: Year = None) -> Response:
     """The budgets of the partners the caller can see: amount, committed, spent, left."""
-    return budget_list(ctx, year)
+    return json_answer(budget_list(ctx, year))
 
 
 def _mdf_page(
@@ -646,10 +700,13 @@ def _request_page(
     from partnerscope import appdb, audit
 
     found = visible_request(ctx, request_id)
-    history = audit.entries(
-        appdb.connect(ctx.workspace),
-        object_type=OBJECT_TYPE,
-        object_id=str(request_id),
+    # the history names who at the vendor did each step: staff only
+    history = (
+        []
+        if partner_view(ctx)
+        else audit.entries(
+            appdb.connect(ctx.workspace), object_type=OBJECT_TYPE, object_id=str(request_id)
+        )
     )
     return page(
         request,

@@ -3,6 +3,7 @@ improvement plan; the partner portal shows a partner user exactly this page of i
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -16,6 +17,7 @@ from pydantic import BaseModel
 
 from partnerscope.errors import PartnerscopeError
 from partnerscope.reports.content import Report
+from partnerscope.web.audience import partner_view
 from partnerscope.web.current import CACHE_SIZE
 from partnerscope.web.render import fragment, page
 from partnerscope.web.security import EVERYONE, Ctx, allow
@@ -38,6 +40,26 @@ class Stamp(BaseModel):
     config_hash: str
     definitions_version: str
     engine: str
+
+
+class PartnerStamp(BaseModel):
+    run_id: int
+    as_of: str
+
+
+class PartnerReportOut(BaseModel):
+    """A partner's own scorecard as the partner sees it (reports/partner.py lists what is in
+    it; docs/web.md, "What a partner user sees")."""
+
+    kind: str
+    title: str
+    subtitle: str
+    period: str
+    partner_id: str | None
+    stamp: PartnerStamp
+    sections: dict[str, Any]
+    #: Vega-Lite specs
+    charts: dict[str, dict[str, Any]]
 
 
 class ReportOut(BaseModel):
@@ -67,25 +89,33 @@ class PartnerPage:
     json: bytes
 
 
-def build_page(served: Served, partner_id: str, period: str) -> PartnerPage:
-    """The partner's page and JSON in ``period`` (a label of the run's periods)."""
+def build_page(
+    served: Served, partner_id: str, period: str, *, for_partner: bool = False
+) -> PartnerPage:
+    """The partner's page and JSON in ``period`` (a label of the run's periods): the full
+    scorecard, or ``for_partner`` the partner's own edition of it (reports/partner.py)."""
     from partnerscope.reports import content
+    from partnerscope.reports.partner import partner_scorecard
 
-    return served.built(
-        _key(partner_id, period),
-        lambda: _build(content.scorecard(served.data, partner_id, period, medians=served.medians)),
-    )
+    def build() -> PartnerPage:
+        report = content.scorecard(served.data, partner_id, period, medians=served.medians)
+        if not for_partner:
+            return _build(report, "_scorecard_body.html.j2", report_out(report))
+        edition = partner_scorecard(report, served.data.workspace.config.tiers.shown_to_partners)
+        return _build(edition, "_partner_scorecard_body.html.j2", partner_report_out(edition))
+
+    return served.built(_key(partner_id, period, for_partner), build)
 
 
-def _key(partner_id: str, period: str) -> tuple[str, str, str]:
-    return ("partner", partner_id, period)
+def _key(partner_id: str, period: str, for_partner: bool) -> tuple[str, str, str, bool]:
+    return ("partner", partner_id, period, for_partner)
 
 
-def _build(report: Report) -> PartnerPage:
+def _build(report: Report, template: str, json: BaseModel) -> PartnerPage:
     return PartnerPage(
         head=replace(report, sections={}, charts={}),
-        body=fragment("_scorecard_body.html.j2", report=report),
-        json=report_out(report).model_dump_json().encode(),
+        body=fragment(template, report=report),
+        json=json.model_dump_json().encode(),
     )
 
 
@@ -94,9 +124,12 @@ async def scorecard(ctx: Ctx, partner_id: str, period: str | None) -> PartnerPag
     now in the thread pool (not on the event loop every request shares)."""
     pid = ctx.partner(partner_id)
     _, label = ctx.data.pick_period(period)
-    built: PartnerPage | None = ctx.run.get(_key(pid, label))
+    mine = partner_view(ctx)
+    built: PartnerPage | None = ctx.run.get(_key(pid, label, mine))
     if built is None:
-        built = await run_in_threadpool(build_page, ctx.run, pid, label)
+        built = await run_in_threadpool(
+            functools.partial(build_page, ctx.run, pid, label, for_partner=mine)
+        )
     return built
 
 
@@ -116,6 +149,19 @@ def warm(served: Served, stop: Callable[[], bool]) -> None:
         time.sleep(0)  # let the requests waiting for the interpreter go first
 
 
+def partner_report_out(report: Report) -> PartnerReportOut:
+    return PartnerReportOut(
+        kind=report.kind,
+        title=report.title,
+        subtitle=report.subtitle,
+        period=report.period,
+        partner_id=report.partner_id,
+        stamp=PartnerStamp(run_id=report.stamp.run_id, as_of=report.stamp.as_of),
+        sections=report.sections,
+        charts=report.charts,
+    )
+
+
 def report_out(report: Report) -> ReportOut:
     return ReportOut(
         kind=report.kind,
@@ -129,12 +175,13 @@ def report_out(report: Report) -> ReportOut:
     )
 
 
-@api.get("/partners/{partner_id}", response_model=ReportOut)
+@api.get("/partners/{partner_id}", response_model=ReportOut | PartnerReportOut)
 async def partner_api(
     ctx: Annotated[Ctx, Depends(allow(*EVERYONE))], partner_id: str, period: Period = None
 ) -> Response:
     """A partner's scorecard: score and its explanation, tiers, metrics with trend and cohort
-    median, alerts, flags and the improvement plan."""
+    median, alerts, flags and the improvement plan; a partner user gets its own scorecard's
+    partner edition (no flags, alerts, peer ranks or medians, plan)."""
     built = await scorecard(ctx, partner_id, period)
     return Response(built.json, media_type="application/json")
 

@@ -28,6 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from partnerscope.accounts import Role
 from partnerscope.operations import registrations as regs
 from partnerscope.reports import charts
+from partnerscope.web.audience import json_answer, partner_view
+from partnerscope.web.params import Day
 from partnerscope.web.render import form_action, page
 from partnerscope.web.security import ANALYSTS, Ctx, UtcDateTime, allow
 
@@ -48,20 +50,29 @@ RegistrationId = Annotated[int, Path(ge=1, le=2**62)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
-class ConflictOut(BaseModel):
-    #: "registration" (another partner's) or "opportunity" (a direct one)
+class PartnerConflictOut(BaseModel):
+    """A conflict as the registering partner sees it: that there is one and on what it
+    matched, never whose it is (docs/web.md, "What a partner user sees")."""
+
+    #: "registration" (another partner's) or "opportunity" (the vendor's own)
     kind: str
-    #: the other registration or opportunity (empty when the caller may not see whose it is)
-    other_id: str
-    other_partner_id: str | None
-    other_name: str
     #: "name" or "domain"
     matched_on: str
     score: float
     described: str
 
 
-class RegistrationOut(BaseModel):
+class ConflictOut(PartnerConflictOut):
+    #: the other registration or opportunity (empty when the caller may not see whose it is)
+    other_id: str
+    other_partner_id: str | None
+    other_name: str
+
+
+class PartnerRegistrationOut(BaseModel):
+    """A registration as its partner sees it: the deal and where it stands, not who at the
+    vendor decided it."""
+
     registration_id: int
     partner_id: str
     account_name: str
@@ -71,17 +82,27 @@ class RegistrationOut(BaseModel):
     expected_close: date
     products: list[str]
     status: str
-    submitted_by: str
     submitted_at: UtcDateTime
-    decided_by: str | None
     decided_at: UtcDateTime | None
+    #: why it was rejected, as the partner is told
     reason: str | None
     protected_until: date | None
-    closed_by: str | None
     closed_at: UtcDateTime | None
-    crm_opportunity_id: str | None
     #: where it stands, in words
     where: str
+
+
+class RegistrationOut(PartnerRegistrationOut):
+    submitted_by: str
+    decided_by: str | None
+    closed_by: str | None
+    crm_opportunity_id: str | None
+
+
+class PartnerDetailOut(BaseModel):
+    registration: PartnerRegistrationOut
+    #: what it conflicted with when it was submitted
+    conflicts: list[PartnerConflictOut]
 
 
 class DetailOut(BaseModel):
@@ -102,7 +123,7 @@ class RegistrationIn(BaseModel):
     domain: Annotated[str | None, Field(max_length=255)] = None
     country: Annotated[str | None, Field(max_length=64)] = None
     amount: Annotated[Decimal, Field(gt=0, max_digits=16, decimal_places=2)]
-    expected_close: date
+    expected_close: Day
     products: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=50)
     ] = Field(default_factory=list)
@@ -138,16 +159,40 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
-def registration_out(found: regs.Registration) -> RegistrationOut:
+def registration_out(ctx: Ctx, found: regs.Registration) -> PartnerRegistrationOut:
+    """The registration as the caller may see it (a partner user: the partner view)."""
+    return partner_registration(found) if partner_view(ctx) else staff_registration(found)
+
+
+def _fields(found: regs.Registration) -> dict[str, Any]:
     from dataclasses import asdict
 
     fields = asdict(found)
     fields.pop("account_key")
     fields["products"] = list(found.products)
-    return RegistrationOut(**fields, where=found.where())
+    return fields
 
 
-def conflict_out(found: regs.Conflict) -> ConflictOut:
+def partner_registration(found: regs.Registration) -> PartnerRegistrationOut:
+    fields = {k: v for k, v in _fields(found).items() if k in PartnerRegistrationOut.model_fields}
+    return PartnerRegistrationOut(**fields, where=found.where(named=False))
+
+
+def staff_registration(found: regs.Registration) -> RegistrationOut:
+    return RegistrationOut(**_fields(found), where=found.where())
+
+
+def partner_conflict(found: regs.Conflict) -> PartnerConflictOut:
+    shown = found.redacted()
+    return PartnerConflictOut(
+        kind=shown.kind.value,
+        matched_on=shown.matched_on.value,
+        score=shown.score,
+        described=shown.describe(),
+    )
+
+
+def staff_conflict(found: regs.Conflict) -> ConflictOut:
     return ConflictOut(
         kind=found.kind.value,
         other_id=found.other_id,
@@ -160,15 +205,19 @@ def conflict_out(found: regs.Conflict) -> ConflictOut:
 
 
 def visible_detail(ctx: Ctx, registration_id: int) -> regs.RegistrationDetail:
-    """The registration if the caller may see its partner (else 404); a partner user's view
-    comes from the service (conflicts without whose they are); anyone else who may not see
-    every partner gets each conflict with another partner they may not see redacted."""
-    if ctx.user.role is Role.PARTNER_USER:
-        own = ctx.user.partner_id or ""
-        return regs.detail(ctx.workspace, registration_id, partner=own)
-    found = regs.detail(ctx.workspace, registration_id)
+    """The registration if the caller may see its partner (else 404, worded as for one that
+    does not exist); a partner user's view comes from the service (conflicts without whose
+    they are); anyone else who may not see every partner gets each conflict with another
+    partner they may not see redacted."""
+    try:
+        if ctx.user.role is Role.PARTNER_USER:
+            own = ctx.user.partner_id or ""
+            return regs.detail(ctx.workspace, registration_id, partner=own)
+        found = regs.detail(ctx.workspace, registration_id)
+    except regs.RegistrationNotFoundError:
+        raise _missing(registration_id) from None
     if not ctx.can_see(found.registration.partner_id):
-        raise HTTPException(404, f"no registration #{registration_id}")
+        raise _missing(registration_id)
     if ctx.visible is None:
         return found
     conflicts = tuple(
@@ -179,11 +228,21 @@ def visible_detail(ctx: Ctx, registration_id: int) -> regs.RegistrationDetail:
     return replace(found, conflicts=conflicts, later=later)
 
 
-def detail_out(found: regs.RegistrationDetail) -> DetailOut:
+def _missing(registration_id: int) -> HTTPException:
+    """The one answer for a registration that does not exist and one the caller may not see."""
+    return HTTPException(404, f"no registration #{registration_id}")
+
+
+def detail_out(ctx: Ctx, found: regs.RegistrationDetail) -> PartnerDetailOut | DetailOut:
+    if partner_view(ctx):
+        return PartnerDetailOut(
+            registration=partner_registration(found.registration),
+            conflicts=[partner_conflict(c) for c in found.conflicts],
+        )
     return DetailOut(
-        registration=registration_out(found.registration),
-        conflicts=[conflict_out(c) for c in found.conflicts],
-        later=[registration_out(r) for r in found.later],
+        registration=staff_registration(found.registration),
+        conflicts=[staff_conflict(c) for c in found.conflicts],
+        later=[staff_registration(r) for r in found.later],
     )
 
 
@@ -245,43 +304,42 @@ def expiring(ctx: Ctx, found: list[regs.Registration]) -> list[regs.Registration
 # ------------------------------------------------------------------------------ API
 
 
-@api.get("/registrations", response_model=list[RegistrationOut])
-def registrations_api(
-    ctx: Reader, query: Annotated[RegistrationFilter, Query()]
-) -> list[RegistrationOut]:
-    """The registrations of the partners the caller can see, oldest first."""
-    return [registration_out(r) for r in registration_list(ctx, query)]
+@api.get("/registrations", response_model=list[RegistrationOut] | list[PartnerRegistrationOut])
+def registrations_api(ctx: Reader, query: Annotated[RegistrationFilter, Query()]) -> Response:
+    """The registrations of the partners the caller can see, oldest first (a partner user:
+    its own, in the partner view)."""
+    return json_answer([registration_out(ctx, r) for r in registration_list(ctx, query)])
 
 
-@api.get("/registrations/{registration_id}", response_model=DetailOut)
-def registration_api(ctx: Reader, registration_id: RegistrationId) -> DetailOut:
-    """One registration with its conflicts."""
-    return detail_out(visible_detail(ctx, registration_id))
+@api.get("/registrations/{registration_id}", response_model=DetailOut | PartnerDetailOut)
+def registration_api(ctx: Reader, registration_id: RegistrationId) -> Response:
+    """One registration with its conflicts (a partner user is not told whose they are)."""
+    return json_answer(detail_out(ctx, visible_detail(ctx, registration_id)))
 
 
-@api.post("/registrations", response_model=DetailOut, status_code=201)
-def submit_api(ctx: Submitter, given: RegistrationIn) -> DetailOut:
+@api.post("/registrations", response_model=DetailOut | PartnerDetailOut, status_code=201)
+def submit_api(ctx: Submitter, given: RegistrationIn) -> Response:
     """Register a deal; the conflicts found are recorded and returned (audited)."""
-    return detail_out(submit(ctx, given))
+    return json_answer(detail_out(ctx, submit(ctx, given)), status=201)
 
 
 @api.post("/registrations/{registration_id}/approve", response_model=RegistrationOut)
 def approve_api(ctx: Decider, registration_id: RegistrationId) -> RegistrationOut:
     """Approve: the deal is protected for ``[registration] protection_days``; refused while an
     earlier conflicting registration is live (audited)."""
-    return registration_out(decide(ctx, registration_id, None))
+    return staff_registration(decide(ctx, registration_id, None))
 
 
 @api.post("/registrations/{registration_id}/reject", response_model=RegistrationOut)
 def reject_api(ctx: Decider, registration_id: RegistrationId, given: RejectIn) -> RegistrationOut:
     """Reject with the reason the partner is told (audited)."""
-    return registration_out(decide(ctx, registration_id, given))
+    return staff_registration(decide(ctx, registration_id, given))
 
 
 @api.post("/registrations/{registration_id}/won", response_model=RegistrationOut)
 def won_api(ctx: Decider, registration_id: RegistrationId, given: WonIn) -> RegistrationOut:
     """Mark a protected registration won, with the CRM's opportunity id when it has one."""
-    return registration_out(decide(ctx, registration_id, given))
+    return staff_registration(decide(ctx, registration_id, given))
 
 
 @api.post("/registrations/sweep", response_model=SweepOut)
@@ -289,8 +347,8 @@ def sweep_api(ctx: Sweeper) -> SweepOut:
     """Expire the registrations whose window has passed; list those expiring soon."""
     done = regs.sweep(ctx.workspace, by=ctx.user.name, now=_now())
     return SweepOut(
-        expired=[registration_out(r) for r in done.expired],
-        expiring=[registration_out(e.registration) for e in done.expiring],
+        expired=[staff_registration(r) for r in done.expired],
+        expiring=[staff_registration(e.registration) for e in done.expiring],
     )
 
 
@@ -315,8 +373,8 @@ def _list_page(
         "registrations.html.j2",
         status=status,
         title="Deal registrations",
-        registrations=[registration_out(r) for r in reversed(found)],
-        expiring=[registration_out(r) for r in expiring(ctx, found)],
+        registrations=[registration_out(ctx, r) for r in reversed(found)],
+        expiring=[registration_out(ctx, r) for r in expiring(ctx, found)],
         chart=chart if found else None,
         query=query,
         statuses=[s.value for s in regs.RegistrationStatus],
@@ -330,7 +388,7 @@ def _list_page(
 def _detail_page(
     request: Request, ctx: Ctx, registration_id: int, *, errors: list[str], status: int
 ) -> HTMLResponse:
-    found = detail_out(visible_detail(ctx, registration_id))
+    found = detail_out(ctx, visible_detail(ctx, registration_id))
     return page(
         request,
         ctx,
@@ -401,6 +459,7 @@ def _decide_form(
         lambda errors, status: _detail_page(
             request, ctx, registration_id, errors=errors, status=status
         ),
+        sees=ctx.can_see,
     )
 
 
