@@ -122,38 +122,39 @@ POSTS: dict[str, set[str]] = {
     "/api/v1/registrations/{registration_id}/reject": DECIDERS,
     "/api/v1/registrations/{registration_id}/won": DECIDERS,
 }
-#: Page forms (cookie sessions, CSRF-checked): their API twin above decides who may post.
-FORMS = {
-    "/login",
-    "/logout",
-    "/decisions/new",
-    "/decisions/{decision_id}/evidence",
-    "/decisions/{decision_id}/compare",
-    "/decisions/{decision_id}/commit",
-    "/decisions/{decision_id}/reviews",
-    "/scenarios/run",
-    "/tiers/overrides",
-    "/tiers/overrides/{override_id}/remove",
-    "/partners/{partner_id}/plan",
-    "/partners/{partner_id}/plan/close",
-    "/payouts/compute",
-    "/payouts/{period}/approve",
-    "/payouts/{period}/pay",
-    "/mdf/requests",
-    "/mdf/requests/{request_id}/approve",
-    "/mdf/requests/{request_id}/reject",
-    "/mdf/requests/{request_id}/claim",
-    "/mdf/requests/{request_id}/pay",
-    "/leads/route",
-    "/leads/sla",
-    "/leads/{lead_id}/touch",
-    "/leads/{lead_id}/decline",
-    "/leads/{lead_id}/close",
-    "/registrations",
-    "/registrations/sweep",
-    "/registrations/{registration_id}/approve",
-    "/registrations/{registration_id}/reject",
-    "/registrations/{registration_id}/won",
+#: Page forms (cookie sessions, CSRF-checked) → the users who may post them (as their API twin
+#: above); /login and /logout are everyone's.
+FORMS: dict[str, set[str]] = {
+    "/login": EVERYONE,
+    "/logout": EVERYONE,
+    "/decisions/new": ANALYSTS,
+    "/decisions/{decision_id}/evidence": ANALYSTS,
+    "/decisions/{decision_id}/compare": ANALYSTS,
+    "/decisions/{decision_id}/commit": ANALYSTS,
+    "/decisions/{decision_id}/reviews": ANALYSTS,
+    "/scenarios/run": ANALYSTS,
+    "/tiers/overrides": ANALYSTS,
+    "/tiers/overrides/{override_id}/remove": ANALYSTS,
+    "/partners/{partner_id}/plan": STAFF,
+    "/partners/{partner_id}/plan/close": STAFF,
+    "/payouts/compute": COMPUTERS,
+    "/payouts/{period}/approve": FINANCE,
+    "/payouts/{period}/pay": FINANCE,
+    "/mdf/requests": SUBMITTERS,
+    "/mdf/requests/{request_id}/approve": FINANCE,
+    "/mdf/requests/{request_id}/reject": FINANCE,
+    "/mdf/requests/{request_id}/claim": SUBMITTERS,
+    "/mdf/requests/{request_id}/pay": FINANCE,
+    "/leads/route": ANALYSTS,
+    "/leads/sla": ANALYSTS,
+    "/leads/{lead_id}/touch": SUBMITTERS,
+    "/leads/{lead_id}/decline": SUBMITTERS,
+    "/leads/{lead_id}/close": SUBMITTERS,
+    "/registrations": SUBMITTERS,
+    "/registrations/sweep": ANALYSTS,
+    "/registrations/{registration_id}/approve": DECIDERS,
+    "/registrations/{registration_id}/reject": DECIDERS,
+    "/registrations/{registration_id}/won": DECIDERS,
 }
 PUBLIC = {"/login", "/static/report.css", "/api/v1/health"}
 #: pages under /api/v1: an anonymous visitor is sent to sign in (the API answers 401)
@@ -272,6 +273,70 @@ def test_post_is_refused_to_the_roles_not_allowed(world, path):
             else:
                 assert answer.status_code not in (401, 403), (user, url, answer.text)
         assert world["anonymous"].post(url, json={}).status_code == 401
+
+
+@pytest.fixture(scope="module")
+def forms_world(web_world, tmp_path_factory):
+    """A copy of the world for the form posts (an allowed post may change it), with a session
+    of every user that sends its CSRF token."""
+    from tests.webtools import csrf_of
+
+    copy = web_world.copy(tmp_path_factory.mktemp("forms") / "demo")
+    app = copy.app()
+    clients = {}
+    for user in EVERYONE:
+        clients[user] = copy.client(user, app=app)
+        clients[user].headers["X-CSRF-Token"] = csrf_of(clients[user], "/payouts")
+    visible = {u: clients[u].get("/api/v1/me").json()["partners"] for u in EVERYONE}
+    return {
+        "world": copy,
+        "app": app,
+        "clients": clients,
+        "anonymous": copy.client(app=app),
+        #: None: every partner
+        "visible": visible,
+        "approved": copy.approved,
+        "requests": copy.requests,
+        "leads": copy.leads,
+        "registrations": copy.registrations,
+    }
+
+
+@pytest.mark.parametrize("path", sorted(set(FORMS) - {"/login", "/logout"}))
+def test_forms_answer_every_role_as_designed_and_never_fail(forms_world, path):
+    """Every page form, posted by every role with its session's CSRF token and an empty form:
+    a role that may not post it is refused (403), a partner it may not see is answered 404,
+    and an allowed post is done or refused with a reason, never a server error; without
+    signing in, the browser is sent to sign in."""
+    for partner in pair(path):
+        url = fill(forms_world, path, partner)
+        for user in sorted(EVERYONE):
+            answer = forms_world["clients"][user].post(url, data={}, follow_redirects=False)
+            visible = forms_world["visible"][user]
+            if user not in FORMS[path]:
+                assert answer.status_code == 403, (user, url, answer.text[:300])
+            elif any(p in path for p in SCOPED) and visible is not None and partner not in visible:
+                assert answer.status_code == 404, (user, url, answer.text[:300])
+            else:
+                assert answer.status_code in (200, 303, 400, 404, 413, 422), (
+                    user,
+                    url,
+                    answer.status_code,
+                    answer.text[:300],
+                )
+        anonymous = forms_world["anonymous"].post(url, data={}, follow_redirects=False)
+        assert anonymous.status_code == 303
+        assert anonymous.headers["location"].startswith("/login?next=")
+
+
+def test_signing_out_is_a_form_of_every_role(forms_world):
+    from tests.webtools import csrf_of
+
+    for user in sorted(EVERYONE):
+        client = forms_world["world"].client(user, app=forms_world["app"])
+        client.headers["X-CSRF-Token"] = csrf_of(client, "/payouts")
+        assert client.post("/logout", data={}, follow_redirects=False).status_code == 303
+        assert client.get("/api/v1/me").status_code == 401
 
 
 @pytest.mark.parametrize("user", [MANAGER, PARTNER])
