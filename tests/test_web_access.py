@@ -359,3 +359,26 @@ def test_no_response_names_a_partner_the_user_may_not_see(world, user):
                 for pid, name in hidden.items():
                     assert not re.search(rf"\b{pid}\b", body), (user, url, pid)
                     assert name not in body, (user, url, name)
+
+
+@pytest.mark.parametrize(
+    "kind, path",
+    [
+        ("requests", "/api/v1/mdf/requests/{}"),
+        ("requests", "/mdf/requests/{}"),
+        ("registrations", "/api/v1/registrations/{}"),
+        ("registrations", "/registrations/{}"),
+        ("leads", "/api/v1/leads/{}"),
+        ("leads", "/leads/{}"),
+    ],
+)
+def test_a_foreign_object_is_answered_like_a_missing_one(world, kind, path):
+    """Another partner's MDF request, registration or lead, and one that does not exist, get
+    the same status and the same words (the id asked aside), so ids cannot be probed."""
+    foreign = str(world[kind][FOREIGN])
+    missing = "NO-SUCH-LEAD" if kind == "leads" else "987654"
+    for user in (PARTNER, MANAGER):
+        client = world["clients"][user]
+        one, other = client.get(path.format(foreign)), client.get(path.format(missing))
+        assert one.status_code == other.status_code == 404, (user, one.text, other.text)
+        assert one.text.replace(foreign, "ID") == other.text.replace(missing, "ID"), user
