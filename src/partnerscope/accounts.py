@@ -312,9 +312,10 @@ class Accounts:
             row = connection.execute(
                 select(users.c.password_hash, users.c.active).where(users.c.name == name)
             ).first()
-        if row is None:
-            _verify(_decoy(), password)
-        elif row.active and _verify(row.password_hash, password):
+        # the password is checked whatever the name (the decoy for an unknown one), so that an
+        # unknown or inactive user is answered as slowly as a wrong password
+        right = _verify(row.password_hash if row is not None else _decoy(), password)
+        if row is not None and row.active and right:
             with self.engine.begin() as connection:
                 # to the edge of the window as it stands now: attempts that began earlier
                 # still count them, as if they had come before this one; later ones do not
