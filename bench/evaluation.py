@@ -131,9 +131,7 @@ def time_steps(workspace: Any, run_id: int, repeat: int) -> dict[str, float]:
     fields = cards.fields()
     out["tiers (both rule sets)"], _ = best(
         repeat,
-        lambda: [
-            tiers.evaluate(panel, fields, getattr(config.tiers, r), r) for r in RULESETS
-        ],
+        lambda: [tiers.evaluate(panel, fields, getattr(config.tiers, r), r) for r in RULESETS],
     )
     out["flags"], _ = best(
         repeat, lambda: flags.evaluate_flags(panel, fields, monthly, cards.cohort, config.flags)

@@ -483,19 +483,9 @@ def _one_sign_in_at_a_time(connection: Connection, now: datetime) -> None:
     Counting and then inserting is not atomic by itself: under PostgreSQL's READ COMMITTED
     two transactions each count without the other's uncommitted attempt, and in SQLite a
     transaction that begins with a read takes no lock until it writes."""
-    from sqlalchemy import text
-
-    if connection.dialect.name == "postgresql":
-        # conflicts with itself and with writes to the table, not with reads
-        connection.execute(text("LOCK TABLE login_failures IN SHARE ROW EXCLUSIVE MODE"))
-    elif connection.dialect.name != "sqlite":
-        raise PartnerscopeError(
-            f"sign-in is serialized for SQLite and PostgreSQL only, not "
-            f"{connection.dialect.name}; point [database] url at one of them"
-        )
-    # On SQLite this write, the transaction's first statement, takes the database's one write
-    # lock and holds it to the end. Two windows: a failure the right password forgave sits at
-    # the window's edge as of then, and attempts that began before it must still find it.
+    appdb.serialize(connection, login_failures)
+    # Two windows: a failure the right password forgave sits at the window's edge as of then,
+    # and attempts that began before it must still find it.
     connection.execute(
         login_failures.delete().where(login_failures.c.at < now - 2 * FAILURE_WINDOW)
     )

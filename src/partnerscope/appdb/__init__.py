@@ -11,23 +11,29 @@ workspace is upgraded in place and a new one is created from the same scripts.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from partnerscope.appdb.tables import metadata
+from partnerscope.errors import WorkspaceError
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy import Table
+    from sqlalchemy.engine import Connection, Engine
 
     from partnerscope.workspace import Workspace
 
-__all__ = ["DATABASE_FILE", "ENV_URL", "connect", "database_url", "metadata"]
+__all__ = ["DATABASE_FILE", "ENV_URL", "connect", "database_url", "metadata", "serialize"]
 
 DATABASE_FILE = "app.db"
 ENV_URL = "PARTNERSCOPE_DATABASE_URL"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 _engines: dict[str, Engine] = {}
+#: held while a store is opened for the first time in this process (made and migrated once,
+#: however many threads ask at once)
+_opening = threading.Lock()
 
 
 def database_url(workspace: Workspace) -> str:
@@ -43,10 +49,37 @@ def connect(workspace: Workspace) -> Engine:
     url = database_url(workspace)
     engine = _engines.get(url)
     if engine is None:
-        engine = _create(url)
-        upgrade(engine)
-        _engines[url] = engine
+        with _opening:
+            engine = _engines.get(url)
+            if engine is None:
+                engine = _create(url)
+                upgrade(engine)
+                _engines[url] = engine
     return engine
+
+
+def serialize(connection: Connection, table: Table) -> None:
+    """Make the transaction of ``connection`` the only one writing ``table`` until it ends
+    (others wait for it), so that what it reads before it writes still holds when it writes:
+    a budget left, the first registration of an account, a partner's open leads. Call it first
+    in the transaction.
+
+    PostgreSQL: a table lock that conflicts with itself and with writes, not with reads.
+    SQLite: the database's one write lock, taken by a write that changes nothing (the driver
+    begins a transaction only at its first write, so one that began with a read would hold no
+    lock until then)."""
+    from sqlalchemy import false, text
+
+    match connection.dialect.name:
+        case "postgresql":
+            connection.execute(text(f'LOCK TABLE "{table.name}" IN SHARE ROW EXCLUSIVE MODE'))
+        case "sqlite":
+            connection.execute(table.delete().where(false()))
+        case other:
+            raise WorkspaceError(
+                f"the transactional store runs on SQLite or PostgreSQL, not {other}; point "
+                "[database] url (or PARTNERSCOPE_DATABASE_URL) at one of them"
+            )
 
 
 def _create(url: str) -> Engine:

@@ -308,13 +308,13 @@ def approve(
     """Approve the request for ``amount`` (default: the amount requested), at most what was
     requested and what is left of the partner's budget that year; the claim deadline is the
     approval date + ``[mdf] claim_days``."""
-    from sqlalchemy import select
-
     from partnerscope.metrics.calendar import FiscalCalendar
 
     moment = now or now_utc()
     settings = workspace.config.mdf
     with appdb.connect(workspace).begin() as connection:
+        # approvals wait for each other, so that two cannot spend the same budget left
+        appdb.serialize(connection, mdf_requests)
         found = _load(connection, request_id, lock=True)
         _require(found, RequestStatus.REQUESTED, "approved")
         granted = found.requested_amount if amount is None else _positive(amount, "approved amount")
@@ -328,14 +328,6 @@ def approve(
         year = FiscalCalendar(workspace.config.workspace.fiscal_year_start_month).parse(
             found.fiscal_year
         )
-        # two approvals against one partner's year wait for each other (PostgreSQL; SQLite
-        # has one writer at a time anyway), so both cannot spend the same budget left
-        connection.execute(
-            select(mdf_requests.c.request_id)
-            .where(mdf_requests.c.partner_id == found.partner_id)
-            .where(mdf_requests.c.fiscal_year == found.fiscal_year)
-            .with_for_update()
-        ).all()
         budget = compute_budgets(
             workspace, connection, year, [found.partner_id], partner_id=found.partner_id
         )[0]

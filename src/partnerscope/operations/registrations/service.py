@@ -245,6 +245,9 @@ def submit(
     check_partner(partner_names(workspace), partner_id, RegistrationRefusedError)
     direct = direct_conflicts(workspace, account, match)
     with appdb.connect(workspace).begin() as connection:
+        # submissions and approvals one at a time: an id is given at insert and a row seen
+        # by others at commit, so "earlier" is only the order submissions commit in this way
+        appdb.serialize(connection, deal_registrations)
         others = live_registrations(connection, other_than=partner_id)
         conflicts = [c for _, c in registration_conflicts(account, others, match)] + direct
         registration_id = connection.execute(
@@ -308,6 +311,7 @@ def approve(
     settings = workspace.config.registration
     match = matcher(workspace)
     with appdb.connect(workspace).begin() as connection:
+        appdb.serialize(connection, deal_registrations)  # (see submit)
         found = _load(connection, registration_id, lock=True)
         _require(found, RegistrationStatus.SUBMITTED, "approved")
         account = account_of(found, match)

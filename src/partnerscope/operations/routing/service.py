@@ -131,6 +131,8 @@ def route_leads(
     hours = sla_hours(workspace)
     router = _router(workspace, settings, now)
     with appdb.connect(workspace).begin() as connection:
+        # one routing at a time: each reads the open leads and cursors the last one left
+        appdb.serialize(connection, lead_assignments)
         before = _start(router, connection)
         done = store.routed(connection, (row.lead.lead_id for row in leads))
         todo = [row for row in leads if row.lead.lead_id not in done]
@@ -321,6 +323,7 @@ def record_decline(
     why = _text(reason)
     router = _router(workspace, workspace.config.routing, now)
     with appdb.connect(workspace).begin() as connection:
+        appdb.serialize(connection, lead_assignments)  # it routes the lead again
         attempts = _current(connection, lead_id, partner_id)
         found = attempts[-1]
         _move(
@@ -363,6 +366,7 @@ def check_sla(
     hours = sla_hours(workspace)
     out = []
     with appdb.connect(workspace).begin() as connection:
+        appdb.serialize(connection, lead_assignments)  # it routes the breached leads again
         due = connection.execute(
             select(t.c.lead_id)
             .where(t.c.status == Status.ASSIGNED.value, t.c.sla_due_at < now)
