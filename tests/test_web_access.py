@@ -179,6 +179,7 @@ def world(web_world):
         "anonymous": web_world.client(app=app),
         "names": names,
         "visible": {u: set(me[u]["partners"] or names) for u in EVERYONE},
+        "root": web_world.root,
         "approved": web_world.approved,
         "requests": web_world.requests,
         "leads": web_world.leads,
@@ -382,3 +383,16 @@ def test_a_foreign_object_is_answered_like_a_missing_one(world, kind, path):
         one, other = client.get(path.format(foreign)), client.get(path.format(missing))
         assert one.status_code == other.status_code == 404, (user, one.text, other.text)
         assert one.text.replace(foreign, "ID") == other.text.replace(missing, "ID"), user
+
+
+def test_a_partner_is_told_alike_of_a_draft_ledger_and_of_none(world):
+    """A partner user is not shown draft ledgers, nor told which exist."""
+    from partnerscope.money.payouts import Payouts
+
+    ledgers = Payouts(Workspace.open(world["root"])).periods()
+    draft = next(p.period for p in ledgers if p.status == "draft")
+    client = world["clients"][PARTNER]
+    for path in ("/api/v1/payouts/{}", "/payouts/{}"):
+        one, other = client.get(path.format(draft)), client.get(path.format("FY1999-Q1"))
+        assert one.status_code == other.status_code == 404
+        assert one.text.replace(draft, "Q") == other.text.replace("FY1999-Q1", "Q")

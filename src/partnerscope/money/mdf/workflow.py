@@ -147,10 +147,15 @@ def _positive(value: Decimal | int | str, what: str) -> Decimal:
 
 
 def _load(connection: Connection, request_id: int, *, lock: bool = False) -> MdfRequest:
+    """The request; with ``lock``, read once no other step may change requests
+    (:func:`appdb.serialize`: every step that writes them takes it first, so none waits for
+    another in a circle, and an approval reads the budget left as it stands)."""
     from sqlalchemy import select
 
+    if lock:
+        appdb.serialize(connection, mdf_requests)
     query = select(mdf_requests).where(mdf_requests.c.request_id == request_id)
-    row = connection.execute(query.with_for_update() if lock else query).first()
+    row = connection.execute(query).first()
     if row is None:
         raise MdfNotFoundError(
             f"no MDF request #{request_id}; `partnerscope mdf list` shows the requests"
@@ -313,8 +318,6 @@ def approve(
     moment = now or now_utc()
     settings = workspace.config.mdf
     with appdb.connect(workspace).begin() as connection:
-        # approvals wait for each other, so that two cannot spend the same budget left
-        appdb.serialize(connection, mdf_requests)
         found = _load(connection, request_id, lock=True)
         _require(found, RequestStatus.REQUESTED, "approved")
         granted = found.requested_amount if amount is None else _positive(amount, "approved amount")

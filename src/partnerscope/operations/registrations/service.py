@@ -110,12 +110,17 @@ def _today(workspace: Workspace, moment: datetime) -> date:
 
 
 def _load(connection: Connection, registration_id: int, *, lock: bool = False) -> Registration:
+    """The registration; with ``lock``, read once no other step may change registrations
+    (:func:`appdb.serialize`: every step that writes them takes it first, so none waits for
+    another in a circle)."""
     from sqlalchemy import select
 
+    if lock:
+        appdb.serialize(connection, deal_registrations)
     query = select(deal_registrations).where(
         deal_registrations.c.registration_id == registration_id
     )
-    row = connection.execute(query.with_for_update() if lock else query).first()
+    row = connection.execute(query).first()
     if row is None:
         raise RegistrationNotFoundError(
             f"no registration #{registration_id}; `partnerscope registrations list` shows them"
@@ -311,7 +316,6 @@ def approve(
     settings = workspace.config.registration
     match = matcher(workspace)
     with appdb.connect(workspace).begin() as connection:
-        appdb.serialize(connection, deal_registrations)  # (see submit)
         found = _load(connection, registration_id, lock=True)
         _require(found, RegistrationStatus.SUBMITTED, "approved")
         account = account_of(found, match)
@@ -509,13 +513,13 @@ def _select(
 ) -> list[Registration]:
     from sqlalchemy import select
 
+    if lock:
+        appdb.serialize(connection, deal_registrations)  # (see _load)
     query = select(deal_registrations).order_by(deal_registrations.c.registration_id)
     if partner is not None:
         query = query.where(deal_registrations.c.partner_id == partner)
     if status is not None:
         query = query.where(deal_registrations.c.status == status.value)
-    if lock:
-        query = query.with_for_update()
     return [Registration.from_row(row) for row in connection.execute(query)]
 
 

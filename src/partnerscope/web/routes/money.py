@@ -136,9 +136,18 @@ def visible_ledger(ctx: Ctx, period: str, partner: str | None = None) -> Ledger:
     when given); a draft is not shown to a partner user (404, as if there were none)."""
     from dataclasses import replace
 
-    ledger = _ledgers(ctx).ledger(period)
-    if ctx.user.role is Role.PARTNER_USER and ledger.status not in LOCKED:
-        raise HTTPException(404, f"no approved ledger for {period!r} yet")
+    from partnerscope.money.payouts import PayoutNotFoundError
+
+    # a partner user is told alike of a draft and of no ledger at all (not which ledgers exist)
+    hidden = HTTPException(404, f"no approved ledger for {period!r} yet")
+    try:
+        ledger = _ledgers(ctx).ledger(period)
+    except PayoutNotFoundError:
+        if partner_view(ctx):
+            raise hidden from None
+        raise
+    if partner_view(ctx) and ledger.status not in LOCKED:
+        raise hidden
     if partner is not None:
         return replace(ledger, lines=[ln for ln in ledger.lines if ln.partner_id == partner])
     if ctx.visible is None:
