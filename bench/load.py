@@ -226,7 +226,7 @@ def check(root: Path, samples: list[Sample], refresh: dict[str, float]) -> dict[
     """Count errors and mixed answers; latency per run served."""
     from partnerscope.reports import content
     from partnerscope.reports.content import CohortMedians
-    from partnerscope.web.routes.partners import report_out
+    from partnerscope.web.routes.partners import ReportOut, report_out
     from partnerscope.workspace import Workspace
 
     ws = Workspace.open(root)
@@ -243,7 +243,7 @@ def check(root: Path, samples: list[Sample], refresh: dict[str, float]) -> dict[
                 data[run] = (run_data, CohortMedians(run_data))
             run_data, medians = data[run]
             report = content.scorecard(run_data, partner, None, medians=medians)
-            answer = json.loads(report_out(report).model_dump_json())
+            answer = json.loads(report_out(report, ReportOut).model_dump_json())
             if run != newest:
                 answer["sections"].pop("plan")
             expected[run, partner] = answer

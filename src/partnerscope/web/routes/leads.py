@@ -291,7 +291,7 @@ def _worker(ctx: Ctx, lead_id: str, partner_id: str | None) -> str:
     history = _history(ctx, lead_id)
     attempts = visible_attempts(ctx, lead_id, history)
     if not _sees(ctx, history[-1]):
-        # (the service's refusal would name the partner the lead went to)
+        # said here, before the service is asked: the caller may not see where it went
         raise HTTPException(
             400, f"lead {lead_id} has moved on to another partner ({attempts[-1].status.value})"
         )

@@ -7,7 +7,7 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -34,17 +34,15 @@ Period = Annotated[
 ]
 
 
-class Stamp(BaseModel):
-    run_id: int
-    as_of: str
-    config_hash: str
-    definitions_version: str
-    engine: str
-
-
 class PartnerStamp(BaseModel):
     run_id: int
     as_of: str
+
+
+class Stamp(PartnerStamp):
+    config_hash: str
+    definitions_version: str
+    engine: str
 
 
 class PartnerReportOut(BaseModel):
@@ -62,18 +60,13 @@ class PartnerReportOut(BaseModel):
     charts: dict[str, dict[str, Any]]
 
 
-class ReportOut(BaseModel):
+class ReportOut(PartnerReportOut):
     """A report's content as data: figures carry the metric, the raw value and its text."""
 
-    kind: str
-    title: str
-    subtitle: str
-    period: str
-    partner_id: str | None
     stamp: Stamp
-    sections: dict[str, Any]
-    #: Vega-Lite specs
-    charts: dict[str, dict[str, Any]]
+
+
+Out = TypeVar("Out", bound=PartnerReportOut)
 
 
 @dataclass(frozen=True)
@@ -100,9 +93,11 @@ def build_page(
     def build() -> PartnerPage:
         report = content.scorecard(served.data, partner_id, period, medians=served.medians)
         if not for_partner:
-            return _build(report, "_scorecard_body.html.j2", report_out(report))
+            return _build(report, "_scorecard_body.html.j2", report_out(report, ReportOut))
         edition = partner_scorecard(report, served.data.workspace.config.tiers.shown_to_partners)
-        return _build(edition, "_partner_scorecard_body.html.j2", partner_report_out(edition))
+        return _build(
+            edition, "_partner_scorecard_body.html.j2", report_out(edition, PartnerReportOut)
+        )
 
     return served.built(_key(partner_id, period, for_partner), build)
 
@@ -149,27 +144,18 @@ def warm(served: Served, stop: Callable[[], bool]) -> None:
         time.sleep(0)  # let the requests waiting for the interpreter go first
 
 
-def partner_report_out(report: Report) -> PartnerReportOut:
-    return PartnerReportOut(
+def report_out(report: Report, model: type[Out]) -> Out:
+    """The report as data, in ``model``: ``ReportOut`` (all of it) or the partner's
+    ``PartnerReportOut`` (its stamp without the run's internals)."""
+    stamp = PartnerStamp if model is PartnerReportOut else Stamp
+    fields = {k: v for k, v in asdict(report.stamp).items() if k in stamp.model_fields}
+    return model(
         kind=report.kind,
         title=report.title,
         subtitle=report.subtitle,
         period=report.period,
         partner_id=report.partner_id,
-        stamp=PartnerStamp(run_id=report.stamp.run_id, as_of=report.stamp.as_of),
-        sections=report.sections,
-        charts=report.charts,
-    )
-
-
-def report_out(report: Report) -> ReportOut:
-    return ReportOut(
-        kind=report.kind,
-        title=report.title,
-        subtitle=report.subtitle,
-        period=report.period,
-        partner_id=report.partner_id,
-        stamp=Stamp(**{k: v for k, v in asdict(report.stamp).items() if k in Stamp.model_fields}),
+        stamp=stamp(**fields),
         sections=report.sections,
         charts=report.charts,
     )

@@ -301,7 +301,7 @@ def dashboard(ctx: Ctx, period: str | None) -> Report:
 def dashboard_api(ctx: Annotated[Ctx, Depends(allow(*STAFF))], period: Period = None) -> ReportOut:
     """The executive summary: KPIs against goals, tier distribution and moves, risers and
     decliners, alerts, decisions and MDF return."""
-    out = report_out(dashboard(ctx, period))
+    out = report_out(dashboard(ctx, period), ReportOut)
     out.sections = _clean(out.sections)
     out.charts = _clean(out.charts)
     return out
