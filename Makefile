@@ -43,9 +43,10 @@ test: $(STAMP) system lint typecheck docs-check pytest ## Everything CI runs: li
 system: ## Install the Debian packages the tests need (root only; a no-op when present)
 	bash scripts/setup-system
 
-lint: $(STAMP) ## ruff lint and format check (changes nothing)
+lint: $(STAMP) ## ruff lint and format check, and the import layers (changes nothing)
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/lint-imports
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix $(CODE)

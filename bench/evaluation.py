@@ -115,8 +115,8 @@ def time_steps(workspace: Any, run_id: int, repeat: int) -> dict[str, float]:
     from partnerscope.evaluation import alerts, flags, pipeline, tiers
     from partnerscope.evaluation.panel import build_panel
     from partnerscope.evaluation.scorecard import score
-    from partnerscope.evaluation.settings import RULESETS
     from partnerscope.runs import read_memberships, read_results
+    from partnerscope.settings.evaluation import RULESETS
 
     config, catalog = workspace.config, workspace.catalog
     out: dict[str, float] = {}

@@ -40,11 +40,11 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info
+from partnerscope.geo import COUNTRIES_FILE
 from partnerscope.operations.routing.engine import Band, Lead, Router
 from partnerscope.operations.routing.facts import PartnerFacts
-from partnerscope.operations.routing.geo import COUNTRIES_FILE
 from partnerscope.operations.routing.leadfile import LeadRow
-from partnerscope.operations.routing.settings import RoutingSettings
+from partnerscope.settings.routing import RoutingSettings
 
 CERTS = ("CERT-A", "CERT-B", "CERT-C", "CERT-D")
 PRODUCTS = {"Cloud": ("CERT-A",), "Security": ("CERT-B", "CERT-C"), "Data": ("CERT-D",)}

@@ -14,7 +14,7 @@ import pytest
 from partnerscope.errors import ConfigError
 from partnerscope.evaluation.alerts import dedupe, evaluate_alerts
 from partnerscope.evaluation.panel import Panel
-from partnerscope.evaluation.settings import (
+from partnerscope.settings.evaluation import (
     AlertSettings,
     AnomalySettings,
     Severity,

@@ -11,7 +11,7 @@ import pytest
 
 from partnerscope.evaluation.flags import evaluate_flags
 from partnerscope.evaluation.panel import Panel
-from partnerscope.evaluation.settings import FlagSettings, HighPotential, ImprovementCriteria
+from partnerscope.settings.evaluation import FlagSettings, HighPotential, ImprovementCriteria
 from tests.panels import series_panel
 
 NAN = math.nan

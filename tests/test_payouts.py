@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from partnerscope.amounts import cents
 from partnerscope.cli import app as cli
-from partnerscope.money.amounts import cents
 from partnerscope.money.payouts import PayoutError, Payouts, export
 from partnerscope.money.rules import (
     ClubPlace,
@@ -33,7 +33,7 @@ from partnerscope.money.rules import (
     earn,
     totals,
 )
-from partnerscope.money.settings import (
+from partnerscope.settings.money import (
     BonusBands,
     BracketMode,
     Clubs,

@@ -37,7 +37,6 @@ from partnerscope.operations.registrations import (
     RegistrationStatus,
 )
 from partnerscope.operations.registrations.matching import (
-    DEFAULT_THRESHOLD,
     DomainError,
     MatchedOn,
     Matcher,
@@ -47,6 +46,7 @@ from partnerscope.operations.registrations.matching import (
     similarity,
 )
 from partnerscope.operations.registrations.rows import COLUMNS
+from partnerscope.settings.registrations import DEFAULT_THRESHOLD
 from partnerscope.workspace import Workspace
 from tests.conftest import make_workspace, query
 from tests.test_metrics_fixture import csv_file, source

@@ -26,18 +26,18 @@ from partnerscope import audit
 from partnerscope.appdb import connect
 from partnerscope.cli import app as cli
 from partnerscope.config import Config, check_evaluation
+from partnerscope.geo import country_code, distance_km
 from partnerscope.operations.routing import service
 from partnerscope.operations.routing.engine import Band, Lead, Router
 from partnerscope.operations.routing.facts import PartnerFacts
-from partnerscope.operations.routing.geo import country_code, distance_km
 from partnerscope.operations.routing.leadfile import LeadRow
-from partnerscope.operations.routing.settings import RoutingSettings
 from partnerscope.operations.routing.store import (
     LeadNotFoundError,
     Rerouted,
     RoutingError,
     Status,
 )
+from partnerscope.settings.routing import RoutingSettings
 from tests.conftest import csv_text, make_workspace, write_file
 
 NOW = datetime(2025, 5, 5, 9, 0)
@@ -138,8 +138,8 @@ def test_countries_by_code_or_name():
 
 
 def test_routing_and_registrations_read_one_country_table():
+    from partnerscope.geo import country_names, lookup_country
     from partnerscope.operations.registrations.matching import normalize_country
-    from partnerscope.operations.routing.geo import country_names, lookup_country
 
     typed = ("Deutschland", "Österreich", "U.S.", "the Netherlands", "uae", "Jordan", "gb")
     assert [lookup_country(t) for t in typed] == ["DE", "AT", "US", "NL", "AE", "JO", "GB"]

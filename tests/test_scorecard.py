@@ -16,8 +16,8 @@ from partnerscope.errors import ConfigError
 from partnerscope.evaluation.normalize import normalize, shrink
 from partnerscope.evaluation.panel import Panel, group_ids, grouped_percentile
 from partnerscope.evaluation.scorecard import score
-from partnerscope.evaluation.settings import Method, ScorecardSettings
 from partnerscope.metrics.definition import load_catalog
+from partnerscope.settings.evaluation import Method, ScorecardSettings
 
 CATALOG = load_catalog({})
 NAN = np.nan

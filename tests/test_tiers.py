@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from partnerscope.evaluation.panel import FloatArray, IntArray, Panel
-from partnerscope.evaluation.settings import TierLevel, TierRules, TierSettings
 from partnerscope.evaluation.tiers import (
     Gap,
     evaluate,
@@ -23,6 +22,7 @@ from partnerscope.evaluation.tiers import (
     place,
     to_table,
 )
+from partnerscope.settings.evaluation import TierLevel, TierRules, TierSettings
 
 NAN = math.nan
 PERFORMANCE = TierSettings().performance  # Elite 0, Performance 1, Development 2, Under review 3

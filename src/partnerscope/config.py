@@ -21,17 +21,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from partnerscope.errors import ConfigError
-from partnerscope.evaluation.settings import (
+from partnerscope.schema import TABLES, ColumnType
+from partnerscope.settings.evaluation import (
     AlertSettings,
     FlagSettings,
     ScorecardSettings,
     TierSettings,
 )
-from partnerscope.money.settings import IncentiveSettings, MdfSettings
-from partnerscope.operations.registrations.settings import RegistrationSettings
-from partnerscope.operations.routing.settings import RoutingSettings
-from partnerscope.reports.settings import ReportSettings
-from partnerscope.schema import TABLES, ColumnType
+from partnerscope.settings.money import IncentiveSettings, MdfSettings
+from partnerscope.settings.registrations import RegistrationSettings
+from partnerscope.settings.reports import ReportSettings
+from partnerscope.settings.routing import RoutingSettings
 
 CONFIG_FILE = "partnerscope.toml"
 DEFAULT_NULL_VALUES = ("NULL", "null", "None", "N/A", "n/a", "NA", "#N/A", "-")
@@ -309,11 +309,11 @@ def _check_metrics(metrics: dict[str, Any]) -> list[str]:
 def check_evaluation(config: Config) -> list[str]:
     """Problems of the names the scorecard, tier rules, alerts, reports, incentives and MDF
     budgets use."""
-    from partnerscope.evaluation.settings import check
     from partnerscope.metrics.definition import load_catalog
-    from partnerscope.money.settings import check as check_money
-    from partnerscope.operations.routing.settings import check as check_routing
-    from partnerscope.reports.settings import check as check_reports
+    from partnerscope.settings.evaluation import check
+    from partnerscope.settings.money import check as check_money
+    from partnerscope.settings.reports import check as check_reports
+    from partnerscope.settings.routing import check as check_routing
 
     catalog = load_catalog(config.metrics)
     return [

@@ -7,7 +7,8 @@ callers that catch ``ValueError`` or ``FileNotFoundError`` keep working.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import difflib
+from collections.abc import Callable, Iterable, Sequence
 
 
 class PartnerscopeError(Exception):
@@ -42,3 +43,10 @@ class WorkspaceBusyError(PartnerscopeError, RuntimeError):
 class DataFileError(PartnerscopeError, ValueError):
     """A whole input file cannot be read as the entity it is declared as (wrong file, wrong columns,
     empty, binary). Row-level problems never raise: those rows are quarantined."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` for the choice closest to ``word``, else nothing: the hint an
+    error message ends with."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -11,13 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from partnerscope.errors import WorkspaceBusyError, WorkspaceError
+from partnerscope.errors import WorkspaceBusyError, WorkspaceError, did_you_mean
 from partnerscope.schema import TABLES
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     import duckdb
+
+    from partnerscope.workspace import Workspace
 
 SCHEMA_VERSION = "1"
 
@@ -58,6 +62,17 @@ def latest_quarantine(**equal: str | None) -> tuple[str, list[object]]:
             where.append(f"q.{column} = ?")
             params.append(value)
     return f"FROM _quarantine q WHERE {' AND '.join(where)}", params
+
+
+def warehouse_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The warehouse tables an engine other than DuckDB receives a copy of: the canonical tables
+    and the posted ones, not the ledgers whose names begin with ``_``."""
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+        "AND table_type = 'BASE TABLE' AND table_name NOT LIKE '\\_%' ESCAPE '\\' "
+        "ORDER BY table_name"
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 class Warehouse:
@@ -146,3 +161,30 @@ class Warehouse:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def read_warehouse(workspace: Workspace, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """Rows of ``sql`` on the warehouse, opened read-only for this one query."""
+    with workspace.warehouse(read_only=True) as warehouse:
+        return warehouse.con.execute(sql, list(params)).fetchall()
+
+
+def partner_names(workspace: Workspace) -> dict[str, str]:
+    """Every partner of the warehouse: id → name."""
+    rows = read_warehouse(workspace, "SELECT partner_id, name FROM partners ORDER BY partner_id")
+    return {pid: name or pid for pid, name in rows}
+
+
+def check_partner(
+    names: dict[str, str],
+    partner_id: str,
+    refused: Callable[[str, str], Exception],
+) -> None:
+    """Refuse (``refused(check, message)``, the workflow's own error) a partner id that is not
+    in the warehouse, with the nearest id that is."""
+    if partner_id not in names:
+        raise refused(
+            "partner",
+            f"no partner {partner_id!r} in the warehouse (load it with `partnerscope ingest` or "
+            f"check the id){did_you_mean(partner_id, names)}",
+        )

@@ -22,7 +22,8 @@ from partnerscope.errors import WorkspaceBusyError, WorkspaceError
 if TYPE_CHECKING:
     from partnerscope.ingest.loader import IngestReport, ProgressFn
     from partnerscope.metrics.definition import Catalog
-    from partnerscope.runs import Progress, RunManifest
+    from partnerscope.pipeline import Progress
+    from partnerscope.runs import RunManifest
     from partnerscope.warehouse import Warehouse
 
 TEMPLATE = Path(__file__).parent / "templates" / CONFIG_FILE
@@ -143,6 +144,6 @@ class Workspace:
         self, *, as_of: datetime | None = None, full: bool = False, progress: Progress | None = None
     ) -> RunManifest:
         """Compute every metric and store the results as a new run."""
-        from partnerscope.runs import execute
+        from partnerscope.pipeline import execute
 
         return execute(self, as_of=as_of, full=full, progress=progress)

@@ -34,7 +34,7 @@ Year = Annotated[
 
 
 def _money(amount: Decimal | None) -> str:
-    from partnerscope.money.mdf.common import money
+    from partnerscope.amounts import money
 
     return money(amount)
 
@@ -64,8 +64,8 @@ def mdf_budgets(
 
     The budget is the partner's override (`mdf budget set`) or its tier's default; what is left
     is the budget less what the workflow has committed and the imported MDF spend of the year."""
+    from partnerscope.amounts import ZERO
     from partnerscope.money import mdf
-    from partnerscope.money.amounts import ZERO
 
     found = mdf.budgets(state(ctx).workspace(), year)
     shown = [b for b in found if everyone or b.amount or b.committed or b.imported_spend]

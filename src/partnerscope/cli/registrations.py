@@ -29,7 +29,7 @@ RegistrationId = Annotated[
 
 
 def _money(registration: Registration) -> str:
-    from partnerscope.money.mdf.common import money
+    from partnerscope.amounts import money
 
     return money(registration.amount)
 

@@ -236,10 +236,10 @@ def _write_operations(ws: Workspace, seed: int) -> None:
     import random
 
     from partnerscope.cli.leads import write_assignments
-    from partnerscope.money.mdf.common import read_warehouse
     from partnerscope.operations import registrations
     from partnerscope.operations.routing import service
     from partnerscope.operations.routing.leadfile import read_rows
+    from partnerscope.warehouse import read_warehouse
 
     draw = random.Random(seed)
     partners = read_warehouse(

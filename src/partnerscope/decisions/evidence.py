@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING
 
 from partnerscope.decisions.record import Evidence
 from partnerscope.decisions.signals import GRAINS, parse_scope
-from partnerscope.errors import PartnerscopeError
+from partnerscope.errors import PartnerscopeError, did_you_mean
 from partnerscope.metrics.calendar import FiscalCalendar, PeriodError
-from partnerscope.metrics.definition import did_you_mean
 
 if TYPE_CHECKING:
     from partnerscope.workspace import Workspace

@@ -32,8 +32,7 @@ from partnerscope.decisions.record import (
     Status,
 )
 from partnerscope.decisions.store import DecisionStore
-from partnerscope.errors import ConfigError, PartnerscopeError
-from partnerscope.metrics.definition import did_you_mean
+from partnerscope.errors import ConfigError, PartnerscopeError, did_you_mean
 from partnerscope.scenarios.spec import problems
 
 if TYPE_CHECKING:

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from partnerscope.decisions.record import scope_label
-from partnerscope.errors import PartnerscopeError
-from partnerscope.metrics.definition import did_you_mean
+from partnerscope.errors import PartnerscopeError, did_you_mean
 from partnerscope.metrics.evaluate import LEVELS
 
 if TYPE_CHECKING:

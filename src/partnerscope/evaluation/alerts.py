@@ -31,12 +31,12 @@ from partnerscope.evaluation.panel import (
     grouped_median,
     grouped_sum,
 )
-from partnerscope.evaluation.settings import Severity
+from partnerscope.settings.evaluation import Severity
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from partnerscope.evaluation.settings import AlertSettings, AnomalySettings, Threshold
+    from partnerscope.settings.evaluation import AlertSettings, AnomalySettings, Threshold
 
 _RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2}
 
@@ -72,7 +72,7 @@ def evaluate_alerts(
     name; ``cohort`` is each row's peer-cohort key; ``directions`` says per metric whether
     "higher" or "lower" is better ("none": it never raises an anomaly).
     """
-    from partnerscope.metrics.definition import did_you_mean
+    from partnerscope.errors import did_you_mean
 
     names = [t.metric for t in settings.thresholds]
     missing = sorted(set(names + list(settings.anomalies.metrics)) - set(fields))

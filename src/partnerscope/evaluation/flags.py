@@ -32,7 +32,7 @@ from partnerscope.evaluation.panel import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from partnerscope.evaluation.settings import (
+    from partnerscope.settings.evaluation import (
         ExitCriteria,
         FlagSettings,
         HighPotential,

@@ -19,7 +19,7 @@ from partnerscope.evaluation.panel import (
     grouped_percentile,
     grouped_sum,
 )
-from partnerscope.evaluation.settings import Method
+from partnerscope.settings.evaluation import Method
 
 #: MAD × this estimates the standard deviation of normally distributed values.
 MAD_SCALE = 1.4826

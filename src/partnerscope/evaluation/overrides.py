@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING
 
 from partnerscope import audit
 from partnerscope.appdb.tables import tier_overrides
-from partnerscope.errors import PartnerscopeError
-from partnerscope.metrics.definition import did_you_mean
+from partnerscope.errors import PartnerscopeError, did_you_mean
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine, RowMapping
 
-    from partnerscope.evaluation.settings import TierSettings
+    from partnerscope.settings.evaluation import TierSettings
 
 OBJECT_TYPE = "tier_override"
 MAX_REASON = 2000
@@ -56,7 +55,7 @@ class Override:
 
 def tier_names(tiers: TierSettings) -> dict[str, list[str]]:
     """Each ruleset of the configuration and its tiers, top first."""
-    from partnerscope.evaluation.settings import RULESETS
+    from partnerscope.settings.evaluation import RULESETS
 
     return {name: [level.name for level in getattr(tiers, name).levels] for name in RULESETS}
 

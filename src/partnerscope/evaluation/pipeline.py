@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from partnerscope.evaluation.panel import Panel, build_panel
 from partnerscope.evaluation.scorecard import Scorecards, score, to_tables
-from partnerscope.evaluation.settings import RULESETS
+from partnerscope.settings.evaluation import RULESETS
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from partnerscope.evaluation.pipeline import Evaluation
-    from partnerscope.evaluation.settings import ImprovementCriteria
+    from partnerscope.settings.evaluation import ImprovementCriteria
     from partnerscope.workspace import Workspace
 
 PLANS_FILE = "plans.json"

@@ -29,8 +29,8 @@ from partnerscope.evaluation.panel import (
     grouped_percentile,
     trailing_sum,
 )
-from partnerscope.evaluation.settings import Method, ScorecardSettings
-from partnerscope.metrics.definition import Direction, Kind, Unit
+from partnerscope.metrics.definition import Direction
+from partnerscope.settings.evaluation import Method, ScorecardSettings
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -94,19 +94,6 @@ class Scorecards:
         }
 
 
-def shrinkable(catalog: Catalog, name: str) -> tuple[str, str] | None:
-    """(successes, trials) of a metric that is a share of counted events (win_rate: won_deals
-    of closed_deals), else None."""
-    metric = catalog[name]
-    if metric.kind is not Kind.RATIO or metric.spec.unit is not Unit.SHARE:
-        return None
-    numerator, denominator = metric.spec.numerator, metric.spec.denominator
-    assert numerator is not None and denominator is not None
-    if all(catalog[m].spec.unit is Unit.COUNT for m in (numerator, denominator)):
-        return numerator, denominator
-    return None
-
-
 def score(
     panel: Panel,
     catalog: Catalog,
@@ -121,7 +108,7 @@ def score(
     for name, weight in weights.items():
         value = panel.values[name]
         shrunk = None
-        pair = shrinkable(catalog, name) if name in settings.shrink else None
+        pair = catalog.share_of_counts(name) if name in settings.shrink else None
         if pair is not None:
             successes, trials = (panel.values[p] for p in pair)
             shrunk = peers.shrink(value, successes, trials)

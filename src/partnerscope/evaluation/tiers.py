@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from partnerscope.evaluation.panel import BoolArray, FloatArray, IntArray, ObjectArray, Panel
-from partnerscope.evaluation.settings import TierLevel, TierRules
+from partnerscope.settings.evaluation import TierLevel, TierRules
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -9,9 +9,8 @@ from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from partnerscope.errors import PartnerscopeError
+from partnerscope.errors import PartnerscopeError, did_you_mean
 from partnerscope.evaluation.pipeline import ALERTS, FLAGS, SCORE_LINES, SCORECARDS, TIERS
-from partnerscope.metrics.definition import did_you_mean
 from partnerscope.runs import MANAGERS, RunManifest, get_run, run_folder
 
 if TYPE_CHECKING:
@@ -207,7 +206,7 @@ class RunData:
     def memberships(self) -> Indexed:
         import pyarrow.parquet as pq
 
-        from partnerscope.metrics.engine import MEMBERSHIPS
+        from partnerscope.runs import MEMBERSHIPS
 
         table = pq.read_table(self.folder / MEMBERSHIPS, filters=[("grain", "=", self.grain)])
         return Indexed(table, "partner_id")
@@ -241,7 +240,7 @@ class RunData:
         """Every partner's metric values at ``grain`` (the scorecard's by default)."""
         import pyarrow.parquet as pq
 
-        from partnerscope.metrics.engine import RESULTS
+        from partnerscope.runs import RESULTS
 
         grain = grain or self.grain
         if grain not in self._results:
@@ -255,7 +254,7 @@ class RunData:
         """The values of a group level (portfolio, company, a cohort) at ``grain``."""
         import pyarrow.parquet as pq
 
-        from partnerscope.metrics.engine import RESULTS
+        from partnerscope.runs import RESULTS
 
         return pq.read_table(
             self.folder / RESULTS,

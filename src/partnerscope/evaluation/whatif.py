@@ -11,7 +11,7 @@ import numpy as np
 
 from partnerscope.errors import ConfigError
 from partnerscope.evaluation.pipeline import Evaluation, evaluate
-from partnerscope.evaluation.settings import RULESETS
+from partnerscope.settings.evaluation import RULESETS
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -127,7 +127,7 @@ def ingest(
     """Load ``pairs`` of (source name, file) in one transaction and return what happened.
 
     ``sources`` declares the sources by name instead of ``config.sources`` (partnerscope's own
-    files, such as the facts a run posts: :mod:`partnerscope.posting`). A file of a source in
+    files, such as the facts a run posts: :mod:`partnerscope.ingest.facts`). A file of a source in
     ``complete`` holds every row it stands for: the rows an earlier import loaded from that
     same file whose key it no longer holds are removed (a registered deal that became its CRM
     opportunity)."""

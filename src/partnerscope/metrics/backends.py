@@ -13,17 +13,6 @@ if TYPE_CHECKING:
     from partnerscope.config import EngineSettings
 
 
-def warehouse_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The warehouse tables an engine other than DuckDB receives a copy of: the canonical tables
-    and the posted ones, not the ledgers whose names begin with ``_``."""
-    rows = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-        "AND table_type = 'BASE TABLE' AND table_name NOT LIKE '\\_%' ESCAPE '\\' "
-        "ORDER BY table_name"
-    ).fetchall()
-    return [row[0] for row in rows]
-
-
 @contextmanager
 def open_backend(
     settings: EngineSettings, warehouse: duckdb.DuckDBPyConnection, where: str

@@ -6,7 +6,6 @@ use the same form. Loading reports every problem at once, each at its key.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import tomllib
@@ -19,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlglot import exp
 
-from partnerscope.errors import ConfigError, PartnerscopeError
+from partnerscope.errors import ConfigError, PartnerscopeError, did_you_mean
 from partnerscope.metrics.entities import ENTITIES
 from partnerscope.metrics.expressions import Expression, ExpressionError, parse
 from partnerscope.schema import ColumnType
@@ -235,10 +234,17 @@ class Catalog:
             visit(self.get(name).name)
         return [n for n in self.metrics if n in wanted]
 
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    def share_of_counts(self, name: str) -> tuple[str, str] | None:
+        """(successes, trials) of a metric that is a share of counted events (win_rate:
+        won_deals of closed_deals), else None: what a scorecard may shrink toward its cohort."""
+        metric = self[name]
+        if metric.kind is not Kind.RATIO or metric.spec.unit is not Unit.SHARE:
+            return None
+        numerator, denominator = metric.spec.numerator, metric.spec.denominator
+        assert numerator is not None and denominator is not None
+        if all(self[m].spec.unit is Unit.COUNT for m in (numerator, denominator)):
+            return numerator, denominator
+        return None
 
 
 def builtin_raw() -> tuple[str, dict[str, dict[str, Any]]]:

@@ -1,7 +1,7 @@
 """Running the catalog on an engine: parts, periods, groups, values.
 
 :func:`compute` is the whole computation on an Ibis backend; :func:`compute_metrics` is the
-short form for a DuckDB connection. A run (:mod:`partnerscope.runs`) passes the previous run's
+short form for a DuckDB connection. A run (:mod:`partnerscope.pipeline`) passes the previous run's
 parts to recompute only the months new data touched.
 """
 
@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from partnerscope.config import Config
 from partnerscope.metrics.calendar import FiscalCalendar, Grain, add_months
 from partnerscope.metrics.definition import Catalog, Metric, When, load_catalog
 from partnerscope.metrics.dialects import dialect_for
@@ -37,12 +36,15 @@ from partnerscope.metrics.parts import (
     raw_columns,
     static_values,
 )
+from partnerscope.runs import MEMBERSHIPS, RESULTS
 
 if TYPE_CHECKING:
     import duckdb
     import ibis.expr.types as ir
     import pyarrow as pa
     from ibis.backends.sql import SQLBackend
+
+    from partnerscope.config import Config
 
 ALL_GRAINS = tuple(Grain)
 ALL_LEVELS = tuple(LEVELS)
@@ -70,13 +72,9 @@ class Reuse:
     holistic_since: date
 
 
-#: The files a computation writes into its output folder.
-RESULTS, MEMBERSHIPS, PARTS, HOLISTIC = (
-    "results.parquet",
-    "memberships.parquet",
-    "parts.parquet",
-    "holistic.parquet",
-)
+#: The files a computation writes into its output folder (the first two are what the run
+#: store reads back: partnerscope.runs)
+PARTS, HOLISTIC = "parts.parquet", "holistic.parquet"
 KEY_ORDER = ["level", "group_key", "grain", "period_start"]
 
 

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from partnerscope.metrics.backends import warehouse_tables
+from partnerscope.warehouse import warehouse_tables
 
 if TYPE_CHECKING:
     import duckdb

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from partnerscope.metrics.backends import warehouse_tables
+from partnerscope.warehouse import warehouse_tables
 
 if TYPE_CHECKING:
     import duckdb

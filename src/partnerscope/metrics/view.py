@@ -9,9 +9,9 @@ import statistics
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from partnerscope.errors import PartnerscopeError
+from partnerscope.errors import PartnerscopeError, did_you_mean
 from partnerscope.metrics.calendar import FiscalCalendar, Grain, Period
-from partnerscope.metrics.definition import Metric, did_you_mean
+from partnerscope.metrics.definition import Metric
 from partnerscope.runs import get_run, read_memberships, read_results
 
 if TYPE_CHECKING:

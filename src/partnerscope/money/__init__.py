@@ -2,5 +2,5 @@
 (budgets, the request → approval → claim → payment workflow, returns, reallocation).
 
 Amounts are :class:`decimal.Decimal` in the workspace's base currency, rounded to the cent half
-away from zero (:func:`partnerscope.money.amounts.cents`).
+away from zero (:func:`partnerscope.amounts.cents`).
 """

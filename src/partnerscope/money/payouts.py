@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from partnerscope import audit
+from partnerscope.amounts import ZERO, cents, text
 from partnerscope.appdb.tables import payout_lines, payout_periods
 from partnerscope.errors import PartnerscopeError
 from partnerscope.metrics.calendar import FiscalCalendar, Grain, Period, PeriodError
-from partnerscope.money.amounts import ZERO, cents, text
 from partnerscope.money.rules import (
     ClubPlace,
     Deal,

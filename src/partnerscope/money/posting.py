@@ -10,7 +10,7 @@ workflow without a manual step.
 - Every **MDF request** of the workflow: one ``mdf_activities`` row, exactly as
   :func:`~partnerscope.money.mdf.workflow.export_activities` writes it (``MDF-REQ-<number>``).
 
-Each is posted by :func:`partnerscope.posting.post` (each ``partnerscope run``): written to a
+Each is posted by :func:`partnerscope.pipeline.post` (each ``partnerscope run``): written to a
 CSV file under ``state/money/`` and loaded by the ingest loader as a source of partnerscope's
 own (``payout_ledger``, ``mdf_workflow``); unchanged facts add no import.
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from partnerscope.posting import Facts, folder, plural
+from partnerscope.ingest.facts import Facts, folder, plural
 
 if TYPE_CHECKING:
     from partnerscope.workspace import Workspace
@@ -50,9 +50,9 @@ MODULE = "money"
 
 def incentive_costs(workspace: Workspace) -> Facts | None:
     """The approved and paid payout ledgers as ``partner_costs`` rows (None: no such ledger)."""
+    from partnerscope.amounts import text
     from partnerscope.cells import csv_text
     from partnerscope.metrics.calendar import FiscalCalendar
-    from partnerscope.money.amounts import text
     from partnerscope.money.payouts import LOCKED, Payouts
 
     payouts = Payouts(workspace)

@@ -1,9 +1,9 @@
 """Incentive rules: one partner's standing in a quarter in, explained ledger lines out.
 
 Pure functions of :class:`Standing` (gathered from a run by :mod:`partnerscope.money.payouts`)
-and :class:`~partnerscope.money.settings.IncentiveSettings`. Every line says which rule made it,
+and :class:`~partnerscope.settings.money.IncentiveSettings`. Every line says which rule made it,
 its base, rate or quantity, the inputs read and, in words, why. Each line's amount is rounded
-to the cent, half away from zero (:func:`~partnerscope.money.amounts.cents`); caps and the
+to the cent, half away from zero (:func:`~partnerscope.amounts.cents`); caps and the
 minimum payout are lines of their own, so a partner's total is always the sum of its lines.
 
 Quota attainment is recomputed here in decimals from the period's won revenue and quota (both
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from partnerscope.money.amounts import ZERO, cents
-from partnerscope.money.settings import (
+from partnerscope.amounts import ZERO, cents
+from partnerscope.settings.money import (
     Band,
     BracketMode,
     Clubs,

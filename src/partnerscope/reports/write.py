@@ -177,7 +177,8 @@ def _in_processes(
     chunks = [partners[i : i + PER_TASK] for i in range(0, len(partners), PER_TASK)]
     listed: list[Entry] = []
     context = multiprocessing.get_context("spawn")
-    args = (data.workspace.root, data.run.run_id, kind, fmt, period, folder)
+    # the workspace's class travels to the workers (by reference), which open it again
+    args = (type(data.workspace), data.workspace.root, data.run.run_id, kind, fmt, period, folder)
     with ProcessPoolExecutor(jobs, mp_context=context) as pool:
         futures = [pool.submit(_worker_chunk, *args, chunk) for chunk in chunks]
         for future in as_completed(futures):
@@ -192,6 +193,7 @@ _WORKER: dict[tuple[Path, int], tuple[RunData, CohortMedians]] = {}
 
 
 def _worker_chunk(
+    opens: type[Workspace],
     root: Path,
     run_id: int,
     kind: Kind,
@@ -202,10 +204,9 @@ def _worker_chunk(
 ) -> list[Entry]:
     from partnerscope.evaluation.view import RunData
     from partnerscope.reports.content import CohortMedians
-    from partnerscope.workspace import Workspace
 
     if (root, run_id) not in _WORKER:
-        data = RunData(Workspace.open(root), run_id)
+        data = RunData(opens.open(root), run_id)
         _WORKER[(root, run_id)] = (data, CohortMedians(data))
     data, medians = _WORKER[(root, run_id)]
     return [_partner_page(data, kind, fmt, p, period, folder, medians) for p in partners]

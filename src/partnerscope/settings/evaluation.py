@@ -306,7 +306,7 @@ def check(
     alerts: AlertSettings,
 ) -> list[str]:
     """Problems of names the evaluation sections use: every metric must be in the catalog."""
-    from partnerscope.metrics.definition import did_you_mean
+    from partnerscope.errors import did_you_mean
 
     metrics = list(catalog.metrics)
     usable = [*metrics, *DERIVED]
@@ -328,11 +328,10 @@ def check(
             known(f"scorecard.{key}.{name}", name, metrics)
     for name in scorecard.leading:
         known("scorecard.leading", name, metrics)
-    from partnerscope.evaluation.scorecard import shrinkable
 
     for name in scorecard.shrink:
         known("scorecard.shrink", name, metrics)
-        if name in catalog.metrics and shrinkable(catalog, name) is None:
+        if name in catalog.metrics and catalog.share_of_counts(name) is None:
             problems.append(
                 f"scorecard.shrink: {name} is not a share of counted events (a ratio of two "
                 "counts with unit share), so it cannot be shrunk toward its cohort"

@@ -26,8 +26,8 @@ from pydantic import (
 )
 
 if TYPE_CHECKING:
-    from partnerscope.evaluation.settings import TierSettings
     from partnerscope.metrics.definition import Catalog
+    from partnerscope.settings.evaluation import TierSettings
 
 Money = Annotated[Decimal, Field(ge=0)]
 Rate = Annotated[Decimal, Field(ge=0, le=10)]
@@ -202,8 +202,8 @@ def check(
 ) -> list[str]:
     """Problems of the names ``[incentives]`` and ``[mdf]`` use: tier rulesets, the tier names
     given for them, and the metric the clubs rank by."""
-    from partnerscope.evaluation.settings import RULESETS
-    from partnerscope.metrics.definition import did_you_mean
+    from partnerscope.errors import did_you_mean
+    from partnerscope.settings.evaluation import RULESETS
 
     problems: list[str] = []
     rulesets = list(RULESETS)

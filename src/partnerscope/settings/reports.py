@@ -56,7 +56,7 @@ class ReportSettings(BaseModel):
 
 def check(catalog: Catalog, reports: ReportSettings) -> list[str]:
     """Problems of the metric names the ``[reports]`` section uses."""
-    from partnerscope.metrics.definition import did_you_mean
+    from partnerscope.errors import did_you_mean
 
     names = list(catalog.metrics)
     problems = []

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 if TYPE_CHECKING:
-    from partnerscope.evaluation.settings import TierSettings
+    from partnerscope.settings.evaluation import TierSettings
 
 
 class _Strict(BaseModel):
@@ -130,8 +130,8 @@ def check(tiers: TierSettings, routing: RoutingSettings) -> list[str]:
     """Problems of the names ``[routing]`` uses: tier rulesets and the tier names given for
     them (a default tier name such as "Elite" is not checked: a workspace that names its tiers
     otherwise and never routes leads must not be refused)."""
-    from partnerscope.evaluation.settings import RULESETS
-    from partnerscope.metrics.definition import did_you_mean
+    from partnerscope.errors import did_you_mean
+    from partnerscope.settings.evaluation import RULESETS
 
     problems: list[str] = []
     rulesets = list(RULESETS)

@@ -4,7 +4,7 @@ partner and activity type, and a reallocation proposal for next year's budgets.
 
 Every function takes the :class:`~partnerscope.workspace.Workspace` first. Amounts are
 :class:`~decimal.Decimal` in the base currency, rounded to the cent half away from zero
-(:func:`partnerscope.money.amounts.cents`); amounts people type are refused, not rounded, when
+(:func:`partnerscope.amounts.cents`); amounts people type are refused, not rounded, when
 they have more than two decimals. docs/mdf.md is the user's guide.
 """
 

@@ -24,20 +24,17 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from partnerscope import appdb, audit
+from partnerscope.amounts import ZERO, AmountError, cents, parse_amount, text
 from partnerscope.appdb.tables import mdf_budgets, mdf_requests
-from partnerscope.money.amounts import ZERO, cents, text
+from partnerscope.clock import local_date, now_utc
 from partnerscope.money.mdf.common import (
     REQUEST_PREFIX,
     MdfError,
+    MdfRefusedError,
     RequestStatus,
-    check_partner,
     fiscal_year,
-    local_date,
-    now_utc,
-    parse_amount,
-    partner_names,
-    read_warehouse,
 )
+from partnerscope.warehouse import check_partner, partner_names, read_warehouse
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -239,7 +236,7 @@ def budget(
 ) -> Budget:
     """One partner's budget for the fiscal year (default: the current one)."""
     period = fiscal_year(workspace, year, _today(workspace, now))
-    check_partner(partner_names(workspace), partner_id)
+    check_partner(partner_names(workspace), partner_id, MdfRefusedError)
     with appdb.connect(workspace).connect() as connection:
         return compute_budgets(workspace, connection, period, [partner_id], partner_id=partner_id)[
             0
@@ -275,7 +272,10 @@ def set_budget(
 
     moment = now or now_utc()
     period = fiscal_year(workspace, year, local_date(moment, workspace.config.workspace.timezone))
-    value = parse_amount(amount, "budget")
+    try:
+        value = parse_amount(amount, "budget")
+    except AmountError as exc:
+        raise MdfError(str(exc)) from None
     if value < 0:
         raise MdfError(f"the budget {value} is negative; give 0 or more")
     why = reason.strip()
@@ -283,7 +283,7 @@ def set_budget(
         raise MdfError("give a reason: a budget set by hand without one cannot be reviewed later")
     if len(why) > MAX_REASON:
         raise MdfError(f"the reason has {len(why):,} characters; keep it to {MAX_REASON:,}")
-    check_partner(partner_names(workspace), partner_id)
+    check_partner(partner_names(workspace), partner_id, MdfRefusedError)
     key = (mdf_budgets.c.fiscal_year == period.label) & (mdf_budgets.c.partner_id == partner_id)
     values = {"amount": text(value), "reason": why, "set_by": by, "set_at": moment}
     with appdb.connect(workspace).begin() as connection:

@@ -3,19 +3,13 @@ years as people type them, the clock, and the warehouse read."""
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
 from partnerscope.errors import PartnerscopeError
-from partnerscope.money.amounts import cents
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
-
     from partnerscope.metrics.calendar import Period
     from partnerscope.workspace import Workspace
 
@@ -62,49 +56,6 @@ class MdfNotFoundError(PartnerscopeError, LookupError):
     """No MDF request with that id."""
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def local_date(moment: datetime, timezone: str) -> date:
-    """The reporting time zone's date of an instant stored as naive UTC."""
-    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
-
-
-_GROUPED = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?")
-
-
-def parse_amount(value: Decimal | int | str, what: str = "amount") -> Decimal:
-    """An amount as given (``1234.5``, ``"25,000"``, ``Decimal``), checked to be a finite number
-    with at most two decimals: amounts are never rounded silently."""
-    if isinstance(value, Decimal):
-        number = value
-    else:
-        text = str(value).strip().replace("_", "")
-        if _GROUPED.fullmatch(text):
-            text = text.replace(",", "")
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            raise MdfError(
-                f"the {what} {value!r} is not an amount; write it like 25000 or 1234.50"
-            ) from None
-    if not number.is_finite():
-        raise MdfError(f"the {what} {value!r} is not an amount; write it like 25000 or 1234.50")
-    if cents(number) != number:
-        raise MdfError(f"the {what} {value} has more than two decimals; give it to the cent")
-    return cents(number)
-
-
-def money(amount: Decimal | None) -> str:
-    """An amount for people: 25,000.00 (— for none)."""
-    return "—" if amount is None else f"{cents(amount):,.2f}"
-
-
-def percent(ratio: Decimal | None) -> str:
-    return "—" if ratio is None else f"{ratio * 100:,.0f} %"
-
-
 def fiscal_year(workspace: Workspace, year: str | int | None, today: date) -> Period:
     """The fiscal year ``year`` (``FY2026``, ``2026``), or the one ``today`` falls in."""
     from partnerscope.metrics.calendar import FiscalCalendar, Grain
@@ -120,32 +71,3 @@ def fiscal_year(workspace: Workspace, year: str | int | None, today: date) -> Pe
     if period is None or period.grain is not Grain.YEAR or not 1 < period.start.year < 9998:
         raise MdfError(f"{year!r} is not a fiscal year; write it like FY{today.year}")
     return period
-
-
-def read_warehouse(workspace: Workspace, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-    """Rows of ``sql`` on the warehouse, opened read-only for this one query."""
-    with workspace.warehouse(read_only=True) as warehouse:
-        return warehouse.con.execute(sql, list(params)).fetchall()
-
-
-def partner_names(workspace: Workspace) -> dict[str, str]:
-    """Every partner of the warehouse: id → name."""
-    rows = read_warehouse(workspace, "SELECT partner_id, name FROM partners ORDER BY partner_id")
-    return {pid: name or pid for pid, name in rows}
-
-
-def check_partner(
-    names: dict[str, str],
-    partner_id: str,
-    refused: Callable[[str, str], Exception] = MdfRefusedError,
-) -> None:
-    """Refuse (``refused(check, message)``, the workflow's own error) a partner id that is not
-    in the warehouse, with the nearest id that is."""
-    from partnerscope.metrics.definition import did_you_mean
-
-    if partner_id not in names:
-        raise refused(
-            "partner",
-            f"no partner {partner_id!r} in the warehouse (load it with `partnerscope ingest` or "
-            f"check the id){did_you_mean(partner_id, names)}",
-        )

@@ -34,8 +34,7 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from partnerscope.money.amounts import CENT, ZERO, cents
-from partnerscope.money.mdf.common import money, percent
+from partnerscope.amounts import CENT, ZERO, cents, money, percent
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -392,10 +391,12 @@ def propose_reallocation(
     """Budgets for the fiscal year ``year`` (default: the one after the latest run's last
     month's), reallocated from the budgets and the measured MDF returns of the year before."""
     from partnerscope import appdb
+    from partnerscope.clock import local_date, now_utc
     from partnerscope.metrics.calendar import FiscalCalendar, Grain, Period, add_months
     from partnerscope.money.mdf.budgets import compute_budgets
-    from partnerscope.money.mdf.common import fiscal_year, local_date, now_utc, partner_names
+    from partnerscope.money.mdf.common import fiscal_year
     from partnerscope.money.mdf.returns import evidence_month, measure_types, measure_window
+    from partnerscope.warehouse import partner_names
 
     settings = workspace.config.mdf
     start_month = workspace.config.workspace.fiscal_year_start_month

@@ -23,7 +23,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from partnerscope.money.amounts import ZERO, cents
+from partnerscope.amounts import ZERO, cents
 from partnerscope.money.mdf.common import MdfError
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ def window(
 
 def evidence_month(workspace: Workspace) -> date:
     """The latest run's last month, else this month."""
-    from partnerscope.money.mdf.common import local_date, now_utc
+    from partnerscope.clock import local_date, now_utc
     from partnerscope.runs import latest_run
 
     run = latest_run(workspace)

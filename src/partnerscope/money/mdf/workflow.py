@@ -23,8 +23,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from partnerscope import appdb, audit
+from partnerscope.amounts import ZERO, AmountError, money, parse_amount, text
 from partnerscope.appdb.tables import mdf_requests
-from partnerscope.money.amounts import ZERO, text
+from partnerscope.clock import local_date, now_utc
 from partnerscope.money.mdf.budgets import compute_budgets
 from partnerscope.money.mdf.common import (
     REQUEST_PREFIX,
@@ -32,14 +33,9 @@ from partnerscope.money.mdf.common import (
     MdfNotFoundError,
     MdfRefusedError,
     RequestStatus,
-    check_partner,
     fiscal_year,
-    local_date,
-    money,
-    now_utc,
-    parse_amount,
-    partner_names,
 )
+from partnerscope.warehouse import check_partner, partner_names
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -140,7 +136,10 @@ def _text(value: str, what: str, hint: str, check: str) -> str:
 
 
 def _positive(value: Decimal | int | str, what: str) -> Decimal:
-    amount = parse_amount(value, what)
+    try:
+        amount = parse_amount(value, what)
+    except AmountError as exc:
+        raise MdfRefusedError("amount", str(exc)) from None
     if amount <= 0:
         raise MdfRefusedError("amount", f"the {what} must be more than 0 (got {money(amount)})")
     return amount
@@ -255,7 +254,7 @@ def submit(
 ) -> MdfRequest:
     """A new request of the partner for an activity, against the budget of ``year`` (default:
     the fiscal year of today), which must be one of :func:`open_years`."""
-    from partnerscope.metrics.definition import did_you_mean
+    from partnerscope.errors import did_you_mean
 
     moment = now or now_utc()
     try:
@@ -271,7 +270,7 @@ def submit(
     requested = _positive(amount, "requested amount")
     period = fiscal_year(workspace, year, _today(workspace, moment))
     _check_open(workspace, period.label, moment)
-    check_partner(partner_names(workspace), partner_id)
+    check_partner(partner_names(workspace), partner_id, MdfRefusedError)
     with appdb.connect(workspace).begin() as connection:
         request_id = connection.execute(
             mdf_requests.insert().values(

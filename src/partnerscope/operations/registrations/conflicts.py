@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from partnerscope.money.mdf.common import read_warehouse
 from partnerscope.operations.registrations.matching import Account, DomainError, Matcher
 from partnerscope.operations.registrations.model import (
     Conflict,
@@ -15,6 +14,7 @@ from partnerscope.operations.registrations.model import (
     Registration,
     RegistrationStatus,
 )
+from partnerscope.warehouse import read_warehouse
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
-from partnerscope.operations.routing.geo import country_key, country_names, fold, lookup_country
+from partnerscope.geo import country_key, country_names, fold, lookup_country
+from partnerscope.settings.registrations import DEFAULT_THRESHOLD
 
 
 def _set(words: str) -> frozenset[str]:
@@ -101,7 +102,6 @@ ACRONYM_SCORE = 0.9
 #: what a token a typo apart counts for, per edit
 TYPO_PENALTY = 0.05
 #: default similarity from which two names are taken for the same account
-DEFAULT_THRESHOLD = 0.85
 
 
 #: every word of a country's names (``germany``, ``deutschland``, ``united``, ``kingdom``)
@@ -225,7 +225,7 @@ def registered_domain(domain: str) -> str:
 
 def normalize_country(value: str | None) -> str | None:
     """A country as compared: its ISO 3166 code when the name or code is known (``Deutschland``,
-    ``de``, ``DE`` → ``DE``: :func:`~partnerscope.operations.routing.geo.lookup_country`), else
+    ``de``, ``DE`` → ``DE``: :func:`~partnerscope.geo.lookup_country`), else
     the folded text; ``None`` when empty."""
     if value is None or not value.strip():
         return None

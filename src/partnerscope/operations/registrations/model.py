@@ -10,8 +10,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from partnerscope.amounts import money
 from partnerscope.errors import PartnerscopeError
-from partnerscope.money.mdf.common import money
 from partnerscope.operations.registrations.matching import MatchedOn
 
 #: opportunity ids of registrations once they are rows of ``opportunities``

@@ -10,10 +10,10 @@ registration matches (same rule as conflicts), if any.
 A won registration linked to its CRM opportunity (``crm_opportunity_id``) gives no row: the
 CRM's opportunity is the deal, and counting the registration too would count it twice.
 
-Each ``partnerscope run`` posts the rows (:func:`registered_deals`, :mod:`partnerscope.posting`)
-as the source ``deal_registrations`` from ``state/registrations/registered-deals.csv``, a
-complete file: the row of a registration linked to its CRM opportunity since it was last posted
-is removed from the warehouse.
+Each ``partnerscope run`` posts the rows (:func:`registered_deals`, by
+:func:`partnerscope.pipeline.post`) as the source ``deal_registrations`` from
+``state/registrations/registered-deals.csv``, a complete file: the row of a registration linked
+to its CRM opportunity since it was last posted is removed from the warehouse.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from partnerscope.money.amounts import text
+from partnerscope.amounts import text
+from partnerscope.ingest.facts import Facts, folder, plural
 from partnerscope.operations.registrations.conflicts import (
     account_of,
     matcher,
     warehouse_accounts,
 )
 from partnerscope.operations.registrations.model import Registration, RegistrationStatus
-from partnerscope.posting import Facts, folder, plural
 
 if TYPE_CHECKING:
     from partnerscope.workspace import Workspace

@@ -25,17 +25,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from partnerscope import appdb, audit
+from partnerscope.amounts import AmountError, money, parse_amount, text
 from partnerscope.appdb.tables import deal_registration_conflicts, deal_registrations
-from partnerscope.money.amounts import text
-from partnerscope.money.mdf.common import (
-    MdfError,
-    check_partner,
-    local_date,
-    money,
-    now_utc,
-    parse_amount,
-    partner_names,
-)
+from partnerscope.clock import local_date, now_utc
 from partnerscope.operations.registrations.conflicts import (
     account_of,
     direct_conflicts,
@@ -55,6 +47,7 @@ from partnerscope.operations.registrations.model import (
     RegistrationStatus,
     SweepResult,
 )
+from partnerscope.warehouse import check_partner, partner_names
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -84,7 +77,7 @@ def _text(value: str, what: str, hint: str, check: str, limit: int = MAX_TEXT) -
 def _amount(value: Decimal | int | str) -> Decimal:
     try:
         amount = parse_amount(value, "amount")
-    except MdfError as exc:
+    except AmountError as exc:
         raise RegistrationRefusedError("amount", str(exc)) from None
     if amount <= 0:
         raise RegistrationRefusedError(

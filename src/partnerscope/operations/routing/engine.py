@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from partnerscope.operations.routing.geo import centroid, distance_km
-from partnerscope.operations.routing.settings import Choice, Geography, RoutingSettings, Territory
+from partnerscope.geo import centroid, distance_km
+from partnerscope.settings.routing import Choice, Geography, RoutingSettings, Territory
 
 if TYPE_CHECKING:
     from partnerscope.operations.routing.facts import PartnerFacts
@@ -472,7 +472,7 @@ class Router:
 
 
 def _codes(countries: tuple[str, ...]) -> list[str | None]:
-    from partnerscope.operations.routing.geo import country_code
+    from partnerscope.geo import country_code
 
     return [country_code(c) for c in countries]
 

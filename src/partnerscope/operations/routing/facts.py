@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from partnerscope.operations.routing.geo import centroid, country_code
+from partnerscope.geo import centroid, country_code
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from partnerscope.operations.routing.settings import RoutingSettings
+    from partnerscope.settings.routing import RoutingSettings
     from partnerscope.workspace import Workspace
 
 

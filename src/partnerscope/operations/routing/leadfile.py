@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from partnerscope.errors import DataFileError
+from partnerscope.geo import country_code, known
 from partnerscope.operations.routing.engine import Lead
-from partnerscope.operations.routing.geo import country_code, known
-from partnerscope.operations.routing.settings import Geography
+from partnerscope.settings.routing import Geography
 
 if TYPE_CHECKING:
     from partnerscope.workspace import Workspace

@@ -1,4 +1,4 @@
-"""Routed leads as facts the run posts (:mod:`partnerscope.posting`): every assignment to a
+"""Routed leads as facts the run posts (:func:`partnerscope.pipeline.post`): every assignment to a
 partner as a row of the canonical ``leads`` table (:func:`~.service.canonical_rows`: the first
 attempt keeps the lead's id, a re-route is ``<lead_id>~<n>``), so that a breached first attempt
 counts against that partner's lead_sla_rate in the next run. Queued leads are nobody's."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from partnerscope.posting import Facts, cell, folder, plural
+from partnerscope.ingest.facts import Facts, cell, folder, plural
 
 if TYPE_CHECKING:
     from partnerscope.workspace import Workspace

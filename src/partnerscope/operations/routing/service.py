@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Connection
 
-    from partnerscope.operations.routing.settings import RoutingSettings
+    from partnerscope.settings.routing import RoutingSettings
     from partnerscope.workspace import Workspace
 
 OBJECT_TYPE = "lead"
@@ -79,7 +79,7 @@ def sla_hours(workspace: Workspace) -> float:
 
 def _router(workspace: Workspace, settings: RoutingSettings, now: datetime) -> Router:
     """A router over the warehouse's partners; its state is read in the transaction."""
-    from partnerscope.money.mdf.common import local_date
+    from partnerscope.clock import local_date
 
     today = local_date(now, workspace.config.workspace.timezone)
     return Router(load_facts(workspace, settings, today), settings)
@@ -105,7 +105,7 @@ def route_file(
 ) -> Batch:
     """Route the leads of a CSV, XLSX or Parquet file (:mod:`.leadfile`); rows that cannot be
     read are reported in ``Batch.problems`` and the others routed."""
-    from partnerscope.money.mdf.common import local_date
+    from partnerscope.clock import local_date
 
     leads, problems = read_leads(
         workspace, path, local_date(now, workspace.config.workspace.timezone)

@@ -272,7 +272,7 @@ def frame(ctx: Ctx, given: FrameIn) -> DecisionRecord:
     """Create a decision; its options and criteria are checked first, so a bad option or
     criterion stores nothing."""
     from partnerscope.decisions.service import merge
-    from partnerscope.metrics.definition import did_you_mean
+    from partnerscope.errors import did_you_mean
     from partnerscope.scenarios.spec import ScenarioSpecError, parse_spec
 
     scenario: dict[str, Any] = {}

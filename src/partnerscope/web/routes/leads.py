@@ -341,7 +341,7 @@ def batch_out(ctx: Ctx, batch: service.Batch) -> BatchOut:
 def route(ctx: Ctx, given: RouteIn) -> service.Batch:
     from dataclasses import replace
 
-    from partnerscope.money.mdf.common import local_date
+    from partnerscope.clock import local_date
     from partnerscope.operations.routing.leadfile import read_rows
 
     now = _now()

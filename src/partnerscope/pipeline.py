@@ -1,0 +1,442 @@
+"""The pipeline: one run of a workspace, from its data to what people read.
+
+A run posts partnerscope's own facts that changed (approved payout ledgers, MDF requests,
+routed leads, registered deals: :func:`post`) to the warehouse so that the metrics read them,
+computes the whole catalog (the metric engine), evaluates it (scorecards, tiers, flags,
+alerts), checks the committed decisions' signals and reviews, and stores all of it as one run
+(:mod:`partnerscope.runs`); then the decision alerts and the improvement plans follow it.
+
+A run after new data recomputes only the months the new data touched (``changed_from`` of the
+imports since the previous run) and keeps the previous run's parts for the rest; anything else
+that changed (configuration, definitions, partners, accounts, certification requirements, an
+earlier as-of time, rows written outside partnerscope) makes it a full recompute.
+
+Facts partnerscope keeps itself: each module gives its facts by a producer function kept next
+to its data (:func:`producers`), as a :class:`~partnerscope.ingest.facts.Facts` file under
+``state/<module>/`` that the ingest loader loads as a source of partnerscope's own: an import in
+the ledger with its fingerprint and change date, lineage, quarantine with reasons and an upsert
+by key, all kinds in one transaction. A file whose content is that of its latest import (with
+nothing quarantined) is not loaded again: unchanged facts add no import, and the run computes
+what it computed before. A kind with no fact and no file yet is not posted at all. Rows once
+posted stay posted, except from a *complete* file (:attr:`Facts.complete`): there a row the
+file no longer holds is removed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from partnerscope import __version__
+from partnerscope.evaluation import plans
+from partnerscope.metrics.engine import BAND_SOURCE, HOLISTIC, PARTS
+from partnerscope.runs import (
+    MANAGERS,
+    MEMBERSHIPS,
+    RESULTS,
+    RunManifest,
+    latest_run,
+    new_run,
+    run_folder,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pyarrow as pa
+
+    from partnerscope.evaluation.pipeline import Evaluation
+    from partnerscope.ingest.facts import Facts, Producer
+    from partnerscope.metrics.definition import Catalog, Metric
+    from partnerscope.warehouse import Warehouse
+    from partnerscope.workspace import Workspace
+
+#: Tables whose changes reach every period (group membership, targets of coverage, requirements).
+UNDATED = ("partners", "accounts", "certification_requirements")
+#: Tables no metric reads: amounts are converted at ingest, so new FX rates change nothing here.
+UNREAD = ("fx_rates",)
+STEPS = 8
+
+Progress = Callable[[str, int, int], None]
+
+
+def execute(
+    workspace: Workspace,
+    *,
+    as_of: datetime | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> RunManifest:
+    """Post partnerscope's own changed facts, then compute the whole catalog and store it as a
+    new run."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from partnerscope.decisions.check import DECISION_ALERTS, to_table
+    from partnerscope.decisions.record import Status
+    from partnerscope.decisions.service import Decisions
+    from partnerscope.metrics.backends import open_backend
+    from partnerscope.metrics.engine import compute
+
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    moment = as_of or started
+    # a naive time is UTC (as everywhere in the warehouse), not this machine's local time
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    as_of = moment.replace(tzinfo=None, microsecond=0)
+    config = workspace.config
+    catalog = workspace.catalog
+    done = 0
+
+    def step(text: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(text, done, STEPS)
+
+    with workspace.lock("run"), new_run(workspace) as run:
+        # ledgers, MDF requests, routed leads and registered deals reach the warehouse first:
+        # the metrics read them
+        if progress is not None:
+            progress("posting ledgers, MDF requests, routed leads and registrations", done, STEPS)
+        posted = post(workspace)
+        with (
+            workspace.warehouse(read_only=True) as warehouse,
+            open_backend(config.engine, warehouse.con, str(workspace.config_path)) as (
+                backend,
+                engine,
+            ),
+        ):
+            inputs = _inputs(warehouse)
+            previous = latest_run(workspace)
+            reuse, mode, reason = _plan(
+                workspace, previous, config.metrics_hash(), catalog, inputs, as_of, full, warehouse
+            )
+            computation = compute(
+                backend, config, catalog, as_of=as_of, reuse=reuse, out=run.folder, step=step
+            )
+            # who looks after each partner: the web app scopes partner managers by it
+            pairs = warehouse.con.execute(
+                "SELECT partner_id, partner_manager FROM partners ORDER BY partner_id"
+            ).fetchall()
+        # the warehouse is closed before the evaluation: DuckDB gives back its buffers (up to
+        # [engine] memory_limit) instead of holding them beside the evaluation's own memory
+        evaluating = time.perf_counter()
+        results = pq.read_table(run.folder / RESULTS)
+        evaluation = _evaluate(workspace, run.folder, results, run.run_id, previous)
+        evaluation_seconds = time.perf_counter() - evaluating
+        step("evaluated")
+        decisions = Decisions(workspace)
+        decision_alerts, _ = decisions.check(today=as_of.date(), results=results)
+        pq.write_table(to_table(decision_alerts), run.folder / DECISION_ALERTS)
+        managers = dict(pairs)
+        pq.write_table(
+            pa.table(
+                [pa.array(list(managers), pa.string()), pa.array(managers.values(), pa.string())],
+                names=["partner_id", "partner_manager"],
+            ),
+            run.folder / MANAGERS,
+        )
+        step("decisions checked")
+        manifest = RunManifest(
+            run_id=run.run_id,
+            started_at=started.isoformat(timespec="seconds"),
+            finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            seconds=round(time.perf_counter() - clock, 3),
+            as_of=as_of.isoformat(),
+            mode=mode,
+            reason=reason,
+            recomputed_from=reuse.since.isoformat() if reuse else None,
+            config_hash=config.config_hash(),
+            metrics_hash=config.metrics_hash(),
+            definitions_version=catalog.version,
+            engine={**_engine_versions(), **engine},
+            inputs=inputs,
+            first_month=computation.first_month.isoformat() if computation.first_month else None,
+            last_month=computation.last_month.isoformat(),
+            rows=computation.rows,
+            digest=str(computation.digest),
+            metrics=[m.name for m in catalog],
+            notes=list(computation.notes),
+            evaluation=evaluation.summary() | {"seconds": round(evaluation_seconds, 3)},
+            decisions={
+                "committed": len(decisions.store.records(Status.COMMITTED)),
+                "signals_fired": sum(a.kind == "signal_fired" for a in decision_alerts),
+                "reviews_due": sum(a.kind == "review_due" for a in decision_alerts),
+            },
+            posted=asdict(posted) if posted is not None else {},
+        )
+        run.store(manifest)
+        # the run is stored; its decision alerts and the plans follow it (a failed run
+        # opens or tracks none). The plans come last: the web server shows the new run
+        # once they are tracked (web/current.py), with everything it needs in place.
+        decisions.store.record_alerts(run.run_id, decision_alerts)
+        plans.track_run(
+            workspace,
+            evaluation,
+            run_id=run.run_id,
+            today=as_of.date(),
+            criteria=config.flags.improvement,
+            managers=managers,
+        )
+        step("stored")
+    return manifest
+
+
+def _evaluate(
+    workspace: Workspace,
+    folder: Path,
+    results: pa.Table,
+    run_id: int,
+    previous: RunManifest | None,
+) -> Evaluation:
+    """Scorecards, tiers, flags and alerts of the metric values just written to ``folder``."""
+    import pyarrow.parquet as pq
+
+    from partnerscope.evaluation.pipeline import ALERTS, evaluate, write
+
+    earlier = None
+    if previous is not None:
+        path = run_folder(workspace, previous.run_id) / ALERTS
+        earlier = pq.read_table(path) if path.is_file() else None
+    evaluation = evaluate(
+        workspace.config,
+        workspace.catalog,
+        results,
+        pq.read_table(folder / MEMBERSHIPS),
+        run_id=run_id,
+        previous_alerts=earlier,
+    )
+    write(evaluation, folder)
+    return evaluation
+
+
+def _engine_versions() -> dict[str, str]:
+    import duckdb
+    import ibis
+
+    return {
+        "kind": "duckdb",
+        "duckdb": duckdb.__version__,
+        "ibis": ibis.__version__,
+        "partnerscope": __version__,
+    }
+
+
+def _inputs(warehouse: Warehouse) -> dict[str, Any]:
+    """Row counts, the import ledger's high-water mark and the fingerprint of every file."""
+    con = warehouse.con
+    files: dict[str, list[dict[str, Any]]] = {}
+    rows = con.execute(
+        "SELECT entity, file, fingerprint, max(import_id) FROM _imports "
+        "GROUP BY entity, file, fingerprint ORDER BY entity, file, 4"
+    ).fetchall()
+    for entity, file, fingerprint, import_id in rows:
+        files.setdefault(entity, []).append(
+            {"file": file, "fingerprint": fingerprint, "import_id": import_id}
+        )
+    return {
+        "max_import_id": warehouse.last_import_id(),
+        "rows": warehouse.row_counts(),
+        "files": files,
+    }
+
+
+def _plan(
+    workspace: Workspace,
+    previous: RunManifest | None,
+    metrics_hash: str,
+    catalog: Catalog,
+    inputs: dict[str, Any],
+    as_of: datetime,
+    full: bool,
+    warehouse: Warehouse,
+) -> tuple[Any, str, str]:
+    """Whether this run can reuse the previous one, and from which month it recomputes."""
+    from partnerscope.metrics.calendar import add_months
+    from partnerscope.metrics.engine import Reuse, local_time, parameters
+
+    def recompute(reason: str) -> tuple[None, str, str]:
+        return None, "full", reason
+
+    if full:
+        return recompute("asked for (--full)")
+    if previous is None:
+        return recompute("first run")
+    folder = run_folder(workspace, previous.run_id)
+    if previous.metrics_hash != metrics_hash:
+        return recompute("the configuration changed")
+    if previous.definitions_version != catalog.version:
+        return recompute("the metric definitions changed")
+    if as_of < previous.as_of_time:
+        return recompute("the as-of time is earlier than the previous run's")
+    if not (folder / PARTS).is_file():
+        return recompute("the previous run kept no parts")
+    tracked = {
+        row[0]
+        for row in warehouse.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = '_imports'"
+        ).fetchall()
+    }
+    if "changed_from" not in tracked:
+        return recompute("the warehouse was created before partnerscope tracked change dates")
+    # rows removed by an import (a complete file of partnerscope's own) change its table too;
+    # a warehouse not written since before that was tracked has removed none
+    removed = "coalesce(removed, 0) > 0" if "removed" in tracked else "false"
+    changes = warehouse.con.execute(
+        "SELECT entity, min(changed_from), count(*) FILTER (WHERE changed_from IS NULL) "
+        f"FROM _imports WHERE import_id > ? AND (inserted > 0 OR updated > 0 OR {removed}) "
+        "GROUP BY entity",
+        [previous.inputs["max_import_id"]],
+    ).fetchall()
+    changed_tables = {entity for entity, *_ in changes}
+    for name, count in inputs["rows"].items():
+        if name not in changed_tables and previous.inputs["rows"].get(name) != count:
+            return recompute(f"{name} changed outside partnerscope ingest")
+    changed: list[datetime] = []
+    for entity, earliest, undated in changes:
+        if entity in UNREAD:
+            continue
+        if entity in UNDATED:
+            return recompute(f"{entity} changed")
+        if undated:
+            return recompute(f"an import of {entity} has no change date")
+        if earliest is not None:
+            changed.append(earliest)
+    timezone = workspace.config.workspace.timezone
+    params = parameters(workspace.config, as_of)
+    # how far back each metric that reads the as-of time is changed by its move (none when the
+    # as-of time did not move)
+    horizons = {
+        m.name: h
+        for m in catalog
+        if as_of != previous.as_of_time and (h := m.as_of_horizon_hours(params)) is not None
+    }
+    if float("inf") in horizons.values():
+        return recompute("a metric's as-of window has no bound")
+
+    def moved(metrics: list[Metric]) -> list[datetime]:
+        """From when the as-of time's move since the previous run changes these metrics."""
+        hours = [horizons[m.name] for m in metrics if m.name in horizons]
+        return [previous.as_of_time - timedelta(hours=max(hours))] if hours else []
+
+    # months after the previous run's last are new; a previous as-of time inside its last
+    # month read that month "so far": recompute it too
+    last = date.fromisoformat(previous.last_month)
+    read_so_far = local_time(previous.as_of_time, timezone) != datetime.combine(
+        add_months(last, 1), datetime.min.time()
+    )
+    first_new = last if read_so_far else add_months(last, 1)
+
+    def month(moments: list[datetime]) -> date:
+        # exact for timestamps (stored in UTC); a date read as UTC midnight can only land on
+        # the same or an earlier local day, which recomputes a little more, never less
+        return min([first_new, *(local_time(m, timezone).date().replace(day=1) for m in moments)])
+
+    since_month = month(changed + moved(list(catalog)))
+    # medians and distinct counts (and the revenue bands that group them) follow only their own
+    # as-of windows, which they mostly have none of: a later as-of time alone keeps their periods
+    holistic_since = month(
+        changed + moved([m for m in catalog if m.holistic or m.name == BAND_SOURCE])
+    )
+    holistic = folder / HOLISTIC if (folder / HOLISTIC).is_file() else None
+    reuse = Reuse(
+        parts=folder / PARTS, holistic=holistic, since=since_month, holistic_since=holistic_since
+    )
+    own = ""
+    if holistic_since != since_month:
+        own = f" (medians and distinct counts from {holistic_since:%Y-%m})"
+    return (
+        reuse,
+        "incremental",
+        f"recomputed from {since_month:%Y-%m}{own}; earlier months kept from run {previous.run_id}",
+    )
+
+
+# ----------------------------------------------------------------------- posting facts
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What a run posted (nothing when the facts had not changed)."""
+
+    summary: str
+    import_ids: tuple[int, ...]
+    quarantined: int
+
+
+def producers() -> tuple[Producer, ...]:
+    """Every module's producers, in the order their files are loaded."""
+    from partnerscope.money.posting import incentive_costs, mdf_requests
+    from partnerscope.operations.registrations.rows import registered_deals
+    from partnerscope.operations.routing.rows import routed_leads
+
+    return (incentive_costs, mdf_requests, routed_leads, registered_deals)
+
+
+def post(workspace: Workspace) -> Posted | None:
+    """Post every module's facts that changed since they were last posted; None when nothing
+    changed. Call it holding the workspace lock."""
+    from partnerscope.atomic import write_bytes
+    from partnerscope.ingest.loader import display_path, ingest
+
+    facts = [
+        f
+        for produce in producers()
+        if (f := produce(workspace)) is not None and (f.rows or f.path.is_file())
+    ]
+    if not facts:
+        return None
+    with workspace.warehouse(read_only=True) as warehouse:
+        changed = [
+            f for f in facts if _needs_posting(warehouse, display_path(f.path, workspace.root), f)
+        ]
+    for fact in facts:
+        # the file always holds the latest facts (the lineage of posted rows points into it)
+        data = fact.content.encode("utf-8")
+        if not fact.path.is_file() or fact.path.read_bytes() != data:
+            fact.path.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes(fact.path, data)
+    if not changed:
+        return None
+    with workspace.warehouse() as warehouse:
+        report = ingest(
+            warehouse,
+            workspace.config,
+            workspace.root,
+            [(f.source, f.path) for f in changed],
+            sources={f.source: f.source_config() for f in changed},
+            complete={f.source for f in changed if f.complete},
+        )
+    parts = []
+    for fact, done in zip(changed, report.files, strict=True):
+        counts = f"{done.inserted:,} new, {done.updated:,} changed"
+        if done.removed:
+            counts += f", {done.removed:,} removed"
+        part = f"{fact.described} ({counts})"
+        if done.quarantined:
+            part += (
+                f", {done.quarantined:,} not loaded: see `partnerscope quarantine "
+                f"--source {fact.source}`"
+            )
+        parts.append(part)
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return Posted(
+        summary="posted " + listed,
+        import_ids=tuple(f.import_id for f in report.files),
+        quarantined=report.quarantined,
+    )
+
+
+def _needs_posting(warehouse: Warehouse, file: str, fact: Facts) -> bool:
+    """Whether the file's content differs from its latest import, or that import left rows
+    in the quarantine (tried again: the partner may have been loaded since)."""
+    rows = warehouse.con.execute(
+        "SELECT fingerprint, quarantined FROM _imports WHERE source = ? AND file = ? "
+        "ORDER BY import_id DESC LIMIT 1",
+        [fact.source, file],
+    ).fetchall()
+    return not rows or rows[0][0] != fact.fingerprint or rows[0][1] > 0
