@@ -3,7 +3,7 @@
 100,000 trials × 36 months × 3 options (two tiers plus recruits; the options differ in
 recruitment velocity, MDF spend and program cost). The vectorized model (draws, every month of
 every outcome) is timed best of ``--repeat``, and so are the P10/P50/P90 bands of each month.
-The loop (partnerscope.scenarios.reference: nested loops over trials, months and cohorts) takes
+The loop (tests/scenario_reference.py: nested loops over trials, months and cohorts) takes
 the same drawn values; its time is linear in the trials, so it runs on the first ``--subset``
 trials and is scaled up, and both must agree on that subset. Target: the model under 5 s and at
 least 50× the loop.
@@ -24,8 +24,11 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the plain-Python oracle the tests check the model against (tests/scenario_reference.py)
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+from tests import scenario_reference as reference
+
 from machine import machine_info
-from partnerscope.scenarios import reference
 from partnerscope.scenarios.inputs import Distribution as D
 from partnerscope.scenarios.model import OUTCOMES, Model, bands, draw, uniforms
 from timing import best

@@ -16,7 +16,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from partnerscope.scenarios import reference
 from partnerscope.scenarios.analysis import simulate
 from partnerscope.scenarios.calibration import calibrate
 from partnerscope.scenarios.inputs import Distribution, Inputs
@@ -28,6 +27,7 @@ from partnerscope.scenarios.spec import (
     load_spec,
     parse_spec,
 )
+from tests import scenario_reference as reference
 from tests.test_cli import assert_one_error_line, run, wide_console  # noqa: F401
 
 D = Distribution

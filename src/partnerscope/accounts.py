@@ -20,13 +20,14 @@ import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from partnerscope import appdb, audit
 from partnerscope.appdb.tables import api_tokens, login_failures, sessions, user_partners, users
+from partnerscope.clock import now_utc
 from partnerscope.errors import PartnerscopeError
 
 if TYPE_CHECKING:
@@ -112,10 +113,6 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(
@@ -174,7 +171,7 @@ class Accounts:
                     manages=manages,
                     password_hash=_hasher().hash(password),
                     active=True,
-                    created_at=_now(),
+                    created_at=now_utc(),
                     created_by=by,
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
@@ -215,7 +212,7 @@ class Accounts:
         check_password(password)
         user = self.get(name)
         hashed = _hasher().hash(password)
-        now = _now()
+        now = now_utc()
         with self.engine.begin() as connection:
             connection.execute(
                 users.update().where(users.c.user_id == user.user_id).values(password_hash=hashed)
@@ -273,7 +270,7 @@ class Accounts:
     def _signed_in(self, statement: Any, secret: str) -> tuple[User, Any] | None:
         """The active user of a session or token (one of :func:`_lookups`) and its row."""
         with self.engine.connect() as connection:
-            row = connection.execute(statement, {"hash": digest(secret), "now": _now()}).first()
+            row = connection.execute(statement, {"hash": digest(secret), "now": now_utc()}).first()
             found = _users_of([row], connection) if row is not None else []
         return (found[0], row) if found and found[0].active else None
 
@@ -292,7 +289,7 @@ class Accounts:
 
         # the columns hold 64 characters: count what is stored
         key, address = name[:64], client[:64]
-        now = _now()
+        now = now_utc()
         since = now - FAILURE_WINDOW
         with self.engine.begin() as connection:
             _one_sign_in_at_a_time(connection, now)
@@ -319,7 +316,7 @@ class Accounts:
             with self.engine.begin() as connection:
                 # to the edge of the window as it stands now: attempts that began earlier
                 # still count them, as if they had come before this one; later ones do not
-                edge = _now() - FAILURE_WINDOW
+                edge = now_utc() - FAILURE_WINDOW
                 connection.execute(
                     login_failures.update()
                     .where(login_failures.c.name == key, login_failures.c.at > edge)
@@ -331,7 +328,7 @@ class Accounts:
     def open_session(self, user: User) -> tuple[str, str]:
         """A new session: (the cookie's secret, the session's CSRF token)."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        now = _now()
+        now = now_utc()
         with self.engine.begin() as connection:
             connection.execute(sessions.delete().where(sessions.c.expires_at < now))
             connection.execute(
@@ -360,7 +357,7 @@ class Accounts:
         """A new API token for the user: the record and the secret (shown once)."""
         user = self.get(name)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        now = _now()
+        now = now_utc()
         with self.engine.begin() as connection:
             token_id = connection.execute(
                 api_tokens.insert().values(
@@ -397,7 +394,7 @@ class Accounts:
                 connection.execute(
                     api_tokens.update()
                     .where(api_tokens.c.token_id == token_id)
-                    .values(revoked_at=_now())
+                    .values(revoked_at=now_utc())
                 )
                 audit.record(
                     connection,

@@ -10,10 +10,11 @@ created by migration 0002).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from partnerscope.appdb.tables import audit_log
+from partnerscope.clock import now_utc
 
 if TYPE_CHECKING:
     from sqlalchemy import Column
@@ -43,7 +44,7 @@ def record(
     """Append one entry inside the caller's transaction."""
     connection.execute(
         audit_log.insert().values(
-            at=datetime.now(UTC).replace(tzinfo=None),
+            at=now_utc(),
             actor=actor,
             action=action,
             object_type=object_type,

@@ -18,6 +18,10 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
+class UsageError(PartnerscopeError, ValueError):
+    """A command-line value that is not valid."""
+
+
 class State:
     """What the global options decided; kept in ``ctx.obj``."""
 

@@ -11,8 +11,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from partnerscope.cli.app import By, actor, app, console, err_console, state
-from partnerscope.errors import PartnerscopeError
+from partnerscope.cli.app import By, UsageError, actor, app, console, err_console, state
+from partnerscope.clock import now_utc
 
 if TYPE_CHECKING:
     from partnerscope.operations.routing.store import Assignment
@@ -33,14 +33,10 @@ Now = Annotated[
 OUT_COLUMNS = ("lead_id", "attempt", "assignee", "band", "rule", "status", "sla_due_at", "reason")
 
 
-class UsageError(PartnerscopeError, ValueError):
-    """A command-line value that is not valid."""
-
-
 def moment(text: str | None, option: str = "--now") -> datetime:
     """A time given on the command line as naive UTC (UTC unless it carries an offset)."""
     if text is None:
-        return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        return now_utc(whole_seconds=True)
     try:
         value = datetime.fromisoformat(text)
     except ValueError:

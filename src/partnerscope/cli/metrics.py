@@ -9,8 +9,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from partnerscope.cli.app import app, console, state
+from partnerscope.cli.app import UsageError, app, console, state
 from partnerscope.cli.progress import progress_bar
+from partnerscope.clock import now_utc
 from partnerscope.errors import PartnerscopeError
 
 if TYPE_CHECKING:
@@ -25,10 +26,6 @@ metrics_app = typer.Typer(
 show_app = typer.Typer(help="Look at computed values.", no_args_is_help=True)
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(show_app, name="show")
-
-
-class UsageError(PartnerscopeError, ValueError):
-    """A command-line value that is not valid."""
 
 
 def _parse_as_of(text: str | None) -> datetime | None:
@@ -224,7 +221,7 @@ def metrics_show(
     console.print(table)
     _print_dependents(catalog, metric)
     if sql:
-        now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        now = now_utc(whole_seconds=True)
         for statement in metric_sql(config, catalog, metric.name, as_of=now):
             # plain, so that it can be copied into a SQL console as it is
             console.print(statement + ";", markup=False, highlight=False, soft_wrap=True)

@@ -15,6 +15,7 @@ from rich.table import Table as RichTable
 
 from partnerscope.cli.app import app, console, state
 from partnerscope.cli.progress import progress_bar
+from partnerscope.clock import now_utc
 from partnerscope.errors import WorkspaceError
 
 if TYPE_CHECKING:
@@ -246,7 +247,7 @@ def _write_operations(ws: Workspace, seed: int) -> None:
         ws, "SELECT partner_id, country FROM partners WHERE country IS NOT NULL ORDER BY 1"
     )
     countries = sorted({country for _, country in partners})
-    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    now = now_utc(whole_seconds=True)
     rows = [
         {
             "lead_id": f"NEW-{i:04d}",

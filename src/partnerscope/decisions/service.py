@@ -9,13 +9,14 @@ import getpass
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from partnerscope.atomic import write_bytes
+from partnerscope.clock import now_utc
 from partnerscope.decisions import cadence
 from partnerscope.decisions.check import DecisionAlert, SignalState, check_decisions
 from partnerscope.decisions.evidence import cite
@@ -71,7 +72,9 @@ class Decisions:
             framed = Frame.model_validate(fields)
         except ValidationError as exc:
             raise ConfigError(str(file or "the decision"), _problems(exc, "frame")) from None
-        draft = DecisionRecord(decision_id=0, frame=framed, created_at=_now(), created_by=by)
+        draft = DecisionRecord(
+            decision_id=0, frame=framed, created_at=now_utc(whole_seconds=True), created_by=by
+        )
         return self.store.new(self._compose(draft, document, where=str(file)), by=by)
 
     def edit(
@@ -332,10 +335,6 @@ def _read_file(path: Path) -> dict[str, Any]:
             ],
         )
     return document
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

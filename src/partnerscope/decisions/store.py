@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from partnerscope import audit
 from partnerscope.appdb import connect
 from partnerscope.appdb.tables import decision_alerts, decision_history, decisions
+from partnerscope.clock import now_utc
 from partnerscope.decisions.record import DecisionRecord, Status
 from partnerscope.errors import PartnerscopeError
 
@@ -115,7 +116,7 @@ class DecisionStore:
                     owner=record.owner,
                     version=version + 1,
                     record=new,
-                    updated_at=_now(),
+                    updated_at=now_utc(whole_seconds=True),
                 )
             )
             if done.rowcount != 1:
@@ -205,7 +206,7 @@ class DecisionStore:
                 version=version,
                 action=action,
                 changed_by=by,
-                changed_at=_now(),
+                changed_at=now_utc(whole_seconds=True),
                 changes=changes,
                 record=document,
             )
@@ -286,7 +287,3 @@ def _parse(decision_id: int, document: dict[str, Any]) -> DecisionRecord:
             f"decision {decision_id} in the database cannot be read ({exc.error_count()} "
             "problems); was it written by a newer partnerscope?"
         ) from exc
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from partnerscope import audit
 from partnerscope.appdb.tables import tier_overrides
+from partnerscope.clock import now_utc
 from partnerscope.errors import PartnerscopeError, did_you_mean
 
 if TYPE_CHECKING:
@@ -58,10 +59,6 @@ def tier_names(tiers: TierSettings) -> dict[str, list[str]]:
     from partnerscope.settings.evaluation import RULESETS
 
     return {name: [level.name for level in getattr(tiers, name).levels] for name in RULESETS}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _override(row: RowMapping) -> Override:
@@ -132,7 +129,7 @@ def add(
                 tier=tier,
                 reason=why,
                 until=until,
-                created_at=_now(),
+                created_at=now_utc(),
                 created_by=actor,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
@@ -175,7 +172,7 @@ def remove(engine: Engine, override_id: int, *, reason: str, actor: str) -> Over
                 f"tier override #{override_id} was already removed by {current.removed_by} on "
                 f"{current.removed_at:%Y-%m-%d %H:%M} UTC"
             )
-        now = _now()
+        now = now_utc()
         connection.execute(
             tier_overrides.update()
             .where(tier_overrides.c.override_id == override_id)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from partnerscope.clock import now_utc
 from partnerscope.config import Config, SourceConfig, source_files
 from partnerscope.errors import DataFileError, PartnerscopeError
 from partnerscope.ingest.readers import ROW_COLUMN, FileData, read_file
@@ -200,7 +201,7 @@ def _load_file(
         else config.ingest.null_values,
     )
     _refuse_wrong_file(path, source_name, source, plan, data)
-    started = datetime.now(UTC).replace(tzinfo=None)
+    started = now_utc()
     import_id = _next_id(con)
     shown = display_path(path, root)
     import duckdb
@@ -267,7 +268,7 @@ def _load_file(
             report.unchanged,
             report.superseded,
             started,
-            datetime.now(UTC).replace(tzinfo=None),
+            now_utc(),
             config.config_hash(),
             report.changed_from,
             report.removed,

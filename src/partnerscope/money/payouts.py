@@ -20,7 +20,7 @@ import csv
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from partnerscope import audit
 from partnerscope.amounts import ZERO, cents, text
 from partnerscope.appdb.tables import payout_lines, payout_periods
+from partnerscope.clock import now_utc
 from partnerscope.errors import PartnerscopeError
 from partnerscope.metrics.calendar import FiscalCalendar, Grain, Period, PeriodError
 from partnerscope.money.rules import (
@@ -245,7 +246,7 @@ class Payouts:
                         "to it are posted as adjustments when a later quarter is computed"
                     )
                 lines += self._adjustments(connection, data, warehouse, period)
-                now = _now()
+                now = now_utc()
                 values = {
                     "status": DRAFT,
                     "run_id": data.run.run_id,
@@ -343,7 +344,7 @@ class Payouts:
             connection.execute(
                 payout_periods.update()
                 .where(payout_periods.c.period == label)
-                .values(status=APPROVED, approved_at=_now(), approved_by=by)
+                .values(status=APPROVED, approved_at=now_utc(), approved_by=by)
             )
             total = self._total(connection, label)
             audit.record(
@@ -365,7 +366,7 @@ class Payouts:
             connection.execute(
                 payout_periods.update()
                 .where(payout_periods.c.period == label)
-                .values(status=PAID, paid_at=_now(), paid_by=by, payment_ref=reference.strip())
+                .values(status=PAID, paid_at=now_utc(), paid_by=by, payment_ref=reference.strip())
             )
             audit.record(
                 connection,
@@ -493,10 +494,6 @@ def _line(row: Any) -> Line:
         quantity=row["quantity"],
         inputs=row["inputs"],
     )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 # ------------------------------------------------------------------------------- exports

@@ -23,7 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from partnerscope import appdb, audit
+from partnerscope import appdb, audit, clock
 from partnerscope.amounts import ZERO, AmountError, cents, parse_amount, text
 from partnerscope.appdb.tables import mdf_budgets, mdf_requests
 from partnerscope.clock import local_date, now_utc
@@ -72,10 +72,6 @@ class Budget:
     @property
     def left(self) -> Decimal:
         return self.amount - self.committed - self.imported_spend
-
-
-def _today(workspace: Workspace, now: datetime | None) -> date:
-    return local_date(now or now_utc(), workspace.config.workspace.timezone)
 
 
 def tier_defaults(
@@ -221,7 +217,7 @@ def budgets(
     workspace: Workspace, year: str | int | None = None, *, now: datetime | None = None
 ) -> list[Budget]:
     """Every partner's budget for the fiscal year (default: the current one), by partner id."""
-    period = fiscal_year(workspace, year, _today(workspace, now))
+    period = fiscal_year(workspace, year, clock.today(workspace, now))
     names = partner_names(workspace)
     with appdb.connect(workspace).connect() as connection:
         return compute_budgets(workspace, connection, period, names)
@@ -235,7 +231,7 @@ def budget(
     now: datetime | None = None,
 ) -> Budget:
     """One partner's budget for the fiscal year (default: the current one)."""
-    period = fiscal_year(workspace, year, _today(workspace, now))
+    period = fiscal_year(workspace, year, clock.today(workspace, now))
     check_partner(partner_names(workspace), partner_id, MdfRefusedError)
     with appdb.connect(workspace).connect() as connection:
         return compute_budgets(workspace, connection, period, [partner_id], partner_id=partner_id)[

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from partnerscope import appdb, audit
+from partnerscope import appdb, audit, clock
 from partnerscope.amounts import ZERO, AmountError, money, parse_amount, text
 from partnerscope.appdb.tables import mdf_requests
 from partnerscope.clock import local_date, now_utc
@@ -36,6 +36,7 @@ from partnerscope.money.mdf.common import (
     fiscal_year,
 )
 from partnerscope.warehouse import check_partner, partner_names
+from partnerscope.workflow import Workflow
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -45,7 +46,8 @@ if TYPE_CHECKING:
     from partnerscope.workspace import Workspace
 
 OBJECT_TYPE = "mdf_request"
-MAX_TEXT = 2000
+#: the request's steps (workflow.py: text, loading, state, moving on)
+REQUESTS = Workflow(mdf_requests.c.request_id, OBJECT_TYPE, "request", MdfRefusedError)
 
 
 @dataclass(frozen=True)
@@ -124,17 +126,6 @@ def _request(row: Any) -> MdfRequest:
     return MdfRequest(**data)
 
 
-def _text(value: str, what: str, hint: str, check: str) -> str:
-    cleaned = value.strip()
-    if not cleaned:
-        raise MdfRefusedError(check, f"give {what}: {hint}")
-    if len(cleaned) > MAX_TEXT:
-        raise MdfRefusedError(
-            check, f"{what} has {len(cleaned):,} characters; keep it to {MAX_TEXT:,}"
-        )
-    return cleaned
-
-
 def _positive(value: Decimal | int | str, what: str) -> Decimal:
     try:
         amount = parse_amount(value, what)
@@ -146,29 +137,11 @@ def _positive(value: Decimal | int | str, what: str) -> Decimal:
 
 
 def _load(connection: Connection, request_id: int, *, lock: bool = False) -> MdfRequest:
-    """The request; with ``lock``, read once no other step may change requests
-    (:func:`appdb.serialize`: every step that writes them takes it first, so none waits for
-    another in a circle, and an approval reads the budget left as it stands)."""
-    from sqlalchemy import select
-
-    if lock:
-        appdb.serialize(connection, mdf_requests)
-    query = select(mdf_requests).where(mdf_requests.c.request_id == request_id)
-    row = connection.execute(query).first()
-    if row is None:
-        raise MdfNotFoundError(
-            f"no MDF request #{request_id}; `partnerscope mdf list` shows the requests"
-        )
-    return _request(row)
-
-
-def _require(found: MdfRequest, status: RequestStatus, verb: str) -> None:
-    if found.status is not status:
-        raise MdfRefusedError(
-            "state",
-            f"{found.ref} {found.where(named=False)}; only "
-            f"{'an' if status.value[0] in 'aeiou' else 'a'} {status.value} request can be {verb}",
-        )
+    """The request (``lock``: read for a step that changes it, see :meth:`Workflow.load`)."""
+    missing = MdfNotFoundError(
+        f"no MDF request #{request_id}; `partnerscope mdf list` shows the requests"
+    )
+    return _request(REQUESTS.load(connection, request_id, lock=lock, missing=missing))
 
 
 def _move(
@@ -181,27 +154,16 @@ def _move(
     detail: dict[str, Any],
 ) -> None:
     """Move the request on from the state it was read in, and log it."""
-    audit.move(
+    REQUESTS.move(
         connection,
-        mdf_requests.c.request_id,
+        found,
         found.request_id,
-        found.status.value,
         values,
-        stale=MdfRefusedError(
-            "state",
-            f"{found.ref} was changed by someone else meanwhile; look at it again "
-            f"(`partnerscope mdf list`) and retry",
-        ),
-        actor=by,
+        by=by,
         action=action,
-        object_type=OBJECT_TYPE,
         object_id=found.request_id,
         detail={"partner_id": found.partner_id, "fiscal_year": found.fiscal_year, **detail},
     )
-
-
-def _today(workspace: Workspace, moment: datetime) -> date:
-    return local_date(moment, workspace.config.workspace.timezone)
 
 
 def open_years(workspace: Workspace, now: datetime | None = None) -> list[str]:
@@ -211,7 +173,7 @@ def open_years(workspace: Workspace, now: datetime | None = None) -> list[str]:
     from partnerscope.metrics.calendar import Grain, Period, add_months
 
     settings = workspace.config.mdf
-    current = fiscal_year(workspace, None, _today(workspace, now or now_utc()))
+    current = fiscal_year(workspace, None, clock.today(workspace, now or now_utc()))
     return [
         Period(
             Grain.YEAR, add_months(current.start, 12 * shift), current.fiscal_year_start_month
@@ -266,9 +228,9 @@ def submit(
             "activity_type",
             f"{activity_type!r} is not an MDF activity type; use one of {', '.join(kinds)}{hint}",
         ) from None
-    title = _text(name, "the activity's name", "what is the money for?", "name")
+    title = REQUESTS.text(name, "the activity's name", "what is the money for?", "name")
     requested = _positive(amount, "requested amount")
-    period = fiscal_year(workspace, year, _today(workspace, moment))
+    period = fiscal_year(workspace, year, clock.today(workspace, moment))
     _check_open(workspace, period.label, moment)
     check_partner(partner_names(workspace), partner_id, MdfRefusedError)
     with appdb.connect(workspace).begin() as connection:
@@ -318,7 +280,7 @@ def approve(
     settings = workspace.config.mdf
     with appdb.connect(workspace).begin() as connection:
         found = _load(connection, request_id, lock=True)
-        _require(found, RequestStatus.REQUESTED, "approved")
+        REQUESTS.require(found, RequestStatus.REQUESTED, "approved")
         granted = found.requested_amount if amount is None else _positive(amount, "approved amount")
         if granted > found.requested_amount:
             raise MdfRefusedError(
@@ -348,7 +310,7 @@ def approve(
                     else "raise the budget with `partnerscope mdf budget set` or reject it"
                 ),
             )
-        deadline = _today(workspace, moment) + timedelta(days=settings.claim_days)
+        deadline = clock.today(workspace, moment) + timedelta(days=settings.claim_days)
         _move(
             connection,
             found,
@@ -380,11 +342,13 @@ def reject(
     now: datetime | None = None,
 ) -> MdfRequest:
     """Reject a request awaiting approval, with the reason the partner will be told."""
-    why = _text(reason, "a reason", "the partner is told why its request was rejected", "reason")
+    why = REQUESTS.text(
+        reason, "a reason", "the partner is told why its request was rejected", "reason"
+    )
     moment = now or now_utc()
     with appdb.connect(workspace).begin() as connection:
         found = _load(connection, request_id, lock=True)
-        _require(found, RequestStatus.REQUESTED, "rejected")
+        REQUESTS.require(found, RequestStatus.REQUESTED, "rejected")
         _move(
             connection,
             found,
@@ -414,12 +378,12 @@ def claim(
     reference to its proof (invoice number, document link), on or before the deadline."""
     moment = now or now_utc()
     claimed = _positive(amount, "claimed amount")
-    reference = _text(
+    reference = REQUESTS.text(
         proof, "a proof reference", "an invoice number or a link to the proof of spend", "proof"
     )
     with appdb.connect(workspace).begin() as connection:
         found = _load(connection, request_id, lock=True)
-        _require(found, RequestStatus.APPROVED, "claimed")
+        REQUESTS.require(found, RequestStatus.APPROVED, "claimed")
         assert found.approved_amount is not None and found.deadline is not None
         if claimed > found.approved_amount:
             raise MdfRefusedError(
@@ -427,7 +391,7 @@ def claim(
                 f"{found.ref}: the claim of {money(claimed)} is more than the "
                 f"{money(found.approved_amount)} approved; claim at most that",
             )
-        today = _today(workspace, moment)
+        today = clock.today(workspace, moment)
         if today > found.deadline:
             raise MdfRefusedError(
                 "deadline",
@@ -459,7 +423,7 @@ def pay(
     moment = now or now_utc()
     with appdb.connect(workspace).begin() as connection:
         found = _load(connection, request_id, lock=True)
-        _require(found, RequestStatus.CLAIMED, "paid")
+        REQUESTS.require(found, RequestStatus.CLAIMED, "paid")
         assert found.claimed_amount is not None
         _move(
             connection,

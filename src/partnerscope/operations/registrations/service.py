@@ -24,10 +24,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from partnerscope import appdb, audit
+from partnerscope import appdb, audit, clock
 from partnerscope.amounts import AmountError, money, parse_amount, text
 from partnerscope.appdb.tables import deal_registration_conflicts, deal_registrations
-from partnerscope.clock import local_date, now_utc
+from partnerscope.clock import now_utc
 from partnerscope.operations.registrations.conflicts import (
     account_of,
     direct_conflicts,
@@ -48,6 +48,7 @@ from partnerscope.operations.registrations.model import (
     SweepResult,
 )
 from partnerscope.warehouse import check_partner, partner_names
+from partnerscope.workflow import MAX_TEXT, Workflow
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -56,22 +57,19 @@ if TYPE_CHECKING:
 
 OBJECT_TYPE = "deal_registration"
 MAX_NAME = 200
-MAX_TEXT = 2000
 MAX_PRODUCTS = 20
+#: the registration's steps (workflow.py: text, loading, state, moving on)
+REGISTRATIONS = Workflow(
+    deal_registrations.c.registration_id, OBJECT_TYPE, "registration", RegistrationRefusedError
+)
 
 
 # ------------------------------------------------------------------------------- checks
 
 
 def _text(value: str, what: str, hint: str, check: str, limit: int = MAX_TEXT) -> str:
-    cleaned = " ".join(value.split())
-    if not cleaned:
-        raise RegistrationRefusedError(check, f"give {what}: {hint}")
-    if len(cleaned) > limit:
-        raise RegistrationRefusedError(
-            check, f"{what} has {len(cleaned):,} characters; keep it to {limit:,}"
-        )
-    return cleaned
+    """A name or reason on one line (runs of white space made one space)."""
+    return REGISTRATIONS.text(value, what, hint, check, limit=limit, one_line=True)
 
 
 def _amount(value: Decimal | int | str) -> Decimal:
@@ -95,39 +93,18 @@ def _products(products: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(named))
 
 
-def _today(workspace: Workspace, moment: datetime) -> date:
-    return local_date(moment, workspace.config.workspace.timezone)
-
-
 # -------------------------------------------------------------------------------- store
 
 
 def _load(connection: Connection, registration_id: int, *, lock: bool = False) -> Registration:
-    """The registration; with ``lock``, read once no other step may change registrations
-    (:func:`appdb.serialize`: every step that writes them takes it first, so none waits for
-    another in a circle)."""
-    from sqlalchemy import select
-
-    if lock:
-        appdb.serialize(connection, deal_registrations)
-    query = select(deal_registrations).where(
-        deal_registrations.c.registration_id == registration_id
+    """The registration (``lock``: read for a step that changes it, see
+    :meth:`Workflow.load`)."""
+    missing = RegistrationNotFoundError(
+        f"no registration #{registration_id}; `partnerscope registrations list` shows them"
     )
-    row = connection.execute(query).first()
-    if row is None:
-        raise RegistrationNotFoundError(
-            f"no registration #{registration_id}; `partnerscope registrations list` shows them"
-        )
-    return Registration.from_row(row)
-
-
-def _require(found: Registration, status: RegistrationStatus, verb: str) -> None:
-    if found.status is not status:
-        raise RegistrationRefusedError(
-            "state",
-            f"{found.ref} {found.where(named=False)}; only a {status.value} registration can "
-            f"be {verb}",
-        )
+    return Registration.from_row(
+        REGISTRATIONS.load(connection, registration_id, lock=lock, missing=missing)
+    )
 
 
 def _move(
@@ -140,20 +117,13 @@ def _move(
     detail: dict[str, Any],
 ) -> None:
     """Move the registration on from the state it was read in, and log it."""
-    audit.move(
+    REGISTRATIONS.move(
         connection,
-        deal_registrations.c.registration_id,
+        found,
         found.registration_id,
-        found.status.value,
         values,
-        stale=RegistrationRefusedError(
-            "state",
-            f"{found.ref} was changed by someone else meanwhile; look at it again "
-            "(`partnerscope registrations show`) and retry",
-        ),
-        actor=by,
+        by=by,
         action=action,
-        object_type=OBJECT_TYPE,
         object_id=found.registration_id,
         detail={"partner_id": found.partner_id, "account_name": found.account_name, **detail},
     )
@@ -222,7 +192,7 @@ def submit(
     )
     value = _amount(amount)
     listed = _products(products)
-    today = _today(workspace, moment)
+    today = clock.today(workspace, moment)
     if expected_close < today:
         raise RegistrationRefusedError(
             "expected_close",
@@ -310,7 +280,7 @@ def approve(
     match = matcher(workspace)
     with appdb.connect(workspace).begin() as connection:
         found = _load(connection, registration_id, lock=True)
-        _require(found, RegistrationStatus.SUBMITTED, "approved")
+        REGISTRATIONS.require(found, RegistrationStatus.SUBMITTED, "approved")
         account = account_of(found, match)
         earlier = registration_conflicts(
             account,
@@ -339,7 +309,7 @@ def approve(
                 "works this account; reject the registration, or close or hand over that "
                 "opportunity in the CRM, ingest again and approve it then",
             )
-        until = _today(workspace, moment) + timedelta(days=settings.protection_days)
+        until = clock.today(workspace, moment) + timedelta(days=settings.protection_days)
         _move(
             connection,
             found,
@@ -371,7 +341,7 @@ def reject(
     moment = now or now_utc()
     with appdb.connect(workspace).begin() as connection:
         found = _load(connection, registration_id, lock=True)
-        _require(found, RegistrationStatus.SUBMITTED, "rejected")
+        REGISTRATIONS.require(found, RegistrationStatus.SUBMITTED, "rejected")
         _move(
             connection,
             found,
@@ -411,9 +381,9 @@ def mark_won(
     )
     with appdb.connect(workspace).begin() as connection:
         found = _load(connection, registration_id, lock=True)
-        _require(found, RegistrationStatus.PROTECTED, "marked won")
+        REGISTRATIONS.require(found, RegistrationStatus.PROTECTED, "marked won")
         assert found.protected_until is not None
-        today = _today(workspace, moment)
+        today = clock.today(workspace, moment)
         if today > found.protected_until:
             raise RegistrationRefusedError(
                 "window",
@@ -457,7 +427,7 @@ def sweep(workspace: Workspace, *, by: str, now: datetime | None = None) -> Swee
     """Expire the protected registrations whose window has passed (the day after
     ``protected_until``), and list those whose window ends within ``warning_days``."""
     moment = now or now_utc()
-    today = _today(workspace, moment)
+    today = clock.today(workspace, moment)
     warning = workspace.config.registration.warning_days
     expired: list[Registration] = []
     expiring: list[Expiring] = []

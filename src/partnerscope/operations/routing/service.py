@@ -34,6 +34,7 @@ from partnerscope.operations.routing.store import (
     RoutingError,
     Status,
 )
+from partnerscope.workflow import Workflow
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -46,7 +47,13 @@ if TYPE_CHECKING:
 
 OBJECT_TYPE = "lead"
 CHUNK = 5_000
-MAX_TEXT = 2000
+#: an assignment's steps (workflow.py: text, moving on); a lead's refusals have no check name
+LEADS = Workflow(
+    lead_assignments.c.assignment_id,
+    OBJECT_TYPE,
+    "assignment",
+    lambda _check, message: RoutingError(message),
+)
 
 #: progress of a batch: (leads routed, leads in the batch)
 Progress = Callable[[int, int], None]
@@ -223,19 +230,13 @@ def _move(
     detail: dict[str, Any],
 ) -> None:
     """Move an assignment on from the state it was read in, and log it."""
-    audit.move(
+    LEADS.move(
         connection,
-        lead_assignments.c.assignment_id,
+        found,
         found.assignment_id,
-        found.status.value,
         values,
-        stale=RoutingError(
-            f"lead {found.lead_id} was changed by someone else meanwhile; look at it again "
-            f"(`partnerscope leads show {found.lead_id}`) and retry"
-        ),
-        actor=by,
+        by=by,
         action=action,
-        object_type=OBJECT_TYPE,
         object_id=found.lead_id,
         detail={"partner_id": found.partner_id, "attempt": found.attempt, **detail},
     )
@@ -451,12 +452,9 @@ def _reroute(
 
 
 def _text(value: str) -> str:
-    cleaned = value.strip()
-    if not cleaned:
-        raise RoutingError("give a reason: why does the partner decline or close the lead?")
-    if len(cleaned) > MAX_TEXT:
-        raise RoutingError(f"the reason has {len(cleaned):,} characters; keep it to {MAX_TEXT:,}")
-    return cleaned
+    return LEADS.text(
+        value, "a reason", "why does the partner decline or close the lead?", "reason"
+    )
 
 
 # -------------------------------------------------------------------------------- reading

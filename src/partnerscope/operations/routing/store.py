@@ -92,6 +92,10 @@ class Assignment:
     longitude: float | None
 
     @property
+    def ref(self) -> str:
+        return f"lead {self.lead_id}"
+
+    @property
     def assignee(self) -> str:
         """The partner, or the self-service queue."""
         return self.partner_id or f"queue {self.queue}"

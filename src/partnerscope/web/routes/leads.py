@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC
 from decimal import Decimal
 from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Annotated, Any
@@ -29,6 +29,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from partnerscope.accounts import Role
+from partnerscope.clock import now_utc
 from partnerscope.operations.routing import service
 from partnerscope.operations.routing.store import OPEN, Assignment, LeadNotFoundError, Status
 from partnerscope.reports import charts
@@ -54,11 +55,6 @@ Text = Annotated[str, Field(min_length=1, max_length=2000)]
 #: a routing file uploaded on the page
 MAX_UPLOAD = 50 * 1024 * 1024
 UPLOADS = (".csv", ".txt", ".xlsx", ".parquet")
-
-
-def _now() -> datetime:
-    """Naive UTC, as the routing service keeps times."""
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 class EligibleOut(BaseModel):
@@ -306,13 +302,20 @@ def touch(ctx: Ctx, lead_id: str, given: TouchIn) -> Assignment:
     if at is not None and at.tzinfo is not None:
         at = at.astimezone(UTC).replace(tzinfo=None)
     pid = _worker(ctx, lead_id, given.partner_id)
-    return service.record_touch(ctx.workspace, lead_id, pid, now=_now(), by=ctx.user.name, at=at)
+    return service.record_touch(
+        ctx.workspace, lead_id, pid, now=now_utc(whole_seconds=True), by=ctx.user.name, at=at
+    )
 
 
 def decline(ctx: Ctx, lead_id: str, given: DeclineIn) -> Assignment:
     pid = _worker(ctx, lead_id, given.partner_id)
     declined, _ = service.record_decline(
-        ctx.workspace, lead_id, pid, reason=given.reason, now=_now(), by=ctx.user.name
+        ctx.workspace,
+        lead_id,
+        pid,
+        reason=given.reason,
+        now=now_utc(whole_seconds=True),
+        by=ctx.user.name,
     )
     return declined
 
@@ -324,7 +327,7 @@ def close(ctx: Ctx, lead_id: str, given: CloseIn) -> Assignment:
         lead_id,
         pid,
         converted=given.converted,
-        now=_now(),
+        now=now_utc(whole_seconds=True),
         by=ctx.user.name,
         reason=given.reason,
     )
@@ -344,7 +347,7 @@ def route(ctx: Ctx, given: RouteIn) -> service.Batch:
     from partnerscope.clock import local_date
     from partnerscope.operations.routing.leadfile import read_rows
 
-    now = _now()
+    now = now_utc(whole_seconds=True)
     rows = [
         {k: None if v is None else str(v) for k, v in lead.model_dump().items()}
         for lead in given.leads
@@ -388,7 +391,7 @@ def route_api(ctx: Router, given: RouteIn) -> BatchOut:
 @api.post("/leads/sla", response_model=list[Rerouted])
 def sla_api(ctx: Router) -> list[Rerouted]:
     """Flag every lead not first-touched within its SLA as breached and re-route it."""
-    pairs = service.check_sla(ctx.workspace, now=_now(), by=ctx.user.name)
+    pairs = service.check_sla(ctx.workspace, now=now_utc(whole_seconds=True), by=ctx.user.name)
     return [
         Rerouted(breached=staff_assignment(ctx, b), new=staff_assignment(ctx, n)) for b, n in pairs
     ]
@@ -512,7 +515,7 @@ async def route_submit(
             path = FilePath(folder) / f"leads{suffix}"
             path.write_bytes(content)
             return service.route_file(
-                ctx.workspace, path, now=_now(), by=ctx.user.name, seed=chosen
+                ctx.workspace, path, now=now_utc(whole_seconds=True), by=ctx.user.name, seed=chosen
             )
 
     outcome: list[service.Batch] = []
@@ -537,7 +540,7 @@ def _again(request: Request, ctx: Ctx) -> Callable[[list[str], int], HTMLRespons
 @pages.post("/leads/sla", response_class=HTMLResponse, response_model=None)
 def sla_submit(request: Request, ctx: Router) -> Response:
     return form_action(
-        lambda: service.check_sla(ctx.workspace, now=_now(), by=ctx.user.name),
+        lambda: service.check_sla(ctx.workspace, now=now_utc(whole_seconds=True), by=ctx.user.name),
         f"/leads?status={Status.BREACHED.value}",
         _again(request, ctx),
     )

@@ -29,13 +29,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from partnerscope.accounts import Role
 from partnerscope.money import mdf
-from partnerscope.money.mdf.workflow import MAX_TEXT, OBJECT_TYPE
+from partnerscope.money.mdf.workflow import OBJECT_TYPE
 from partnerscope.money.payouts import LOCKED, Ledger, Payouts, quarters
 from partnerscope.reports import charts
 from partnerscope.web.audience import json_answer, partner_view
 from partnerscope.web.params import RunId
 from partnerscope.web.render import form_action, page
 from partnerscope.web.security import ANALYSTS, EVERYONE, FINANCE, Ctx, UtcDateTime, allow
+from partnerscope.workflow import MAX_TEXT
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -17,7 +17,7 @@ valid registration wins), refuses with the reason, and writes the audit entry wi
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from partnerscope.accounts import Role
+from partnerscope.clock import now_utc
 from partnerscope.operations import registrations as regs
 from partnerscope.reports import charts
 from partnerscope.web.audience import json_answer, partner_view
@@ -155,10 +156,6 @@ class RegistrationFilter(BaseModel):
     status: regs.RegistrationStatus | None = None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-
-
 def registration_out(ctx: Ctx, found: regs.Registration) -> PartnerRegistrationOut:
     """The registration as the caller may see it (a partner user: the partner view)."""
     return partner_registration(found) if partner_view(ctx) else staff_registration(found)
@@ -264,7 +261,7 @@ def submit(ctx: Ctx, given: RegistrationIn) -> regs.RegistrationDetail:
         domain=given.domain or None,
         country=given.country or None,
         products=tuple(given.products),
-        now=_now(),
+        now=now_utc(whole_seconds=True),
     )
     return visible_detail(ctx, registered.registration.registration_id)
 
@@ -275,7 +272,11 @@ def decide(ctx: Ctx, registration_id: int, given: RejectIn | WonIn | None) -> re
     visible_detail(ctx, registration_id)
     if isinstance(given, RejectIn):
         return regs.reject(
-            ctx.workspace, registration_id, reason=given.reason, by=ctx.user.name, now=_now()
+            ctx.workspace,
+            registration_id,
+            reason=given.reason,
+            by=ctx.user.name,
+            now=now_utc(whole_seconds=True),
         )
     if isinstance(given, WonIn):
         return regs.mark_won(
@@ -283,15 +284,17 @@ def decide(ctx: Ctx, registration_id: int, given: RejectIn | WonIn | None) -> re
             registration_id,
             by=ctx.user.name,
             crm_opportunity_id=given.crm_opportunity_id or None,
-            now=_now(),
+            now=now_utc(whole_seconds=True),
         )
-    return regs.approve(ctx.workspace, registration_id, by=ctx.user.name, now=_now())
+    return regs.approve(
+        ctx.workspace, registration_id, by=ctx.user.name, now=now_utc(whole_seconds=True)
+    )
 
 
 def expiring(ctx: Ctx, found: list[regs.Registration]) -> list[regs.Registration]:
     """The protected registrations whose window ends within the warning days."""
     days = ctx.workspace.config.registration.warning_days
-    today = _now().date()
+    today = now_utc(whole_seconds=True).date()
     return [
         r
         for r in found
@@ -345,7 +348,7 @@ def won_api(ctx: Decider, registration_id: RegistrationId, given: WonIn) -> Regi
 @api.post("/registrations/sweep", response_model=SweepOut)
 def sweep_api(ctx: Sweeper) -> SweepOut:
     """Expire the registrations whose window has passed; list those expiring soon."""
-    done = regs.sweep(ctx.workspace, by=ctx.user.name, now=_now())
+    done = regs.sweep(ctx.workspace, by=ctx.user.name, now=now_utc(whole_seconds=True))
     return SweepOut(
         expired=[staff_registration(r) for r in done.expired],
         expiring=[staff_registration(e.registration) for e in done.expiring],
@@ -503,7 +506,7 @@ def won_submit(
 @pages.post("/registrations/sweep", response_class=HTMLResponse, response_model=None)
 def sweep_submit(request: Request, ctx: Sweeper) -> Response:
     return form_action(
-        lambda: regs.sweep(ctx.workspace, by=ctx.user.name, now=_now()),
+        lambda: regs.sweep(ctx.workspace, by=ctx.user.name, now=now_utc(whole_seconds=True)),
         "/registrations?status=expired",
         lambda errors, status: _list_page(
             request, ctx, RegistrationFilter(), errors=errors, status=status

@@ -1,4 +1,5 @@
-"""The scenario model as a plain-Python loop, for the tests and the benchmark only.
+"""The scenario model as a plain-Python loop: the oracle tests/test_scenarios.py checks the
+vectorized model against and bench/scenarios.py times it next to (not part of the package).
 
 It takes the same drawn parameter values as :func:`partnerscope.scenarios.model.project` (as
 lists) and computes every trial, month and recruit cohort with nested loops and :mod:`math`,
