@@ -98,14 +98,20 @@ def create_app(
     from contextlib import asynccontextmanager
 
     from partnerscope.web.routes import (
+        alerts,
+        audit,
         auth,
+        dashboard,
         decisions,
         leads,
         money,
+        partner_list,
         partners,
         plans,
-        portfolio,
+        quality,
         registrations,
+        runs,
+        tiers,
     )
     from partnerscope.workspace import Workspace
 
@@ -158,7 +164,22 @@ def create_app(
         return PlainTextResponse(css, media_type="text/css", headers=_CACHE)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, partners, plans, portfolio, decisions, money, leads, registrations):
+    for module in (
+        auth,
+        partners,
+        plans,
+        dashboard,
+        partner_list,
+        tiers,
+        alerts,
+        runs,
+        quality,
+        audit,
+        decisions,
+        money,
+        leads,
+        registrations,
+    ):
         app.include_router(module.pages, include_in_schema=False)
         app.include_router(module.api, prefix=API, responses=ERRORS)
     _errors(app)

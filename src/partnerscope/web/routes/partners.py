@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
@@ -19,6 +19,7 @@ from partnerscope.errors import PartnerscopeError
 from partnerscope.reports.content import Report
 from partnerscope.web.audience import partner_view
 from partnerscope.web.current import CACHE_SIZE
+from partnerscope.web.params import Period
 from partnerscope.web.render import fragment, page
 from partnerscope.web.security import EVERYONE, Ctx, allow
 
@@ -27,11 +28,6 @@ if TYPE_CHECKING:
 
 pages = APIRouter()
 api = APIRouter(tags=["partners"])
-
-Period = Annotated[
-    str | None,
-    Query(max_length=32, description="e.g. FY2026-Q1 (default: the latest scored period)"),
-]
 
 
 class PartnerStamp(BaseModel):
