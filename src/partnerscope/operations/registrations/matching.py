@@ -176,10 +176,32 @@ def normalize_name(name: str, extra_legal_forms: Iterable[str] = ()) -> str:
 FREE_MAIL_DOMAINS: frozenset[str] = _set(
     """
     gmail.com googlemail.com outlook.com hotmail.com live.com msn.com yahoo.com ymail.com
-    aol.com icloud.com me.com mac.com proton.me protonmail.com gmx.de gmx.net web.de mail.ru
-    yandex.ru qq.com 163.com 126.com
+    aol.com icloud.com me.com mac.com proton.me protonmail.com tutanota.com fastmail.com
+    gmx.de gmx.net gmx.at gmx.ch web.de t-online.de freenet.de mail.de mail.com mail.ru
+    yandex.ru yandex.com rambler.ru orange.fr wanadoo.fr free.fr laposte.net sfr.fr libero.it
+    virgilio.it tiscali.it alice.it btinternet.com sky.com talktalk.net virginmedia.com
+    ntlworld.com blueyonder.co.uk comcast.net verizon.net att.net sbcglobal.net cox.net
+    earthlink.net bigpond.com optusnet.com.au shaw.ca rogers.com sympatico.ca qq.com 163.com
+    126.com sina.com naver.com daum.net hanmail.net seznam.cz wp.pl o2.pl onet.pl interia.pl
+    rediffmail.com zoho.com
     """
 )
+#: providers whose mail domains exist under many countries' endings (hotmail.co.uk, yahoo.es)
+_FREE_MAIL_NAMES = frozenset(
+    {"gmail", "googlemail", "hotmail", "outlook", "live", "msn", "yahoo", "ymail", "gmx"}
+)
+#: hosts under which each customer gets a name of its own (``shop.myshopify.com``: the
+#: private section of the Public Suffix List, the ones met in CRM exports): the customer's name
+#: is the label before them, and the host alone says nothing about whose account it is
+PLATFORMS: frozenset[str] = _set(
+    """
+    myshopify.com wixsite.com squarespace.com wordpress.com blogspot.com github.io
+    herokuapp.com azurewebsites.net cloudapp.net netlify.app vercel.app pages.dev web.app
+    firebaseapp.com appspot.com sharepoint.com godaddysites.com weebly.com webflow.io
+    business.site carrd.co square.site
+    """
+)
+
 
 #: second-level labels under which a country's registry gives out names (``acme.co.uk``)
 _SECOND_LEVEL = frozenset({"co", "com", "net", "org", "ac", "gov", "edu", "ltd", "plc", "ne"})
@@ -216,11 +238,27 @@ def normalize_domain(value: str | None) -> str | None:
 
 def registered_domain(domain: str) -> str:
     """The name an organization registered (``emea.acme.co.uk`` → ``acme.co.uk``): the last two
-    labels, or three under a country's second level (``co.uk``, ``com.au``)."""
+    labels, or three under a country's second level (``co.uk``, ``com.au``) or a platform
+    (``shop.myshopify.com``), four under a US school district (``town.k12.il.us``)."""
     labels = domain.split(".")
+    if len(labels) >= 3 and ".".join(labels[-2:]) in PLATFORMS:
+        return ".".join(labels[-3:])
+    if len(labels) >= 4 and labels[-1] == "us" and labels[-3] == "k12":
+        return ".".join(labels[-4:])
     if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
         return ".".join(labels[-3:])
     return ".".join(labels[-2:])
+
+
+def says_nothing(domain: str) -> bool:
+    """Whether a domain tells nothing of whose account it is: a mail provider's (at any
+    country's ending, or a subdomain of it) or a platform's own."""
+    registered = registered_domain(domain)
+    return (
+        registered in FREE_MAIL_DOMAINS
+        or registered.split(".", 1)[0] in _FREE_MAIL_NAMES
+        or registered in PLATFORMS
+    )
 
 
 def normalize_country(value: str | None) -> str | None:
@@ -371,7 +409,7 @@ class Matcher:
         if (
             a.domain
             and b.domain
-            and a.domain not in FREE_MAIL_DOMAINS
+            and not says_nothing(a.domain)
             and registered_domain(a.domain) == registered_domain(b.domain)
         ):
             return Match(MatchedOn.DOMAIN, 1.0)

@@ -35,7 +35,7 @@ from partnerscope.operations.registrations.conflicts import (
     matcher,
     registration_conflicts,
 )
-from partnerscope.operations.registrations.matching import FREE_MAIL_DOMAINS, DomainError
+from partnerscope.operations.registrations.matching import DomainError, says_nothing
 from partnerscope.operations.registrations.model import (
     Conflict,
     ConflictKind,
@@ -204,11 +204,11 @@ def submit(
         account = match.account(name, domain, country)
     except DomainError as exc:
         raise RegistrationRefusedError("domain", str(exc)) from None
-    if account.domain in FREE_MAIL_DOMAINS:
+    if account.domain is not None and says_nothing(account.domain):
         raise RegistrationRefusedError(
             "domain",
-            f"{account.domain} is a mail provider's domain, not the account's; give the "
-            "account's own web domain or leave it empty",
+            f"{account.domain} is a mail provider's or a web platform's domain, not the "
+            "account's; give the account's own web domain or leave it empty",
         )
     check_partner(partner_names(workspace), partner_id, RegistrationRefusedError)
     direct = direct_conflicts(workspace, account, match)
