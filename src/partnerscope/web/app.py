@@ -102,6 +102,7 @@ def create_app(
         audit,
         auth,
         dashboard,
+        decision_steps,
         decisions,
         leads,
         money,
@@ -111,6 +112,7 @@ def create_app(
         quality,
         registrations,
         runs,
+        scenarios,
         tiers,
     )
     from partnerscope.workspace import Workspace
@@ -176,6 +178,8 @@ def create_app(
         quality,
         audit,
         decisions,
+        decision_steps,
+        scenarios,
         money,
         leads,
         registrations,

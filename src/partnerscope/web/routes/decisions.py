@@ -1,29 +1,31 @@
-"""Decisions (Frame → Compare → Commit, reviews) and scenarios.
+"""Decision records: the list, framing a new one (its Frame, options and criteria), and a
+record's page (with the forms of its next steps, and a refused step's reasons next to its
+form), its history and the alerts the served run raised.
 
-Each step is one service function here, called by both the page route (an HTML form that
-redirects, 303, to the decision's page) and its JSON twin under ``/api/v1``; the changes go
-through :class:`partnerscope.decisions.service.Decisions`, so the web and the CLI store the
-same records, history and audit entries. Only analysts and admins read or change decisions
-and scenarios: a decision discusses partners the reader may not be allowed to see.
+The steps on a framed record are in :mod:`.decision_steps`, the scenario model in
+:mod:`.scenarios`. Each change is one service function, called by both the page route (an
+HTML form that redirects, 303, to the decision's page) and its JSON twin under ``/api/v1``;
+the changes go through :class:`partnerscope.decisions.service.Decisions` (:func:`service`), so
+the web and the CLI store the same records, history and audit entries. Only analysts and
+admins read or change decisions and scenarios: a decision discusses partners the reader may
+not be allowed to see.
 
 Every parameter is bounded (lengths, counts, numbers), so a request stays small and quick: a
-scenario run is capped at :data:`MAX_TRIALS` trials and :data:`MAX_OPTIONS` options.
+comparison or a scenario run is capped at :data:`MAX_TRIALS` trials and :data:`MAX_OPTIONS`
+options.
 """
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from partnerscope.decisions.record import Outcome, Status
 from partnerscope.errors import PartnerscopeError
-from partnerscope.web.params import Day, RunId, Seed
 from partnerscope.web.render import located, page
 from partnerscope.web.security import ANALYSTS, Ctx, allow
 
@@ -38,7 +40,6 @@ api = APIRouter(tags=["decisions"])
 MAX_TRIALS = 5000
 DEFAULT_TRIALS = 1000
 MAX_OPTIONS = 8
-MAX_SPEC_CHARS = 20_000
 #: Options offered when a decision is framed (the framework's standard three).
 STANDARD_OPTIONS = "A=Keep the current approach\nB=Pilot in phases\nC=Redesign end to end"
 OUTCOMES = ("revenue", "margin", "coverage", "control", "partners")
@@ -55,27 +56,24 @@ MetricName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,64}$")]
 Trials = Annotated[int, Field(ge=1, le=MAX_TRIALS)]
 
 
-class _In(BaseModel):
+class StrictIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-# ---------------------------------------------------------------- request and response models
-
-
-class OptionIn(_In):
+class OptionIn(StrictIn):
     key: OptionKey
     label: Short = ""
     description: Text = ""
 
 
-class CriterionIn(_In):
+class CriterionIn(StrictIn):
     name: Annotated[str, Field(min_length=1, max_length=120)]
     weight: Annotated[float, Field(ge=0, le=1)]
     outcome: Literal["revenue", "margin", "coverage", "control", "partners"]
     statistic: Literal["p10", "p50", "p90", "mean"] = "p50"
 
 
-class FrameIn(_In):
+class FrameIn(StrictIn):
     """A new decision: its Frame, and the options and criteria to compare (the framework's
     standard criteria when none are given)."""
 
@@ -92,42 +90,6 @@ class FrameIn(_In):
     facts: Annotated[list[Line], Field(max_length=20)] = Field(default_factory=list)
     assumptions: Annotated[list[Line], Field(max_length=20)] = Field(default_factory=list)
     open_questions: Annotated[list[Line], Field(max_length=20)] = Field(default_factory=list)
-
-
-class CiteIn(_In):
-    """A metric value of a run to cite as evidence."""
-
-    metric: MetricName
-    scope: Annotated[
-        str, Field(min_length=1, max_length=100, description="portfolio, company or LEVEL=GROUP")
-    ] = "portfolio"
-    grain: Literal["month", "quarter", "year"] | None = None
-    period: Annotated[str | None, Field(max_length=32, description="e.g. FY2026-Q3")] = None
-    run_id: RunId | None = None
-    note: Annotated[str, Field(max_length=500)] = ""
-
-
-class CompareIn(_In):
-    trials: Trials = DEFAULT_TRIALS
-    seed: Seed | None = None
-    run_id: Annotated[RunId | None, Field(description="default: the run the app serves")] = None
-
-
-class CommitIn(_In):
-    option: OptionKey
-    rationale: Annotated[str, Field(min_length=1, max_length=4000)]
-    owner: Annotated[str | None, Field(max_length=120)] = None
-    timeline: Text = ""
-    first_review: Day | None = None
-    every_months: Annotated[int, Field(ge=1, le=24)] = 3
-    post_review: Day | None = None
-    signals: Annotated[list[Line], Field(max_length=10)] = Field(default_factory=list)
-    stops: Annotated[list[Line], Field(max_length=10)] = Field(default_factory=list)
-
-
-class ReviewIn(_In):
-    outcome: Outcome
-    why: Annotated[str, Field(min_length=1, max_length=4000)]
 
 
 class DecisionSummary(BaseModel):
@@ -164,36 +126,6 @@ class DecisionOut(BaseModel):
     record: dict[str, Any]
     weak_evidence: list[str]
     alerts: list[AlertOut]
-
-
-class RefusedOut(BaseModel):
-    detail: str
-    #: every reason a commit was refused (empty for an invalid request)
-    reasons: list[str] = Field(default_factory=list)
-
-
-class ScenarioRunIn(_In):
-    """A scenario spec (as TOML text, or as the spec's JSON) run on the served run."""
-
-    spec_toml: Annotated[str | None, Field(max_length=MAX_SPEC_CHARS)] = None
-    spec: dict[str, Any] | None = None
-    trials: Trials = DEFAULT_TRIALS
-    seed: Seed | None = None
-    horizon_months: Annotated[int | None, Field(ge=1, le=120)] = None
-
-
-class ScenarioOut(BaseModel):
-    """A comparison's summary (bands, scores, recommendation, break-even) and its chart."""
-
-    decision_id: int | None
-    ref: str | None
-    title: str
-    run_id: int | None
-    summary: dict[str, Any]
-    chart: dict[str, Any]
-
-
-# ---------------------------------------------------------------- the service
 
 
 def service(ctx: Ctx) -> Decisions:
@@ -308,112 +240,10 @@ def frame(ctx: Ctx, given: FrameIn) -> DecisionRecord:
     return record
 
 
-def cite(ctx: Ctx, decision_id: int, given: CiteIn) -> DecisionRecord:
-    decisions = service(ctx)
-    where = given.model_dump(exclude={"metric"})
-    decisions.cite(decision_id, given.metric, by=ctx.user.name, **where)
-    return decisions.store.get(decision_id)
-
-
-def compare(ctx: Ctx, decision_id: int, given: CompareIn) -> DecisionRecord:
-    """Model the options on the served run (or ``run_id``) with a bounded trials count."""
-    run_id = given.run_id if given.run_id is not None else ctx.data.run.run_id
-    record, _ = service(ctx).compare(
-        decision_id, run_id=run_id, trials=given.trials, seed=given.seed, by=ctx.user.name
-    )
-    return record
-
-
-def commit(ctx: Ctx, decision_id: int, given: CommitIn) -> DecisionRecord:
-    return service(ctx).commit(
-        decision_id,
-        option=given.option,
-        rationale=given.rationale,
-        owner=given.owner or None,
-        timeline=given.timeline,
-        first_review=given.first_review,
-        every_months=given.every_months,
-        post_review=given.post_review,
-        signals=given.signals,
-        stops=given.stops,
-        by=ctx.user.name,
-    )
-
-
-def review(ctx: Ctx, decision_id: int, given: ReviewIn) -> DecisionRecord:
-    record, _ = service(ctx).review(
-        decision_id, outcome=given.outcome, why=given.why, by=ctx.user.name
-    )
-    return record
-
-
 def chart_of(summary: dict[str, Any]) -> dict[str, Any]:
     from partnerscope.scenarios.chart import bands_spec
 
     return bands_spec(summary)
-
-
-def comparisons(ctx: Ctx) -> list[ScenarioOut]:
-    """The decisions' scenario comparisons, newest decision first."""
-    out = []
-    for record in reversed(service(ctx).store.records()):
-        result = record.compare.result
-        if not result:
-            continue
-        out.append(
-            ScenarioOut(
-                decision_id=record.decision_id,
-                ref=record.ref,
-                title=record.title,
-                run_id=result.get("run_id"),
-                summary=result,
-                chart=chart_of(result),
-            )
-        )
-    return out
-
-
-def run_scenario(ctx: Ctx, given: ScenarioRunIn) -> ScenarioOut:
-    """Run a spec (the default one-option spec when none is given) on the served run; nothing
-    is stored. The trials count given here replaces the spec's, so a request stays bounded."""
-    from partnerscope.scenarios.analysis import calibrate_run, simulate
-    from partnerscope.scenarios.spec import ScenarioSpecError, parse_spec
-
-    data = ctx.data
-    document: dict[str, Any] = {}
-    if given.spec is not None and given.spec_toml:
-        raise ScenarioSpecError("the request", ["give spec or spec_toml, not both"])
-    if given.spec is not None:
-        document = dict(given.spec)
-    elif given.spec_toml and given.spec_toml.strip():
-        try:
-            document = tomllib.loads(given.spec_toml)
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioSpecError("the scenario spec", [f"not valid TOML: {exc}"]) from None
-    document["trials"] = given.trials
-    if given.seed is not None:
-        document["seed"] = given.seed
-    if given.horizon_months is not None:
-        document["horizon_months"] = given.horizon_months
-    spec = parse_spec(document, where="the scenario spec")
-    if len(spec.options) > MAX_OPTIONS:
-        raise ScenarioSpecError(
-            "the scenario spec",
-            [f"options: {len(spec.options)} options; the web app runs at most {MAX_OPTIONS}"],
-        )
-    result = simulate(spec, calibrate_run(ctx.workspace, data.run.run_id))
-    summary = {"run_id": data.run.run_id, **result.summary()}
-    return ScenarioOut(
-        decision_id=None,
-        ref=None,
-        title=f"Scenario on run {data.run.run_id}",
-        run_id=data.run.run_id,
-        summary=summary,
-        chart=chart_of(summary),
-    )
-
-
-# ---------------------------------------------------------------- JSON API
 
 
 @api.get("/decisions", response_model=list[DecisionSummary])
@@ -443,70 +273,11 @@ def history_api(ctx: Reader, decision_id: DecisionId) -> list[ChangeOut]:
     return history(ctx, decision_id)
 
 
-@api.post("/decisions/{decision_id}/evidence", response_model=DecisionOut)
-def cite_api(ctx: Reader, decision_id: DecisionId, given: CiteIn) -> DecisionOut:
-    """Cite a metric value of a run as evidence; the record keeps the number (400 when the
-    metric, scope or period is not in the run)."""
-    from partnerscope.decisions.evidence import CitationError
-
-    service(ctx).store.get(decision_id)
-    try:
-        record = cite(ctx, decision_id, given)
-    except CitationError as exc:
-        raise HTTPException(400, str(exc)) from None
-    return detail(ctx, record.decision_id)
-
-
-@api.post("/decisions/{decision_id}/compare", response_model=DecisionOut)
-def compare_api(ctx: Reader, decision_id: DecisionId, given: CompareIn) -> DecisionOut:
-    """Model every option (Monte Carlo, at most 5,000 trials) and keep the summary."""
-    return detail(ctx, compare(ctx, decision_id, given).decision_id)
-
-
-@api.post(
-    "/decisions/{decision_id}/commit",
-    response_model=DecisionOut,
-    responses={422: {"model": RefusedOut, "description": "refused, with every reason"}},
-)
-def commit_api(ctx: Reader, decision_id: DecisionId, given: CommitIn) -> Response | DecisionOut:
-    """Commit to an option; refused (422, every reason listed) without an owner, measured
-    evidence or a real choice."""
-    from partnerscope.decisions.guards import CommitRefusedError
-
-    try:
-        record = commit(ctx, decision_id, given)
-    except CommitRefusedError as exc:
-        refused = RefusedOut(detail=str(exc), reasons=exc.reasons)
-        return JSONResponse(refused.model_dump(), status_code=422)
-    return detail(ctx, record.decision_id)
-
-
-@api.post("/decisions/{decision_id}/reviews", response_model=DecisionOut)
-def review_api(ctx: Reader, decision_id: DecisionId, given: ReviewIn) -> DecisionOut:
-    """Record the conclusion of the next scheduled review: continue, adapt or stop."""
-    return detail(ctx, review(ctx, decision_id, given).decision_id)
-
-
-@api.get("/scenarios", response_model=list[ScenarioOut])
-def scenarios_api(ctx: Reader) -> list[ScenarioOut]:
-    """The decisions' scenario comparisons with their Vega-Lite charts."""
-    return comparisons(ctx)
-
-
-@api.post("/scenarios/run", response_model=ScenarioOut)
-def scenario_run_api(ctx: Reader, given: ScenarioRunIn) -> ScenarioOut:
-    """Run a scenario spec on the served run (at most 5,000 trials; nothing is stored)."""
-    return run_scenario(ctx, given)
-
-
-# ---------------------------------------------------------------- pages
-
-
-def _see(decision_id: int) -> RedirectResponse:
+def to_record(decision_id: int) -> RedirectResponse:
     return RedirectResponse(f"/decisions/{decision_id}", status_code=303)
 
 
-def _lines(text: str) -> list[str]:
+def text_lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
@@ -515,7 +286,7 @@ def _options(text: str) -> list[OptionIn]:
     from pydantic import ValidationError
 
     out = []
-    for number, line in enumerate(_lines(text), 1):
+    for number, line in enumerate(text_lines(text), 1):
         key, equals, rest = line.partition("=")
         label, _, description = rest.partition(":")
         try:
@@ -538,7 +309,7 @@ def _criteria(text: str) -> list[CriterionIn]:
     from pydantic import ValidationError
 
     out = []
-    for number, line in enumerate(_lines(text), 1):
+    for number, line in enumerate(text_lines(text), 1):
         name, _, weight = line.partition("=")
         outcome, _, statistic = name.strip().partition("@")
         try:
@@ -570,7 +341,7 @@ class _FormError(PartnerscopeError, ValueError):
         super().__init__(f"{field}: {message}")
 
 
-def _problems(exc: Exception) -> list[str]:
+def problems(exc: Exception) -> list[str]:
     """Every reason an error carries, one line each."""
     from partnerscope.decisions.guards import CommitRefusedError
     from partnerscope.errors import ConfigError
@@ -683,22 +454,22 @@ def frame_submit(
             objective=objective,
             options=_options(options),
             criteria=_criteria(criteria),
-            success_metrics=_lines(success_metrics.replace(",", "\n")),
-            facts=_lines(facts),
-            assumptions=_lines(assumptions),
-            open_questions=_lines(open_questions),
-            constraints=_lines(constraints),
+            success_metrics=text_lines(success_metrics.replace(",", "\n")),
+            facts=text_lines(facts),
+            assumptions=text_lines(assumptions),
+            open_questions=text_lines(open_questions),
+            constraints=text_lines(constraints),
         )
         record = frame(ctx, given)
     except ValidationError as exc:
         errors = located(exc.errors())
         return _frame_form(request, ctx, values, errors, 422)
     except PartnerscopeError as exc:
-        return _frame_form(request, ctx, values, _problems(exc), 400)
-    return _see(record.decision_id)
+        return _frame_form(request, ctx, values, problems(exc), 400)
+    return to_record(record.decision_id)
 
 
-def _decision_page(
+def record_page(
     request: Request,
     ctx: Ctx,
     decision_id: int,
@@ -742,208 +513,4 @@ def _decision_page(
 
 @pages.get("/decisions/{decision_id}", response_class=HTMLResponse)
 def decision_page(request: Request, ctx: Reader, decision_id: DecisionId) -> HTMLResponse:
-    return _decision_page(request, ctx, decision_id)
-
-
-def _step(
-    request: Request,
-    ctx: Ctx,
-    decision_id: int,
-    form: str,
-    values: dict[str, Any],
-    build: Callable[[], Any],
-    act: Callable[[Ctx, int, Any], object],
-) -> Response:
-    """Run one step of a form: on success redirect to the decision page; on a refusal show the
-    page again with every reason next to the form (422: invalid input, 400: refused)."""
-    from pydantic import ValidationError
-
-    from partnerscope.decisions.guards import CommitRefusedError
-    from partnerscope.decisions.store import DecisionNotFoundError
-
-    try:
-        given = build()
-    except ValidationError as exc:
-        errors = located(exc.errors())
-        return _decision_page(
-            request, ctx, decision_id, errors={form: errors}, values=values, status=422
-        )
-    try:
-        act(ctx, decision_id, given)
-    except DecisionNotFoundError:
-        raise
-    except CommitRefusedError as exc:
-        return _decision_page(
-            request, ctx, decision_id, errors={form: _problems(exc)}, values=values, status=422
-        )
-    except PartnerscopeError as exc:
-        return _decision_page(
-            request, ctx, decision_id, errors={form: _problems(exc)}, values=values, status=400
-        )
-    return _see(decision_id)
-
-
-@pages.post("/decisions/{decision_id}/evidence", response_class=HTMLResponse, response_model=None)
-def cite_submit(
-    request: Request,
-    ctx: Reader,
-    decision_id: DecisionId,
-    metric: Annotated[str, Form(max_length=64)] = "",
-    scope: Annotated[str, Form(max_length=100)] = "portfolio",
-    grain: Annotated[str, Form(max_length=16)] = "",
-    period: Annotated[str, Form(max_length=32)] = "",
-    note: Annotated[str, Form(max_length=500)] = "",
-) -> Response:
-    values = {"metric": metric, "scope": scope, "grain": grain, "period": period, "note": note}
-    return _step(
-        request,
-        ctx,
-        decision_id,
-        "evidence",
-        values,
-        lambda: CiteIn.model_validate(
-            {
-                "metric": metric.strip(),
-                "scope": scope.strip() or "portfolio",
-                "grain": grain or None,
-                "period": period.strip() or None,
-                "note": note.strip(),
-            }
-        ),
-        cite,
-    )
-
-
-@pages.post("/decisions/{decision_id}/compare", response_class=HTMLResponse, response_model=None)
-def compare_submit(
-    request: Request,
-    ctx: Reader,
-    decision_id: DecisionId,
-    trials: Annotated[int, Form(ge=1, le=MAX_TRIALS)] = DEFAULT_TRIALS,
-    seed: Annotated[Seed | None, Form()] = None,
-) -> Response:
-    values = {"trials": trials, "seed": seed}
-    return _step(
-        request,
-        ctx,
-        decision_id,
-        "compare",
-        values,
-        lambda: CompareIn(trials=trials, seed=seed),
-        compare,
-    )
-
-
-@pages.post("/decisions/{decision_id}/commit", response_class=HTMLResponse, response_model=None)
-def commit_submit(
-    request: Request,
-    ctx: Reader,
-    decision_id: DecisionId,
-    option: Annotated[str, Form(max_length=32)] = "",
-    rationale: Annotated[str, Form(max_length=4000)] = "",
-    owner: Annotated[str, Form(max_length=120)] = "",
-    timeline: Annotated[str, Form(max_length=4000)] = "",
-    first_review: Annotated[date | None, Form()] = None,
-    every_months: Annotated[int, Form(ge=1, le=24)] = 3,
-    post_review: Annotated[date | None, Form()] = None,
-    signals: Annotated[str, Form(max_length=4000)] = "",
-    stops: Annotated[str, Form(max_length=4000)] = "",
-) -> Response:
-    values: dict[str, Any] = {
-        "option": option,
-        "rationale": rationale,
-        "owner": owner,
-        "timeline": timeline,
-        "first_review": first_review,
-        "every_months": every_months,
-        "post_review": post_review,
-        "signals": signals,
-        "stops": stops,
-    }
-    return _step(
-        request,
-        ctx,
-        decision_id,
-        "commit",
-        values,
-        lambda: CommitIn.model_validate(
-            values | {"signals": _lines(signals), "stops": _lines(stops), "owner": owner or None}
-        ),
-        commit,
-    )
-
-
-@pages.post("/decisions/{decision_id}/reviews", response_class=HTMLResponse, response_model=None)
-def review_submit(
-    request: Request,
-    ctx: Reader,
-    decision_id: DecisionId,
-    outcome: Annotated[str, Form(max_length=16)] = "",
-    why: Annotated[str, Form(max_length=4000)] = "",
-) -> Response:
-    values = {"outcome": outcome, "why": why}
-    return _step(
-        request,
-        ctx,
-        decision_id,
-        "review",
-        values,
-        lambda: ReviewIn.model_validate({"outcome": outcome, "why": why.strip()}),
-        review,
-    )
-
-
-def _scenarios_page(
-    request: Request,
-    ctx: Ctx,
-    *,
-    ran: ScenarioOut | None = None,
-    values: dict[str, Any] | None = None,
-    errors: list[str] | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    return page(
-        request,
-        ctx,
-        "scenarios.html.j2",
-        status=status,
-        title="Scenarios",
-        subtitle="Each option's P10–P50–P90 outcomes over the horizon, the recommendation and "
-        "where it would change",
-        comparisons=comparisons(ctx),
-        ran=ran,
-        values=values or {"trials": DEFAULT_TRIALS, "spec_toml": "", "seed": "", "horizon": ""},
-        errors=errors or [],
-        max_trials=MAX_TRIALS,
-    )
-
-
-@pages.get("/scenarios", response_class=HTMLResponse)
-def scenarios_page(request: Request, ctx: Reader) -> HTMLResponse:
-    return _scenarios_page(request, ctx)
-
-
-@pages.post("/scenarios/run", response_class=HTMLResponse)
-def scenario_run_submit(
-    request: Request,
-    ctx: Reader,
-    spec_toml: Annotated[str, Form(max_length=MAX_SPEC_CHARS)] = "",
-    trials: Annotated[int, Form(ge=1, le=MAX_TRIALS)] = DEFAULT_TRIALS,
-    seed: Annotated[Seed | None, Form()] = None,
-    horizon: Annotated[int | None, Form(ge=1, le=120)] = None,
-) -> HTMLResponse:
-    """Run a spec and show its result on the page (a run changes nothing, so no redirect)."""
-    values = {
-        "spec_toml": spec_toml,
-        "trials": trials,
-        "seed": "" if seed is None else seed,
-        "horizon": horizon or "",
-    }
-    given = ScenarioRunIn(spec_toml=spec_toml, trials=trials, seed=seed, horizon_months=horizon)
-    try:
-        ran = run_scenario(ctx, given)
-    except HTTPException:
-        raise
-    except PartnerscopeError as exc:
-        return _scenarios_page(request, ctx, values=values, errors=_problems(exc), status=400)
-    return _scenarios_page(request, ctx, ran=ran, values=values)
+    return record_page(request, ctx, decision_id)
