@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,9 @@ import pytest
 from partnerscope.schema import TABLES
 from partnerscope.workspace import Workspace
 
-# fixtures of the PostgreSQL tests
+# fixtures of the PostgreSQL and Spark tests, and what a test needs from the machine
 from tests.pgtools import pg_server, pg_url, store_url  # noqa: F401
+from tests.requires import MissingDependency, ci_failure, need, under_ci
 from tests.sparktools import spark_session  # noqa: F401
 
 #: The repository is always cloned beside ``shared/``.
@@ -100,6 +101,30 @@ def workspace_factory(tmp_path: Path) -> Callable[..., Workspace]:
         return make_workspace(tmp_path / f"ws{next(counter)}", toml_text, files)
 
     return factory
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under CI, a test skipped for a missing dependency (``tests.requires.need``) fails: CI
+    installs everything the suite needs, so the check must run there. Other skips stay skips."""
+    report = yield
+    missing = call.excinfo.value if call.excinfo is not None else None
+    if report.skipped and isinstance(missing, MissingDependency) and under_ci():
+        report.outcome = "failed"
+        report.longrepr = ci_failure(item.nodeid, missing)
+    return report
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The tests marked ``shared_data`` need the public datasets beside the clone."""
+    if item.get_closest_marker("shared_data") is not None:
+        need(
+            SHARED_DATA.is_dir(),
+            f"the public datasets at {SHARED_DATA}",
+            "clone the repository beside shared/, as in the project layout",
+        )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

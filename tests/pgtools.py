@@ -3,8 +3,8 @@ by scripts/pg-cluster, and a fresh database in it for each test that asks.
 
 ``PARTNERSCOPE_TEST_PG_URL`` (a SQLAlchemy URL of a role that may create databases) points the
 tests at a server of your own instead. Without it, and without PostgreSQL's server binaries, the
-PostgreSQL tests are skipped, saying so; CI installs the binaries (scripts/setup-system), so
-there they always run.
+PostgreSQL tests are skipped, saying so (tests/requires.py); CI installs the binaries
+(scripts/setup-system), and there a missing one fails the run.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.requires import SETUP_SYSTEM, need
+
 ENV_URL = "PARTNERSCOPE_TEST_PG_URL"
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "pg-cluster"
 
@@ -30,11 +32,12 @@ def pg_server() -> Iterator[str]:
         yield url
         return
     found = subprocess.run(["bash", str(SCRIPT), "bindir"], capture_output=True, text=True)
-    if found.returncode != 0:
-        pytest.skip(
-            f"PostgreSQL server binaries not found ({found.stderr.strip()}); set {ENV_URL} "
-            "to test against a server of your own"
-        )
+    need(
+        found.returncode == 0,
+        f"PostgreSQL's server binaries ({found.stderr.strip()})",
+        f"{SETUP_SYSTEM} installs postgresql; or set {ENV_URL} to test against a server of "
+        "your own",
+    )
     # under /tmp: as root the cluster belongs to the postgres user, who must reach the folder
     folder = Path(tempfile.mkdtemp(prefix="partnerscope-pg.", dir="/tmp"))
     started = subprocess.run(

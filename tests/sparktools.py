@@ -1,6 +1,7 @@
 """Spark for the tests: one local session per test worker (``local[2]``), shared by every test
 that asks for it; the tests using it carry the ``spark`` marker and one xdist group, so a run
-starts one JVM. Skipped, saying why, only where pyspark or Java is missing; CI installs both."""
+starts one JVM. Skipped, saying why, only where pyspark or Java is missing (tests/requires.py);
+CI installs both, and there a missing one fails the run."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+
+from tests.requires import SETUP_SYSTEM, installed, need
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -25,9 +28,12 @@ MARKS = [
 
 @pytest.fixture(scope="session")
 def spark_session() -> Iterator[SparkSession]:
-    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -e '.[dev]')")
-    if shutil.which("java") is None:
-        pytest.skip("no Java runtime (scripts/setup-system installs one)")
+    need(installed("pyspark"), "pyspark", "pip install -e '.[dev]' installs it")
+    need(
+        shutil.which("java"),
+        "a Java runtime (java on PATH)",
+        f"{SETUP_SYSTEM} installs openjdk-17-jre-headless",
+    )
     from partnerscope.config import EngineSettings
     from partnerscope.metrics.spark import session
 

@@ -6,9 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-import pytest
-
-from partnerscope.config import PRESETS_DIR
 from tests.conftest import PARTNERS_CSV, PARTNERS_SOURCE, quarantine, query
 
 
@@ -276,13 +273,7 @@ def test_custom_null_values(workspace_factory):
     ]
 
 
-def _require_preset(name: str) -> None:
-    if not (PRESETS_DIR / f"{name}.toml").is_file():
-        pytest.skip(f"preset {name!r} is not in {PRESETS_DIR} yet (written in another change)")
-
-
 def test_preset_generic_crm_opportunities(workspace_factory):
-    _require_preset("generic_crm_opportunities")
     ws = workspace_factory(
         PARTNERS_SOURCE
         + """
@@ -358,7 +349,6 @@ def test_preset_generic_crm_opportunities(workspace_factory):
 
 
 def test_preset_salesforce_opportunities(workspace_factory):
-    _require_preset("salesforce_opportunities")
     ws = workspace_factory(
         PARTNERS_SOURCE
         + """
@@ -427,7 +417,6 @@ def test_preset_salesforce_opportunities(workspace_factory):
 
 
 def test_source_keys_override_the_preset(workspace_factory):
-    _require_preset("generic_crm_opportunities")
     ws = workspace_factory(
         """
         [sources.crm]

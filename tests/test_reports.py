@@ -29,7 +29,6 @@ import subprocess
 import tracemalloc
 from datetime import datetime
 from html.parser import HTMLParser
-from pathlib import Path
 
 import openpyxl
 import pyarrow.parquet as pq
@@ -39,8 +38,9 @@ from partnerscope.evaluation.view import RunData
 from partnerscope.reports import content, render
 from partnerscope.reports.write import Format, Kind, write_reports
 from partnerscope.runs import get_run, read_results, run_folder
-from tests.browser import CHROMIUM, launch
+from tests.browser import launch, need_chromium
 from tests.conftest import make_workspace
+from tests.requires import SETUP_SYSTEM, need
 from tests.test_cli import assert_one_error_line, run
 
 CONFIG = """
@@ -344,8 +344,8 @@ def test_qbr_workbook(ws, tmp_path):
     assert_one_error_line(result, "a QBR workbook is one partner's")
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils (make system)")
 def test_pdf_renders_to_pages(ws, tmp_path):
+    need(shutil.which("pdftoppm"), "pdftoppm (poppler-utils)", f"{SETUP_SYSTEM} installs it")
     written = write_reports(ws, Kind.SCORECARD, Format.PDF, partner="P1", out=tmp_path)
     pdf = written.files[0]
     assert pdf.read_bytes().startswith(b"%PDF-")
@@ -474,10 +474,10 @@ def test_demo_workbook_matches_the_run(demo, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (make system)")
 def test_scorecard_layout_in_chromium(demo, tmp_path):
     """The HTML scorecard drawn by a real browser, wide and phone-sized: nothing runs off the
     side, every chart loads, and the screenshot has content."""
+    need_chromium()
     from playwright.sync_api import sync_playwright
 
     written = write_reports(demo, Kind.SCORECARD, Format.HTML, partner="P0012", out=tmp_path)
