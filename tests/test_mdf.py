@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import csv
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -123,9 +125,13 @@ def ws(template: Path, tmp_path: Path) -> Workspace:
     return Workspace.open(shutil.copytree(template, tmp_path / "ws"))
 
 
-def refused(check: str, *words: str) -> pytest.RaisesContext[MdfRefusedError]:
-    """``pytest.raises`` for a refusal by ``check`` whose message has every one of ``words``."""
-    return pytest.raises(MdfRefusedError, match=".*".join(map(_escape, words)))
+@contextmanager
+def refused(check: str, *words: str) -> Iterator[pytest.ExceptionInfo[MdfRefusedError]]:
+    """``pytest.raises`` for a refusal by ``check`` whose message has every one of ``words``:
+    the refusal must name that check, not only say those words."""
+    with pytest.raises(MdfRefusedError, match=".*".join(map(_escape, words))) as caught:
+        yield caught
+    assert caught.value.check == check, (caught.value.check, str(caught.value))
 
 
 def _escape(text: str) -> str:
