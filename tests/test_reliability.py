@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -225,27 +226,81 @@ def test_a_killed_ingest_leaves_the_warehouse_before_or_after_never_half(
     assert killed >= 2, "the imports ended before they could be killed"
 
 
+#: rows of the table whose pairs the approval's slowed audit entry counts: 100 million pairs,
+#: about 10 s of SQLite's work on a busy 2-core machine (the approval then ends if not killed)
+SLOW_ROWS = 10_000
+
+
+def slow_approvals(root: Path) -> None:
+    """Make the approval's audit entry slow to write in this copy's store: a trigger on
+    audit_log counts pairs of a large table before the entry is written. The approval has by
+    then updated its ledger row in its one transaction, so it stays there, holding the store's
+    write lock, long enough to be killed inside its transaction."""
+    con = sqlite3.connect(root / "state" / "app.db", isolation_level=None)
+    try:
+        con.executescript(
+            f"""
+            CREATE TABLE slow (i INTEGER);
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {SLOW_ROWS})
+            INSERT INTO slow SELECT i FROM n;
+            CREATE TRIGGER slow_approval BEFORE INSERT ON audit_log WHEN NEW.action = 'approve'
+            BEGIN SELECT count(*) FROM slow a, slow b WHERE a.i <> b.i; END;
+            """
+        )
+    finally:
+        con.close()
+
+
+def unslow_approvals(root: Path) -> None:
+    con = sqlite3.connect(root / "state" / "app.db", isolation_level=None)
+    try:
+        con.executescript("DROP TRIGGER slow_approval; DROP TABLE slow;")
+    finally:
+        con.close()
+
+
+def writing(root: Path) -> Callable[[int], bool]:
+    """Whether a process is inside a write transaction of the copy's store: it holds the write
+    lock, so this connection cannot take it (no waiting). The approval writes in one
+    transaction and nowhere else, so that is the approval's."""
+
+    def ready(pid: int) -> bool:
+        con = sqlite3.connect(root / "state" / "app.db", timeout=0, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            assert "locked" in str(error), error
+            return True
+        finally:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            con.close()
+        return False
+
+    return ready
+
+
 def test_a_killed_payout_approval_leaves_the_ledger_draft_or_approved(
     demo: Path, tmp_path: Path, as_of: str
 ) -> None:
     approve = ["payouts", "approve", QUARTER]
-    started = time.monotonic()
-    call(copy(demo, tmp_path, "timed"), *approve)
-    took = time.monotonic() - started
     expected, _ = reference(demo, tmp_path, as_of, approve)
     assert ledger(tmp_path / "reference") == ("approved", 1)
     assert ledger(demo) == ("draft", 0)
-    # the approval has no progress to watch: kill it at points through its usual length
-    for number, share in enumerate([0.6, 0.85, 0.97]):
+    # killed inside its transaction: at once when it holds the write lock (its ledger row just
+    # updated), and a moment later, while its audit entry is being written
+    for number, delay in enumerate([0.0, 0.3]):
         root = copy(demo, tmp_path, f"approve{number}")
-        kill(root, approve, lambda pid: True, share * took)
-        state = ledger(root)
-        assert state in (("draft", 0), ("approved", 1)), share
-        if state[0] == "draft":
-            call(root, *approve)
+        slow_approvals(root)
+        killed, _ = kill(root, approve, writing(root), delay)
+        assert killed, f"the approval ended before it could be killed ({delay} s in)"
+        # the transaction never committed: no part of the approval is left
+        assert ledger(root) == ("draft", 0), delay
+        unslow_approvals(root)
+        call(root, *approve)
         assert ledger(root) == ("approved", 1)
         call(root, "run", "--as-of", as_of)
-        assert manifests(root)[-1]["digest"] == expected, share
+        assert manifests(root)[-1]["digest"] == expected, delay
 
 
 def busy(done: subprocess.CompletedProcess[str] | tuple[int, str], command: str) -> None:
