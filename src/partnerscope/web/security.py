@@ -120,6 +120,10 @@ class Ctx:
             return []
         return sorted(p for p in self.data.scorecards.spans if self.can_see(p))
 
+    def partner_names(self) -> Callable[[str], str]:
+        """A partner's name from the served run (its id before the first run)."""
+        return self.data.partner_name if self.served is not None else str
+
     def partner(self, partner_id: str) -> str:
         """The partner id if the caller may see it and the run has it, else 404 (the same
         answer either way)."""
