@@ -9,8 +9,10 @@ UTC) and caches it under ``--out``. The core metrics per partner × quarter are 
 each contender in a process of its own (``--only NAME``), so that wall time and peak memory are
 per contender: one hand-written DuckDB query, idiomatic pandas, partnerscope's
 ``compute_metrics``, a full ``Workspace.run`` and an incremental one after one more month of
-data. It prints times, peak memory and ratios against the hand-written SQL, and checks that SQL
-and pandas agree. Nothing here fails on a timing: the numbers are for reading, not for asserting.
+data. It prints times, peak memory and ratios against the hand-written SQL, and checks that every
+contender's partner × quarter rows are the hand-written query's (bench/parity.py: a full outer
+join, counts and money exactly, other values within 1e-9 relative): what differs is printed and
+the exit status is 1 (``--corrupt`` shows it). Nothing here fails on a timing.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
+import parity
 from machine import machine_info
 from partnerscope.schema import PARTNER_TYPES
 from partnerscope.warehouse import Warehouse
@@ -963,114 +966,91 @@ def _fastest(runs: list[Outcome]) -> Outcome:
 # ---- comparing results -----------------------------------------------------------------------
 
 
-@dataclass
-class Comparison:
-    rows_a: int
-    rows_b: int
-    only_a: int
-    only_b: int
-    compared: tuple[str, ...]
-    missing: tuple[str, ...]
-    mismatches: dict[str, int]
-    examples: list[str]
-
-    @property
-    def agree(self) -> bool:
-        return (
-            not self.only_a
-            and not self.only_b
-            and not self.missing
-            and not any(self.mismatches.values())
-        )
-
-
-def compare(a_sql: str, b_sql: str) -> Comparison:
-    """Compare two results keyed by (partner_id, period_start): counts exactly, floats to 1e-9."""
+def result_table(path: Path, engine_output: bool = False) -> Any:
+    """A contender's partner × quarter rows as an Arrow table: partner_id, period_start (a
+    date) and the metrics it has (the engine's output: its partner level at the quarter grain,
+    group_key renamed)."""
     con = duckdb.connect()
     try:
-        con.execute(f"CREATE TEMP VIEW a AS {a_sql}")
-        con.execute(f"CREATE TEMP VIEW b AS {b_sql}")
-        have_b = {r[0] for r in con.execute("DESCRIBE b").fetchall()}
-        compared = tuple(m for m in METRICS if m in have_b)
-        missing = tuple(m for m in METRICS if m not in have_b)
-
-        def ok(m: str) -> str:
-            if m in COUNT_METRICS:
-                return f"a.{m}::BIGINT IS NOT DISTINCT FROM b.{m}::BIGINT"
-            x, y = f"a.{m}::DOUBLE", f"b.{m}::DOUBLE"
-            return (
-                f"CASE WHEN {x} IS NULL OR {y} IS NULL THEN {x} IS NULL AND {y} IS NULL "
-                f"ELSE abs({x} - {y}) <= {RELATIVE_TOLERANCE} * greatest(abs({x}), abs({y})) END"
+        source = f"read_parquet('{path}')"
+        if engine_output:
+            source = (
+                f"(SELECT group_key AS partner_id, * EXCLUDE (group_key) FROM {source} "
+                "WHERE level = 'partner' AND grain = 'quarter')"
             )
-
-        both = "a.partner_id IS NOT NULL AND b.partner_id IS NOT NULL"
-        select = ", ".join(
-            [
-                "count(*) FILTER (WHERE a.partner_id IS NOT NULL)",
-                "count(*) FILTER (WHERE b.partner_id IS NOT NULL)",
-                "count(*) FILTER (WHERE b.partner_id IS NULL)",
-                "count(*) FILTER (WHERE a.partner_id IS NULL)",
-                *(f"count(*) FILTER (WHERE {both} AND NOT ({ok(m)}))" for m in compared),
-            ]
-        )
-        joined = (
-            "FROM a FULL JOIN b ON a.partner_id = b.partner_id AND a.period_start = b.period_start"
-        )
-        row = con.execute(f"SELECT {select} {joined}").fetchone()
-        assert row is not None
-        mismatches = dict(zip(compared, (int(v) for v in row[4:]), strict=True))
-        examples: list[str] = []
-        for m, n in mismatches.items():
-            if n:
-                for ex in con.execute(
-                    f"SELECT a.partner_id, a.period_start, a.{m}, b.{m} {joined} "
-                    f"WHERE {both} AND NOT ({ok(m)}) LIMIT 3"
-                ).fetchall():
-                    examples.append(f"{m} {ex[0]} {ex[1]}: {ex[2]!r} vs {ex[3]!r}")
-        return Comparison(
-            int(row[0]),
-            int(row[1]),
-            int(row[2]),
-            int(row[3]),
-            compared,
-            missing,
-            mismatches,
-            examples,
-        )
+        have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        metrics = ", ".join(m for m in METRICS if m in have)
+        return con.sql(
+            f"SELECT partner_id, period_start::DATE AS period_start, {metrics} FROM {source}"
+        ).to_arrow_table()
     finally:
         con.close()
 
 
-def parquet_sql(path: Path, engine_output: bool = False) -> str:
-    source = f"read_parquet('{path}')"
-    if engine_output:
-        return (
-            "SELECT * REPLACE (period_start::DATE AS period_start) FROM (SELECT group_key AS "
-            f"partner_id, * EXCLUDE (group_key) FROM {source} "
-            "WHERE level = 'partner' AND grain = 'quarter')"
-        )
-    return f"SELECT * REPLACE (period_start::DATE AS period_start) FROM {source}"
+def compare_results(
+    reference: Any, other: Any, names: tuple[str, str], corrupt: bool = False
+) -> parity.Comparison:
+    """Two contenders' partner × quarter rows on a full outer join of (partner_id,
+    period_start): counts exactly, money exactly in cents, the other values within
+    RELATIVE_TOLERANCE."""
+    if corrupt:
+        other = parity.corrupt(other, ("partner_id", "period_start"))
+    return parity.compare(
+        reference,
+        other,
+        ("partner_id", "period_start"),
+        names=names,
+        columns=METRICS,
+        exact=COUNT_METRICS,
+        rel_tol=RELATIVE_TOLERANCE,
+    )
 
 
-def print_comparison(console: Console, title: str, c: Comparison, *, must_agree: bool) -> None:
-    if c.agree:
-        console.print(
-            f"[green]✓[/green] {title}: agree on {c.rows_a:,} partner × quarter rows × "
-            f"{len(c.compared)} metrics (counts exact, other values within "
-            f"{RELATIVE_TOLERANCE:g} relative)"
+def workspace_results(paths: Paths, out: Path) -> Path:
+    """The results of the latest run of the benchmark's workspace, written to ``out`` (the
+    parent process reads them after the run's child has exited, untimed)."""
+    import pyarrow.parquet as pq
+
+    from partnerscope.runs import read_results
+    from partnerscope.workspace import Workspace
+
+    pq.write_table(read_results(Workspace.open(paths.workspace)), out)
+    return out
+
+
+def agreement(
+    outcomes: dict[str, Outcome], paths: Paths, console: Console, corrupt: bool
+) -> dict[str, parity.Comparison]:
+    """Every contender that computed the core metrics against the hand-written query: pandas,
+    partnerscope core, the full run (its partner × quarter rows) and the incremental run
+    (against the hand-written query as of its own time, on the warehouse with the new month)."""
+    done = {n for n, o in outcomes.items() if o.status == "ok"}
+    found: dict[str, parity.Comparison] = {}
+    if "sql" not in done:
+        return found
+    sql = result_table(paths.result("sql"))
+    first = True
+    for name in ("pandas", "core", "run"):
+        if name not in done:
+            continue
+        other = result_table(paths.result(name), engine_output=name != "pandas")
+        found[name] = compare_results(
+            sql, other, (LABELS["sql"], LABELS[name]), corrupt=corrupt and first
         )
-        return
-    mark = "[red]✗[/red]" if must_agree else "[yellow]![/yellow]"
-    console.print(f"{mark} {title}: [bold]do not agree[/bold] ({c.rows_a:,} vs {c.rows_b:,} rows)")
-    if c.only_a or c.only_b:
-        console.print(f"    rows only in the first: {c.only_a:,}; only in the second: {c.only_b:,}")
-    if c.missing:
-        console.print(f"    metrics missing from the second: {', '.join(c.missing)}")
-    for m, n in c.mismatches.items():
-        if n:
-            console.print(f"    {m}: {n:,} rows differ")
-    for line in c.examples[:12]:
-        console.print(f"      {line}", highlight=False)
+        first = False
+    if "incremental" in done:
+        warehouse = paths.workspace / "state" / "warehouse.duckdb"
+        con = connect(warehouse, read_only=True)
+        try:
+            later = con.sql(hand_sql(as_of=AS_OF_INCREMENTAL)).to_arrow_table()
+        finally:
+            con.close()
+        ours = result_table(paths.result("incremental"), engine_output=True)
+        label = f"{LABELS['sql']} as of {AS_OF_INCREMENTAL:%Y-%m-%d}"
+        found["incremental"] = compare_results(later, ours, (label, LABELS["incremental"]))
+    for comparison in found.values():
+        parity.print_lines(comparison.lines(), console)
+    return found
 
 
 # ---- the run ---------------------------------------------------------------------------------
@@ -1186,6 +1166,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="runs of sql, pandas and core each; the fastest is reported (default 1)",
     )
+    parser.add_argument(
+        "--corrupt",
+        action="store_true",
+        help="change one value of the first compared contender's result and drop one of its "
+        "rows before the comparison, to see it fail (exit 1)",
+    )
     parser.add_argument("--only", choices=[*CONTENDERS, PROBE], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.scale <= 0:
@@ -1254,6 +1240,8 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"  workspace {paths.workspace} set up in {prepare_workspace(paths):.1f} s")
         if "run" in ours:
             outcomes["run"] = spawn("run", args, console)
+            if outcomes["run"].status == "ok":  # its results, before the next run is stored
+                workspace_results(paths, paths.result("run"))
         if "incremental" in ours:
             if "run" not in ours:
                 outcomes["incremental"] = Outcome(
@@ -1275,6 +1263,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 os.sync()
                 outcomes["incremental"] = spawn("incremental", args, console)
+                if outcomes["incremental"].status == "ok":
+                    workspace_results(paths, paths.result("incremental"))
 
     console.print()
     print_results(console, outcomes)
@@ -1284,19 +1274,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # agreement
     console.print()
-    sql_ok = outcomes.get("sql") and outcomes["sql"].status == "ok"
-    comparisons: dict[str, Any] = {}
-    if sql_ok and outcomes.get("pandas") and outcomes["pandas"].status == "ok":
-        c = compare(parquet_sql(paths.result("sql")), parquet_sql(paths.result("pandas")))
-        print_comparison(console, "hand-written SQL vs pandas", c, must_agree=True)
-        comparisons["sql_vs_pandas"] = asdict(c) | {"agree": c.agree}
-    if sql_ok and outcomes.get("core") and outcomes["core"].status == "ok":
-        c = compare(
-            parquet_sql(paths.result("sql")),
-            parquet_sql(paths.result("core"), engine_output=True),
-        )
-        print_comparison(console, "hand-written SQL vs partnerscope core", c, must_agree=False)
-        comparisons["sql_vs_core"] = asdict(c) | {"agree": c.agree}
+    comparisons = agreement(outcomes, paths, console, args.corrupt)
+    failed = [LABELS[n] for n, o in outcomes.items() if o.status == "failed"]
 
     console.print(
         "\nwall s: the contender's work inside its process (connect, read, compute, materialize; "
@@ -1313,7 +1292,7 @@ def main(argv: list[str] | None = None) -> int:
                 "machine": machine_info(extra_versions=f"pandas {_pandas_version()}"),
                 "data": stats,
                 "outcomes": {k: asdict(v) for k, v in outcomes.items()},
-                "comparisons": comparisons,
+                "comparisons": {k: c.as_json() for k, c in comparisons.items()},
             },
             indent=2,
             default=str,
@@ -1321,7 +1300,9 @@ def main(argv: list[str] | None = None) -> int:
         encoding="utf-8",
     )
     console.print(f"report: {paths.report}")
-    return 0
+    if failed:
+        console.print(f"[red]failed:[/red] {', '.join(failed)}")
+    return max(parity.exit_code(comparisons.values()), 1 if failed else 0)
 
 
 if __name__ == "__main__":
