@@ -9,14 +9,16 @@ partners over twelve quarters; scale 1: 10M, 20M and 20,000; generated and cache
 period) with ``compute()`` on DuckDB; then the copy of the warehouse into PostgreSQL and the same
 computation there; then Spark in local mode (one worker thread per core): the session's start,
 the staging of the warehouse as Parquet, and the computation. Prints ratios to DuckDB's time.
-The results must agree (checked, not timed). Without ``--pg-url`` a throwaway PostgreSQL cluster
-is started with scripts/pg-cluster and stopped again. Nothing fails on a timing.
+Every engine's result must be DuckDB's (bench/parity.py: a full outer join on level, group key,
+grain and period; the same Arrow schema; doubles within 1e-9 relative, the rest exactly): what
+differs is printed and the exit status is 1 (``--corrupt`` shows it). Without ``--pg-url`` a
+throwaway PostgreSQL cluster is started with scripts/pg-cluster and stopped again. Nothing
+fails on a timing.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
 import subprocess
 import tempfile
@@ -28,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 import metrics as bench
+import parity
 from machine import machine_info
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "pg-cluster"
@@ -42,6 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", default="duckdb,postgres,spark", help="compared with duckdb")
     parser.add_argument("--pg-url", help="a PostgreSQL server of your own (SQLAlchemy URL)")
     parser.add_argument("--spark-memory", default="8GB", help="the local Spark driver's memory")
+    parser.add_argument(
+        "--corrupt",
+        action="store_true",
+        help="change one value of each engine's result and drop one of its rows before the "
+        "comparison with DuckDB's, to see it fail (exit 1)",
+    )
     args = parser.parse_args(argv)
     engines = args.engines.split(",")
     console = Console()
@@ -66,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         url = started.stdout.strip()
     try:
-        timings = measure(paths.warehouse, engines, url, args.spark_memory, console)
+        timings, comparisons = measure(
+            paths.warehouse, engines, url, args.spark_memory, console, args.corrupt
+        )
     finally:
         if folder is not None:
             subprocess.run(["bash", str(SCRIPT), "stop", str(folder)], check=False)
@@ -76,12 +87,18 @@ def main(argv: list[str] | None = None) -> int:
     for name, seconds in timings.items():
         table.add_row(name, f"{seconds:.1f}", f"{seconds / duck:.2f}")
     console.print(table)
-    return 0
+    return parity.exit_code(comparisons)
 
 
 def measure(
-    warehouse: Path, engines: list[str], url: str | None, spark_memory: str, console: Console
-) -> dict[str, float]:
+    warehouse: Path,
+    engines: list[str],
+    url: str | None,
+    spark_memory: str,
+    console: Console,
+    corrupt: bool = False,
+) -> tuple[dict[str, float], list[parity.Comparison]]:
+    """Each step's seconds, and each engine's results compared with DuckDB's."""
     import duckdb
     import ibis
 
@@ -156,32 +173,23 @@ def measure(
     expected = results.pop("duckdb")
     assert expected is not None
     console.print(f"{expected.num_rows:,} result rows")
+    comparisons = []
     for engine, got in results.items():
         assert got is not None
-        differ = compare(expected.to_pylist(), got.to_pylist())
-        console.print(
-            f"  DuckDB and {engine}: "
-            + ("every value agrees" if not differ else f"[red]{differ} values differ[/red]")
+        if corrupt:
+            got = parity.corrupt(got, KEYS)
+        c = parity.compare(
+            expected, got, KEYS, names=("DuckDB", engine), rel_tol=REL_TOL, same_schema=True
         )
-    return timings
+        parity.print_lines(c.lines(), console)
+        comparisons.append(c)
+    return timings, comparisons
 
 
-def compare(left: list[dict[str, Any]], right: list[dict[str, Any]]) -> int:
-    keys = ("level", "group_key", "grain", "period_start")
-    theirs = {tuple(r[k] for k in keys): r for r in right}
-    differ = abs(len(left) - len(right))
-    for row in left:
-        other = theirs.get(tuple(row[k] for k in keys))
-        if other is None:
-            continue
-        for column, a in row.items():
-            b = other[column]
-            if isinstance(a, float) and isinstance(b, float):
-                same = math.isclose(a, b, rel_tol=1e-9) or (math.isnan(a) and math.isnan(b))
-            else:
-                same = a == b
-            differ += not same
-    return differ
+#: What identifies a result row (as tests/test_engine_parity.py keys them).
+KEYS = ("level", "group_key", "grain", "period_start")
+#: Doubles agree within this; decimals, dates, text and nulls exactly, in the same Arrow types.
+REL_TOL = 1e-9
 
 
 if __name__ == "__main__":
