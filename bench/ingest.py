@@ -5,8 +5,9 @@
 Generates the demo workspace at the given scale (``partnerscope.demo.generate_demo``), loads it
 with ``Workspace.ingest`` one source at a time into a fresh warehouse, loads it again (every row
 unchanged), and reads each CSV file with DuckDB's ``read_csv`` (Parquet: ``read_parquet``), once
-as ``count(*)`` and once as ``CREATE TABLE AS`` into a DuckDB file. It prints times and ratios.
-Nothing here fails on a timing: the numbers are for reading, not for asserting.
+as ``count(*)`` and once as ``CREATE TABLE AS`` into a DuckDB file. It prints times and ratios,
+and checks that both read the same number of rows from every file with a baseline (exit 1 if
+not; ``--corrupt`` shows that check fail). Nothing here fails on a timing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+import parity
 from machine import machine_info
 from partnerscope.config import source_files
 from partnerscope.demo import generate_demo
@@ -174,8 +176,21 @@ def print_table(rows: list[Row]) -> None:
     for r in rows:
         if r.baseline_note:
             print(f"  {r.source}: {r.baseline_note}")
-        elif r.duckdb_rows is not None and r.duckdb_rows != r.rows:
-            print(f"  {r.source}: DuckDB read {r.duckdb_rows:,} rows, partnerscope {r.rows:,}")
+
+
+def agreement(rows: list[Row], corrupt: bool) -> parity.Comparison:
+    """Rows read per source: partnerscope's rows in (loaded + quarantined) against DuckDB's
+    count of the same file, for every source with a baseline."""
+    import pyarrow as pa
+
+    compared = [r for r in rows if r.duckdb_rows is not None]
+    ours = pa.table({"source": [r.source for r in compared], "rows": [r.rows for r in compared]})
+    theirs = pa.table(
+        {"source": [r.source for r in compared], "rows": [r.duckdb_rows for r in compared]}
+    )
+    if corrupt:
+        theirs = parity.corrupt(theirs, ["source"])
+    return parity.compare(ours, theirs, ["source"], names=("partnerscope", "DuckDB"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=ROOT / "bench" / "out" / "ingest",
         help="working folder, replaced on each run (default bench/out/ingest)",
+    )
+    parser.add_argument(
+        "--corrupt",
+        action="store_true",
+        help="change one of DuckDB's row counts and drop one before the comparison (exit 1)",
     )
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
@@ -267,7 +287,10 @@ def main(argv: list[str] | None = None) -> int:
         "writes a table to a DuckDB file);\ningest/CTAS: how many times longer partnerscope takes "
         "than DuckDB's plain load."
     )
-    return 0
+    print()
+    comparison = agreement(list(rows.values()), args.corrupt)
+    parity.print_lines(comparison.lines("rows read per file (sources with a baseline)"))
+    return parity.exit_code([comparison])
 
 
 if __name__ == "__main__":
