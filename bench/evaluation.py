@@ -3,7 +3,9 @@
 Uses the metric benchmark's generated warehouse (bench/metrics.py: at scale 1, 20,000 partners,
 10M opportunities and 20M leads over 12 quarters), runs ``Workspace.run`` on a copy, and reports
 the evaluation's time against the metric computation of the same run (target: under 25 %). Then
-times each evaluation step alone on that run's stored values, fastest of ``--repeat``.
+times each evaluation step alone on that run's stored values, fastest of ``--repeat``, and
+checks that the files the steps alone write are the run's, row for row and value for value
+(bench/parity.py; exit 1 if not, ``--corrupt`` shows it).
 
     .venv/bin/python bench/evaluation.py --scale 1 --repeat 3
 """
@@ -23,6 +25,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import metrics as bench
+import parity
 from machine import machine_info
 from timing import best
 
@@ -35,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each evaluation step")
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    parser.add_argument(
+        "--corrupt",
+        action="store_true",
+        help="change one value of the steps' scorecards and drop one before the comparison "
+        "with the run's (exit 1)",
+    )
     args = parser.parse_args(argv)
     console = Console()
     console.print("[bold]partnerscope evaluation benchmark[/bold]")
@@ -61,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{summary['partners']:,} partners, flags {summary['flags']}, alerts {summary['alerts']}"
     )
 
-    steps = time_steps(workspace, manifest.run_id, args.repeat)
+    steps, comparisons = time_steps(workspace, manifest.run_id, args.repeat, args.corrupt)
     table = Table(
         "step",
         "wall s",
@@ -81,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         f"evaluation adds {100 * evaluation_s / metrics_s:.1f} % to the run "
         f"(target under {100 * TARGET:.0f} %: {verdict})"
     )
-    return 0
+    for comparison in comparisons:
+        parity.print_lines(comparison.lines(), console)
+    return parity.exit_code(comparisons)
 
 
 def workspace_root(out: Path, scale: float, seed: int) -> Path:
@@ -110,12 +121,15 @@ def full_run(workspace: Any) -> Any:
     return workspace.run(as_of=bench.AS_OF.replace(tzinfo=UTC), full=True)
 
 
-def time_steps(workspace: Any, run_id: int, repeat: int) -> dict[str, float]:
-    """Each step of the evaluation alone, on the stored values of run ``run_id``."""
+def time_steps(
+    workspace: Any, run_id: int, repeat: int, corrupt: bool = False
+) -> tuple[dict[str, float], list[parity.Comparison]]:
+    """Each step of the evaluation alone, on the stored values of run ``run_id``; and its
+    files compared with the run's."""
     from partnerscope.evaluation import alerts, flags, pipeline, tiers
     from partnerscope.evaluation.panel import build_panel
     from partnerscope.evaluation.scorecard import score
-    from partnerscope.runs import read_memberships, read_results
+    from partnerscope.runs import read_memberships, read_results, run_folder
     from partnerscope.settings.evaluation import RULESETS
 
     config, catalog = workspace.config, workspace.catalog
@@ -144,7 +158,41 @@ def time_steps(workspace: Any, run_id: int, repeat: int) -> dict[str, float]:
     evaluation = pipeline.evaluate(config, catalog, results, members, run_id=run_id)
     with tempfile.TemporaryDirectory() as folder:
         out["write the files"], _ = best(repeat, lambda: pipeline.write(evaluation, Path(folder)))
-    return out
+        found = same_as_run(Path(folder), run_folder(workspace, run_id), corrupt)
+    return out, found
+
+
+def same_as_run(alone: Path, run: Path, corrupt: bool) -> list[parity.Comparison]:
+    """The files the steps alone wrote against those the run wrote: every row on a full outer
+    join of its key, every value exactly, the same schema (the same code on the same stored
+    values, so nothing may differ)."""
+    import pyarrow.parquet as pq
+
+    from partnerscope.evaluation import pipeline
+
+    found: list[parity.Comparison] = []
+    for name, keys in (
+        (pipeline.SCORECARDS, ("partner_id", "period_start")),
+        (pipeline.SCORE_LINES, ("partner_id", "period_start", "metric")),
+        (pipeline.TIERS, ("partner_id", "period_start", "ruleset")),
+        (pipeline.FLAGS, ("partner_id", "period_start", "flag", "criterion")),
+        (pipeline.ALERTS, ("alert_id",)),
+    ):
+        ours, theirs = pq.read_table(run / name), pq.read_table(alone / name)
+        if corrupt and not found:
+            theirs = parity.corrupt(theirs, keys)
+        found.append(
+            parity.compare(
+                ours,
+                theirs,
+                keys,
+                names=("run", "steps alone"),
+                exact=ours.column_names,
+                same_schema=True,
+                title=f"{name}: the run's against the steps' alone",
+            )
+        )
+    return found
 
 
 if __name__ == "__main__":
