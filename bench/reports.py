@@ -14,6 +14,7 @@ process of their own, for their peak memory.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import shutil
@@ -32,6 +33,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evaluation
 import metrics as bench
+import parity
 from machine import machine_info
 from timing import best, run_child
 
@@ -59,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs of the short steps")
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    parser.add_argument(
+        "--corrupt",
+        action="store_true",
+        help="change one page digest of the report writer and drop one before the comparison, "
+        "to see it fail (exit 1)",
+    )
     parser.add_argument("--only", choices=list(CHILDREN), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.out = args.out.resolve()
@@ -109,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     with console.status(f"PDF, {args.pdf_partners} partners"):
         pdf = time_pdf(steps.pages[: args.pdf_partners])
     kept = asdict(steps) | {"pages": None, "metrics": None}
-    report["pages"] = {"steps": kept, "jobs": jobs, "pdf": pdf}
+    report["pages"] = {
+        "steps": kept,
+        "jobs": {k: v for k, v in jobs.items() if k != "digests"},
+        "pdf": pdf,
+    }
     print_pages(console, len(everyone), len(sample), read_s, medians_s, steps, jobs, pdf)
 
     with console.status("sparklines: SVG paths against Vega-Lite"):
@@ -121,10 +133,28 @@ def main(argv: list[str] | None = None) -> int:
     report["workbook"] = {name: asdict(c) for name, c in children.items()}
     print_workbook(console, children)
 
+    # the contenders made the same thing: the same pages, the same Metrics sheet
+    comparisons = pages_agree(steps, sample, jobs, args.corrupt)
+    sheets = {
+        name: folder / f"{name}-{tag(args)}.xlsx" for name in ("metrics-sheet", "pandas-sheet")
+    }
+    if all(children[name].status == "ok" for name in sheets):
+        with console.status("reading both Metrics sheets back"):
+            comparisons.append(sheets_agree(sheets["metrics-sheet"], sheets["pandas-sheet"]))
+    for path in sheets.values():
+        path.unlink(missing_ok=True)
+    console.print()
+    for comparison in comparisons:
+        parity.print_lines(comparison.lines(), console)
+    report["comparisons"] = [c.as_json() for c in comparisons]
+    failed = [CHILDREN[n] for n, c in children.items() if c.status != "ok"]
+
     path = folder / f"report-{tag(args)}.json"
     path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     console.print(f"\nwritten {path}")
-    return 0
+    if failed:
+        console.print(f"[red]failed:[/red] {', '.join(failed)}")
+    return max(parity.exit_code(comparisons), 1 if failed else 0)
 
 
 def tag(args: argparse.Namespace) -> str:
@@ -265,9 +295,12 @@ def time_jobs(
     from partnerscope.reports.write import Format, Kind
 
     started = time.perf_counter()
-    for pid in sample:
+    written = [
         write._partner_page(data, Kind.SCORECARD, Format.HTML, pid, None, folder, medians)
+        for pid in sample
+    ]
     one = time.perf_counter() - started
+    digests = {"jobs=1": page_digests(folder, written)}
 
     ticks: list[tuple[float, int]] = []
 
@@ -279,7 +312,7 @@ def time_jobs(
         data, Kind.SCORECARD, Format.HTML, list(sample), None, folder, 2, progress
     )
     two = time.perf_counter() - started
-    assert len(entries) == len(sample)
+    digests["jobs=2"] = page_digests(folder, entries)
     # both workers have handed in their first chunk: start-up over, the steady rate after it
     warm = ticks[1] if len(ticks) > 2 else ticks[0]
     first_at, first_done = warm[0] - started, warm[1]
@@ -291,7 +324,48 @@ def time_jobs(
         "jobs2_first_chunk_partners": first_done,
         "jobs2_partners_per_s": rate,
         "per_task": write.PER_TASK,
+        "digests": digests,
     }
+
+
+def page_digests(folder: Path, entries: Sequence[Any]) -> dict[str, str]:
+    """Partner → SHA-256 of the page the report writer wrote for it."""
+    return {e.partner_id: digest((folder / e.file).read_bytes()) for e in entries}
+
+
+def digest(page: bytes) -> str:
+    return hashlib.sha256(page).hexdigest()
+
+
+def pages_agree(
+    steps: Steps, sample: Sequence[str], jobs: dict[str, Any], corrupt: bool
+) -> list[parity.Comparison]:
+    """The scorecard pages of the step-by-step timing against the report writer's, in one
+    process and in two: the same bytes for every sampled partner (full outer join on the
+    partner; a page written by one side only is a mismatch)."""
+    import pyarrow as pa
+
+    def pages(by_partner: dict[str, str]) -> Any:
+        return pa.table({"partner_id": list(by_partner), "sha256": list(by_partner.values())})
+
+    ours = pages(
+        {pid: digest(page.encode()) for pid, page in zip(sample, steps.pages, strict=True)}
+    )
+    found: list[parity.Comparison] = []
+    for name, by_partner in jobs["digests"].items():
+        theirs = pages(by_partner)
+        if corrupt and not found:
+            theirs = parity.corrupt(theirs, ["partner_id"])
+        found.append(
+            parity.compare(
+                ours,
+                theirs,
+                ["partner_id"],
+                names=("steps", f"write, {name}"),
+                title=f"scorecard pages, HTML bytes: the steps vs the report writer ({name})",
+            )
+        )
+    return found
 
 
 def time_pdf(pages: Sequence[str]) -> dict[str, Any]:
@@ -568,8 +642,6 @@ def child_main(name: str, args: argparse.Namespace) -> int:
         path = args.out / "reports" / f"{name}-{tag(args)}.xlsx"
         WORK[name](data, path, out)
         out.file_bytes = path.stat().st_size
-        if name != "workbook":
-            path.unlink()
     except Exception as exc:
         import traceback
 
@@ -656,6 +728,46 @@ def pandas_sheet(data: RunData, path: Path, out: Child) -> None:
     out.rows = {"Metrics": len(frame)}
     out.notes["Arrow → DataFrame (to_pandas)"] = converted - started
     out.notes["DataFrame.to_excel"] = out.seconds - (converted - started)
+
+
+def sheets_agree(ours: Path, theirs: Path) -> parity.Comparison:
+    """The Metrics sheet as partnerscope wrote it against pandas' ``to_excel``, read back with
+    python-calamine: the same header, and the same cells on a full outer join of (partner_id,
+    period start); numbers within 1e-9 relative (a cell holds a double either way), the rest
+    exactly, an empty cell as null."""
+    import pyarrow as pa
+    from python_calamine import CalamineWorkbook
+
+    def read(path: Path) -> Any:
+        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Metrics").to_python()
+        header, body = [str(h) for h in rows[0]], rows[1:]
+        columns = {}
+        for i, name in enumerate(header):
+            values = [_cell_value(row[i]) for row in body]
+            kinds = {type(v) for v in values if v is not None}
+            if kinds <= {int, float} and kinds:
+                values = [None if v is None else float(v) for v in values]
+            elif len(kinds) > 1:
+                values = [None if v is None else str(v) for v in values]
+            columns[name] = pa.array(values)
+        return pa.table(columns)
+
+    return parity.compare(
+        read(ours),
+        read(theirs),
+        ["partner_id", "period start"],
+        names=("partnerscope sheet", "pandas to_excel"),
+        title="the Metrics sheet: partnerscope's against pandas' (cells read back)",
+    )
+
+
+def _cell_value(value: Any) -> Any:
+    """A cell as calamine reads it, with an empty cell as None and a date as an ISO date."""
+    if value == "":
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10]
+    return value
 
 
 WORK: dict[str, Callable[[RunData, Path, Child], None]] = {
