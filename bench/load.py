@@ -224,8 +224,8 @@ async def load(
 
 def check(root: Path, samples: list[Sample], refresh: dict[str, float]) -> dict[str, Any]:
     """Count errors and mixed answers; latency per run served."""
-    from partnerscope.reports import content
     from partnerscope.reports.content import CohortMedians
+    from partnerscope.reports.scorecard import scorecard
     from partnerscope.web.routes.partners import ReportOut, report_out
     from partnerscope.workspace import Workspace
 
@@ -242,7 +242,7 @@ def check(root: Path, samples: list[Sample], refresh: dict[str, float]) -> dict[
                 run_data = RunData(ws, run)
                 data[run] = (run_data, CohortMedians(run_data))
             run_data, medians = data[run]
-            report = content.scorecard(run_data, partner, None, medians=medians)
+            report = scorecard(run_data, partner, None, medians=medians)
             answer = json.loads(report_out(report, ReportOut).model_dump_json())
             if run != newest:
                 answer["sections"].pop("plan")

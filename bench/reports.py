@@ -248,12 +248,13 @@ def time_page_steps(
     """Each partner's scorecard as ``write_reports`` makes it, one step at a time: the report's
     content, its charts rendered to SVG (data URIs), the Jinja template, the file written."""
     from partnerscope.atomic import write_bytes
-    from partnerscope.reports import charts, content, render
+    from partnerscope.reports import charts, render
+    from partnerscope.reports.scorecard import scorecard
 
     template = render.environment().get_template("scorecard.html.j2")
     out = Steps()
     started = time.perf_counter()
-    first = content.scorecard(data, sample[0], medians=medians)
+    first = scorecard(data, sample[0], medians=medians)
     out.same_as_render = render.html(first) == template.render(
         report=first, images={n: charts.data_uri(s) for n, s in first.charts.items()}
     )
@@ -261,7 +262,7 @@ def time_page_steps(
     sizes, charts_n, sparks_n = [], 0, 0
     for pid in sample:
         t0 = time.perf_counter()
-        report = content.scorecard(data, pid, medians=medians)
+        report = scorecard(data, pid, medians=medians)
         t1 = time.perf_counter()
         images = {name: charts.data_uri(spec) for name, spec in report.charts.items()}
         t2 = time.perf_counter()
@@ -411,7 +412,7 @@ def print_pages(
     table.add_row("cohort medians of the period (once)", f"{1000 * medians_s:,.0f} (once)", "")
     table.add_row("first page of the process (untimed steps)", f"{1000 * steps.first_page_s:,.0f}")
     parts = {
-        "data: content.scorecard (sparklines included)": steps.data,
+        "data: scorecard.scorecard (sparklines included)": steps.data,
         f"charts: {steps.charts_per_page:g} Vega-Lite specs → SVG (vl-convert)": steps.charts,
         "template: Jinja, charts inlined": steps.template,
         "write the file": steps.write,
@@ -476,7 +477,7 @@ def print_pages(
 def trends(
     data: RunData, start: Any, sample: Sequence[str], metrics: Sequence[Sequence[str]]
 ) -> list[list[float | None]]:
-    """The values each sampled scorecard draws a sparkline of (as content.scorecard picks
+    """The values each sampled scorecard draws a sparkline of (as scorecard.scorecard picks
     them: the partner's last ``trend_periods`` up to the period), two known values at least."""
     import math
 
@@ -655,11 +656,12 @@ def child_main(name: str, args: argparse.Namespace) -> int:
 def whole_workbook(data: RunData, path: Path, out: Child) -> None:
     """``partnerscope report executive --format xlsx``'s work: the executive summary, then
     write_workbook for every partner; each sheet's rows timed (by wrapping _Book.table)."""
-    from partnerscope.reports import content, workbook
+    from partnerscope.reports import workbook
+    from partnerscope.reports.executive import executive
 
     started = time.perf_counter()
-    summary = content.executive(data)
-    out.notes["executive summary (content.executive)"] = time.perf_counter() - started
+    summary = executive(data)
+    out.notes["executive summary (executive.executive)"] = time.perf_counter() - started
     table = workbook._Book.table
 
     def timed(book: Any, name: str, columns: Any, rows: Any) -> int:

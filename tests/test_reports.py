@@ -36,6 +36,8 @@ import pytest
 
 from partnerscope.evaluation.view import RunData
 from partnerscope.reports import content, render
+from partnerscope.reports.executive import executive
+from partnerscope.reports.scorecard import scorecard
 from partnerscope.reports.write import Format, Kind, write_reports
 from partnerscope.runs import get_run, read_results, run_folder
 from tests.browser import launch, need_chromium
@@ -253,7 +255,7 @@ def test_executive_summary_against_its_goals(ws):
     assert 'class="fig  good" data-metric="channel_revenue_share"' in text  # 78.6 % ≥ 60 %
     assert 'class="fig  bad" data-metric="share_partners_at_quota"' in text  # 66.7 % < 85 %
     # the tier table counts every partner once per rule set
-    report = content.executive(RunData(ws), Q2)
+    report = executive(RunData(ws), Q2)
     for ruleset in ("revenue", "performance"):
         assert sum(t["partners"] for t in report.sections["tiers"] if t["ruleset"] == ruleset) == 3
     # risers and decliners: the score changes of the stored scorecards, largest first
@@ -433,7 +435,7 @@ def test_every_partner_in_bounded_memory(demo, tmp_path):
         gc.collect()  # garbage of earlier tests is not this one's
         tracemalloc.start()
         for pid in ids:
-            page = render.html(content.scorecard(data, pid, medians=medians))
+            page = render.html(scorecard(data, pid, medians=medians))
             (out / f"{pid}.html").write_text(page, encoding="utf-8")
         _, top = tracemalloc.get_traced_memory()
         tracemalloc.stop()

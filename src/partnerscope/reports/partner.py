@@ -27,7 +27,7 @@ CHARTS = ("history", "contributions")
 
 
 def partner_scorecard(report: Report, tiers: Collection[str]) -> Report:
-    """The partner edition of a scorecard report (``content.scorecard``), with the tiers of
+    """The partner edition of a scorecard report (``scorecard.scorecard``), with the tiers of
     the rule sets in ``tiers`` (``[tiers] shown_to_partners``)."""
     sections = report.sections
     return replace(

@@ -77,9 +77,9 @@ def write_reports(
     if fmt is Format.XLSX:
         _workbook(data, kind, partner, period, written)
     elif kind is Kind.EXECUTIVE:
-        from partnerscope.reports import content
+        from partnerscope.reports.executive import executive
 
-        report = content.executive(data, period)
+        report = executive(data, period)
         written.files.append(_page(report, fmt, written.folder))
     else:
         jobs = jobs or os.cpu_count() or 1
@@ -105,7 +105,7 @@ def _partner_pages(
         data.check_partner(partner)
         partners = [partner]
     else:
-        # a QBR's period is a quarter, checked by content.qbr: list the latest scored partners
+        # a QBR's period is a quarter, checked by qbr.qbr: list the latest scored partners
         start, _ = data.pick_period(period if kind is Kind.SCORECARD else None)
         cards = data.scorecards.table
         partners = cards.filter(pc.equal(cards["period_start"], start))["partner_id"].to_pylist()
@@ -147,13 +147,14 @@ def _partner_page(
     folder: Path,
     medians: CohortMedians,
 ) -> Entry:
-    from partnerscope.reports import content
+    from partnerscope.reports.qbr import qbr
+    from partnerscope.reports.scorecard import scorecard
 
     if kind is Kind.SCORECARD:
-        report = content.scorecard(data, partner_id, period, medians=medians)
+        report = scorecard(data, partner_id, period, medians=medians)
         score = report.sections["summary"]["score"]
     else:
-        report = content.qbr(data, partner_id, period)
+        report = qbr(data, partner_id, period)
         score = report.sections["scorecard"]["score"]
     path = _page(report, fmt, folder)
     return Entry(partner_id, report.title, report.period, path.name, score)
@@ -253,7 +254,8 @@ def _index(data: RunData, kind: Kind, listed: list[Entry], folder: Path) -> Path
 def _workbook(
     data: RunData, kind: Kind, partner: str | None, period: str | None, written: Written
 ) -> None:
-    from partnerscope.reports import content
+    from partnerscope.reports.executive import executive
+    from partnerscope.reports.qbr import qbr as qbr_of
     from partnerscope.reports.workbook import write_workbook
 
     if partner is not None:
@@ -265,10 +267,10 @@ def _workbook(
                 "a QBR workbook is one partner's; name the partner with --partner, or write "
                 "every partner's QBR as html or pdf"
             )
-        qbr = content.qbr(data, partner, period)
+        qbr = qbr_of(data, partner, period)
     elif partner is None:
         # a partner's own workbook leaves out the portfolio (it names other partners)
-        summary = content.executive(data, period)
+        summary = executive(data, period)
     _, label = data.pick_period(period)
     name = f"{kind.value}-{_safe(partner)}-{_safe(label)}" if partner else f"run-{_safe(label)}"
     path = written.folder / f"{name}.xlsx"

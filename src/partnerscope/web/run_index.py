@@ -154,10 +154,10 @@ class RunIndex:
 
     def executive(self, period: str | None) -> Report:
         """The executive summary of a period (made once: it reads every file of the run)."""
-        from partnerscope.reports import content
+        from partnerscope.reports.executive import executive as summary
 
         _, label = self.data.pick_period(period)
-        return self.served.built(("executive", label), lambda: content.executive(self.data, label))
+        return self.served.built(("executive", label), lambda: summary(self.data, label))
 
 
 def run_index(ctx: Ctx) -> RunIndex:

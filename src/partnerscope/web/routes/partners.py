@@ -83,11 +83,11 @@ def build_page(
 ) -> PartnerPage:
     """The partner's page and JSON in ``period`` (a label of the run's periods): the full
     scorecard, or ``for_partner`` the partner's own edition of it (reports/partner.py)."""
-    from partnerscope.reports import content
+    from partnerscope.reports import scorecard as scorecards
     from partnerscope.reports.partner import partner_scorecard
 
     def build() -> PartnerPage:
-        report = content.scorecard(served.data, partner_id, period, medians=served.medians)
+        report = scorecards.scorecard(served.data, partner_id, period, medians=served.medians)
         if not for_partner:
             return _build(report, "_scorecard_body.html.j2", report_out(report, ReportOut))
         edition = partner_scorecard(report, served.data.workspace.config.tiers.shown_to_partners)

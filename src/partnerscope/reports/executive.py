@@ -1,0 +1,247 @@
+"""The executive summary: the portfolio in one read (KPIs against their goals, tiers, risers
+and decliners, alerts, decisions due and signals fired, MDF return)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from partnerscope.metrics.format import MISSING
+from partnerscope.reports.content import (
+    Figure,
+    Report,
+    ReportError,
+    Writer,
+    alert_row,
+    score_text,
+    stamp,
+    trend_chart,
+)
+
+if TYPE_CHECKING:
+    from partnerscope.evaluation.view import RunData
+
+
+def executive(data: RunData, period: str | None = None) -> Report:
+    """The portfolio in one read: channel share and partners at quota against their goals, tier
+    distribution and moves, coverage against control, top risers and decliners, alerts,
+    decisions due and signals fired, and MDF return."""
+    import pyarrow.compute as pc
+
+    from partnerscope.reports import charts as ch
+
+    start, label = data.pick_period(period)
+    w = Writer(data)
+    settings = data.workspace.config.reports
+    goals = settings.goals
+    portfolio = [
+        r for r in data.group_results("portfolio").to_pylist() if r["period_start"] <= start
+    ]
+    if not portfolio or portfolio[-1]["period_start"] != start:
+        raise ReportError(f"run {data.run.run_id} has no portfolio values for {label}")
+    now = portfolio[-1]
+    before = portfolio[-2] if len(portfolio) > 1 else {}
+    trend = portfolio[-settings.trend_periods :]
+
+    kpis = []
+    for name in (
+        "channel_revenue_share",
+        "share_partners_at_quota",
+        "won_revenue",
+        "revenue_growth_yoy",
+        "coverage",
+        "control_index",
+        "mdf_roi",
+        "mdf_pipeline_ratio",
+    ):
+        kpis.append(
+            {
+                "name": name,
+                "label": w.catalog[name].label,
+                "value": w.fig(name, now.get(name), goal=goals.get(name)),
+                "change": w.change(name, now.get(name), before.get(name)),
+                "goal": w.fig(name, goals[name]) if name in goals else None,
+            }
+        )
+
+    # tiers: the distribution now, its moves this period, and its history
+    tiers = data.tiers.table
+    period_tiers = tiers.filter(pc.equal(tiers["period_start"], start)).to_pylist()
+    distribution = []
+    for ruleset in ("revenue", "performance"):
+        rules = getattr(data.workspace.config.tiers, ruleset)
+        mine = [t for t in period_tiers if t["ruleset"] == ruleset]
+        for level in rules.levels:
+            here = [t for t in mine if t["effective"] == level.name]
+            distribution.append(
+                {
+                    "ruleset": ruleset,
+                    "tier": level.name,
+                    "partners": len(here),
+                    "up": sum(t["moved"] == "up" for t in here),
+                    "down": sum(t["moved"] == "down" for t in here),
+                    "pending": sum(t["pending"] is not None for t in here),
+                }
+            )
+
+    movers = _movers(data, start, settings.movers, w)
+    alerts = data.alerts.table.to_pylist()
+    severities = ("high", "medium", "low")
+    alert_counts = [
+        {"severity": s, "count": sum(a["severity"] == s for a in alerts)} for s in severities
+    ]
+    top_alerts = sorted(
+        alerts,
+        key=lambda a: severities.index(a["severity"]) if a["severity"] in severities else 9,
+    )[:20]
+    names = {a["partner_id"]: data.partner_name(a["partner_id"]) for a in top_alerts}
+
+    report = Report(
+        kind="executive",
+        title=f"{data.workspace.config.workspace.name} — executive summary {label}",
+        subtitle=f"{len(data.scorecards.spans):,} partners scored in {label}",
+        stamp=stamp(data),
+        period=label,
+    )
+    report.sections = {
+        "kpis": kpis,
+        "tiers": distribution,
+        "risers": movers["risers"],
+        "decliners": movers["decliners"],
+        "alert_counts": alert_counts,
+        "alerts": [{**alert_row(a), "partner": names[a["partner_id"]]} for a in top_alerts],
+        "new_alerts": sum(a["status"] == "new" for a in alerts),
+        "flags": _flag_counts(data),
+        "decisions": _decisions(data),
+        "mdf": _mdf(data, start, w, goals),
+    }
+
+    def line(metric: str, title: str) -> dict[str, Any]:
+        return trend_chart(w, trend, metric, title, goals)
+
+    tier_trend = tiers.filter(
+        pc.and_(
+            pc.equal(tiers["ruleset"], "performance"),
+            pc.greater_equal(tiers["period_start"], trend[0]["period_start"]),
+        )
+    )
+    counts = tier_trend.group_by(["period", "effective"]).aggregate([([], "count_all")])
+    order = [level.name for level in data.workspace.config.tiers.performance.levels]
+    report.charts = {
+        "channel_share": line("channel_revenue_share", "Channel revenue share (goal dashed)"),
+        "at_quota": line("share_partners_at_quota", "Share of partners at quota (goal dashed)"),
+        "revenue": line("won_revenue", "Won revenue through partners"),
+        "coverage": line("coverage", "Coverage of target accounts"),
+        "control": line("control_index", "Control index, 0–100"),
+        "mdf_roi": line("mdf_roi", "MDF return (goal dashed)"),
+        "tiers": ch.spec(
+            "stacked",
+            sorted(
+                (
+                    {
+                        "period": r["period"],
+                        "category": r["effective"],
+                        "count": r["count_all"],
+                        "rank": order.index(r["effective"]) if r["effective"] in order else 99,
+                    }
+                    for r in counts.to_pylist()
+                ),
+                key=lambda r: (r["period"], r["rank"]),
+            ),
+            title="Performance tiers by period",
+        ),
+        "movers": ch.spec(
+            "bars",
+            [
+                {"label": m["name"], "value": m["change"].value, "group": m["direction"]}
+                for m in [*movers["risers"], *movers["decliners"]]
+            ],
+            title=f"Score change from the previous period, top {settings.movers} each way",
+        ),
+    }
+    return report
+
+
+def _movers(data: RunData, start: Any, n: int, w: Writer) -> dict[str, list[dict[str, Any]]]:
+    import pyarrow.compute as pc
+
+    periods = [s for s, _ in data.periods]
+    i = periods.index(start)
+    if i == 0:
+        return {"risers": [], "decliners": []}
+    cards = data.scorecards.table
+    now = cards.filter(pc.equal(cards["period_start"], start))
+    before = cards.filter(pc.equal(cards["period_start"], periods[i - 1]))
+    previous = dict(zip(before["partner_id"].to_pylist(), before["score"].to_pylist(), strict=True))
+    changes = []
+    for pid, score in zip(now["partner_id"].to_pylist(), now["score"].to_pylist(), strict=True):
+        old = previous.get(pid)
+        if score is None or old is None or math.isnan(score) or math.isnan(old):
+            continue
+        changes.append((score - old, pid, score, old))
+    changes.sort()
+
+    def row(change: float, pid: str, score: float, old: float, direction: str) -> dict[str, Any]:
+        return {
+            "partner_id": pid,
+            "name": data.partner_name(pid),
+            "score": Figure("score", score, score_text(score)),
+            "previous": Figure("score", old, score_text(old)),
+            "change": Figure("score_change", change, f"{change:+.1f}"),
+            "direction": direction,
+        }
+
+    return {
+        "risers": [row(d, p, s, o, "up") for d, p, s, o in reversed(changes[-n:]) if d > 0],
+        "decliners": [row(d, p, s, o, "down") for d, p, s, o in changes[:n] if d < 0],
+    }
+
+
+def _flag_counts(data: RunData) -> list[dict[str, Any]]:
+    flags = data.flags.table.to_pylist()
+    kinds = sorted({f["flag"] for f in flags})
+    return [
+        {"flag": k, "partners": len({f["partner_id"] for f in flags if f["flag"] == k})}
+        for k in kinds
+    ]
+
+
+def _decisions(data: RunData) -> dict[str, Any]:
+    """Signals fired and reviews due on the run, from the decisions committed."""
+    from partnerscope.decisions.service import Decisions
+
+    decisions = Decisions(data.workspace)
+    records = decisions.store.records()
+    if not records:
+        return {"records": [], "alerts": []}
+    alerts, _ = decisions.check(today=data.run.as_of_time.date(), run_id=data.run.run_id)
+    return {
+        "records": [
+            {"ref": r.ref, "title": r.title, "status": r.status.value, "owner": r.owner or MISSING}
+            for r in records
+        ],
+        "alerts": [{"kind": str(a.kind), "message": a.message} for a in alerts],
+    }
+
+
+def _mdf(data: RunData, start: Any, w: Writer, goals: dict[str, float]) -> list[dict[str, Any]]:
+    """MDF spend and return per partner type in the period."""
+    table = data.group_results("partner_type").to_pylist()
+    rows = []
+    for r in table:
+        if r["period_start"] != start:
+            continue
+        rows.append(
+            {
+                "group": r["group_key"],
+                "spend": w.fig("mdf_spend", r.get("mdf_spend")),
+                "revenue": w.fig("mdf_attributed_revenue", r.get("mdf_attributed_revenue")),
+                "roi": w.fig("mdf_roi", r.get("mdf_roi"), goal=goals.get("mdf_roi")),
+                "pipeline_ratio": w.fig(
+                    "mdf_pipeline_ratio",
+                    r.get("mdf_pipeline_ratio"),
+                    goal=goals.get("mdf_pipeline_ratio"),
+                ),
+            }
+        )
+    return rows
