@@ -2,6 +2,9 @@
 
 The built-in catalog (``catalog.toml``, METRICS.md) and a workspace's own ``[metrics.NAME]`` tables
 use the same form. Loading reports every problem at once, each at its key.
+
+It stays one module: the form, the checks that validate it and the frozen metric they make are
+one concept, and the checks read the form's fields one by one.
 """
 
 from __future__ import annotations
