@@ -4,7 +4,7 @@ in force, which analysts and admins add and end with a reason (each change audit
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from partnerscope.web.params import Period
+from partnerscope import clock
+from partnerscope.web.params import Day, Period
 from partnerscope.web.render import page
 from partnerscope.web.run_index import RunIndex, run_index, visible_rows
 from partnerscope.web.security import ANALYSTS, STAFF, Ctx, UtcDateTime, allow
@@ -30,10 +31,6 @@ OverrideId = Annotated[int, Path(ge=1, le=2**62)]
 def _visible_ids(ctx: Ctx) -> list[str]:
     """The ids of the run's partners the caller may see."""
     return [p for p in ctx.data.scorecards.spans if ctx.can_see(p)]
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
 
 
 class TierCount(BaseModel):
@@ -89,7 +86,7 @@ def active_overrides(ctx: Ctx) -> list[OverrideOut]:
     from partnerscope.evaluation import overrides
 
     index = run_index(ctx)
-    found = overrides.active(ctx.state.accounts.engine, _today())
+    found = overrides.active(ctx.state.accounts.engine, clock.today(ctx.workspace))
     return [_override_out(index, o) for o in found if ctx.can_see(o.partner_id)]
 
 
@@ -154,7 +151,7 @@ def tiers_page(
         periods=ctx.data.periods,
         can_override=ctx.user.role in ANALYSTS,
         partner_ids=sorted(_visible_ids(ctx)),
-        today=_today().isoformat(),
+        today=clock.today(ctx.workspace).isoformat(),
     )
 
 
@@ -163,7 +160,7 @@ class OverrideIn(BaseModel):
     ruleset: str = Field(min_length=1, max_length=64)
     tier: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=2000)
-    until: date | None = None
+    until: Day | None = None
 
 
 class RemoveIn(BaseModel):
@@ -184,7 +181,7 @@ def add_override(ctx: Ctx, change: OverrideIn) -> OverrideOut:
         reason=change.reason,
         until=change.until,
         actor=ctx.user.name,
-        today=_today(),
+        today=clock.today(ctx.workspace),
     )
     return _override_out(run_index(ctx), made)
 
