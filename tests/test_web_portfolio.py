@@ -237,7 +237,7 @@ def test_tier_overrides_are_added_and_removed_with_audit_entries(web_world, ana,
             "ruleset": "revenue",
             "tier": "Registered",
             "reason": "contract under review",
-            "until": "2999-12-31",
+            "until": "2099-12-31",
         },
     )
     assert made.status_code == 201, made.text
