@@ -64,6 +64,19 @@ def latest_quarantine(**equal: str | None) -> tuple[str, list[object]]:
     return f"FROM _quarantine q WHERE {' AND '.join(where)}", params
 
 
+def quarantine_summary(
+    con: duckdb.DuckDBPyConnection, **equal: str | None
+) -> list[tuple[str, str, str | None, int]]:
+    """The quarantined rows of each file's latest import (narrowed as by
+    :func:`latest_quarantine`) counted by source, rule and column, most first."""
+    base, params = latest_quarantine(**equal)
+    rows = con.execute(
+        f'SELECT source, rule, "column", count(*) {base} GROUP BY ALL ORDER BY 4 DESC, 1, 2, 3',
+        params,
+    ).fetchall()
+    return [(source, rule, column, int(n)) for source, rule, column, n in rows]
+
+
 def warehouse_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The warehouse tables an engine other than DuckDB receives a copy of: the canonical tables
     and the posted ones, not the ledgers whose names begin with ``_``."""

@@ -165,13 +165,11 @@ def quarantine(
     ] = None,
 ) -> None:
     """Show the rows of the latest import of each file that were not loaded, and why."""
-    from partnerscope.warehouse import latest_quarantine
+    from partnerscope.warehouse import latest_quarantine, quarantine_summary
 
     base, params = latest_quarantine(source=source, rule=rule)
     with state(ctx).workspace().warehouse(read_only=True) as wh:
-        summary = wh.con.execute(
-            f'SELECT source, rule, "column", count(*) {base} GROUP BY ALL ORDER BY 4 DESC', params
-        ).fetchall()
+        summary = quarantine_summary(wh.con, source=source, rule=rule)
         if export is not None:
             _export_quarantine(
                 wh.con.execute(

@@ -115,9 +115,8 @@ def quality_view(ctx: Ctx, query: QualityQuery) -> QualityOut:
         raise HTTPException(503, BUSY, headers={"retry-after": "5"}) from None
     except WorkspaceError as exc:
         raise HTTPException(404, str(exc)) from None
-    from partnerscope.warehouse import latest_quarantine
+    from partnerscope.warehouse import latest_quarantine, quarantine_summary
 
-    everything, _ = latest_quarantine()
     base, params = latest_quarantine(file=query.file, rule=query.rule, source=query.source)
     quoted = ", ".join(f'"{c}"' for c in _IMPORT_COLUMNS)
     with warehouse:
@@ -125,10 +124,7 @@ def quality_view(ctx: Ctx, query: QualityQuery) -> QualityOut:
         imports = con.execute(
             f"SELECT {quoted} FROM _imports ORDER BY import_id DESC LIMIT ?", [IMPORTS_SHOWN]
         ).fetchall()
-        summary = con.execute(
-            f'SELECT source, rule, "column", count(*) {everything} '
-            "GROUP BY ALL ORDER BY 4 DESC, 1, 2, 3"
-        ).fetchall()
+        summary = quarantine_summary(con)
         total = con.execute(f"SELECT count(*) {base}", params).fetchone()
         cells = ", ".join(f'q."{c}"' for c in _QUARANTINE_COLUMNS)
         rows = con.execute(
