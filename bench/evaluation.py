@@ -129,10 +129,12 @@ def time_steps(
     from partnerscope.evaluation import alerts, flags, pipeline, tiers
     from partnerscope.evaluation.panel import build_panel
     from partnerscope.evaluation.scorecard import score
+    from partnerscope.present import Words
     from partnerscope.runs import read_memberships, read_results, run_folder
     from partnerscope.settings.evaluation import RULESETS
 
     config, catalog = workspace.config, workspace.catalog
+    words = Words.of(workspace)
     out: dict[str, float] = {}
     out["read the run's values"], (results, members) = best(
         repeat, lambda: (read_results(workspace, run_id), read_memberships(workspace, run_id))
@@ -145,15 +147,20 @@ def time_steps(
     fields = cards.fields()
     out["tiers (both rule sets)"], _ = best(
         repeat,
-        lambda: [tiers.evaluate(panel, fields, getattr(config.tiers, r), r) for r in RULESETS],
+        lambda: [
+            tiers.evaluate(panel, fields, getattr(config.tiers, r), r, words) for r in RULESETS
+        ],
     )
     out["flags"], _ = best(
-        repeat, lambda: flags.evaluate_flags(panel, fields, monthly, cards.cohort, config.flags)
+        repeat,
+        lambda: flags.evaluate_flags(panel, fields, monthly, cards.cohort, config.flags, words),
     )
     directions = {n: catalog[n].spec.direction.value for n in catalog.metrics} | {"score": "higher"}
     out["alerts"], _ = best(
         repeat,
-        lambda: alerts.evaluate_alerts(panel, fields, cards.cohort, directions, config.alerts),
+        lambda: alerts.evaluate_alerts(
+            panel, fields, cards.cohort, directions, config.alerts, words
+        ),
     )
     evaluation = pipeline.evaluate(config, catalog, results, members, run_id=run_id)
     with tempfile.TemporaryDirectory() as folder:

@@ -14,6 +14,8 @@ import pytest
 from partnerscope.errors import ConfigError
 from partnerscope.evaluation.alerts import dedupe, evaluate_alerts
 from partnerscope.evaluation.panel import Panel
+from partnerscope.metrics.definition import load_catalog
+from partnerscope.present import Words
 from partnerscope.settings.evaluation import (
     AlertSettings,
     AnomalySettings,
@@ -34,6 +36,9 @@ DIRECTIONS = {
 STARTS = [date(2023 + (m // 12), m % 12 + 1, 1) for m in range(0, 33, 3)]
 LABELS = [f"{s.year}-Q{(s.month - 1) // 3 + 1}" for s in STARTS]
 
+#: how the messages are written: the workspace defaults (en_US, USD) and the built-in catalog
+WORDS = Words("en_US", "USD", load_catalog())
+
 
 def make_panel(
     data: dict[str, dict[str, list[float]]], cohort: dict[str, str] | None = None
@@ -43,7 +48,7 @@ def make_panel(
 
 def alerts_of(panel: Panel, settings: AlertSettings) -> list[dict[str, Any]]:
     table = evaluate_alerts(
-        panel, panel.values, panel.cohorts["revenue_band"], DIRECTIONS, settings
+        panel, panel.values, panel.cohorts["revenue_band"], DIRECTIONS, settings, WORDS
     )
     rows: list[dict[str, Any]] = table.to_pylist()
     return rows
@@ -79,10 +84,10 @@ def test_threshold_below_and_above() -> None:
     sla, hours = rows
     assert sla["kind"] == "threshold"
     assert (sla["severity"], sla["value"], sla["reference"], sla["z"]) == ("high", 0.62, 0.8, None)
-    assert sla["message"] == "lead_sla_rate 0.62 is below the threshold 0.8"
+    assert sla["message"] == "Lead SLA rate is 62.0%, below the threshold of 80.0%"
     assert (sla["period"], sla["period_start"]) == ("2025-Q3", date(2025, 7, 1))
     assert hours["severity"] == "medium"
-    assert hours["message"] == "median_response_hours 30 is above the threshold 24"
+    assert hours["message"] == "Median response time is 30.0 h, above the threshold of 24.0 h"
 
 
 def test_most_severe_threshold_of_a_metric_speaks() -> None:
@@ -127,8 +132,7 @@ def test_own_history_anomaly() -> None:
     assert alert["reference"] == 116
     assert alert["z"] == pytest.approx(-66 / (6 * 1.4826))
     assert alert["message"] == (
-        "won_revenue fell 60 (−55 %) from 110: a change of z = −7.4 against this partner's "
-        "own last 5 changes"
+        "Won revenue fell $60 (−55%) from $110, far beyond its own changes over its last 5 quarters"
     )
 
 
@@ -149,7 +153,9 @@ def test_the_good_direction_does_not_alert() -> None:
     rows = alerts_of(panel, settings)
     assert [(r["partner_id"], r["metric"]) for r in rows] == [("B", "median_response_hours")]
     assert rows[0]["z"] == pytest.approx(20 / 1.4826)
-    assert rows[0]["message"].startswith("median_response_hours rose 20 (+400 %) from 5:")
+    assert rows[0]["message"].startswith(
+        "Median response time rose 20.0 h (+400%) from 5.0 h, far beyond"
+    )
 
 
 def test_mad_zero_falls_back_to_mean_absolute_deviation() -> None:
@@ -194,8 +200,8 @@ def test_cohort_anomaly() -> None:
     assert alert["z"] == pytest.approx(-20.5 / (1.5 * 1.4826))
     assert alert["reference"] == 100.5
     assert alert["message"] == (
-        "won_revenue fell 20 (−20 %) from 100: a change of z = −9.2 against the 6 changes in its "
-        "cohort X this quarter"
+        "Won revenue fell $20 (−20%) from $100, far beyond the changes of the 6 partners of its "
+        "peer group (X) this quarter"
     )
 
 
@@ -246,7 +252,7 @@ def test_dedupe_new_and_ongoing() -> None:
 
 def test_table_columns() -> None:
     table = evaluate_alerts(
-        make_panel({}), {}, np.array([], dtype=object), DIRECTIONS, anomalies(())
+        make_panel({}), {}, np.array([], dtype=object), DIRECTIONS, anomalies(()), WORDS
     )
     assert table.column_names == [
         "alert_id",

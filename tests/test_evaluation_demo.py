@@ -144,7 +144,8 @@ def test_ranking_tiers_and_alerts_commands(demo: Workspace) -> None:
     alerts = run("-w", str(demo.root), "alerts").output
     breaker = planted(demo)["sla_breakers"][0]
     assert breaker in alerts
-    assert "is below the threshold 0.8" in alerts
+    assert "below the threshold of 80.0%" in alerts
+    assert "lead_sla_rate" not in alerts
     assert "Flags (" in alerts
 
 

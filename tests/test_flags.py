@@ -11,6 +11,8 @@ import pytest
 
 from partnerscope.evaluation.flags import evaluate_flags
 from partnerscope.evaluation.panel import Panel
+from partnerscope.metrics.definition import load_catalog
+from partnerscope.present import Words
 from partnerscope.settings.evaluation import FlagSettings, HighPotential, ImprovementCriteria
 from tests.panels import series_panel
 
@@ -18,6 +20,9 @@ NAN = math.nan
 #: every field a criterion reads; a test gives the ones it is about, the rest stay missing
 FIELDS = ("quota_attainment", "csat", "compliance_score", "score", "cohort_percentile")
 FIELDS += ("won_revenue",)
+
+#: how the messages are written: the workspace defaults (en_US, USD) and the built-in catalog
+WORDS = Words("en_US", "USD", load_catalog())
 
 
 def make_panel(
@@ -59,7 +64,7 @@ def flags_of(
     if monthly is None:
         monthly = make_panel("month", *months(1), {})
     table = evaluate_flags(
-        panel, panel.values, monthly, panel.cohorts["revenue_band"], settings or SETTINGS
+        panel, panel.values, monthly, panel.cohorts["revenue_band"], settings or SETTINGS, WORDS
     )
     out = {}
     for row in table.to_pylist():
@@ -94,8 +99,8 @@ def test_below_quota_counts_consecutive_months_to_the_last() -> None:
     p1 = found["P1", "below_quota"]
     assert (p1["flag"], p1["period"], p1["period_start"]) == ("exit", "2025-Q3", date(2025, 7, 1))
     assert p1["evidence"] == (
-        "quota_attainment below 50 % for 8 consecutive months: 2025-02 0.4, 2025-03 0.3, "
-        "2025-04 0.2, 2025-05 0.45, 2025-06 0.1, 2025-07 0.49, 2025-08 0.3, 2025-09 0"
+        "Quota attainment below 50% for 8 months in a row: 2025-02 40.0%, 2025-03 30.0%, "
+        "2025-04 20.0%, 2025-05 45.0%, 2025-06 10.0%, 2025-07 49.0%, 2025-08 30.0%, 2025-09 0.0%"
     )
     assert p1["values"]["months_below"] == 8
     assert p1["values"]["quota_attainment"]["2025-09"] == 0.0
@@ -118,8 +123,8 @@ def test_below_quota_months_take_a_quarterly_quota() -> None:
     found = flags_of(panel, monthly)
     assert sorted(p for p, c in found if c == "below_quota") == ["A", "B"]
     assert found["A", "below_quota"]["evidence"] == (
-        "quota_attainment below 50 % for 9 consecutive months: 2025-Q1 0.4, 2025-Q2 0.3, "
-        "2025-Q3 0.2"
+        "Quota attainment below 50% for 9 months in a row: 2025-Q1 40.0%, 2025-Q2 30.0%, "
+        "2025-Q3 20.0%"
     )
     assert found["B", "below_quota"]["values"]["quota_attainment"] == {
         "2025-Q2": 0.3,
@@ -143,7 +148,8 @@ def test_repeated_csat_and_compliance() -> None:
     found = flags_of(panel)
     assert sorted(found) == [("A", "compliance"), ("A", "csat"), ("C", "csat")]
     assert found["A", "csat"]["evidence"] == (
-        "csat below 3.5 in 2 of the last 4 quarters: 2024-Q4 3, 2025-Q1 4.2, 2025-Q2 3.4, 2025-Q3 4"
+        "CSAT below 3.50 in 2 of the last 4 quarters: 2024-Q4 3.00, 2025-Q1 4.20, 2025-Q2 3.40, "
+        "2025-Q3 4.00"
     )
     assert found["C", "csat"]["values"]["csat"] == {
         "2024-Q4": 3.2,
@@ -152,7 +158,7 @@ def test_repeated_csat_and_compliance() -> None:
         "2025-Q3": 4.0,
     }
     assert found["A", "compliance"]["flag"] == "exit"
-    assert found["A", "compliance"]["evidence"] == "compliance_score 69.9 is below 70 in 2025-Q3"
+    assert found["A", "compliance"]["evidence"] == "Compliance score is 69.9, below 70.0 in 2025-Q3"
 
 
 # ----------------------------------------------------------------------------------- improvement
@@ -176,7 +182,8 @@ def test_bottom_of_cohort_needs_enough_scored_peers() -> None:
     b1 = found["B1", "bottom_of_cohort"]
     assert b1["flag"] == "improvement"
     assert b1["evidence"] == (
-        "score 20 is in the bottom 10 % of its cohort big: percentile 0.10 among 5 scored partners"
+        "Score 20.0 is in the bottom 10% of its peer group (big): at the 10th percentile of its "
+        "5 scored partners"
     )
     assert b1["values"]["cohort_scored"] == 5
 
@@ -197,8 +204,8 @@ def test_declining_score() -> None:
     found = flags_of(panel)
     assert sorted(p for p, c in found if c == "declining") == ["D1", "D3"]
     assert found["D1", "declining"]["evidence"] == (
-        "score fell in each of the last 3 quarters, by 12 points in total: "
-        "2024-Q4 70, 2025-Q1 65, 2025-Q2 60, 2025-Q3 58"
+        "Score fell in each of the last 3 quarters, by 12.0 points in total: "
+        "2024-Q4 70.0, 2025-Q1 65.0, 2025-Q2 60.0, 2025-Q3 58.0"
     )
     assert found["D3", "declining"]["values"]["points"] == 10
 
@@ -225,8 +232,8 @@ def test_declining_revenue_reads_the_trailing_year() -> None:
     r1 = found["R1", "declining_revenue"]
     assert r1["flag"] == "improvement"
     assert r1["evidence"] == (
-        "won_revenue over the trailing 4 quarters fell in each of the last 3 quarters, by 55 % "
-        "in total: 2024-Q4 400, 2025-Q1 340, 2025-Q2 270, 2025-Q3 180"
+        "Won revenue over the trailing 4 quarters fell in each of the last 3 quarters, by 55% "
+        "in total: 2024-Q4 $400, 2025-Q1 $340, 2025-Q2 $270, 2025-Q3 $180"
     )
     assert r1["values"]["share"] == 0.55
     assert found["R4", "declining_revenue"]["values"]["share"] == 0.25
@@ -259,9 +266,10 @@ def test_rising_score_from_a_low_base() -> None:
     h1 = found["H1", "rising"]
     assert h1["flag"] == "high_potential"
     assert h1["evidence"] == (
-        "score rose 22 points in 3 quarters, from 30 in 2024-Q4 (cohort percentile 0.30) to 52"
+        "Score rose 22.0 points in 3 quarters, from 30.0 in 2024-Q4 (at the 30th percentile of "
+        "its peer group then) to 52.0"
     )
-    assert found["H3", "rising"]["evidence"].startswith("score rose 25 points in 1 quarter,")
+    assert found["H3", "rising"]["evidence"].startswith("Score rose 25.0 points in 1 quarter,")
     assert found["H6", "rising"]["values"]["start_period"] == "2025-Q1"
 
 
@@ -283,14 +291,14 @@ def test_rising_revenue_doubles_the_trailing_year() -> None:
     found = flags_of(panel)
     assert sorted(p for p, c in found if c == "rising_revenue") == ["G1", "G3", "G4"]
     assert found["G1", "rising_revenue"]["evidence"] == (
-        "won_revenue over the trailing 4 quarters rose in each of the last 3 quarters, from "
-        "nothing: 2024-Q4 0, 2025-Q1 10, 2025-Q2 30, 2025-Q3 70"
+        "Won revenue over the trailing 4 quarters rose in each of the last 3 quarters, from "
+        "nothing: 2024-Q4 $0, 2025-Q1 $10, 2025-Q2 $30, 2025-Q3 $70"
     )
     assert found["G3", "rising_revenue"]["values"]["growth"] == 2.25
     g4 = found["G4", "rising_revenue"]
     assert g4["evidence"] == (
-        "won_revenue over the trailing 4 quarters rose in each of the last 2 quarters, by 600 %: "
-        "2025-Q1 10, 2025-Q2 30, 2025-Q3 70"
+        "Won revenue over the trailing 4 quarters rose in each of the last 2 quarters, by 600%: "
+        "2025-Q1 $10, 2025-Q2 $30, 2025-Q3 $70"
     )
 
 
@@ -306,6 +314,7 @@ def test_table_shape_and_order() -> None:
         make_panel("month", *months(1), {}),
         panel.cohorts["revenue_band"],
         SETTINGS,
+        WORDS,
     )
     assert table.column_names == [
         "partner_id",
@@ -333,6 +342,7 @@ def test_no_partners_gives_an_empty_table() -> None:
         make_panel("month", *months(1), {}),
         panel.cohorts["revenue_band"],
         SETTINGS,
+        WORDS,
     )
     assert table.num_rows == 0
     assert table.num_columns == 7
@@ -348,7 +358,7 @@ def test_trailing_year_follows_the_grain(grain: str) -> None:
     found = flags_of(panel)
     if grain == "year":
         assert found["P", "declining_revenue"]["evidence"].startswith(
-            "won_revenue fell in each of the last 3 years, by 60 % in total"
+            "Won revenue fell in each of the last 3 years, by 60% in total"
         )
     else:
         # trailing 12 months: 120, 115, 110, 105 → 12.5 %: too little

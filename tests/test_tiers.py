@@ -22,9 +22,12 @@ from partnerscope.evaluation.tiers import (
     place,
     to_table,
 )
+from partnerscope.metrics.definition import load_catalog
+from partnerscope.present import Words
 from partnerscope.settings.evaluation import TierLevel, TierRules, TierSettings
 
 NAN = math.nan
+WORDS = Words("en_US", "USD", load_catalog())
 PERFORMANCE = TierSettings().performance  # Elite 0, Performance 1, Development 2, Under review 3
 REVENUE = TierSettings().revenue  # Tier 1 strategic 0, Tier 2 growth 1, Tier 3 development 2, …
 
@@ -102,11 +105,12 @@ def test_max_bounds_and_missing_values() -> None:
     # y = 2 is at the max (≤ met) → Gold; y = 3 > 2 → Silver; y missing → not Gold → Silver;
     # x = 7 → Silver; x = 3 < 5 → Bronze; x missing → Bronze
     assert placed.tolist() == [0, 1, 1, 1, 2, 2]
-    assert reasons[0] == "Gold: x 20 ≥ 10, y 2 ≤ 2"
-    assert reasons[1] == "Silver: x 20 ≥ 5; not Gold: y 3 > 2"
-    assert reasons[2] == "Silver: x 20 ≥ 5; not Gold: y missing"
-    assert reasons[3] == "Silver: x 7 ≥ 5; not Gold: x 7 < 10"
-    assert reasons[5] == "Bronze; not Silver: x missing"
+    # fields no catalog knows: plain names and numbers
+    assert reasons[0] == "Gold: X 20 (at least 10), Y 2 (at most 2)"
+    assert reasons[1] == "Silver: X 20 (at least 5); not Gold: Y 3 (needs at most 2)"
+    assert reasons[2] == "Silver: X 20 (at least 5); not Gold: Y not known"
+    assert reasons[3] == "Silver: X 7 (at least 5); not Gold: X 7 (needs at least 10)"
+    assert reasons[5] == "Bronze; not Silver: X not known"
 
 
 def test_first_matching_level_wins() -> None:
@@ -128,33 +132,42 @@ def test_reasons_text() -> None:
         "quota_attainment": floats(1.12, 1.60, 0.30, 1.60, 0.79996, 0.8),
         "csat": floats(4.40, NAN, 4.90, 4.80, 4.9, 4.5),
     }
-    _, reasons = place(PERFORMANCE, fields)
+    _, reasons = place(PERFORMANCE, fields, WORDS)
     assert reasons == [
-        "Performance: quota_attainment 1.12 ≥ 0.8, csat 4.4 ≥ 4.25; "
-        "not Elite: score_percentile 0.71 < 0.9, quota_attainment 1.12 < 1.5, csat 4.4 < 4.75",
-        "Development: quota_attainment 1.6 ≥ 0.5; not Performance: csat missing",
-        "Under review; not Development: quota_attainment 0.3 < 0.5",
-        "Elite: score_percentile 0.95 ≥ 0.9, quota_attainment 1.6 ≥ 1.5, csat 4.8 ≥ 4.75",
-        # 4 significant digits (0.71234 → 0.7123), but in full where rounding would reach the
-        # bound: 0.79996 would read 0.8 < 0.8
-        "Development: quota_attainment 0.79996 ≥ 0.5; "
-        "not Performance: quota_attainment 0.79996 < 0.8",
-        "Performance: quota_attainment 0.8 ≥ 0.8, csat 4.5 ≥ 4.25; "
-        "not Elite: quota_attainment 0.8 < 1.5, csat 4.5 < 4.75",
+        "Performance: Quota attainment 112.0% (at least 80.0%), CSAT 4.40 (at least 4.25); "
+        "not Elite: Rank among all partners 71st percentile (needs at least 90th percentile), "
+        "Quota attainment 112.0% (needs at least 150.0%), CSAT 4.40 (needs at least 4.75)",
+        "Development: Quota attainment 160.0% (at least 50.0%); not Performance: CSAT not known",
+        "Under review; not Development: Quota attainment 30.0% (needs at least 50.0%)",
+        "Elite: Rank among all partners 95th percentile (at least 90th percentile), "
+        "Quota attainment 160.0% (at least 150.0%), CSAT 4.80 (at least 4.75)",
+        # in the unit's decimals, with more where rounding would make the value read as its
+        # bound: 79.996% would read "80.0% (needs at least 80.0%)"; the value reads the same
+        # beside both bounds
+        "Development: Quota attainment 79.996% (at least 50.0%); "
+        "not Performance: Quota attainment 79.996% (needs at least 80.0%)",
+        "Performance: Quota attainment 80.0% (at least 80.0%), CSAT 4.50 (at least 4.25); "
+        "not Elite: Quota attainment 80.0% (needs at least 150.0%), "
+        "CSAT 4.50 (needs at least 4.75)",
     ]
-    _, rows = place(PERFORMANCE, {**fields, "score_percentile": floats(*[0.71234] * 6)})
-    assert "score_percentile 0.7123 < 0.9" in rows[0]
+    # a rank of 0.71234 is the 71st percentile
+    _, rows = place(PERFORMANCE, {**fields, "score_percentile": floats(*[0.71234] * 6)}, WORDS)
+    assert "Rank among all partners 71st percentile (needs at least 90th percentile)" in rows[0]
 
 
 def test_money_in_reasons() -> None:
-    _, reasons = place(REVENUE, {"annual_revenue": floats(2_345_678, 9_999_999.5, 12_000_000)})
-    # 2,345,678 to 4 significant digits is 2,346,000; 9,999,999.5 would round onto 10M
+    revenue = floats(2_345_678, 9_999_999.5, 12_000_000, 9_999_999.996)
+    _, reasons = place(REVENUE, {"annual_revenue": revenue}, WORDS)
+    # whole dollars; 9,999,999.5 would round onto $10,000,000, so it is written to the cent;
+    # 9,999,999.996 to the cent too would, so to the tenth of a cent
     assert reasons == [
-        "Tier 2 growth: annual_revenue 2,346,000 ≥ 2,000,000; "
-        "not Tier 1 strategic: annual_revenue 2,346,000 < 10,000,000",
-        "Tier 2 growth: annual_revenue 9,999,999.5 ≥ 2,000,000; "
-        "not Tier 1 strategic: annual_revenue 9,999,999.5 < 10,000,000",
-        "Tier 1 strategic: annual_revenue 12,000,000 ≥ 10,000,000",
+        "Tier 2 growth: Annual revenue $2,345,678 (at least $2,000,000); "
+        "not Tier 1 strategic: Annual revenue $2,345,678 (needs at least $10,000,000)",
+        "Tier 2 growth: Annual revenue $9,999,999.50 (at least $2,000,000); "
+        "not Tier 1 strategic: Annual revenue $9,999,999.50 (needs at least $10,000,000)",
+        "Tier 1 strategic: Annual revenue $12,000,000 (at least $10,000,000)",
+        "Tier 2 growth: Annual revenue $9,999,999.996 (at least $2,000,000); "
+        "not Tier 1 strategic: Annual revenue $9,999,999.996 (needs at least $10,000,000)",
     ]
 
 
@@ -273,8 +286,8 @@ def test_evaluate_and_table() -> None:
     # B's second row is compared with its row before the gap
     assert columns["moved"] == [None, "up", None, "down", None, "up"]
     assert columns["reason"][0] == (
-        "Tier 2 growth: annual_revenue 3,000,000 ≥ 2,000,000; "
-        "not Tier 1 strategic: annual_revenue 3,000,000 < 10,000,000"
+        "Tier 2 growth: Annual revenue $3,000,000 (at least $2,000,000); "
+        "not Tier 1 strategic: Annual revenue $3,000,000 (needs at least $10,000,000)"
     )
 
 

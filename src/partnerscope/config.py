@@ -18,9 +18,18 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from partnerscope.errors import ConfigError
+from partnerscope.present import DEFAULT_LOCALE, check_locale
 from partnerscope.schema import TABLES, ColumnType
 from partnerscope.settings.evaluation import (
     AlertSettings,
@@ -47,6 +56,8 @@ class _Strict(BaseModel):
 class WorkspaceSettings(_Strict):
     name: str = "partnerscope workspace"
     base_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    #: how numbers, money and dates are written (Babel: en_US, en_GB, de_DE, fr_FR, ...)
+    locale: Annotated[str, AfterValidator(check_locale)] = DEFAULT_LOCALE
     timezone: str = "UTC"
     fiscal_year_start_month: Annotated[int, Field(ge=1, le=12)] = 1
     sla_hours: Annotated[float, Field(gt=0)] = 2.0

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from partnerscope.ingest.loader import IngestReport, ProgressFn
     from partnerscope.metrics.definition import Catalog
     from partnerscope.pipeline import Progress
+    from partnerscope.present import Words
     from partnerscope.runs import RunManifest
     from partnerscope.warehouse import Warehouse
 
@@ -74,6 +75,13 @@ class Workspace:
         from partnerscope.metrics.definition import load_catalog
 
         return load_catalog(self.config.metrics, where=str(self.config_path))
+
+    @cached_property
+    def words(self) -> Words:
+        """How this workspace writes numbers, money, dates and names for people."""
+        from partnerscope.present import Words
+
+        return Words.of(self)
 
     @property
     def state_dir(self) -> Path:

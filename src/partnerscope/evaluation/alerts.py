@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from partnerscope.errors import ConfigError
-from partnerscope.evaluation.flags import cohort_label, format_value
 from partnerscope.evaluation.normalize import MAD_SCALE, MEAN_AD_SCALE
 from partnerscope.evaluation.panel import (
     BoolArray,
@@ -31,11 +30,13 @@ from partnerscope.evaluation.panel import (
     grouped_median,
     grouped_sum,
 )
+from partnerscope.metrics.definition import Unit
 from partnerscope.settings.evaluation import Severity
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from partnerscope.present import Words
     from partnerscope.settings.evaluation import AlertSettings, AnomalySettings, Threshold
 
 _RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2}
@@ -65,8 +66,10 @@ def evaluate_alerts(
     cohort: ObjectArray,
     directions: Mapping[str, str],
     settings: AlertSettings,
+    words: Words,
 ) -> pa.Table:
-    """Alerts of the partners in the panel's latest period.
+    """Alerts of the partners in the panel's latest period, each with its message in words
+    (``words``: the workspace's labels, units and currency).
 
     ``fields`` holds one value per panel row for every metric and derived value the settings
     name; ``cohort`` is each row's peer-cohort key; ``directions`` says per metric whether
@@ -85,12 +88,14 @@ def evaluate_alerts(
             ],
         )
     latest = panel.rows_of(panel.latest)
-    alerts = _thresholds(fields, latest, settings.thresholds)
+    alerts = _thresholds(fields, latest, settings.thresholds, words)
     peers = _Peers.of(panel, cohort, latest)
     for metric in settings.anomalies.metrics:
         direction = directions.get(metric, "none")
         if direction in ("higher", "lower"):
-            alerts += _anomalies(peers, fields[metric], metric, direction, settings.anomalies)
+            alerts += _anomalies(
+                peers, fields[metric], metric, direction, settings.anomalies, words
+            )
     alerts.sort(key=lambda a: a.row)
     return _table(panel, alerts)
 
@@ -128,7 +133,7 @@ def alert_id(partner_id: str, kind: str, metric: str, period_start: str) -> str:
 
 
 def _thresholds(
-    fields: Mapping[str, FloatArray], latest: IntArray, thresholds: list[Threshold]
+    fields: Mapping[str, FloatArray], latest: IntArray, thresholds: list[Threshold], words: Words
 ) -> list[_Alert]:
     # One alert per partner and metric (its id does not know the bound): where several bounds
     # of a metric are crossed, the most severe one speaks, then the first configured.
@@ -157,8 +162,8 @@ def _thresholds(
                     float(values[j]),
                     float(bound),
                     None,
-                    f"{t.metric} {format_value(values[j])} is {word} the threshold "
-                    f"{format_value(bound)}",
+                    f"{words.metric(t.metric)} is {words.of_metric(t.metric, values[j])}, "
+                    f"{word} the threshold of {words.of_metric(t.metric, bound)}",
                 )
             )
     return alerts
@@ -199,6 +204,7 @@ def _anomalies(
     metric: str,
     direction: str,
     settings: AnomalySettings,
+    words: Words,
 ) -> list[_Alert]:
     panel, latest, previous = peers.panel, peers.latest, peers.panel.previous
     before = np.where(previous >= 0, values[np.maximum(previous, 0)], np.nan)
@@ -229,11 +235,12 @@ def _anomalies(
         for i in np.flatnonzero(hit).tolist():
             row = int(latest[i])
             against = (
-                f"this partner's own last {n[i]} changes"
+                f"its own changes over its last {n[i]} {panel.grain}s"
                 if kind is AlertKind.ANOMALY_OWN
-                else f"the {n[i]} changes in its cohort {cohort_label(peers.cohort[row])} "
-                f"this {panel.grain}"
+                else f"the changes of the {n[i]} partners of its peer group "
+                f"({words.cohort(peers.cohort[row])}) this {panel.grain}"
             )
+            far = "far beyond" if abs(z[i]) >= 2 * settings.z else "well beyond"
             alerts.append(
                 _Alert(
                     row,
@@ -243,8 +250,8 @@ def _anomalies(
                     float(values[row]),
                     float(before[row] + mid[i]),
                     float(z[i]),
-                    f"{_change(metric, float(delta[i]), float(before[row]))}: a change of "
-                    f"z = {format_z(float(z[i]))} against {against}",
+                    f"{_change(words, metric, float(delta[i]), float(before[row]))}, {far} "
+                    f"{against}",
                 )
             )
     return alerts
@@ -264,14 +271,16 @@ def robust(
     return center, spread, count
 
 
-def _change(metric: str, delta: float, before: float) -> str:
+def _change(words: Words, metric: str, delta: float, before: float) -> str:
+    """``New pipeline fell $362,863 (−52%) from $702,123``; a share's change in points."""
     word = "fell" if delta < 0 else "rose"
-    share = f" ({100 * delta / abs(before):+.0f} %)".replace("-", "−") if before else ""
-    return f"{metric} {word} {format_value(abs(delta))}{share} from {format_value(before)}"
-
-
-def format_z(z: float) -> str:
-    return f"{z:.1f}".replace("-", "−")
+    if words.unit(metric) is Unit.SHARE:
+        by = words.points(abs(delta)).removeprefix("+")
+    else:
+        by = words.of_metric(metric, abs(delta))
+        if before:
+            by += f" ({words.change(metric, before + delta, before)})"
+    return f"{words.metric(metric)} {word} {by} from {words.of_metric(metric, before)}"
 
 
 def _table(panel: Panel, alerts: list[_Alert]) -> pa.Table:

@@ -32,6 +32,7 @@ from partnerscope.evaluation.panel import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from partnerscope.present import Words
     from partnerscope.settings.evaluation import (
         ExitCriteria,
         FlagSettings,
@@ -64,8 +65,10 @@ def evaluate_flags(
     monthly: Panel,
     cohort: ObjectArray,
     settings: FlagSettings,
+    words: Words,
 ) -> pa.Table:
-    """Flags of the partners in the panel's latest period, one row per criterion met.
+    """Flags of the partners in the panel's latest period, one row per criterion met, each
+    with its evidence in words (``words``: the workspace's labels, units and currency).
 
     ``fields`` holds one value per panel row for every metric plus ``score`` and
     ``cohort_percentile``; ``monthly`` is the same partners at grain month (for month-counted
@@ -74,14 +77,14 @@ def evaluate_flags(
     rows = Rows(panel)
     latest = panel.rows_of(panel.latest)
     found = [
-        *_below_quota(rows, fields, monthly, latest, settings.exit),
-        *_repeated_csat(rows, fields, latest, settings.exit),
-        *_compliance(panel, fields, latest, settings.exit),
-        *_bottom_of_cohort(fields, cohort, latest, settings.improvement),
-        *_declining_score(rows, fields, latest, settings.improvement),
-        *_declining_revenue(rows, fields, latest, settings.improvement),
-        *_rising_score(rows, fields, latest, settings.high_potential),
-        *_rising_revenue(rows, fields, latest, settings.high_potential),
+        *_below_quota(rows, fields, monthly, latest, settings.exit, words),
+        *_repeated_csat(rows, fields, latest, settings.exit, words),
+        *_compliance(panel, fields, latest, settings.exit, words),
+        *_bottom_of_cohort(fields, cohort, latest, settings.improvement, words),
+        *_declining_score(rows, fields, latest, settings.improvement, words),
+        *_declining_revenue(rows, fields, latest, settings.improvement, words),
+        *_rising_score(rows, fields, latest, settings.high_potential, words),
+        *_rising_revenue(rows, fields, latest, settings.high_potential, words),
     ]
     # criteria come in flag order; a stable sort on the row keeps it within each partner
     found.sort(key=lambda f: f.row)
@@ -97,6 +100,7 @@ def _below_quota(
     monthly: Panel,
     latest: IntArray,
     criteria: ExitCriteria,
+    words: Words,
 ) -> list[_Found]:
     panel = rows.panel
     months = monthly.rows_of(monthly.latest)
@@ -138,8 +142,9 @@ def _below_quota(
                 int(target[i]),
                 Flag.EXIT,
                 "below_quota",
-                f"quota_attainment below {_percent(criteria.below_quota)} for {run[i]} "
-                f"consecutive months: {more}{_pairs(items[-MAX_LISTED:])}",
+                f"{words.metric('quota_attainment')} below "
+                f"{words.share(criteria.below_quota, digits=0)} for {run[i]} months in a row: "
+                f"{more}{_pairs(words, 'quota_attainment', items[-MAX_LISTED:])}",
                 {
                     "below": criteria.below_quota,
                     "months_needed": criteria.below_quota_months,
@@ -166,7 +171,11 @@ def _covering(panel: Panel, monthly: Panel) -> IntArray:
 
 
 def _repeated_csat(
-    rows: Rows, fields: Mapping[str, FloatArray], latest: IntArray, criteria: ExitCriteria
+    rows: Rows,
+    fields: Mapping[str, FloatArray],
+    latest: IntArray,
+    criteria: ExitCriteria,
+    words: Words,
 ) -> list[_Found]:
     panel = rows.panel
     window = _take(fields["csat"], rows.lookback(latest, criteria.csat_window - 1))
@@ -179,8 +188,9 @@ def _repeated_csat(
                 int(latest[i]),
                 Flag.EXIT,
                 "csat",
-                f"csat below {format_value(criteria.csat_below)} in {below[i]} of the last "
-                f"{criteria.csat_window} {_plural(panel)}: {_pairs(items)}",
+                f"{words.metric('csat')} below {words.of_metric('csat', criteria.csat_below)} in "
+                f"{below[i]} of the last {criteria.csat_window} {_plural(panel)}: "
+                f"{_pairs(words, 'csat', items)}",
                 {
                     "below": criteria.csat_below,
                     "periods_below": int(below[i]),
@@ -193,7 +203,11 @@ def _repeated_csat(
 
 
 def _compliance(
-    panel: Panel, fields: Mapping[str, FloatArray], latest: IntArray, criteria: ExitCriteria
+    panel: Panel,
+    fields: Mapping[str, FloatArray],
+    latest: IntArray,
+    criteria: ExitCriteria,
+    words: Words,
 ) -> list[_Found]:
     score = fields["compliance_score"][latest]
     found = []
@@ -203,8 +217,10 @@ def _compliance(
                 int(latest[i]),
                 Flag.EXIT,
                 "compliance",
-                f"compliance_score {format_value(score[i])} is below "
-                f"{format_value(criteria.compliance_below)} in {panel.labels[panel.latest]}",
+                f"{words.metric('compliance_score')} is "
+                f"{words.of_metric('compliance_score', score[i])}, below "
+                f"{words.of_metric('compliance_score', criteria.compliance_below)} in "
+                f"{panel.labels[panel.latest]}",
                 {"below": criteria.compliance_below, "compliance_score": float(score[i])},
             )
         )
@@ -219,6 +235,7 @@ def _bottom_of_cohort(
     cohort: ObjectArray,
     latest: IntArray,
     criteria: ImprovementCriteria,
+    words: Words,
 ) -> list[_Found]:
     score = fields["score"][latest]
     percentile = fields["cohort_percentile"][latest]
@@ -227,15 +244,15 @@ def _bottom_of_cohort(
     hit = (percentile <= criteria.bottom_share) & (scored >= criteria.min_cohort)
     found = []
     for i in np.flatnonzero(hit).tolist():
-        label = cohort_label(cohort[latest[i]])
+        label = words.cohort(cohort[latest[i]])
         found.append(
             _Found(
                 int(latest[i]),
                 Flag.IMPROVEMENT,
                 "bottom_of_cohort",
-                f"score {format_value(score[i])} is in the bottom "
-                f"{_percent(criteria.bottom_share)} of its cohort {label}: "
-                f"percentile {percentile[i]:.2f} among {scored[i]} scored partners",
+                f"Score {words.number(score[i], digits=1)} is in the bottom "
+                f"{words.share(criteria.bottom_share, digits=0)} of its peer group ({label}): "
+                f"at the {words.percentile(percentile[i])} of its {scored[i]} scored partners",
                 {
                     "score": float(score[i]),
                     "cohort_percentile": float(percentile[i]),
@@ -249,7 +266,11 @@ def _bottom_of_cohort(
 
 
 def _declining_score(
-    rows: Rows, fields: Mapping[str, FloatArray], latest: IntArray, criteria: ImprovementCriteria
+    rows: Rows,
+    fields: Mapping[str, FloatArray],
+    latest: IntArray,
+    criteria: ImprovementCriteria,
+    words: Words,
 ) -> list[_Found]:
     panel = rows.panel
     periods = criteria.declining_periods
@@ -264,8 +285,9 @@ def _declining_score(
                 int(latest[i]),
                 Flag.IMPROVEMENT,
                 "declining",
-                f"score fell in each of the last {periods} {_plural(panel)}, by "
-                f"{format_value(drop[i])} points in total: {_pairs(items)}",
+                f"Score fell in each of the last {periods} {_plural(panel)}, by "
+                f"{words.number(drop[i], digits=1)} points in total: "
+                f"{_pairs(words, 'score', items)}",
                 {
                     "points": _clean(drop[i]),
                     "points_needed": criteria.declining_points,
@@ -277,7 +299,11 @@ def _declining_score(
 
 
 def _declining_revenue(
-    rows: Rows, fields: Mapping[str, FloatArray], latest: IntArray, criteria: ImprovementCriteria
+    rows: Rows,
+    fields: Mapping[str, FloatArray],
+    latest: IntArray,
+    criteria: ImprovementCriteria,
+    words: Words,
 ) -> list[_Found]:
     panel = rows.panel
     periods = criteria.declining_periods
@@ -294,8 +320,9 @@ def _declining_revenue(
                 int(latest[i]),
                 Flag.IMPROVEMENT,
                 "declining_revenue",
-                f"{_trailing_revenue(panel)} fell in each of the last {periods} "
-                f"{_plural(panel)}, by {_percent(share[i])} in total: {_pairs(items)}",
+                f"{_trailing_revenue(words, panel)} fell in each of the last {periods} "
+                f"{_plural(panel)}, by {words.share(share[i], digits=0)} in total: "
+                f"{_pairs(words, 'won_revenue', items)}",
                 {
                     "share": _clean(share[i]),
                     "share_needed": criteria.declining_share,
@@ -311,7 +338,11 @@ def _declining_revenue(
 
 
 def _rising_score(
-    rows: Rows, fields: Mapping[str, FloatArray], latest: IntArray, criteria: HighPotential
+    rows: Rows,
+    fields: Mapping[str, FloatArray],
+    latest: IntArray,
+    criteria: HighPotential,
+    words: Words,
 ) -> list[_Found]:
     panel = rows.panel
     back = rows.lookback(latest, criteria.periods)
@@ -332,9 +363,10 @@ def _rising_score(
                 int(latest[i]),
                 Flag.HIGH_POTENTIAL,
                 "rising",
-                f"score rose {format_value(rise[i])} points in {steps[i]} "
-                f"{_plural(panel, int(steps[i]))}, from {format_value(start[i])} in {since} "
-                f"(cohort percentile {base[i]:.2f}) to {format_value(score[i, 0])}",
+                f"Score rose {words.number(rise[i], digits=1)} points in {steps[i]} "
+                f"{_plural(panel, int(steps[i]))}, from {words.number(start[i], digits=1)} in "
+                f"{since} (at the {words.percentile(base[i])} of its peer group then) to "
+                f"{words.number(score[i, 0], digits=1)}",
                 {
                     "points": _clean(rise[i]),
                     "points_needed": criteria.points,
@@ -350,7 +382,11 @@ def _rising_score(
 
 
 def _rising_revenue(
-    rows: Rows, fields: Mapping[str, FloatArray], latest: IntArray, criteria: HighPotential
+    rows: Rows,
+    fields: Mapping[str, FloatArray],
+    latest: IntArray,
+    criteria: HighPotential,
+    words: Words,
 ) -> list[_Found]:
     panel = rows.panel
     window = _trailing_year(rows, fields["won_revenue"], latest, criteria.periods)
@@ -367,14 +403,14 @@ def _rising_revenue(
     for i in np.flatnonzero(hit).tolist():
         items = _oldest_first(panel, window[i, : steps[i] + 1])
         growth = window[i, 0] / start[i] - 1 if start[i] > 0 else np.nan
-        by = f"by {_percent(growth)}" if start[i] > 0 else "from nothing"
+        by = f"by {words.share(growth, digits=0)}" if start[i] > 0 else "from nothing"
         found.append(
             _Found(
                 int(latest[i]),
                 Flag.HIGH_POTENTIAL,
                 "rising_revenue",
-                f"{_trailing_revenue(panel)} rose in each of the last {steps[i]} "
-                f"{_plural(panel, int(steps[i]))}, {by}: {_pairs(items)}",
+                f"{_trailing_revenue(words, panel)} rose in each of the last {steps[i]} "
+                f"{_plural(panel, int(steps[i]))}, {by}: {_pairs(words, 'won_revenue', items)}",
                 {
                     "growth": _clean(growth),
                     "growth_needed": criteria.revenue_growth,
@@ -402,9 +438,10 @@ def _trailing_year(rows: Rows, values: FloatArray, latest: IntArray, periods: in
     return _take(trailing_sum(rows.panel, values), rows.lookback(latest, periods))
 
 
-def _trailing_revenue(panel: Panel) -> str:
+def _trailing_revenue(words: Words, panel: Panel) -> str:
     span = PERIODS_PER_YEAR[panel.grain]
-    return "won_revenue" if span == 1 else f"won_revenue over the trailing {span} {panel.grain}s"
+    label = words.metric("won_revenue")
+    return label if span == 1 else f"{label} over the trailing {span} {panel.grain}s"
 
 
 def _take(values: FloatArray, rows: IntArray) -> FloatArray:
@@ -419,33 +456,25 @@ def _oldest_first(panel: Panel, window: FloatArray) -> list[tuple[str, float]]:
     ]
 
 
-def _pairs(items: list[tuple[str, float]]) -> str:
-    return ", ".join(f"{label} {format_value(value)}" for label, value in items)
+def _pairs(words: Words, metric: str, items: list[tuple[str, float]]) -> str:
+    """``FY2026-Q1 $248,486, FY2026-Q2 $178,316``: each period's value in the metric's unit
+    (the score, which the catalog does not hold, to one decimal)."""
+
+    def written(value: float) -> str:
+        if metric == "score":
+            return words.number(value, digits=1)
+        return words.of_metric(metric, value)
+
+    return ", ".join(f"{label} {written(value)}" for label, value in items)
 
 
 def _plural(panel: Panel, count: int = 2) -> str:
     return panel.grain if count == 1 else f"{panel.grain}s"
 
 
-def _percent(share: float) -> str:
-    return f"{100 * share:.0f} %".replace("-", "−")
-
-
 def _clean(value: float) -> float:
     """A computed number without float noise (14.200000000000003 → 14.2)."""
     return float(f"{value:.12g}")
-
-
-def cohort_label(key: object) -> str:
-    return "(none)" if key is None else str(key)
-
-
-def format_value(value: float) -> str:
-    """A value as a person reads it: money with thousands separators, rates with 3 digits."""
-    if math.isnan(value):
-        return "—"
-    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-    return text.replace("-", "−")
 
 
 def to_json(values: dict[str, Any]) -> str:

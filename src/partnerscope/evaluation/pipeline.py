@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from partnerscope.evaluation.panel import Panel, build_panel
 from partnerscope.evaluation.scorecard import Scorecards, score, to_tables
+from partnerscope.present import Words
 from partnerscope.settings.evaluation import RULESETS
 
 if TYPE_CHECKING:
@@ -89,14 +90,16 @@ def evaluate(
     panel = build_panel(results, memberships, settings.grain)
     cards = score(panel, catalog, settings, weights)
     fields = cards.fields()
+    words = Words(config.workspace.locale, config.workspace.base_currency, catalog)
     placements = {
-        name: tiers.evaluate(panel, fields, getattr(config.tiers, name), name) for name in RULESETS
+        name: tiers.evaluate(panel, fields, getattr(config.tiers, name), name, words)
+        for name in RULESETS
     }
     monthly = panel if panel.grain == "month" else build_panel(results, memberships, "month")
     directions = {name: catalog[name].spec.direction.value for name in catalog.metrics}
     directions |= {"score": "higher", "score_percentile": "higher"}
-    found = flags.evaluate_flags(panel, fields, monthly, cards.cohort, config.flags)
-    raised = alerts.evaluate_alerts(panel, fields, cards.cohort, directions, config.alerts)
+    found = flags.evaluate_flags(panel, fields, monthly, cards.cohort, config.flags, words)
+    raised = alerts.evaluate_alerts(panel, fields, cards.cohort, directions, config.alerts, words)
     return Evaluation(
         cards=cards,
         tiers=placements,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from partnerscope.evaluation.panel import BoolArray, FloatArray, IntArray, ObjectArray, Panel
+from partnerscope.present import Words
 from partnerscope.settings.evaluation import TierLevel, TierRules
 
 if TYPE_CHECKING:
@@ -60,10 +61,14 @@ def _column(fields: Mapping[str, FloatArray], name: str, level: str) -> FloatArr
 # ----------------------------------------------------------------------------------- placement
 
 
-def place(rules: TierRules, fields: Mapping[str, FloatArray]) -> tuple[IntArray, list[str]]:
+def place(
+    rules: TierRules, fields: Mapping[str, FloatArray], words: Words | None = None
+) -> tuple[IntArray, list[str]]:
     """The level index (0 = best) of every row and the reason for it, e.g. ``"Performance:
-    quota_attainment 1.12 ≥ 0.8, csat 4.4 ≥ 4.25; not Elite: score_percentile 0.71 < 0.9"``:
-    the conditions of the placement (all met) and the unmet ones of the level just above.
+    Quota attainment 112.0% (at least 80.0%), CSAT 4.40 (at least 4.25); not Elite: Rank among
+    all partners 71st percentile (needs at least 90th percentile)"``: the conditions of the
+    placement (all met) and the unmet ones of the level just above, written by ``words``
+    (labels and units of its catalog; plain names and numbers without one).
 
     ``fields`` maps every name the rules use to one float64 value per row (NaN = missing); the
     number of rows is the length of its arrays."""
@@ -72,11 +77,11 @@ def place(rules: TierRules, fields: Mapping[str, FloatArray]) -> tuple[IntArray,
         raise ValueError(
             f"give fields with one value per row, all of the same length (got {sorted(lengths)})"
         )
-    return _place(rules, fields, lengths.pop() if lengths else 0)
+    return _place(rules, fields, lengths.pop() if lengths else 0, words or Words())
 
 
 def _place(
-    rules: TierRules, fields: Mapping[str, FloatArray], n: int
+    rules: TierRules, fields: Mapping[str, FloatArray], n: int, words: Words
 ) -> tuple[IntArray, list[str]]:
     conditions = [_conditions(level) for level in rules.levels]
     values = [
@@ -98,7 +103,7 @@ def _place(
     qualifies = np.stack([(s == _MET).all(axis=1) for s in states])
     # argmax finds the first True; the last level has no conditions, so there is always one
     placed: IntArray = np.argmax(qualifies, axis=0).astype(np.int64)
-    return placed, _reasons(rules, conditions, values, states, placed)
+    return placed, _reasons(rules, conditions, values, states, placed, words)
 
 
 def _reasons(
@@ -107,6 +112,7 @@ def _reasons(
     values: list[list[FloatArray]],
     states: list[np.ndarray[Any, np.dtype[np.int8]]],
     placed: IntArray,
+    words: Words,
 ) -> list[str]:
     # Rows with the same placement and the same unmet conditions above share one template, so
     # per row only the numbers are looked up and the pieces joined.
@@ -128,7 +134,7 @@ def _reasons(
     inverse = np.unique(key, return_inverse=True)[1].reshape(-1)
     order = np.argsort(inverse, kind="stable")
     groups = np.split(order, np.cumsum(np.bincount(inverse))[:-1])
-    numbers = _Numbers()
+    numbers = _Numbers(words)
     reasons = np.empty(n, dtype=object)
     for rows in groups:
         pattern_of_group = pattern[rows[0]]
@@ -144,18 +150,19 @@ def _reasons(
         texts = numbers(shown, rows)
         pieces: list[str | list[str]] = [rules.levels[level].name]
         for i, (c, _) in enumerate(met):
-            sign = "≥" if c.bound == "min" else "≤"
-            pieces += [", " if i else ": ", f"{c.metric} ", texts[c.metric]]
-            pieces.append(f" {sign} {_exact(c.required)}")
+            bound = "at least" if c.bound == "min" else "at most"
+            pieces += [", " if i else ": ", f"{words.metric(c.metric)} ", texts[c.metric]]
+            pieces.append(f" ({bound} {numbers.bound(c)})")
         if level > 0:
             pieces.append(f"; not {rules.levels[level - 1].name}: ")
         for i, (c, _, state) in enumerate(unmet):
             pieces.append(", " if i else "")
             if state == _MISSING:
-                pieces.append(f"{c.metric} missing")
+                pieces.append(f"{words.metric(c.metric)} not known")
                 continue
-            sign = "<" if c.bound == "min" else ">"
-            pieces += [f"{c.metric} ", texts[c.metric], f" {sign} {_exact(c.required)}"]
+            bound = "needs at least" if c.bound == "min" else "needs at most"
+            pieces += [f"{words.metric(c.metric)} ", texts[c.metric]]
+            pieces.append(f" ({bound} {numbers.bound(c)})")
         reasons[rows] = _join(pieces, len(rows))
     out: list[str] = reasons.tolist()
     return out
@@ -166,57 +173,52 @@ def _join(pieces: Sequence[str | list[str]], n: int) -> list[str]:
     return ["".join(parts) for parts in zip(*columns, strict=False)]
 
 
-def _exact(value: float) -> str:
-    """The shortest text that reads back as ``value``, with thousands separators."""
-    text = f"{value:,}"
-    return text[:-2] if text.endswith(".0") else text
-
-
 class _Numbers:
-    """Values as the reasons show them: 4 significant digits, thousands separators from 1,000;
-    in full where rounding could put the value on the other side of (or onto) a bound it is
-    compared with, so that a reason never reads "0.8 < 0.8". A value reads the same
-    throughout its reason."""
+    """Values as the reasons show them, in their units (:class:`Words`); with more decimals
+    where rounding would make a value read as the bound it is compared with, so that a reason
+    never reads "80.0% (needs at least 80.0%)". A value reads the same throughout its
+    reason."""
 
-    def __init__(self) -> None:
-        self._rounded: dict[str, ObjectArray] = {}
+    def __init__(self, words: Words) -> None:
+        self.words = words
+        self._written: dict[str, ObjectArray] = {}
+        self._bounds: dict[tuple[str, float], str] = {}
+
+    def bound(self, condition: _Condition) -> str:
+        key = (condition.metric, condition.required)
+        if key not in self._bounds:
+            required = condition.required
+            self._bounds[key] = self.words.beside(condition.metric, required, required)[1]
+        return self._bounds[key]
 
     def __call__(
         self, shown: Sequence[tuple[_Condition, FloatArray]], rows: IntArray
     ) -> dict[str, list[str]]:
+        conditions: dict[str, list[_Condition]] = {}
+        columns: dict[str, ObjectArray] = {}
         near: dict[str, BoolArray] = {}
         for condition, values in shown:
-            some = values[rows]
-            # rounding to 4 significant digits moves a value by at most 0.05 % of itself
-            close = ~(np.abs(some - condition.required) > 1e-3 * np.abs(some))
-            near[condition.metric] = near.get(condition.metric, close) | close
+            metric = condition.metric
+            if metric not in self._written:
+                self._written[metric] = self.words.column(metric, values)
+            column = columns.setdefault(metric, self._written[metric][rows])
+            close = (column == self.bound(condition)) & (values[rows] != condition.required)
+            near[metric] = near.get(metric, close) | close
+            conditions.setdefault(metric, []).append(condition)
         texts: dict[str, list[str]] = {}
         for condition, values in shown:
             metric = condition.metric
             if metric in texts:
                 continue
-            if metric not in self._rounded:
-                self._rounded[metric] = _rounded(values)
-            column = self._rounded[metric][rows]
-            if near[metric].any():
-                column[near[metric]] = [_exact(v) for v in values[rows[near[metric]]].tolist()]
+            column = columns[metric]
+            for i in np.flatnonzero(near[metric]).tolist():
+                value = float(values[rows[i]])
+                column[i] = max(
+                    (self.words.beside(metric, value, c.required)[0] for c in conditions[metric]),
+                    key=len,
+                )
             texts[metric] = column.tolist()
         return texts
-
-
-def _rounded(values: FloatArray) -> ObjectArray:
-    """Every finite value to 4 significant digits (None elsewhere), each distinct text
-    formatted once: rounded values repeat a lot, money above all."""
-    texts = np.full(len(values), None, dtype=object)
-    finite = np.isfinite(values)
-    some = values[finite]
-    magnitude = np.abs(some)
-    digits = np.floor(np.log10(magnitude, out=np.zeros_like(magnitude), where=magnitude > 0))
-    scale = 10.0 ** (digits - 3)
-    distinct, inverse = np.unique(np.round(some / scale) * scale, return_inverse=True)
-    formatted = [f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}" for v in distinct.tolist()]
-    texts[finite] = np.array(formatted, dtype=object)[inverse.reshape(-1)]
-    return texts
 
 
 # ---------------------------------------------------------------------------------- hysteresis
@@ -280,10 +282,15 @@ class Placements:
 
 
 def evaluate(
-    panel: Panel, fields: Mapping[str, FloatArray], rules: TierRules, ruleset: str
+    panel: Panel,
+    fields: Mapping[str, FloatArray],
+    rules: TierRules,
+    ruleset: str,
+    words: Words | None = None,
 ) -> Placements:
-    """Place every panel row by ``rules`` and apply the hysteresis."""
-    placed, reasons = _place(rules, fields, len(panel))
+    """Place every panel row by ``rules`` (reasons written by ``words``) and apply the
+    hysteresis."""
+    placed, reasons = _place(rules, fields, len(panel), words or Words())
     effective, pending, pending_periods = hysteresis(panel, placed, rules.downgrade_after)
     return Placements(
         ruleset=ruleset,

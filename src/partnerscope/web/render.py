@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from partnerscope import __version__
 from partnerscope.accounts import Role
+from partnerscope.present import Words
 from partnerscope.web.security import CSRF_FIELD, CSRF_HEADER
 
 if TYPE_CHECKING:
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from fastapi import Request
 
     from partnerscope.web.security import Ctx
+
+#: the words of a page shown before sign-in (no workspace read yet)
+DEFAULT_WORDS = Words()
 
 #: (path, label, roles) of the navigation bar.
 NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
@@ -108,6 +112,8 @@ def page(
             nav=nav,
             path=request.url.path,
             version=__version__,
+            #: how numbers, money, dates and names are written (partnerscope.present)
+            words=ctx.workspace.words if ctx is not None else DEFAULT_WORDS,
             live_charts=True,
             images={},
             **values,
