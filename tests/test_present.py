@@ -74,3 +74,10 @@ def test_a_locale_is_checked():
     assert check_locale("en_GB") == "en_GB"
     with pytest.raises(ValueError, match="'xx_YY' is not a locale; write a language and country"):
         check_locale("xx_YY")
+
+
+def test_spreadsheet_money_format_carries_the_currency_where_the_locale_puts_it():
+    assert Words("en_US", "USD").excel_money() == '"$"#,##0'
+    assert Words("en_US", "USD").excel_money(cents=True) == '"$"#,##0.00'
+    assert Words("de_DE", "EUR").excel_money() == '#,##0 "€"'
+    assert Words("de_CH", "CHF").excel_money() == '"CHF "#,##0'

@@ -272,6 +272,20 @@ class Words:
         suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
         return f"{n}{suffix} percentile"
 
+    def excel_money(self, *, cents: bool = False) -> str:
+        """The number format a spreadsheet writes money with, the currency's symbol where the
+        locale puts it: ``"$"#,##0`` (en_US), ``#,##0 "€"`` (de_DE); ``cents``: ``.00``."""
+        from babel.numbers import get_currency_symbol
+
+        symbol = str(get_currency_symbol(self.currency, self._locale)).replace('"', "")
+        pattern = self._locale.currency_formats["standard"]
+        number = "#,##0.00" if cents else "#,##0"
+        prefix, suffix = str(pattern.prefix[0]), str(pattern.suffix[0])
+        if "¤" in suffix or "¤" not in prefix:
+            return f'{number} "{symbol}"'
+        space = " " if prefix.endswith(("\xa0", " ", "\u202f")) else ""
+        return f'"{symbol}{space}"{number}'
+
     def times(self, value: Any) -> str:
         """A multiple: 5.934 → ``5.9×``."""
         number = _number(value)
