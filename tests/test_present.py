@@ -81,3 +81,12 @@ def test_spreadsheet_money_format_carries_the_currency_where_the_locale_puts_it(
     assert Words("en_US", "USD").excel_money(cents=True) == '"$"#,##0.00'
     assert Words("de_DE", "EUR").excel_money() == '#,##0 "€"'
     assert Words("de_CH", "CHF").excel_money() == '"CHF "#,##0'
+
+
+def test_a_moment_is_the_24_hour_time_in_utc():
+    from datetime import datetime
+
+    evening = datetime(2026, 12, 6, 22, 26, 26)
+    assert Words().moment(evening) == "Dec 6, 2026, 22:26 UTC"
+    assert Words(locale="de_DE").moment(evening) == "06.12.2026, 22:26 UTC"
+    assert Words().moment(None) == MISSING

@@ -430,11 +430,13 @@ class Words:
 
     def moment(self, value: datetime | None) -> str:
         """``Dec 6, 2026, 14:05`` (a time of the UTC the store keeps, marked as such)."""
-        from babel.dates import format_datetime
+        from babel.dates import format_date, format_time
 
         if value is None:
             return MISSING
-        return f"{format_datetime(value, format='medium', locale=self._locale)[:-3]} UTC"
+        # the medium date and a 24-hour time: the medium date-time of en_US ends in AM/PM
+        day = format_date(value, format="medium", locale=self._locale)
+        return f"{day}, {format_time(value, 'HH:mm', locale=self._locale)} UTC"
 
     # ------------------------------------------------------------------------------ names
 
