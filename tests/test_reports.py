@@ -176,11 +176,11 @@ def test_scorecard_shows_the_runs_values_worked_by_hand(ws):
     # metric rows: value, previous, change, cohort median (the order of the table)
     won = parsed.rows["won_revenue"]
     assert [f[1] for f in won[:2]] == [300.0, 100.0]
-    assert won[0][2] == "300 USD"
-    assert won[2][2] == "+200 %"
+    assert won[0][2] == "$300"
+    assert won[2][2] == "+200%"
     assert won[3][1] == 150.0
     rate = parsed.rows["win_rate"]
-    assert rate[0][1] == pytest.approx(2 / 3) and rate[0][2] == "66.7 %"
+    assert rate[0][1] == pytest.approx(2 / 3) and rate[0][2] == "66.7%"
     assert rate[1][1] == pytest.approx(1 / 2)
     assert rate[3][1] == pytest.approx(2 / 3)
     assert parsed.rows["quota_attainment"][0][1] == 0.75
@@ -199,7 +199,11 @@ def test_scorecard_shows_the_runs_values_worked_by_hand(ws):
     assert ("score", score, f"{score:.1f}") in parsed.figures
     points = [f[1] for row in parsed.rows.values() for f in row if f[0] == "contribution"]
     assert sum(p for p in points if p is not None) == pytest.approx(score)
-    assert "Definitions" not in text and "won_revenue / quota" in text
+    # the formula in words, in the "Definitions" appendix at the end (no catalog key)
+    assert text.index("Definitions") > text.index('data-row="won_revenue"')
+    assert "won revenue ÷ quota" in text and "won_revenue / quota" not in text
+    # the partner's type in words, the id only beside it
+    assert "P1 · Value-added reseller · EMEA" in text
 
 
 def test_every_report_names_its_run(ws):
@@ -213,7 +217,10 @@ def test_every_report_names_its_run(ws):
         assert parsed.meta["data-run"] == str(manifest.run_id)
         assert parsed.meta["data-config-hash"] == manifest.config_hash
         assert parsed.meta["data-definitions"] == manifest.definitions_version
-        assert f"as of {manifest.as_of} UTC" in text
+        # the run in words in the header; the hash and definitions in "About this run"
+        assert "data as of Jul 1, 2024, 00:00 UTC" in text
+        assert text.index("About this run") > text.index("<footer")
+        assert text.index(manifest.config_hash) > text.index("About this run")
 
 
 def test_reports_are_self_contained(ws):
@@ -250,7 +257,7 @@ def test_executive_summary_against_its_goals(ws):
     parsed, text = page(ws, Kind.EXECUTIVE, period=Q2)
     figures = {f[0]: f for f in parsed.figures}
     share = figures["channel_revenue_share"]
-    assert share[1] == pytest.approx(11 / 14) and share[2] == "78.6 %"
+    assert share[1] == pytest.approx(11 / 14) and share[2] == "78.6%"
     assert figures["share_partners_at_quota"][1] == pytest.approx(2 / 3)
     assert 'class="fig  good" data-metric="channel_revenue_share"' in text  # 78.6 % ≥ 60 %
     assert 'class="fig  bad" data-metric="share_partners_at_quota"' in text  # 66.7 % < 85 %
@@ -294,29 +301,32 @@ def test_workbook_reads_back_the_run(ws, tmp_path):
     # Metrics: every partner × quarter of the run, numbers as numbers, units as formats
     sheet = book["Metrics"]
     header = [c.value for c in sheet[1]]
-    rows = {(r[0].value, r[1].value): r for r in sheet.iter_rows(min_row=2)}
+    rows = {(r[0].value, r[2].value): r for r in sheet.iter_rows(min_row=2)}
     p1 = rows[("P1", Q2)]
-    assert p1[header.index("won_revenue")].value == 300
-    assert p1[header.index("win_rate")].value == pytest.approx(2 / 3)
-    assert p1[header.index("win_rate")].number_format == "0.0%"
-    assert p1[header.index("won_revenue")].number_format == "#,##0"
+    assert p1[1].value == "Acme"
+    column = {m: header.index(ws.catalog[m].label) for m in ws.catalog.metrics}
+    assert p1[column["won_revenue"]].value == 300
+    assert p1[column["win_rate"]].value == pytest.approx(2 / 3)
+    assert p1[column["win_rate"]].number_format == "0.0%"
+    assert p1[column["won_revenue"]].number_format == '"$"#,##0'
     stored = read_results(ws).to_pylist()
     for r in stored:
         if r["level"] != "partner" or r["grain"] != "quarter":
             continue
         row = rows[(r["group_key"], r["label"])]
         for metric in ("won_revenue", "win_rate", "quota_attainment", "avg_deal_size"):
-            cell = row[header.index(metric)].value
+            cell = row[column[metric]].value
             assert (cell is None and r[metric] is None) or cell == r[metric]
     # Scorecards: the period's partners, best first
     cards = list(book["Scorecards"].iter_rows(min_row=2, values_only=True))
     assert len(cards) == 3 and [c[6] for c in cards] == [Q2] * 3
     assert [c[7] for c in cards] == sorted((c[7] for c in cards), reverse=True)
     # Definitions: the catalog, one row each
-    definitions = {r[0]: r for r in book["Definitions"].iter_rows(min_row=2, values_only=True)}
+    definitions = {r[-1]: r for r in book["Definitions"].iter_rows(min_row=2, values_only=True)}
     assert set(definitions) == set(ws.catalog.metrics)
-    assert definitions["win_rate"][5] == "won_deals / closed_deals"
-    assert definitions["win_rate"][7] == "closed_deals ≥ 1"
+    assert definitions["win_rate"][0] == "Win rate"
+    assert definitions["win_rate"][4] == "won_deals / closed_deals"
+    assert definitions["win_rate"][6] == "closed_deals ≥ 1"
 
 
 def test_a_partners_workbook_holds_no_other_partner(ws, tmp_path):
@@ -364,6 +374,7 @@ def test_pdf_renders_to_pages(ws, tmp_path):
     ).stdout
     assert "Acme — scorecard FY2024-Q2" in text
     assert f"run {get_run(ws).run_id}" in text and get_run(ws).config_hash in text
+    assert "About this run" in text
 
 
 def test_report_errors_are_one_line(ws):
@@ -456,7 +467,8 @@ def test_demo_workbook_matches_the_run(demo, tmp_path):
     written = write_reports(demo, Kind.EXECUTIVE, Format.XLSX, out=tmp_path)
     sheet = openpyxl.load_workbook(written.files[0])["Metrics"]
     rows = sheet.iter_rows(values_only=True)
-    header = list(next(rows))
+    labels = {m.label: m.name for m in demo.catalog}
+    header = [labels.get(h, h) for h in next(rows)]
     results = {
         (r["group_key"], r["label"]): r
         for r in read_results(demo).to_pylist()
@@ -464,8 +476,8 @@ def test_demo_workbook_matches_the_run(demo, tmp_path):
     }
     seen = 0
     for row in rows:
-        stored = results[(row[0], row[1])]
-        for name, cell in zip(header[4:], row[4:], strict=True):
+        stored = results[(row[0], row[2])]
+        for name, cell in zip(header[5:], row[5:], strict=True):
             value = stored[name]
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 assert cell is None
