@@ -12,7 +12,9 @@ exported or searched.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +60,23 @@ class RunIndex:
         if partner_id not in self._names:
             self._names[partner_id] = self.data.partner_name(partner_id)
         return self._names[partner_id]
+
+    def periods(self) -> list[tuple[Any, str]]:
+        """(period_start, label) of the scored periods with data, oldest first: those in which
+        some partner was scored on enough evidence. A period before the first deal (every
+        partner scored on too little evidence) is not offered; when no period has data, the
+        latest is, so a picker is never empty."""
+
+        def build() -> list[tuple[Any, str]]:
+            import pyarrow.compute as pc
+
+            cards = self.data.scorecards.table
+            enough = cards.filter(pc.invert(pc.fill_null(cards["low_evidence"], True)))
+            starts = set(enough["period_start"].to_pylist())
+            every = self.data.periods
+            return [p for p in every if p[0] in starts] or every[-1:]
+
+        return self.served.built(("periods-with-data",), build)
 
     def _rows_of(self, table: Any, start: Any) -> list[dict[str, Any]]:
         import pyarrow.compute as pc
@@ -175,3 +194,66 @@ def visible_rows(ctx: Ctx, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if visible is None:
         return rows
     return [r for r in rows if r["partner_id"] in visible]
+
+
+def periods_with_data(ctx: Ctx) -> list[tuple[Any, str]]:
+    """The periods a period picker offers (:meth:`RunIndex.periods`)."""
+    return run_index(ctx).periods()
+
+
+def namer(ctx: Ctx) -> Callable[[str], str]:
+    """A partner's name by its id (from the served run, each read once; the id itself before
+    the first run). Only call it with ids the caller may see."""
+    if ctx.served is None:
+        return str
+    return run_index(ctx).name
+
+
+def partner_choices(ctx: Ctx) -> list[tuple[str, str]]:
+    """(id, name) of the partners a form's partner picker offers the caller, by name (none to
+    a partner user, who acts for its own)."""
+    name = namer(ctx)
+    return sorted(((pid, name(pid)) for pid in ctx.choices()), key=lambda c: (c[1].lower(), c[0]))
+
+
+#: "Name (P0001)": what a partner picker's list offers
+_NAMED = re.compile(r"^(?P<name>.*?)\s*\((?P<id>[^()]+)\)\s*$")
+
+
+def picked_partner(ctx: Ctx, text: str | None, field: str = "partner_id") -> str | None:
+    """The partner id a form's partner picker was given: an id, "Name (ID)" as its list
+    offers, or a name of a partner the caller may see (any case). Anything else is a 422
+    naming the ``field``; an id the caller may not see is passed on as it is (refused with
+    404 where it is used, the same answer as for an id that does not exist)."""
+    from fastapi import HTTPException
+
+    given = (text or "").strip()
+    if not given:
+        return None
+    choices = partner_choices(ctx)
+    ids = {pid for pid, _ in choices}
+    if given in ids:
+        return given
+    found = _NAMED.match(given)
+    if found and found["id"].strip() in ids:
+        return found["id"].strip()
+    by_name = [pid for pid, name in choices if name.casefold() == given.casefold()]
+    if len(by_name) == 1:
+        return by_name[0]
+    if ctx.user.role.value == "partner_user" or _looks_like_an_id(ctx, given):
+        return given
+    if len(by_name) > 1:
+        raise HTTPException(
+            422, f"{field}: {len(by_name)} partners are called {given!r}; pick one from the list"
+        )
+    raise HTTPException(
+        422, f"{field}: no partner {given!r} among yours; pick one from the list (name or id)"
+    )
+
+
+def _looks_like_an_id(ctx: Ctx, given: str) -> bool:
+    """Whether ``given`` is the id of a partner of the run (one the caller may not see, or
+    the warehouse's before the first run): passed on to be refused where it is used."""
+    if ctx.served is None:
+        return True
+    return given in ctx.data.scorecards

@@ -36,6 +36,7 @@ from partnerscope.reports import charts
 from partnerscope.web.audience import json_answer, partner_view
 from partnerscope.web.params import Moment, Offset, Seed
 from partnerscope.web.render import form_action, page
+from partnerscope.web.run_index import namer
 from partnerscope.web.security import ANALYSTS, Ctx, UtcDateTime, allow
 
 if TYPE_CHECKING:
@@ -432,7 +433,10 @@ def _leads_page(
     counts = Counter(a.status for a in found)
     chart = charts.spec(
         "bars",
-        [{"label": s, "value": n, "group": "up"} for s, n in sorted(counts.items())],
+        [
+            {"label": s.replace("_", " "), "value": n, "group": "up"}
+            for s, n in sorted(counts.items())
+        ],
         title="Assignments by status",
     )
     return page(
@@ -442,6 +446,7 @@ def _leads_page(
         status=status,
         title="Leads",
         leads=found,
+        name=namer(ctx),
         chart=chart if found else None,
         query=query,
         statuses=[s.value for s in Status],
@@ -464,6 +469,7 @@ def _lead_page(
         title=f"Lead {lead_id}",
         lead_id=lead_id,
         attempts=attempts,
+        name=namer(ctx),
         can_work=ctx.user.role in WORKERS
         and current.partner_id is not None
         and current.status in OPEN,

@@ -28,6 +28,7 @@ from partnerscope.money.mdf.workflow import OBJECT_TYPE
 from partnerscope.reports import charts
 from partnerscope.web.audience import json_answer, partner_view
 from partnerscope.web.render import form_action, page
+from partnerscope.web.run_index import partner_choices, picked_partner
 from partnerscope.web.security import EVERYONE, FINANCE, Ctx, UtcDateTime, allow
 from partnerscope.workflow import MAX_TEXT
 
@@ -300,7 +301,10 @@ def _mdf_page(
         by_status[r.status] = by_status.get(r.status, Decimal(0)) + r.requested_amount
     chart = charts.spec(
         "bars",
-        [{"label": s, "value": float(v), "group": "up"} for s, v in by_status.items()],
+        [
+            {"label": s.replace("_", " "), "value": float(v), "group": "up"}
+            for s, v in by_status.items()
+        ],
         title="Amount requested by status",
     )
     return page(
@@ -318,7 +322,7 @@ def _mdf_page(
         statuses=[s.value for s in mdf.RequestStatus],
         types=[t.value for t in mdf.ActivityType],
         can_submit=ctx.user.role in SUBMITTERS,
-        partners=ctx.choices(),
+        partners=partner_choices(ctx),
         errors=errors,
     )
 
@@ -342,7 +346,7 @@ def _request_page(
         ctx,
         "mdf_request.html.j2",
         status=status,
-        title=f"MDF request {found.ref}",
+        title=found.ref,
         r=request_out(ctx, found),
         history=list(reversed(history)),
         can_decide=ctx.user.role in FINANCE,
@@ -369,7 +373,7 @@ def mdf_request_page(request: Request, ctx: Reader, request_id: RequestId) -> HT
 def mdf_submit_submit(
     request: Request,
     ctx: Submitter,
-    partner_id: Annotated[str, Form(max_length=64)] = "",
+    partner_id: Annotated[str, Form(max_length=300)] = "",
     activity_type: Annotated[str, Form(max_length=32)] = "",
     name: Annotated[str, Form(max_length=2000)] = "",
     amount: Annotated[str, Form(max_length=32)] = "",
@@ -377,7 +381,7 @@ def mdf_submit_submit(
 ) -> Response:
     def act() -> mdf.MdfRequest:
         given = RequestIn(
-            partner_id=partner_id.strip() or None,
+            partner_id=picked_partner(ctx, partner_id),
             activity_type=activity_type,  # type: ignore[arg-type]
             name=name.strip(),
             amount=amount.strip(),  # type: ignore[arg-type]

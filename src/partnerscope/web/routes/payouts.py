@@ -29,6 +29,7 @@ from partnerscope.reports import charts
 from partnerscope.web.audience import json_answer, partner_view
 from partnerscope.web.params import RunId
 from partnerscope.web.render import form_action, page
+from partnerscope.web.run_index import periods_with_data
 from partnerscope.web.security import ANALYSTS, EVERYONE, FINANCE, Ctx, UtcDateTime, allow
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ def ledger_out(ctx: Ctx, ledger: Ledger, *, lines: bool = True) -> PartnerLedger
         "paid_at": ledger.paid_at,
         "payment_ref": ledger.payment_ref,
         "total": ledger.total,
-        "by_rule": totals(by_rule, lambda rule: rule.replace("_", " ")),
+        "by_rule": totals(by_rule, ctx.workspace.words.rule),
         "lines": [
             LineOut(
                 partner_id=ln.partner_id,
@@ -292,6 +293,16 @@ def payout_pay_api(ctx: Finance, period: Quarter, given: PayIn) -> LedgerOut:
     return staff_ledger(ctx, pay(ctx, period, given))
 
 
+def _with_data(ctx: Ctx, complete: list[str]) -> list[str]:
+    """The complete quarters a ledger may be computed for, those with data (the scorecard's
+    periods with data, when it is scored by quarter)."""
+    labels = {label for _, label in ctx.data.periods}
+    if not labels & set(complete):
+        return complete
+    with_data = {label for _, label in periods_with_data(ctx)}
+    return [q for q in complete if q in with_data or q not in labels]
+
+
 def _payouts_page(request: Request, ctx: Ctx, *, errors: list[str], status: int) -> HTMLResponse:
     ledgers = ledger_list(ctx)
     chart = charts.spec(
@@ -311,7 +322,9 @@ def _payouts_page(request: Request, ctx: Ctx, *, errors: list[str], status: int)
         title="Payouts",
         ledgers=ledgers,
         chart=chart if ledgers else None,
-        quarters=[q for q, done in quarters(ctx.data).items() if done][::-1] if can_compute else [],
+        quarters=_with_data(ctx, [q for q, done in quarters(ctx.data).items() if done])[::-1]
+        if can_compute
+        else [],
         errors=errors,
     )
 
@@ -336,14 +349,16 @@ def _ledger_page(
         for t in out.by_rule
     ]
     lines = out.lines or []
+    name = ctx.partner_names()(partner) if partner else None
     return page(
         request,
         ctx,
         "payout.html.j2",
         status=status,
-        title=f"Payouts {out.period}" + (f" of {partner}" if partner else ""),
+        title=f"Payouts {out.period}" + (f" of {name}" if name else ""),
         ledger=out,
         partner=partner,
+        partner_name=name,
         lines=lines if partner is not None or len(lines) <= MAX_LINES else [],
         chart=charts.spec("bars", rules, title="Amount by rule") if rules else None,
         can_approve=ctx.user.role in FINANCE,

@@ -32,6 +32,7 @@ from partnerscope.reports import charts
 from partnerscope.web.audience import json_answer, partner_view
 from partnerscope.web.params import Day
 from partnerscope.web.render import form_action, page
+from partnerscope.web.run_index import namer, partner_choices, picked_partner
 from partnerscope.web.security import ANALYSTS, Ctx, UtcDateTime, allow
 
 if TYPE_CHECKING:
@@ -367,7 +368,10 @@ def _list_page(
         amounts[r.status.value] = amounts.get(r.status.value, Decimal(0)) + r.amount
     chart = charts.spec(
         "bars",
-        [{"label": s, "value": float(v), "group": "up"} for s, v in sorted(amounts.items())],
+        [
+            {"label": s.replace("_", " "), "value": float(v), "group": "up"}
+            for s, v in sorted(amounts.items())
+        ],
         title="Amount registered by status",
     )
     return page(
@@ -383,7 +387,8 @@ def _list_page(
         statuses=[s.value for s in regs.RegistrationStatus],
         can_submit=ctx.user.role in SUBMITTERS,
         can_sweep=ctx.user.role in ANALYSTS,
-        partners=ctx.choices(),
+        partners=partner_choices(ctx),
+        name=namer(ctx),
         errors=errors,
     )
 
@@ -399,6 +404,7 @@ def _detail_page(
         status=status,
         title=f"Registration #{registration_id}: {found.registration.account_name}",
         d=found,
+        name=namer(ctx),
         can_decide=ctx.user.role in DECIDERS,
         errors=errors,
     )
@@ -424,7 +430,7 @@ def registration_page(
 def submit_submit(
     request: Request,
     ctx: Submitter,
-    partner_id: Annotated[str, Form(max_length=64)] = "",
+    partner_id: Annotated[str, Form(max_length=300)] = "",
     account_name: Annotated[str, Form(max_length=300)] = "",
     domain: Annotated[str, Form(max_length=255)] = "",
     country: Annotated[str, Form(max_length=64)] = "",
@@ -434,7 +440,7 @@ def submit_submit(
 ) -> Response:
     def act() -> regs.RegistrationDetail:
         given = RegistrationIn(
-            partner_id=partner_id.strip() or None,
+            partner_id=picked_partner(ctx, partner_id),
             account_name=account_name.strip(),
             domain=domain.strip() or None,
             country=country.strip() or None,

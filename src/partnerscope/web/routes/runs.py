@@ -3,7 +3,6 @@ input file's fingerprint, how it ran, its evaluation counts and notes); for anal
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
@@ -38,6 +37,8 @@ class RunOut(BaseModel):
     period: str | None
     partners: int | None
     scored: int | None
+    #: of those scored, how many on too little evidence (all of them: the period had no data)
+    low_evidence: int | None
     alerts: int | None
 
 
@@ -81,6 +82,7 @@ def _run_out(run: Any, served: int | None) -> dict[str, Any]:
         "period": evaluation.get("period"),
         "partners": evaluation.get("partners"),
         "scored": evaluation.get("scored"),
+        "low_evidence": evaluation.get("low_evidence"),
         "alerts": sum(alerts.values()) if isinstance(alerts, dict) else None,
     }
 
@@ -145,20 +147,62 @@ def run_api(ctx: Annotated[Ctx, Depends(allow(*ANALYSTS))], run_id: RunId) -> Ru
 @pages.get("/runs", response_class=HTMLResponse)
 def runs_page(request: Request, ctx: Annotated[Ctx, Depends(allow(*ANALYSTS))]) -> HTMLResponse:
     runs = runs_view(ctx)
-    return page(request, ctx, "runs.html.j2", title="Runs", subtitle=f"{len(runs)} runs", runs=runs)
+    return page(
+        request,
+        ctx,
+        "runs.html.j2",
+        title="Runs",
+        subtitle=f"{len(runs)} runs",
+        runs=runs,
+        configurations=_configurations(runs),
+        moment=_moment(ctx),
+    )
+
+
+def _configurations(runs: list[RunOut]) -> dict[str, int]:
+    """Each configuration (by its hash) numbered in the order runs first used it: what a page
+    shows instead of the hash."""
+    numbers: dict[str, int] = {}
+    for r in sorted(runs, key=lambda r: r.run_id):
+        numbers.setdefault(r.config_hash, len(numbers) + 1)
+    return numbers
+
+
+def _moment(ctx: Ctx) -> Any:
+    """A stored ISO time (``2026-12-06T20:25:49+00:00``) written as the workspace writes
+    times."""
+    from datetime import UTC, datetime
+
+    words = ctx.workspace.words
+
+    def write(text: str | None) -> str:
+        if not text:
+            return "—"
+        at = datetime.fromisoformat(text)
+        if at.tzinfo is not None:
+            at = at.astimezone(UTC).replace(tzinfo=None)
+        return words.moment(at)
+
+    return write
 
 
 @pages.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(
     request: Request, ctx: Annotated[Ctx, Depends(allow(*ANALYSTS))], run_id: RunId
 ) -> HTMLResponse:
+    from partnerscope.evaluation.overrides import tier_names
+
     run = run_detail(ctx, run_id)
+    words = ctx.workspace.words
     return page(
         request,
         ctx,
         "runs.html.j2",
         title=f"Run {run.run_id}",
-        subtitle=f"as of {run.as_of} UTC · {run.mode} · {run.reason}",
+        subtitle=f"as of {words.date(run.as_of)} · {run.mode} run · {run.reason}",
         run=run,
-        evaluation=json.dumps(run.evaluation, indent=1, default=str),
+        configurations=_configurations(runs_view(ctx)),
+        moment=_moment(ctx),
+        #: each ruleset's tiers, top first (the order the run's counts are shown in)
+        tier_order=tier_names(ctx.workspace.config.tiers),
     )

@@ -15,7 +15,14 @@ from pydantic import BaseModel, Field
 from partnerscope import clock
 from partnerscope.web.params import Day, Period
 from partnerscope.web.render import page
-from partnerscope.web.run_index import RunIndex, run_index, visible_rows
+from partnerscope.web.run_index import (
+    RunIndex,
+    partner_choices,
+    periods_with_data,
+    picked_partner,
+    run_index,
+    visible_rows,
+)
 from partnerscope.web.security import ANALYSTS, STAFF, Ctx, UtcDateTime, allow
 
 if TYPE_CHECKING:
@@ -140,7 +147,15 @@ def tiers_api(ctx: Annotated[Ctx, Depends(allow(*STAFF))], period: Period = None
 def tiers_page(
     request: Request, ctx: Annotated[Ctx, Depends(allow(*STAFF))], period: Period = None
 ) -> HTMLResponse:
+    from partnerscope.reports.charts import TIER_PALETTE
+
     view = tiers_view(ctx, period)
+    periods = periods_with_data(ctx)
+    colours = {
+        (ruleset, tier): TIER_PALETTE[i % len(TIER_PALETTE)]
+        for ruleset, tiers in view.rulesets.items()
+        for i, tier in enumerate(tiers)
+    }
     return page(
         request,
         ctx,
@@ -148,9 +163,13 @@ def tiers_page(
         title="Tiers",
         subtitle=f"{view.period} · tiers of the run; overrides are kept beside them",
         view=view,
-        periods=ctx.data.periods,
+        periods=periods,
+        #: the period shown has data (else the page says so: its tiers rest on no deals)
+        has_data=any(label == view.period for _, label in periods),
+        #: each tier's colour, by its place in its ruleset's order (as the charts colour it)
+        colours=colours,
         can_override=ctx.user.role in ANALYSTS,
-        partner_ids=sorted(_visible_ids(ctx)),
+        partners=partner_choices(ctx),
         today=clock.today(ctx.workspace).isoformat(),
     )
 
@@ -224,7 +243,7 @@ def _back(period: str | None) -> str:
 @pages.post("/tiers/overrides")
 def add_override_form(
     ctx: Annotated[Ctx, Depends(allow(*ANALYSTS))],
-    partner_id: Annotated[str, Form(min_length=1, max_length=64)],
+    partner_id: Annotated[str, Form(min_length=1, max_length=300)],
     ruleset: Annotated[str, Form(min_length=1, max_length=64)],
     tier: Annotated[str, Form(min_length=1, max_length=64)],
     reason: Annotated[str, Form(min_length=1, max_length=2000)],
@@ -233,7 +252,13 @@ def add_override_form(
 ) -> RedirectResponse:
     add_override(
         ctx,
-        OverrideIn(partner_id=partner_id, ruleset=ruleset, tier=tier, reason=reason, until=until),
+        OverrideIn(
+            partner_id=picked_partner(ctx, partner_id) or partner_id,
+            ruleset=ruleset,
+            tier=tier,
+            reason=reason,
+            until=until,
+        ),
     )
     return RedirectResponse(_back(period), status_code=303)
 
