@@ -3,8 +3,9 @@ registrations, users and tokens), newest first, paged back; for admins."""
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -107,5 +108,63 @@ def audit_page(
         subtitle="every change to decisions, tier overrides, plans, users and tokens",
         view=view,
         query=query,
-        details={e.entry_id: json.dumps(e.detail, default=str) for e in view.entries},
+        details={e.entry_id: spoken(ctx, e.detail) for e in view.entries},
     )
+
+
+#: (label, text, partner id to link or None): one part of an entry's detail as a page shows it
+Said = tuple[str, str, str | None]
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_MONEY = ("amount", "total", "budget", "value", "payout")
+
+
+def spoken(ctx: Ctx, detail: dict[str, Any]) -> list[Said]:
+    """An audit entry's detail in words: each field by a readable label, partners by name,
+    money in the workspace currency, dates and times as the workspace writes them, nothing as
+    JSON (the API keeps the detail as it is)."""
+    words = ctx.workspace.words
+    name = ctx.partner_names()
+
+    def value(key: str, v: Any) -> str:
+        if v is None or v == "":
+            return "—"
+        if isinstance(v, bool):
+            return "yes" if v else "no"
+        if isinstance(v, dict):
+            return " · ".join(f"{label(k)} {value(k, x)}" for k, x in v.items()) or "none"
+        if isinstance(v, list | tuple):
+            return ", ".join(value(key, x) for x in v) or "none"
+        if key.endswith("partner_id") or key == "partners":
+            return name(str(v)) if ctx.can_see(str(v)) else str(v)
+        if any(word in key for word in _MONEY) and _number(v) is not None:
+            return words.money(_number(v), cents=True)
+        if isinstance(v, int | float):
+            return words.number(v, digits=0 if float(v).is_integer() else 2)
+        text = str(v)
+        if _DAY.match(text):
+            return words.date(text)
+        if _MOMENT.match(text):
+            at = datetime.fromisoformat(text)
+            return words.moment(at.replace(tzinfo=None))
+        if key in ("rule", "rules"):
+            return words.rule(text)
+        return text.replace("_", " ") if re.fullmatch(r"[a-z]+(_[a-z]+)+", text) else text
+
+    said: list[Said] = []
+    for key, v in detail.items():
+        link = str(v) if key.endswith("partner_id") and v and ctx.can_see(str(v)) else None
+        said.append((label(key), value(key, v), link))
+    return said
+
+
+def label(key: str) -> str:
+    """A detail's key as a label: ``budget_left_before`` → "budget left before"."""
+    return str(key).replace("partner_id", "partner").replace("_", " ").replace("sla", "SLA")
+
+
+def _number(v: Any) -> float | None:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
