@@ -38,11 +38,15 @@ DECIDERS = {ADMIN, MANAGER}
 #: GET path → the users who may open it. Paths with {partner_id} are also scoped: a user who
 #: may open the route but not see the partner gets 404, like for a partner that does not exist.
 GETS: dict[str, set[str]] = {
-    "/": STAFF,
+    "/": EVERYONE,
+    "/dashboard": STAFF,
     "/portal": {PARTNER},
     "/partners": STAFF,
     "/partners.csv": STAFF,
     "/partners/{partner_id}": EVERYONE,
+    "/partners/{partner_id}/scorecard.pdf": EVERYONE,
+    "/partners/{partner_id}/scorecard.xlsx": STAFF,
+    "/partners/{partner_id}/qbr.pdf": STAFF,
     "/partners/{partner_id}/plan": STAFF,
     "/tiers": STAFF,
     "/alerts": STAFF,
@@ -121,6 +125,11 @@ POSTS: dict[str, set[str]] = {
     "/api/v1/registrations/{registration_id}/approve": DECIDERS,
     "/api/v1/registrations/{registration_id}/reject": DECIDERS,
     "/api/v1/registrations/{registration_id}/won": DECIDERS,
+    "/api/v1/alerts/{alert_id}/acknowledge": STAFF,
+    "/api/v1/alerts/{alert_id}/assign": STAFF,
+    "/api/v1/alerts/{alert_id}/snooze": STAFF,
+    "/api/v1/alerts/{alert_id}/resolve": STAFF,
+    "/api/v1/alerts/{alert_id}/reopen": STAFF,
 }
 #: Page forms (cookie sessions, CSRF-checked) → the users who may post them (as their API twin
 #: above); /login and /logout are everyone's.
@@ -155,6 +164,11 @@ FORMS: dict[str, set[str]] = {
     "/registrations/{registration_id}/approve": DECIDERS,
     "/registrations/{registration_id}/reject": DECIDERS,
     "/registrations/{registration_id}/won": DECIDERS,
+    "/alerts/{alert_id}/acknowledge": STAFF,
+    "/alerts/{alert_id}/assign": STAFF,
+    "/alerts/{alert_id}/snooze": STAFF,
+    "/alerts/{alert_id}/resolve": STAFF,
+    "/alerts/{alert_id}/reopen": STAFF,
 }
 PUBLIC = {"/login", "/static/report.css", "/api/v1/health"}
 #: pages under /api/v1: an anonymous visitor is sent to sign in (the API answers 401)

@@ -1,6 +1,8 @@
-"""The partner list: every partner the caller may see in a period with its tiers, score,
-percentile, change from the previous period, alerts and open plan; filtered, sorted and
-paginated (an HTMX swap gets the rows only), and the same list as CSV."""
+"""The partner list: every partner the caller may see in a period with its won revenue, quota
+attainment, open pipeline, tiers, score, percentile, change from the previous period, alerts
+and open plan with its next check-in; filtered, sorted and paginated (an HTMX swap gets the
+rows only), and the same list as CSV. A partner manager's home ("My partners",
+web/routes/dashboard.py) is the same list of their partners."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import csv
 import io
 import math
 from dataclasses import asdict, dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -55,6 +58,16 @@ class PartnerSort(StrEnum):
     TYPE_DESC = "-type"
     REGION = "region"
     REGION_DESC = "-region"
+    REVENUE = "revenue"
+    REVENUE_DESC = "-revenue"
+    QUOTA = "quota"
+    QUOTA_DESC = "-quota"
+    PIPELINE = "pipeline"
+    PIPELINE_DESC = "-pipeline"
+    PROGRAM = "program"
+    PROGRAM_DESC = "-program"
+    CHECK_IN = "check_in"
+    CHECK_IN_DESC = "-check_in"
 
 
 _SORT_FIELDS = {
@@ -66,6 +79,11 @@ _SORT_FIELDS = {
     "alerts": "alerts",
     "type": "partner_type",
     "region": "region",
+    "revenue": "won_revenue",
+    "quota": "quota_attainment",
+    "pipeline": "open_pipeline",
+    "program": "program_tier",
+    "check_in": "next_check_in",
 }
 
 
@@ -90,6 +108,13 @@ class PartnerRow(BaseModel):
     alerts: int
     flags: list[str]
     open_plan: bool
+    #: the period's won revenue, quota attainment (a fraction) and open pipeline
+    won_revenue: float | None
+    quota_attainment: float | None
+    open_pipeline: float | None
+    #: the open plan's next check-in, and whether every scheduled one has passed
+    next_check_in: date | None
+    check_in_overdue: bool
 
 
 class PartnerList(BaseModel):
@@ -196,9 +221,11 @@ class PartnerPage:
 
 def partner_list(ctx: Ctx, query: PartnerQuery, *, paginate: bool = True) -> PartnerPage:
     """The visible partners of the period, filtered and sorted (one page of them)."""
+    from partnerscope.web.hub import with_figures
+
     index = run_index(ctx)
     start, label = ctx.data.pick_period(query.period)
-    everyone = visible_rows(ctx, index.partners(start))
+    everyone = with_figures(ctx, visible_rows(ctx, index.partners(start)), start)
     rows = _sorted([r for r in everyone if _matches(r, query)], query.sort)
     total = len(rows)
     if paginate:
@@ -209,8 +236,9 @@ def partner_list(ctx: Ctx, query: PartnerQuery, *, paginate: bool = True) -> Par
 
 @api.get("/partners", response_model=PartnerList)
 def partners_api(ctx: Annotated[Ctx, Depends(allow(*STAFF))], query: Partners) -> PartnerList:
-    """Every partner you may see in a period with its tiers, score, percentile, change from
-    the previous period, alert count and open plan; filtered, sorted and paginated."""
+    """Every partner you may see in a period with its won revenue, quota attainment, open
+    pipeline, tiers, score, percentile, change from the previous period, alert count, open
+    plan and its next check-in; filtered, sorted and paginated."""
     found = partner_list(ctx, query)
     return PartnerList(
         period=found.period,
@@ -225,25 +253,58 @@ def _choices(rows: list[dict[str, Any]], *fields: str) -> list[str]:
     return sorted({r[f] for r in rows for f in fields if r[f]})
 
 
-@pages.get("/partners", response_class=HTMLResponse)
-def partners_page(
-    request: Request, ctx: Annotated[Ctx, Depends(allow(*STAFF))], query: Partners
+#: a sort column in words
+SORT_LABELS = {
+    "score": "score",
+    "name": "name",
+    "id": "id",
+    "change": "score change",
+    "percentile": "percentile",
+    "alerts": "alerts",
+    "type": "type",
+    "region": "region",
+    "revenue": "won revenue",
+    "quota": "quota attainment",
+    "pipeline": "open pipeline",
+    "program": "program tier",
+    "check_in": "next check-in",
+}
+
+
+def _sort_label(sort: PartnerSort) -> str:
+    key = sort.value.lstrip("-")
+    return f"{SORT_LABELS[key]}, {'high to low' if sort.value.startswith('-') else 'low to high'}"
+
+
+def list_page(
+    request: Request,
+    ctx: Ctx,
+    query: PartnerQuery,
+    *,
+    base: str = "/partners",
+    title: str = "Partners",
+    template: str = "partners.html.j2",
 ) -> HTMLResponse:
+    """The partner list at ``base`` (``/partners``, or ``/`` for a partner manager's home)
+    with its filters; an HTMX swap gets the rows only."""
     found = partner_list(ctx, query)
+    words = ctx.workspace.words
     values: dict[str, Any] = {
-        "title": "Partners",
-        "subtitle": f"{found.total:,} of {len(found.everyone):,} partners · {found.period}",
+        "title": title,
+        "subtitle": f"{words.number(found.total)} of {words.number(len(found.everyone))} "
+        f"partners · {found.period}",
         "found": found,
         "query": query,
+        "base": base,
         "pages": max(1, math.ceil(found.total / query.per_page)),
-        "sorts": [s.value for s in PartnerSort],
+        "sorts": [(s.value, _sort_label(s)) for s in PartnerSort],
     }
     if _is_fragment(request):
         return page(request, ctx, "partners_rows.html.j2", **values)
     return page(
         request,
         ctx,
-        "partners.html.j2",
+        template,
         periods=ctx.data.periods,
         types=_choices(found.everyone, "partner_type"),
         regions=_choices(found.everyone, "region"),
@@ -252,11 +313,21 @@ def partners_page(
     )
 
 
+@pages.get("/partners", response_class=HTMLResponse)
+def partners_page(
+    request: Request, ctx: Annotated[Ctx, Depends(allow(*STAFF))], query: Partners
+) -> HTMLResponse:
+    return list_page(request, ctx, query)
+
+
 CSV_COLUMNS = (
     "partner_id",
     "name",
     "partner_type",
     "region",
+    "won_revenue",
+    "quota_attainment",
+    "open_pipeline",
     "program_tier",
     "revenue_tier",
     "performance_tier",
@@ -268,6 +339,8 @@ CSV_COLUMNS = (
     "alerts",
     "flags",
     "open_plan",
+    "next_check_in",
+    "check_in_overdue",
 )
 
 

@@ -21,7 +21,7 @@ from partnerscope.web.audience import partner_view
 from partnerscope.web.current import CACHE_SIZE
 from partnerscope.web.params import Period
 from partnerscope.web.render import fragment, page
-from partnerscope.web.security import EVERYONE, Ctx, allow
+from partnerscope.web.security import EVERYONE, STAFF, Ctx, allow
 
 if TYPE_CHECKING:
     from partnerscope.web.current import Served
@@ -175,7 +175,12 @@ async def partner_page(
     partner_id: str,
     period: Period = None,
 ) -> HTMLResponse:
+    """The partner's hub: overview, deals by stage, leads, registrations, MDF, payouts, the
+    improvement plan (staff) and the downloads, around its scorecard."""
+    from partnerscope.web.hub import partner_hub
+
     built = await scorecard(ctx, partner_id, period)
+    hub = await run_in_threadpool(partner_hub, ctx, ctx.partner(partner_id), built.head.period)
     return page(
         request,
         ctx,
@@ -183,4 +188,110 @@ async def partner_page(
         report=built.head,
         body=built.body,
         periods=ctx.data.periods,
+        hub=hub,
+        may_edit_plan=ctx.user.role in STAFF,
     )
+
+
+# ---------------------------------------------------------------- downloads
+
+#: the partner edition of a scorecard as a printable page (reports/templates)
+PARTNER_PRINT = (
+    '{% extends "_base.html.j2" %}{% block content %}'
+    '{% include "_partner_scorecard_body.html.j2" %}{% endblock %}'
+)
+
+
+def _download(content: bytes, media: str, filename: str) -> Response:
+    return Response(
+        content,
+        media_type=media,
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _pdf(page_html: str) -> bytes:
+    from fastapi import HTTPException
+
+    from partnerscope.reports import render
+    from partnerscope.reports.content import ReportError
+
+    try:
+        return render.pdf(page_html)
+    except ReportError as exc:
+        raise HTTPException(503, str(exc)) from None
+
+
+def _scorecard_pdf(ctx: Ctx, pid: str, period: str | None) -> bytes:
+    from partnerscope.reports import render
+    from partnerscope.reports import scorecard as scorecards
+    from partnerscope.reports.charts import data_uri
+    from partnerscope.reports.partner import partner_scorecard
+
+    _, label = ctx.data.pick_period(period)
+    report = scorecards.scorecard(ctx.data, pid, label, medians=ctx.run.medians)
+    if not partner_view(ctx):
+        return _pdf(render.html(report))
+    edition = partner_scorecard(report, ctx.workspace.config.tiers.shown_to_partners)
+    images = {name: data_uri(spec) for name, spec in edition.charts.items()}
+    printable = render.environment().from_string(PARTNER_PRINT)
+    return _pdf(printable.render(report=edition, images=images))
+
+
+@pages.get("/partners/{partner_id}/scorecard.pdf")
+async def scorecard_pdf(
+    ctx: Annotated[Ctx, Depends(allow(*EVERYONE))], partner_id: str, period: Period = None
+) -> Response:
+    """The partner's scorecard as PDF (a partner user: its own scorecard's partner edition)."""
+    pid = ctx.partner(partner_id)
+    _, label = ctx.data.pick_period(period)
+    content = await run_in_threadpool(_scorecard_pdf, ctx, pid, label)
+    return _download(content, "application/pdf", f"scorecard-{pid}-{label}.pdf")
+
+
+def _workbook(ctx: Ctx, pid: str, label: str) -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    from partnerscope.reports.workbook import write_workbook
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "scorecard.xlsx"
+        write_workbook(ctx.data, path, label, partners=[pid])
+        return path.read_bytes()
+
+
+@pages.get("/partners/{partner_id}/scorecard.xlsx")
+async def scorecard_xlsx(
+    ctx: Annotated[Ctx, Depends(allow(*STAFF))], partner_id: str, period: Period = None
+) -> Response:
+    """The partner's figures as an Excel workbook (staff: it holds the cohort figures)."""
+    pid = ctx.partner(partner_id)
+    _, label = ctx.data.pick_period(period)
+    content = await run_in_threadpool(_workbook, ctx, pid, label)
+    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return _download(content, media, f"scorecard-{pid}-{label}.xlsx")
+
+
+def _qbr_pdf(ctx: Ctx, pid: str, period: str | None) -> tuple[str, bytes]:
+    from fastapi import HTTPException
+
+    from partnerscope.reports import render
+    from partnerscope.reports.content import ReportError
+    from partnerscope.reports.qbr import qbr
+
+    try:
+        report = qbr(ctx.data, pid, period)
+    except ReportError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return report.period, _pdf(render.html(report))
+
+
+@pages.get("/partners/{partner_id}/qbr.pdf")
+async def qbr_pdf(
+    ctx: Annotated[Ctx, Depends(allow(*STAFF))], partner_id: str, period: Period = None
+) -> Response:
+    """The partner's quarterly business review as PDF (staff: it holds the plan and alerts)."""
+    pid = ctx.partner(partner_id)
+    label, content = await run_in_threadpool(_qbr_pdf, ctx, pid, period)
+    return _download(content, "application/pdf", f"qbr-{pid}-{label}.pdf")
