@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from partnerscope.amounts import cents
 from partnerscope.cli import app as cli
-from partnerscope.money.payouts import PayoutError, Payouts, export
+from partnerscope.money.payouts import COLUMNS, PayoutError, Payouts, export
 from partnerscope.money.rules import (
     ClubPlace,
     Deal,
@@ -529,12 +529,26 @@ def test_exports_escape_formulas_and_sum_to_the_ledger(ws, tmp_path):
         rows = list(csv.DictReader(f))
     assert len(rows) == len(ledger.lines)
     assert sum(D(r["amount"]) for r in rows) == ledger.total
-    book = export(ledger, tmp_path / "q2.xlsx", names={"P1": "=HYPERLINK(1)"})
+    # the payment file's last column: the currency of every amount
+    assert list(rows[0])[-1] == "currency" and {r["currency"] for r in rows} == {"USD"}
+    assert list(rows[0])[:-1] == list(COLUMNS[:-1])
+    book = export(ledger, tmp_path / "q2.xlsx", names={"P1": "=HYPERLINK(1)"}, words=ws.words)
     sheet = openpyxl.load_workbook(book)["to pay"]
     values = list(sheet.iter_rows(min_row=2, values_only=True))
-    assert values[0][:3] == ("P1", "=HYPERLINK(1)", 13000.0)  # a string cell, not a formula
+    assert values[0][:4] == ("P1", "=HYPERLINK(1)", 13000.0, "USD")  # a string, not a formula
     assert sheet.cell(row=2, column=2).data_type == "s"
     assert values[-1][1:3] == ("total", float(ledger.total))
+    # the total row is the sum of the partners' lines to the cent, each amount in dollars
+    assert sum(D(str(v[2])) for v in values[:-1]) == ledger.total == D("154500.03")
+    assert sheet.cell(row=2, column=3).number_format == '"$"#,##0.00'
+    assert sheet.cell(row=len(values) + 1, column=3).number_format == '"$"#,##0.00'
+    assert sheet.freeze_panes == "C2"
+    assert sheet.column_dimensions["C"].width > len("$154,500.03")
+    lines = openpyxl.load_workbook(book)["lines"]
+    head = [c.value for c in lines[1]]
+    assert head[:4] == ["partner id", "partner", "period", "rule"]
+    rules_shown = {r[3] for r in lines.iter_rows(min_row=2, values_only=True)}
+    assert "Quarterly bonus" in rules_shown and "bonus_bands" not in rules_shown
     with pytest.raises(PayoutError, match=r"\.csv or an \.xlsx"):
         export(ledger, tmp_path / "q2.txt")
 
@@ -544,9 +558,11 @@ def test_the_payouts_commands(ws, tmp_path):
     root = ["-w", str(ws.root)]
     done = runner.invoke(cli, [*root, "payouts", "compute", Q2, "--by", "fin"])
     assert done.exit_code == 0, done.output
-    assert "total 154,500.03" in done.output.replace("\n", " ")
+    assert "total $154,500.03" in " ".join(done.output.split())
+    assert "Acme" in done.output and "bonus_bands" not in done.output
     shown = runner.invoke(cli, [*root, "payouts", "show", Q2, "--partner", "P3"])
-    assert "3,000.00" in shown.output and "3 line(s), total 4,500.00 (draft)" in shown.output
+    assert "$3,000.00" in shown.output and "3 line(s), total $4,500.00 (draft)" in shown.output
+    assert "Gamma (P3)" in shown.output and "Quarterly bonus" in shown.output
     bad = runner.invoke(cli, [*root, "payouts", "compute", "2025-05"])
     assert bad.exit_code != 0 and "payouts are quarterly" in bad.output
     assert "Traceback" not in bad.output

@@ -14,6 +14,7 @@ from partnerscope.cli.app import By, actor, app, console, state
 
 if TYPE_CHECKING:
     from partnerscope.money.payouts import Ledger, Payouts
+    from partnerscope.present import Words
 
 payouts_app = typer.Typer(
     no_args_is_help=True,
@@ -42,9 +43,10 @@ def payouts_compute(
 ) -> None:
     """Compute (or recompute) a quarter's draft ledger from a run, with the adjustments that
     earlier approved quarters now need."""
+    service = _service(ctx)
     with console.status(f"computing the {quarter} ledger"):
-        ledger = _service(ctx).compute(quarter, by=actor(by), run_id=run)
-    _summary(ledger)
+        ledger = service.compute(quarter, by=actor(by), run_id=run)
+    _summary(ledger, service.workspace.words, _names(service, ledger))
 
 
 @payouts_app.command("show")
@@ -54,19 +56,33 @@ def payouts_show(
     partner: Annotated[str | None, typer.Option(help="Only this partner's lines.")] = None,
 ) -> None:
     """A ledger's lines, each explained (all partners' totals unless --partner)."""
-    ledger = _service(ctx).ledger(quarter)
+    service = _service(ctx)
+    ledger = service.ledger(quarter)
+    words = service.workspace.words
     if partner is None:
-        _summary(ledger, top=None)
+        _summary(ledger, words, _names(service, ledger), top=None)
         return
-    table = Table("rule", "kind", "earned in", "amount", "why", title=f"{partner} in {quarter}")
+    name = _names(service, ledger).get(partner, partner)
+    table = Table(
+        "rule",
+        "kind",
+        "earned in",
+        "amount",
+        "why",
+        title=f"{escape(name)} ({escape(partner)}) in {quarter}",
+    )
     mine = [line for line in ledger.lines if line.partner_id == partner]
     for line in mine:
         table.add_row(
-            line.rule, line.kind, line.earned_in, f"{line.amount:,.2f}", escape(line.explanation)
+            words.rule(line.rule),
+            line.kind.capitalize(),
+            line.earned_in,
+            words.money(line.amount, cents=True),
+            escape(line.explanation),
         )
     console.print(table)
     total = sum(line.amount for line in mine)
-    console.print(f"{len(mine)} line(s), total {total:,.2f} ({ledger.status})")
+    console.print(f"{len(mine)} line(s), total {words.money(total, cents=True)} ({ledger.status})")
 
 
 @payouts_app.command("list")
@@ -91,8 +107,10 @@ def payouts_list(ctx: typer.Context) -> None:
 @payouts_app.command("approve")
 def payouts_approve(ctx: typer.Context, quarter: Quarter, by: By = None) -> None:
     """Approve a draft: its lines are locked from now on."""
-    ledger = _service(ctx).approve(quarter, by=actor(by))
-    console.print(f"{quarter} approved: {ledger.total:,.2f} over {len(ledger.lines)} lines, locked")
+    service = _service(ctx)
+    ledger = service.approve(quarter, by=actor(by))
+    total = service.workspace.words.money(ledger.total, cents=True)
+    console.print(f"{quarter} approved: {total} over {len(ledger.lines)} lines, locked")
 
 
 @payouts_app.command("pay")
@@ -103,8 +121,10 @@ def payouts_pay(
     by: By = None,
 ) -> None:
     """Record that an approved ledger was paid."""
-    ledger = _service(ctx).pay(quarter, by=actor(by), reference=reference)
-    console.print(f"{quarter} paid ({escape(reference)}): {ledger.total:,.2f}")
+    service = _service(ctx)
+    ledger = service.pay(quarter, by=actor(by), reference=reference)
+    total = service.workspace.words.money(ledger.total, cents=True)
+    console.print(f"{quarter} paid ({escape(reference)}): {total}")
 
 
 @payouts_app.command("export")
@@ -113,22 +133,33 @@ def payouts_export(
     quarter: Quarter,
     out: Annotated[Path, typer.Argument(help="A .csv (every line) or .xlsx (totals and lines).")],
 ) -> None:
-    """Write a ledger for payment."""
-    from partnerscope.evaluation.view import RunData
+    """Write a ledger for payment (the CSV's last column, currency, is the ISO code of every
+    amount)."""
     from partnerscope.money.payouts import export
 
-    ws = state(ctx).workspace()
-    ledger = _service(ctx).ledger(quarter)
-    data = RunData(ws, ledger.run_id)
-    names = {pid: data.partner_name(pid) for pid in ledger.partner_totals()}
-    export(ledger, out, names=names)
-    console.print(f"wrote {escape(str(out))}: {len(ledger.lines)} lines, {ledger.total:,.2f}")
+    service = _service(ctx)
+    ledger = service.ledger(quarter)
+    words = service.workspace.words
+    export(ledger, out, names=_names(service, ledger), words=words)
+    console.print(
+        f"wrote {escape(str(out))}: {len(ledger.lines)} lines, "
+        f"{words.money(ledger.total, cents=True)}"
+    )
 
 
-def _summary(ledger: Ledger, top: int | None = 15) -> None:
+def _names(service: Payouts, ledger: Ledger) -> dict[str, str]:
+    """The names of the ledger's partners, as its run knows them."""
+    from partnerscope.evaluation.view import RunData
+
+    data = RunData(service.workspace, ledger.run_id)
+    return {pid: data.partner_name(pid) for pid in ledger.partner_totals()}
+
+
+def _summary(ledger: Ledger, words: Words, names: dict[str, str], top: int | None = 15) -> None:
     totals = sorted(ledger.partner_totals().items(), key=lambda item: -item[1])
     table = Table(
         "partner",
+        "id",
         "lines",
         "amount",
         title=f"{ledger.period}: {ledger.status}, run {ledger.run_id}",
@@ -136,11 +167,15 @@ def _summary(ledger: Ledger, top: int | None = 15) -> None:
     )
     counts = Counter(line.partner_id for line in ledger.lines)
     for pid, total in totals[:top]:
-        table.add_row(pid, str(counts[pid]), f"{total:,.2f}")
+        name = names.get(pid, pid)
+        table.add_row(
+            escape(name), f"[dim]{escape(pid)}[/]", str(counts[pid]), words.money(total, cents=True)
+        )
     console.print(table)
-    rules = Counter(line.rule for line in ledger.lines)
+    rules = Counter(words.rule(line.rule) for line in ledger.lines)
     adjustments = sum(1 for line in ledger.lines if line.kind == "adjustment")
     console.print(
         f"{len(ledger.lines)} lines ({', '.join(f'{r} {n}' for r, n in sorted(rules.items()))}; "
-        f"{adjustments} adjustment(s)), {len(totals)} partners, total {ledger.total:,.2f}"
+        f"{adjustments} adjustment(s)), {len(totals)} partners, total "
+        f"{words.money(ledger.total, cents=True)}"
     )

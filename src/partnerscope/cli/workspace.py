@@ -205,8 +205,8 @@ def _write_money(ws: Workspace) -> None:
         written = proposal.write_csv(ws.root / "reports" / f"mdf-{proposal.to_year}.csv")
     moved = sum((line.change for line in proposal.lines if line.change > 0), start=0)
     console.print(
-        f"\n[bold]MDF[/] {proposal.to_year} proposal: {proposal.total:,.2f} kept, {moved:,.2f} "
-        f"moved toward the best measured returns of {proposal.from_year}\n"
+        f"\n[bold]MDF[/] {proposal.to_year} proposal: {ws.words.money(proposal.total)} kept, "
+        f"{ws.words.money(moved)} moved toward the best measured returns of {proposal.from_year}\n"
         f"  {escape(str(written))}"
     )
 
@@ -217,9 +217,11 @@ def _write_money(ws: Workspace) -> None:
     with console.status(f"Computing the {quarter} payout ledger…"):
         ledger = Payouts(ws).compute(quarter, by="partnerscope demo")
         names = {pid: data.partner_name(pid) for pid in ledger.partner_totals()}
-        path = export(ledger, ws.root / "reports" / f"payouts-{quarter}.xlsx", names=names)
+        path = export(
+            ledger, ws.root / "reports" / f"payouts-{quarter}.xlsx", names=names, words=ws.words
+        )
     console.print(
-        f"\n[bold]Payouts[/] {quarter} (draft): {ledger.total:,.2f} to "
+        f"\n[bold]Payouts[/] {quarter} (draft): {ws.words.money(ledger.total, cents=True)} to "
         f"{len(ledger.partner_totals())} partners over {len(ledger.lines)} explained lines\n"
         f"  {escape(str(path))}\n"
         f"  try: partnerscope -w {ws.root} payouts show {quarter} --partner "

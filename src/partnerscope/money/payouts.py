@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
     from partnerscope.evaluation.view import RunData
+    from partnerscope.present import Words
     from partnerscope.warehouse import Warehouse
     from partnerscope.workspace import Workspace
 
@@ -76,6 +77,8 @@ class Ledger:
     paid_by: str | None
     payment_ref: str | None
     lines: list[Line]
+    #: the currency of every amount (the workspace's base currency)
+    currency: str = "USD"
 
     @property
     def total(self) -> Decimal:
@@ -417,7 +420,10 @@ class Payouts:
             ).mappings()
             lines = [_line(row) for row in rows]
         return Ledger(
-            lines=lines, **{k: v for k, v in state.items() if k != "period"}, period=label
+            lines=lines,
+            **{k: v for k, v in state.items() if k != "period"},
+            period=label,
+            currency=self.workspace.config.workspace.base_currency,
         )
 
     def periods(self) -> list[Ledger]:
@@ -427,7 +433,8 @@ class Payouts:
         with self.engine.connect() as connection:
             rows = connection.execute(select(payout_periods)).mappings().all()
         calendar = FiscalCalendar(self.workspace.config.workspace.fiscal_year_start_month)
-        ledgers = [Ledger(lines=[], **dict(row)) for row in rows]
+        currency = self.workspace.config.workspace.base_currency
+        ledgers = [Ledger(lines=[], **dict(row), currency=currency) for row in rows]
         return sorted(ledgers, key=lambda ledger: calendar.parse(ledger.period).start)
 
 
@@ -498,6 +505,7 @@ def _line(row: Any) -> Line:
 
 # ------------------------------------------------------------------------------- exports
 
+#: the payment file's columns (CSV): ``currency``, the ISO code of every amount, is the last
 COLUMNS = (
     "period",
     "partner_id",
@@ -509,24 +517,35 @@ COLUMNS = (
     "quantity",
     "amount",
     "explanation",
+    "currency",
 )
 
 
-def export(ledger: Ledger, path: Path, *, names: dict[str, str] | None = None) -> Path:
-    """The ledger for payment: CSV (every line) or XLSX (a sheet of partner totals to pay and
-    a sheet of every line), chosen by ``path``'s suffix. Text cells that a spreadsheet would
-    run as a formula are written as text."""
+def export(
+    ledger: Ledger,
+    path: Path,
+    *,
+    names: dict[str, str] | None = None,
+    words: Words | None = None,
+) -> Path:
+    """The ledger for payment: CSV (every line, with its currency) or XLSX (a sheet of partner
+    totals to pay and a sheet of every line, amounts in the ledger's currency written
+    ``words``' way), chosen by ``path``'s suffix. Text cells that a spreadsheet would run as a
+    formula are written as text."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise PayoutError(f"{path}: write the ledger to a .csv or an .xlsx file")
     from partnerscope.atomic import replacing
+    from partnerscope.present import Words
 
+    if words is None or words.currency != ledger.currency:
+        words = Words(words.locale if words else "en_US", ledger.currency)
     path.parent.mkdir(parents=True, exist_ok=True)
     with replacing(path) as temp:
         if suffix == ".csv":
             _csv(ledger, temp)
         else:
-            _xlsx(ledger, temp, names or {})
+            _xlsx(ledger, temp, names or {}, words)
     return path
 
 
@@ -543,6 +562,7 @@ def _rows(ledger: Ledger) -> Iterator[list[Any]]:
             line.quantity,
             line.amount,
             line.explanation,
+            ledger.currency,
         ]
 
 
@@ -556,35 +576,98 @@ def _csv(ledger: Ledger, path: Path) -> None:
             writer.writerow([csv_cell(value) for value in row])
 
 
-def _xlsx(ledger: Ledger, path: Path, names: dict[str, str]) -> None:
+def _xlsx(ledger: Ledger, path: Path, names: dict[str, str], words: Words) -> None:
+    """Two sheets for people: the partner totals to pay with their total row, and every line
+    with its rule in words; amounts to the cent in the currency, the partner's id and name
+    frozen, columns as wide as their content."""
     import xlsxwriter
 
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
-    amount = book.add_format({"num_format": "#,##0.00"})
-    bold = book.add_format({"bold": True})
+    money_format = words.excel_money(cents=True)
+    amount = book.add_format({"num_format": money_format})
+    rate = book.add_format({"num_format": "0.0##%"})
+    bold = book.add_format({"bold": True, "bottom": 1})
+    total_format = book.add_format({"bold": True, "top": 1, "num_format": money_format})
+    total_label = book.add_format({"bold": True, "top": 1})
+    widths: dict[tuple[str, int], int] = {}
+
+    def note(sheet: str, col: int, shown: str) -> None:
+        widths[sheet, col] = min(max(widths.get((sheet, col), 8), len(shown) + 2), 80)
+
+    def money_text(value: Decimal) -> str:
+        return words.money(value, cents=True)
+
     pay = book.add_worksheet("to pay")
-    pay.write_row(0, 0, ["partner_id", "partner", "amount", "period", "status"], bold)
+    heads = ["partner id", "partner", "amount", "currency", "period", "status"]
+    pay.write_row(0, 0, heads, bold)
+    for col, head in enumerate(heads):
+        note("pay", col, head)
     row = 0
     for row, (pid, total) in enumerate(ledger.partner_totals().items(), start=1):
+        name = names.get(pid, "")
         pay.write_string(row, 0, pid)
-        pay.write_string(row, 1, names.get(pid, ""))
+        pay.write_string(row, 1, name)
         pay.write_number(row, 2, float(total), amount)
-        pay.write_string(row, 3, ledger.period)
-        pay.write_string(row, 4, ledger.status)
-    pay.write_string(row + 1, 1, "total", bold)
-    pay.write_number(row + 1, 2, float(ledger.total), amount)
+        pay.write_string(row, 3, ledger.currency)
+        pay.write_string(row, 4, ledger.period)
+        pay.write_string(row, 5, ledger.status)
+        for col, shown in ((0, pid), (1, name), (2, money_text(total))):
+            note("pay", col, shown)
+    pay.write_string(row + 1, 0, "", total_label)
+    pay.write_string(row + 1, 1, "total", total_label)
+    pay.write_number(row + 1, 2, float(ledger.total), total_format)
+    pay.write_string(row + 1, 3, ledger.currency, total_label)
+    note("pay", 2, money_text(ledger.total))
+    pay.freeze_panes(1, 2)
+    for (sheet, col), width in widths.items():
+        if sheet == "pay":
+            pay.set_column(col, col, width)
+
     lines = book.add_worksheet("lines")
-    lines.write_row(0, 0, COLUMNS, bold)
-    for r, values in enumerate(_rows(ledger), start=1):
-        for c, value in enumerate(values):
-            if value is None:
-                continue
-            if isinstance(value, Decimal):
-                lines.write_number(
-                    r, c, float(value), amount if COLUMNS[c] in ("base", "amount") else None
-                )
-            elif isinstance(value, int):
-                lines.write_number(r, c, value)
-            else:
-                lines.write_string(r, c, str(value))
+    heads = [
+        "partner id",
+        "partner",
+        "period",
+        "rule",
+        "kind",
+        "earned in",
+        "base",
+        "rate",
+        "quantity",
+        "amount",
+        "currency",
+        "explanation",
+    ]
+    lines.write_row(0, 0, heads, bold)
+    for col, head in enumerate(heads):
+        note("lines", col, head)
+    for r, line in enumerate(ledger.lines, start=1):
+        name = names.get(line.partner_id, "")
+        texts = [line.partner_id, name, ledger.period, words.rule(line.rule)]
+        texts += [line.kind.capitalize(), line.earned_in]
+        for c, written in enumerate(texts):
+            lines.write_string(r, c, written)
+            note("lines", c, written)
+        if line.base is not None:
+            lines.write_number(r, 6, float(line.base), amount)
+            note("lines", 6, money_text(line.base))
+        if line.rate is not None:
+            # a rate per unit (a customer, a certification) is money; else a share of the base
+            per_unit = line.quantity is not None
+            lines.write_number(r, 7, float(line.rate), amount if per_unit else rate)
+            shown = money_text(line.rate) if per_unit else words.share(line.rate, digits=3)
+            note("lines", 7, shown)
+        if line.quantity is not None:
+            lines.write_number(r, 8, line.quantity)
+            note("lines", 8, words.number(line.quantity))
+        lines.write_number(r, 9, float(line.amount), amount)
+        note("lines", 9, money_text(line.amount))
+        lines.write_string(r, 10, ledger.currency)
+        lines.write_string(r, 11, line.explanation)
+        note("lines", 11, line.explanation)
+    lines.freeze_panes(1, 2)
+    for (sheet, col), width in widths.items():
+        if sheet == "lines":
+            lines.set_column(col, col, width)
+    lines.autofilter(0, 0, len(ledger.lines), len(heads) - 1)
     book.close()
