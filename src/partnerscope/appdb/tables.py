@@ -350,3 +350,24 @@ routing_cursors = Table(
     Column("partner_id", String(64), nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )
+
+#: Alerts people work: an alert's state (open → acknowledged → resolved, with a note), owner
+#: (a user name) and snooze date, keyed by its stable id (partner, kind, metric, period: the
+#: same in every run), so a new run of the period keeps it. No row: open, unassigned, awake.
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("alert_id", String(64), primary_key=True),
+    Column("partner_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("metric", String(64), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("owner", String(64)),
+    Column("snoozed_until", Date),
+    Column("note", Text),
+    Column("updated_at", DateTime, nullable=False),
+    Column("updated_by", Text, nullable=False),
+    Index("ix_alert_states_partner", "partner_id"),
+    Index("ix_alert_states_owner", "owner"),
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 # each module registers its commands on `app`; none imports a heavy library at module level
 from partnerscope.cli import (  # noqa: F401
+    alert_work,
     data,
     decisions,
     evaluation,

@@ -1,0 +1,307 @@
+"""Alerts people work: acknowledge, assign, snooze and resolve through the web forms (with
+their CSRF token), the API and the command line, on a copy of the web world; the state kept
+under the alert's stable id survives a new run of the same period; every step is audited; a
+partner manager acts only on the partners they may see, a partner user never sees alerts; the
+table's migration runs from the previous schema version."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from partnerscope import audit, clock
+from partnerscope.appdb import connect
+from partnerscope.cli import app as cli
+from partnerscope.evaluation.view import RunData
+from partnerscope.operations import alert_work as work
+from partnerscope.workspace import Workspace
+from tests.webtools import csrf_of
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def world(web_world, tmp_path_factory):
+    return web_world.copy(tmp_path_factory.mktemp("alert_work") / "demo")
+
+
+@pytest.fixture(scope="module")
+def clients(world):
+    app = world.app()
+    return {user: world.client(user, app=app) for user in ("ada", "ana", "max", "pat")}
+
+
+@pytest.fixture(scope="module")
+def picked(world, clients):
+    """Alerts of the latest period: three of partners the manager sees, one they do not."""
+    data = RunData(Workspace.open(world.root))
+    start, _ = data.pick_period(None)
+    rows = [r for r in data.alerts.table.to_pylist() if r["period_start"] == start]
+    seen = set(clients["max"].get("/api/v1/me").json()["partners"])
+    mine = [r for r in rows if r["partner_id"] in seen]
+    other = [r for r in rows if r["partner_id"] not in seen]
+    assert len(mine) >= 3 and other, (len(mine), len(other))
+    return {"mine": mine[:3], "foreign": other[0], "all": rows}
+
+
+def token(client, path="/alerts") -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert found
+    return found.group(1)
+
+
+def ids(answer) -> dict[str, dict]:
+    assert answer.status_code == 200, answer.text
+    return {a["alert_id"]: a for a in answer.json()["alerts"]}
+
+
+def entries(world, alert_id):
+    engine = connect(Workspace.open(world.root))
+    return [
+        (e.actor, e.action) for e in audit.entries(engine, object_type="alert", object_id=alert_id)
+    ]
+
+
+def test_acknowledge_assign_and_resolve_through_the_web_forms(world, clients, picked):
+    ana, max_ = clients["ana"], clients["max"]
+    alert = picked["mine"][0]
+    aid = alert["alert_id"]
+    csrf = token(ana)
+    # the page shows the alert by its partner's name, with a form per step
+    page = ana.get("/alerts").text
+    assert f'id="alert-{aid}"' in page and 'data-step="resolve"' in page
+    assert f'action="/alerts/{aid}/acknowledge"' in page
+    # without the form's token: refused
+    assert ana.post(f"/alerts/{aid}/acknowledge", data={}).status_code == 403
+    done = ana.post(
+        f"/alerts/{aid}/acknowledge",
+        data={"csrf_token": csrf, "back": "/alerts?severity="},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"/alerts?severity=#alert-{aid}"
+    assert ids(ana.get("/api/v1/alerts", params={"state": "acknowledged"}))[aid]["state"] == (
+        "acknowledged"
+    )
+    # acknowledged twice: refused with the reason, shown on the page
+    again = ana.post(f"/alerts/{aid}/acknowledge", data={"csrf_token": csrf})
+    assert again.status_code == 400
+    assert f"alert {aid} is acknowledged; only an open alert can be acknowledged" in again.text
+    # assigned to the manager, who finds it under "mine"
+    assign = ana.post(f"/alerts/{aid}/assign", data={"csrf_token": csrf, "owner": "max"})
+    assert assign.status_code == 200  # followed back to the list
+    assert aid in ids(max_.get("/api/v1/alerts", params={"owner": "me"}))
+    assert aid not in ids(ana.get("/api/v1/alerts", params={"owner": "me"}))
+    assert aid not in ids(ana.get("/api/v1/alerts", params={"owner": "unassigned"}))
+    # the manager resolves it with a note: gone from the default list, listed as resolved
+    empty = max_.post(f"/alerts/{aid}/resolve", data={"csrf_token": token(max_), "note": " "})
+    assert empty.status_code == 422
+    resolved = max_.post(
+        f"/alerts/{aid}/resolve",
+        data={"csrf_token": token(max_), "note": "Called the partner: a one-off"},
+        follow_redirects=False,
+    )
+    assert resolved.status_code == 303
+    assert aid not in ids(ana.get("/api/v1/alerts"))
+    shown = ids(ana.get("/api/v1/alerts", params={"state": "resolved"}))[aid]
+    assert shown["state"] == "resolved" and shown["note"] == "Called the partner: a one-off"
+    assert shown["owner"] == "max"
+    page = ana.get("/alerts", params={"state": "resolved"}).text
+    assert "Called the partner: a one-off" in page and 'data-step="reopen"' in page
+    assert entries(world, aid) == [("max", "resolve"), ("ana", "assign"), ("ana", "acknowledge")]
+
+
+def test_snoozed_alert_leaves_the_list_until_its_day_then_comes_back(world, clients, picked):
+    ana = clients["ana"]
+    aid = picked["mine"][1]["alert_id"]
+    ws = Workspace.open(world.root)
+    today = clock.today(ws)
+    until = today + timedelta(days=3)
+    # today is not a day after today
+    refused = ana.post(
+        f"/alerts/{aid}/snooze", data={"csrf_token": token(ana), "until": today.isoformat()}
+    )
+    assert refused.status_code == 400 and "snooze until a day after today" in refused.text
+    done = ana.post(
+        f"/alerts/{aid}/snooze",
+        data={"csrf_token": token(ana), "until": until.isoformat()},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert aid not in ids(ana.get("/api/v1/alerts"))
+    asleep = ids(ana.get("/api/v1/alerts", params={"state": "snoozed"}))[aid]
+    assert asleep["state"] == "snoozed" and asleep["snoozed_until"] == until.isoformat()
+    assert ws.words.date(until) in ana.get("/alerts", params={"state": "snoozed"}).text
+    # on the day it comes back: open again (the command line lists as of a day)
+    runner, w = CliRunner(), ["-w", str(world.root)]
+    before = runner.invoke(
+        cli, [*w, "alert", "list", "--on", (until - timedelta(days=1)).isoformat()]
+    )
+    assert before.exit_code == 0, before.output
+    assert aid not in before.output
+    back = runner.invoke(cli, [*w, "alert", "list", "--on", until.isoformat()])
+    assert back.exit_code == 0 and aid in back.output
+    found = work.states(ws, [aid])[aid]
+    assert found.shown(until) == "open" and found.shown(until - timedelta(days=1)) == "snoozed"
+    assert entries(world, aid) == [("ana", "snooze")]
+
+
+def test_a_manager_acts_only_on_partners_they_see_and_a_partner_user_never(world, clients, picked):
+    max_, pat, ana = clients["max"], clients["pat"], clients["ana"]
+    foreign = picked["foreign"]["alert_id"]
+    csrf = token(max_)
+    for step, data in (("acknowledge", {}), ("resolve", {"note": "done"})):
+        answer = max_.post(f"/alerts/{foreign}/{step}", data={"csrf_token": csrf, **data})
+        assert answer.status_code == 404, answer.text[:200]
+        api = max_.post(
+            f"/api/v1/alerts/{foreign}/{step}", json=data, headers={"X-CSRF-Token": csrf}
+        )
+        assert api.status_code == 404
+    assert foreign not in ids(max_.get("/api/v1/alerts", params={"state": "open"}))
+    # a partner user: no list, no step
+    assert pat.get("/alerts").status_code == 403
+    assert pat.get("/api/v1/alerts").status_code == 403
+    pat_csrf = csrf_of(pat, "/registrations")
+    assert (
+        pat.post(f"/alerts/{foreign}/acknowledge", data={"csrf_token": pat_csrf}).status_code == 403
+    )
+    # the manager may not own an alert of a partner they do not look after
+    refused = ana.post(f"/alerts/{foreign}/assign", data={"csrf_token": token(ana), "owner": "max"})
+    assert refused.status_code == 400 and "max does not look after this partner" in refused.text
+    # nor may a partner user or someone unknown
+    for name in ("pat", "nobody-here"):
+        refused = ana.post(
+            f"/alerts/{foreign}/assign", data={"csrf_token": token(ana), "owner": name}
+        )
+        assert (
+            refused.status_code == 400
+            and f"no active admin, analyst or partner manager named '{name}'"
+            in refused.text.replace("&#39;", "'")
+        )
+    assert entries(world, foreign) == []
+    # an unknown id: 404
+    assert (
+        ana.post("/alerts/abcdef012345/acknowledge", data={"csrf_token": token(ana)}).status_code
+        == 404
+    )
+
+
+def test_the_api_steps(world, clients, picked):
+    ada = clients["ada"]
+    aid = picked["mine"][2]["alert_id"]
+    headers = {"X-CSRF-Token": csrf_of(ada, "/alerts")}
+    got = ada.post(f"/api/v1/alerts/{aid}/assign", json={"owner": "ana"}, headers=headers)
+    assert got.status_code == 200 and got.json()["owner"] == "ana" and got.json()["state"] == "open"
+    got = ada.post(
+        f"/api/v1/alerts/{aid}/resolve", json={"note": "Fixed in the CRM"}, headers=headers
+    )
+    assert got.json()["state"] == "resolved" and got.json()["note"] == "Fixed in the CRM"
+    got = ada.post(f"/api/v1/alerts/{aid}/reopen", headers=headers)
+    assert got.json()["state"] == "open" and got.json()["note"] is None
+    assert entries(world, aid) == [("ada", "reopen"), ("ada", "resolve"), ("ada", "assign")]
+
+
+def test_the_command_line_works_alerts_and_says_what_is_wrong(world, picked):
+    runner, w = CliRunner(), ["-w", str(world.root)]
+    rows = [
+        r for r in picked["all"] if r["alert_id"] not in {a["alert_id"] for a in picked["mine"]}
+    ]
+    aid = next(r["alert_id"] for r in rows if r["alert_id"] != picked["foreign"]["alert_id"])
+    ack = runner.invoke(cli, [*w, "alert", "ack", aid, "--by", "ana"])
+    assert ack.exit_code == 0, ack.output
+    assert f"Alert {aid} acknowledged" in ack.output and "acknowledged, unassigned" in ack.output
+    assigned = runner.invoke(cli, [*w, "alert", "assign", aid, "ada", "--by", "ana"])
+    assert assigned.exit_code == 0 and "owner ada" in assigned.output
+    listed = runner.invoke(cli, [*w, "alert", "list", "--owner", "ada"])
+    assert listed.exit_code == 0 and aid in listed.output
+    until = clock.today(Workspace.open(world.root)) + timedelta(days=7)
+    snoozed = runner.invoke(
+        cli, [*w, "alert", "snooze", aid, "--until", until.isoformat(), "--by", "ana"]
+    )
+    assert snoozed.exit_code == 0 and "snoozed until" in snoozed.output
+    resolved = runner.invoke(
+        cli, [*w, "alert", "resolve", aid, "-n", "Partner re-trained", "--by", "ada"]
+    )
+    assert resolved.exit_code == 0 and "resolved" in resolved.output
+    twice = runner.invoke(cli, [*w, "alert", "resolve", aid, "-n", "again", "--by", "ada"])
+    assert twice.exit_code == 1
+    assert (
+        f"alert {aid} is resolved; only an open or acknowledged alert can be resolved"
+        in " ".join(twice.output.split())
+    )
+    unknown = runner.invoke(cli, [*w, "alert", "ack", "ffff00001111"])
+    assert unknown.exit_code == 1 and "no alert 'ffff00001111'" in unknown.output
+    assert "Traceback" not in unknown.output + twice.output
+    no_user = runner.invoke(cli, [*w, "alert", "assign", picked["foreign"]["alert_id"], "zed"])
+    assert no_user.exit_code == 1 and "named 'zed'" in no_user.output
+    assert entries(world, aid) == [
+        ("ada", "resolve"),
+        ("ana", "snooze"),
+        ("ana", "assign"),
+        ("ana", "acknowledge"),
+    ]
+
+
+def test_the_state_survives_a_new_run_of_the_same_period(world, clients, picked):
+    aid = picked["mine"][0]["alert_id"]  # resolved by the first test
+    before = work.states(Workspace.open(world.root), [aid])[aid]
+    assert before.status is work.AlertStatus.RESOLVED
+    runner = CliRunner()
+    done = runner.invoke(cli, ["-w", str(world.root), "run"])
+    assert done.exit_code == 0, done.output
+    ws = Workspace.open(world.root)
+    data = RunData(ws)
+    assert data.run.run_id > 1
+    assert aid in set(data.alerts.table["alert_id"].to_pylist())
+    fresh = world.client("ana")
+    shown = ids(fresh.get("/api/v1/alerts", params={"state": "resolved"}))
+    assert shown[aid]["note"] == "Called the partner: a one-off"
+
+
+def test_the_migration_adds_the_table_to_a_0006_database(tmp_path):
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import create_engine, inspect, text
+
+    from partnerscope.appdb import MIGRATIONS
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'app.db'}")
+
+    def migrate(revision: str, *, down: bool = False) -> None:
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(config, revision)
+
+    migrate("0006")
+    assert "alert_states" not in inspect(engine).get_table_names()
+    migrate("head")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO alert_states (alert_id, partner_id, kind, metric, period_start, "
+                "status, updated_at, updated_by) VALUES ('a1', 'P1', 'threshold', 'm', "
+                "'2026-01-01', 'open', '2026-01-02 00:00:00', 'ana')"
+            )
+        )
+        assert connection.execute(text("SELECT status FROM alert_states")).scalar() == "open"
+    migrate("0006", down=True)
+    assert "alert_states" not in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_wanted_filters_by_state_and_owner():
+    today = date(2026, 3, 1)
+    asleep = work.AlertState("a", work.AlertStatus.ACKNOWLEDGED, "max", date(2026, 3, 2))
+    awake = work.AlertState("b", work.AlertStatus.OPEN, None, date(2026, 3, 1))
+    done = work.AlertState("c", work.AlertStatus.RESOLVED, "ana", date(2026, 4, 1), "ok")
+    pick = lambda **k: [s.alert_id for s in (asleep, awake, done) if work.wanted(s, today, **k)]  # noqa: E731
+    assert pick(state=None, owner=None, me="max") == ["b"]
+    assert pick(state="snoozed", owner=None, me="max") == ["a"]
+    assert pick(state="resolved", owner=None, me="max") == ["c"]
+    assert pick(state="snoozed", owner="me", me="max") == ["a"]
+    assert pick(state=None, owner="unassigned", me="max") == ["b"]
+    assert done.shown(today) == "resolved" and asleep.shown(date(2026, 3, 2)) == "acknowledged"
