@@ -137,7 +137,7 @@ def world(web_world: WebWorld, tmp_path_factory: pytest.TempPathFactory) -> WebW
 
 def page_routes(app: Any) -> list[str]:
     """The paths of the app's HTML pages: every GET route outside the API and the static files
-    (the CSV download left out: a file, not a page)."""
+    (a download, its path ending in .csv, .pdf or .xlsx, left out: a file, not a page)."""
     found: list[str] = []
 
     def walk(routes: Any, prefix: str) -> None:
@@ -150,7 +150,7 @@ def page_routes(app: Any) -> list[str]:
             methods = getattr(route, "methods", None) or set()
             if "GET" not in methods or path.startswith(("/api/", "/static")):
                 continue
-            if path.endswith(".csv") or path in found:
+            if re.search(r"\.\w+$", path) or path in found:
                 continue
             found.append(path)
 

@@ -32,7 +32,10 @@ DEFAULT_WORDS = Words()
 
 #: (path, label, roles) of the navigation bar.
 NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
-    ("/", "Dashboard", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
+    ("/", "Dashboard", (Role.ADMIN, Role.ANALYST)),
+    ("/", "My partners", (Role.PARTNER_MANAGER,)),
+    ("/dashboard", "Dashboard", (Role.PARTNER_MANAGER,)),
+    ("/", "Home", (Role.PARTNER_USER, Role.FINANCE)),
     ("/partners", "Partners", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
     ("/tiers", "Tiers", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
     ("/alerts", "Alerts", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
@@ -51,6 +54,26 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/audit", "Audit log", (Role.ADMIN,)),
     ("/portal", "My scorecard", (Role.PARTNER_USER,)),
 )
+#: the navigation's sections (label → paths of NAV), in order: the bar shows each section as a
+#: group of links, and a phone's menu as a titled list; a path in no section comes first, alone
+NAV_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Portfolio", ("/", "/dashboard", "/partners", "/tiers", "/alerts")),
+    ("Pipeline", ("/leads", "/registrations")),
+    ("Money", ("/payouts", "/mdf")),
+    ("Planning", ("/decisions", "/scenarios")),
+    ("Data", ("/runs", "/quality", "/audit")),
+)
+
+
+def sections(nav: Sequence[tuple[str, str]]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """A user's links of the bar (``nav``: path, label) in their sections, an empty section left
+    out; links in no section first, under an empty title."""
+    where = {path: title for title, paths in NAV_SECTIONS for path in paths}
+    grouped: dict[str, list[tuple[str, str]]] = {"": []}
+    grouped.update({title: [] for title, _ in NAV_SECTIONS})
+    for path, label in nav:
+        grouped[where.get(path, "")].append((path, label))
+    return [(title, links) for title, links in grouped.items() if links]
 
 
 def located(errors: Sequence[Any]) -> list[str]:
@@ -110,6 +133,7 @@ def page(
             csrf_field=CSRF_FIELD,
             csrf_header=CSRF_HEADER,
             nav=nav,
+            nav_sections=sections(nav),
             path=request.url.path,
             version=__version__,
             #: how numbers, money, dates and names are written (partnerscope.present)
