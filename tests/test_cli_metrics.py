@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from partnerscope.runs import get_run
 from tests.conftest import make_workspace
 from tests.test_cli import assert_one_error_line, run, wide_console  # noqa: F401
 from tests.test_runs import CONFIG as RUNS_CONFIG
@@ -68,12 +69,19 @@ def test_run_runs_and_show_partner(ws):
     assert "│ 1   │" in runs and "full" in runs
     shown = run("-w", str(ws.root), "show", "partner", "P1", "--period", "2024-Q1").output
     assert "Acme (P1) — FY2024-Q1" in shown
-    assert "partner_type: other (2 partners)" in shown
+    assert "partner type: Other partner (2 partners)" in shown
     # P1 won 100 of 150 closed in Q1; P2, its only peer, won nothing (O4 closed 1 April);
     # the previous quarter FY2023-Q4 is before the data: undefined, not zero
-    assert cells(shown, "Metric") == ["metric", "FY2024-Q1", "", "FY2023-Q4", "partner_type median"]
-    assert cells(shown, "Won revenue") == ["Won revenue", "100 USD", "", "—", "50 USD"]
-    assert cells(shown, "Win rate") == ["Win rate", "50.0 %", "", "—", "50.0 %"]
+    head = ["metric", "FY2024-Q1", "", "FY2023-Q4", "median by partner type"]
+    assert cells(shown, "Metric") == head
+    assert cells(shown, "Won revenue") == ["Won revenue", "$100", "", "—", "$50"]
+    assert cells(shown, "Win rate") == ["Win rate", "50.0%", "", "—", "50.0%"]
+    # no catalog key, no unit code, no hash
+    for key in ("won_revenue", "win_rate", "partner_type", "USD", "None", "nan"):
+        assert key not in shown, key
+    manifest = get_run(ws)
+    assert manifest.config_hash[:8] not in runs
+    assert manifest.config_hash[:8] in run("-w", str(ws.root), "runs", "--hashes").output
 
 
 @pytest.mark.parametrize(

@@ -867,18 +867,19 @@ def cli(ws: Workspace, *args: str, code: int = 0) -> str:
 @pytest.mark.usefixtures("wide_console")
 def test_the_cli(ws: Workspace, tmp_path: Path) -> None:
     out = cli(ws, "request", "P2", "--type", "event", "--name", "Roadshow", "--amount", "5,000")
-    assert "Submitted MDF request #1: Roadshow (event), 5,000.00 requested; P2 has" in out
+    assert "Submitted MDF request #1: Roadshow (event), $5,000.00 requested; P2 has" in out
     out = cli(ws, "approve", "1", "--amount", "4000", "--by", "fin")
-    assert "Approved MDF request #1 for 4,000.00; claim it by" in out
+    assert "Approved MDF request #1 for $4,000.00; claim it by" in out
     out = cli(ws, "list", "--partner", "P2")
-    assert "│ 1 " in out and "approved" in out and "4,000.00" in out
+    assert "│ 1 " in out and "approved" in out and "$4,000.00" in out
     out = cli(ws, "budget", "set", "P3", "9000", "--year", "FY2025", "--reason", "pilot")
-    assert "P3's FY2025 MDF budget is now 9,000.00; 9,000.00 left." in out
+    assert "P3's FY2025 MDF budget is now $9,000.00; $9,000.00 left." in out
     out = cli(ws, "budgets", "--year", "FY2025")
     assert "override (" in out and "Tier 2 growth" in out
     out = cli(ws, "returns", "--by", "type")
-    assert "MDF returns FY2025 (targets: ROI 200 %, pipeline 5 : 1)" in out
-    assert "│ event " in out and "300 % ✓" in out
+    # returns as multiples, as the metrics and the reports write them: ROI 300 % is 3.0×
+    assert "MDF returns FY2025 (goals: MDF ROI 2.0×, MDF pipeline ratio 5.0×)" in out
+    assert "│ event " in out and "3.0× ✓" in out
     proposal = tmp_path / "proposal.csv"
     out = cli(ws, "reallocate", "--explain", "--out", str(proposal))
     assert "MDF reallocation FY2025 → FY2026" in out and "Proposed activity mix" in out
@@ -937,5 +938,5 @@ def test_the_cli_refuses_a_year_not_open_in_one_line(ws: Workspace) -> None:
     out = cli(
         ws, "request", "P1", "-t", "event", "-n", "Summit", "-a", "100", "-y", f"FY{current + 1}"
     )
-    assert "Submitted MDF request #1: Summit (event), 100.00 requested; P1 has" in out
+    assert "Submitted MDF request #1: Summit (event), $100.00 requested; P1 has" in out
     assert f"of its FY{current + 1} budget" in out

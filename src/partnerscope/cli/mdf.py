@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from partnerscope.money.mdf import MdfRequest, Return
+    from partnerscope.present import Words
+    from partnerscope.workspace import Workspace
 
 mdf_app = typer.Typer(
     no_args_is_help=True,
@@ -33,19 +35,39 @@ Year = Annotated[
 ]
 
 
-def _money(amount: Decimal | None) -> str:
-    from partnerscope.amounts import money
+def _names(ws: Workspace) -> dict[str, str]:
+    from partnerscope.warehouse import partner_names
 
-    return money(amount)
+    return partner_names(ws)
+
+
+def _partner(names: dict[str, str], partner_id: str) -> str:
+    """A partner in a table: its name, the id beside it dimmed."""
+    name = names.get(partner_id, partner_id)
+    if not partner_id or name == partner_id:
+        return escape(partner_id)
+    return f"{escape(name)} [dim]{escape(partner_id)}[/]"
+
+
+def _words(ctx: typer.Context) -> Words:
+    """The workspace's way of writing money and ratios."""
+    words: Words = state(ctx).workspace().words
+    return words
+
+
+def _money(w: Words, amount: Decimal | None) -> str:
+    """An amount to the cent with its currency: ``$5,000.00``."""
+    return w.money(amount, cents=True)
 
 
 def _left(ctx: typer.Context, found: MdfRequest) -> str:
     from partnerscope.money import mdf
 
+    w = _words(ctx)
     budget = mdf.budget(state(ctx).workspace(), found.partner_id, found.fiscal_year)
     return (
-        f"{found.partner_id} has {_money(budget.left)} left of its {found.fiscal_year} budget "
-        f"of {_money(budget.amount)}"
+        f"{found.partner_id} has {_money(w, budget.left)} left of its {found.fiscal_year} budget "
+        f"of {_money(w, budget.amount)}"
     )
 
 
@@ -67,6 +89,7 @@ def mdf_budgets(
     from partnerscope.amounts import ZERO
     from partnerscope.money import mdf
 
+    w = _words(ctx)
     found = mdf.budgets(state(ctx).workspace(), year)
     shown = [b for b in found if everyone or b.amount or b.committed or b.imported_spend]
     label = found[0].fiscal_year if found else (year or "")
@@ -91,18 +114,18 @@ def mdf_budgets(
         table.add_row(
             b.partner_id,
             escape(b.tier or "—"),
-            _money(b.amount),
+            _money(w, b.amount),
             source,
-            _money(b.committed),
-            _money(b.imported_spend),
-            _money(b.left),
+            _money(w, b.committed),
+            _money(w, b.imported_spend),
+            _money(w, b.left),
         )
     console.print(table)
     total = sum((b.amount for b in found), ZERO)
     left = sum((b.left for b in found), ZERO)
     console.print(
-        f"{len(shown)} of {len(found)} partners listed; budgets {_money(total)}, "
-        f"left {_money(left)}"
+        f"{len(shown)} of {len(found)} partners listed; budgets {_money(w, total)}, "
+        f"left {_money(w, left)}"
     )
 
 
@@ -119,10 +142,11 @@ def mdf_budget_set(
     from partnerscope.money import mdf
 
     ws = state(ctx).workspace()
+    w = _words(ctx)
     found = mdf.set_budget(ws, partner_id, year, amount, reason=reason, by=actor(by))
     console.print(
-        f"{partner_id}'s {found.fiscal_year} MDF budget is now {_money(found.amount)}; "
-        f"{_money(found.left)} left."
+        f"{partner_id}'s {found.fiscal_year} MDF budget is now {_money(w, found.amount)}; "
+        f"{_money(w, found.left)} left."
     )
 
 
@@ -158,6 +182,7 @@ def mdf_request(
     and `request_years_ahead` open other years."""
     from partnerscope.money import mdf
 
+    w = _words(ctx)
     found = mdf.submit(
         state(ctx).workspace(),
         partner_id,
@@ -169,7 +194,7 @@ def mdf_request(
     )
     console.print(
         f"Submitted {found.ref}: {escape(found.name)} ({found.activity_type}), "
-        f"{_money(found.requested_amount)} requested; {_left(ctx, found)}."
+        f"{_money(w, found.requested_amount)} requested; {_left(ctx, found)}."
     )
     console.print(f"Next: `partnerscope mdf approve {found.request_id}` or `mdf reject`.")
 
@@ -186,10 +211,11 @@ def mdf_approve(
     """Approve a request (refused beyond the amount requested or the budget left)."""
     from partnerscope.money import mdf
 
+    w = _words(ctx)
     found = mdf.approve(state(ctx).workspace(), request_id, amount=amount, by=actor(by))
     assert found.deadline is not None
     console.print(
-        f"Approved {found.ref} for {_money(found.approved_amount)}; claim it by "
+        f"Approved {found.ref} for {_money(w, found.approved_amount)}; claim it by "
         f"{found.deadline.isoformat()}. {_left(ctx, found)}."
     )
 
@@ -221,9 +247,10 @@ def mdf_claim(
     """Claim an approved request: at most the approved amount, by its deadline, with proof."""
     from partnerscope.money import mdf
 
+    w = _words(ctx)
     found = mdf.claim(state(ctx).workspace(), request_id, amount=amount, proof=proof, by=actor(by))
     proof_ref = escape(found.proof_ref or "")
-    console.print(f"Claimed {found.ref}: {_money(found.claimed_amount)} (proof {proof_ref})")
+    console.print(f"Claimed {found.ref}: {_money(w, found.claimed_amount)} (proof {proof_ref})")
     console.print(f"Next: `partnerscope mdf pay {found.request_id}` once it is paid.")
 
 
@@ -232,8 +259,9 @@ def mdf_pay(ctx: typer.Context, request_id: RequestId, by: By = None) -> None:
     """Record the payment of a claimed request (the claimed amount)."""
     from partnerscope.money import mdf
 
+    w = _words(ctx)
     found = mdf.pay(state(ctx).workspace(), request_id, by=actor(by))
-    console.print(f"Paid {found.ref}: {_money(found.paid_amount)}. {_left(ctx, found)}.")
+    console.print(f"Paid {found.ref}: {_money(w, found.paid_amount)}. {_left(ctx, found)}.")
 
 
 @mdf_app.command("list")
@@ -249,6 +277,7 @@ def mdf_list(
     """The MDF requests and where each stands."""
     from partnerscope.money import mdf
 
+    w = _words(ctx)
     found = mdf.requests(state(ctx).workspace(), partner=partner, year=year, status=status)
     table = Table(
         "#",
@@ -271,11 +300,11 @@ def mdf_list(
             item.activity_type.value,
             escape(item.name),
             item.status.value,
-            _money(item.requested_amount),
-            _money(item.approved_amount),
+            _money(w, item.requested_amount),
+            _money(w, item.approved_amount),
             item.deadline.isoformat() if item.deadline else "—",
-            _money(item.claimed_amount),
-            _money(item.paid_amount),
+            _money(w, item.claimed_amount),
+            _money(w, item.paid_amount),
         )
     console.print(table)
     console.print(f"{len(found)} request(s)")
@@ -299,20 +328,20 @@ def mdf_export_activities(
 # ----------------------------------------------------------------------------- analysis
 
 
-def _ratio_cell(value: Decimal | None, met: bool | None, percent: bool) -> str:
+def _ratio_cell(w: Words, metric: str, value: Decimal | None, met: bool | None) -> str:
+    """A return as its metric writes it (``5.9×``), marked against its target."""
     if value is None:
         return "—"
-    text = f"{value * 100:,.0f} %" if percent else f"{value:,.1f} : 1"
-    return f"{text} {'✓' if met else '✗'}"
+    return f"{w.of_metric(metric, value)} {'✓' if met else '✗'}"
 
 
-def _return_row(row: Return) -> list[str]:
+def _return_row(w: Words, row: Return) -> list[str]:
     return [
-        _money(row.spend),
-        _money(row.attributed_revenue),
-        _ratio_cell(row.roi, row.roi_met, True),
-        _money(row.pipeline),
-        _ratio_cell(row.pipeline_ratio, row.pipeline_met, False),
+        _money(w, row.spend),
+        _money(w, row.attributed_revenue),
+        _ratio_cell(w, "mdf_roi", row.roi, row.roi_met),
+        _money(w, row.pipeline),
+        _ratio_cell(w, "mdf_pipeline_ratio", row.pipeline_ratio, row.pipeline_met),
     ]
 
 
@@ -335,25 +364,31 @@ def mdf_returns(
     """MDF ROI and pipeline to spend against the targets, as the metrics define them."""
     from partnerscope.money import mdf
 
-    found = mdf.returns(state(ctx).workspace(), by, first, last)
+    ws = state(ctx).workspace()
+    w = ws.words
+    found = mdf.returns(ws, by, first, last)
     keys = {"activity": ["activity", "partner", "type"], "partner": ["partner"], "type": ["type"]}
+    names = _names(ws) if found.by.value in ("partner", "activity") else {}
+    roi, pipeline = w.metric("mdf_roi"), w.metric("mdf_pipeline_ratio")
     table = Table(
         *keys[found.by.value],
         "spend",
         "attributed revenue",
-        "ROI",
+        roi,
         "pipeline",
-        "pipeline : spend",
-        title=f"MDF returns {found.window} (targets: ROI {found.roi_target * 100:,.0f} %, "
-        f"pipeline {found.pipeline_ratio_target:,.0f} : 1)",
+        pipeline,
+        title=f"MDF returns {found.window} (goals: {roi} "
+        f"{w.of_metric('mdf_roi', found.roi_target)}, {pipeline} "
+        f"{w.of_metric('mdf_pipeline_ratio', found.pipeline_ratio_target)})",
     )
     for row in found.rows:
-        head = [escape(row.key)]
+        by_partner = found.by.value == "partner"
+        head = [_partner(names, row.key) if by_partner else escape(row.key)]
         if found.by.value == "activity":
-            head += [row.partner_id or "", row.activity_type or ""]
-        table.add_row(*head, *_return_row(row))
+            head += [_partner(names, row.partner_id or ""), row.activity_type or ""]
+        table.add_row(*head, *_return_row(w, row))
     pad = [""] * (len(keys[found.by.value]) - 1)
-    table.add_row("all", *pad, *_return_row(found.total), style="bold")
+    table.add_row("all", *pad, *_return_row(w, found.total), style="bold")
     console.print(table)
 
 
@@ -382,6 +417,7 @@ def mdf_reallocate(
     See docs/mdf.md for the rule."""
     from partnerscope.money import mdf
 
+    w = _words(ctx)
     found = mdf.propose_reallocation(state(ctx).workspace(), year)
     table = Table(
         "partner",
@@ -389,8 +425,8 @@ def mdf_reallocate(
         f"budget {found.from_year}",
         f"proposed {found.to_year}",
         "change",
-        "ROI",
-        "pipeline : spend",
+        w.metric("mdf_roi"),
+        w.metric("mdf_pipeline_ratio"),
         "held at",
         title=f"MDF reallocation {found.from_year} → {found.to_year}",
     )
@@ -398,11 +434,11 @@ def mdf_reallocate(
         table.add_row(
             line.partner_id,
             escape(line.name),
-            _money(line.current),
-            _money(line.proposed),
-            f"{line.change:+,.2f}",
-            "—" if line.roi is None else f"{line.roi * 100:,.0f} %",
-            "—" if line.pipeline_ratio is None else f"{line.pipeline_ratio:,.1f} : 1",
+            _money(w, line.current),
+            _money(w, line.proposed),
+            ("+" if line.change > 0 else "") + _money(w, line.change),
+            w.of_metric("mdf_roi", line.roi),
+            w.of_metric("mdf_pipeline_ratio", line.pipeline_ratio),
             line.bound.value if line.bound else "",
         )
     console.print(table)
@@ -413,7 +449,7 @@ def mdf_reallocate(
         mix = Table(
             "activity type",
             f"spend {found.from_year}",
-            "ROI",
+            w.metric("mdf_roi"),
             "budget now",
             "proposed",
             title="Proposed activity mix",
@@ -421,10 +457,10 @@ def mdf_reallocate(
         for item in found.mix:
             mix.add_row(
                 item.activity_type,
-                _money(item.spend),
-                "—" if item.roi is None else f"{item.roi * 100:,.0f} %",
-                f"{_money(item.current)} ({item.current / found.total * 100:.0f} %)",
-                f"{_money(item.proposed)} ({item.proposed / found.total * 100:.0f} %)",
+                _money(w, item.spend),
+                w.of_metric("mdf_roi", item.roi),
+                f"{_money(w, item.current)} ({w.share(item.current / found.total, digits=0)})",
+                f"{_money(w, item.proposed)} ({w.share(item.proposed / found.total, digits=0)})",
             )
         console.print(mix)
     console.print(escape(found.rule))

@@ -73,7 +73,8 @@ def compute_run(ws: Workspace, *, as_of: datetime | None, full: bool = False) ->
     console.print(
         f"Run [bold]{manifest.run_id}[/] ({manifest.mode}: {escape(manifest.reason)}) in "
         f"{manifest.seconds:.1f} s: {manifest.rows:,} rows of {len(manifest.metrics)} metrics, "
-        f"periods {manifest.first_month} to {manifest.last_month}, as of {manifest.as_of} UTC."
+        f"periods {manifest.first_month} to {manifest.last_month}, data as of "
+        f"{ws.words.moment(manifest.as_of_time)}."
     )
     if manifest.posted:
         console.print(f"  {escape(manifest.posted['summary'])}.")
@@ -85,7 +86,8 @@ def compute_run(ws: Workspace, *, as_of: datetime | None, full: bool = False) ->
             f"{ruleset}: " + ", ".join(f"{name} {n}" for name, n in counts.items())
             for ruleset, counts in summary["tiers"].items()
         )
-        flags = ", ".join(f"{kind} {n}" for kind, n in summary["flags"].items()) or "none"
+        flags = ", ".join(f"{ws.words.flag(kind)} {n}" for kind, n in summary["flags"].items())
+        flags = flags or "none"
         alerts = summary["alerts"]
         console.print(
             f"Evaluated {summary['period']}: {summary['scored']:,} of {summary['partners']:,} "
@@ -99,7 +101,15 @@ def compute_run(ws: Workspace, *, as_of: datetime | None, full: bool = False) ->
 
 
 @app.command("runs")
-def runs_command(ctx: typer.Context) -> None:
+def runs_command(
+    ctx: typer.Context,
+    hashes: Annotated[
+        bool,
+        typer.Option(
+            "--hashes", help="Also show each run's configuration hash and results digest."
+        ),
+    ] = False,
+) -> None:
     """List the stored runs, oldest first."""
     from partnerscope.runs import list_runs
 
@@ -108,16 +118,16 @@ def runs_command(ctx: typer.Context) -> None:
     if not runs:
         console.print("No run yet; compute the metrics with `partnerscope run`.")
         return
+    words = ws.words
     table = RichTable(
         "run",
         "finished (UTC)",
-        "as of (UTC)",
+        "data as of (UTC)",
         "mode",
         "seconds",
         "rows",
-        "config",
         "definitions",
-        "results digest",
+        *(("config", "results digest") if hashes else ()),
         title="Runs",
         title_justify="left",
     )
@@ -127,11 +137,10 @@ def runs_command(ctx: typer.Context) -> None:
             run.finished_at[:19].replace("T", " "),
             run.as_of.replace("T", " "),
             run.mode,
-            f"{run.seconds:.1f}",
-            f"{run.rows:,}",
-            run.config_hash[:8],
+            words.number(run.seconds, digits=1),
+            words.number(run.rows),
             run.definitions_version,
-            run.digest[:12],
+            *((run.config_hash[:8], run.digest[:12]) if hashes else ()),
         )
     console.print(table)
 
@@ -158,7 +167,7 @@ def metrics_list(ctx: typer.Context) -> None:
     catalog, _config = _catalog(ctx)
     table = RichTable(
         "metric",
-        "label",
+        "name to type",
         "unit",
         "better",
         "kind",
@@ -169,8 +178,8 @@ def metrics_list(ctx: typer.Context) -> None:
         better = {"higher": "↑", "lower": "↓", "none": ""}[metric.spec.direction.value]
         own = "" if metric.builtin else " [cyan](own)[/]"
         table.add_row(
-            f"{metric.name}{own}",
-            escape(metric.label),
+            f"{escape(metric.label)}{own}",
+            f"[dim]{metric.name}[/]",
             metric.spec.unit.value,
             better,
             metric.kind.value,
@@ -263,30 +272,32 @@ def show_partner(
 
 
 def _print_partner_view(ws: Workspace, view: Any) -> None:
-    from partnerscope.metrics.format import change_marker, format_value
+    from partnerscope.metrics.format import change_marker
 
-    currency = ws.config.workspace.base_currency
+    words = ws.words
+    peers = str(view.cohort).replace("_", " ")
     console.print(
         f"[bold]{escape(view.partner_name)}[/] ({escape(view.partner_id)}) — {view.period.label}"
-        f"{'' if view.complete else ' (so far)'}; {view.cohort}: {escape(view.cohort_key or '—')} "
-        f"({view.cohort_size} partners); run {view.run_id} as of {view.as_of} UTC"
+        f"{'' if view.complete else ' (so far)'}; {peers}: "
+        f"{escape(words.cohort(view.cohort_key))} ({view.cohort_size} partners); "
+        f"run {view.run_id}, data as of {escape(str(view.as_of).replace('T', ' '))} UTC"
     )
     table = RichTable(
         "metric",
         view.period.label,
         "",
         view.previous.label,
-        f"{view.cohort} median",
+        f"median by {peers}",
         title_justify="left",
     )
     for row in view.rows:
         arrow, style = change_marker(row.value, row.previous, row.metric.spec.direction)
-        unit = row.metric.spec.unit
+        key = row.metric.name
         table.add_row(
             escape(row.metric.label),
-            format_value(row.value, unit, currency),
+            words.of_metric(key, row.value),
             f"[{style}]{arrow}[/]" if style else arrow,
-            format_value(row.previous, unit, currency),
-            format_value(row.cohort_median, unit, currency),
+            words.of_metric(key, row.previous),
+            words.of_metric(key, row.cohort_median),
         )
     console.print(table)
