@@ -19,7 +19,7 @@ BENCH_SCALE ?= 0.2
 METRICS_SCALE ?= 1
 ENGINES_SCALE ?= 0.1
 
-.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench bench-metrics bench-evaluation bench-reports bench-scenarios bench-web bench-engines bench-routing serve clean distclean
+.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench bench-metrics bench-evaluation bench-reports bench-scenarios bench-web bench-engines bench-routing serve screenshots clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -81,6 +81,9 @@ bench-web: $(STAMP) ## Partner page and its JSON twin under 20 and 100 concurren
 
 serve: $(STAMP) ## Serve the demo workspace's web app on http://127.0.0.1:8000/ (add a user first: see docs/web.md)
 	$(BIN)/partnerscope -w $(DEMO_DIR) serve
+
+screenshots: $(STAMP) ## Photograph the web app's main pages (laptop and phone) into docs/screenshots/ (needs chromium)
+	$(BIN)/python scripts/screenshots.py
 
 bench-scenarios: $(STAMP) ## Scenario Monte Carlo (100,000 trials × 36 months × 3 options) against a plain-Python loop
 	$(BIN)/python bench/scenarios.py
