@@ -18,7 +18,11 @@ from typing import TYPE_CHECKING, Any
 from partnerscope import __version__
 from partnerscope.errors import PartnerscopeError
 from partnerscope.metrics.definition import Direction, Unit
-from partnerscope.metrics.format import MISSING, format_value
+from partnerscope.present import MISSING
+
+if TYPE_CHECKING:
+    from partnerscope.metrics.definition import Metric
+    from partnerscope.present import Words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,7 +51,9 @@ class Figure:
 
 @dataclass(frozen=True)
 class Stamp:
-    """Where a report's figures come from: printed on every report."""
+    """Where a report's figures come from: the run and its date in every page's footer, the
+    rest (configuration, definitions, engine and versions) in the report's "About this run"
+    section at its end."""
 
     workspace: str
     run_id: int
@@ -56,9 +62,16 @@ class Stamp:
     definitions_version: str
     engine: str
     partnerscope: str
+    #: the as-of time in words (``Jul 1, 2024, 00:00 UTC``)
+    as_of_text: str = ""
+
+    def footer(self) -> str:
+        """The page footer's line: the run and the time its data is as of."""
+        return f"{self.workspace} · run {self.run_id} · data as of {self.as_of_text or self.as_of}"
 
     def line(self) -> str:
-        """The stamp in one line (a part left empty, as in a partner's edition, is left out)."""
+        """The stamp in one line, as a workbook's summary writes it (a part left empty, as in
+        a partner's edition, is left out)."""
         parts = [
             f"run {self.run_id}",
             f"as of {self.as_of} UTC",
@@ -68,6 +81,19 @@ class Stamp:
             f"partnerscope {self.partnerscope}" if self.partnerscope else "",
         ]
         return " · ".join(p for p in parts if p)
+
+    def about(self) -> list[tuple[str, str]]:
+        """The "About this run" lines (a part left empty, as in a partner's edition, is left
+        out). The configuration's and definitions' fingerprints are no reading matter: the
+        report keeps them in attributes (``data-config-hash``, ``data-definitions``) for a
+        check against the run, and the run's own page shows them."""
+        parts = [
+            ("Run", str(self.run_id)),
+            ("Data as of", self.as_of_text or self.as_of),
+            ("Engine", self.engine),
+            ("partnerscope", self.partnerscope),
+        ]
+        return [(k, v) for k, v in parts if v]
 
 
 @dataclass
@@ -83,6 +109,14 @@ class Report:
     sections: dict[str, Any] = field(default_factory=dict)
     #: name → Vega-Lite spec (rendered to SVG for HTML/PDF, embedded as-is by the web)
     charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: how the report writes what its templates write themselves (counts, dates)
+    words: Words = field(default_factory=lambda: _default_words())
+
+
+def _default_words() -> Words:
+    from partnerscope.present import Words
+
+    return Words()
 
 
 def stamp(data: RunData) -> Stamp:
@@ -96,7 +130,78 @@ def stamp(data: RunData) -> Stamp:
         definitions_version=run.definitions_version,
         engine=f"{kind} {run.engine.get(kind, '')}".strip(),
         partnerscope=__version__,
+        # the date in the locale's words, the time on the 24-hour clock the store keeps (UTC)
+        as_of_text=f"{data.workspace.words.date(run.as_of_time)}, {run.as_of_time:%H:%M} UTC",
     )
+
+
+def definitions(w: Writer, names: list[str]) -> list[dict[str, str]]:
+    """The "Definitions" appendix: each metric of the report by its label, what it means, and
+    its formula in words (the metrics it is made of by their labels)."""
+    out = []
+    for name in dict.fromkeys(names):
+        if name not in w.catalog.metrics:
+            continue
+        metric = w.catalog[name]
+        out.append(
+            {
+                "label": metric.label,
+                "description": in_words(w, metric.spec.description),
+                "formula": formula_words(w, metric),
+            }
+        )
+    return out
+
+
+def in_words(w: Writer, text: str) -> str:
+    """``text`` with the catalog metrics it names written by their labels (a description
+    may say ``won_revenue / quota``; a reader sees "won revenue / quota"), any other name
+    with underscores as words (``closed_at``: "closed at"), and a SQL null as "empty"."""
+    import re
+
+    catalog = w.catalog
+
+    def label(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if word in catalog.metrics:
+            return catalog[word].label.lower()
+        if word == "null":
+            return "empty"
+        return word.replace("_", " ").replace(".", " ")
+
+    return re.sub(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*", label, text)
+
+
+#: an aggregate's function in words
+AGGREGATES = {
+    "sum": "sum of",
+    "count": "count of",
+    "mean": "mean of",
+    "median": "median of",
+    "count_distinct": "number of distinct",
+}
+
+
+def formula_words(w: Writer, metric: Metric) -> str:
+    """A metric's formula in words: a ratio or formula with the metrics it names written by
+    their labels (``won revenue ÷ quota``); an aggregate as its function over its entity
+    (``sum of amount over opportunities``), without the filter's SQL."""
+    import re
+
+    from partnerscope.metrics.definition import Kind
+
+    if metric.kind is Kind.AGGREGATE:
+        s = metric.spec
+        measure = s.measure or ""
+        agg = AGGREGATES.get(str(s.agg), str(s.agg))
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", measure):
+            text = f"{agg} {measure} over {s.entity}"
+        elif str(s.agg) in ("count", "count_distinct"):
+            text = f"number of {s.entity}"
+        else:
+            text = f"{agg.removesuffix(' of')} over {s.entity}"
+        return in_words(w, text)
+    return in_words(w, metric.formula_text()).replace(" / ", " ÷ ")
 
 
 class Writer:
@@ -105,6 +210,7 @@ class Writer:
     def __init__(self, data: RunData) -> None:
         self.catalog = data.workspace.catalog
         self.currency = data.workspace.config.workspace.base_currency
+        self.words: Words = data.workspace.words
 
     def unit(self, metric: str) -> Unit:
         return self.catalog[metric].spec.unit if metric in self.catalog.metrics else Unit.NUMBER
@@ -114,9 +220,12 @@ class Writer:
         judged = ""
         if goal is not None and number is not None:
             judged = "good" if self.better_or_equal(metric, number, goal) else "bad"
-        return Figure(
-            metric, number, format_value(number, self.unit(metric), self.currency), judged
-        )
+        return Figure(metric, number, self.words.of_metric(metric, number), judged)
+
+    def money(self, metric: str, value: Any, *, compact: bool = False) -> Figure:
+        """A money figure, compact (``$52.3M``) where a tile or a chart shows it."""
+        number = as_number(value)
+        return Figure(metric, number, self.words.money(number, compact=compact))
 
     def better_or_equal(self, metric: str, value: float, other: float) -> bool:
         lower = metric in self.catalog.metrics and (
@@ -130,13 +239,7 @@ class Writer:
         if now is None or before is None:
             return Figure(metric, None, "")
         delta = now - before
-        unit = self.unit(metric)
-        if unit is Unit.SHARE:
-            text = f"{100 * delta:+.1f} pt"
-        elif before != 0:
-            text = f"{100 * delta / abs(before):+.0f} %"
-        else:
-            text = "new" if delta else "="
+        text = self.words.change(metric, now, before)
         judged = ""
         direction = self.catalog[metric].spec.direction if metric in self.catalog.metrics else None
         if delta and direction in (Direction.HIGHER, Direction.LOWER):
@@ -152,16 +255,32 @@ def as_number(value: Any) -> float | None:
 
 
 def pct_text(value: float | None) -> str:
-    return MISSING if value is None or value != value else f"{100 * value:.0f} %"
+    """A rank among peers (0–1) in words: ``62nd percentile``."""
+    from partnerscope.present import Words
+
+    return Words().percentile(value)
 
 
 def score_text(value: float | None) -> str:
-    return MISSING if value is None or value != value else f"{value:.1f}"
+    """A score (0–100) to one decimal."""
+    from partnerscope.present import Words
+
+    return Words().number(value, digits=1)
 
 
-def alert_row(alert: dict[str, Any]) -> dict[str, Any]:
+def alert_row(alert: dict[str, Any], w: Writer | None = None) -> dict[str, Any]:
+    """An alert as a report lists it: its kind and metric in words (``kind_text``,
+    ``metric_text``) beside the keys, which only go into attributes."""
     keys = ("alert_id", "partner_id", "period", "kind", "metric", "severity", "message", "status")
-    return {k: alert.get(k) for k in keys}
+    row = {k: alert.get(k) for k in keys}
+    from partnerscope.present import Words
+
+    words = w.words if w is not None else Words()
+    row["kind_text"] = words.alert_kind(str(row["kind"] or ""))
+    row["metric_text"] = words.metric(str(row["metric"])) if row["metric"] else MISSING
+    row["severity_text"] = str(row["severity"] or "").capitalize()
+    row["status_text"] = str(row["status"] or "").replace("_", " ").capitalize()
+    return row
 
 
 def trend_chart(
@@ -176,6 +295,7 @@ def trend_chart(
         title=title,
         unit=w.unit(metric),
         goal=goals.get(metric),
+        currency=w.currency,
     )
 
 

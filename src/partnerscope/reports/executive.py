@@ -6,14 +6,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from partnerscope.metrics.format import MISSING
+from partnerscope.present import MISSING
 from partnerscope.reports.content import (
     Figure,
     Report,
     ReportError,
     Writer,
     alert_row,
-    score_text,
+    definitions,
     stamp,
     trend_chart,
 )
@@ -76,6 +76,7 @@ def executive(data: RunData, period: str | None = None) -> Report:
             distribution.append(
                 {
                     "ruleset": ruleset,
+                    "ruleset_text": ruleset.capitalize(),
                     "tier": level.name,
                     "partners": len(here),
                     "up": sum(t["moved"] == "up" for t in here),
@@ -102,6 +103,7 @@ def executive(data: RunData, period: str | None = None) -> Report:
         subtitle=f"{len(data.scorecards.spans):,} partners scored in {label}",
         stamp=stamp(data),
         period=label,
+        words=w.words,
     )
     report.sections = {
         "kpis": kpis,
@@ -109,11 +111,21 @@ def executive(data: RunData, period: str | None = None) -> Report:
         "risers": movers["risers"],
         "decliners": movers["decliners"],
         "alert_counts": alert_counts,
-        "alerts": [{**alert_row(a), "partner": names[a["partner_id"]]} for a in top_alerts],
+        "alerts": [{**alert_row(a, w), "partner": names[a["partner_id"]]} for a in top_alerts],
         "new_alerts": sum(a["status"] == "new" for a in alerts),
-        "flags": _flag_counts(data),
-        "decisions": _decisions(data),
+        "flags": _flag_counts(data, w),
+        "decisions": _decisions(data, w),
         "mdf": _mdf(data, start, w, goals),
+        "definitions": definitions(
+            w,
+            [
+                *(str(k["name"]) for k in kpis),
+                "mdf_spend",
+                "mdf_attributed_revenue",
+                "mdf_roi",
+                "mdf_pipeline_ratio",
+            ],
+        ),
     }
 
     def line(metric: str, title: str) -> dict[str, Any]:
@@ -149,11 +161,16 @@ def executive(data: RunData, period: str | None = None) -> Report:
                 key=lambda r: (r["period"], r["rank"]),
             ),
             title="Performance tiers by period",
+            categories=order,
         ),
         "movers": ch.spec(
             "bars",
             [
-                {"label": m["name"], "value": m["change"].value, "group": m["direction"]}
+                {
+                    "label": m["name"],
+                    "value": m["change"].value,
+                    "group": "Risers" if m["direction"] == "up" else "Decliners",
+                }
                 for m in [*movers["risers"], *movers["decliners"]]
             ],
             title=f"Score change from the previous period, top {settings.movers} each way",
@@ -181,13 +198,16 @@ def _movers(data: RunData, start: Any, n: int, w: Writer) -> dict[str, list[dict
         changes.append((score - old, pid, score, old))
     changes.sort()
 
+    words = w.words
+
     def row(change: float, pid: str, score: float, old: float, direction: str) -> dict[str, Any]:
+        signed = words.number(abs(change), digits=1)
         return {
             "partner_id": pid,
             "name": data.partner_name(pid),
-            "score": Figure("score", score, score_text(score)),
-            "previous": Figure("score", old, score_text(old)),
-            "change": Figure("score_change", change, f"{change:+.1f}"),
+            "score": Figure("score", score, words.number(score, digits=1)),
+            "previous": Figure("score", old, words.number(old, digits=1)),
+            "change": Figure("score_change", change, ("+" if change > 0 else "−") + signed),
             "direction": direction,
         }
 
@@ -197,30 +217,62 @@ def _movers(data: RunData, start: Any, n: int, w: Writer) -> dict[str, list[dict
     }
 
 
-def _flag_counts(data: RunData) -> list[dict[str, Any]]:
+def _flag_counts(data: RunData, w: Writer) -> list[dict[str, Any]]:
     flags = data.flags.table.to_pylist()
     kinds = sorted({f["flag"] for f in flags})
     return [
-        {"flag": k, "partners": len({f["partner_id"] for f in flags if f["flag"] == k})}
+        {
+            "flag": k,
+            "flag_text": w.words.flag(k),
+            "good": k == "high_potential",
+            "partners": len({f["partner_id"] for f in flags if f["flag"] == k}),
+        }
         for k in kinds
     ]
 
 
-def _decisions(data: RunData) -> dict[str, Any]:
-    """Signals fired and reviews due on the run, from the decisions committed."""
+def _decisions(data: RunData, w: Writer) -> dict[str, Any]:
+    """Signals fired and reviews due on the run, from the decisions committed: said in words
+    (what happened and when the review is due), not as the commands that record a review."""
     from partnerscope.decisions.service import Decisions
 
     decisions = Decisions(data.workspace)
     records = decisions.store.records()
     if not records:
         return {"records": [], "alerts": []}
-    alerts, _ = decisions.check(today=data.run.as_of_time.date(), run_id=data.run.run_id)
+    today = data.run.as_of_time.date()
+    alerts, _ = decisions.check(today=today, run_id=data.run.run_id)
+    by_id = {r.decision_id: r for r in records}
+    words = w.words
+    said = []
+    for a in alerts:
+        record = by_id.get(a.decision_id)
+        name = f"{record.ref} {record.title}" if record else f"Decision {a.decision_id}"
+        if a.kind == "review_due":
+            when = words.date(a.due_on) if a.due_on else MISSING
+            late = a.due_on is not None and a.due_on < today
+            message = f"{name}: review due on {when}" + (" — overdue" if late else "")
+        elif a.kind == "signal_fired":
+            what = (
+                "stop condition met"
+                if "stop condition met" in a.message
+                else "reversal signal fired"
+            )
+            message = f"{name}: {what} — the decision should be reviewed"
+        else:
+            message = f"{name}: a signal of this decision cannot be checked on this run"
+        said.append({"kind": words.alert_kind(str(a.kind)), "message": message})
     return {
         "records": [
-            {"ref": r.ref, "title": r.title, "status": r.status.value, "owner": r.owner or MISSING}
+            {
+                "ref": r.ref,
+                "title": r.title,
+                "status": r.status.value.replace("_", " ").capitalize(),
+                "owner": r.owner or MISSING,
+            }
             for r in records
         ],
-        "alerts": [{"kind": str(a.kind), "message": a.message} for a in alerts],
+        "alerts": said,
     }
 
 
@@ -234,6 +286,7 @@ def _mdf(data: RunData, start: Any, w: Writer, goals: dict[str, float]) -> list[
         rows.append(
             {
                 "group": r["group_key"],
+                "group_text": w.words.partner_type(r["group_key"]),
                 "spend": w.fig("mdf_spend", r.get("mdf_spend")),
                 "revenue": w.fig("mdf_attributed_revenue", r.get("mdf_attributed_revenue")),
                 "roi": w.fig("mdf_roi", r.get("mdf_roi"), goal=goals.get("mdf_roi")),

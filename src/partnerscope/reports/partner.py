@@ -19,8 +19,16 @@ from typing import Any
 from partnerscope.reports.content import Report
 
 #: section → the keys of each of its entries a partner sees
-SUMMARY = ("score", "low_evidence", "evidence_coverage", "leading", "lagging", "annual_revenue")
-TIER = ("ruleset", "tier", "next")
+SUMMARY = (
+    "score",
+    "low_evidence",
+    "evidence_coverage",
+    "coverage_note",
+    "leading",
+    "lagging",
+    "annual_revenue",
+)
+TIER = ("ruleset", "ruleset_text", "tier", "next")
 EXPLANATION = ("metric", "label", "indicator", "value", "weight", "contribution")
 METRIC = ("name", "label", "weighted", "value", "previous", "change", "spark", "definition")
 CHARTS = ("history", "contributions")
@@ -43,6 +51,7 @@ def partner_scorecard(report: Report, tiers: Collection[str]) -> Report:
             "explanation": [_only(line, EXPLANATION) for line in sections["explanation"]],
             "metrics": [_only(row, METRIC) for row in sections["metrics"]],
             "trend_periods": list(sections["trend_periods"]),
+            "definitions": list(sections["definitions"]),
         },
         charts={name: spec for name, spec in report.charts.items() if name in CHARTS},
     )

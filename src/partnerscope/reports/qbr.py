@@ -13,6 +13,7 @@ from partnerscope.reports.content import (
     ReportError,
     Writer,
     as_number,
+    definitions,
     stamp,
     trend_chart,
 )
@@ -105,10 +106,11 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
     report = Report(
         kind="qbr",
         title=f"{data.partner_name(partner_id)} — quarterly business review {row['label']}",
-        subtitle=partner_line(data, partner_id),
+        subtitle=partner_line(data, partner_id, w),
         stamp=stamp(data),
         period=row["label"],
         partner_id=partner_id,
+        words=w.words,
     )
     report.sections = {
         "headline": {
@@ -123,6 +125,16 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
         "scorecard_period": view.period,
         "tiers": card["tiers"],
         "actions": _actions(card),
+        "definitions": definitions(
+            w,
+            [
+                "won_revenue",
+                "quota",
+                "quota_attainment",
+                "revenue_growth_yoy",
+                *(n for _, names, _ in QBR_SECTIONS for n in names),
+            ],
+        ),
     }
 
     def line(metric: str, title: str) -> dict[str, Any]:
@@ -136,6 +148,7 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
                 for m in plan_rows
             ],
             title=f"Won revenue (bars) against quota (ticks), {row['label']}",
+            currency=w.currency,
         ),
         "win_rate": line("win_rate", "Win rate by quarter"),
         "cycle": line("sales_cycle_days", "Sales cycle, days"),
@@ -206,18 +219,21 @@ def _actions(s: dict[str, Any]) -> list[dict[str, str]]:
     actions = []
     plan = s["plan"]
     if plan:
-        actions += [{"source": "improvement plan", "action": a} for a in plan["actions"]]
-    actions += [{"source": f"alert ({a['severity']})", "action": a["message"]} for a in s["alerts"]]
+        actions += [{"source": "Improvement plan", "action": a} for a in plan["actions"]]
     actions += [
-        {"source": f"{f['flag']} flag", "action": f"{f['criterion']}: {f['evidence']}"}
+        {"source": f"Alert, {a['severity_text'].lower()}", "action": a["message"]}
+        for a in s["alerts"]
+    ]
+    actions += [
+        {"source": f["flag_text"], "action": f"{f['criterion_text']}: {f['evidence']}"}
         for f in s["flags"]
     ]
     for tier in s["tiers"]:
         if tier["next"] and tier["next"]["gaps"]:
             actions.append(
                 {
-                    "source": f"{tier['ruleset']} tier",
-                    "action": f"to reach {tier['next']['tier']}: "
+                    "source": tier["ruleset_text"],
+                    "action": f"To reach {tier['next']['tier']}: "
                     + "; ".join(tier["next"]["gaps"]),
                 }
             )

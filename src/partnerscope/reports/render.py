@@ -28,15 +28,16 @@ def environment() -> jinja2.Environment:
 
 def html(report: Report) -> str:
     """The report as one self-contained HTML page: its charts rendered to SVG and inlined."""
-    from partnerscope.reports.charts import data_uri
+    from partnerscope.reports.charts import data_uri, empty
 
-    images = {name: data_uri(spec) for name, spec in report.charts.items()}
+    images = {name: data_uri(spec) for name, spec in report.charts.items() if not empty(spec)}
     template = environment().get_template(f"{report.kind}.html.j2")
-    return template.render(report=report, images=images)
+    return template.render(report=report, images=images, words=report.words)
 
 
 def pdf(page: str) -> bytes:
-    """The HTML page printed to PDF by WeasyPrint (A4, the run's stamp on every page)."""
+    """The HTML page printed to PDF by WeasyPrint (A4, a QBR landscape; the run and its date
+    in every page's footer)."""
     try:
         import weasyprint
         from weasyprint.urls import URLFetcher

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from partnerscope.metrics.definition import Unit
-from partnerscope.metrics.format import MISSING
+from partnerscope.present import MISSING
 from partnerscope.reports.content import (
     CohortMedians,
     Figure,
@@ -15,14 +15,16 @@ from partnerscope.reports.content import (
     Writer,
     alert_row,
     as_number,
-    pct_text,
-    score_text,
+    definitions,
+    formula_words,
+    in_words,
     stamp,
 )
 
 if TYPE_CHECKING:
     from partnerscope.evaluation.view import RunData, ScorecardView
     from partnerscope.metrics.definition import Metric
+    from partnerscope.present import Words
 
 
 def scorecard(
@@ -64,22 +66,24 @@ def scorecard(
                 "change": w.change(name, now.get(name), before.get(name)),
                 "cohort_median": w.fig(name, cohort_median.get(name)),
                 "spark": ch.sparkline([as_number(r.get(name)) for r in trend]),
-                "definition": definition(metric),
+                "definition": definition(metric, w),
             }
         )
     report = Report(
         kind="scorecard",
         title=f"{view.partner_name} — scorecard {view.period}",
-        subtitle=partner_line(data, partner_id),
+        subtitle=partner_line(data, partner_id, w),
         stamp=stamp(data),
         period=view.period,
         partner_id=partner_id,
+        words=w.words,
     )
     report.sections = {
         **card_sections(view, w),
         "explanation": _explanation(view, w),
         "metrics": metric_rows,
         "trend_periods": [r["label"] for r in trend],
+        "definitions": definitions(w, [str(row["name"]) for row in metric_rows]),
     }
     report.charts = {
         "history": ch.spec(
@@ -94,7 +98,7 @@ def scorecard(
                 {
                     "label": w.catalog[line.metric].label,
                     "value": round(line.contribution or 0.0, 2),
-                    "group": line.indicator,
+                    "group": line.indicator.capitalize(),
                 }
                 for line in view.lines
             ],
@@ -104,19 +108,23 @@ def scorecard(
     return report
 
 
-def definition(metric: Metric) -> str:
-    text = metric.formula_text()
-    description = metric.spec.description
-    return f"{description} ({text})" if description else text
+def definition(metric: Metric, w: Writer) -> str:
+    """What a metric means, in words (its formula in words when it has no description; the
+    full definitions are in the report's "Definitions" appendix)."""
+    return in_words(w, metric.spec.description) or formula_words(w, metric)
 
 
-def partner_line(data: RunData, partner_id: str) -> str:
+def partner_line(data: RunData, partner_id: str, w: Writer | None = None) -> str:
+    """The partner's id (secondary text), type in words, region, program tier and band."""
+    from partnerscope.present import Words
+
     rows = data.memberships.rows(partner_id)
     me = rows[-1] if rows else {}
     parts = [partner_id]
     for key in ("partner_type", "region", "program_tier", "revenue_band"):
         if me.get(key):
-            parts.append(str(me[key]))
+            value = str(me[key])
+            parts.append(Words.partner_type(value) if key == "partner_type" else value)
     return " · ".join(parts)
 
 
@@ -126,46 +134,63 @@ def card_sections(view: ScorecardView, w: Writer) -> dict[str, Any]:
     return {
         "summary": _summary(view, w),
         "tiers": _placements(view, w),
-        "alerts": [alert_row(a) for a in view.alerts],
-        "flags": [_flag(f) for f in view.flags],
-        "plan": _plan(view),
+        "alerts": [alert_row(a, w) for a in view.alerts],
+        "flags": [_flag(f, w) for f in view.flags],
+        "plan": _plan(view, w),
     }
 
 
 def _summary(view: ScorecardView, w: Writer) -> dict[str, Any]:
     card = view.card
+    words = w.words
+    coverage = as_number(card["evidence_coverage"])
+
+    def score(name: str, value: Any) -> Figure:
+        number = as_number(value)
+        return Figure(name, number, words.number(number, digits=1))
+
+    def rank(name: str) -> Figure:
+        number = as_number(card[name])
+        return Figure(name, number, words.percentile(number))
+
     return {
-        "score": Figure("score", as_number(card["score"]), score_text(card["score"])),
+        "score": score("score", card["score"]),
         "low_evidence": bool(card["low_evidence"]),
-        "evidence_coverage": Figure(
-            "evidence_coverage", card["evidence_coverage"], pct_text(card["evidence_coverage"])
-        ),
-        "cohort": card["cohort"] or MISSING,
+        "evidence_coverage": Figure("evidence_coverage", coverage, words.share(coverage, digits=0)),
+        "coverage_note": _coverage_note(words, coverage),
+        "cohort": words.cohort(card["cohort"]),
         "cohort_size": card["cohort_size"],
-        "cohort_percentile": Figure(
-            "cohort_percentile", card["cohort_percentile"], pct_text(card["cohort_percentile"])
-        ),
-        "score_percentile": Figure(
-            "score_percentile", card["score_percentile"], pct_text(card["score_percentile"])
-        ),
-        "leading": Figure(
-            "leading_score", card["leading_score"], score_text(card["leading_score"])
-        ),
-        "lagging": Figure(
-            "lagging_score", card["lagging_score"], score_text(card["lagging_score"])
-        ),
-        "annual_revenue": w.fig("won_revenue", card["annual_revenue"]),
+        "cohort_percentile": rank("cohort_percentile"),
+        "score_percentile": rank("score_percentile"),
+        "leading": score("leading_score", card["leading_score"]),
+        "lagging": score("lagging_score", card["lagging_score"]),
+        "annual_revenue": w.money("annual_revenue", card["annual_revenue"], compact=True),
     }
+
+
+def _coverage_note(words: Words, coverage: float | None) -> str:
+    """The sentence a scorecard says when evidence is missing: its contributions are scaled
+    to the weight the evidence covers (evaluation/scorecard.py)."""
+    if coverage is None or coverage <= 0:
+        return "No metric of the scorecard has enough evidence: there is no score."
+    if coverage >= 1 - 1e-9:
+        return ""
+    return (
+        f"Evidence covers {words.share(coverage, digits=0)} of the scorecard's weight; "
+        "contributions are scaled to it."
+    )
 
 
 def _explanation(view: ScorecardView, w: Writer) -> list[dict[str, Any]]:
     out = []
     for line in view.lines:
-        scored = "same"
+        words = w.words
+        scored = "as measured"
         if line.own_weight is not None and line.scored_value is not None:
             scored = (
-                f"{w.fig(line.metric, line.scored_value).text} ({pct_text(line.own_weight)} own "
-                f"data, cohort {w.fig(line.metric, line.cohort_rate).text})"
+                f"{w.fig(line.metric, line.scored_value).text} "
+                f"({words.share(line.own_weight, digits=0)} its own data, peers "
+                f"{w.fig(line.metric, line.cohort_rate).text})"
             )
         elif line.value is None:
             scored = "no evidence"
@@ -173,13 +198,15 @@ def _explanation(view: ScorecardView, w: Writer) -> list[dict[str, Any]]:
             {
                 "metric": line.metric,
                 "label": w.catalog[line.metric].label,
-                "indicator": line.indicator,
+                "indicator": line.indicator.capitalize(),
                 "value": w.fig(line.metric, line.value),
                 "scored": scored,
-                "normalized": Figure("normalized", line.normalized, score_text(line.normalized)),
-                "weight": Figure("weight", line.weight, f"{100 * line.weight:.0f} %"),
+                "normalized": Figure(
+                    "normalized", line.normalized, words.number(line.normalized, digits=1)
+                ),
+                "weight": Figure("weight", line.weight, words.share(line.weight, digits=0)),
                 "contribution": Figure(
-                    "contribution", line.contribution, score_text(line.contribution)
+                    "contribution", line.contribution, words.number(line.contribution, digits=1)
                 ),
             }
         )
@@ -187,8 +214,8 @@ def _explanation(view: ScorecardView, w: Writer) -> list[dict[str, Any]]:
 
 
 def _gap_text(w: Writer, metric: str, bound: str, required: float, current: float | None) -> str:
-    sign = "≥" if bound == "min" else "≤"
-    return f"{metric} {sign} {w.fig(metric, required).text} (now {w.fig(metric, current).text})"
+    """An unmet condition of the next tier: ``Quota attainment 6.2% (needs at least 80.0%)``."""
+    return w.words.needs(metric, bound, required, current)
 
 
 def _placements(view: ScorecardView, w: Writer) -> list[dict[str, Any]]:
@@ -204,6 +231,7 @@ def _placements(view: ScorecardView, w: Writer) -> list[dict[str, Any]]:
         out.append(
             {
                 "ruleset": p.ruleset,
+                "ruleset_text": _ruleset(p.ruleset),
                 "tier": p.effective,
                 "placed": p.placed,
                 "moved": p.moved,
@@ -216,25 +244,38 @@ def _placements(view: ScorecardView, w: Writer) -> list[dict[str, Any]]:
     return out
 
 
-def _flag(flag: dict[str, Any]) -> dict[str, Any]:
-    return {k: flag.get(k) for k in ("partner_id", "period", "flag", "criterion", "evidence")}
+def _ruleset(key: str) -> str:
+    """A tier rule set in words: "Revenue tier", "Performance tier"."""
+    return f"{key.replace('_', ' ').capitalize()} tier"
 
 
-def _plan(view: ScorecardView) -> dict[str, Any] | None:
+def _flag(flag: dict[str, Any], w: Writer) -> dict[str, Any]:
+    row = {k: flag.get(k) for k in ("partner_id", "period", "flag", "criterion", "evidence")}
+    row["flag_text"] = w.words.flag(str(row["flag"] or ""))
+    row["criterion_text"] = w.words.criterion(str(row["criterion"] or ""))
+    row["good"] = row["flag"] == "high_potential"
+    return row
+
+
+def _plan(view: ScorecardView, w: Writer) -> dict[str, Any] | None:
     plan = view.plan
     if plan is None:
         return None
+    words = w.words
     return {
-        "opened_on": plan.opened_on.isoformat(),
+        "opened_on": words.date(plan.opened_on),
         "owner": plan.owner or MISSING,
         "reasons": plan.reasons,
         "actions": plan.actions,
-        "check_ins": [d.isoformat() for d in plan.check_ins],
-        "baseline": f"{plan.baseline_period}: {score_text(plan.baseline_score)}",
-        "latest": score_text(plan.latest_score),
-        "change": Figure("plan_change", plan.change, _signed(plan.change)),
+        "check_ins": [words.date(d) for d in plan.check_ins],
+        "baseline": f"{plan.baseline_period}: {words.number(plan.baseline_score, digits=1)}",
+        "latest": words.number(plan.latest_score, digits=1),
+        "change": Figure("plan_change", plan.change, _signed(words, plan.change)),
     }
 
 
-def _signed(value: float | None) -> str:
-    return MISSING if value is None else f"{value:+.1f}"
+def _signed(words: Words, value: float | None) -> str:
+    if value is None:
+        return MISSING
+    text = words.number(abs(value), digits=1)
+    return ("−" if value < 0 else "+") + text if round(value, 1) else text

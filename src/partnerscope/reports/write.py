@@ -245,6 +245,7 @@ def _index(data: RunData, kind: Kind, listed: list[Entry], folder: Path) -> Path
         stamp=content.stamp(data),
         period=period,
         sections={"rows": rows},
+        words=data.workspace.words,
     )
     path = folder / f"{kind.value}-index-{_safe(period)}.html"
     write_bytes(path, render.html(index).encode())
