@@ -209,6 +209,29 @@ def namer(ctx: Ctx) -> Callable[[str], str]:
     return run_index(ctx).name
 
 
+def naming(ctx: Ctx) -> Callable[[str], str]:
+    """Text (an explanation stored with ids) with each id of a partner the caller may see
+    written as "Name (ID)"; any other word is left as it is."""
+    if ctx.served is None:
+        return str
+    name = namer(ctx)
+    scored = ctx.data.scorecards
+
+    def said(text: str) -> str:
+        def one(found: re.Match[str]) -> str:
+            token = found.group()
+            if token in scored and ctx.can_see(token):
+                return f"{name(token)} ({token})"
+            return token
+
+        return _TOKEN.sub(one, text)
+
+    return said
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9]")
+
+
 def partner_choices(ctx: Ctx) -> list[tuple[str, str]]:
     """(id, name) of the partners a form's partner picker offers the caller, by name (none to
     a partner user, who acts for its own)."""

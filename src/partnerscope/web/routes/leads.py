@@ -36,7 +36,7 @@ from partnerscope.reports import charts
 from partnerscope.web.audience import json_answer, partner_view
 from partnerscope.web.params import Moment, Offset, Seed
 from partnerscope.web.render import form_action, page
-from partnerscope.web.run_index import namer
+from partnerscope.web.run_index import namer, naming
 from partnerscope.web.security import ANALYSTS, Ctx, UtcDateTime, allow
 
 if TYPE_CHECKING:
@@ -470,6 +470,7 @@ def _lead_page(
         lead_id=lead_id,
         attempts=attempts,
         name=namer(ctx),
+        said=naming(ctx),
         can_work=ctx.user.role in WORKERS
         and current.partner_id is not None
         and current.status in OPEN,
