@@ -19,6 +19,7 @@ from partnerscope.demo.findings import FOUND_BY, findings
 from partnerscope.evaluation.pipeline import ALERTS, FLAGS, SCORECARDS, TIERS
 from partnerscope.evaluation.view import read
 from partnerscope.runs import get_run, list_runs, run_folder
+from partnerscope.warehouse import partner_names
 from partnerscope.workspace import Workspace
 from tests.test_cli import run, wide_console  # noqa: F401
 
@@ -111,12 +112,12 @@ def test_scorecard_explains_a_decliner(demo: Workspace) -> None:
     decliner = planted(demo)["decliners"][0]
     out = run("-w", str(demo.root), "scorecard", decliner).output
     assert f"({decliner}) — FY2026-Q4" in out
-    for part in ("Leading indicators", "Lagging indicators", "revenue tier:", "performance tier:"):
+    for part in ("Leading indicators", "Lagging indicators", "Revenue tier:", "Performance tier:"):
         assert part in out
-    assert "flag improvement (declining" in out
+    assert "flag Needs improvement (Revenue declining" in out
     assert "improvement plan since 2026-10-01" in out
     # the line of each weighted metric carries its weight
-    assert "│ Won revenue " in out and "│ 20 %   │" in out
+    assert "│ Won revenue " in out and "│ 20%    │" in out
 
 
 def test_scorecard_contributions_add_up_to_the_score(demo: Workspace) -> None:
@@ -147,6 +148,11 @@ def test_ranking_tiers_and_alerts_commands(demo: Workspace) -> None:
     assert "below the threshold of 80.0%" in alerts
     assert "lead_sla_rate" not in alerts
     assert "Flags (" in alerts
+    # partners by name, the id beside it; kinds and flags in words
+    names = partner_names(demo)
+    assert f"{names[breaker]} {breaker}" in alerts
+    for code in ("anomaly_own", "│ threshold ", "bottom_of_cohort", "high_potential"):
+        assert code not in alerts, code
 
 
 @pytest.mark.usefixtures("wide_console")
@@ -170,7 +176,7 @@ def test_what_if_lists_the_partners_that_would_change_tier(demo: Workspace, tmp_
     for partner_id in pending:
         assert partner_id in out
     assert "Sensitivity of the performance tiers" in out
-    assert "│ won_revenue " in out and "│ quota_attainment " in out
+    assert "│ Won revenue " in out and "│ Quota attainment " in out
 
 
 def test_a_what_if_file_is_validated(demo: Workspace, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from partnerscope.cli.app import By, actor, app, console, state
 
 if TYPE_CHECKING:
     from partnerscope.evaluation.view import ScorecardView
+    from partnerscope.present import Words
     from partnerscope.workspace import Workspace
 
 plans_app = typer.Typer(
@@ -35,18 +36,24 @@ RunOption = Annotated[int | None, typer.Option(help="Read this run (default: the
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
-def _score(value: float | None) -> str:
-    return "—" if value is None or value != value else f"{value:.1f}"
+def _score(words: Words, value: float | None) -> str:
+    """A score (0–100) to one decimal: ``70.9``."""
+    return words.of_metric("score", value)
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None or value != value else f"{100 * value:.0f} %"
+def _names(ws: Workspace) -> dict[str, str]:
+    """Every partner's name by id (the id where the warehouse has no name)."""
+    from partnerscope.warehouse import partner_names
+
+    return partner_names(ws)
 
 
-def _number(value: float | None) -> str:
-    if value is None or value != value:
-        return "—"
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+def _partner(names: dict[str, str], partner_id: str) -> str:
+    """A partner in a table: its name, the id beside it dimmed."""
+    name = names.get(partner_id, partner_id)
+    if name == partner_id:
+        return escape(partner_id)
+    return f"{escape(name)} [dim]{escape(partner_id)}[/]"
 
 
 def sparkline(values: list[float | None]) -> str:
@@ -74,22 +81,24 @@ def scorecard_command(
     if partner_id is not None:
         _print_scorecard(ws, scorecard_view(ws, partner_id, period, run))
         return
+    words = ws.words
+    names = _names(ws)
     manifest, label, rows = ranking(ws, period, run)
     table = RichTable(
         "#",
         "partner",
         "score",
         "evidence",
-        "cohort",
-        "pct in cohort",
+        "peer group",
+        "rank in peer group",
         "revenue tier",
         "performance tier",
-        title=f"Scorecards {label} — run {manifest.run_id}, as of {manifest.as_of} UTC "
-        f"(top {min(limit, len(rows))} of {len(rows)})",
+        title=f"Scorecards {label} — run {manifest.run_id}, data as of "
+        f"{words.moment(manifest.as_of_time)} (top {min(limit, len(rows))} of {len(rows)})",
         title_justify="left",
     )
     for i, row in enumerate(rows[:limit], 1):
-        evidence = _pct(row["evidence_coverage"])
+        evidence = words.share(row["evidence_coverage"], digits=0)
         if row["low_evidence"]:
             evidence = f"[yellow]{evidence} low[/]"
         pending = (
@@ -99,11 +108,11 @@ def scorecard_command(
         )
         table.add_row(
             str(i),
-            escape(row["partner_id"]),
-            _score(row["score"]),
+            _partner(names, row["partner_id"]),
+            _score(words, row["score"]),
             evidence,
-            escape(row["cohort"] or "—"),
-            _pct(row["cohort_percentile"]),
+            escape(words.cohort(row["cohort"])),
+            words.percentile(row["cohort_percentile"]),
             escape(row["revenue_tier"] or "—"),
             escape(row["performance_tier"] or "—") + pending,
         )
@@ -112,26 +121,25 @@ def scorecard_command(
 
 
 def _print_scorecard(ws: Workspace, view: ScorecardView) -> None:
-    from partnerscope.metrics.format import format_value
-
     catalog = ws.catalog
-    currency = ws.config.workspace.base_currency
+    words = ws.words
     card = view.card
     console.print(
         f"[bold]{escape(view.partner_name)}[/] ({escape(view.partner_id)}) — {view.period}; "
-        f"run {view.run.run_id} as of {view.run.as_of} UTC"
+        f"run {view.run.run_id}, data as of {words.moment(view.run.as_of_time)}"
     )
     low = card["low_evidence"]
     console.print(
-        f"  score [bold]{_score(card['score'])}[/] / 100"
+        f"  score [bold]{_score(words, card['score'])}[/] / 100"
         + (" [yellow](too little evidence to be precise)[/]" if low else "")
-        + f", evidence coverage {_pct(card['evidence_coverage'])}; "
-        f"peers: {escape(card['cohort'] or '—')} ({card['cohort_size']} partners), "
-        f"percentile {_pct(card['cohort_percentile'])} in cohort, "
-        f"{_pct(card['score_percentile'])} overall"
+        + f", evidence coverage {words.share(card['evidence_coverage'], digits=0)}; "
+        f"peers: {escape(words.cohort(card['cohort']))} ({card['cohort_size']} partners), "
+        f"{words.percentile(card['cohort_percentile'])} among them, "
+        f"{words.percentile(card['score_percentile'])} overall"
     )
     console.print(
-        f"  leading {_score(card['leading_score'])}, lagging {_score(card['lagging_score'])}; "
+        f"  leading {_score(words, card['leading_score'])}, "
+        f"lagging {_score(words, card['lagging_score'])}; "
         f"history {sparkline([s for _, s in view.history])} "
         f"({view.history[0][0]} … {view.history[-1][0]})"
     )
@@ -149,14 +157,13 @@ def _print_scorecard(ws: Workspace, view: ScorecardView) -> None:
         for line in view.lines:
             if line.indicator != indicator:
                 continue
-            unit = catalog[line.metric].spec.unit
-            shown = format_value(line.value, unit, currency)
+            shown = words.of_metric(line.metric, line.value)
             scored = "same"
             if line.own_weight is not None and line.scored_value is not None:
                 scored = (
-                    f"{format_value(line.scored_value, unit, currency)} "
-                    f"[dim]({_pct(line.own_weight)} own data, cohort "
-                    f"{format_value(line.cohort_rate, unit, currency)})[/]"
+                    f"{words.of_metric(line.metric, line.scored_value)} "
+                    f"[dim]({words.share(line.own_weight, digits=0)} own data, peers "
+                    f"{words.of_metric(line.metric, line.cohort_rate)})[/]"
                 )
             elif line.value is None:
                 scored = "[yellow]no evidence[/]"
@@ -164,13 +171,13 @@ def _print_scorecard(ws: Workspace, view: ScorecardView) -> None:
                 escape(catalog[line.metric].label),
                 shown,
                 scored,
-                _score(line.normalized),
-                f"{100 * line.weight:.0f} %",
-                _score(line.contribution),
+                _score(words, line.normalized),
+                words.share(line.weight, digits=0),
+                _score(words, line.contribution),
             )
         console.print(table)
     for placement in view.placements:
-        text = f"  {placement.ruleset} tier: [bold]{escape(placement.effective)}[/]"
+        text = f"  {placement.ruleset.capitalize()} tier: [bold]{escape(placement.effective)}[/]"
         if placement.moved:
             text += f" ({placement.moved})"
         if placement.pending:
@@ -182,23 +189,22 @@ def _print_scorecard(ws: Workspace, view: ScorecardView) -> None:
         console.print(f"    [dim]{escape(placement.reason)}[/]")
         if placement.next_tier:
             name, gaps = placement.next_tier
-            needs = ", ".join(
-                f"{g.metric} {'≥' if g.bound == 'min' else '≤'} {_number(g.required)} "
-                f"(now {_number(g.current)})"
-                for g in gaps
-            )
-            console.print(f"    next: {escape(name)} needs {escape(needs)}")
+            needs = "; ".join(words.needs(g.metric, g.bound, g.required, g.current) for g in gaps)
+            console.print(f"    next: {escape(name)}: {escape(needs)}")
     for flag in view.flags:
         console.print(
-            f"  [red]flag[/] {flag['flag']} ({flag['criterion']}): {escape(flag['evidence'])}"
+            f"  [red]flag[/] {escape(words.flag(flag['flag']))} "
+            f"({escape(words.criterion(flag['criterion']))}): {escape(flag['evidence'])}"
         )
     for alert in view.alerts:
-        console.print(f"  [red]alert[/] {alert['severity']}: {escape(alert['message'])}")
+        console.print(
+            f"  [red]alert[/] {str(alert['severity']).capitalize()}: {escape(alert['message'])}"
+        )
     if view.plan is not None:
         plan = view.plan
         console.print(
             f"  improvement plan since {plan.opened_on} (owner {escape(plan.owner or '—')}), "
-            f"score {_score(plan.baseline_score)} → {_score(plan.latest_score)}; "
+            f"score {_score(words, plan.baseline_score)} → {_score(words, plan.latest_score)}; "
             f"see `partnerscope plans {escape(view.partner_id)}`"
         )
 
@@ -259,9 +265,10 @@ def tiers_command(
         console.print(table)
     pending = [r for r in rows if r["pending"] is not None]
     if pending:
+        names = _names(ws)
         table = RichTable(
             "partner",
-            "ruleset",
+            "rules",
             "tier",
             "would move to",
             "periods below",
@@ -270,8 +277,8 @@ def tiers_command(
         )
         for r in pending[:50]:
             table.add_row(
-                escape(r["partner_id"]),
-                r["ruleset"],
+                _partner(names, r["partner_id"]),
+                str(r["ruleset"]).capitalize(),
                 escape(r["effective"]),
                 escape(r["pending"]),
                 str(r["pending_periods"]),
@@ -282,6 +289,7 @@ def tiers_command(
 def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
     from partnerscope.evaluation.whatif import what_if
 
+    words = ws.words
     with console.status("re-evaluating the run"):
         result = what_if(ws, path, run)
     if path is not None:
@@ -290,9 +298,10 @@ def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
             f"{result.period} (run {result.run.run_id}, {result.partners} partners)."
         )
         if result.changes:
+            names = _names(ws)
             table = RichTable(
                 "partner",
-                "ruleset",
+                "rules",
                 "now",
                 "would be",
                 "score now",
@@ -301,12 +310,12 @@ def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
             )
             for c in result.changes[:100]:
                 table.add_row(
-                    escape(c.partner_id),
-                    c.ruleset,
+                    _partner(names, c.partner_id),
+                    c.ruleset.capitalize(),
                     escape(c.before),
                     escape(c.after),
-                    _score(c.score_before),
-                    _score(c.score_after),
+                    _score(words, c.score_before),
+                    _score(words, c.score_after),
                 )
             console.print(table)
     table = RichTable(
@@ -319,7 +328,12 @@ def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
         title_justify="left",
     )
     for s in result.sensitivity:
-        table.add_row(s.metric, f"{100 * s.weight:.0f} %", str(s.flips_down), str(s.flips_up))
+        table.add_row(
+            escape(words.metric(s.metric)),
+            words.share(s.weight, digits=0),
+            str(s.flips_down),
+            str(s.flips_up),
+        )
     console.print(table)
 
 
@@ -339,6 +353,8 @@ def alerts_command(
     from partnerscope.runs import get_run
 
     ws = state(ctx).workspace()
+    words = ws.words
+    names = _names(ws)
     manifest = get_run(ws, run)
     alerts = read(ws, manifest, ALERTS).to_pylist()
     flags = read(ws, manifest, FLAGS).to_pylist()
@@ -356,16 +372,17 @@ def alerts_command(
         "kind",
         "why",
         "since run",
-        title=f"Alerts — run {manifest.run_id}, as of {manifest.as_of} UTC ({len(alerts)})",
+        title=f"Alerts — run {manifest.run_id}, data as of {words.moment(manifest.as_of_time)} "
+        f"({len(alerts)})",
         title_justify="left",
     )
     for a in alerts:
         style = "red" if a["severity"] == "high" else "yellow"
         table.add_row(
-            f"[{style}]{a['severity']}[/]",
-            escape(a["partner_id"]),
+            f"[{style}]{str(a['severity']).capitalize()}[/]",
+            _partner(names, a["partner_id"]),
             a["period"],
-            a["kind"],
+            escape(words.alert_kind(str(a["kind"]))),
             escape(a["message"]),
             f"{a['first_seen_run']}" + (" [bold]new[/]" if a["status"] == "new" else ""),
         )
@@ -379,7 +396,12 @@ def alerts_command(
         title_justify="left",
     )
     for f in sorted(flags, key=lambda f: (f["flag"], f["partner_id"])):
-        table.add_row(f["flag"], escape(f["partner_id"]), f["criterion"], escape(f["evidence"]))
+        table.add_row(
+            escape(words.flag(f["flag"])),
+            _partner(names, f["partner_id"]),
+            escape(words.criterion(f["criterion"])),
+            escape(f["evidence"]),
+        )
     console.print(table)
 
 
@@ -394,6 +416,8 @@ def plans_list(
     from partnerscope.evaluation import plans
 
     ws = state(ctx).workspace()
+    words = ws.words
+    names = _names(ws)
     book = plans.load(ws.state_dir)
     shown = [p for p in book.plans if show_closed or p.status == "open"]
     today = date.today()
@@ -413,11 +437,11 @@ def plans_list(
         nxt = p.next_check_in(today)
         flagged: Any = p.progress[-1].still_flagged if p.progress else True
         table.add_row(
-            escape(p.partner_id),
+            _partner(names, p.partner_id),
             p.status,
             str(p.opened_on),
             escape(p.owner or "—"),
-            f"{_score(p.baseline_score)} → {_score(p.latest_score)}",
+            f"{_score(words, p.baseline_score)} → {_score(words, p.latest_score)}",
             "—" if nxt is None else str(nxt),
             "yes" if flagged else "no",
             escape("; ".join(p.actions) or "—"),
