@@ -300,3 +300,35 @@ def test_the_pages_show_no_key_code_raw_number_or_bare_money(world):
                 found += [(user, path, what, m) for m in re.findall(pattern, text)]
             found += [(user, path, "key", m) for m in key.findall(text)]
     assert not found, found[:20]
+
+
+def test_each_tier_keeps_its_colour_by_its_place_in_the_order(world, ada):
+    from partnerscope.evaluation.overrides import tier_names
+    from partnerscope.reports.charts import TIER_PALETTE
+    from partnerscope.workspace import Workspace
+
+    order = tier_names(Workspace.open(world.root).config.tiers)
+    page = ada.get("/tiers").text
+    for ruleset, tiers in order.items():
+        for i, tier in enumerate(tiers):
+            row = re.search(rf'<tr data-row="{ruleset}:{re.escape(tier)}".*?</tr>', page, re.S)
+            assert row, (ruleset, tier)
+            assert f"background:{TIER_PALETTE[i]}" in row.group(), (ruleset, tier)
+    # the top revenue tier is the darkest, whatever period is shown
+    assert TIER_PALETTE[0] == "#1e3a8a"
+
+
+def test_a_run_is_written_out_without_json_or_hashes(world, ada):
+    import json
+
+    manifest = json.loads((world.root / "state" / "runs" / "000001" / "manifest.json").read_text())
+    evaluation = manifest["evaluation"]
+    page = ada.get("/runs/1").text
+    text = text_of(page)
+    assert manifest["config_hash"] not in text and manifest["config_hash"] in page  # a title
+    assert "Configuration configuration 1" in text
+    scored = f"Partners scored {evaluation['scored']:,} of {evaluation['partners']:,}"
+    assert f"{scored} ({evaluation['low_evidence']:,} on too little evidence)" in text
+    assert "Exit review " + str(evaluation["flags"]["exit"]) in text
+    listing = text_of(ada.get("/runs").text)
+    assert f"{evaluation['scored']:,} of {evaluation['partners']:,}" in listing
