@@ -280,3 +280,21 @@ def test_the_partner_list_shows_the_same_columns(clients, data):
     assert f'data-col="quota">{words.share(figure(data, OWN, "quota_attainment"))}<' in row
     api = clients["ana"].get("/api/v1/partners", params={"q": OWN}).json()["rows"][0]
     assert api["won_revenue"] == pytest.approx(figure(data, OWN, "won_revenue"))
+
+
+def test_open_alerts_leave_out_the_resolved(web_world, tmp_path_factory):
+    from partnerscope.operations import alert_work
+
+    world = web_world.copy(tmp_path_factory.mktemp("hub-alerts") / "demo")
+    ana = world.client("ana")
+    rows = ana.get("/api/v1/partners", params={"per_page": 200}).json()["rows"]
+    # nothing is resolved yet: every alert of the period is open
+    assert all(r["open_alerts"] == r["alerts"] for r in rows)
+    some = next(r for r in rows if r["alerts"])
+    alert = ana.get("/api/v1/alerts", params={"partner": some["partner_id"]}).json()["alerts"]
+    ws = Workspace.open(world.root)
+    ref = alert_work.find(ws, alert[0]["alert_id"])
+    alert_work.resolve(ws, ref, "called the partner", by="ana")
+    again = ana.get("/api/v1/partners", params={"q": some["partner_id"]}).json()["rows"][0]
+    assert again["alerts"] == some["alerts"]
+    assert again["open_alerts"] == some["alerts"] - 1

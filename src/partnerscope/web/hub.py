@@ -64,10 +64,28 @@ def check_in(plan: Plan | None, today: date) -> tuple[date | None, bool]:
     return plan.check_ins[-1], True
 
 
+def open_alerts(ctx: Ctx, alerts: list[dict[str, Any]]) -> Counter[str]:
+    """How many of ``alerts`` (rows of the run's alerts) are not resolved, by partner."""
+    from partnerscope.operations import alert_work
+
+    done = {
+        alert_id
+        for alert_id, state in alert_work.states(
+            ctx.workspace, [a["alert_id"] for a in alerts]
+        ).items()
+        if state.status == alert_work.AlertStatus.RESOLVED
+    }
+    return Counter(a["partner_id"] for a in alerts if a["alert_id"] not in done)
+
+
 def with_figures(ctx: Ctx, rows: list[dict[str, Any]], start: Any) -> list[dict[str, Any]]:
-    """The partner list's rows with FIGURES and the open plan's check-in."""
+    """The partner list's rows with FIGURES, open alerts and the open plan's check-in."""
+    from partnerscope.web.run_index import run_index
+
     values = figures(ctx, start)
     plans = ctx.data.open_plans
+    shown = {r["partner_id"] for r in rows}
+    alerts = open_alerts(ctx, [a for a in run_index(ctx).alerts(start) if a["partner_id"] in shown])
     today = date.today()
     out = []
     for row in rows:
@@ -76,6 +94,7 @@ def with_figures(ctx: Ctx, rows: list[dict[str, Any]], start: Any) -> list[dict[
             {
                 **row,
                 **values.get(row["partner_id"], dict.fromkeys(FIGURES)),
+                "open_alerts": alerts.get(row["partner_id"], 0),
                 "next_check_in": due,
                 "check_in_overdue": overdue,
             }
@@ -236,7 +255,7 @@ def partner_hub(ctx: Ctx, pid: str, period: str | None) -> Hub:
         hub.plan = book.open_plan(pid) or next(
             (p for p in reversed(book.plans) if p.partner_id == pid), None
         )
-        hub.alerts = len(data.alerts.rows(pid, at=start))
+        hub.alerts = open_alerts(ctx, data.alerts.rows(pid, at=start)).get(pid, 0)
         hub.flags = sorted({f["flag"] for f in data.flags.rows(pid, at=start)})
     return hub
 

@@ -66,6 +66,8 @@ class PartnerSort(StrEnum):
     PIPELINE_DESC = "-pipeline"
     PROGRAM = "program"
     PROGRAM_DESC = "-program"
+    OPEN_ALERTS = "open_alerts"
+    OPEN_ALERTS_DESC = "-open_alerts"
     CHECK_IN = "check_in"
     CHECK_IN_DESC = "-check_in"
 
@@ -84,6 +86,7 @@ _SORT_FIELDS = {
     "pipeline": "open_pipeline",
     "program": "program_tier",
     "check_in": "next_check_in",
+    "open_alerts": "open_alerts",
 }
 
 
@@ -112,6 +115,8 @@ class PartnerRow(BaseModel):
     won_revenue: float | None
     quota_attainment: float | None
     open_pipeline: float | None
+    #: the period's alerts not resolved
+    open_alerts: int
     #: the open plan's next check-in, and whether every scheduled one has passed
     next_check_in: date | None
     check_in_overdue: bool
@@ -268,6 +273,7 @@ SORT_LABELS = {
     "pipeline": "open pipeline",
     "program": "program tier",
     "check_in": "next check-in",
+    "open_alerts": "open alerts",
 }
 
 
@@ -339,6 +345,7 @@ CSV_COLUMNS = (
     "alerts",
     "flags",
     "open_plan",
+    "open_alerts",
     "next_check_in",
     "check_in_overdue",
 )
