@@ -495,7 +495,7 @@ def test_the_decision_flow_on_the_command_line(ws, tmp_path):
         "win_rate",
     )
     cited = run(*w, "decide", "cite", "1", "win_rate", "--period", "2024-Q2").output
-    assert "Cited win_rate = 0.3333 (portfolio, FY2024-Q2, run 1)" in cited
+    assert "Cited Win rate = 33.3% (portfolio, FY2024-Q2, run 1)" in cited
     out = run(
         *w,
         "decide",

@@ -18,6 +18,7 @@ from partnerscope.errors import PartnerscopeError
 if TYPE_CHECKING:
     from partnerscope.decisions.record import DecisionRecord
     from partnerscope.decisions.service import Decisions
+    from partnerscope.present import Words
 
 decide_app = typer.Typer(
     help="Frame, compare, commit and review a decision (the framework's decision record).",
@@ -206,8 +207,10 @@ def decide_cite(
         note=note,
         by=actor(by),
     )
+    words = service.workspace.words
     console.print(
-        f"Cited {evidence.metric} = {_value(evidence.value)} ({escape(evidence.where())})."
+        f"Cited {escape(words.metric(evidence.metric))} = "
+        f"{words.of_metric(evidence.metric, evidence.value)} ({escape(evidence.where())})."
     )
     weakness = evidence.weakness()
     if weakness:
@@ -231,7 +234,7 @@ def decide_compare(
         record, result = service.compare(
             decision_id, run_id=run, trials=trials, seed=seed, by=actor(by)
         )
-    print_result(result)
+    print_result(result, service.workspace.words)
     console.print(f"Kept in {record.ref} (version {record.version}).")
 
 
@@ -284,7 +287,7 @@ def decide_commit(
         f"Committed {record.ref} to option {record.commit.option}. Reviews: initial "
         f"{plan.first}, every {plan.every_months} month(s), post-review {plan.post}."
     )
-    _print_weak_evidence(record)
+    _print_weak_evidence(record, service.workspace.words)
 
 
 @decide_app.command("review")
@@ -502,15 +505,12 @@ def _date(text: str | None, option: str) -> date | None:
         raise DecisionInputError(f"{option} {text!r} is not a date; write 2026-02-15") from None
 
 
-def _value(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.4g}"
-
-
-def _print_weak_evidence(record: DecisionRecord) -> None:
+def _print_weak_evidence(record: DecisionRecord, words: Words) -> None:
     for evidence in record.compare.evidence:
         weakness = evidence.weakness()
         if weakness:
             console.print(
-                f"[yellow]Weak evidence:[/] {evidence.metric} ({escape(evidence.where())}): "
+                f"[yellow]Weak evidence:[/] {escape(words.metric(evidence.metric))} "
+                f"({escape(evidence.where())}): "
                 f"{escape(weakness)}"
             )

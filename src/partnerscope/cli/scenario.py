@@ -14,6 +14,7 @@ from partnerscope.cli.app import app, console, state
 from partnerscope.cli.progress import progress_bar
 
 if TYPE_CHECKING:
+    from partnerscope.present import Words
     from partnerscope.scenarios.analysis import ScenarioResult
 
 TORNADO_ROWS = 10
@@ -28,25 +29,19 @@ OUTCOME_FORMAT = {
 }
 
 
-def _compact(value: float) -> str:
-    size = abs(value)
-    for limit, unit, suffix in ((1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
-        if size >= limit:
-            return f"{value / unit:.3g}{suffix}"
-    return f"{value:,.0f}" if size >= 100 else f"{value:.3g}"
-
-
-def _value(value: float, kind: str) -> str:
+def _value(words: Words, value: float, kind: str) -> str:
+    """An input or outcome in its unit: money compact with its currency (``$52.3M``), a share
+    as a percentage, a score to one decimal."""
     match kind:
         case "money":
-            return _compact(value)
+            return words.money(value, compact=True)
         case "share":
-            return f"{100 * value:.1f} %"
+            return words.share(value)
         case "score":
-            return f"{value:.1f}"
+            return words.number(value, digits=1)
         case "count":
-            return f"{value:,.0f}"
-    return f"{value:.4g}"
+            return words.number(value)
+    return words.number(value, digits=2)
 
 
 def _input_kind(name: str) -> str:
@@ -118,10 +113,11 @@ def scenario_command(
         result = simulate(spec, base, progress=advance)
         bar.update(task, description="done")
     console.print(
-        f"Scenario calibrated from run {manifest.run_id} (as of {manifest.as_of} UTC): "
+        f"Scenario calibrated from run {manifest.run_id} (data as of "
+        f"{ws.words.moment(manifest.as_of_time)}): "
         f"{spec.trials:,} trials over {spec.horizon_months} months, seed {spec.seed}"
     )
-    print_result(result)
+    print_result(result, ws.words)
     if json_file is not None:
         json_file.write_text(json.dumps(result.summary(), indent=2) + "\n", encoding="utf-8")
         console.print(f"Summary written to {escape(str(json_file))}")
@@ -132,7 +128,7 @@ def scenario_command(
         console.print(f"Chart written to {escape(str(chart))}", soft_wrap=True)
 
 
-def print_result(result: ScenarioResult) -> None:
+def print_result(result: ScenarioResult, words: Words) -> None:
     inputs = RichTable(
         "input", "value", "P10 – P90", "source", "note", title="Base inputs", title_justify="left"
     )
@@ -142,11 +138,11 @@ def print_result(result: ScenarioResult) -> None:
         spread = (
             "fixed"
             if item["distribution"]["dist"] == "fixed"
-            else f"{_value(item['p10'], kind)} – {_value(item['p90'], kind)}"
+            else f"{_value(words, item['p10'], kind)} – {_value(words, item['p90'], kind)}"
         )
         inputs.add_row(
-            escape(name),
-            _value(item["center"], kind),
+            escape(words.metric(name)),
+            _value(words, item["center"], kind),
             spread,
             item["source"],
             escape(item["note"]),
@@ -165,7 +161,7 @@ def print_result(result: ScenarioResult) -> None:
         cells = []
         for outcome, kind in OUTCOME_FORMAT.items():
             stats = option["outcomes"][outcome]
-            cells.append(" / ".join(_value(stats[q], kind) for q in ("p10", "p50", "p90")))
+            cells.append(" / ".join(_value(words, stats[q], kind) for q in ("p10", "p50", "p90")))
         mark = " [bold green]★[/]" if option["key"] == result.recommended else ""
         title = escape(option["key"] + (f" {option['label']}" if option["label"] else ""))
         options.add_row(title + mark, *cells, f"{option['score']:.3f}")
@@ -178,13 +174,13 @@ def print_result(result: ScenarioResult) -> None:
         + ", ".join(f"{escape(c.name)} {c.weight:.0%}" for c in result.spec.criteria)
         + ")"
     )
-    _print_tornado(result)
-    _print_break_even(result)
+    _print_tornado(result, words)
+    _print_break_even(result, words)
     for note in result.notes:
         console.print(f"  [dim]note: {escape(note)}[/]")
 
 
-def _print_tornado(result: ScenarioResult) -> None:
+def _print_tornado(result: ScenarioResult, words: Words) -> None:
     if not result.tornado:
         return
     chosen = result.option(result.recommended).score
@@ -209,9 +205,9 @@ def _print_tornado(result: ScenarioResult) -> None:
         right = round(BAR_WIDTH * max(0.0, high) / reach)
         text = " " * (BAR_WIDTH - left) + "█" * left + "│" + "█" * right
         table.add_row(
-            escape(bar.name),
-            _value(bar.low_value, kind),
-            _value(bar.high_value, kind),
+            escape(words.metric(bar.name)),
+            _value(words, bar.low_value, kind),
+            _value(words, bar.high_value, kind),
             f"{bar.score_low:.3f}"
             + (f" ({escape(bar.best_low)})" if bar.best_low != result.recommended else ""),
             f"{bar.score_high:.3f}"
@@ -221,7 +217,7 @@ def _print_tornado(result: ScenarioResult) -> None:
     console.print(table)
 
 
-def _print_break_even(result: ScenarioResult) -> None:
+def _print_break_even(result: ScenarioResult, words: Words) -> None:
     if not result.break_even:
         return
     table = RichTable(
@@ -240,6 +236,6 @@ def _print_break_even(result: ScenarioResult) -> None:
             if threshold is None:
                 cells.append("[dim]no threshold in range[/]")
             else:
-                cells.append(f"{_value(threshold.value, kind)} → {escape(threshold.option)}")
-        table.add_row(escape(item.name), _value(item.center, kind), *cells)
+                cells.append(f"{_value(words, threshold.value, kind)} → {escape(threshold.option)}")
+        table.add_row(escape(words.metric(item.name)), _value(words, item.center, kind), *cells)
     console.print(table)
