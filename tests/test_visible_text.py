@@ -202,7 +202,15 @@ def summary(findings: list[str]) -> str:
     for finding in findings:
         where, _, what = finding.partition(": ")
         places.setdefault(what, []).append(where)
-    lines = [f"{len(findings)} findings, {len(places)} different:"]
+    kinds: dict[str, int] = {}
+    for finding in findings:
+        where, _, what = finding.partition(": ")
+        page = where.split(" as ")[0].split(" signed out")[0]
+        key = f"{page}: {what.split(':')[0]}"
+        kinds[key] = kinds.get(key, 0) + 1
+    lines = [f"{len(findings)} findings, {len(places)} different; by page and kind:"]
+    lines += [f"  {key} ×{count}" for key, count in sorted(kinds.items())]
+    lines.append("each finding, with where it was found:")
     for what, where in places.items():
         more = f" and {len(where) - 4} more" if len(where) > 4 else ""
         lines.append(f"- {what}\n    on {', '.join(where[:4])}{more}")
