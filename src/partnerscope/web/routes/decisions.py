@@ -92,6 +92,16 @@ class FrameIn(StrictIn):
     open_questions: Annotated[list[Line], Field(max_length=20)] = Field(default_factory=list)
 
 
+class AttentionOut(BaseModel):
+    """Why a decision needs looking at now, as a badge and a sentence: a reversal signal fired
+    or a stop condition met on the served run, a signal that cannot be checked, a review due
+    today or overdue."""
+
+    kind: Literal["signal_fired", "stop_met", "signal_unreadable", "review_overdue", "review_due"]
+    badge: str
+    sentence: str
+
+
 class DecisionSummary(BaseModel):
     decision_id: int
     ref: str
@@ -102,6 +112,7 @@ class DecisionSummary(BaseModel):
     next_review: str | None
     next_review_on: date | None
     version: int
+    attention: list[AttentionOut] = Field(default_factory=list)
 
 
 class ChangeOut(BaseModel):
@@ -134,11 +145,14 @@ def service(ctx: Ctx) -> Decisions:
     return Decisions(ctx.workspace)
 
 
-def summary_of(record: DecisionRecord) -> DecisionSummary:
+def summary_of(
+    record: DecisionRecord, attention: list[AttentionOut] | None = None
+) -> DecisionSummary:
     from partnerscope.decisions import cadence
 
     nxt = cadence.next_review(record)
     return DecisionSummary(
+        attention=attention or [],
         decision_id=record.decision_id,
         ref=record.ref,
         title=record.title,
@@ -152,7 +166,129 @@ def summary_of(record: DecisionRecord) -> DecisionSummary:
 
 
 def list_decisions(ctx: Ctx, status: Status | None) -> list[DecisionSummary]:
-    return [summary_of(r) for r in service(ctx).store.records(status)]
+    records = service(ctx).store.records(status)
+    needs = attention(ctx, records)
+    return [summary_of(r, needs.get(r.decision_id)) for r in records]
+
+
+_OPS = {
+    "<": "below",
+    "<=": "at or below",
+    ">": "above",
+    ">=": "at or above",
+    "=": "equal to",
+    "==": "equal to",
+    "!=": "other than",
+}
+
+
+def condition_words(ctx: Ctx, text: str) -> str | None:
+    """A signal's condition in words (``Win rate below 25.0% in each of the last 2 quarters,
+    for the Gold program tier``), or None when it cannot be read."""
+    from partnerscope.decisions.signals import SignalError, parse
+
+    ws = ctx.workspace
+    words = ws.words
+    try:
+        c = parse(text, ws.catalog, default_grain=ws.config.scorecard.grain)
+    except SignalError:
+        return None
+    if c.periods == 1:
+        when = f"in the last complete {c.grain}"
+    else:
+        when = f"in each of the last {c.periods} complete {c.grain}s"
+    if c.level == "portfolio":
+        scope = "across the portfolio"
+    elif c.level == "company":
+        scope = "for the company, direct deals included"
+    elif c.level == "partner":
+        scope = f"for {ctx.partner_names()(c.group)}"
+    elif c.level == "partner_type":
+        scope = f"for {words.partner_type(c.group)}s"
+    else:
+        scope = f"for the {c.group} {c.level.replace('_', ' ')}"
+    threshold = words.of_metric(c.metric, c.threshold)
+    return f"{words.metric(c.metric)} {_OPS.get(c.op, c.op)} {threshold} {when}, {scope}"
+
+
+def attention(ctx: Ctx, records: list[DecisionRecord]) -> dict[int, list[AttentionOut]]:
+    """What needs looking at per decision: the signals the served run found fired (or could not
+    check) on it, and its reviews due today or overdue."""
+    from sqlalchemy import select
+
+    from partnerscope import clock
+    from partnerscope.appdb.tables import decision_alerts
+    from partnerscope.decisions import cadence
+
+    words = ctx.workspace.words
+    today = clock.today(ctx.workspace)
+    out: dict[int, list[AttentionOut]] = {}
+    by_id = {r.decision_id: r for r in records}
+    if ctx.served is not None and by_id:
+        t = decision_alerts.c
+        query = (
+            select(t.decision_id, t.alert_id, t.kind)
+            .where(t.run_id == ctx.served.run_id, t.kind != "review_due")
+            .order_by(t.decision_id, t.alert_id)
+        )
+        with service(ctx).store.engine.connect() as con:
+            rows = con.execute(query).all()
+        for row in rows:
+            record = by_id.get(row.decision_id)
+            if record is None or record.commit is None:
+                continue
+            _, _, index = row.alert_id.rpartition(":")
+            signals = record.commit.signals
+            signal = signals[int(index)] if index.isdigit() and int(index) < len(signals) else None
+            said = condition_words(ctx, signal.condition) if signal else None
+            stop = signal is not None and signal.kind == "stop"
+            if row.kind == "signal_fired":
+                what = said or "one of its conditions"
+                out.setdefault(record.decision_id, []).append(
+                    AttentionOut(
+                        kind="stop_met",
+                        badge="Stop condition met",
+                        sentence=f"Stop condition met: {what}. Review the decision and decide "
+                        "whether to stop it.",
+                    )
+                    if stop
+                    else AttentionOut(
+                        kind="signal_fired",
+                        badge="Reversal signal fired",
+                        sentence=f"Reversal signal fired: {what}. Review the decision: continue, "
+                        "adapt or stop.",
+                    )
+                )
+            elif row.kind == "signal_unreadable":
+                out.setdefault(record.decision_id, []).append(
+                    AttentionOut(
+                        kind="signal_unreadable",
+                        badge="Signal not checked",
+                        sentence=f"A {'stop condition' if stop else 'reversal signal'} of this "
+                        "decision could not be checked on the latest run: a metric or group it "
+                        "names is no longer in the data.",
+                    )
+                )
+    for record in records:
+        for due in cadence.due(record, today):
+            late = (today - due.on).days
+            kind = due.kind.value
+            if late > 0:
+                days = "1 day" if late == 1 else f"{words.number(late)} days"
+                item = AttentionOut(
+                    kind="review_overdue",
+                    badge="Review overdue",
+                    sentence=f"The {kind} review was due on {words.date(due.on)}, {days} ago, "
+                    "and has not been recorded.",
+                )
+            else:
+                item = AttentionOut(
+                    kind="review_due",
+                    badge="Review due",
+                    sentence=f"The {kind} review is due today ({words.date(due.on)}).",
+                )
+            out.setdefault(record.decision_id, []).append(item)
+    return out
 
 
 def alerts_of(ctx: Ctx, decision_id: int) -> list[AlertOut]:
@@ -176,7 +312,7 @@ def alerts_of(ctx: Ctx, decision_id: int) -> list[AlertOut]:
 def detail(ctx: Ctx, decision_id: int) -> DecisionOut:
     record = service(ctx).store.get(decision_id)
     return DecisionOut(
-        summary=summary_of(record),
+        summary=summary_of(record, attention(ctx, [record]).get(decision_id)),
         record=record.model_dump(mode="json"),
         weak_evidence=[
             f"{e.metric} ({e.where()}): {weakness}"
@@ -491,10 +627,14 @@ def record_page(
         "decision.html.j2",
         status=status,
         title=f"{record.ref}: {record.title}",
-        subtitle=f"{record.status.value} · version {record.version} · created "
-        f"{record.created_at:%Y-%m-%d} by {record.created_by}",
+        subtitle=f"{record.status.value.capitalize()} · version {record.version} · created "
+        f"{ctx.workspace.words.date(record.created_at)} by {record.created_by}",
         record=record,
-        summary=summary_of(record),
+        summary=summary_of(record, attention(ctx, [record]).get(decision_id)),
+        conditions={
+            signal.condition: condition_words(ctx, signal.condition)
+            for signal in (record.commit.signals if record.commit else [])
+        },
         schedule=cadence.schedule(record.commit.review) if record.commit else [],
         outstanding=cadence.outstanding(record) if record.commit else [],
         history=history(ctx, decision_id),
