@@ -51,11 +51,11 @@ success_metrics = ["coverage", "control_index", "lead_sla_rate", "won_revenue"]
 
 [[compare.risks]]
 risk = "Lead follow-up worsens as new partners join"
-mitigation = "Reversal signal on lead_sla_rate; SLA routing first"
+mitigation = "Reversal signal on the lead SLA rate; SLA routing first"
 
 [[compare.risks]]
 risk = "Compliance falls with many new partners"
-mitigation = "Stop condition on control_index"
+mitigation = "Stop condition on the control index"
 
 [compare.scenario]
 trials = 10000
