@@ -846,7 +846,7 @@ def test_the_cli(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     out = cli(
         ws, "submit", "P1", *first, "--domain", "globex.com", "-p", "Analytics", "--by", "pat"
     )
-    assert "Submitted registration #1: Globex Corp for P1, 25,000.00" in out
+    assert "Submitted registration #1: Globex Corp for P1, $25,000.00" in out
     out = cli(ws, "submit", "P2", "--account", "Globex Corporation", "--amount", "10000",
               "--close", close, "--country", "US")  # fmt: skip
     assert "conflict: registration #1 of P1 for 'Globex Corp' (name 100%)" in out
@@ -864,7 +864,7 @@ def test_the_cli(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     out = cli(ws, "sweep")
     assert "0 expired, 0 ending within 14 days" in out
     out = cli(ws, "won", "1", "--crm-id", "OPP-1")
-    assert "Won registration #1: 25,000.00 (CRM opportunity OPP-1)." in out
+    assert "Won registration #1: $25,000.00 (CRM opportunity OPP-1)." in out
     # mistakes: one red line, exit code 1 (or 2 for a malformed option), never a traceback
     err = CliRunner().invoke(app, ["-w", str(ws.root), "registrations", "show", "9"])
     assert err.exit_code == 1 and err.stderr.startswith("Error: no registration #9")

@@ -14,6 +14,7 @@ from partnerscope.cli.app import By, actor, app, console, state
 
 if TYPE_CHECKING:
     from partnerscope.operations.registrations import Conflict, Registration
+    from partnerscope.present import Words
 
 registrations_app = typer.Typer(
     no_args_is_help=True,
@@ -28,10 +29,14 @@ RegistrationId = Annotated[
 ]
 
 
-def _money(registration: Registration) -> str:
-    from partnerscope.amounts import money
+def _money(words: Words, registration: Registration) -> str:
+    """The deal's amount to the cent with the workspace currency: ``$25,000.00``."""
+    return words.money(registration.amount, cents=True)
 
-    return money(registration.amount)
+
+def _words(ctx: typer.Context) -> Words:
+    words: Words = state(ctx).workspace().words
+    return words
 
 
 def _print_conflicts(conflicts: tuple[Conflict, ...]) -> None:
@@ -79,7 +84,7 @@ def registrations_submit(
     found = shown.registration
     console.print(
         f"Submitted {found.ref}: {escape(found.account_name)} for {found.partner_id}, "
-        f"{_money(found)}, expected to close {found.expected_close}."
+        f"{_money(_words(ctx), found)}, expected to close {found.expected_close}."
     )
     _print_conflicts(shown.conflicts)
     if shown.conflicts:
@@ -136,7 +141,7 @@ def registrations_won(
         state(ctx).workspace(), registration_id, crm_opportunity_id=crm_id, by=actor(by)
     )
     linked = f" (CRM opportunity {escape(crm_id)})" if crm_id else ""
-    console.print(f"Won {found.ref}: {_money(found)}{linked}.")
+    console.print(f"Won {found.ref}: {_money(_words(ctx), found)}{linked}.")
 
 
 @registrations_app.command("sweep")
@@ -177,7 +182,9 @@ def registrations_list(
     """The registrations and where each stands."""
     from partnerscope.operations import registrations
 
-    found = registrations.registrations(state(ctx).workspace(), partner=partner, status=status)
+    ws = state(ctx).workspace()
+    words = ws.words
+    found = registrations.registrations(ws, partner=partner, status=status)
     table = Table(
         "#", "partner", "account", "domain", "country", "amount", "close", "status", "until"
     )
@@ -188,7 +195,7 @@ def registrations_list(
             escape(item.account_name),
             item.domain or "—",
             item.country or "—",
-            _money(item),
+            _money(words, item),
             str(item.expected_close),
             item.status.value,
             str(item.protected_until or "—"),
@@ -206,7 +213,8 @@ def registrations_show(ctx: typer.Context, registration_id: RegistrationId) -> N
     found = shown.registration
     console.print(f"[bold]{found.ref}[/] of {found.partner_id}: {escape(found.account_name)}")
     console.print(
-        f"  domain {found.domain or '—'}, country {found.country or '—'}, {_money(found)}, "
+        f"  domain {found.domain or '—'}, country {found.country or '—'}, "
+        f"{_money(_words(ctx), found)}, "
         f"expected close {found.expected_close}, products "
         f"{escape(', '.join(found.products)) or '—'}"
     )
