@@ -19,6 +19,7 @@ from partnerscope.reports import charts, render
 from partnerscope.reports.executive import executive
 from partnerscope.reports.qbr import qbr
 from partnerscope.reports.scorecard import scorecard
+from tests.requires import installed, need
 from tests.test_cli import run
 from tests.visible import problems, text_of
 
@@ -74,8 +75,10 @@ def busiest(data: RunData) -> str:
 
 def pdf_pages(page: str) -> list[dict[str, Any]]:
     """Each page of the PDF printed from ``page``: its size, words and fonts."""
-    pdfplumber = pytest.importorskip("pdfplumber")
+    need(installed("pdfplumber"), "pdfplumber", "`make venv` installs the dev extras")
     import io
+
+    import pdfplumber
 
     pdf = render.pdf(page)
     out = []

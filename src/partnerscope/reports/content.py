@@ -215,12 +215,16 @@ class Writer:
     def unit(self, metric: str) -> Unit:
         return self.catalog[metric].spec.unit if metric in self.catalog.metrics else Unit.NUMBER
 
-    def fig(self, metric: str, value: Any, *, goal: float | None = None) -> Figure:
+    def fig(
+        self, metric: str, value: Any, *, goal: float | None = None, compact: bool = False
+    ) -> Figure:
+        """A figure of ``metric`` in its unit (``compact``: money as ``$52.3M``, for a tile)."""
         number = as_number(value)
         judged = ""
         if goal is not None and number is not None:
             judged = "good" if self.better_or_equal(metric, number, goal) else "bad"
-        return Figure(metric, number, self.words.of_metric(metric, number), judged)
+        text = self.words.of_metric(metric, number, compact=compact)
+        return Figure(metric, number, text, judged)
 
     def money(self, metric: str, value: Any, *, compact: bool = False) -> Figure:
         """A money figure, compact (``$52.3M``) where a tile or a chart shows it."""

@@ -58,7 +58,7 @@ def executive(data: RunData, period: str | None = None) -> Report:
             {
                 "name": name,
                 "label": w.catalog[name].label,
-                "value": w.fig(name, now.get(name), goal=goals.get(name)),
+                "value": w.fig(name, now.get(name), goal=goals.get(name), compact=True),
                 "change": w.change(name, now.get(name), before.get(name)),
                 "goal": w.fig(name, goals[name]) if name in goals else None,
             }

@@ -114,8 +114,8 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
     )
     report.sections = {
         "headline": {
-            "won_revenue": w.fig("won_revenue", row.get("won_revenue")),
-            "quota": w.fig("quota", row.get("quota")),
+            "won_revenue": w.fig("won_revenue", row.get("won_revenue"), compact=True),
+            "quota": w.fig("quota", row.get("quota"), compact=True),
             "quota_attainment": w.fig("quota_attainment", row.get("quota_attainment"), goal=1.0),
             "revenue_growth_yoy": w.fig("revenue_growth_yoy", row.get("revenue_growth_yoy")),
         },
