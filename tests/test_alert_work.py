@@ -308,6 +308,21 @@ def test_decisions_show_a_fired_signal_and_an_overdue_review(world, clients):
     assert [a["kind"] for a in summary["attention"]] == ["signal_fired", "review_overdue"]
 
 
+def test_a_refused_commit_says_what_to_do_on_the_page_not_on_the_command_line(world, clients):
+    from partnerscope.decisions.service import Decisions
+
+    ws = Workspace.open(world.root)
+    did = Decisions(ws).new({"decision": "Nothing cited", "owner": "Olga"}, by="ana").decision_id
+    ana = clients["ana"]
+    answer = ana.post(
+        f"/decisions/{did}/commit",
+        data={"option": "A", "rationale": "why not", "csrf_token": token(ana, f"/decisions/{did}")},
+    )
+    assert answer.status_code == 422  # refused by the commit's guards, every reason shown
+    assert "no measured metric is cited; cite one with the “Cite as evidence” form" in answer.text
+    assert "partnerscope decide" not in answer.text
+
+
 def test_the_state_survives_a_new_run_of_the_same_period(world, clients, picked):
     aid = picked["mine"][0]["alert_id"]  # resolved by the first test
     before = work.states(Workspace.open(world.root), [aid])[aid]

@@ -484,12 +484,38 @@ def problems(exc: Exception) -> list[str]:
     from partnerscope.scenarios.spec import ScenarioSpecError
 
     if isinstance(exc, CommitRefusedError):
-        return list(exc.reasons)
-    if isinstance(exc, ScenarioSpecError):
-        return [f"{exc.where}: {p}" for p in exc.problems]
-    if isinstance(exc, ConfigError):
-        return [line.strip(" -") for line in str(exc).splitlines() if line.strip(" -")]
-    return [str(exc)]
+        lines = list(exc.reasons)
+    elif isinstance(exc, ScenarioSpecError):
+        lines = [f"{exc.where}: {p}" for p in exc.problems]
+    elif isinstance(exc, ConfigError):
+        lines = [line.strip(" -") for line in str(exc).splitlines() if line.strip(" -")]
+    else:
+        lines = [str(exc)]
+    return [for_the_web(line) for line in lines]
+
+
+#: what a command a reason names is on the decision's page
+_ON_THE_PAGE = {
+    "cite": "the “Cite as evidence” form",
+    "compare": "“Model the options”",
+    "review": "the review form",
+    "edit": "a new draft with the options to compare",
+    "commit": "the commit form",
+}
+
+
+def for_the_web(line: str) -> str:
+    """A reason the service words for the command line, with its commands and options said as
+    the page's forms and fields."""
+    import re
+
+    def command(found: re.Match[str]) -> str:
+        return _ON_THE_PAGE.get(found.group(1), "the forms on this page")
+
+    line = re.sub(r"`partnerscope decide (\w+)[^`]*`", command, line)
+    line = re.sub(r"`partnerscope metrics list` shows them", "the metric list shows them", line)
+    line = re.sub(r"`partnerscope decisions list` shows them", "the decision list shows them", line)
+    return line.replace("with --owner", "in the Owner field").replace("with --why", "in Why")
 
 
 @pages.get("/decisions", response_class=HTMLResponse)
