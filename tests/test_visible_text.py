@@ -10,7 +10,8 @@ registration, an MDF request, a payout quarter, an improvement plan, a decision 
 scenario comparison, a run); a run's own pages may show hashes (the fingerprints of its inputs
 are what they are for), nothing else is let through. Then the reports: the HTML scorecard, QBR
 and executive summary, their PDFs (the text pdfplumber reads) and the text cells of the
-workbooks. A failure lists every finding once, with the pages and roles it was found on.
+workbooks. Last, the read-only commands of the CLI, as a terminal 200 columns wide shows
+them. A failure lists every finding once, with the pages and roles it was found on.
 """
 
 from __future__ import annotations
@@ -330,4 +331,52 @@ def test_every_report_speaks_the_users_language(
             continue
         findings += [f"{name}: {f}" for f in problems(text, keys)]
     assert seen >= 8, seen
+    assert not findings, summary(findings)
+
+
+# ---- the command line ---------------------------------------------------------------------------
+
+#: read-only commands (after ``-w WORKSPACE``); ``{own}``, ``{approved}``, ``{decision}`` filled in
+COMMANDS = (
+    "status",
+    "runs",
+    "scorecard",
+    "scorecard {own}",
+    "show partner {own}",
+    "tiers",
+    "alerts",
+    "alert list",
+    "payouts list",
+    "payouts show {approved}",
+    "mdf list",
+    "mdf budgets",
+    "leads list",
+    "registrations list",
+    "decisions list",
+    "decisions show {decision}",
+)
+
+
+def test_every_command_speaks_the_users_language(world: WebWorld) -> None:
+    from typer.testing import CliRunner
+
+    from partnerscope.cli import app
+
+    decision = ids(world)["decision_id"][0]
+    keys = catalog_keys(world)
+    runner = CliRunner()
+    findings: list[str] = []
+    for command in COMMANDS:
+        args = command.format(own=world.own, approved=world.approved, decision=decision).split()
+        done = runner.invoke(
+            app, ["-w", str(world.root), *args], env={"COLUMNS": "200", "NO_COLOR": "1"}
+        )
+        shown = "partnerscope " + " ".join(args)
+        if done.exit_code != 0:
+            findings.append(f"{shown}: exited {done.exit_code}")
+        found = problems(done.output, keys)
+        if command == "alert list":
+            # an alert's id (12 hexadecimal digits) is what `alert ack ID` and the others take
+            found = [f for f in found if not f.startswith("hash:")]
+        findings += [f"{shown}: {f}" for f in found]
     assert not findings, summary(findings)

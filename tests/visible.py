@@ -9,7 +9,8 @@ breaks the rule, each finding as ``what: "the text around it"``:
 
 - a **catalog metric key** (``won_revenue``, ``lead_sla_rate``, ``score_percentile``): a key with
   an underscore anywhere as a whole word; a one-word key (``csat``, ``nps``, ``quota``) only as
-  the whole text of a cell or line, written in lower case as the key is (``Quota`` or ``CSAT``
+  the whole text of a cell or line (a table printed in a terminal has its cells between ``│``),
+  written in lower case as the key is (``Quota`` or ``CSAT``
   in a sentence is English, ``quota`` alone in a cell is the key);
 - an **internal code**: the keys of partnerscope.present's FLAGS, RULES, CRITERIA, ALERT_KINDS
   and PARTNER_TYPES, by the same rule (``anomaly_own``, ``bonus_bands``, ``bottom_of_cohort``
@@ -144,8 +145,9 @@ def _around(text: str, start: int, end: int) -> str:
 
 
 def _cells(text: str) -> Iterable[tuple[int, str]]:
-    """Each cell or line of the text (split at tabs and new lines), with its offset."""
-    for found in re.finditer(r"[^\t\n]+", text):
+    """Each cell or line of the text (split at tabs, new lines and the column rules of a table
+    printed in a terminal), with its offset."""
+    for found in re.finditer(r"[^\t\n│┃|]+", text):
         yield found.start(), found.group().strip()
 
 
