@@ -238,3 +238,14 @@ def test_anchor_reader_sees_an_overlap(tmp_path):
     assert chart_anchors(path)["S"][0][:2] == (column_index_from_string("B"), 5)
     with pytest.raises(AssertionError):
         assert_charts_cover_no_cell(path)
+
+
+def test_the_summary_names_its_run_without_a_hash(ws, executive):
+    from partnerscope.runs import get_run
+
+    manifest = get_run(ws)
+    stamp = openpyxl.load_workbook(executive)["Summary"]["A2"].value
+    assert stamp == "partnerscope workspace · run 1 · data as of Jul 1, 2024, 00:00 UTC"
+    assert manifest.config_hash not in stamp
+    with zipfile.ZipFile(executive) as z:
+        assert manifest.config_hash.encode() not in z.read("docProps/core.xml")

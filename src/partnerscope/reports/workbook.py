@@ -467,7 +467,7 @@ def write_workbook(
     book.book.set_properties(
         {
             "title": summary.title if summary else f"partnerscope run {data.run.run_id}, {label}",
-            "subject": stamp.line() if stamp else f"run {data.run.run_id}",
+            "subject": stamp.footer() if stamp else f"run {data.run.run_id}",
             "author": "partnerscope",
             "comments": f"partnerscope run {data.run.run_id}, {label}",
         }
@@ -517,7 +517,7 @@ def _summary_sheet(book: _Book, report: Report) -> int:
     sheet = book.book.add_worksheet("Summary")
     cells = _Widths(book, sheet)
     sheet.write(0, 0, report.title, book.title)
-    sheet.write(1, 0, report.stamp.line(), book.muted)
+    sheet.write(1, 0, report.stamp.footer(), book.muted)
     row = 3
     cells.row(row, ["measure", report.period, "goal", "change"], book.header)
     for k in report.sections["kpis"]:
@@ -584,7 +584,7 @@ def _qbr_sheet(book: _Book, report: Report) -> int:
     sheet = book.book.add_worksheet("QBR")
     cells = _Widths(book, sheet)
     sheet.write(0, 0, report.title, book.title)
-    sheet.write(1, 0, report.stamp.line(), book.muted)
+    sheet.write(1, 0, report.stamp.footer(), book.muted)
     row = 3
     cells.row(row, ["month", "won", "plan", "won to date", "attainment to date"], book.header)
     first = row + 1
