@@ -218,6 +218,7 @@ def summary(findings: list[str]) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow
 def test_every_page_speaks_the_users_language(world: WebWorld) -> None:
     app = world.app()
     routes = page_routes(app)
@@ -318,6 +319,7 @@ def workbook_text(path: Path) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow
 def test_every_report_speaks_the_users_language(
     world: WebWorld, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -357,6 +359,7 @@ COMMANDS = (
 )
 
 
+@pytest.mark.slow
 def test_every_command_speaks_the_users_language(world: WebWorld) -> None:
     from typer.testing import CliRunner
 
