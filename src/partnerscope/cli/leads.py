@@ -124,6 +124,13 @@ def write_assignments(path: Path, found: list[Assignment]) -> None:
             )
 
 
+def _to(names: dict[str, str], partner_id: str | None, assignee: str) -> str:
+    """Where a lead went: the partner by name with its id dimmed, or the queue."""
+    if partner_id is None or names.get(partner_id, partner_id) == partner_id:
+        return escape(assignee)
+    return f"{escape(names[partner_id])} [dim]{escape(partner_id)}[/]"
+
+
 @leads_app.command("list")
 def leads_list(
     ctx: typer.Context,
@@ -136,14 +143,17 @@ def leads_list(
 ) -> None:
     """Assignments, newest first, each with the reason it went where it did."""
     from partnerscope.operations.routing.service import assignments
+    from partnerscope.warehouse import partner_names
 
-    found = assignments(state(ctx).workspace(), partner_id=partner, status=status, limit=limit)
+    ws = state(ctx).workspace()
+    found = assignments(ws, partner_id=partner, status=status, limit=limit)
+    names = partner_names(ws)
     table = Table("lead", "try", "to", "band", "status", "assigned", "SLA due", "reason")
     for a in found:
         table.add_row(
             escape(a.lead_id),
             str(a.attempt),
-            escape(a.assignee),
+            _to(names, a.partner_id, a.assignee),
             a.band,
             a.status.value,
             f"{a.assigned_at:%Y-%m-%d %H:%M}",
@@ -159,10 +169,14 @@ def leads_show(ctx: typer.Context, lead: LeadId) -> None:
     """Every routing of one lead: where it went, why, who else was eligible and who not."""
     from partnerscope.operations.routing.engine import Exclusion
     from partnerscope.operations.routing.service import lead_history
+    from partnerscope.warehouse import partner_names
 
-    for a in lead_history(state(ctx).workspace(), lead):
+    ws = state(ctx).workspace()
+    names = partner_names(ws)
+    for a in lead_history(ws, lead):
         console.print(
-            f"[bold]attempt {a.attempt}[/]: {escape(a.assignee)} ({a.band}, {a.rule}), "
+            f"[bold]attempt {a.attempt}[/]: {_to(names, a.partner_id, a.assignee)} "
+            f"({a.band}, {a.rule}), "
             f"{a.status.value}, assigned {a.assigned_at:%Y-%m-%d %H:%M} UTC"
             + (f", SLA due {a.sla_due_at:%Y-%m-%d %H:%M}" if a.sla_due_at else "")
             + (f", first touch {a.first_touch_at:%Y-%m-%d %H:%M}" if a.first_touch_at else "")
