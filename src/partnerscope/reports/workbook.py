@@ -159,6 +159,7 @@ class _Book:
         count, part = 0, 1
         widths = [max(least, *(len(w) + 2 for w in title.split())) for title, _, least in columns]
         kinds = [kind for _, kind, _ in columns]
+        largest = [-1.0] * len(columns)
         sheet = self._sheet(name, columns, frozen)
         row = 1
         for values in rows:
@@ -173,8 +174,18 @@ class _Book:
                     fmt = self.formats[value.kind] if value.kind else None
                     sheet.write(row, col, _cell(value.value), fmt)
                 else:
-                    shown = self.shown(value, kinds[col])
                     sheet.write(row, col, _cell(value))
+                    # measured only when it may be wider than the column (most cells are not):
+                    # a text longer than the width, a number larger than any before it
+                    kind = type(value)
+                    if kind is str:
+                        if len(value) + 2 <= widths[col]:
+                            continue
+                    elif kind is float or kind is int:
+                        if not abs(value) > largest[col]:
+                            continue
+                        largest[col] = abs(value)
+                    shown = self.shown(value, kinds[col])
                 if shown + 2 > widths[col]:
                     widths[col] = min(shown + 2, MAX_WIDTH)
             row += 1
@@ -321,7 +332,7 @@ def write_workbook(
                 placed.get((c["partner_id"], "revenue"), {}).get("effective"),
                 placed.get((c["partner_id"], "performance"), {}).get("effective"),
                 ", ".join(
-                    f"{t['ruleset']} → {t['pending']}"
+                    f"{str(t['ruleset']).capitalize()} → {t['pending']}"
                     for key in ("revenue", "performance")
                     if (t := placed.get((c["partner_id"], key))) and t["pending"]
                 ),
