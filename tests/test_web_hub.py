@@ -258,6 +258,8 @@ def test_the_downloads_are_the_reports(web_world, clients, data):
     assert clients["ana"].get(f"/partners/{OWN}/qbr.pdf").content.startswith(b"%PDF")
     book = clients["ana"].get(f"/partners/{OWN}/scorecard.xlsx")
     assert book.status_code == 200 and book.content.startswith(b"PK")
+    theirs = clients["fin"].get(f"/partners/{OWN}/scorecard.xlsx")
+    assert theirs.status_code == 200 and theirs.content.startswith(b"PK")
     import io
 
     import openpyxl

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel
 
+from partnerscope.accounts import Role
 from partnerscope.errors import PartnerscopeError
 from partnerscope.reports.content import Report
 from partnerscope.web.audience import partner_view
@@ -195,6 +196,10 @@ async def partner_page(
 
 # ---------------------------------------------------------------- downloads
 
+#: who may download a partner's workbook and QBR: everyone at the vendor (not partner users:
+#: both hold the cohort's figures, alerts and the plan)
+VENDOR = tuple(role for role in EVERYONE if role is not Role.PARTNER_USER)
+
 #: the partner edition of a scorecard as a printable page (reports/templates)
 PARTNER_PRINT = (
     '{% extends "_base.html.j2" %}{% block content %}'
@@ -263,9 +268,10 @@ def _workbook(ctx: Ctx, pid: str, label: str) -> bytes:
 
 @pages.get("/partners/{partner_id}/scorecard.xlsx")
 async def scorecard_xlsx(
-    ctx: Annotated[Ctx, Depends(allow(*STAFF))], partner_id: str, period: Period = None
+    ctx: Annotated[Ctx, Depends(allow(*VENDOR))], partner_id: str, period: Period = None
 ) -> Response:
-    """The partner's figures as an Excel workbook (staff: it holds the cohort figures)."""
+    """The partner's figures as an Excel workbook (not for partner users: it holds the cohort's
+    figures)."""
     pid = ctx.partner(partner_id)
     _, label = ctx.data.pick_period(period)
     content = await run_in_threadpool(_workbook, ctx, pid, label)
@@ -289,9 +295,10 @@ def _qbr_pdf(ctx: Ctx, pid: str, period: str | None) -> tuple[str, bytes]:
 
 @pages.get("/partners/{partner_id}/qbr.pdf")
 async def qbr_pdf(
-    ctx: Annotated[Ctx, Depends(allow(*STAFF))], partner_id: str, period: Period = None
+    ctx: Annotated[Ctx, Depends(allow(*VENDOR))], partner_id: str, period: Period = None
 ) -> Response:
-    """The partner's quarterly business review as PDF (staff: it holds the plan and alerts)."""
+    """The partner's quarterly business review as PDF (not for partner users: it holds the plan
+    and alerts)."""
     pid = ctx.partner(partner_id)
     label, content = await run_in_threadpool(_qbr_pdf, ctx, pid, period)
     return _download(content, "application/pdf", f"qbr-{pid}-{label}.pdf")
