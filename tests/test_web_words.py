@@ -137,6 +137,8 @@ def test_a_payout_ledger_shows_names_rules_in_words_and_dollars(world, names):
     for ln in mine:
         assert f"${ln.amount:,.2f}" in text  # a payout line to the cent
         assert ln.rule not in text  # the rule by its name, not its key
+    # the line's explanation, stored with bare amounts, is shown with the currency
+    assert "1 new customer(s) × $1,000.00" in text
     whole = fin.get(f"/payouts/{world.approved}").text
     assert dollars(ledger.total) in text_of(whole)
     assert f'{names[OWN]}</a> <span class="muted">{OWN}</span>' in whole
@@ -284,7 +286,13 @@ def test_the_pages_show_no_key_code_raw_number_or_bare_money(world):
     found = []
     for user in ("ada", "fin"):
         client = world.client(user)
-        for path in PAGES:
+        for path in (
+            *PAGES,
+            f"/payouts/{world.approved}",
+            f"/leads/{world.leads[OWN]}",
+            f"/registrations/{world.registrations[OWN]}",
+            f"/mdf/requests/{world.requests[OWN]}",
+        ):
             got = client.get(path)
             if got.status_code == 403:
                 continue

@@ -232,6 +232,28 @@ def naming(ctx: Ctx) -> Callable[[str], str]:
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9]")
 
 
+#: an amount as the money rules write it in an explanation: 1,000.00 or 1000.00 (not a share)
+_AMOUNT = re.compile(r"(?<![\d.,$])(?:\d{1,3}(?:,\d{3})+|\d+)\.\d{2}(?![\d%]| ?%)")
+#: a catalog key or code as an explanation may name it: won_revenue
+_KEY = re.compile(r"(?<![\w/.-])[a-z]+(?:_[a-z0-9]+)+(?![\w/-])")
+
+
+def explaining(ctx: Ctx) -> Callable[[str], str]:
+    """A stored explanation (a payout line's, written when it was computed) as a page shows
+    it: each amount in the workspace currency, to the cent, each metric by its label."""
+    words = ctx.workspace.words
+    catalog = ctx.workspace.catalog
+
+    def money(found: re.Match[str]) -> str:
+        return words.money(float(found.group().replace(",", "")), cents=True)
+
+    def key(found: re.Match[str]) -> str:
+        name = found.group()
+        return words.metric(name).lower() if name in catalog else name
+
+    return lambda text: _KEY.sub(key, _AMOUNT.sub(money, text))
+
+
 def partner_choices(ctx: Ctx) -> list[tuple[str, str]]:
     """(id, name) of the partners a form's partner picker offers the caller, by name (none to
     a partner user, who acts for its own)."""

@@ -29,7 +29,7 @@ from partnerscope.reports import charts
 from partnerscope.web.audience import json_answer, partner_view
 from partnerscope.web.params import RunId
 from partnerscope.web.render import form_action, page
-from partnerscope.web.run_index import periods_with_data
+from partnerscope.web.run_index import explaining, periods_with_data
 from partnerscope.web.security import ANALYSTS, EVERYONE, FINANCE, Ctx, UtcDateTime, allow
 
 if TYPE_CHECKING:
@@ -359,6 +359,7 @@ def _ledger_page(
         ledger=out,
         partner=partner,
         partner_name=name,
+        explain=explaining(ctx),
         lines=lines if partner is not None or len(lines) <= MAX_LINES else [],
         chart=charts.spec("bars", rules, title="Amount by rule") if rules else None,
         can_approve=ctx.user.role in FINANCE,
