@@ -187,9 +187,10 @@ def test_status(loaded):
         if line.count("│") == 3
         for cells in [[c.strip() for c in line.split("│")[1:-1]]]
     }
-    assert counts["partners"] == "2"
-    assert counts["opportunities"] == "3"
-    assert counts["leads"] == "0"
+    assert counts["Partners"] == "2"
+    assert counts["Opportunities"] == "3"
+    assert counts["Leads"] == "0"
+    assert counts["FX rates"] == "0" and counts["Partner costs"] == "0"
     assert "2 imports, the latest finished" in out
 
 

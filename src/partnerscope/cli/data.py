@@ -207,6 +207,12 @@ def quarantine(
         console.print(f"wrote {escape(str(export))}")
 
 
+def _table_name(name: str) -> str:
+    """A canonical table in words: ``fx_rates`` → "FX rates", ``partners`` → "Partners"."""
+    words = name.replace("_", " ").capitalize()
+    return "FX" + words[2:] if name.startswith("fx_") else words
+
+
 @app.command()
 def status(ctx: typer.Context) -> None:
     """Row counts of every canonical table and the latest import."""
@@ -221,7 +227,7 @@ def status(ctx: typer.Context) -> None:
         title_justify="left",
     )
     for name, count in counts.items():
-        table.add_row(name, f"{count:,}")
+        table.add_row(_table_name(name), f"{count:,}")
     console.print(table)
     if last and last[0]:
         console.print(f"{last[1]} imports, the latest finished {last[0]:%Y-%m-%d %H:%M} UTC")

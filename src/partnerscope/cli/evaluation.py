@@ -87,7 +87,7 @@ def scorecard_command(
     table = RichTable(
         "#",
         "partner",
-        "score",
+        "Score",
         "evidence",
         "peer group",
         "rank in peer group",
@@ -148,7 +148,7 @@ def _print_scorecard(ws: Workspace, view: ScorecardView) -> None:
             "metric",
             "value",
             "scored as",
-            "score",
+            "Score",
             "weight",
             "contribution",
             title=f"{indicator.capitalize()} indicators",
