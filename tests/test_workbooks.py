@@ -249,3 +249,32 @@ def test_the_summary_names_its_run_without_a_hash(ws, executive):
     assert manifest.config_hash not in stamp
     with zipfile.ZipFile(executive) as z:
         assert manifest.config_hash.encode() not in z.read("docProps/core.xml")
+
+
+def test_a_column_of_mixed_units_keeps_each_cells_format(tmp_path):
+    """The Alerts sheet's value column holds each alert's metric in its own unit; a workspace
+    in de_DE and EUR writes its money with the euro after the amount."""
+    from partnerscope.metrics.definition import Unit, load_catalog
+    from partnerscope.present import Words
+    from partnerscope.reports.workbook import Cell, _Book
+
+    path = tmp_path / "mixed.xlsx"
+    book = _Book(path, load_catalog(), Words("de_DE", "EUR"))
+    rows = [
+        ["P1", "Acme", Cell(0.625, Unit.SHARE)],
+        ["P2", "Beta", Cell(1_234_567, Unit.MONEY)],
+        ["P3", "Core", Cell(70.96666666666667, Unit.SCORE)],
+    ]
+    assert (
+        book.table(
+            "S", [("partner id", None, 4), ("partner", None, 4), ("value", None, 4)], rows, frozen=2
+        )
+        == 3
+    )
+    book.book.close()
+    sheet = openpyxl.load_workbook(path)["S"]
+    cells = [sheet.cell(row=r, column=3) for r in (2, 3, 4)]
+    assert [c.number_format for c in cells] == ["0.0%", '#,##0 "€"', "0.0"]
+    assert cells[2].value == pytest.approx(70.96666666666667)  # shown as 71.0, kept whole
+    assert sheet.column_dimensions["C"].width > len("1.234.567 €")
+    assert sheet.freeze_panes == "C2"
