@@ -160,3 +160,24 @@ def test_a_table_reads_as_cards_on_a_phone(browser: Any, server: str) -> None:
     assert heads[0] in shown
     assert table.locator("thead").count() == 0 or not table.locator("thead").is_visible()
     context.close()
+
+
+def test_the_bar_groups_each_roles_links_in_sections() -> None:
+    from partnerscope.accounts import Role
+    from partnerscope.web.render import NAV, NAV_SECTIONS, sections
+
+    placed = {path for _, paths in NAV_SECTIONS for path in paths}
+    # every link of the bar has its section, but a partner user's own scorecard (first, alone)
+    assert {path for path, _, _ in NAV} - placed == {"/portal"}
+    titles = {
+        role: [title for title, _ in sections([(p, t) for p, t, roles in NAV if role in roles])]
+        for role in Role
+    }
+    assert titles[Role.ADMIN] == ["Portfolio", "Pipeline", "Money", "Planning", "Data"]
+    assert titles[Role.PARTNER_MANAGER] == ["Portfolio", "Pipeline", "Money"]
+    assert titles[Role.PARTNER_USER][0] == ""  # "My scorecard" first, under no title
+    assert "Planning" not in titles[Role.FINANCE] and "Data" not in titles[Role.FINANCE]
+    # within a section, the links keep the bar's order
+    admin = dict(sections([(p, t) for p, t, roles in NAV if Role.ADMIN in roles]))
+    assert [t for _, t in admin["Money"]] == ["Payouts", "MDF"]
+    assert [t for _, t in admin["Data"]] == ["Runs", "Data quality", "Audit log"]
