@@ -89,8 +89,10 @@ def mdf_budgets(
     from partnerscope.amounts import ZERO
     from partnerscope.money import mdf
 
-    w = _words(ctx)
-    found = mdf.budgets(state(ctx).workspace(), year)
+    ws = state(ctx).workspace()
+    w = ws.words
+    names = _names(ws)
+    found = mdf.budgets(ws, year)
     shown = [b for b in found if everyone or b.amount or b.committed or b.imported_spend]
     label = found[0].fiscal_year if found else (year or "")
     table = Table(
@@ -112,7 +114,7 @@ def mdf_budgets(
             else "no tier"
         )
         table.add_row(
-            b.partner_id,
+            _partner(names, b.partner_id),
             escape(b.tier or "—"),
             _money(w, b.amount),
             source,
@@ -277,8 +279,10 @@ def mdf_list(
     """The MDF requests and where each stands."""
     from partnerscope.money import mdf
 
-    w = _words(ctx)
-    found = mdf.requests(state(ctx).workspace(), partner=partner, year=year, status=status)
+    ws = state(ctx).workspace()
+    w = ws.words
+    names = _names(ws)
+    found = mdf.requests(ws, partner=partner, year=year, status=status)
     table = Table(
         "#",
         "partner",
@@ -295,7 +299,7 @@ def mdf_list(
     for item in found:
         table.add_row(
             str(item.request_id),
-            item.partner_id,
+            _partner(names, item.partner_id),
             item.fiscal_year,
             item.activity_type.value,
             escape(item.name),
