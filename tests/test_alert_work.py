@@ -303,6 +303,8 @@ def test_decisions_show_a_fired_signal_and_an_overdue_review(world, clients):
     assert "Deal size: 1.2× the base value; Win rate: 30.0%" in page
     shown = re.sub(r"<script.*?</script>", "", page, flags=re.S)  # (chart specs are data)
     assert '{"scale"' not in shown and "&#34;scale&#34;" not in shown
+    # the history names the parts of the record each change touched, not field paths
+    assert "<td>The evidence</td>" in shown and "compare.evidence[0]" not in shown
     # the API says the same
     (summary,) = [d for d in fresh.get("/api/v1/decisions").json() if d["decision_id"] == did]
     assert [a["kind"] for a in summary["attention"]] == ["signal_fired", "review_overdue"]

@@ -323,6 +323,42 @@ def detail(ctx: Ctx, decision_id: int) -> DecisionOut:
     )
 
 
+#: what a section of a decision record is called on its page
+_SECTIONS = {
+    "frame": "the frame",
+    "compare.options": "the options",
+    "compare.scenario": "the options",
+    "compare.criteria": "the criteria",
+    "compare.evidence": "the evidence",
+    "compare.result": "the comparison",
+    "compare.facts": "the facts",
+    "compare.assumptions": "the assumptions",
+    "compare.open_questions": "the open questions",
+    "compare.constraints": "the constraints",
+    "compare.risks": "the risks",
+    "compare.trade_offs": "the trade-offs",
+    "compare.success_metrics": "the success metrics",
+    "commit": "the commitment",
+    "reviews": "the reviews",
+    "status": "the status",
+    "title": "the title",
+    "owner": "the owner",
+}
+
+
+def changed_parts(fields: list[str]) -> str:
+    """The parts of the record a change touched, in words: ``the evidence, the status``."""
+    import re
+
+    parts: dict[str, None] = {}
+    for field in fields:
+        head = re.split(r"\[", field, maxsplit=1)[0].split(".")
+        key = ".".join(head[:2])
+        said = _SECTIONS.get(key) or _SECTIONS.get(head[0])
+        parts[said or f"the {head[-1].replace('_', ' ')}"] = None
+    return ", ".join(parts) or "—"
+
+
 def history(ctx: Ctx, decision_id: int) -> list[ChangeOut]:
     return [
         ChangeOut(
@@ -664,6 +700,7 @@ def record_page(
         schedule=cadence.schedule(record.commit.review) if record.commit else [],
         outstanding=cadence.outstanding(record) if record.commit else [],
         history=history(ctx, decision_id),
+        changed_parts=changed_parts,
         alerts=alerts_of(ctx, decision_id),
         result=result,
         chart=chart_of(result) if result else None,
