@@ -385,3 +385,42 @@ def test_wanted_filters_by_state_and_owner():
     assert pick(state="snoozed", owner="me", me="max") == ["a"]
     assert pick(state=None, owner="unassigned", me="max") == ["b"]
     assert done.shown(today) == "resolved" and asleep.shown(date(2026, 3, 2)) == "acknowledged"
+
+
+def test_a_manager_acknowledges_and_resolves_an_alert_in_the_browser(world, clients, picked):
+    """The forms as a browser posts them (their CSRF field, the redirect back to the list as it
+    was filtered, the row found again by its anchor)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch
+    from tests.test_web_browser import sign_in
+    from tests.webtools import live_server
+
+    ws = Workspace.open(world.root)
+    stored = work.states(ws, [r["alert_id"] for r in picked["all"]])
+    seen = set(clients["max"].get("/api/v1/me").json()["partners"])
+    aid = next(
+        r["alert_id"]
+        for r in picked["all"]
+        if r["partner_id"] in seen and r["alert_id"] not in stored
+    )
+    with live_server(world.app()) as base, sync_playwright() as p:
+        browser = launch(p)
+        problems: list[str] = []
+        page = browser.new_context().new_page()
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        sign_in(page, base, "max", "/alerts?owner=")
+        row = f"#alert-{aid}"
+        assert page.locator(f"{row} [data-work]").inner_text() == "Open"
+        page.click(f"{row} form[data-step=acknowledge] button")
+        page.wait_for_selector(f"{row} [data-work='acknowledged']")
+        assert "/alerts?owner=" in page.url
+        page.fill(f"{row} form[data-step=resolve] input[name=note]", "Spoke to the partner")
+        page.click(f"{row} form[data-step=resolve] button")
+        page.wait_for_load_state()
+        assert page.locator(row).count() == 0  # resolved: off the list to work
+        page.goto(base + "/alerts?state=resolved")
+        assert page.locator(f"{row} [data-note]").inner_text() == "Spoke to the partner"
+        assert not problems, problems
+        browser.close()
+    assert entries(world, aid) == [("max", "resolve"), ("max", "acknowledge")]
