@@ -221,3 +221,42 @@ def test_tier_colours_stay_and_one_series_has_no_legend():
         )
     )
     assert colours == {"Exit review": charts.BAD, "High potential": charts.GOOD}
+
+
+def test_a_sentence_when_contributions_are_scaled_to_the_evidence():
+    from partnerscope.present import Words
+    from partnerscope.reports.scorecard import _coverage_note
+
+    assert _coverage_note(Words(), 0.7) == (
+        "Evidence covers 70% of the scorecard's weight; contributions are scaled to it."
+    )
+    assert _coverage_note(Words(), 1.0) == ""
+    assert _coverage_note(Words("de_DE", "EUR"), 0.7).startswith("Evidence covers 70\u00a0%")
+
+
+@pytest.mark.slow
+def test_executive_says_returns_as_multiples_and_reviews_in_words(data):
+    report = executive(data)
+    for row in report.sections["mdf"]:
+        assert row["roi"].text.endswith("×") or row["roi"].text == "—", row["roi"].text
+        assert row["group_text"][0].isupper() and "_" not in row["group_text"]
+    kpis = {k["name"]: k for k in report.sections["kpis"]}
+    assert kpis["mdf_roi"]["goal"].text == "2.0×"
+    assert kpis["won_revenue"]["value"].text.startswith("$")
+    for alert in report.sections["decisions"]["alerts"]:
+        assert "`" not in alert["message"] and "partnerscope " not in alert["message"]
+        assert "should be reviewed" in alert["message"] or "review due on" in alert["message"]
+
+
+@pytest.mark.slow
+def test_next_tier_gaps_read_as_needs(data):
+    gaps = [
+        gap
+        for pid in biggest(data, 5)
+        for tier in scorecard(data, pid).sections["tiers"]
+        if tier["next"]
+        for gap in tier["next"]["gaps"]
+    ]
+    assert gaps
+    for gap in gaps:
+        assert re.fullmatch(r"[A-Z][^_]* \(needs at (least|most) [^)]+\)", gap), gap

@@ -201,7 +201,8 @@ def test_scorecard_shows_the_runs_values_worked_by_hand(ws):
     assert sum(p for p in points if p is not None) == pytest.approx(score)
     # the formula in words, in the "Definitions" appendix at the end (no catalog key)
     assert text.index('id="definitions"') > text.index('data-row="won_revenue"')
-    assert "won revenue ÷ quota" in text and "won_revenue / quota" not in text
+    # (its last two words held by a no-break space: no line ends on a lone word)
+    assert "won revenue ÷\u00a0quota" in text and "won_revenue / quota" not in text
     # the partner's type in words, the id only beside it
     assert "P1 · Value-added reseller · EMEA" in text
 

@@ -146,11 +146,18 @@ def definitions(w: Writer, names: list[str]) -> list[dict[str, str]]:
         out.append(
             {
                 "label": metric.label,
-                "description": in_words(w, metric.spec.description),
-                "formula": formula_words(w, metric),
+                "description": _unbroken_end(in_words(w, metric.spec.description)),
+                "formula": _unbroken_end(formula_words(w, metric)),
             }
         )
     return out
+
+
+def _unbroken_end(text: str) -> str:
+    """``text`` with its last two words held together (a no-break space): a line never ends
+    on a lone word such as "certifications" that reads as a code."""
+    head, space, last = text.rpartition(" ")
+    return f"{head}\u00a0{last}" if space else text
 
 
 def in_words(w: Writer, text: str) -> str:
