@@ -153,13 +153,15 @@ def test_scorecard_prints_on_two_pages(demo, data):
 
 
 @pytest.mark.slow
-def test_qbr_prints_landscape_on_four_pages(data):
+def test_qbr_prints_landscape_on_four_pages(demo, data):
+    keys = [m.name for m in demo.catalog]
     for pid in dict.fromkeys([*biggest(data, 2), busiest(data)]):
         pages = pdf_pages(render.html(qbr(data, pid)))
         where = f"QBR {pid}"
         assert 1 <= len(pages) <= 4, f"{where}: {len(pages)} pages"
         assert all(p["width"] > p["height"] for p in pages), f"{where}: not landscape"
         assert_on_the_page(pages, where)
+        assert_in_words("\n".join(p["text"] for p in pages), keys, where)
 
 
 def test_money_axes_in_compact_currency():
