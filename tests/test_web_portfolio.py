@@ -328,7 +328,8 @@ def test_dashboard_json_and_page_agree_and_partner_lists_are_filtered(web_world,
     report = ana.get("/api/v1/dashboard").json()
     assert report["kind"] == "executive"
     for t in report["sections"]["tiers"]:
-        cells = f'<td>{t["ruleset"]}</td><td>{t["tier"]}</td><td class="num">{t["partners"]}<'
+        partners = f"{t['partners']:,}"  # the en_US workspace's words
+        cells = f'<td>{t["ruleset_text"]}</td><td>{t["tier"]}</td><td class="num">{partners}<'
         assert f'data-row="{t["ruleset"]}:{t["tier"]}">{cells}' in page.text
     visible = visible_to_max(web_world)
     mine = max_.get("/api/v1/dashboard").json()["sections"]
