@@ -6,6 +6,7 @@ MDF requests, written with the workspace's words."""
 
 from __future__ import annotations
 
+import html
 import re
 from decimal import Decimal
 from typing import Any
@@ -67,10 +68,18 @@ def figure(data: RunData, pid: str, metric: str) -> float | None:
 # ------------------------------------------------------------------------------ landing pages
 
 
-def test_admin_and_analyst_land_on_the_dashboard(clients):
+def test_admin_and_analyst_land_on_the_dashboard(clients, data):
     page = clients["ana"].get("/")
     assert page.status_code == 200
     assert 'id="spec-tiers"' in page.text and "My partners" not in page.text
+    # the partners it names (risers, decliners, alerts) are linked to their pages
+    report = clients["ana"].get("/api/v1/dashboard").json()["sections"]
+    named = {(r["partner_id"], r["name"]) for r in [*report["risers"], *report["decliners"]]}
+    named |= {(a["partner_id"], a["partner"]) for a in report["alerts"]}
+    assert named
+    for pid, name in named:
+        link = f'<a href="/partners/{pid}">{html.escape(name, quote=False)}</a>'
+        assert f'{link} <span class="muted">{pid}</span>' in page.text, pid
 
 
 def test_a_manager_lands_on_exactly_their_partners(clients, data):
