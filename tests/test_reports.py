@@ -326,11 +326,10 @@ def test_workbook_reads_back_the_run(ws, tmp_path):
     assert len(cards) == 3 and [c[6] for c in cards] == [Q2] * 3
     assert [c[7] for c in cards] == sorted((c[7] for c in cards), reverse=True)
     # Definitions: the catalog, one row each
-    definitions = {r[-1]: r for r in book["Definitions"].iter_rows(min_row=2, values_only=True)}
-    assert set(definitions) == set(ws.catalog.metrics)
-    assert definitions["win_rate"][0] == "Win rate"
-    assert definitions["win_rate"][4] == "won_deals / closed_deals"
-    assert definitions["win_rate"][6] == "closed_deals ≥ 1"
+    definitions = {r[0]: r for r in book["Definitions"].iter_rows(min_row=2, values_only=True)}
+    assert set(definitions) == {m.label for m in ws.catalog}
+    assert definitions["Win rate"][4] == "won deals ÷ closed deals"  # in words, no key
+    assert definitions["Win rate"][6] == "closed deals ≥ 1"
 
 
 def test_a_partners_workbook_holds_no_other_partner(ws, tmp_path):

@@ -86,8 +86,8 @@ def test_money_in_the_workspace_currency_and_each_unit_its_format(ws, executive)
     cards = book["Scorecards"]
     head = header(cards)
     for row in cards.iter_rows(min_row=2):
-        assert row[head.index("score")].number_format == "0.0"
-        assert isinstance(row[head.index("score")].value, int | float)
+        assert row[head.index("Score")].number_format == "0.0"
+        assert isinstance(row[head.index("Score")].value, int | float)
         assert row[head.index("revenue, trailing 12 months")].number_format == MONEY
         assert row[head.index("percentile in peer group")].number_format == "0%"
     names = {r[0].value: r[1].value for r in cards.iter_rows(min_row=2)}
@@ -106,9 +106,12 @@ def test_no_catalog_key_or_code_in_a_header_or_a_words_column(ws, executive):
     assert types == {"Value-added reseller", "System integrator"}
     groups = {r[head.index("peer group")] for r in cards.iter_rows(min_row=2, values_only=True)}
     assert groups == {"all partners"}  # three partners: compared with the portfolio
-    # only the Definitions sheet names a metric's key, in its own column, for its formulas
+    # the Definitions sheet writes formulas in words too
     definitions = {r[0]: r for r in book["Definitions"].iter_rows(min_row=2, values_only=True)}
-    assert definitions["Win rate"][-1] == "win_rate"
+    assert definitions["Win rate"][4] == "won deals ÷ closed deals"
+    texts = [v for r in definitions.values() for v in r if isinstance(v, str)]
+    assert not [t for t in texts for k in keys if "_" in k and k in t]
+    assert "score" not in header(cards) and "Score" in header(cards)
 
 
 def test_frozen_panes_keep_the_id_and_the_name(executive):

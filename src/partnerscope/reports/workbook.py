@@ -3,9 +3,8 @@ metrics, tiers, alerts, flags and the metric definitions, each a filterable shee
 (not text) with the unit as the cell format: money in the workspace currency (``"$"#,##0``),
 shares and ranks as percentages, scores to one decimal, changes as signed numbers. Every sheet
 of partners starts with the partner's id and name, both frozen with the header; columns are as
-wide as their content; metrics, partner types, flags and alert kinds are named in words (a
-metric's key only in the Definitions sheet's last column, the name its formulas use). Charts sit
-to the right of every table, covering no cell.
+wide as their content; metrics, partner types, flags and alert kinds are named in words, the
+Definitions sheet's formulas too. Charts sit to the right of every table, covering no cell.
 
 Rows are streamed (``constant_memory``): the workbook never holds a sheet, so 20,000 partners ×
 every period fit in a few tens of MB. A sheet longer than Excel's 1,048,576 rows continues on a
@@ -15,6 +14,7 @@ second sheet of the same name with " (2)".
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -299,7 +299,7 @@ def write_workbook(
             ("program tier", None, 12),
             ("peer group", None, 16),
             ("period", None, 11),
-            ("score", Unit.SCORE, 8),
+            ("Score", Unit.SCORE, 8),
             ("percentile in peer group", "percentile", 11),
             ("percentile overall", "percentile", 11),
             ("evidence coverage", Unit.SHARE, 10),
@@ -442,39 +442,7 @@ def write_workbook(
         ),
         frozen=2,
     )
-    written["Definitions"] = book.table(
-        "Definitions",
-        [
-            ("metric", None, 20),
-            ("unit", None, 10),
-            ("better", None, 8),
-            ("version", Unit.COUNT, 8),
-            ("definition", None, 30),
-            ("reads", None, 16),
-            ("minimum evidence", None, 16),
-            ("description", None, 40),
-            ("name in formulas", None, 16),
-        ],
-        (
-            [
-                m.label,
-                m.spec.unit.value,
-                m.spec.direction.value,
-                m.spec.version,
-                m.formula_text(),
-                m.entity or ", ".join(m.depends_on),
-                (
-                    f"{m.evidence_metric or 'rows'} ≥ {m.spec.min_evidence:g}"
-                    if m.spec.min_evidence is not None
-                    else None
-                ),
-                m.spec.description,
-                m.name,
-            ]
-            for m in catalog
-        ),
-        frozen=1,
-    )
+    written["Definitions"] = _definitions(book, data)
     book.book.set_properties(
         {
             "title": summary.title if summary else f"partnerscope run {data.run.run_id}, {label}",
@@ -485,6 +453,58 @@ def write_workbook(
     )
     book.book.close()
     return written
+
+
+def _definitions(book: _Book, data: RunData) -> int:
+    """The catalog by label: each metric's formula, what it reads and its minimum evidence
+    with the metrics they name written by their labels (as the reports' Definitions
+    appendix writes them), never a key."""
+    from partnerscope.reports.content import Writer, formula_words
+
+    catalog = data.workspace.catalog
+    w = Writer(data)
+
+    def label(name: str) -> str:
+        return catalog[name].label.lower() if name in catalog.metrics else name
+
+    def in_words(text: str | None) -> str | None:
+        """A description with the metrics it names by their labels."""
+        if not text:
+            return text
+        return re.sub(r"[A-Za-z_][A-Za-z0-9_]*", lambda m: label(m.group(0)), text)
+
+    return book.table(
+        "Definitions",
+        [
+            ("metric", None, 20),
+            ("unit", None, 10),
+            ("better", None, 8),
+            ("version", Unit.COUNT, 8),
+            ("definition", None, 30),
+            ("reads", None, 16),
+            ("minimum evidence", None, 16),
+            ("description", None, 40),
+        ],
+        (
+            [
+                m.label,
+                m.spec.unit.value.replace("_", " "),
+                m.spec.direction.value,
+                m.spec.version,
+                re.sub(r"\bnull\b", "empty", formula_words(w, m)),
+                (m.entity or "").replace("_", " ") or ", ".join(label(d) for d in m.depends_on),
+                (
+                    f"{label(m.evidence_metric) if m.evidence_metric else 'rows'} "
+                    f"≥ {m.spec.min_evidence:g}"
+                    if m.spec.min_evidence is not None
+                    else None
+                ),
+                in_words(m.spec.description),
+            ]
+            for m in catalog
+        ),
+        frozen=1,
+    )
 
 
 def _names(memberships: pa.Table) -> dict[str, str]:
@@ -563,7 +583,7 @@ def _summary_sheet(book: _Book, report: Report) -> int:
     last = row
     for movers in ("risers", "decliners"):
         row += 2
-        cells.row(row, [movers, "partner id", "score", "change"], book.header)
+        cells.row(row, [movers, "partner id", "Score", "change"], book.header)
         for r in report.sections[movers]:
             row += 1
             cells.write(row, 0, r["name"])
