@@ -471,7 +471,8 @@ def _definitions(book: _Book, data: RunData) -> int:
         """A description with the metrics it names by their labels."""
         if not text:
             return text
-        return re.sub(r"[A-Za-z_][A-Za-z0-9_]*", lambda m: label(m.group(0)), text)
+        text = re.sub(r"[A-Za-z_][A-Za-z0-9_]*", lambda m: label(m.group(0)), text)
+        return re.sub(r"\bnull\b", "empty", text)
 
     return book.table(
         "Definitions",
@@ -488,11 +489,12 @@ def _definitions(book: _Book, data: RunData) -> int:
         (
             [
                 m.label,
-                m.spec.unit.value.replace("_", " "),
-                m.spec.direction.value,
+                m.spec.unit.value.replace("_", " ").capitalize(),
+                m.spec.direction.value.capitalize(),
                 m.spec.version,
-                re.sub(r"\bnull\b", "empty", formula_words(w, m)),
-                (m.entity or "").replace("_", " ") or ", ".join(label(d) for d in m.depends_on),
+                in_words(formula_words(w, m)),
+                (m.entity or "").replace("_", " ").capitalize()
+                or ", ".join(catalog[d].label if d in catalog.metrics else d for d in m.depends_on),
                 (
                     f"{label(m.evidence_metric) if m.evidence_metric else 'rows'} "
                     f"≥ {m.spec.min_evidence:g}"
