@@ -21,7 +21,13 @@ from partnerscope import clock
 from partnerscope.operations import alert_work as work
 from partnerscope.web.params import Day, FilterText, Period
 from partnerscope.web.render import form_action, page
-from partnerscope.web.run_index import SEVERITIES, json_float, run_index, visible_rows
+from partnerscope.web.run_index import (
+    SEVERITIES,
+    json_float,
+    periods_with_data,
+    run_index,
+    visible_rows,
+)
 from partnerscope.web.security import STAFF, Ctx, allow, safe_next
 
 pages = APIRouter()
@@ -190,7 +196,18 @@ def alerts_view(ctx: Ctx, query: AlertQuery) -> AlertsPage:
 
 #: the fields of an alert read from the run as they are
 _STORED = frozenset(
-    "alert_id partner_id name period kind metric severity message status first_seen_run".split()
+    [
+        "alert_id",
+        "partner_id",
+        "name",
+        "period",
+        "kind",
+        "metric",
+        "severity",
+        "message",
+        "status",
+        "first_seen_run",
+    ]
 )
 
 
@@ -452,7 +469,7 @@ def _page(
         f"{words.number(len(view.out.flags))} flags",
         view=view,
         query=query,
-        periods=ctx.data.periods,
+        periods=periods_with_data(ctx),
         severities=SEVERITIES,
         list_states=work.LIST_STATES,
         back=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),

@@ -26,9 +26,6 @@ from partnerscope.web.security import (
 pages = APIRouter()
 api = APIRouter(tags=["session"])
 #: where a role lands that has no dashboard
-HOME = {Role.PARTNER_USER: "/portal", Role.FINANCE: "/payouts"}
-
-
 class Me(BaseModel):
     name: str
     role: Role
@@ -115,9 +112,7 @@ def login(
     except LoginError as exc:
         return _login_form(request, next_=next, name=name, error=str(exc), status=401)
     token, _ = state.accounts.open_session(user)
-    target = safe_next(next)
-    if target == "/":
-        target = HOME.get(user.role, "/")
+    target = safe_next(next)  # "/" is every role's own landing page
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

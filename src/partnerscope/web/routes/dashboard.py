@@ -18,7 +18,13 @@ from partnerscope.web.params import Period
 from partnerscope.web.render import page
 from partnerscope.web.routes.partner_list import Partners, list_page
 from partnerscope.web.routes.partners import ReportOut, report_out
-from partnerscope.web.run_index import json_safe, run_index, severity_rank, visible_rows
+from partnerscope.web.run_index import (
+    json_safe,
+    periods_with_data,
+    run_index,
+    severity_rank,
+    visible_rows,
+)
 from partnerscope.web.security import EVERYONE, STAFF, Ctx, allow
 
 if TYPE_CHECKING:
@@ -112,7 +118,7 @@ def dashboard_page(
 ) -> HTMLResponse:
     """The executive summary (for a partner manager, whose home is "My partners")."""
     report = dashboard(ctx, period)
-    return page(request, ctx, "dashboard.html.j2", report=report, periods=ctx.data.periods)
+    return page(request, ctx, "dashboard.html.j2", report=report, periods=periods_with_data(ctx))
 
 
 @pages.get("/", response_class=HTMLResponse)
@@ -137,4 +143,4 @@ def home_page(
         home = hub.finance_home(ctx)
         return page(request, ctx, "finance_home.html.j2", title="Payouts and MDF to do", home=home)
     report = dashboard(ctx, query.period)
-    return page(request, ctx, "dashboard.html.j2", report=report, periods=ctx.data.periods)
+    return page(request, ctx, "dashboard.html.j2", report=report, periods=periods_with_data(ctx))

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from partnerscope.cells import csv_cell
 from partnerscope.web.params import FilterText, PageNo, Period, PerPage
 from partnerscope.web.render import page
-from partnerscope.web.run_index import run_index, visible_rows
+from partnerscope.web.run_index import periods_with_data, run_index, visible_rows
 from partnerscope.web.security import STAFF, Ctx, allow
 
 pages = APIRouter()
@@ -311,7 +311,7 @@ def list_page(
         request,
         ctx,
         template,
-        periods=ctx.data.periods,
+        periods=periods_with_data(ctx),
         types=_choices(found.everyone, "partner_type"),
         regions=_choices(found.everyone, "region"),
         tiers=_choices(found.everyone, "revenue_tier", "performance_tier"),

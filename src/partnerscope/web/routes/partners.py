@@ -22,6 +22,7 @@ from partnerscope.web.audience import partner_view
 from partnerscope.web.current import CACHE_SIZE
 from partnerscope.web.params import Period
 from partnerscope.web.render import fragment, page
+from partnerscope.web.run_index import periods_with_data
 from partnerscope.web.security import EVERYONE, STAFF, Ctx, allow
 
 if TYPE_CHECKING:
@@ -188,7 +189,7 @@ async def partner_page(
         "partner.html.j2",
         report=built.head,
         body=built.body,
-        periods=ctx.data.periods,
+        periods=periods_with_data(ctx),
         hub=hub,
         may_edit_plan=ctx.user.role in STAFF,
     )
