@@ -490,7 +490,7 @@ def _definitions(book: _Book, data: RunData) -> int:
             [
                 m.label,
                 m.spec.unit.value.replace("_", " ").capitalize(),
-                m.spec.direction.value.capitalize(),
+                {"higher": "Higher", "lower": "Lower"}.get(m.spec.direction.value, "—"),
                 m.spec.version,
                 in_words(formula_words(w, m)),
                 (m.entity or "").replace("_", " ").capitalize()
