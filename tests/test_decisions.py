@@ -363,14 +363,21 @@ def test_the_markdown_export_follows_the_template(ws):
     service = Decisions(ws)
     record = committed(service)
     service.cite(record.decision_id, "win_rate", scope="partner=P2", period="2024-Q1", by=ME)
-    text = to_markdown(service.store.get(record.decision_id), ws.catalog)
+    text = to_markdown(
+        service.store.get(record.decision_id), ws.catalog, words=ws.words, grain="quarter"
+    )
     headings = [line.lstrip("#").strip() for line in text.splitlines() if line.startswith("##")]
     assert headings == list(SECTIONS)
-    assert "| Win rate (`win_rate`) | portfolio | FY2024-Q2 | 0.333 | 1 | ok |" in text
-    assert "⚠ closed_deals = 0, under the minimum evidence of 2" in text
+    assert "| Win rate | portfolio | FY2024-Q2 | 33.3% | 1 | ok |" in text
+    assert "⚠ Closed deals is 0, under the minimum evidence of 2" in text
     assert "**Weak evidence:** 1 of 2 cited values lack the minimum evidence" in text
     assert "- **Selected option:** B (Pilot in phases)" in text
-    assert "- reversal: `win_rate < 0.6 for 2 quarters`" in text
+    assert (
+        "- Reversal signal: Win rate below 60.0% in each of the last 2 complete quarters, "
+        "across the portfolio" in text
+    )
+    assert "- Stop condition: Won revenue below $10 in each of the last 2 complete quarters" in text
+    assert "win_rate" not in text and "closed_deals" not in text
 
 
 # --- checks on every run, reviews -------------------------------------------------------------

@@ -13,7 +13,7 @@ names in words; nothing here prints a catalog key, a z-score, a hash or a raw fr
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -104,6 +104,22 @@ ALERT_KINDS = {
     "anomaly_cohort": "Unusual among its peers",
     "signal_fired": "Reversal signal fired",
     "review_due": "Review due",
+}
+
+#: the scenario model's inputs (partnerscope.scenarios.inputs) that are shares, and money
+SCENARIO_SHARES = frozenset(
+    {"churn", "win_rate", "gross_margin", "incentive_rate", "coverage_start"}
+)
+SCENARIO_MONEY = frozenset(
+    {"deal_size", "mdf_spend", "cost_per_partner", "program_cost", "one_off_cost"}
+)
+#: how each outcome of a scenario is written
+SCENARIO_OUTCOMES = {
+    "revenue": "money",
+    "margin": "money",
+    "coverage": "share",
+    "control": "score",
+    "partners": "count",
 }
 
 
@@ -290,6 +306,56 @@ class Words:
         """A multiple: 5.934 → ``5.9×``."""
         number = _number(value)
         return MISSING if number is None else f"{self.number(number, digits=1)}×"
+
+    def input_name(self, key: str) -> str:
+        """A scenario input by name: ``mdf_spend`` → ``MDF spend``, ``churn.Gold`` →
+        ``Churn (Gold)``."""
+        head, _, tier = key.partition(".")
+        name = head.replace("_", " ").capitalize().replace("Mdf", "MDF")
+        return f"{name} ({tier})" if tier else name
+
+    def input_value(self, key: str, value: Any) -> str:
+        """A value of a scenario input in its kind: a share, money or a number."""
+        head = key.partition(".")[0]
+        if head in SCENARIO_SHARES:
+            return self.share(value)
+        if head in SCENARIO_MONEY:
+            return self.money(value)
+        return self.value(value, Unit.NUMBER)
+
+    def override(self, key: str, given: Mapping[str, Any]) -> str:
+        """How an option changes a scenario input, in words (``1.3× the base value``,
+        ``between $10,000 and $20,000``)."""
+
+        def v(name: str) -> str:
+            return self.input_value(key, given.get(name))
+
+        if given.get("scale") is not None:
+            return f"{self.times(given['scale'])} the base value"
+        match given.get("dist"):
+            case "fixed":
+                return v("value")
+            case "normal":
+                return f"about {v('mean')} (± {v('sd')})"
+            case "lognormal":
+                spread = self.number(given.get("sigma"), digits=2)
+                return f"about {v('median')} (spread {spread})"
+            case "uniform":
+                return f"between {v('low')} and {v('high')}"
+            case "triangular":
+                return f"between {v('low')} and {v('high')}, most likely {v('mode')}"
+        return MISSING
+
+    def outcome(self, name: str, value: Any) -> str:
+        """A scenario outcome (revenue, margin, coverage, control, partners) in its kind."""
+        match SCENARIO_OUTCOMES.get(name):
+            case "share":
+                return self.share(value)
+            case "score":
+                return self.number(value, digits=1)
+            case "count":
+                return self.number(value)
+        return self.money(value, compact=True)
 
     def _signed(self, number: float, digits: int) -> str:
         text = self.number(abs(number), digits=digits)

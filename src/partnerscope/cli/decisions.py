@@ -212,7 +212,7 @@ def decide_cite(
         f"Cited {escape(words.metric(evidence.metric))} = "
         f"{words.of_metric(evidence.metric, evidence.value)} ({escape(evidence.where())})."
     )
-    weakness = evidence.weakness()
+    weakness = evidence.weakness(words)
     if weakness:
         console.print(f"[yellow]Weak evidence:[/] {escape(weakness)}")
 
@@ -371,7 +371,10 @@ def decisions_show(ctx: typer.Context, decision_id: Id) -> None:
 
     service = _service(ctx)
     record = service.store.get(decision_id)
-    console.print(Markdown(to_markdown(record, service.workspace.catalog)))
+    ws = service.workspace
+    console.print(
+        Markdown(to_markdown(record, ws.catalog, words=ws.words, grain=ws.config.scorecard.grain))
+    )
 
 
 @decisions_app.command("history")
@@ -507,7 +510,7 @@ def _date(text: str | None, option: str) -> date | None:
 
 def _print_weak_evidence(record: DecisionRecord, words: Words) -> None:
     for evidence in record.compare.evidence:
-        weakness = evidence.weakness()
+        weakness = evidence.weakness(words)
         if weakness:
             console.print(
                 f"[yellow]Weak evidence:[/] {escape(words.metric(evidence.metric))} "

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from partnerscope.decisions import cadence
-from partnerscope.decisions.record import DecisionRecord
+from partnerscope.decisions.record import DecisionRecord, Signal
+from partnerscope.present import Words
 
 if TYPE_CHECKING:
     from partnerscope.metrics.definition import Catalog
@@ -41,9 +42,17 @@ def file_name(record: DecisionRecord) -> str:
 
 
 def to_markdown(
-    record: DecisionRecord, catalog: Catalog | None = None, *, chart: str | None = None
+    record: DecisionRecord,
+    catalog: Catalog | None = None,
+    *,
+    chart: str | None = None,
+    words: Words | None = None,
+    grain: str = "quarter",
 ) -> str:
-    """The record in the template's order; ``chart`` names the scenario bands' image file."""
+    """The record in the template's order, its values in ``words`` (the workspace's; en_US and
+    USD when not given); ``chart`` names the scenario bands' image file, ``grain`` is the
+    scorecard's (a signal without one is read in it)."""
+    words = words or Words(catalog=catalog)
     frame, compare, commit = record.frame, record.compare, record.commit
     out = [f"# {record.ref}: {record.title}", ""]
     out += [
@@ -67,7 +76,7 @@ def to_markdown(
     out += _table(
         ["", "Option", "Description", "Modelled as"],
         [
-            [o.key, o.label, o.description, _overrides(o.overrides) or "the current inputs"]
+            [o.key, o.label, o.description, _overrides(o.overrides, words) or "the current inputs"]
             for o in compare.options
         ],
     )
@@ -84,19 +93,19 @@ def to_markdown(
         ["Metric", "Scope", "Period", "Value", "Run", "Evidence"],
         [
             [
-                _label(e.metric, catalog),
+                words.metric(e.metric),
                 e.scope,
                 e.period,
-                _number(e.value),
+                words.of_metric(e.metric, e.value),
                 str(e.run_id),
-                "ok" if e.sufficient else f"⚠ {e.weakness()}",
+                "ok" if e.sufficient else f"⚠ {e.weakness(words)}",
             ]
             for e in compare.evidence
         ],
         empty="No measured metric cited: the evidence is only assumptions.",
     )
     out += ["### Trade-offs", "", *_bullets(compare.trade_offs)]
-    out += ["### Scenario ranges", "", *_scenario_ranges(compare.result)]
+    out += ["### Scenario ranges", "", *_scenario_ranges(compare.result, words)]
     if chart and compare.result:
         out += [f"![Monthly P10–P90 bands and P50 of each option]({chart})", ""]
     out += ["### Risks and mitigations", ""]
@@ -107,7 +116,7 @@ def to_markdown(
         [
             [
                 c.name,
-                f"{c.weight:.0%}",
+                words.share(c.weight, digits=0),
                 f"{c.statistic.upper()} of modelled {c.outcome}"
                 if c.outcome
                 else "judged: " + ", ".join(f"{k} {v:g}/10" for k, v in c.scores.items()),
@@ -121,9 +130,13 @@ def to_markdown(
     out += [
         "### Success metrics",
         "",
-        *_bullets([_label(m, catalog) for m in compare.success_metrics]),
+        *_bullets([words.metric(m) for m in compare.success_metrics]),
     ]
-    out += ["### Key assumptions and break-even thresholds", "", *_break_even(compare.result)]
+    out += [
+        "### Key assumptions and break-even thresholds",
+        "",
+        *_break_even(compare.result, words),
+    ]
     out += ["## 3. Commit", ""]
     if commit is None:
         out += ["Not committed yet.", ""]
@@ -141,7 +154,7 @@ def to_markdown(
             "",
             "Reversal signals and stop conditions:",
             "",
-            *_bullets([f"{s.kind}: `{s.condition}`" for s in commit.signals]),
+            *_bullets([_signal(s, words, catalog, grain) for s in commit.signals]),
         ]
     out += ["## Reviews", ""]
     out += _table(
@@ -193,7 +206,7 @@ def to_ics(records: Iterable[DecisionRecord], *, workspace_name: str) -> bytes:
     return bytes(calendar.to_ical())
 
 
-def _scenario_ranges(result: dict[str, Any] | None) -> list[str]:
+def _scenario_ranges(result: dict[str, Any] | None, words: Words) -> list[str]:
     if not result:
         return ["Not modelled yet (`partnerscope decide compare`).", ""]
     spec = result["spec"]
@@ -208,10 +221,12 @@ def _scenario_ranges(result: dict[str, Any] | None) -> list[str]:
         [
             f"{option['key']} {option['label']}".strip(),
             *(
-                " / ".join(_number(option["outcomes"][name][q]) for q in ("p10", "p50", "p90"))
+                " / ".join(
+                    words.outcome(name, option["outcomes"][name][q]) for q in ("p10", "p50", "p90")
+                )
                 for name in ("revenue", "margin", "coverage", "control")
             ),
-            f"{option['score']:.3f}",
+            words.number(option["score"], digits=2),
         ]
         for option in result["options"]
     ]
@@ -222,15 +237,15 @@ def _scenario_ranges(result: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def _break_even(result: dict[str, Any] | None) -> list[str]:
+def _break_even(result: dict[str, Any] | None, words: Words) -> list[str]:
     if not result:
         return ["Not modelled yet.", ""]
     rows = [
         [
-            item["input"],
-            _number(item["center"]),
-            _threshold(item["below"]),
-            _threshold(item["above"]),
+            words.input_name(item["input"]),
+            words.input_value(item["input"], item["center"]),
+            _threshold(item["input"], item["below"], words),
+            _threshold(item["input"], item["above"], words),
         ]
         for item in result["break_even"]
     ]
@@ -246,27 +261,26 @@ def _break_even(result: dict[str, Any] | None) -> list[str]:
     )
 
 
-def _threshold(found: dict[str, Any] | None) -> str:
+def _threshold(name: str, found: dict[str, Any] | None, words: Words) -> str:
     if not found:
         return "— (no threshold in range)"
-    return f"{_number(found['value'])} → {found['option']}"
+    return f"{words.input_value(name, found['value'])} → {found['option']}"
 
 
-def _overrides(overrides: Mapping[str, Distribution | Override]) -> str:
-    return ", ".join(f"{name} = {_distribution(d)}" for name, d in overrides.items())
+def _overrides(overrides: Mapping[str, Distribution | Override], words: Words) -> str:
+    return "; ".join(
+        f"{words.input_name(name)}: {words.override(name, d.model_dump(mode='json'))}"
+        for name, d in overrides.items()
+    )
 
 
-def _distribution(value: Distribution | Override) -> str:
-    data = value.model_dump(exclude_none=True)
-    if data.get("dist") == "fixed":
-        return _number(data["value"])
-    return "{" + ", ".join(f"{k} {v}" for k, v in data.items()) + "}"
+def _signal(signal: Signal, words: Words, catalog: Catalog | None, grain: str) -> str:
+    """A reversal signal or stop condition in words (as typed when it cannot be read)."""
+    from partnerscope.decisions.signals import in_words
 
-
-def _label(metric: str, catalog: Catalog | None) -> str:
-    if catalog is not None and metric in catalog:
-        return f"{catalog[metric].label} (`{metric}`)"
-    return f"`{metric}`"
+    kind = "Stop condition" if signal.kind == "stop" else "Reversal signal"
+    said = in_words(signal.condition, words, catalog, grain=grain) if catalog else None
+    return f"{kind}: {said or signal.condition}"
 
 
 def _bullets(items: Sequence[str]) -> list[str]:
@@ -283,13 +297,3 @@ def _table(header: list[str], rows: list[list[str]], *, empty: str = "—") -> l
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return [*lines, ""]
-
-
-def _number(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.3g}"
-    return str(value)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from partnerscope.scenarios.spec import Criterion, Option, ScenarioSpec
+
+if TYPE_CHECKING:
+    from partnerscope.present import Words
 
 
 class Status(StrEnum):
@@ -75,11 +78,17 @@ class Evidence(_Model):
             return True
         return self.evidence_value is not None and self.evidence_value >= self.min_evidence
 
-    def weakness(self) -> str | None:
-        """Why the value is not enough to decide on (None: it is)."""
+    def weakness(self, words: Words | None = None) -> str | None:
+        """Why the value is not enough to decide on (None: it is), in ``words`` when given."""
         if self.sufficient:
             return None
         if self.min_evidence is not None and self.evidence_metric is not None:
+            if words is not None:
+                metric = self.evidence_metric
+                return (
+                    f"{words.metric(metric)} is {words.of_metric(metric, self.evidence_value)}, "
+                    f"under the minimum evidence of {words.of_metric(metric, self.min_evidence)}"
+                )
             return (
                 f"{self.evidence_metric} = {_plain(self.evidence_value)}, under the minimum "
                 f"evidence of {_plain(self.min_evidence)}"

@@ -266,7 +266,14 @@ class Decisions:
                 chart = path.with_name(f"{path.stem}-scenario.svg")
                 write_chart(record.compare.result, chart)
                 written.append(chart)
-            text = to_markdown(record, self.workspace.catalog, chart=chart.name if chart else None)
+            ws = self.workspace
+            text = to_markdown(
+                record,
+                ws.catalog,
+                chart=chart.name if chart else None,
+                words=ws.words,
+                grain=ws.config.scorecard.grain,
+            )
             write_bytes(path, text.encode())
             written.append(path)
         path = folder / "reviews.ics"

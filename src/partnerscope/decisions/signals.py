@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from partnerscope.metrics.definition import Catalog
+    from partnerscope.present import Words
 
 
 class SignalError(PartnerscopeError, ValueError):
@@ -158,3 +159,47 @@ def check(condition: Condition, results: pa.Table) -> Check:
 
 def _value(value: float | None) -> str:
     return "—" if value is None else f"{value:.4g}"
+
+
+_OPS = {
+    "<": "below",
+    "<=": "at or below",
+    ">": "above",
+    ">=": "at or above",
+    "=": "equal to",
+    "==": "equal to",
+    "!=": "other than",
+}
+
+
+def in_words(
+    text: str,
+    words: Words,
+    catalog: Catalog,
+    *,
+    grain: str,
+    name: Callable[[str], str] = str,
+) -> str | None:
+    """A signal's condition in words (``Win rate below 25.0% in each of the last 2 quarters,
+    for the Gold program tier``), or None when it cannot be read; ``name`` writes a partner's
+    name from its id."""
+    try:
+        c = parse(text, catalog, default_grain=grain)
+    except SignalError:
+        return None
+    if c.periods == 1:
+        when = f"in the last complete {c.grain}"
+    else:
+        when = f"in each of the last {c.periods} complete {c.grain}s"
+    if c.level == "portfolio":
+        scope = "across the portfolio"
+    elif c.level == "company":
+        scope = "for the company, direct deals included"
+    elif c.level == "partner":
+        scope = f"for {name(c.group)}"
+    elif c.level == "partner_type":
+        scope = f"for {words.partner_type(c.group)}s"
+    else:
+        scope = f"for the {c.group} {c.level.replace('_', ' ')}"
+    threshold = words.of_metric(c.metric, c.threshold)
+    return f"{words.metric(c.metric)} {_OPS.get(c.op, c.op)} {threshold} {when}, {scope}"

@@ -233,7 +233,8 @@ def simulate(spec: ScenarioSpec, base: Inputs, progress: Progress | None = None)
     search_trials = min(spec.trials, SEARCH_TRIALS)
     notes = [
         f"{spec.trials:,} trials, seed {spec.seed}; P10/P50/P90 interpolate between trials",
-        f"MDF multiplier relative to {mdf_base:,.6g} a month (the base mdf_spend's center)",
+        f"MDF spend scales revenue relative to the base MDF spend ({mdf_base:,.0f} a month in "
+        "the workspace currency)",
     ]
     thresholds = []
     if comparing:

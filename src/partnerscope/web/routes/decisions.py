@@ -171,44 +171,14 @@ def list_decisions(ctx: Ctx, status: Status | None) -> list[DecisionSummary]:
     return [summary_of(r, needs.get(r.decision_id)) for r in records]
 
 
-_OPS = {
-    "<": "below",
-    "<=": "at or below",
-    ">": "above",
-    ">=": "at or above",
-    "=": "equal to",
-    "==": "equal to",
-    "!=": "other than",
-}
-
-
 def condition_words(ctx: Ctx, text: str) -> str | None:
-    """A signal's condition in words (``Win rate below 25.0% in each of the last 2 quarters,
-    for the Gold program tier``), or None when it cannot be read."""
-    from partnerscope.decisions.signals import SignalError, parse
+    """A signal's condition in words (:func:`partnerscope.decisions.signals.in_words`)."""
+    from partnerscope.decisions.signals import in_words
 
     ws = ctx.workspace
-    words = ws.words
-    try:
-        c = parse(text, ws.catalog, default_grain=ws.config.scorecard.grain)
-    except SignalError:
-        return None
-    if c.periods == 1:
-        when = f"in the last complete {c.grain}"
-    else:
-        when = f"in each of the last {c.periods} complete {c.grain}s"
-    if c.level == "portfolio":
-        scope = "across the portfolio"
-    elif c.level == "company":
-        scope = "for the company, direct deals included"
-    elif c.level == "partner":
-        scope = f"for {ctx.partner_names()(c.group)}"
-    elif c.level == "partner_type":
-        scope = f"for {words.partner_type(c.group)}s"
-    else:
-        scope = f"for the {c.group} {c.level.replace('_', ' ')}"
-    threshold = words.of_metric(c.metric, c.threshold)
-    return f"{words.metric(c.metric)} {_OPS.get(c.op, c.op)} {threshold} {when}, {scope}"
+    return in_words(
+        text, ws.words, ws.catalog, grain=ws.config.scorecard.grain, name=ctx.partner_names()
+    )
 
 
 def attention(ctx: Ctx, records: list[DecisionRecord]) -> dict[int, list[AttentionOut]]:
@@ -311,13 +281,14 @@ def alerts_of(ctx: Ctx, decision_id: int) -> list[AlertOut]:
 
 def detail(ctx: Ctx, decision_id: int) -> DecisionOut:
     record = service(ctx).store.get(decision_id)
+    words = ctx.workspace.words
     return DecisionOut(
         summary=summary_of(record, attention(ctx, [record]).get(decision_id)),
         record=record.model_dump(mode="json"),
         weak_evidence=[
-            f"{e.metric} ({e.where()}): {weakness}"
+            f"{words.metric(e.metric)} ({e.where()}): {weakness}"
             for e in record.compare.evidence
-            if (weakness := e.weakness())
+            if (weakness := e.weakness(words))
         ],
         alerts=alerts_of(ctx, decision_id),
     )
