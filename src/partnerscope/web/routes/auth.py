@@ -25,7 +25,8 @@ from partnerscope.web.security import (
 
 pages = APIRouter()
 api = APIRouter(tags=["session"])
-#: where a role lands that has no dashboard
+
+
 class Me(BaseModel):
     name: str
     role: Role
