@@ -16,6 +16,7 @@ from partnerscope.errors import PartnerscopeError
 
 if TYPE_CHECKING:
     from partnerscope.metrics.definition import Catalog, Metric
+    from partnerscope.present import Words
     from partnerscope.workspace import Workspace
 
 metrics_app = typer.Typer(
@@ -272,8 +273,6 @@ def show_partner(
 
 
 def _print_partner_view(ws: Workspace, view: Any) -> None:
-    from partnerscope.metrics.format import change_marker
-
     words = ws.words
     peers = str(view.cohort).replace("_", " ")
     console.print(
@@ -291,7 +290,7 @@ def _print_partner_view(ws: Workspace, view: Any) -> None:
         title_justify="left",
     )
     for row in view.rows:
-        arrow, style = change_marker(row.value, row.previous, row.metric.spec.direction)
+        arrow, style = _change_marker(words, row.metric.name, row.value, row.previous)
         key = row.metric.name
         table.add_row(
             escape(row.metric.label),
@@ -301,3 +300,16 @@ def _print_partner_view(ws: Workspace, view: Any) -> None:
             words.of_metric(key, row.cohort_median),
         )
     console.print(table)
+
+
+def _change_marker(
+    words: Words, metric: str, value: float | None, previous: float | None
+) -> tuple[str, str]:
+    """(arrow, rich style) for the change from the previous period: green when it is better."""
+    if value is None or previous is None or value != value or previous != previous:
+        return "", ""
+    if value == previous:
+        return "=", "dim"
+    arrow = "▲" if value > previous else "▼"
+    better = words.better(metric, value, previous)
+    return arrow, "dim" if better is None else "green" if better else "red"
