@@ -37,6 +37,7 @@ from partnerscope.runs import (
     MANAGERS,
     MEMBERSHIPS,
     RESULTS,
+    STAGES,
     RunManifest,
     latest_run,
     new_run,
@@ -122,6 +123,12 @@ def execute(
             pairs = warehouse.con.execute(
                 "SELECT partner_id, partner_manager FROM partners ORDER BY partner_id"
             ).fetchall()
+            # each partner's deals by stage: the partner page's pipeline
+            stages = warehouse.con.sql(
+                "SELECT partner_id, coalesce(stage, status) AS stage, status, "
+                "count(*)::BIGINT AS deals, coalesce(sum(amount), 0)::DECIMAL(38, 2) AS amount "
+                "FROM opportunities WHERE partner_id IS NOT NULL GROUP BY ALL ORDER BY ALL"
+            ).to_arrow_table()
         # the warehouse is closed before the evaluation: DuckDB gives back its buffers (up to
         # [engine] memory_limit) instead of holding them beside the evaluation's own memory
         evaluating = time.perf_counter()
@@ -140,6 +147,7 @@ def execute(
             ),
             run.folder / MANAGERS,
         )
+        pq.write_table(stages, run.folder / STAGES)
         step("decisions checked")
         manifest = RunManifest(
             run_id=run.run_id,

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 MANIFEST = "manifest.json"
 #: Each partner's partner_manager when the run was made.
 MANAGERS = "managers.parquet"
+#: Each partner's opportunities by stage and status when the run was made (the partner page's
+#: pipeline: the web reads the run, never the warehouse a new run may be writing).
+STAGES = "stages.parquet"
 #: Every metric value per group and period, and each partner's groups (the metric engine's).
 RESULTS, MEMBERSHIPS = "results.parquet", "memberships.parquet"
 

@@ -8,6 +8,7 @@ commit).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,6 +89,28 @@ def warehouse_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [row[0] for row in rows]
 
 
+#: how long a writer (an ingest or a run) waits for readers to let go of the warehouse: the web
+#: app and the CLI read it one short query at a time, and DuckDB lets no writer in beside them
+WRITER_WAIT_SECONDS = 20.0
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """A connection to the file; a writer waits (up to :data:`WRITER_WAIT_SECONDS`) while
+    readers hold it, a reader does not (a writer holds it for the length of a command)."""
+    import duckdb
+
+    deadline = time.monotonic() + (0.0 if read_only else WRITER_WAIT_SECONDS)
+    pause = 0.01
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(2 * pause, 0.25)
+
+
 class Warehouse:
     """An open connection to the workspace's DuckDB file."""
 
@@ -106,7 +129,7 @@ class Warehouse:
             raise WorkspaceError(f"{path}: no warehouse yet; load data with `partnerscope ingest`")
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.con: duckdb.DuckDBPyConnection = duckdb.connect(str(path), read_only=read_only)
+            self.con: duckdb.DuckDBPyConnection = _connect(path, read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 # another process writes (an ingest or run): DuckDB allows one writer and no

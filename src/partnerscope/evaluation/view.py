@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from partnerscope.errors import PartnerscopeError, did_you_mean
 from partnerscope.evaluation.pipeline import ALERTS, FLAGS, SCORE_LINES, SCORECARDS, TIERS
-from partnerscope.runs import MANAGERS, RunManifest, get_run, run_folder
+from partnerscope.runs import MANAGERS, STAGES, RunManifest, get_run, run_folder
 
 if TYPE_CHECKING:
     import numpy as np
@@ -235,6 +235,20 @@ class RunData:
                 strict=True,
             )
         )
+
+    @cached_property
+    def stages(self) -> dict[str, list[tuple[str, str, int, Decimal]]]:
+        """Each partner's (stage, status, deals, amount) when the run was made (none in older
+        runs)."""
+        import pyarrow.parquet as pq
+
+        path = self.folder / STAGES
+        out: dict[str, list[tuple[str, str, int, Decimal]]] = {}
+        if path.exists():
+            for r in pq.read_table(path).to_pylist():
+                row = (str(r["stage"]), str(r["status"]), int(r["deals"]), Decimal(r["amount"]))
+                out.setdefault(r["partner_id"], []).append(row)
+        return out
 
     def results(self, grain: str | None = None) -> Indexed:
         """Every partner's metric values at ``grain`` (the scorecard's by default)."""

@@ -141,14 +141,9 @@ Total = tuple[int, Decimal]
 
 
 def _stages(ctx: Ctx, pid: str) -> tuple[list[Stage], Total, Total]:
-    from partnerscope.warehouse import read_warehouse
-
-    rows = read_warehouse(
-        ctx.workspace,
-        "SELECT coalesce(stage, status), status, count(*), coalesce(sum(amount), 0) "
-        "FROM opportunities WHERE partner_id = ? GROUP BY ALL",
-        [pid],
-    )
+    """The partner's deals by stage as the served run found them (the run, not the warehouse:
+    a new ingest or run may be writing it)."""
+    rows = ctx.data.stages.get(pid, [])
     open_ = sorted(
         ((str(s), int(n), Decimal(a)) for s, status, n, a in rows if status == "open"),
         key=lambda r: (-r[2], r[0]),
