@@ -233,11 +233,14 @@ def test_the_partner_page_is_the_hub(web_world, clients, data):
 
 
 def test_the_plan_link_is_there_only_when_a_plan_is(clients, data):
-    with_plan = sorted(p for p in data.open_plans if p in mine(data))
-    assert with_plan, "the demo opens plans for some of Marco Rossi's partners"
-    page = clients["max"].get(f"/partners/{with_plan[0]}").text
+    # an analyst's view: other modules close plans of the shared world (one of the manager's
+    # among them), in whatever order the workers run them; the demo opens plans for many
+    with_plan = sorted(data.open_plans)
+    assert with_plan, "the demo opens improvement plans"
+    ana = clients["ana"]
+    page = ana.get(f"/partners/{with_plan[0]}").text
     assert f'href="/partners/{with_plan[0]}/plan">Edit the improvement plan' in page
-    assert clients["max"].get(f"/partners/{with_plan[0]}/plan").status_code == 200
+    assert ana.get(f"/partners/{with_plan[0]}/plan").status_code == 200
     without = sorted(p for p in mine(data) if p not in data.open_plans)[0]
     page = clients["max"].get(f"/partners/{without}").text
     assert f"/partners/{without}/plan" not in page and 'data-plan="none"' in page

@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from partnerscope.accounts import Role
+from partnerscope.metrics.definition import Unit
 from partnerscope.money.payouts import LOCKED, Ledger, Payouts, quarters
 from partnerscope.reports import charts
 from partnerscope.web.audience import json_answer, partner_view
@@ -312,6 +313,8 @@ def _payouts_page(request: Request, ctx: Ctx, *, errors: list[str], status: int)
             for x in reversed(ledgers)
         ],
         title="Total of each ledger",
+        unit=Unit.MONEY,
+        currency=ctx.workspace.words.currency,
     )
     can_compute = ctx.user.role in COMPUTERS and ctx.served is not None
     return page(
@@ -361,7 +364,15 @@ def _ledger_page(
         partner_name=name,
         explain=explaining(ctx),
         lines=lines if partner is not None or len(lines) <= MAX_LINES else [],
-        chart=charts.spec("bars", rules, title="Amount by rule") if rules else None,
+        chart=charts.spec(
+            "bars",
+            rules,
+            title="Amount by rule",
+            unit=Unit.MONEY,
+            currency=ctx.workspace.words.currency,
+        )
+        if rules
+        else None,
         can_approve=ctx.user.role in FINANCE,
         can_compute=ctx.user.role in COMPUTERS,
         errors=errors,
