@@ -700,15 +700,19 @@ def metrics_sheet(data: RunData, path: Path, out: Child) -> None:
 
     _, _, metrics = metric_columns(data)
     columns: list[tuple[str, Unit | None, int]] = [
-        ("partner_id", None, 10),
+        ("partner id", None, 10),
+        ("partner", None, 20),
         ("period", None, 11),
         ("period start", None, 11),
         ("complete", None, 8),
-        *((m.name, m.spec.unit, 12) for m in metrics),
+        *((m.label, m.spec.unit, 12) for m in metrics),
     ]
     started = time.perf_counter()
-    book = workbook._Book(path, data.workspace.catalog)
-    rows = book.table("Metrics", columns, workbook._metric_rows(data.results().table, metrics))
+    names = workbook._names(data.memberships.table)
+    book = workbook._Book(path, data.workspace.catalog, data.workspace.words)
+    rows = book.table(
+        "Metrics", columns, workbook._metric_rows(data.results().table, metrics, names), frozen=2
+    )
     written = time.perf_counter()
     book.book.close()
     out.seconds = time.perf_counter() - started

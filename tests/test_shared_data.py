@@ -243,3 +243,40 @@ column = "business_type"
     assert query(ws, "SELECT joined_at FROM partners WHERE partner_id = '1'") == [
         (date(1974, 1, 1),)
     ]
+
+
+# -- what users read, on real exports ----------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("example", "period"), [("maven-crm", "FY2017-Q4"), ("adventureworks", "FY2020-Q2")]
+)
+def test_reports_on_real_exports_speak_the_users_language(tmp_path, example, period):
+    """The reports of a run made today on an old export show its last quarter with deals, not
+    an empty one, and hold nothing tests/visible.py forbids (issue 25)."""
+    from partnerscope.evaluation.view import RunData
+    from partnerscope.reports.write import Format, Kind, write_reports
+    from tests.test_visible_text import workbook_texts
+    from tests.visible import problems, text_of
+
+    ws = example_workspace(tmp_path / "ws", example)
+    ws.ingest()
+    ws.run()
+    data = RunData(ws)
+    assert data.pick_period(None)[1] == period  # the last one of the export's closed deals
+    top = max(data.scorecards.table.to_pylist(), key=lambda r: r["score"] or 0)["partner_id"]
+    keys = list(ws.catalog.metrics)
+    findings = []
+    for kind, options in ((Kind.SCORECARD, {"partner": top}), (Kind.QBR, {"partner": top})):
+        for fmt in (Format.HTML, Format.XLSX):
+            for file in write_reports(ws, kind, fmt, out=tmp_path / kind.value, **options).files:
+                assert period in file.name
+                if fmt is Format.HTML:
+                    findings += problems(text_of(file.read_text(encoding="utf-8")), keys)
+                else:
+                    findings += [f for _, t in workbook_texts(file) for f in problems(t, keys)]
+    (file,) = write_reports(ws, Kind.EXECUTIVE, Format.HTML, out=tmp_path / "executive").files
+    assert period in file.name
+    findings += problems(text_of(file.read_text(encoding="utf-8")), keys)
+    assert findings == []

@@ -280,7 +280,23 @@ class RunData:
         """(period_start, label) of every scored period, oldest first."""
         return _periods(self.scorecards.table)
 
+    @cached_property
+    def periods_with_data(self) -> list[tuple[Any, str]]:
+        """The scored periods with data, oldest first: those in which partners closed a deal.
+        A period before the first deal, or after the last one of an old export, is left out
+        (its scorecards rest on nothing that happened in it); when no period has data, the
+        latest is kept."""
+        import pyarrow.compute as pc
+
+        portfolio = self.group_results("portfolio")
+        closed = portfolio.filter(pc.greater(pc.fill_null(portfolio["closed_deals"], 0), 0))
+        starts = set(closed["period_start"].to_pylist())
+        return [p for p in self.periods if p[0] in starts] or self.periods[-1:]
+
     def pick_period(self, text: str | None) -> tuple[Any, str]:
+        """The period named, or the latest with data (:attr:`periods_with_data`)."""
+        if text is None and self.periods:
+            return self.periods_with_data[-1]
         return pick_period(self.run, self.periods, text)
 
     def partner_name(self, partner_id: str) -> str:

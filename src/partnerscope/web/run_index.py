@@ -62,21 +62,10 @@ class RunIndex:
         return self._names[partner_id]
 
     def periods(self) -> list[tuple[Any, str]]:
-        """(period_start, label) of the scored periods with data, oldest first: those in which
-        some partner was scored on enough evidence. A period before the first deal (every
-        partner scored on too little evidence) is not offered; when no period has data, the
-        latest is, so a picker is never empty."""
-
-        def build() -> list[tuple[Any, str]]:
-            import pyarrow.compute as pc
-
-            cards = self.data.scorecards.table
-            enough = cards.filter(pc.invert(pc.fill_null(cards["low_evidence"], True)))
-            starts = set(enough["period_start"].to_pylist())
-            every = self.data.periods
-            return [p for p in every if p[0] in starts] or every[-1:]
-
-        return self.served.built(("periods-with-data",), build)
+        """(period_start, label) of the scored periods with data, oldest first
+        (:attr:`RunData.periods_with_data`): a picker never offers an empty period, and is
+        never empty."""
+        return self.data.periods_with_data
 
     def _rows_of(self, table: Any, start: Any) -> list[dict[str, Any]]:
         import pyarrow.compute as pc
