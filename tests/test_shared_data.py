@@ -254,7 +254,8 @@ column = "business_type"
 )
 def test_reports_on_real_exports_speak_the_users_language(tmp_path, example, period):
     """The reports of a run made today on an old export show its last quarter with deals, not
-    an empty one, and hold nothing tests/visible.py forbids (issue 25)."""
+    an empty one, and they and the web app's main pages hold nothing tests/visible.py forbids
+    (issue 25)."""
     from partnerscope.evaluation.view import RunData
     from partnerscope.reports.write import Format, Kind, write_reports
     from tests.test_visible_text import workbook_texts
@@ -279,4 +280,40 @@ def test_reports_on_real_exports_speak_the_users_language(tmp_path, example, per
     (file,) = write_reports(ws, Kind.EXECUTIVE, Format.HTML, out=tmp_path / "executive").files
     assert period in file.name
     findings += problems(text_of(file.read_text(encoding="utf-8")), keys)
+    findings += web_findings(ws, top, keys)
     assert findings == []
+
+
+def web_findings(ws: Workspace, partner: str, keys: list[str]) -> list[str]:
+    """What the main pages of the web app show an admin, the partner's own user and finance,
+    scanned as tests/test_visible_text.py scans the demo's."""
+    from urllib.parse import quote
+
+    from fastapi.testclient import TestClient
+
+    from partnerscope.accounts import Accounts, Role
+    from partnerscope.web import create_app
+    from tests.visible import problems, text_of
+    from tests.webtools import PASSWORD, sign_in
+
+    accounts = Accounts.open(ws)
+    accounts.add("ada", Role.ADMIN, PASSWORD, by="test")
+    accounts.add("pat", Role.PARTNER_USER, PASSWORD, partner_id=partner, by="test")
+    accounts.add("fin", Role.FINANCE, PASSWORD, by="test")
+    app = create_app(ws.root, warm=False)
+    own = f"/partners/{quote(partner)}"
+    staff = ["/dashboard", "/partners", "/tiers", "/alerts", "/runs", "/quality", "/decisions"]
+    shared = ["/", own, "/payouts", "/mdf"]
+    findings = []
+    for user, pages in (
+        ("ada", [*shared, *staff, "/leads", "/registrations"]),
+        ("pat", [*shared, "/leads", "/registrations"]),
+        ("fin", ["/", "/payouts", "/mdf"]),
+    ):
+        client = TestClient(app)
+        sign_in(client, user)
+        for path in pages:
+            page = client.get(path)
+            assert page.status_code == 200, (user, path, page.status_code)
+            findings += [f"{user} {path}: {f}" for f in problems(text_of(page.text), keys)]
+    return findings
