@@ -152,6 +152,39 @@ def test_a_partner_user_lands_on_its_own_view(web_world, clients, data):
     assert program_tier(data) in text
 
 
+def test_a_partner_sees_its_draft_total_as_an_estimate_only_where_the_program_allows(
+    web_world, tmp_path_factory
+):
+    world = web_world.copy(tmp_path_factory.mktemp("estimates") / "demo")
+    ws = Workspace.open(world.root)
+    drafts = [h.period for h in Payouts(ws).periods() if h.status == "draft"]
+    assert drafts
+    assert "data-estimate" not in world.client("pat").get("/").text  # off by default
+    toml = world.root / "partnerscope.toml"
+    text = toml.read_text(encoding="utf-8")
+    on = "[incentives]\nshow_estimates = true\n"
+    toml.write_text(
+        text.replace("[incentives]\n", on, 1) if "[incentives]\n" in text else text + "\n" + on,
+        encoding="utf-8",
+    )
+    ws = Workspace.open(world.root)
+    assert ws.config.incentives.show_estimates
+    page = world.client("pat").get("/").text
+    words = ws.words
+    for period in drafts:
+        lines = Payouts(ws).ledger(period).lines
+        own = sum((ln.amount for ln in lines if ln.partner_id == OWN), Decimal(0))
+        everyone = sum((ln.amount for ln in lines), Decimal(0))
+        assert f'data-estimate="{period}"' in page
+        assert f"Estimated for {period}: <strong>{words.money(own, cents=True)}</strong>" in page
+        assert words.money(everyone, cents=True) not in page  # its own lines, not the ledger
+        assert f'href="/payouts/{period}"' not in page  # the draft itself stays closed to it
+    # the earned total is still the approved ledgers' only
+    approved = Payouts(ws).ledger(world.approved)
+    earned = sum((ln.amount for ln in approved.lines if ln.partner_id == OWN), Decimal(0))
+    assert f'data-field="earned">{words.money(earned, cents=True)}<' in page
+
+
 def program_tier(data: RunData) -> str:
     return str(latest_members(data)[OWN]["program_tier"])
 

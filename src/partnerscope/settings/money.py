@@ -152,6 +152,9 @@ class IncentiveSettings(_Strict):
     #: A partner whose period total is under this is paid nothing that period (its lines stay
     #: in the ledger, followed by a line taking the total to zero).
     min_payout: Money = Decimal(0)
+    #: A partner user sees its total in a draft ledger on its own page, as an estimate that
+    #: may change before finance approves it (off: a partner sees approved ledgers only).
+    show_estimates: bool = False
 
 
 class MdfSettings(_Strict):

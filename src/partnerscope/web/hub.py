@@ -182,16 +182,17 @@ def _mdf(ctx: Ctx, pid: str) -> dict[str, Any]:
     }
 
 
-def _payouts(ctx: Ctx, pid: str) -> list[dict[str, Any]]:
+def _payouts(ctx: Ctx, pid: str, *, estimates: bool = False) -> list[dict[str, Any]]:
     """The partner's total in each ledger, newest first: approved and paid ledgers, and for
-    staff the drafts too (a partner user is not shown a draft: docs/web.md)."""
+    staff the drafts too; a partner user is shown a draft only as an estimate, on its own page
+    where ``[incentives] show_estimates`` allows it (``estimates``; docs/web.md)."""
     from partnerscope.money.payouts import LOCKED, Payouts
 
     ledgers = Payouts(ctx.workspace)
     mine = partner_view(ctx)
     out = []
     for head in reversed(ledgers.periods()):
-        if mine and head.status not in LOCKED:
+        if mine and head.status not in LOCKED and not estimates:
             continue
         lines = [ln for ln in ledgers.ledger(head.period).lines if ln.partner_id == pid]
         out.append(
@@ -319,7 +320,12 @@ def partner_home(ctx: Ctx) -> dict[str, Any]:
         start, _ = data.pick_period(label)
         members = data.memberships.rows(pid, at=start)
         member = members[0] if members else {}
-    payouts = _payouts(ctx, pid)
+    from partnerscope.money.payouts import LOCKED
+
+    ledgers = _payouts(ctx, pid, estimates=ctx.workspace.config.incentives.show_estimates)
+    payouts = [p for p in ledgers if p["status"] in LOCKED]
+    #: draft ledgers' totals, shown as estimates (only where the program allows it)
+    estimates = [p for p in ledgers if p["status"] not in LOCKED]
     earned = sum((p["total"] for p in payouts), ZERO)
     paid = sum((p["total"] for p in payouts if p["status"] == "paid"), ZERO)
     money = _mdf(ctx, pid)
@@ -400,6 +406,7 @@ def partner_home(ctx: Ctx) -> dict[str, Any]:
         "score": score,
         "tiers": tiers,
         "payouts": payouts,
+        "estimates": estimates,
         "earned": earned,
         "paid": paid,
         "mdf": money,
