@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from partnerscope import clock
 from partnerscope.accounts import Role
 from partnerscope.web.audience import partner_view
 
@@ -86,7 +87,7 @@ def with_figures(ctx: Ctx, rows: list[dict[str, Any]], start: Any) -> list[dict[
     plans = ctx.data.open_plans
     shown = {r["partner_id"] for r in rows}
     alerts = open_alerts(ctx, [a for a in run_index(ctx).alerts(start) if a["partner_id"] in shown])
-    today = date.today()
+    today = clock.today(ctx.workspace)
     out = []
     for row in rows:
         due, overdue = check_in(plans.get(row["partner_id"]), today)
@@ -284,7 +285,7 @@ def partner_home(ctx: Ctx) -> dict[str, Any]:
     """A partner user's landing page: its tiers and what the next one needs (of the rule
     sets shown to partners), incentives earned, MDF balance and requests, leads and
     registrations to act on, and what to do next."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import datetime, timedelta
 
     from partnerscope.errors import PartnerscopeError
     from partnerscope.operations import registrations as regs
@@ -329,7 +330,7 @@ def partner_home(ctx: Ctx) -> dict[str, Any]:
     earned = sum((p["total"] for p in payouts), ZERO)
     paid = sum((p["total"] for p in payouts if p["status"] == "paid"), ZERO)
     money = _mdf(ctx, pid)
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = clock.now_utc()
     assigned = [
         a
         for a in service.assignments(ctx.workspace, partner_id=pid, limit=None)
@@ -337,7 +338,7 @@ def partner_home(ctx: Ctx) -> dict[str, Any]:
     ]
     assigned.sort(key=lambda a: (a.sla_due_at or datetime.max, a.lead_id))
     registrations = regs.registrations(ctx.workspace, pid)
-    soon = date.today() + timedelta(days=30)
+    soon = clock.today(ctx.workspace) + timedelta(days=30)
     expiring = [
         r
         for r in registrations
