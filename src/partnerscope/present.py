@@ -106,13 +106,6 @@ ALERT_KINDS = {
     "review_due": "Review due",
 }
 
-#: the scenario model's inputs (partnerscope.scenarios.inputs) that are shares, and money
-SCENARIO_SHARES = frozenset(
-    {"churn", "win_rate", "gross_margin", "incentive_rate", "coverage_start"}
-)
-SCENARIO_MONEY = frozenset(
-    {"deal_size", "mdf_spend", "cost_per_partner", "program_cost", "one_off_cost"}
-)
 #: how each outcome of a scenario is written
 SCENARIO_OUTCOMES = {
     "revenue": "money",
@@ -314,21 +307,27 @@ class Words:
         name = head.replace("_", " ").capitalize().replace("Mdf", "MDF")
         return f"{name} ({tier})" if tier else name
 
-    def input_value(self, key: str, value: Any) -> str:
-        """A value of a scenario input in its kind: a share, money or a number."""
-        head = key.partition(".")[0]
-        if head in SCENARIO_SHARES:
-            return self.share(value)
-        if head in SCENARIO_MONEY:
-            return self.money(value)
+    def in_kind(self, value: Any, kind: str, *, compact: bool = False) -> str:
+        """A scenario input or outcome in its kind (``partnerscope.scenarios.inputs.kind``,
+        :data:`SCENARIO_OUTCOMES`): money (``compact``: ``$52.3M``), a share as a percentage,
+        a score to one decimal, a count, or a plain number."""
+        match kind:
+            case "money":
+                return self.money(value, compact=compact)
+            case "share":
+                return self.share(value)
+            case "score":
+                return self.number(value, digits=1)
+            case "count":
+                return self.number(value)
         return self.value(value, Unit.NUMBER)
 
-    def override(self, key: str, given: Mapping[str, Any]) -> str:
-        """How an option changes a scenario input, in words (``1.3× the base value``,
-        ``between $10,000 and $20,000``)."""
+    def override(self, kind: str, given: Mapping[str, Any]) -> str:
+        """How an option changes a scenario input of ``kind``, in words (``1.3× the base
+        value``, ``between $10,000 and $20,000``)."""
 
         def v(name: str) -> str:
-            return self.input_value(key, given.get(name))
+            return self.in_kind(given.get(name), kind)
 
         if given.get("scale") is not None:
             return f"{self.times(given['scale'])} the base value"
@@ -348,14 +347,7 @@ class Words:
 
     def outcome(self, name: str, value: Any) -> str:
         """A scenario outcome (revenue, margin, coverage, control, partners) in its kind."""
-        match SCENARIO_OUTCOMES.get(name):
-            case "share":
-                return self.share(value)
-            case "score":
-                return self.number(value, digits=1)
-            case "count":
-                return self.number(value)
-        return self.money(value, compact=True)
+        return self.in_kind(value, SCENARIO_OUTCOMES.get(name, "money"), compact=True)
 
     def _signed(self, number: float, digits: int) -> str:
         text = self.number(abs(number), digits=digits)

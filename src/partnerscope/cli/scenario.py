@@ -12,6 +12,8 @@ from rich.table import Table as RichTable
 
 from partnerscope.cli.app import app, console, state
 from partnerscope.cli.progress import progress_bar
+from partnerscope.present import SCENARIO_OUTCOMES
+from partnerscope.scenarios.inputs import kind as input_kind
 
 if TYPE_CHECKING:
     from partnerscope.present import Words
@@ -19,43 +21,11 @@ if TYPE_CHECKING:
 
 TORNADO_ROWS = 10
 BAR_WIDTH = 16
-#: How each outcome is written.
-OUTCOME_FORMAT = {
-    "revenue": "money",
-    "margin": "money",
-    "coverage": "share",
-    "control": "score",
-    "partners": "count",
-}
 
 
 def _value(words: Words, value: float, kind: str) -> str:
-    """An input or outcome in its unit: money compact with its currency (``$52.3M``), a share
-    as a percentage, a score to one decimal."""
-    match kind:
-        case "money":
-            return words.money(value, compact=True)
-        case "share":
-            return words.share(value)
-        case "score":
-            return words.number(value, digits=1)
-        case "count":
-            return words.number(value)
-    return words.number(value, digits=2)
-
-
-def _input_kind(name: str) -> str:
-    from partnerscope.scenarios.inputs import SCORES, SHARES, family
-
-    if name in SHARES:
-        return "share"
-    if name in SCORES:
-        return "score"
-    if family(name) == "active_partners":
-        return "count"
-    if name in ("deal_size", "mdf_spend", "cost_per_partner", "program_cost", "one_off_cost"):
-        return "money"
-    return "number"
+    """An input or outcome in its kind, money compact (``$52.3M``)."""
+    return words.in_kind(value, kind, compact=True)
 
 
 @app.command("scenario")
@@ -134,7 +104,7 @@ def print_result(result: ScenarioResult, words: Words) -> None:
     )
     summary = result.summary()
     for name, item in summary["base_inputs"].items():
-        kind = _input_kind(name)
+        kind = input_kind(name)
         spread = (
             "fixed"
             if item["distribution"]["dist"] == "fixed"
@@ -151,7 +121,7 @@ def print_result(result: ScenarioResult, words: Words) -> None:
 
     options = RichTable(
         "option",
-        *(f"{outcome}\nP10 / P50 / P90" for outcome in OUTCOME_FORMAT),
+        *(f"{outcome}\nP10 / P50 / P90" for outcome in SCENARIO_OUTCOMES),
         "score",
         title=f"Options over {result.spec.horizon_months} months (revenue and margin summed; "
         "coverage, control and partners at the end)",
@@ -159,7 +129,7 @@ def print_result(result: ScenarioResult, words: Words) -> None:
     )
     for option in summary["options"]:
         cells = []
-        for outcome, kind in OUTCOME_FORMAT.items():
+        for outcome, kind in SCENARIO_OUTCOMES.items():
             stats = option["outcomes"][outcome]
             cells.append(" / ".join(_value(words, stats[q], kind) for q in ("p10", "p50", "p90")))
         mark = " [bold green]★[/]" if option["key"] == result.recommended else ""
@@ -198,7 +168,7 @@ def _print_tornado(result: ScenarioResult, words: Words) -> None:
     bars = result.tornado[:TORNADO_ROWS]
     reach = max(max(abs(b.score_low - chosen), abs(b.score_high - chosen)) for b in bars) or 1.0
     for bar in bars:
-        kind = _input_kind(bar.name)
+        kind = input_kind(bar.name)
         low = min(bar.score_low, bar.score_high) - chosen
         high = max(bar.score_low, bar.score_high) - chosen
         left = round(BAR_WIDTH * max(0.0, -low) / reach)
@@ -230,7 +200,7 @@ def _print_break_even(result: ScenarioResult, words: Words) -> None:
         title_justify="left",
     )
     for item in result.break_even:
-        kind = _input_kind(item.name)
+        kind = input_kind(item.name)
         cells = []
         for threshold in (item.below, item.above):
             if threshold is None:

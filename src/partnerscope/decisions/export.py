@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from partnerscope.decisions import cadence
 from partnerscope.decisions.record import DecisionRecord, Signal
 from partnerscope.present import Words
+from partnerscope.scenarios import inputs
 
 if TYPE_CHECKING:
     from partnerscope.metrics.definition import Catalog
@@ -243,7 +244,7 @@ def _break_even(result: dict[str, Any] | None, words: Words) -> list[str]:
     rows = [
         [
             words.input_name(item["input"]),
-            words.input_value(item["input"], item["center"]),
+            words.in_kind(item["center"], inputs.kind(item["input"])),
             _threshold(item["input"], item["below"], words),
             _threshold(item["input"], item["above"], words),
         ]
@@ -264,12 +265,12 @@ def _break_even(result: dict[str, Any] | None, words: Words) -> list[str]:
 def _threshold(name: str, found: dict[str, Any] | None, words: Words) -> str:
     if not found:
         return "— (no threshold in range)"
-    return f"{words.input_value(name, found['value'])} → {found['option']}"
+    return f"{words.in_kind(found['value'], inputs.kind(name))} → {found['option']}"
 
 
 def _overrides(overrides: Mapping[str, Distribution | Override], words: Words) -> str:
     return "; ".join(
-        f"{words.input_name(name)}: {words.override(name, d.model_dump(mode='json'))}"
+        f"{words.input_name(name)}: {words.override(inputs.kind(name), d.model_dump(mode='json'))}"
         for name, d in overrides.items()
     )
 

@@ -89,6 +89,25 @@ def family(name: str) -> str:
     return head if dot and head in TIERED else name
 
 
+#: Inputs that are money in the workspace currency.
+MONEY = frozenset({"deal_size", "mdf_spend", "cost_per_partner", "program_cost", "one_off_cost"})
+
+
+def kind(name: str) -> str:
+    """How an input's value is written (:meth:`partnerscope.present.Words.in_kind`): ``share``,
+    ``score``, ``count``, ``money`` or ``number``."""
+    head = family(name)
+    if head in SHARES:
+        return "share"
+    if head in SCORES:
+        return "score"
+    if head == "active_partners":
+        return "count"
+    if head in MONEY:
+        return "money"
+    return "number"
+
+
 def tier_of(name: str) -> str | None:
     head, dot, tier = name.partition(".")
     return tier if dot and head in TIERED else None

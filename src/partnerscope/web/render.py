@@ -89,7 +89,9 @@ def located(errors: Sequence[Any]) -> list[str]:
 def environment() -> jinja2.Environment:
     import jinja2
 
-    return jinja2.Environment(
+    from partnerscope.scenarios import inputs
+
+    env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(
             [
                 jinja2.PackageLoader("partnerscope.web", "templates"),
@@ -101,6 +103,9 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    #: how a scenario input's value is written (``words.in_kind(value, input_kind(name))``)
+    env.globals["input_kind"] = inputs.kind
+    return env
 
 
 def fragment(template: str, **values: Any) -> Markup:
