@@ -90,3 +90,29 @@ def test_a_moment_is_the_24_hour_time_in_utc():
     assert Words().moment(evening) == "Dec 6, 2026, 22:26 UTC"
     assert Words(locale="de_DE").moment(evening) == "06.12.2026, 22:26 UTC"
     assert Words().moment(None) == MISSING
+
+
+def test_scenario_inputs_and_outcomes_in_their_kind():
+    from partnerscope.scenarios.inputs import kind
+
+    words = Words()
+    assert [kind(n) for n in ("churn", "deal_size", "compliance_existing", "ramp_months")] == [
+        "share",
+        "money",
+        "score",
+        "number",
+    ]
+    assert kind("active_partners.Gold") == "count"
+    assert words.input_name("mdf_spend") == "MDF spend"
+    assert words.input_name("churn.Gold") == "Churn (Gold)"
+    assert words.in_kind(0.125, "share") == "12.5%"
+    assert words.in_kind(52_300_000, "money", compact=True) == "$52.3M"
+    assert words.in_kind(12_500, "money") == "$12,500"
+    assert words.override("money", {"scale": 1.3}) == "1.3× the base value"
+    assert words.override("share", {"dist": "uniform", "low": 0.2, "high": 0.3}) == (
+        "between 20.0% and 30.0%"
+    )
+    assert words.override("money", {"dist": "fixed", "value": 2000}) == "$2,000"
+    assert words.outcome("coverage", 0.762) == "76.2%"
+    assert words.outcome("control", 96.14) == "96.1"
+    assert words.outcome("revenue", 265_593_389) == "$265.6M"
