@@ -286,12 +286,17 @@ class RunData:
         A period before the first deal, or after the last one of an old export, is left out
         (its scorecards rest on nothing that happened in it); when no period has data, the
         latest is kept."""
+        starts = self.closing_periods()
+        return [p for p in self.periods if p[0] in starts] or self.periods[-1:]
+
+    def closing_periods(self, grain: str | None = None) -> set[Any]:
+        """The starts of the periods at ``grain`` (the scorecard's by default) in which
+        partners closed deals."""
         import pyarrow.compute as pc
 
-        portfolio = self.group_results("portfolio")
+        portfolio = self.group_results("portfolio", grain)
         closed = portfolio.filter(pc.greater(pc.fill_null(portfolio["closed_deals"], 0), 0))
-        starts = set(closed["period_start"].to_pylist())
-        return [p for p in self.periods if p[0] in starts] or self.periods[-1:]
+        return set(closed["period_start"].to_pylist())
 
     def pick_period(self, text: str | None) -> tuple[Any, str]:
         """The period named, or the latest with data (:attr:`periods_with_data`)."""

@@ -27,7 +27,7 @@ from partnerscope import appdb, audit, clock
 from partnerscope.appdb.tables import alert_states, users
 from partnerscope.clock import now_utc
 from partnerscope.errors import PartnerscopeError
-from partnerscope.workflow import MAX_TEXT
+from partnerscope.workflow import Workflow
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -187,6 +187,9 @@ def find(workspace: Workspace, alert_id: str, run_id: int | None = None) -> Aler
 
 # ------------------------------------------------------------------------------------- steps
 
+#: what the store's workflows share (free text as typed, refused with this module's error)
+_WORKFLOW = Workflow(alert_states.c.alert_id, "alert", "alert", AlertWorkError)
+
 
 def acknowledge(
     workspace: Workspace, ref: AlertRef, *, by: str, now: datetime | None = None
@@ -276,13 +279,7 @@ def resolve(
     workspace: Workspace, ref: AlertRef, note: str, *, by: str, now: datetime | None = None
 ) -> AlertState:
     """Open or acknowledged → resolved, with a note saying what was done."""
-    cleaned = note.strip()
-    if not cleaned:
-        raise AlertWorkError("note", "give a note: what was done about the alert")
-    if len(cleaned) > MAX_TEXT:
-        raise AlertWorkError(
-            "note", f"the note has {len(cleaned):,} characters; keep it to {MAX_TEXT:,}"
-        )
+    cleaned = _WORKFLOW.text(note, "a note", "what was done about the alert", "note")
     return _step(
         workspace,
         ref,

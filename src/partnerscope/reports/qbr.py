@@ -193,9 +193,7 @@ def _plan_by_month(
 
 def _pick(data: RunData, rows: list[dict[str, Any]], text: str | None) -> dict[str, Any]:
     if text is None:  # the latest quarter in which partners closed deals
-        portfolio = data.group_results("portfolio", "quarter")
-        starts, closed = portfolio["period_start"], portfolio["closed_deals"]
-        active = {s for s, n in zip(starts.to_pylist(), closed.to_pylist(), strict=True) if n}
+        active = data.closing_periods("quarter")
         return ([r for r in rows if r["period_start"] in active] or rows)[-1]
     try:
         wanted = data.calendar.parse(text)
