@@ -52,6 +52,10 @@ class FileReport:
     #: rows an earlier import loaded from this file that it no longer holds, removed (only for
     #: a complete file: ``ingest(complete=...)``)
     removed: int = 0
+    #: things the user should look at although every row was loaded or quarantined (a null
+    #: token that blanked much of a text column, a date format most values do not follow, a
+    #: money total that moved by more than 10x), each a sentence naming the column and the fix
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
