@@ -113,3 +113,60 @@ def test_a_bad_as_of_is_one_line(ws):
         run("-w", str(ws.root), "run", "--as-of", "yesterday", ok=False),
         "--as-of 'yesterday' is not a date or time",
     )
+
+
+@pytest.fixture
+def ws2019(tmp_path):
+    """The same deals and leads five years earlier: the data ends on 2 April 2019."""
+    ws = make_workspace(
+        tmp_path,
+        RUNS_CONFIG,
+        {
+            "data/partners.csv": "id,name\nP1,Acme\nP2,Beta\n",
+            "data/opps.csv": OPPS.replace("2024-", "2019-"),
+            "data/leads.csv": LEADS.replace("2024-", "2019-"),
+        },
+    )
+    run("-w", str(ws.root), "ingest")
+    return ws
+
+
+def test_a_run_as_of_now_on_old_data_says_so_before_computing(ws2019):
+    out = run("-w", str(ws2019.root), "run").output
+    # the last event is lead L3's first touch at 09:30 on 2 April 2019
+    note = (
+        "note: your data ends Apr 2, 2019, more than a quarter before now: the periods after "
+        "2019-04 will be empty. To look from the end of the data, run `partnerscope run "
+        "--as-of data-end`."
+    )
+    assert note in " ".join(out.split())
+    assert out.index("data ends Apr 2, 2019") < out.index("Run 1")
+
+
+def test_run_as_of_data_end_ends_the_periods_with_the_data(ws2019):
+    out = " ".join(run("-w", str(ws2019.root), "run", "--as-of", "data-end").output.split())
+    assert "Data ends Apr 2, 2019: looking from the end of 2019-04 (May 1, 2019, 00:00 UTC)." in out
+    assert "periods 2019-01-01 to 2019-04-01" in out
+    assert "more than a quarter" not in out
+    assert get_run(ws2019).as_of == "2019-05-01T00:00:00"
+
+
+def test_recent_data_gives_no_note(ws):
+    # the data ends 2 April 2024, but a run as of 2024-05-01 is not "now": no note either way
+    out = run("-w", str(ws.root), "run", "--as-of", "2024-05-01").output
+    assert "more than a quarter" not in out
+
+
+def test_data_end_without_data_is_one_line(tmp_path):
+    files = {
+        "data/partners.csv": "id,name\nP1,Acme\n",
+        "data/opps.csv": OPPS.splitlines()[0] + "\n",
+        "data/leads.csv": LEADS.splitlines()[0] + "\n",
+    }
+    ws = make_workspace(tmp_path, RUNS_CONFIG, files)
+    run("-w", str(ws.root), "ingest")
+    assert_one_error_line(
+        run("-w", str(ws.root), "run", "--as-of", "data-end", ok=False),
+        "--as-of data-end: the warehouse has no dated rows yet",
+        "partnerscope ingest",
+    )

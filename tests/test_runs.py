@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pyarrow.compute as pc
 import pytest
 
 from partnerscope.metrics.engine import ALL_LEVELS as LEVELS
 from partnerscope.metrics.engine import compute_metrics
+from partnerscope.pipeline import data_end
 from partnerscope.runs import get_run, list_runs, read_results, runs_dir
 from tests.conftest import PARTNERS_SOURCE, make_workspace, write_file
 
@@ -272,3 +273,27 @@ time = "assigned_at"
     # the same as-of time: nothing the window reaches has moved
     assert ws.run(as_of=MAY).mode == "incremental"
     assert ws.run(as_of=JULY).reason == "a metric's as-of window has no bound"
+
+
+def test_data_end_is_the_latest_event_up_to_now_in_the_reporting_time_zone(tmp_path):
+    # the workspace reports in Tokyo (UTC+9) and reads its files' times there. O5 is created in
+    # 2030, after "now" (6 Dec 2026): it does not move the end of the data. The latest event is
+    # lead L3's first touch, 2 April 2024 09:30 in Tokyo; the end of its month there, 1 May
+    # 00:00 in Tokyo, is 30 April 15:00 UTC
+    config = CONFIG.replace(
+        "[sources.opps]", '[workspace]\ntimezone = "Asia/Tokyo"\n\n[sources.opps]'
+    )
+    files = {
+        "data/partners.csv": "id,name\nP1,Acme\nP2,Beta\n",
+        "data/opps.csv": OPPS + "O5,P1,A1,open,10,2030-01-01,\n",
+        "data/leads.csv": LEADS,
+    }
+    ws = make_workspace(tmp_path, config, files)
+    ws.ingest()
+    end = data_end(ws, now=datetime(2026, 12, 6))
+    assert end is not None
+    assert end.last_day == date(2024, 4, 2)
+    assert end.as_of == datetime(2024, 4, 30, 15, 0)
+    assert end.stale(datetime(2026, 12, 6)) and not end.stale(datetime(2024, 5, 1))
+    # "now" inside the data's last month: the as-of is now, not a time ahead of it
+    assert data_end(ws, now=datetime(2024, 4, 20)).as_of == datetime(2024, 4, 20)

@@ -59,6 +59,11 @@ if TYPE_CHECKING:
 UNDATED = ("partners", "accounts", "certification_requirements")
 #: Tables no metric reads: amounts are converted at ingest, so new FX rates change nothing here.
 UNREAD = ("fx_rates",)
+#: Dated columns that do not say when something happened: when the source last changed a row,
+#: and when a certification lapses (ahead of time, by design).
+NOT_EVENTS = ("updated_at", "expires_at")
+#: How long before now the data may end before a run as of now says so (about a quarter).
+STALE_AFTER = timedelta(days=92)
 STEPS = 8
 
 Progress = Callable[[str, int, int], None]
@@ -362,6 +367,70 @@ def _plan(
         "incremental",
         f"recomputed from {since_month:%Y-%m}{own}; earlier months kept from run {previous.run_id}",
     )
+
+
+# ----------------------------------------------------------------------- where the data ends
+
+
+@dataclass(frozen=True)
+class DataEnd:
+    """Where the data in the warehouse ends, and the as-of time that looks from there."""
+
+    #: The reporting time zone's date of the latest event in the canonical tables (not after now).
+    last_day: date
+    #: ``--as-of data-end``: the end of the month holding ``last_day`` (midnight on the 1st of
+    #: the next month in the reporting time zone, as naive UTC), or now if that is earlier.
+    as_of: datetime
+
+    @property
+    def month(self) -> date:
+        return self.last_day.replace(day=1)
+
+    def stale(self, now: datetime) -> bool:
+        """Whether the data ends so long before ``now`` that a run as of now is mostly empty."""
+        return now - self.as_of > STALE_AFTER
+
+
+def data_end(workspace: Workspace, now: datetime | None = None) -> DataEnd | None:
+    """The end of the data: the latest date at which something happened in a canonical table
+    (a deal created or closed, a lead assigned, a survey answered, ...; FX rates, change stamps
+    and expiry dates excluded), ignoring dates after ``now``. None before any such row."""
+    from zoneinfo import ZoneInfo
+
+    from partnerscope.clock import local_date, now_utc
+    from partnerscope.metrics.calendar import add_months
+    from partnerscope.schema import TABLES, ColumnType
+
+    now = now or now_utc()
+    timezone = workspace.config.workspace.timezone
+    today = local_date(now, timezone)
+    days: list[date] = []
+    with workspace.warehouse(read_only=True) as warehouse:
+        for table in TABLES.values():
+            dated = [
+                c
+                for c in table.columns
+                if c.type in (ColumnType.DATE, ColumnType.TIMESTAMP) and c.name not in NOT_EVENTS
+            ]
+            if table.name in UNREAD or not dated:
+                continue
+            # a timestamp is stored as UTC, a date as the reporting time zone's
+            latest = ", ".join(f'max("{c.name}") FILTER (WHERE "{c.name}" <= ?)' for c in dated)
+            bounds = [now if c.type is ColumnType.TIMESTAMP else today for c in dated]
+            (row,) = warehouse.con.execute(
+                f'SELECT {latest} FROM "{table.name}"', bounds
+            ).fetchall()
+            for value in row:
+                if isinstance(value, datetime):
+                    days.append(local_date(value, timezone))
+                elif isinstance(value, date):
+                    days.append(value)
+    if not days:
+        return None
+    last_day = max(days)
+    next_month = datetime.combine(add_months(last_day.replace(day=1), 1), datetime.min.time())
+    as_of = next_month.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC).replace(tzinfo=None)
+    return DataEnd(last_day=last_day, as_of=min(as_of, now))
 
 
 # ----------------------------------------------------------------------- posting facts

@@ -49,9 +49,9 @@ def run_command(
         str | None,
         typer.Option(
             "--as-of",
-            help="The time the run looks from (ISO date or time, UTC by default; default: now). "
-            "Periods up to the one holding it are computed; leads are judged against the SLA "
-            "at this time.",
+            help="The time the run looks from (ISO date or time, UTC by default; default: now), "
+            "or data-end: the end of the last month that has data. Periods up to the one "
+            "holding it are computed; leads are judged against the SLA at this time.",
         ),
     ] = None,
     full: Annotated[
@@ -59,7 +59,49 @@ def run_command(
     ] = False,
 ) -> None:
     """Compute every metric for every partner, group and period, and store it as a new run."""
-    compute_run(state(ctx).workspace(), as_of=_parse_as_of(as_of), full=full)
+    ws = state(ctx).workspace()
+    if as_of is not None and as_of.strip().lower() == DATA_END:
+        compute_run(ws, as_of=_data_end_as_of(ws), full=full)
+        return
+    moment = _parse_as_of(as_of)
+    if moment is None:
+        _note_stale_data(ws)
+    compute_run(ws, as_of=moment, full=full)
+
+
+#: ``--as-of data-end``: look from the end of the data instead of from now.
+DATA_END = "data-end"
+
+
+def _data_end_as_of(ws: Workspace) -> datetime:
+    from partnerscope.pipeline import data_end
+
+    end = data_end(ws)
+    if end is None:
+        raise UsageError(
+            "--as-of data-end: the warehouse has no dated rows yet; load your data with "
+            "`partnerscope ingest` first, or give a date such as --as-of 2026-07-01"
+        )
+    console.print(
+        f"Data ends {ws.words.date(end.last_day)}: looking from the end of "
+        f"{end.month:%Y-%m} ({ws.words.moment(end.as_of)})."
+    )
+    return end.as_of.replace(tzinfo=UTC)
+
+
+def _note_stale_data(ws: Workspace) -> None:
+    """Say up front when the data ends long before now: a run as of now is mostly empty."""
+    from partnerscope.pipeline import data_end
+
+    now = now_utc()
+    end = data_end(ws, now)
+    if end is None or not end.stale(now):
+        return
+    console.print(
+        f"[yellow]note:[/] your data ends {ws.words.date(end.last_day)}, more than a quarter "
+        f"before now: the periods after {end.month:%Y-%m} will be empty. To look from the end "
+        f"of the data, run `partnerscope run --as-of {DATA_END}`."
+    )
 
 
 def compute_run(ws: Workspace, *, as_of: datetime | None, full: bool = False) -> None:
