@@ -299,7 +299,11 @@ TABLES: dict[str, Table] = {
                     "open_has_no_close",
                     "closed_at",
                     "status <> 'open' OR closed_at IS NULL",
-                    "an open opportunity cannot have closed_at; map its stage to won or lost",
+                    "an open opportunity cannot have closed_at. If the deal is closed, map its "
+                    "stage to won or lost; if it is really open (disputed, on hold), map the "
+                    'close date only for closed stages, e.g. closed_at = { expr = "CASE WHEN '
+                    "status IN ('Shipped', 'Cancelled') THEN closeDate END\" } with your "
+                    "file's stage column, closed stages and close-date column",
                 ),
                 Check(
                     "won_needs_amount",
