@@ -262,3 +262,50 @@ def test_ingest_without_sources_says_what_to_declare(tmp_path) -> None:
     assert result.exit_code == 1
     assert "Error: no sources are declared in partnerscope.toml" in result.output
     assert "Traceback" not in result.output
+
+
+def test_quarantine_leaves_out_rows_of_a_file_since_deleted(tmp_path):
+    ws = make_workspace(
+        tmp_path / "ws",
+        PARTNERS_SOURCE + OPPS.replace('path = "data/opps.csv"', 'path = "data/opps*.csv"'),
+        {
+            "data/partners.csv": PARTNERS_CSV,
+            "data/opps.csv": OPPS_CSV,
+            "data/opps_old.csv": OPPS_CSV.replace("O", "X").replace("P3", "P9"),
+        },
+    )
+    run("-w", str(ws.root), "ingest")
+    out = run("-w", str(ws.root), "quarantine").stdout
+    assert "data/opps_old.csv" in out and "'P9'" in out
+    (ws.root / "data/opps_old.csv").unlink()
+    out = " ".join(run("-w", str(ws.root), "quarantine").stdout.split())
+    assert "'P9'" not in out and "'P3'" in out
+    assert (
+        "1 file loaded before but since deleted (data/opps_old.csv): its rows are left out; "
+        "list them with --deleted"
+    ) in out
+    # by reason: only the rows of data/opps.csv (one unknown partner, one bad amount)
+    assert "│ opps │ unknown_reference │ partner_id │ 1 │" in out
+    out = " ".join(run("-w", str(ws.root), "quarantine", "--deleted").stdout.split())
+    assert "'P9'" in out and "files since deleted: data/opps_old.csv" in out
+    assert "│ opps │ unknown_reference │ partner_id │ 2 │" in out
+    # only the deleted file had problems of a rule: nothing to show, and the note says why
+    out = " ".join(run("-w", str(ws.root), "quarantine", "--source", "partners").stdout.split())
+    assert "Nothing quarantined" in out and "since deleted" not in out
+    out = " ".join(run("-w", str(ws.root), "quarantine", "--rule", "not_money").stdout.split())
+    assert "'[/b]oops'" in out and "since deleted" in out
+
+
+def test_data_listings_take_format(loaded):
+    ws, _ = loaded
+    out = run("-w", str(ws.root), "quarantine", "--format", "json").stdout
+    assert [(r["row"], r["column"]) for r in json.loads(out)] == [
+        ("4", "partner_id"),
+        ("6", "amount"),
+    ]
+    out = run("-w", str(ws.root), "imports", "--format", "csv").stdout
+    records = list(csv.DictReader(out.splitlines()))
+    assert [(r["source"], r["loaded"]) for r in records] == [("opps", "3"), ("partners", "2")]
+    out = run("-w", str(ws.root), "status", "--format", "csv").stdout
+    counts = {r["table"]: r["rows"] for r in csv.DictReader(out.splitlines())}
+    assert counts["Opportunities"] == "3" and counts["Partners"] == "2"

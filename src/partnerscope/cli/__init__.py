@@ -9,6 +9,7 @@ from partnerscope.cli import (  # noqa: F401
     decisions,
     evaluation,
     leads,
+    mapping,
     mdf,
     metrics,
     payouts,

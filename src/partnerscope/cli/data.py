@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from partnerscope.cli.app import app, console, state
+from partnerscope.cli.output import FormatOption, OutputFormat, show
 from partnerscope.cli.progress import progress_bar
 from partnerscope.errors import DataFileError
 
@@ -30,7 +31,9 @@ def run_ingest(
         return ws.ingest(sources, files, progress=advance)
 
 
-def print_ingest_report(report: IngestReport) -> None:
+def print_ingest_report(report: IngestReport, ws: Workspace | None = None) -> None:
+    """The ingest's counts per file and, with ``ws``, each source summed up with what looks
+    wrong (:mod:`partnerscope.ingest.profile`)."""
     table = RichTable(
         "source",
         "file",
@@ -63,6 +66,33 @@ def print_ingest_report(report: IngestReport) -> None:
     )
     if report.quarantined:
         console.print("  see why with `partnerscope quarantine`")
+    for f in report.files:
+        for warning in f.warnings:
+            console.print(f"[yellow]Warning:[/] {escape(f.file)}: {escape(warning)}")
+    if ws is not None and report.files:
+        print_profiles(ws, report)
+
+
+def print_profiles(ws: Workspace, report: IngestReport) -> None:
+    """What each source of the ingest now holds, and the warnings about it."""
+    from partnerscope.ingest.profile import after_ingest, date_hints
+
+    with ws.warehouse() as wh:
+        profiles = after_ingest(wh.con, ws.config, report, ws.words)
+        hints = date_hints(wh.con, ws.config, [f.import_id for f in report.files])
+    for profile in profiles:
+        _print_profile(profile.source, profile.files, profile.facts)
+        for warning in profile.warnings:
+            console.print(f"[yellow]Warning:[/] {escape(warning)}")
+    for hint in hints:
+        console.print(f"[yellow]Hint:[/] {escape(hint)}")
+
+
+def _print_profile(source: str, files: tuple[str, ...], facts: tuple[str, ...]) -> None:
+    shown = files[0] if len(files) == 1 else f"{len(files)} files"
+    console.print(f"[bold]{escape(source)}[/] ({escape(shown)}):")
+    for fact in facts:
+        console.print(f"  {escape(fact)}")
 
 
 @app.command()
@@ -93,13 +123,14 @@ def ingest(
                 "`partnerscope ingest opportunities --file new.csv`"
             )
         extra = {sources[0]: [f.resolve() for f in file]}
-    print_ingest_report(run_ingest(ws, sources, extra))
+    print_ingest_report(run_ingest(ws, sources, extra), ws)
 
 
 @app.command()
 def imports(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="Show the latest N imports.")] = 20,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """List the import ledger: each file loaded, its fingerprint and its counts."""
     with state(ctx).workspace().warehouse(read_only=True) as wh:
@@ -130,7 +161,7 @@ def imports(
                 for i, v in enumerate(row)
             ]
         )
-    console.print(table)
+    show(table, fmt)
 
 
 #: the columns of ``quarantine --export``
@@ -163,13 +194,37 @@ def quarantine(
             help="Write every matching row, with its reason and its original cells, to this CSV."
         ),
     ] = None,
+    deleted: Annotated[
+        bool,
+        typer.Option(
+            "--deleted",
+            help="Also list the rows of files deleted since they were loaded (left out by "
+            "default).",
+        ),
+    ] = False,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """Show the rows of the latest import of each file that were not loaded, and why."""
-    from partnerscope.warehouse import latest_quarantine, quarantine_summary
+    """Show the rows of the latest import of each file that were not loaded, and why.
 
+    Rows of a file that no longer exists are left out (with a note) unless ``--deleted`` is
+    given. When most values of a date column were not read as dates, the format they are
+    written in is named with the setting that reads them.
+    """
+    from partnerscope.ingest.profile import date_hints
+    from partnerscope.warehouse import latest_quarantine
+
+    ws = state(ctx).workspace()
     base, params = latest_quarantine(source=source, rule=rule)
-    with state(ctx).workspace().warehouse(read_only=True) as wh:
-        summary = quarantine_summary(wh.con, source=source, rule=rule)
+    with ws.warehouse(read_only=True) as wh:
+        files = [r[0] for r in wh.con.execute(f"SELECT DISTINCT file {base}", params).fetchall()]
+        gone = sorted(f for f in files if not (ws.root / f).exists())
+        if gone and not deleted:
+            base += " AND NOT list_contains(?, q.file)"
+            params = [*params, gone]
+        summary = wh.con.execute(
+            f'SELECT source, rule, "column", count(*) {base} GROUP BY ALL ORDER BY 4 DESC, 1, 2, 3',
+            params,
+        ).fetchall()
         if export is not None:
             _export_quarantine(
                 wh.con.execute(
@@ -183,15 +238,10 @@ def quarantine(
             "LIMIT ?",
             [*params, limit],
         ).fetchall()
-    if not summary:
-        console.print("[green]Nothing quarantined[/] in the latest import of each file.")
-        return
-    by_rule = RichTable(
-        "source", "rule", "column", "rows", title="Quarantined rows by reason", title_justify="left"
-    )
-    for src, rule_name, column, count in summary:
-        by_rule.add_row(escape(src), escape(rule_name), escape(column or ""), f"{count:,}")
-    console.print(by_rule)
+        imports = [
+            r[0] for r in wh.con.execute(f"SELECT DISTINCT import_id {base}", params).fetchall()
+        ]
+        hints = date_hints(wh.con, ws.config, imports)
     detail = RichTable("file", "row", "column", "value", "reason")
     for file_name, row_no, column, value, message in rows:
         # cells and file names are data: shown as written, never read as markup
@@ -202,7 +252,34 @@ def quarantine(
             escape(repr(value)) if value else "",
             escape(message),
         )
-    console.print(detail)
+    if fmt is not OutputFormat.table:
+        show(detail, fmt)
+        return
+    left_out = (
+        f"{len(gone)} file{'s' if len(gone) > 1 else ''} loaded before but since deleted "
+        f"({escape(', '.join(gone))}): {'its' if len(gone) == 1 else 'their'} rows are left out; "
+        "list them with --deleted"
+        if gone and not deleted
+        else None
+    )
+    if not summary:
+        console.print("[green]Nothing quarantined[/] in the latest import of each file.")
+        if left_out:
+            console.print(left_out)
+        return
+    by_rule = RichTable(
+        "source", "rule", "column", "rows", title="Quarantined rows by reason", title_justify="left"
+    )
+    for src, rule_name, column, count in summary:
+        by_rule.add_row(escape(src), escape(rule_name), escape(column or ""), f"{int(count):,}")
+    show(by_rule)
+    show(detail)
+    for hint in hints:
+        console.print(f"[yellow]Hint:[/] {escape(hint)}")
+    if gone and deleted:
+        console.print(f"files since deleted: {escape(', '.join(gone))}")
+    if left_out:
+        console.print(left_out)
     if export is not None:
         console.print(f"wrote {escape(str(export))}")
 
@@ -214,7 +291,7 @@ def _table_name(name: str) -> str:
 
 
 @app.command()
-def status(ctx: typer.Context) -> None:
+def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
     """Row counts of every canonical table and the latest import."""
     ws = state(ctx).workspace()
     with ws.warehouse(read_only=True) as wh:
@@ -228,6 +305,6 @@ def status(ctx: typer.Context) -> None:
     )
     for name, count in counts.items():
         table.add_row(_table_name(name), f"{count:,}")
-    console.print(table)
-    if last and last[0]:
+    show(table, fmt)
+    if fmt is OutputFormat.table and last and last[0]:
         console.print(f"{last[1]} imports, the latest finished {last[0]:%Y-%m-%d %H:%M} UTC")
