@@ -271,6 +271,7 @@ def test_evaluate_and_table() -> None:
             ("pending_periods", pa.int64()),
             ("moved", pa.string()),
             ("reason", pa.string()),
+            ("scored", pa.bool_()),
         ]
     )
     columns = table.to_pydict()

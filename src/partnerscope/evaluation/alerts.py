@@ -88,6 +88,11 @@ def evaluate_alerts(
             ],
         )
     latest = panel.rows_of(panel.latest)
+    scored = np.asarray(fields["scored"]) != 0 if "scored" in fields else None
+    if scored is not None:
+        # a partner the scorecard left out (inactive, not yet joined) raises no alert
+        latest = latest[scored[latest]]
+        fields = {k: np.where(scored, v, np.nan) for k, v in fields.items()}
     alerts = _thresholds(fields, latest, settings.thresholds, words)
     peers = _Peers.of(panel, cohort, latest)
     for metric in settings.anomalies.metrics:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,6 +27,16 @@ COHORT_KEYS = ("partner_type", "region", "revenue_band", "program_tier")
 PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
 
 
+class Standing(StrEnum):
+    """A partner's standing in a period: active, marked inactive in the partners file, or not
+    yet started (it joined after the period ended). Only active partners are scored, ranked
+    and compared by default (``[scorecard] score_inactive``)."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    NOT_STARTED = "not_started"
+
+
 @dataclass(frozen=True)
 class Panel:
     """One row per partner and period in which the partner was a member, sorted by partner
@@ -42,6 +53,8 @@ class Panel:
     values: dict[str, FloatArray]
     #: row of the same partner's previous period, or -1 (first period, or a gap)
     previous: IntArray = field(repr=False)
+    #: each row's :class:`Standing` value (None: every row active)
+    standing: ObjectArray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.partner)
@@ -50,6 +63,12 @@ class Panel:
     def latest(self) -> int:
         """Index of the last period."""
         return len(self.periods) - 1
+
+    def standings(self) -> ObjectArray:
+        """Each row's :class:`Standing` value."""
+        if self.standing is None:
+            return np.full(len(self), Standing.ACTIVE.value, dtype=object)
+        return self.standing
 
     def rows_of(self, period: int) -> IntArray:
         rows: IntArray = np.flatnonzero(self.period == period)
@@ -179,7 +198,31 @@ def build_panel(results: pa.Table, memberships: pa.Table, grain: str) -> Panel:
         cohorts=cohorts,
         values=floats,
         previous=previous_rows(partner, period),
+        standing=standings(members, period, starts, grain),
     )
+
+
+def standings(members: pa.Table, period: IntArray, starts: list[date], grain: str) -> ObjectArray:
+    """Each membership row's :class:`Standing`, from the partner's ``status`` and ``joined_at``
+    where the memberships carry them (a run stored without them: every row active)."""
+    from partnerscope.metrics.calendar import add_months
+
+    standing = np.full(members.num_rows, Standing.ACTIVE.value, dtype=object)
+    if "joined_at" in members.column_names and starts:
+        ends = np.array(
+            [add_months(s, 12 // PERIODS_PER_YEAR[grain]) for s in starts], dtype="datetime64[D]"
+        )
+        joined = np.asarray(
+            members["joined_at"].cast("date32").to_numpy(zero_copy_only=False),
+            dtype="datetime64[D]",
+        )
+        # joined on or after the first day after the period: not yet a partner in it
+        later = ~np.isnat(joined) & (joined >= ends[period])
+        standing[later] = Standing.NOT_STARTED.value
+    if "status" in members.column_names:
+        status = np.asarray(members["status"].to_numpy(zero_copy_only=False), dtype=object)
+        standing[status == Standing.INACTIVE.value] = Standing.INACTIVE.value
+    return standing
 
 
 # ------------------------------------------------------------------------------ grouped statistics

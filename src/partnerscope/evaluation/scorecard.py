@@ -6,6 +6,12 @@ rate) scored 0–100 among the same period's peers by the configured method. Com
 weighted mean of the metric scores that exist; evidence coverage: the share of the weight they
 carry. A metric's contribution is weight × score / coverage, so the contributions add up to
 the composite.
+
+Measures without data anywhere in the workspace (no quotas, leads or surveys loaded) are no
+one's lack of evidence: the weights are spread over the measures the data supports, and every
+scorecard says on how many of the configured measures it was scored. Partners not active in a
+period (marked inactive, or not yet joined) are left out of the scores, ranks and peer cohorts
+unless ``[scorecard] score_inactive`` is on.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from partnerscope.evaluation.panel import (
     IntArray,
     ObjectArray,
     Panel,
+    Standing,
     group_ids,
     grouped_count,
     grouped_percentile,
@@ -75,11 +82,26 @@ class Scorecards:
     leading: FloatArray
     lagging: FloatArray
     annual_revenue: FloatArray
+    #: whether each row was scored (False: the partner was not active in the period)
+    scored: BoolArray
+    #: weighted measures without a value in any row: no data in the workspace
+    unsupported: list[str]
+    #: one sentence per row when its scorecard needs one (not scored; scored on fewer measures
+    #: than configured), else None
+    note: ObjectArray
+
+    def weight_of(self, item: MetricScore) -> float:
+        """The share of the score the metric carries: its weight spread over the measures
+        with data in the workspace (0 for a measure without any)."""
+        if item.metric in self.unsupported:
+            return 0.0
+        total = sum(i.weight for i in self.metrics if i.metric not in self.unsupported)
+        return item.weight / total if total > 0 else item.weight
 
     def contribution(self, item: MetricScore) -> FloatArray:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(
-                self.coverage > 0, item.weight * item.normalized / self.coverage, np.nan
+                self.coverage > 0, self.weight_of(item) * item.normalized / self.coverage, np.nan
             )
 
     def fields(self) -> dict[str, FloatArray]:
@@ -91,6 +113,7 @@ class Scorecards:
             "cohort_percentile": self.cohort_percentile,
             "evidence_coverage": self.coverage,
             "annual_revenue": self.annual_revenue,
+            "scored": self.scored.astype(np.float64),
         }
 
 
@@ -102,27 +125,39 @@ def score(
 ) -> Scorecards:
     """Score every partner and period of the panel (``weights`` overrides the settings')."""
     weights = dict(settings.weights if weights is None else weights)
+    standing = panel.standings()
+    scored = (
+        np.ones(len(panel), dtype=bool)
+        if settings.score_inactive
+        else standing == Standing.ACTIVE.value
+    )
+
+    def taken(values: FloatArray) -> FloatArray:
+        # a row left out is no one's peer: its values take no part in ranks, medians or rates
+        return np.where(scored, values, np.nan)
+
     cohort = panel.cohort(settings.cohort.value).copy()
-    peers = Peers(panel, cohort, settings.min_cohort_size)
+    peers = Peers(panel, cohort, settings.min_cohort_size, scored)
+    unsupported = [name for name in weights if np.isnan(panel.values[name]).all()]
     items: list[MetricScore] = []
     for name, weight in weights.items():
         value = panel.values[name]
         shrunk = None
         pair = catalog.share_of_counts(name) if name in settings.shrink else None
         if pair is not None:
-            successes, trials = (panel.values[p] for p in pair)
-            shrunk = peers.shrink(value, successes, trials)
+            successes, trials = (taken(panel.values[p]) for p in pair)
+            shrunk = peers.shrink(taken(value), successes, trials)
         method = settings.method_of(name)
         higher = catalog[name].spec.direction is Direction.HIGHER
-        scored = partial(
+        scored_in = partial(
             _normalize_in,
             method=method,
-            values=value if shrunk is None else shrunk.value,
+            values=taken(value) if shrunk is None else shrunk.value,
             higher_is_better=higher,
             target=settings.targets.get(name),
             z_clip=settings.z_clip,
         )
-        normalized = peers.apply(scored)
+        normalized = peers.apply(scored_in)
         items.append(
             MetricScore(
                 metric=name,
@@ -135,9 +170,10 @@ def score(
                 normalized=normalized,
             )
         )
-    composite, coverage = _composite(items)
-    leading, _ = _composite([i for i in items if i.leading])
-    lagging, _ = _composite([i for i in items if not i.leading])
+    supported = [i for i in items if i.metric not in unsupported] or items
+    composite, coverage = _composite(supported, len(panel))
+    leading, _ = _composite([i for i in supported if i.leading], len(panel))
+    lagging, _ = _composite([i for i in supported if not i.leading], len(panel))
     return Scorecards(
         panel=panel,
         settings=settings,
@@ -146,14 +182,52 @@ def score(
         metrics=items,
         score=composite,
         coverage=coverage,
-        low_evidence=coverage < settings.min_coverage,
+        low_evidence=scored & (coverage < settings.min_coverage),
         score_percentile=grouped_percentile(peers.period_group, composite),
         cohort_percentile=peers.apply(lambda group, _: grouped_percentile(group, composite)),
         cohort_size=peers.apply(lambda group, n: grouped_count(group, composite, n)[group]),
         leading=leading,
         lagging=lagging,
         annual_revenue=trailing_sum(panel, panel.values["won_revenue"]),
+        scored=scored,
+        unsupported=[i.metric for i in items if i.metric in unsupported and supported != items],
+        note=_notes(catalog, standing, scored, weights, unsupported),
     )
+
+
+#: Why a row was not scored, by its :class:`Standing`.
+NOT_SCORED = {
+    Standing.INACTIVE.value: "Inactive — not scored",
+    Standing.NOT_STARTED.value: "Not yet in the program in this period — not scored",
+}
+
+
+def scoring_note(catalog: Catalog, weights: Mapping[str, float], unsupported: list[str]) -> str:
+    """``Scored on 3 of 8 measures; quota attainment, CSAT … have no data in this workspace,
+    so their weight is spread over the others`` (empty when every measure has data)."""
+    if not unsupported or len(unsupported) == len(weights):
+        return ""
+    labels = [catalog[m].label if m in catalog.metrics else m for m in unsupported]
+    names = ", ".join(labels[:-1]) + f" and {labels[-1]}" if len(labels) > 1 else labels[0]
+    verb = "have" if len(labels) > 1 else "has"
+    return (
+        f"Scored on {len(weights) - len(unsupported)} of {len(weights)} measures: {names} "
+        f"{verb} no data in this workspace, so {'their' if len(labels) > 1 else 'its'} weight "
+        "is spread over the others"
+    )
+
+
+def _notes(
+    catalog: Catalog,
+    standing: ObjectArray,
+    scored: BoolArray,
+    weights: Mapping[str, float],
+    unsupported: list[str],
+) -> ObjectArray:
+    note = np.full(len(standing), scoring_note(catalog, weights, unsupported) or None, dtype=object)
+    for value, text in NOT_SCORED.items():
+        note[~scored & (standing == value)] = text
+    return note
 
 
 def _normalize_in(group: IntArray, n_groups: int, **options: Any) -> FloatArray:
@@ -166,10 +240,14 @@ class Peers:
     partners of the period when the cohort has fewer than ``min_size`` (shown as cohort
     "portfolio")."""
 
-    def __init__(self, panel: Panel, cohort: ObjectArray, min_size: int) -> None:
+    def __init__(
+        self, panel: Panel, cohort: ObjectArray, min_size: int, scored: BoolArray | None = None
+    ) -> None:
         self.group, self.n_groups = group_ids(panel.period, cohort)
         self.period_group, self.n_periods = group_ids(panel.period)
-        self.small = np.bincount(self.group)[self.group] < min_size
+        # only the partners scored count toward a cohort's size
+        counted = None if scored is None else scored.astype(np.float64)
+        self.small = np.bincount(self.group, weights=counted)[self.group] < min_size
         self.cohort = np.where(self.small, "portfolio", cohort)
 
     def apply(self, compute: Callable[[IntArray, int], Any]) -> Any:
@@ -188,10 +266,10 @@ class Peers:
         )
 
 
-def _composite(items: list[MetricScore]) -> tuple[FloatArray, FloatArray]:
+def _composite(items: list[MetricScore], n: int) -> tuple[FloatArray, FloatArray]:
     """Weighted mean of the metric scores that exist, and the share of weight they carry."""
     if not items:
-        return np.full(0, np.nan), np.full(0, np.nan)
+        return np.full(n, np.nan), np.full(n, np.nan)
     total = sum(i.weight for i in items)
     weighted = np.zeros(len(items[0].normalized))
     carried = np.zeros(len(items[0].normalized))
@@ -231,6 +309,9 @@ def to_tables(cards: Scorecards) -> tuple[pa.Table, pa.Table]:
             "leading_score": floats(cards.leading),
             "lagging_score": floats(cards.lagging),
             "annual_revenue": floats(cards.annual_revenue),
+            "status": pa.array(panel.standings(), pa.string()),
+            "scored": pa.array(cards.scored, pa.bool_()),
+            "note": pa.array(cards.note, pa.string()),
         }
     )
     n = len(panel)
@@ -255,7 +336,7 @@ def to_tables(cards: Scorecards) -> tuple[pa.Table, pa.Table]:
                     "prior_strength": floats(nan if shrunk is None else shrunk.strength),
                     "own_weight": floats(nan if shrunk is None else shrunk.own_weight),
                     "normalized": floats(item.normalized),
-                    "weight": floats(np.full(n, item.weight)),
+                    "weight": floats(np.full(n, cards.weight_of(item))),
                     "contribution": floats(cards.contribution(item)),
                 }
             )

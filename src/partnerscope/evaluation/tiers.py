@@ -4,6 +4,11 @@ the tier in effect after hysteresis (upgrades at once, downgrades only after a r
 Placement: levels are tried from the top (index 0 is the best); the first level whose every
 ``min`` (value ≥ bound) and every ``max`` (value ≤ bound) holds is the placement. A condition on
 a missing value (NaN) is not met. The last level has no conditions and takes everyone left.
+A condition on a value no row has (no quotas or surveys in the workspace) cannot be met by
+anyone: the reasons say so, and so does :attr:`Placements.note`.
+
+A row the scorecard left out (``fields["scored"]`` 0: the partner was inactive or not yet in
+the program) takes the last level, with the reason why it was not scored.
 """
 
 from __future__ import annotations
@@ -155,10 +160,11 @@ def _reasons(
             pieces.append(f" ({bound} {numbers.bound(c)})")
         if level > 0:
             pieces.append(f"; not {rules.levels[level - 1].name}: ")
-        for i, (c, _, state) in enumerate(unmet):
+        for i, (c, v, state) in enumerate(unmet):
             pieces.append(", " if i else "")
             if state == _MISSING:
-                pieces.append(f"{words.metric(c.metric)} not known")
+                known = "has no data in this workspace" if np.isnan(v).all() else "not known"
+                pieces.append(f"{words.metric(c.metric)} {known}")
                 continue
             bound = "needs at least" if c.bound == "min" else "needs at most"
             pieces += [f"{words.metric(c.metric)} ", texts[c.metric]]
@@ -279,6 +285,10 @@ class Placements:
     pending_periods: IntArray
     #: why the row is ``placed`` where it is (not the hysteresis)
     reasons: list[str]
+    #: whether the row was placed by the rules (False: the scorecard left the partner out)
+    scored: BoolArray | None = None
+    #: the levels no partner can reach because a condition's value has no data, said in words
+    note: str | None = None
 
 
 def evaluate(
@@ -290,7 +300,18 @@ def evaluate(
 ) -> Placements:
     """Place every panel row by ``rules`` (reasons written by ``words``) and apply the
     hysteresis."""
-    placed, reasons = _place(rules, fields, len(panel), words or Words())
+    from partnerscope.evaluation.scorecard import NOT_SCORED
+
+    words = words or Words()
+    placed, reasons = _place(rules, fields, len(panel), words)
+    scored = None
+    if "scored" in fields:
+        scored = np.asarray(fields["scored"]) != 0
+        left_out = np.flatnonzero(~scored)
+        placed[left_out] = len(rules.levels) - 1
+        standing = panel.standings()
+        for row in left_out.tolist():
+            reasons[row] = NOT_SCORED.get(str(standing[row]), "Not scored")
     effective, pending, pending_periods = hysteresis(panel, placed, rules.downgrade_after)
     return Placements(
         ruleset=ruleset,
@@ -300,7 +321,37 @@ def evaluate(
         pending=pending,
         pending_periods=pending_periods,
         reasons=reasons,
+        scored=scored,
+        note=unreachable(rules, fields, words),
     )
+
+
+def unreachable(rules: TierRules, fields: Mapping[str, FloatArray], words: Words) -> str | None:
+    """``Elite and Performance need CSAT, which has no data in this workspace: no partner can
+    reach them`` (None when every level can be reached)."""
+    empty: dict[str, list[str]] = {}
+    for level in rules.levels:
+        for c in _conditions(level):
+            values = fields.get(c.metric)
+            if values is not None and np.isnan(np.asarray(values, dtype=np.float64)).all():
+                names = empty.setdefault(c.metric, [])
+                if level.name not in names:
+                    names.append(level.name)
+    if not empty or not len(next(iter(fields.values()), [])):
+        return None
+    blocked = [
+        level.name for level in rules.levels if any(level.name in names for names in empty.values())
+    ]
+    metrics = [words.metric(m) for m in empty]
+    return (
+        f"{_and(blocked)} {'need' if len(blocked) > 1 else 'needs'} {_and(metrics)}, which "
+        f"{'have' if len(metrics) > 1 else 'has'} no data in this workspace: no partner can "
+        f"reach {'them' if len(blocked) > 1 else 'it'}"
+    )
+
+
+def _and(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
 
 
 def to_table(panel: Panel, placements: Placements) -> pa.Table:
@@ -315,6 +366,10 @@ def to_table(panel: Panel, placements: Placements) -> pa.Table:
     later = np.zeros(n, dtype=bool)
     later[1:] = panel.partner[1:] == panel.partner[:-1]
     before = np.roll(effective, 1)
+    if placements.scored is not None:
+        # a move from or to "not scored" is not a move between tiers
+        was_scored = np.roll(placements.scored, 1)
+        later &= placements.scored & was_scored
     moved = np.full(n, None, dtype=object)
     moved[later & (effective < before)] = "up"
     moved[later & (effective > before)] = "down"
@@ -335,6 +390,10 @@ def to_table(panel: Panel, placements: Placements) -> pa.Table:
             "pending_periods": pa.array(placements.pending_periods, pa.int64()),
             "moved": pa.array(moved, pa.string()),
             "reason": pa.array(placements.reasons, pa.string()),
+            "scored": pa.array(
+                np.ones(n, dtype=bool) if placements.scored is None else placements.scored,
+                pa.bool_(),
+            ),
         }
     )
 

@@ -354,7 +354,10 @@ class RunData:
                     pending_periods=tier["pending_periods"],
                     moved=tier["moved"],
                     reason=tier["reason"],
-                    next_tier=next_tier_gaps(rules, fields, 0, level),
+                    # a partner left out of scoring has no next tier to work toward
+                    next_tier=next_tier_gaps(rules, fields, 0, level)
+                    if tier.get("scored", True)
+                    else None,
                 )
             )
         return ScorecardView(

@@ -81,6 +81,10 @@ class ScorecardSettings(_Strict):
     shrink: tuple[str, ...] = ("win_rate", "lead_sla_rate", "lead_conversion_rate")
     #: A score whose metrics with evidence carry less than this share of the weight is flagged.
     min_coverage: Share = 0.6
+    #: Score partners marked ``inactive`` in the partners file, and partners in the periods
+    #: before they joined (``joined_at``). Off: they are left out of the scores, the ranks,
+    #: the peer cohorts and the tiers, and shown as "not scored" with the reason.
+    score_inactive: bool = False
     #: Metrics shown as leading indicators; every other weighted metric is lagging.
     leading: tuple[str, ...] = (
         "open_pipeline",
