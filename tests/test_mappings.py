@@ -273,6 +273,74 @@ def test_custom_null_values(workspace_factory):
     ]
 
 
+def test_na_is_a_region_by_default_and_empty_only_in_typed_columns(workspace_factory):
+    """ "NA" is North America in a region column: the default null tokens "NA", "N/A" and "n/a"
+    blank only numbers, amounts, dates, times, true/false and currencies (issue 26, 39 of 100
+    dealers lost their region)."""
+    ws = workspace_factory(
+        """
+        [sources.partners]
+        entity = "partners"
+        path = "data/partners.csv"
+        [sources.partners.columns]
+        partner_id = "id"
+        name = "name"
+        region = "region"
+        joined_at = "joined"
+        latitude = "lat"
+        """,
+        {
+            "data/partners.csv": (
+                "id,name,region,joined,lat\n"
+                "P1,Acme,NA,N/A,NA\n"
+                "P2,Beta,N/A,2024-01-02,n/a\n"
+                "P3,Gamma,NULL,NA,1.5\n"
+            )
+        },
+    )
+    report = ws.ingest()
+    assert (report.loaded, report.quarantined) == (3, 0)
+    assert query(ws, "SELECT partner_id, region, joined_at, latitude FROM partners ORDER BY 1") == [
+        ("P1", "NA", None, None),
+        ("P2", "N/A", date(2024, 1, 2), None),
+        ("P3", None, None, 1.5),  # "NULL" is empty in every column
+    ]
+    # the null token "NULL" blanked 1 of 3 regions: more than 5 %, said with the fix
+    assert report.files[0].warnings == (
+        "data/partners.csv: the null token 'NULL' blanked 1 of 3 values (33%) of column "
+        "'region' (region). If 'NULL' is a real value there, set null_values = [\"null\", "
+        '"None", "#N/A", "-"] on [sources.partners]',
+    )
+
+
+def test_a_null_token_blanking_much_of_a_text_column_is_warned(workspace_factory):
+    rows = "".join(f"P{i},Partner {i},{'NA' if i % 10 < 4 else 'EMEA'}\n" for i in range(100))
+    ws = workspace_factory(
+        """
+        [sources.partners]
+        entity = "partners"
+        path = "data/partners.csv"
+        null_values = ["NA", "-"]
+        [sources.partners.columns]
+        partner_id = "id"
+        name = "name"
+        region = "region"
+        """,
+        {"data/partners.csv": "id,name,region\n" + rows},
+    )
+    report = ws.ingest()
+    assert query(ws, "SELECT count(*) FROM partners WHERE region IS NULL") == [(40,)]
+    assert report.files[0].warnings == (
+        "data/partners.csv: the null token 'NA' blanked 40 of 100 values (40%) of column "
+        "'region' (region). If 'NA' is a real value there, set null_values = [\"-\"] on "
+        "[sources.partners]",
+    )
+    # the name column lost nothing: no warning about it; a few percent is no warning either
+    few = "".join(f"P{i},Partner {i},{'-' if i < 5 else 'EMEA'}\n" for i in range(100))
+    (ws.root / "data/partners.csv").write_text("id,name,region\n" + few)
+    assert ws.ingest().files[0].warnings == ()
+
+
 def test_preset_generic_crm_opportunities(workspace_factory):
     ws = workspace_factory(
         PARTNERS_SOURCE

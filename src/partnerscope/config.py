@@ -43,7 +43,11 @@ from partnerscope.settings.reports import ReportSettings
 from partnerscope.settings.routing import RoutingSettings
 
 CONFIG_FILE = "partnerscope.toml"
-DEFAULT_NULL_VALUES = ("NULL", "null", "None", "N/A", "n/a", "NA", "#N/A", "-")
+#: Cell values read as empty in every column, besides blank cells.
+DEFAULT_NULL_VALUES = ("NULL", "null", "None", "#N/A", "-")
+#: Cell values read as empty only where text is not expected (numbers, amounts, rates, dates,
+#: times, true/false, currency codes): in a text column "NA" is North America, "N/A" a name.
+DEFAULT_TYPED_NULL_VALUES = ("N/A", "n/a", "NA")
 PRESETS_DIR = Path(__file__).parent / "presets"
 
 Scalar = str | int | float | bool
@@ -131,6 +135,27 @@ class DatabaseSettings(_Strict):
 
 class IngestSettings(_Strict):
     null_values: tuple[str, ...] = DEFAULT_NULL_VALUES
+    typed_null_values: tuple[str, ...] = DEFAULT_TYPED_NULL_VALUES
+
+
+class LookupKey(_Strict):
+    """The value a lookup is searched with, itself looked up in another lookup (a chain)."""
+
+    lookup: str
+    key: str | LookupKey
+    column: str
+
+    def hops(self) -> list[LookupKey]:
+        """The lookups of the chain, the one the file's own column is searched in first."""
+        inner = self.key.hops() if isinstance(self.key, LookupKey) else []
+        return [*inner, self]
+
+    def file_column(self) -> str:
+        """The column of the source's own file the chain starts from."""
+        return self.key.file_column() if isinstance(self.key, LookupKey) else self.key
+
+
+AGGREGATES = ("sum", "count", "min", "max", "avg")
 
 
 class ColumnMapping(_Strict):
@@ -145,22 +170,89 @@ class ColumnMapping(_Strict):
     format: str | None = None
     scale: float | None = None
     agg: Literal["sum", "min", "max", "first", "last"] | None = None
+    #: The value of ``column`` in the lookup ``lookup`` on the row whose key is this row's
+    #: ``key`` (docs/lookups.md).
+    lookup: str | None = None
+    #: With ``lookup``: the file's column (or a chained lookup) whose value is searched; with
+    #: ``aggregate``: the line file's column that names the parent row.
+    key: str | LookupKey | None = None
+    #: ``aggregate`` over the rows of the line file ``source`` (a ``[lookups]`` entry) whose
+    #: ``key`` equals this row's ``parent_key`` (default: the column named like ``key``).
+    aggregate: Literal["sum", "count", "min", "max", "avg"] | None = None
+    source: str | None = None
+    parent_key: str | None = None
 
     @model_validator(mode="after")
     def _one_origin(self) -> ColumnMapping:
+        if self.lookup is not None:
+            wrong = [
+                k
+                for k in ("constant", "expr", "aggregate", "source", "parent_key")
+                if getattr(self, k) is not None
+            ]
+            if wrong or self.column is None or self.key is None:
+                raise ValueError(
+                    'a lookup takes lookup, key and column, e.g. { lookup = "reps", key = '
+                    '"salesRepEmployeeNumber", column = "officeCode" }'
+                    + (f" (remove {', '.join(wrong)})" if wrong else "")
+                )
+            return self
+        if self.aggregate is not None:
+            wrong = [k for k in ("constant", "lookup") if getattr(self, k) is not None]
+            value = [k for k in ("column", "expr") if getattr(self, k) is not None]
+            if (
+                wrong
+                or self.source is None
+                or not isinstance(self.key, str)
+                or len(value) > 1
+                or (not value and self.aggregate != "count")
+            ):
+                raise ValueError(
+                    "an aggregate takes aggregate, source, key and expr (or column), e.g. "
+                    '{ aggregate = "sum", source = "order_lines", key = "orderNumber", '
+                    'expr = "quantityOrdered * priceEach" }; count needs no expr'
+                    + (f" (remove {', '.join(wrong)})" if wrong else "")
+                )
+            return self
         given = [k for k in ("column", "constant", "expr") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
                 "give exactly one of column, constant or expr "
                 f"(got {', '.join(given) if given else 'none'})"
             )
+        extra = [k for k in ("key", "source", "parent_key") if getattr(self, k) is not None]
+        if extra:
+            raise ValueError(f'{", ".join(extra)} only go with lookup = "..." or aggregate = "..."')
         return self
 
+    def file_columns(self) -> list[str]:
+        """The columns of the source's own file this mapping reads by name (an ``expr`` may
+        read others)."""
+        if self.lookup is not None:
+            assert self.key is not None
+            return [self.key if isinstance(self.key, str) else self.key.file_column()]
+        if self.aggregate is not None:
+            assert isinstance(self.key, str)
+            return [self.parent_key or self.key]
+        return [self.column] if self.column is not None else []
 
-class SourceConfig(_Strict):
-    entity: str
+    def lookup_chain(self) -> list[LookupKey]:
+        """With ``lookup``: the chain of lookups, the one searched first first."""
+        if self.lookup is None or self.key is None or self.column is None:
+            return []
+        return LookupKey(lookup=self.lookup, key=self.key, column=self.column).hops()
+
+    def lookups_used(self) -> list[str]:
+        """The names of the ``[lookups]`` entries this mapping reads."""
+        if self.aggregate is not None and self.source is not None:
+            return [self.source]
+        return [hop.lookup for hop in self.lookup_chain()]
+
+
+class FileSettings(_Strict):
+    """Where a file is and how to read it: what sources and lookups share."""
+
     path: str | list[str]
-    preset: str | None = None
     format: Literal["auto", "csv", "xlsx", "parquet"] = "auto"
     encoding: str = "auto"
     delimiter: str = "auto"
@@ -168,15 +260,11 @@ class SourceConfig(_Strict):
     column_names: list[str] | None = None
     sheet: str | int | None = None
     skip_rows: Annotated[int, Field(ge=0)] = 0
-    timezone: str | None = None
-    date_format: str | None = None
-    timestamp_format: str | None = None
     decimal_separator: Literal[".", ","] = "."
     #: Default: "." when the decimal separator is ",", else ",".
     thousands_separator: Literal[",", ".", " ", "'", ""] = ","
     null_values: tuple[str, ...] | None = None
-    rollup: bool = False
-    columns: dict[str, str | ColumnMapping] = Field(default_factory=dict)
+    typed_null_values: tuple[str, ...] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -191,7 +279,7 @@ class SourceConfig(_Strict):
         return data
 
     @model_validator(mode="after")
-    def _distinct_separators(self) -> SourceConfig:
+    def _distinct_separators(self) -> FileSettings:
         if self.thousands_separator == self.decimal_separator:
             raise ValueError(
                 f"decimal_separator and thousands_separator are both {self.decimal_separator!r}; "
@@ -211,9 +299,35 @@ class SourceConfig(_Strict):
     def paths(self) -> list[str]:
         return [self.path] if isinstance(self.path, str) else list(self.path)
 
+
+class SourceConfig(FileSettings):
+    entity: str
+    preset: str | None = None
+    timezone: str | None = None
+    date_format: str | None = None
+    timestamp_format: str | None = None
+    rollup: bool = False
+    columns: dict[str, str | ColumnMapping] = Field(default_factory=dict)
+
     def mapping(self, name: str) -> ColumnMapping | None:
         value = self.columns.get(name)
         return ColumnMapping(column=value) if isinstance(value, str) else value
+
+    def lookups_used(self) -> list[str]:
+        """The ``[lookups]`` entries the mappings read, each once."""
+        names = (
+            n for v in self.columns.values() if not isinstance(v, str) for n in v.lookups_used()
+        )
+        return list(dict.fromkeys(names))
+
+
+class LookupConfig(FileSettings):
+    """A file read only to fill the columns of sources: a lookup table (one row per ``key``) or
+    the line items aggregated into a parent column (docs/lookups.md)."""
+
+    #: The column that identifies a row, for ``{ lookup = ... }`` mappings; none needed for a
+    #: file only aggregated.
+    key: str | None = None
 
 
 class Config(_Strict):
@@ -222,6 +336,7 @@ class Config(_Strict):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    lookups: dict[str, LookupConfig] = Field(default_factory=dict)
     economics: EconomicsSettings = Field(default_factory=EconomicsSettings)
     cohorts: CohortSettings = Field(default_factory=CohortSettings)
     #: The workspace's own metrics (and min_evidence of built-in ones), validated by
@@ -288,14 +403,20 @@ def load_config(path: Path, *, check_files: bool = True) -> Config:
     except ValidationError as exc:
         problems.extend(describe_validation_error(exc))
         # one typo must not hide the other problems: check what did validate
-        timezone, sources = _valid_parts(raw)
-        problems.extend(_check_meaning(timezone, sources, path.parent, check_files=check_files))
+        timezone, sources, lookups = _valid_parts(raw)
+        problems.extend(
+            _check_meaning(timezone, sources, path.parent, check_files=check_files, lookups=lookups)
+        )
         metrics = raw.get("metrics")
         problems.extend(_check_metrics(metrics if isinstance(metrics, dict) else {}))
         raise ConfigError(where, problems) from None
     problems.extend(
         _check_meaning(
-            config.workspace.timezone, config.sources, path.parent, check_files=check_files
+            config.workspace.timezone,
+            config.sources,
+            path.parent,
+            check_files=check_files,
+            lookups=config.lookups,
         )
     )
     problems.extend(_check_metrics(config.metrics))
@@ -365,7 +486,9 @@ def _apply_presets(raw: dict[str, Any], problems: list[str]) -> dict[str, Any]:
 
 
 #: Names pydantic gives the members of a union in an error location.
-_UNION_MEMBERS = frozenset({"str", "int", "float", "bool", "list[str]", "ColumnMapping"})
+_UNION_MEMBERS = frozenset(
+    {"str", "int", "float", "bool", "list[str]", "ColumnMapping", "LookupKey"}
+)
 
 
 def _user_loc(loc: tuple[int | str, ...]) -> tuple[tuple[int | str, ...], bool]:
@@ -422,14 +545,16 @@ def _model_for_loc(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     parts = list(loc)
     while parts and model is not None:
         part = parts.pop(0)
-        if model is Config and part == "sources":
+        if model is Config and part in ("sources", "lookups"):
             if parts:
                 parts.pop(0)
-            model = SourceConfig
+            model = SourceConfig if part == "sources" else LookupConfig
         elif model is SourceConfig and part == "columns":
             if parts:
                 parts.pop(0)
             model = ColumnMapping
+        elif model in (ColumnMapping, LookupKey) and part == "key":
+            model = LookupKey
         else:
             field = model.model_fields.get(str(part))
             annotation = field.annotation if field else None
@@ -446,8 +571,11 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _valid_parts(raw: dict[str, Any]) -> tuple[str | None, dict[str, SourceConfig]]:
-    """The workspace time zone and the sources that are valid on their own; an invalid column
+def _valid_parts(
+    raw: dict[str, Any],
+) -> tuple[str | None, dict[str, SourceConfig], dict[str, LookupConfig] | None]:
+    """The workspace time zone, the sources that are valid on their own and the lookups (None
+    when any is invalid: the names the sources use are not known then); an invalid column
     mapping (already reported) is replaced by a stand-in so that the rest is still checked."""
     workspace = raw.get("workspace")
     timezone = workspace.get("timezone") if isinstance(workspace, dict) else None
@@ -465,11 +593,22 @@ def _valid_parts(raw: dict[str, Any]) -> tuple[str | None, dict[str, SourceConfi
                     break
                 stand_in = {k: "?" if k in bad else v for k, v in columns.items()}
                 source = {**source, "columns": stand_in}
-    return timezone if isinstance(timezone, str) else None, sources
+    raw_lookups = raw.get("lookups", {})
+    lookups: dict[str, LookupConfig] | None = {}
+    try:
+        lookups = {name: LookupConfig.model_validate(value) for name, value in raw_lookups.items()}
+    except (ValidationError, AttributeError):
+        lookups = None
+    return timezone if isinstance(timezone, str) else None, sources, lookups
 
 
 def _check_meaning(
-    timezone: str | None, sources: dict[str, SourceConfig], root: Path, *, check_files: bool
+    timezone: str | None,
+    sources: dict[str, SourceConfig],
+    root: Path,
+    *,
+    check_files: bool,
+    lookups: dict[str, LookupConfig] | None = None,
 ) -> list[str]:
     problems: list[str] = []
     zones = [("workspace.timezone", timezone)] if timezone is not None else []
@@ -485,6 +624,60 @@ def _check_meaning(
             )
     for name, source in sources.items():
         problems.extend(_check_source(name, source, root, check_files=check_files))
+        if lookups is not None:
+            problems.extend(_check_lookup_use(name, source, lookups))
+    for name, lookup in (lookups or {}).items():
+        if name in sources:
+            problems.append(
+                f"lookups.{name}: a source is named {name!r} too; give the lookup another name"
+            )
+        if check_files:
+            for pattern in lookup.paths:
+                if not _glob(root, pattern):
+                    problems.append(
+                        f"lookups.{name}.path: no file matches {pattern!r} (relative to {root})"
+                    )
+    return problems
+
+
+def then(hint: str) -> str:
+    """A did-you-mean hint followed by the next sentence, or the end of the sentence."""
+    return f"{hint} " if hint else ". "
+
+
+def _check_lookup_use(
+    name: str, source: SourceConfig, lookups: dict[str, LookupConfig]
+) -> list[str]:
+    """Problems of the lookups and line files a source's mappings name."""
+    problems = []
+    declared = ", ".join(lookups) or "none declared"
+    for column, value in source.columns.items():
+        if isinstance(value, str):
+            continue
+        where = f"sources.{name}.columns.{column}"
+        if value.aggregate is not None and value.source is not None:
+            if value.source not in lookups:
+                problems.append(
+                    f"{where}.source: no lookup {value.source!r} among {declared}"
+                    f"{then(_did_you_mean(value.source, lookups))}A line file is declared as "
+                    f"[lookups.{value.source}] with its path"
+                )
+            continue
+        chain = value.lookup_chain()
+        for depth, hop in enumerate(chain):
+            lookup = lookups.get(hop.lookup)
+            if lookup is None:
+                problems.append(
+                    f"{where}{'.key' * (len(chain) - 1 - depth)}.lookup: no lookup "
+                    f"{hop.lookup!r} among {declared}"
+                    f"{then(_did_you_mean(hop.lookup, lookups))}A lookup is declared as "
+                    f"[lookups.{hop.lookup}] with path and key"
+                )
+            elif lookup.key is None:
+                problems.append(
+                    f"lookups.{hop.lookup}.key: required by {where}: name the column of "
+                    f'{hop.lookup} that identifies its rows, e.g. key = "id"'
+                )
     return problems
 
 
@@ -556,6 +749,6 @@ def _glob(root: Path, pattern: str) -> list[Path]:
     return sorted(Path(p) for p in glob.glob(str(root / pattern)) if Path(p).is_file())  # noqa: PTH207
 
 
-def source_files(root: Path, source: SourceConfig) -> list[Path]:
+def source_files(root: Path, source: FileSettings) -> list[Path]:
     """The files a source's path patterns name, in a stable order, each once."""
     return list(dict.fromkeys(f for pattern in source.paths for f in _glob(root, pattern)))

@@ -54,6 +54,7 @@ class Facts:
             delimiter=",",
             # every cell is written by partnerscope: an activity named "N/A" stays a name
             null_values=(),
+            typed_null_values=(),
             columns={c: c for c in self.columns},
         )
 

@@ -15,10 +15,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from partnerscope.clock import now_utc
-from partnerscope.config import Config, SourceConfig, source_files
-from partnerscope.errors import DataFileError, PartnerscopeError
+from partnerscope.config import (
+    CONFIG_FILE,
+    Config,
+    LookupConfig,
+    SourceConfig,
+    source_files,
+    then,
+)
+from partnerscope.errors import ConfigError, DataFileError, PartnerscopeError, did_you_mean
 from partnerscope.ingest.readers import ROW_COLUMN, FileData, read_file
-from partnerscope.ingest.transform import BAD_LINE, PROBLEMS, ROW, Plan, lit, no_problems, quote
+from partnerscope.ingest.transform import (
+    BAD_LINE,
+    PROBLEMS,
+    ROW,
+    LookupTable,
+    Plan,
+    lit,
+    no_problems,
+    quote,
+)
 from partnerscope.schema import TABLES, ColumnType, Table, load_order
 
 if TYPE_CHECKING:
@@ -95,7 +111,13 @@ def plan_files(
     extra: dict[str, list[Path]] | None = None,
 ) -> list[tuple[str, Path]]:
     """(source, file) pairs to load, in an order where referenced tables load first."""
-    names = list(sources) if sources else list(config.sources)
+    names = _lookup_users(config, sources) if sources else list(config.sources)
+    for name in extra or {}:
+        if name in config.lookups:
+            raise DataFileError(
+                f"{name!r} is a lookup, read by the sources that use it; load a source with "
+                "--file, or change the lookup's path"
+            )
     if not names:
         raise DataFileError(
             "no sources are declared in partnerscope.toml: add one [sources.NAME] per export "
@@ -117,6 +139,23 @@ def plan_files(
             raise DataFileError(f"sources.{name}: no file matches {config.sources[name].paths}")
         pairs.extend((name, f) for f in files)
     return pairs
+
+
+def _lookup_users(config: Config, names: Sequence[str]) -> list[str]:
+    """``names`` with each lookup replaced by the sources that read it."""
+    out: list[str] = []
+    for name in names:
+        if name in config.lookups and name not in config.sources:
+            users = [n for n, s in config.sources.items() if name in s.lookups_used()]
+            if not users:
+                raise DataFileError(
+                    f"lookup {name!r} is used by no source; reference it in a mapping, e.g. "
+                    f'region = {{ lookup = "{name}", key = "...", column = "..." }}'
+                )
+            out.extend(users)
+        else:
+            out.append(name)
+    return list(dict.fromkeys(out))
 
 
 def ingest(
@@ -150,11 +189,13 @@ def ingest(
     reports = []
     with warehouse.transaction():
         batch = _next_id(con)
+        lookups = _Lookups(con, config, root, batch)
         for source_name, path in pairs:
             label = f"{source_name}: {path.name}"
             if progress:
                 progress(f"{label}: reading", done, total)
             source = declared[source_name]
+            used = {name: lookups.get(name) for name in source.lookups_used()}
             data = read_file(path, source)
             step(f"{label}: validating {data.rows_in:,} rows")
             reports.append(
@@ -169,9 +210,159 @@ def ingest(
                     batch,
                     step,
                     complete=source_name in complete,
+                    lookups=used,
                 )
             )
+        lookups.drop()
     return IngestReport(batch, tuple(reports))
+
+
+class _Lookups:
+    """The ``[lookups]`` files of one ingest, each read once, when a source first needs it, and
+    recorded in the import ledger with its fingerprint."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, config: Config, root: Path, batch: int
+    ) -> None:
+        self.con, self.config, self.root, self.batch = con, config, root, batch
+        self.read: dict[str, LookupTable] = {}
+
+    def get(self, name: str) -> LookupTable:
+        if name not in self.read:
+            self.read[name] = self._read(name, self.config.lookups[name], len(self.read))
+        return self.read[name]
+
+    def drop(self) -> None:
+        for table in self.read.values():
+            self.con.execute(f"DROP TABLE IF EXISTS {table.table}")
+
+    def _read(self, name: str, lookup: LookupConfig, index: int) -> LookupTable:
+        con, root = self.con, self.root
+        files = source_files(root, lookup)
+        if not files:
+            raise DataFileError(
+                f"lookups.{name}: no file matches {lookup.paths} (relative to {root})"
+            )
+        nulls = ", ".join(
+            lit(v)
+            for v in (
+                "",
+                *(
+                    lookup.null_values
+                    if lookup.null_values is not None
+                    else self.config.ingest.null_values
+                ),
+            )
+        )
+        parts: list[str] = []
+        shown_files: list[str] = []
+        columns: list[str] = []
+        for i, path in enumerate(files):
+            started = now_utc()
+            data = read_file(path, lookup)
+            shown = display_path(path, root)
+            shown_files.append(shown)
+            columns.extend(c for c in data.columns if c not in columns)
+            staged = f"__lookup_staged_{index}_{i}"
+            con.register(staged, data.table)
+            clean = "".join(
+                f", CASE WHEN trim(CAST({quote(c)} AS VARCHAR)) IN ({nulls}) THEN NULL "
+                f"ELSE trim(CAST({quote(c)} AS VARCHAR)) END AS {quote(c)}"
+                for c in data.columns
+            )
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE __lookup_part_{index}_{i} AS "
+                f"SELECT {lit(shown)} AS __file, {ROW_COLUMN} AS {ROW}{clean} FROM {staged}"
+            )
+            con.unregister(staged)
+            parts.append(f"SELECT * FROM __lookup_part_{index}_{i}")
+            import_id = _next_id(con)
+            head = f"{import_id}, {lit(name)}, 'lookup', {lit(shown)}"
+            for bad in data.malformed:
+                con.execute(
+                    f"INSERT INTO _quarantine VALUES ({head}, ?, NULL, ?, 'malformed_row', ?, ?, "
+                    "NULL)",
+                    [
+                        bad.row,
+                        bad.text,
+                        f"the row has {bad.actual} fields where the header has {bad.expected}; "
+                        "check quoting and the delimiter",
+                        [f"row has {bad.actual} fields, expected {bad.expected}"],
+                    ],
+                )
+            rows = int(data.table.num_rows)
+            _record_import(
+                con,
+                import_id=import_id,
+                batch_id=self.batch,
+                source=name,
+                entity="lookup",
+                file=shown,
+                fingerprint=fingerprint(path),
+                bytes=path.stat().st_size,
+                encoding=data.encoding,
+                delimiter=data.delimiter,
+                rows_in=data.rows_in,
+                loaded=rows,
+                quarantined=len(data.malformed),
+                records=rows,
+                inserted=0,
+                updated=0,
+                unchanged=0,
+                superseded=0,
+                started_at=started,
+                finished_at=now_utc(),
+                config_hash=self.config.config_hash(),
+                changed_from=None,
+                removed=0,
+            )
+        table = f"__lookup_{index}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {' UNION ALL BY NAME '.join(parts)}")
+        for i in range(len(files)):
+            con.execute(f"DROP TABLE __lookup_part_{index}_{i}")
+        shown_all = ", ".join(shown_files)
+        if lookup.key is not None:
+            if lookup.key not in columns:
+                raise ConfigError(
+                    CONFIG_FILE,
+                    [
+                        f"lookups.{name}.key: {shown_all} has no column {lookup.key!r}"
+                        f"{then(did_you_mean(lookup.key, columns))}Its columns are "
+                        f"{', '.join(map(repr, columns[:30]))}"
+                    ],
+                )
+            key = quote(lookup.key)
+            repeated = con.execute(
+                f"SELECT {key}, list(__file || ' row ' || {ROW} ORDER BY __file, {ROW}) "
+                f"FROM {table} WHERE {key} IS NOT NULL GROUP BY {key} HAVING count(*) > 1 "
+                f"ORDER BY min({ROW}) LIMIT 3"
+            ).fetchall()
+            if repeated:
+                said = "; ".join(f"{value} on {', '.join(rows)}" for value, rows in repeated)
+                raise DataFileError(
+                    f"lookups.{name}: {lookup.key} must name one row of {shown_all}, but the same "
+                    f"{lookup.key} is on more than one row: {said}. Remove the duplicates from "
+                    "the file (or choose another key)"
+                )
+        numeric = []
+        for column in columns:
+            c = quote(column)
+            plain, filled = con.execute(
+                f"SELECT count(TRY_CAST({c} AS DECIMAL(38,6))), count({c}) FROM {table}"
+            ).fetchall()[0]
+            if filled and plain == filled:
+                numeric.append(column)
+        return LookupTable(name, table, shown_all, lookup.key, tuple(numeric), tuple(columns))
+
+
+def _record_import(con: duckdb.DuckDBPyConnection, **values: Any) -> None:
+    """One row of the import ledger; by name: an older warehouse got its later columns appended
+    in its own order."""
+    con.execute(
+        f"INSERT INTO _imports ({', '.join(IMPORT_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(IMPORT_COLUMNS))})",
+        [values[c] for c in IMPORT_COLUMNS],
+    )
 
 
 def _next_id(con: duckdb.DuckDBPyConnection) -> int:
@@ -190,6 +381,7 @@ def _load_file(
     step: Callable[[str], None],
     *,
     complete: bool = False,
+    lookups: Mapping[str, LookupTable] | None = None,
 ) -> FileReport:
     table = TABLES[source.entity]
     plan = Plan(
@@ -203,8 +395,13 @@ def _load_file(
         null_values=source.null_values
         if source.null_values is not None
         else config.ingest.null_values,
+        typed_null_values=source.typed_null_values
+        if source.typed_null_values is not None
+        else config.ingest.typed_null_values,
+        lookups=lookups or {},
     )
     _refuse_wrong_file(path, source_name, source, plan, data)
+    _check_lookup_columns(source_name, plan)
     started = now_utc()
     import_id = _next_id(con)
     shown = display_path(path, root)
@@ -220,6 +417,7 @@ def _load_file(
             f"{shown}: the mapping of sources.{source_name} cannot be applied to this file: "
             f"{str(exc).splitlines()[0]}; check the expr and format settings"
         ) from None
+    warnings = _null_token_warnings(con, plan, shown)
     step(f"{source_name}: {path.name}: quarantining bad rows")
     quarantined = _quarantine(con, plan, import_id, source_name, shown, data)
     step(f"{source_name}: {path.name}: writing {source.entity}")
@@ -248,35 +446,32 @@ def _load_file(
         loaded,
         quarantined,
         **counts,
+        warnings=tuple(warnings),
     )
-    # by name: an older warehouse got its later columns appended in its own order
-    con.execute(
-        f"INSERT INTO _imports ({', '.join(IMPORT_COLUMNS)}) "
-        f"VALUES ({', '.join('?' * len(IMPORT_COLUMNS))})",
-        [
-            import_id,
-            batch,
-            source_name,
-            source.entity,
-            shown,
-            report.fingerprint,
-            path.stat().st_size,
-            data.encoding,
-            data.delimiter,
-            data.rows_in,
-            loaded,
-            quarantined,
-            report.records,
-            report.inserted,
-            report.updated,
-            report.unchanged,
-            report.superseded,
-            started,
-            now_utc(),
-            config.config_hash(),
-            report.changed_from,
-            report.removed,
-        ],
+    _record_import(
+        con,
+        import_id=import_id,
+        batch_id=batch,
+        source=source_name,
+        entity=source.entity,
+        file=shown,
+        fingerprint=report.fingerprint,
+        bytes=path.stat().st_size,
+        encoding=data.encoding,
+        delimiter=data.delimiter,
+        rows_in=data.rows_in,
+        loaded=loaded,
+        quarantined=quarantined,
+        records=report.records,
+        inserted=report.inserted,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        superseded=report.superseded,
+        started_at=started,
+        finished_at=now_utc(),
+        config_hash=config.config_hash(),
+        changed_from=report.changed_from,
+        removed=report.removed,
     )
     for temp in ("__lines", "__checked", "__good"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
@@ -320,6 +515,73 @@ def display_path(path: Path, root: Path) -> str:
         return str(resolved)
 
 
+#: A null token that blanks more than this share of a text column's values is reported.
+NULL_TOKEN_WARNING_SHARE = 0.05
+
+
+def _null_token_warnings(con: duckdb.DuckDBPyConnection, plan: Plan, shown: str) -> list[str]:
+    """A sentence for each null token that blanked more than a few percent of the values of a
+    file column mapped to a text column: "NA" may be a region, not a missing value."""
+    pairs = [
+        (name, m.column)
+        for name, m in plan.mappings().items()
+        if m.column is not None
+        and m.lookup is None
+        and m.aggregate is None
+        and plan.table.column(name).type is ColumnType.STRING
+    ]
+    tokens = [t for t in plan.null_values if t.strip()]
+    if not pairs or not tokens:
+        return []
+    counts = []
+    for _, column in dict.fromkeys(pairs):
+        text = f"trim(CAST({quote(column)} AS VARCHAR))"
+        counts.append(f"count(*) FILTER (WHERE {text} <> '')")
+        counts.extend(f"count(*) FILTER (WHERE {text} = {lit(t)})" for t in tokens)
+    row = con.execute(f"SELECT {', '.join(counts)} FROM __staged").fetchall()[0]
+    warnings = []
+    width = len(tokens) + 1
+    for (canonical, column), at in zip(
+        dict.fromkeys(pairs), range(0, len(row), width), strict=True
+    ):
+        filled = int(row[at])
+        for token, hits in zip(tokens, row[at + 1 : at + width], strict=True):
+            if hits and hits > filled * NULL_TOKEN_WARNING_SHARE:
+                rest = ", ".join(f'"{t}"' for t in plan.null_values if t != token)
+                warnings.append(
+                    f"{shown}: the null token {token!r} blanked {hits:,} of {filled:,} values "
+                    f"({hits / filled:.0%}) of column {column!r} ({canonical}). If {token!r} is "
+                    f"a real value there, set null_values = [{rest}] on "
+                    f"[sources.{plan.source_name}]"
+                )
+    return warnings
+
+
+def _check_lookup_columns(source_name: str, plan: Plan) -> None:
+    """Every column of a lookup or line file a mapping names exists, or one ConfigError lists
+    each that does not."""
+    problems = []
+    for name, mapping in plan.mappings().items():
+        where = f"sources.{source_name}.columns.{name}"
+        wanted: list[tuple[str, str]] = []  # (lookup, column)
+        if mapping.aggregate is not None and mapping.source is not None:
+            assert isinstance(mapping.key, str)
+            wanted.append((mapping.source, mapping.key))
+            if mapping.column is not None:
+                wanted.append((mapping.source, mapping.column))
+        wanted.extend((hop.lookup, hop.column) for hop in mapping.lookup_chain())
+        for lookup_name, column in wanted:
+            table = plan.lookups[lookup_name]
+            if column not in table.columns:
+                problems.append(
+                    f"{where}: {lookup_name} ({table.files}) has no column {column!r}"
+                    f"{then(did_you_mean(column, table.columns))}Its columns are "
+                    f"{', '.join(map(repr, table.columns[:30]))}"
+                )
+    if problems:
+        raise ConfigError(CONFIG_FILE, problems)
+
+
 def _refuse_wrong_file(
     path: Path, source_name: str, source: SourceConfig, plan: Plan, data: FileData
 ) -> None:
@@ -327,7 +589,7 @@ def _refuse_wrong_file(
     if not missing:
         return
     wanted = ", ".join(f"{src!r} (for {canonical})" for canonical, src in missing)
-    mapped = len([m for m in plan.mappings().values() if m.column is not None])
+    mapped = len({c for m in plan.mappings().values() for c in m.file_columns()})
     verdict = (
         f"this does not look like an export of {source.entity}"
         if len(missing) == mapped

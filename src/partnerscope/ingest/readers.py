@@ -20,7 +20,7 @@ from partnerscope.errors import DataFileError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from partnerscope.config import SourceConfig
+    from partnerscope.config import FileSettings
 
 ROW_COLUMN = "__row"
 SAMPLE_BYTES = 256 * 1024
@@ -69,7 +69,7 @@ def detect_format(path: Path, declared: str) -> str:
     return "csv"
 
 
-def read_file(path: Path, source: SourceConfig) -> FileData:
+def read_file(path: Path, source: FileSettings) -> FileData:
     """Read ``path`` as declared by ``source``; every cell comes back as text."""
     if not path.is_file():
         raise DataFileError(f"{path}: file not found")
@@ -167,7 +167,7 @@ def detect_delimiter(text: str) -> str:
     return best
 
 
-def _read_csv(path: Path, source: SourceConfig) -> FileData:
+def _read_csv(path: Path, source: FileSettings) -> FileData:
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -301,7 +301,7 @@ def _arrow_codec(encoding: str) -> str:
     return "utf8" if encoding in ("utf-8", "utf-8-sig", "utf8") else encoding
 
 
-def _read_xlsx(path: Path, source: SourceConfig) -> FileData:
+def _read_xlsx(path: Path, source: FileSettings) -> FileData:
     import pyarrow as pa
     from python_calamine import CalamineWorkbook
 

@@ -14,10 +14,11 @@ loader runs it. Steps, each a relation:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from partnerscope.config import ColumnMapping, SourceConfig
+from partnerscope.config import ColumnMapping, LookupKey, SourceConfig
 from partnerscope.schema import TABLES, Column, ColumnType, Table
 
 PROBLEMS = "__problems"
@@ -58,6 +59,26 @@ def raw_name(column: str) -> str:
     return f"__raw_{column}"
 
 
+#: Prefixes of the columns a lookup or aggregate adds to a line: its value, the key it found no
+#: row for and why.
+LOOKED_UP, MISSED_KEY, MISSED = "__lookup_", "__missed_key_", "__missed_"
+
+
+@dataclass(frozen=True)
+class LookupTable:
+    """A ``[lookups]`` entry as read for one ingest: a DuckDB table of its rows as text."""
+
+    name: str
+    #: the DuckDB table of its rows (its file columns, cleaned, and ROW)
+    table: str
+    #: its files as shown to the user
+    files: str
+    key: str | None
+    #: its columns whose every value is a plain number: aggregated as numbers
+    numeric: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Plan:
     """The transformation of one source's file into one canonical table."""
@@ -70,6 +91,9 @@ class Plan:
     reporting_timezone: str
     source_timezone: str
     null_values: tuple[str, ...]
+    #: blanked only in columns of a type other than text
+    typed_null_values: tuple[str, ...] = ()
+    lookups: Mapping[str, LookupTable] = field(default_factory=dict)
 
     # -- which columns come from where -------------------------------------------------------
 
@@ -80,9 +104,10 @@ class Plan:
         """(canonical column, source column) pairs whose source column the file lacks."""
         present = set(self.file_columns)
         return [
-            (name, m.column)
+            (name, column)
             for name, m in self.mappings().items()
-            if m.column is not None and m.column not in present
+            for column in m.file_columns()
+            if column not in present
         ]
 
     def used_file_columns(self) -> tuple[str, ...]:
@@ -98,7 +123,7 @@ class Plan:
         exprs = [m.expr.lower() for m in mappings if m.expr is not None]
         if any("*" in e or "columns" in e for e in exprs):
             return self.file_columns
-        direct = {m.column for m in mappings if m.column is not None}
+        direct = {c for m in mappings for c in m.file_columns()}
         return tuple(
             c for c in self.file_columns if c in direct or any(c.lower() in e for e in exprs)
         )
@@ -107,6 +132,10 @@ class Plan:
         mapping = self.source.mapping(col.name)
         if mapping is None:
             return "not mapped"
+        if mapping.lookup is not None:
+            return f"from {mapping.column!r} of {mapping.lookup}"
+        if mapping.aggregate is not None:
+            return f"the {mapping.aggregate} over {mapping.source}"
         if mapping.column is not None:
             return f"from column {mapping.column!r}"
         return "from a constant" if mapping.constant is not None else "from an expression"
@@ -123,27 +152,112 @@ class Plan:
         raws = ", ".join(
             f"{self._raw_sql(c)} AS {quote(raw_name(c.name))}" for c in self.table.columns
         )
+        linked_columns, joins = self._linked()
+        missed = "".join(
+            f", clean.{quote(MISSED + c)}, clean.{quote(MISSED_KEY + c)}"
+            for c in self._linked_names()
+        )
         parsed = ", ".join(f"{self._parse_sql(c)} AS {quote(c.name)}" for c in self.table.columns)
         problems = [p for c in self.table.columns for p in self._line_problems(c)]
         return (
             f"WITH clean AS (SELECT {ROW}{clean} FROM {staged}),\n"
-            f"raw AS (SELECT {ROW}, {raws} FROM clean),\n"
+            f"linked AS (SELECT clean.*{linked_columns} FROM clean {joins}),\n"
+            f"raw AS (SELECT {ROW}, {raws}{missed} FROM linked clean),\n"
             f"parsed AS (SELECT *, {parsed} FROM raw)\n"
             f"SELECT *, {_problem_list(problems)} AS {PROBLEMS} FROM parsed"
         )
+
+    def _linked_names(self) -> list[str]:
+        """The canonical columns filled from a lookup or an aggregate."""
+        return [name for name, m in self.mappings().items() if m.lookup is not None or m.aggregate]
+
+    def _linked(self) -> tuple[str, str]:
+        """The columns (value, missed key, reason) that lookups and aggregates add to each
+        line, and the joins that find them."""
+        columns, joins = [], []
+        n = 0
+        for name in self._linked_names():
+            mapping = self.mappings()[name]
+            misses: list[tuple[str, str]] = []  # (key SQL, message SQL)
+            if mapping.aggregate is not None:
+                assert mapping.source is not None and isinstance(mapping.key, str)
+                lines = self.lookups[mapping.source]
+                alias, n = f"__agg{n}", n + 1
+                parent = f"clean.{quote(mapping.parent_key or mapping.key)}"
+                expr = quote(mapping.column) if mapping.column is not None else mapping.expr
+                typed = ", ".join(
+                    f"TRY_CAST({quote(c)} AS DECIMAL(38,6)) AS {quote(c)}" for c in lines.numeric
+                )
+                replace = f" REPLACE ({typed})" if typed else ""
+                rows = f"(SELECT {quote(mapping.key)} AS __key, *{replace} FROM {lines.table})"
+                value = f"{mapping.aggregate}({expr or '*'})"
+                joins.append(
+                    f"LEFT JOIN (SELECT __key, CAST({value} AS VARCHAR) AS __value, "
+                    f"count(*) AS __lines FROM {rows} WHERE __key IS NOT NULL GROUP BY __key) "
+                    f"{alias} ON {alias}.__key = {parent}"
+                )
+                if mapping.aggregate == "count":
+                    columns.append(f"coalesce({alias}.__value, '0') AS {quote(LOOKED_UP + name)}")
+                else:
+                    columns.append(f"{alias}.__value AS {quote(LOOKED_UP + name)}")
+                    misses.append(
+                        (
+                            f"CASE WHEN {alias}.__lines IS NULL THEN {parent} END",
+                            f"{lit(f'{mapping.parent_key or mapping.key} ')} || {parent} || "
+                            f"{lit(f' has no lines in {lines.name} ({lines.files})')}",
+                        )
+                    )
+            else:
+                key = ""
+                for hop in mapping.lookup_chain():
+                    table = self.lookups[hop.lookup]
+                    alias, n = f"__lk{n}", n + 1
+                    if isinstance(hop.key, LookupKey):
+                        said, origin = f"{hop.key.column} ", f" (from {hop.key.lookup})"
+                    else:
+                        key, said, origin = f"clean.{quote(hop.key)}", f"{hop.key} ", ""
+                    joins.append(
+                        f"LEFT JOIN {table.table} {alias} ON {alias}.{quote(table.key or '')} "
+                        f"= {key}"
+                    )
+                    misses.append(
+                        (
+                            f"CASE WHEN {alias}.{ROW} IS NULL THEN {key} END",
+                            f"{lit(said)} || {key} || "
+                            f"{lit(f'{origin} is not in {table.name} ({table.files})')}",
+                        )
+                    )
+                    key = f"{alias}.{quote(hop.column)}"
+                columns.append(f"{key} AS {quote(LOOKED_UP + name)}")
+            missed_key = (
+                "coalesce(" + ", ".join(k for k, _ in misses) + ")" if misses else "NULL::VARCHAR"
+            )
+            reason = " ".join(f"WHEN ({k}) IS NOT NULL THEN {message}" for k, message in misses)
+            columns.append(f"{missed_key} AS {quote(MISSED_KEY + name)}")
+            columns.append(
+                f"CASE {reason} END AS {quote(MISSED + name)}"
+                if misses
+                else f"NULL::VARCHAR AS {quote(MISSED + name)}"
+            )
+        return "".join(f", {c}" for c in columns), " ".join(joins)
 
     def _raw_sql(self, col: Column) -> str:
         mapping = self.source.mapping(col.name)
         if mapping is None:
             default = self._default(col)
             return "NULL::VARCHAR" if default is None else lit(default)
-        if mapping.column is not None:
+        if mapping.lookup is not None or mapping.aggregate is not None:
+            value = f"clean.{quote(LOOKED_UP + col.name)}"
+        elif mapping.column is not None:
             value = f"clean.{quote(mapping.column)}"
         elif mapping.constant is not None:
             constant = mapping.constant
             value = lit(str(constant).lower() if isinstance(constant, bool) else constant)
         else:
             value = f"CAST(({mapping.expr}) AS VARCHAR)"
+        if self.typed_null_values and col.type is not ColumnType.STRING:
+            tokens = ", ".join(lit(v) for v in self.typed_null_values)
+            value = f"(CASE WHEN {value} IN ({tokens}) THEN NULL ELSE {value} END)"
         # otherwise replaces unlisted values only: a blank cell stays blank (then default)
         otherwise = (
             f"(CASE WHEN {value} IS NULL THEN NULL ELSE {lit(mapping.otherwise)} END)"
@@ -257,6 +371,16 @@ class Plan:
         raw, value = quote(raw_name(col.name)), quote(col.name)
         origin = self._origin(col)
         out = []
+        if col.name in self._linked_names():
+            # the row a lookup or aggregate needs is not there: named with its key
+            out.append(
+                Problem(
+                    f"{quote(MISSED + col.name)} IS NOT NULL",
+                    f"{{'rule': 'not_in_lookup', 'column': {lit(col.name)}, "
+                    f"'value': {quote(MISSED_KEY + col.name)}, "
+                    f"'message': {quote(MISSED + col.name)}}}",
+                )
+            )
         if col.required or col.name in self.table.key:
             out.append(
                 _problem(

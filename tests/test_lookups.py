@@ -1,0 +1,288 @@
+"""Lookups and line items: a normalized export (orders, order lines, dealers, reps, offices)
+mapped in config only. Every expected value is summed or looked up by hand from the files below.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from partnerscope.cli import app
+from partnerscope.config import load_config
+from partnerscope.errors import ConfigError, DataFileError
+from partnerscope.workspace import Workspace
+from tests.conftest import query, write_file
+
+CONFIG = """
+[lookups.reps]
+path = "data/employees.csv"
+key = "employeeNumber"
+
+[lookups.offices]
+path = "data/offices.csv"
+key = "officeCode"
+
+[lookups.order_lines]
+path = "data/orderdetails.csv"
+
+[sources.dealers]
+entity = "partners"
+path = "data/customers.csv"
+[sources.dealers.columns]
+partner_id = "customerNumber"
+name = "customerName"
+partner_manager = { lookup = "reps", key = "salesRepEmployeeNumber", column = "lastName" }
+[sources.dealers.columns.region]
+lookup = "offices"
+key = { lookup = "reps", key = "salesRepEmployeeNumber", column = "officeCode" }
+column = "territory"
+
+[sources.orders]
+entity = "opportunities"
+path = "data/orders.csv"
+[sources.orders.columns]
+opportunity_id = "orderNumber"
+partner_id = "customerNumber"
+attribution = { constant = "sourced" }
+created_at = "orderDate"
+closed_at = { expr = "CASE WHEN status IN ('Shipped', 'Cancelled') THEN orderDate END" }
+status = { column = "status", map = { Shipped = "won", Cancelled = "lost" }, otherwise = "open" }
+stage = { aggregate = "count", source = "order_lines", key = "orderNumber" }
+product = { aggregate = "max", source = "order_lines", key = "orderNumber", column = "productCode" }
+[sources.orders.columns.amount]
+aggregate = "sum"
+source = "order_lines"
+key = "orderNumber"
+expr = "quantityOrdered * priceEach"
+"""
+
+OFFICES = "officeCode,city,territory\n1,San Francisco,NA\n4,Paris,EMEA\n5,Tokyo,Japan\n"
+EMPLOYEES = "employeeNumber,lastName,officeCode\n1002,Murphy,1\n1370,Hernandez,4\n1621,Nishi,5\n"
+CUSTOMERS = (
+    "customerNumber,customerName,salesRepEmployeeNumber\n"
+    "103,Atelier graphique,1370\n"
+    "112,Signal Gift Stores,1002\n"
+    "114,Australian Collectors,1621\n"
+    "119,La Rochelle Gifts,1999\n"  # no rep 1999: quarantined
+    "121,Baane Mini Imports,\n"  # no rep at all: no region, loaded
+)
+ORDERS = (
+    "orderNumber,orderDate,status,customerNumber\n"
+    "10100,2024-01-06,Shipped,103\n"
+    "10101,2024-01-09,Shipped,112\n"
+    "10102,2024-01-10,Cancelled,114\n"
+    "10103,2024-02-01,In Process,103\n"
+    "10104,2024-02-03,Shipped,112\n"  # no lines: quarantined
+)
+LINES = (
+    "orderNumber,productCode,quantityOrdered,priceEach\n"
+    "10100,S18_1749,30,136.00\n"  # 4080.00
+    "10100,S18_2248,50,55.09\n"  # 2754.50 -> 6834.50
+    "10101,S18_1589,26,108.06\n"  # 2809.56
+    "10101,S18_4409,10,12.50\n"  # 125.00 -> 2934.56
+    "10102,S24_1937,5,20.00\n"  # 100.00
+    "10103,S10_1678,2,1000.50\n"  # 2001.00
+    "10103,S10_1949,1,0.99\n"  # 0.99 -> 2001.99
+    "99999,S10_0000,1,5.00\n"  # a line of no order: read, used by none
+)
+FILES = {
+    "data/offices.csv": OFFICES,
+    "data/employees.csv": EMPLOYEES,
+    "data/customers.csv": CUSTOMERS,
+    "data/orders.csv": ORDERS,
+    "data/orderdetails.csv": LINES,
+}
+
+
+@pytest.fixture
+def shop(workspace_factory) -> Workspace:
+    ws: Workspace = workspace_factory(CONFIG, FILES)
+    return ws
+
+
+def test_amounts_are_summed_lines_and_regions_two_lookups_away(shop):
+    report = shop.ingest()
+    by_source = {f.source: f for f in report.files}
+    assert (by_source["dealers"].loaded, by_source["dealers"].quarantined) == (4, 1)
+    assert (by_source["orders"].loaded, by_source["orders"].quarantined) == (4, 1)
+    assert query(
+        shop, "SELECT partner_id, region, partner_manager FROM partners ORDER BY partner_id"
+    ) == [
+        ("103", "EMEA", "Hernandez"),  # rep 1370 -> office 4 -> EMEA
+        ("112", "NA", "Murphy"),  # rep 1002 -> office 1 -> NA (North America, kept)
+        ("114", "Japan", "Nishi"),
+        ("121", None, None),
+    ]
+    assert query(
+        shop,
+        "SELECT opportunity_id, status, amount, stage, product FROM opportunities "
+        "ORDER BY opportunity_id",
+    ) == [
+        ("10100", "won", Decimal("6834.50"), "2", "S18_2248"),
+        ("10101", "won", Decimal("2934.56"), "2", "S18_4409"),
+        ("10102", "lost", Decimal("100.00"), "1", "S24_1937"),
+        ("10103", "open", Decimal("2001.99"), "2", "S10_1949"),
+    ]
+    assert query(
+        shop,
+        'SELECT source, "row", "column", value, rule, message FROM _quarantine ORDER BY source',
+    ) == [
+        (
+            "dealers",
+            5,
+            "region",
+            "1999",
+            "not_in_lookup",
+            "salesRepEmployeeNumber 1999 is not in reps (data/employees.csv)",
+        ),
+        (
+            "orders",
+            6,
+            "product",
+            "10104",
+            "not_in_lookup",
+            "orderNumber 10104 has no lines in order_lines (data/orderdetails.csv)",
+        ),
+    ]
+
+
+def test_a_missing_second_hop_names_the_lookup_it_came_from(workspace_factory):
+    files = {**FILES, "data/employees.csv": EMPLOYEES + "1188,Firrelli,7\n"}
+    files["data/customers.csv"] = CUSTOMERS + "124,Mini Gifts,1188\n"
+    ws = workspace_factory(CONFIG, files)
+    ws.ingest(["dealers"])
+    assert query(ws, 'SELECT value, message FROM _quarantine WHERE "row" = 7') == [
+        ("7", "officeCode 7 (from reps) is not in offices (data/offices.csv)")
+    ]
+
+
+def test_every_file_read_is_in_the_ledger_and_a_reingest_changes_nothing(shop):
+    first = shop.ingest()
+    ledger = query(
+        shop,
+        "SELECT source, entity, file, rows_in, loaded, quarantined FROM _imports "
+        f"WHERE batch_id = {first.batch_id} ORDER BY import_id",
+    )
+    # each lookup is read once, before the first source that needs it
+    assert ledger == [
+        ("reps", "lookup", "data/employees.csv", 3, 3, 0),
+        ("offices", "lookup", "data/offices.csv", 3, 3, 0),
+        ("dealers", "partners", "data/customers.csv", 5, 4, 1),
+        ("order_lines", "lookup", "data/orderdetails.csv", 8, 8, 0),
+        ("orders", "opportunities", "data/orders.csv", 5, 4, 1),
+    ]
+    tables = "SELECT * EXCLUDE (_import_id) FROM {} ORDER BY 1"
+    before = [query(shop, tables.format(t)) for t in ("partners", "opportunities")]
+    again = shop.ingest()
+    assert [(f.inserted, f.updated, f.unchanged) for f in again.files] == [(0, 0, 4), (0, 0, 4)]
+    assert [query(shop, tables.format(t)) for t in ("partners", "opportunities")] == before
+    prints = query(
+        shop,
+        "SELECT count(DISTINCT fingerprint), count(*) FROM _imports WHERE source = 'offices'",
+    )
+    assert prints == [(1, 2)]
+
+
+def test_changing_only_a_lookup_file_updates_the_rows_that_use_it(shop):
+    shop.ingest()
+    write_file(shop.root / "data/offices.csv", OFFICES.replace("Paris,EMEA", "Paris,Europe"))
+    report = shop.ingest(["offices"])  # a lookup's name loads the sources that read it
+    assert [(f.source, f.updated, f.unchanged) for f in report.files] == [("dealers", 1, 3)]
+    assert query(shop, "SELECT region FROM partners WHERE partner_id = '103'") == [("Europe",)]
+    assert query(
+        shop, "SELECT count(DISTINCT fingerprint) FROM _imports WHERE source = 'offices'"
+    ) == [(2,)]
+
+
+def test_paths_resolve_from_the_workspace_not_the_shell(shop, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = CliRunner().invoke(app, ["-w", str(shop.root), "ingest"])
+    assert result.exit_code == 0, result.output
+    assert query(shop, "SELECT sum(amount) FROM opportunities") == [(Decimal("11871.05"),)]
+
+
+def test_a_repeated_key_in_a_lookup_names_the_file_key_and_rows(workspace_factory):
+    files = {**FILES, "data/employees.csv": EMPLOYEES + "1370,Castillo,4\n"}
+    ws = workspace_factory(CONFIG, files)
+    with pytest.raises(DataFileError) as caught:
+        ws.ingest()
+    message = str(caught.value)
+    assert "lookups.reps" in message
+    assert "1370 on data/employees.csv row 3, data/employees.csv row 5" in message
+
+
+def test_unknown_lookups_and_columns_are_config_problems(tmp_path, workspace_factory):
+    config = CONFIG.replace('lookup = "reps", key = "salesRep', 'lookup = "rep", key = "salesRep')
+    config = config.replace(
+        'source = "order_lines"\nkey = "orderNumber"\nexpr',
+        'source = "lines"\nkey = "orderNumber"\nexpr',
+    )
+    path = write_file(tmp_path / "partnerscope.toml", config)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, check_files=False)
+    assert caught.value.problems == [
+        "sources.dealers.columns.partner_manager.lookup: no lookup 'rep' among reps, offices, "
+        "order_lines; did you mean 'reps'? A lookup is declared as [lookups.rep] with path and "
+        "key",
+        "sources.dealers.columns.region.key.lookup: no lookup 'rep' among reps, offices, "
+        "order_lines; did you mean 'reps'? A lookup is declared as [lookups.rep] with path and "
+        "key",
+        "sources.orders.columns.amount.source: no lookup 'lines' among reps, offices, "
+        "order_lines; did you mean 'order_lines'? A line file is declared as [lookups.lines] "
+        "with its path",
+    ]
+    ws = workspace_factory(CONFIG.replace('column = "territory"', 'column = "teritory"'), FILES)
+    with pytest.raises(ConfigError) as caught:
+        ws.ingest()
+    assert caught.value.problems == [
+        "sources.dealers.columns.region: offices (data/offices.csv) has no column 'teritory'; "
+        "did you mean 'territory'? Its columns are 'officeCode', 'city', 'territory'"
+    ]
+
+
+def test_a_lookup_mapping_needs_its_parts(tmp_path):
+    config = CONFIG.replace(
+        'key = "salesRepEmployeeNumber", column = "lastName" }',
+        'column = "lastName" }',
+    )
+    path = write_file(tmp_path / "partnerscope.toml", config)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, check_files=False)
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].startswith(
+        "sources.dealers.columns.partner_manager: a lookup takes lookup, key and column"
+    )
+
+
+def test_the_line_file_key_can_differ_from_the_parent_column(workspace_factory):
+    config = CONFIG.replace(
+        'key = "orderNumber"\nexpr', 'key = "order"\nparent_key = "orderNumber"\nexpr'
+    ).replace('stage = { aggregate = "count", source = "order_lines", key = "orderNumber" }\n', "")
+    config = config.replace(
+        'product = { aggregate = "max", source = "order_lines", key = "orderNumber", '
+        'column = "productCode" }\n',
+        "",
+    )
+    files = {**FILES, "data/orderdetails.csv": LINES.replace("orderNumber,", "order,", 1)}
+    ws = workspace_factory(config, files)
+    ws.ingest()
+    assert query(ws, "SELECT sum(amount) FROM opportunities") == [(Decimal("11871.05"),)]
+
+
+def test_a_lookup_file_missing_is_named(shop, tmp_path):
+    (shop.root / "data/offices.csv").unlink()
+    with pytest.raises(ConfigError, match=r"lookups.offices.path: no file matches"):
+        shop.ingest()
+    with pytest.raises(ConfigError, match=r"lookups.offices.path: no file matches"):
+        load_config(shop.root / "partnerscope.toml")
+
+
+def test_cwd_independent_workspace_open(shop, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ws = Workspace.open(Path(shop.root))
+    assert ws.ingest().loaded == 8
