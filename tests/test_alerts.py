@@ -55,6 +55,9 @@ def alerts_of(panel: Panel, settings: AlertSettings) -> list[dict[str, Any]]:
 
 
 def anomalies(metrics: tuple[str, ...] = ("won_revenue",), **kwargs: Any) -> AlertSettings:
+    """Anomaly rules without an evidence count (these panels have no deal counts) unless
+    given."""
+    kwargs.setdefault("min_evidence", 0)
     return AlertSettings(thresholds=[], anomalies=AnomalySettings(metrics=metrics, **kwargs))
 
 
@@ -152,9 +155,11 @@ def test_the_good_direction_does_not_alert() -> None:
     settings = anomalies(("won_revenue", "median_response_hours", "open_deals"))
     rows = alerts_of(panel, settings)
     assert [(r["partner_id"], r["metric"]) for r in rows] == [("B", "median_response_hours")]
-    assert rows[0]["z"] == pytest.approx(20 / 1.4826)
-    assert rows[0]["message"].startswith(
-        "Median response time rose 20.0 h (+400%) from 5.0 h, far beyond"
+    # z = 13.49 is past the cap of 10: stored as 10 and said in words
+    assert rows[0]["z"] == 10
+    assert rows[0]["message"] == (
+        "Median response time rose 20.0 h (+400%) from 5.0 h, far above its usual level: "
+        "more than 10 times the usual size of its own changes over its last 4 quarters"
     )
 
 
@@ -181,6 +186,8 @@ def test_too_little_history() -> None:
     # with min_history 3 the same change is judged: median 10, MAD 0, mean |dev| 20 / 3 →
     # spread 8.3553; z = (−100 − 10) / 8.3553 = −13.17
     (alert,) = alerts_of(panel, anomalies(min_history=3))
+    assert alert["z"] == -10  # capped
+    (alert,) = alerts_of(panel, anomalies(min_history=3, z_cap=20))
     assert alert["z"] == pytest.approx(-110 / (20 / 3 * 1.2533))
 
 
@@ -222,7 +229,7 @@ def test_alert_ids_are_stable_and_distinct() -> None:
     data = {"A": {"won_revenue": [100, 110, 100, 112, 104, 110, 50], "lead_sla_rate": [0.5]}}
     settings = AlertSettings(
         thresholds=[Threshold(metric="lead_sla_rate", below=0.8)],
-        anomalies=AnomalySettings(metrics=("won_revenue",)),
+        anomalies=AnomalySettings(metrics=("won_revenue",), min_evidence=0),
     )
     first = alerts_of(make_panel(data), settings)
     # a later run with corrected numbers raises the same alerts with the same ids

@@ -1,9 +1,12 @@
 """Alerts for the latest period: a metric past its threshold, or a sudden change.
 
-A sudden change is the latest period-on-period change of a metric, scored as a robust z against
-the partner's own earlier changes and against the same period's changes of its peer cohort;
-only a change in the metric's bad direction alerts. Every alert has an id that stays the same
-from run to run, so that :func:`dedupe` can tell a new alert from one already raised.
+A sudden change is the latest period-on-period change of a metric (or of its average over a
+trailing window), scored as a robust z against the partner's own earlier changes and against
+the same period's changes of its peer cohort; only a change in the metric's bad direction
+alerts. A change is judged only where both of its sides rest on enough events (closed deals by
+default), and a z beyond what a few periods can measure is capped and said in words. Every
+alert has an id that stays the same from run to run, so that :func:`dedupe` can tell a new
+alert from one already raised.
 """
 
 from __future__ import annotations
@@ -87,6 +90,19 @@ def evaluate_alerts(
                 for name in missing
             ],
         )
+    evidence = None
+    if settings.anomalies.metrics and settings.anomalies.min_evidence > 0:
+        name = settings.anomalies.evidence
+        if name not in fields:
+            raise ConfigError(
+                "[alerts.anomalies]",
+                [
+                    f"evidence: no values of {name!r} are computed for the scorecard"
+                    f"{did_you_mean(name, fields)}; name a count of events, or set "
+                    "min_evidence = 0"
+                ],
+            )
+        evidence = np.asarray(fields[name], dtype=np.float64)
     latest = panel.rows_of(panel.latest)
     scored = np.asarray(fields["scored"]) != 0 if "scored" in fields else None
     if scored is not None:
@@ -99,7 +115,7 @@ def evaluate_alerts(
         direction = directions.get(metric, "none")
         if direction in ("higher", "lower"):
             alerts += _anomalies(
-                peers, fields[metric], metric, direction, settings.anomalies, words
+                peers, fields[metric], evidence, metric, direction, settings.anomalies, words
             )
     alerts.sort(key=lambda a: a.row)
     return _table(panel, alerts)
@@ -191,29 +207,32 @@ class _Peers:
     #: cohort number per latest row
     group: IntArray
     n_groups: int
+    rows: Rows
 
     @classmethod
     def of(cls, panel: Panel, cohort: ObjectArray, latest: IntArray) -> _Peers:
-        code = Rows(panel).code
+        rows = Rows(panel)
+        code = rows.code
         n_partners = int(code.max(initial=-1)) + 1
         present = np.zeros(n_partners, dtype=bool)
         present[code[latest]] = True
         earlier = present[code] & (panel.period < panel.latest)
         group, n_groups = group_ids(cohort[latest])
-        return cls(panel, cohort, latest, code, n_partners, earlier, group, n_groups)
+        return cls(panel, cohort, latest, code, n_partners, earlier, group, n_groups, rows)
 
 
 def _anomalies(
     peers: _Peers,
     values: FloatArray,
+    evidence: FloatArray | None,
     metric: str,
     direction: str,
     settings: AnomalySettings,
     words: Words,
 ) -> list[_Alert]:
-    panel, latest, previous = peers.panel, peers.latest, peers.panel.previous
-    before = np.where(previous >= 0, values[np.maximum(previous, 0)], np.nan)
-    change = values - before
+    panel, latest = peers.panel, peers.latest
+    current, before = _sides(peers.rows, values, evidence, settings)
+    change = current - before
     delta = change[latest]
     own = peers.code[latest]
     center, spread, count = robust(
@@ -232,6 +251,7 @@ def _anomalies(
         ),
     )
     bad = -1.0 if direction == "higher" else 1.0
+    span = f"{panel.grain}s" if settings.window > 1 else panel.grain
     alerts = []
     for kind, mid, scale, n, needed in judged:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -243,23 +263,63 @@ def _anomalies(
                 f"its own changes over its last {n[i]} {panel.grain}s"
                 if kind is AlertKind.ANOMALY_OWN
                 else f"the changes of the {n[i]} partners of its peer group "
-                f"({words.cohort(peers.cohort[row])}) this {panel.grain}"
+                f"({words.cohort(peers.cohort[row])}) this {span}"
             )
-            far = "far beyond" if abs(z[i]) >= 2 * settings.z else "well beyond"
+            changed = _change(
+                words, metric, float(delta[i]), float(before[row]), settings.window, panel.grain
+            )
+            if abs(z[i]) > settings.z_cap:
+                # a z of hundreds says the usual spread is tiny, not that the change is
+                # measured that precisely: said in words, stored at the cap
+                level = "below" if delta[i] < 0 else "above"
+                how = (
+                    f"{changed}, far {level} its usual level: more than "
+                    f"{words.number(settings.z_cap)} times the usual size of {against}"
+                )
+            else:
+                far = "far beyond" if abs(z[i]) >= 2 * settings.z else "well beyond"
+                how = f"{changed}, {far} {against}"
             alerts.append(
                 _Alert(
                     row,
                     kind,
                     metric,
                     Severity.HIGH if abs(z[i]) >= 2 * settings.z else Severity.MEDIUM,
-                    float(values[row]),
+                    float(current[row]),
                     float(before[row] + mid[i]),
-                    float(z[i]),
-                    f"{_change(words, metric, float(delta[i]), float(before[row]))}, {far} "
-                    f"{against}",
+                    float(np.clip(z[i], -settings.z_cap, settings.z_cap)),
+                    how,
                 )
             )
     return alerts
+
+
+def _sides(
+    rows: Rows, values: FloatArray, evidence: FloatArray | None, settings: AnomalySettings
+) -> tuple[FloatArray, FloatArray]:
+    """Per panel row, the metric's mean over the ``window`` periods ending with the row's and
+    over the ``window`` periods before them; both NaN where the partner lacks one of those
+    periods or either side has fewer than ``min_evidence`` events."""
+    w = settings.window
+    back = rows.lookback(np.arange(len(values)), 2 * w - 1)
+    present = back >= 0
+
+    def mean(columns: slice) -> FloatArray:
+        taken = np.where(present[:, columns], values[np.maximum(back[:, columns], 0)], np.nan)
+        count = (~np.isnan(taken)).sum(axis=1)
+        total = np.nansum(taken, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            averaged: FloatArray = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        return averaged
+
+    now, then = slice(0, w), slice(w, 2 * w)
+    usable = present.all(axis=1)
+    if evidence is not None:
+        for side in (now, then):
+            counted = np.where(present[:, side], evidence[np.maximum(back[:, side], 0)], 0.0)
+            usable &= np.nan_to_num(counted).sum(axis=1) >= settings.min_evidence
+    current, before = mean(now), mean(then)
+    return np.where(usable, current, np.nan), np.where(usable, before, np.nan)
 
 
 def robust(
@@ -276,8 +336,12 @@ def robust(
     return center, spread, count
 
 
-def _change(words: Words, metric: str, delta: float, before: float) -> str:
-    """``New pipeline fell $362,863 (−52%) from $702,123``; a share's change in points."""
+def _change(
+    words: Words, metric: str, delta: float, before: float, window: int = 1, grain: str = ""
+) -> str:
+    """``New pipeline fell $362,863 (−52%) from $702,123``; a share's change in points; over
+    a window of periods, ``Won revenue, averaged over the last 2 quarters, fell … from $702,123
+    in the 2 before``."""
     word = "fell" if delta < 0 else "rose"
     if words.unit(metric) is Unit.SHARE:
         by = words.points(abs(delta)).removeprefix("+")
@@ -285,6 +349,11 @@ def _change(words: Words, metric: str, delta: float, before: float) -> str:
         by = words.of_metric(metric, abs(delta))
         if before:
             by += f" ({words.change(metric, before + delta, before)})"
+    if window > 1:
+        return (
+            f"{words.metric(metric)}, averaged over the last {window} {grain}s, {word} {by} "
+            f"from {words.of_metric(metric, before)} in the {window} before"
+        )
     return f"{words.metric(metric)} {word} {by} from {words.of_metric(metric, before)}"
 
 

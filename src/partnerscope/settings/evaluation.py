@@ -286,8 +286,11 @@ def _thresholds() -> list[Threshold]:
 
 
 class AnomalySettings(_Strict):
-    """A sudden change: the latest period-on-period change of a metric, as a robust z-score
-    against the partner's own earlier changes and against its cohort's changes."""
+    """A sudden change: the latest period-on-period change of a metric (or of its average over
+    a trailing window), as a robust z-score against the partner's own earlier changes and
+    against its cohort's changes. A change is judged only where both sides of it rest on
+    enough deals: a partner that buys a few times a year has quarters with nothing in them,
+    and an empty quarter is no news."""
 
     metrics: tuple[str, ...] = ("won_revenue", "win_rate", "new_pipeline", "score")
     #: |z| at or above this is an anomaly (in the metric's bad direction).
@@ -296,6 +299,28 @@ class AnomalySettings(_Strict):
     min_history: Annotated[int, Field(ge=2)] = 4
     #: Partners with a change in the period a cohort needs before a change is judged against it.
     min_cohort: Annotated[int, Field(ge=2)] = 5
+    #: The count of events that is a period's evidence (a metric of the catalog), and how many
+    #: of them each side of a change needs, in the latest change and in every earlier one the
+    #: partner's history is made of. 3 closed deals a quarter: a partner buying one to four
+    #: times a year is not judged quarter by quarter (see ``window``).
+    evidence: str = "closed_deals"
+    min_evidence: Annotated[int, Field(ge=0)] = 3
+    #: Periods averaged on each side of a change: 1 compares the latest period with the one
+    #: before; 2 compares the average of the last two with that of the two before them, and so
+    #: on (its evidence is counted over the whole window).
+    window: Annotated[int, Field(ge=1)] = 1
+    #: A |z| beyond this is more than a few periods of data can measure: the alert says the
+    #: value is far from its usual level, and its z is stored as this.
+    z_cap: Annotated[float, Field(gt=0)] = 10.0
+
+    @model_validator(mode="after")
+    def _cap_above_threshold(self) -> AnomalySettings:
+        if self.z_cap < self.z:
+            raise ValueError(
+                f"z_cap ({self.z_cap:g}) is below z ({self.z:g}): no anomaly could reach it; "
+                "make z_cap at least z"
+            )
+        return self
 
 
 class AlertSettings(_Strict):
@@ -350,4 +375,5 @@ def check(
         known(f"alerts.thresholds[{i}].metric", threshold.metric, usable)
     for name in alerts.anomalies.metrics:
         known("alerts.anomalies.metrics", name, usable)
+    known("alerts.anomalies.evidence", alerts.anomalies.evidence, metrics)
     return problems
