@@ -170,3 +170,28 @@ def test_data_end_without_data_is_one_line(tmp_path):
         "--as-of data-end: the warehouse has no dated rows yet",
         "partnerscope ingest",
     )
+
+
+def test_the_listings_print_csv_and_json(ws):
+    import csv
+    import io
+    import json
+
+    assert json.loads(run("-w", str(ws.root), "runs", "--format", "json").output) == []
+    run("-w", str(ws.root), "run", "--as-of", "2024-05-01")
+    (listed,) = json.loads(run("-w", str(ws.root), "runs", "--format", "json").output)
+    assert listed["run"] == "1" and listed["data as of (UTC)"] == "2024-05-01 00:00:00"
+    assert listed["mode"] == "full"
+    catalog = list(csv.DictReader(io.StringIO(run("metrics", "--format", "csv").output)))
+    win_rate = next(r for r in catalog if r["name to type"] == "win_rate")
+    assert win_rate["metric"] == "Win rate"
+    assert win_rate["definition"] == "won_deals / closed_deals"
+    shown = run("-w", str(ws.root), "show", "partner", "P1", "-p", "2024-Q1", "--format", "json")
+    rows = {r["metric"]: r for r in json.loads(shown.output)}
+    assert rows["Won revenue"] == {
+        "metric": "Won revenue",
+        "FY2024-Q1": "$100",
+        "change": "",
+        "FY2023-Q4": "—",
+        "median by partner type": "$50",
+    }

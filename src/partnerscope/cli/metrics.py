@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from partnerscope.cli.app import UsageError, app, console, state
+from partnerscope.cli.output import FormatOption, OutputFormat, show
 from partnerscope.cli.progress import progress_bar
 from partnerscope.clock import now_utc
 from partnerscope.errors import PartnerscopeError
@@ -152,13 +153,14 @@ def runs_command(
             "--hashes", help="Also show each run's configuration hash and results digest."
         ),
     ] = False,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """List the stored runs, oldest first."""
     from partnerscope.runs import list_runs
 
     ws = state(ctx).workspace()
     runs = list_runs(ws)
-    if not runs:
+    if not runs and fmt is OutputFormat.table:
         console.print("No run yet; compute the metrics with `partnerscope run`.")
         return
     words = ws.words
@@ -185,7 +187,7 @@ def runs_command(
             run.definitions_version,
             *((run.config_hash[:8], run.digest[:12]) if hashes else ()),
         )
-    console.print(table)
+    show(table, fmt)
 
 
 def _catalog(ctx: typer.Context) -> tuple[Catalog, Any]:
@@ -203,7 +205,7 @@ def _catalog(ctx: typer.Context) -> tuple[Catalog, Any]:
 
 
 @metrics_app.callback()
-def metrics_list(ctx: typer.Context) -> None:
+def metrics_list(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
     """List every metric: name, label, unit, which way is better, and how it is defined."""
     if ctx.invoked_subcommand is not None:
         return
@@ -228,8 +230,9 @@ def metrics_list(ctx: typer.Context) -> None:
             metric.kind.value,
             escape(metric.formula_text()),
         )
-    console.print(table)
-    console.print("  one in full: `partnerscope metrics show NAME`")
+    show(table, fmt)
+    if fmt is OutputFormat.table:
+        console.print("  one in full: `partnerscope metrics show NAME`")
 
 
 @metrics_app.command("show")
@@ -305,28 +308,32 @@ def show_partner(
         ),
     ] = "partner_type",
     run: Annotated[int | None, typer.Option(help="Read this run (default: the latest).")] = None,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """A partner's metrics in a period, beside the previous period and its cohort's median."""
     from partnerscope.metrics.view import partner_view
 
     ws = state(ctx).workspace()
     view = partner_view(ws, partner_id, period, cohort=cohort, run_id=run)
-    _print_partner_view(ws, view)
+    _print_partner_view(ws, view, fmt)
 
 
-def _print_partner_view(ws: Workspace, view: Any) -> None:
+def _print_partner_view(ws: Workspace, view: Any, fmt: OutputFormat) -> None:
     words = ws.words
     peers = str(view.cohort).replace("_", " ")
-    console.print(
-        f"[bold]{escape(view.partner_name)}[/] ({escape(view.partner_id)}) — {view.period.label}"
-        f"{'' if view.complete else ' (so far)'}; {peers}: "
-        f"{escape(words.cohort(view.cohort_key))} ({view.cohort_size} partners); "
-        f"run {view.run_id}, data as of {escape(str(view.as_of).replace('T', ' '))} UTC"
-    )
+    if fmt is OutputFormat.table:
+        console.print(
+            f"[bold]{escape(view.partner_name)}[/] ({escape(view.partner_id)}) — "
+            f"{view.period.label}"
+            f"{'' if view.complete else ' (so far)'}; {peers}: "
+            f"{escape(words.cohort(view.cohort_key))} ({view.cohort_size} partners); "
+            f"run {view.run_id}, data as of {escape(str(view.as_of).replace('T', ' '))} UTC"
+        )
     table = RichTable(
         "metric",
         view.period.label,
-        "",
+        # the arrow's column needs no header on a terminal; a csv or json key does
+        "" if fmt is OutputFormat.table else "change",
         view.previous.label,
         f"median by {peers}",
         title_justify="left",
@@ -341,7 +348,7 @@ def _print_partner_view(ws: Workspace, view: Any) -> None:
             words.of_metric(key, row.previous),
             words.of_metric(key, row.cohort_median),
         )
-    console.print(table)
+    show(table, fmt)
 
 
 def _change_marker(
