@@ -59,7 +59,7 @@ def print_ingest_report(report: IngestReport, ws: Workspace | None = None) -> No
             f"{f.unchanged:,}",
             f"{f.superseded:,}",
         )
-    console.print(table)
+    show(table)
     console.print(
         f"rows in = loaded + quarantined: {report.rows_in:,} = {report.loaded:,} + "
         f"{report.quarantined:,}"

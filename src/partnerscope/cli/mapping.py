@@ -44,3 +44,48 @@ def profile(
         console.print(f"  {escape(fact)}")
     for warning in result.warnings:
         console.print(f"[yellow]Warning:[/] {escape(warning)}")
+
+
+@app.command("map")
+def map_file(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The export to read (CSV, XLSX or Parquet).")],
+    entity: Annotated[
+        str,
+        typer.Option(help="What the file holds: opportunities, partners, accounts, leads, ..."),
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option(help="The source's name in partnerscope.toml (default: from the file name)."),
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option(help="The sheet of an XLSX workbook (default: the first).")
+    ] = None,
+) -> None:
+    """Propose a [sources.NAME] block for an export: column matches by name and values, date
+    formats, value maps for statuses.
+
+    Prints TOML with a comment on every guess and every column without a match; check it, paste
+    it into partnerscope.toml, then `partnerscope validate` and `partnerscope profile NAME`.
+    Run inside a workspace (or with -w) to get the path relative to it.
+    """
+    from partnerscope.errors import DataFileError, WorkspaceError
+    from partnerscope.ingest.loader import display_path
+    from partnerscope.ingest.mapper import propose
+
+    path = file.resolve()
+    if not path.is_file():
+        raise DataFileError(f"{file}: file not found")
+    try:
+        root = state(ctx).workspace().root
+        shown = display_path(path, root)
+    except WorkspaceError:
+        shown = str(file)
+    proposal = propose(path, entity, source_name=name, shown_path=shown, sheet=sheet)
+    typer.echo(proposal.toml, nl=False)
+    if proposal.missing_required:
+        typer.echo(
+            f"No match for the required {', '.join(proposal.missing_required)}: map them before "
+            "loading (see the lines marked REQUIRED).",
+            err=True,
+        )

@@ -177,7 +177,8 @@ def profile_relation(
                 f"{'(empty)' if value is None else value} {int(count):,}"
                 for value, count in top[:TOP_VALUES]
             )
-            more = f" and {len(top) - TOP_VALUES:,} more values" if len(top) > TOP_VALUES else ""
+            extra = len(top) - TOP_VALUES
+            more = f" and {extra:,} more value{'s' if extra > 1 else ''}" if extra > 0 else ""
             facts.append(f"{col.name}: {listed}{more}")
     return total_rows, facts, warnings, totals
 

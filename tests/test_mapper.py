@@ -1,0 +1,180 @@
+"""The mapping assistant, `partnerscope map FILE --entity ...`: a proposed source block that
+validates and loads as it is (issue 26, "Also: a mapping assistant")."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from typer.testing import CliRunner
+
+from partnerscope.cli import app
+from partnerscope.cli.app import console
+from partnerscope.ingest.mapper import words_of
+from partnerscope.workspace import Workspace
+from tests.conftest import csv_text, make_workspace, query
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch):
+    monkeypatch.setattr(console, "width", 250)
+
+
+def run(*args, ok=True):
+    result = CliRunner().invoke(app, list(args))
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+#: a wholesaler's orders: dealers, US dates, statuses in its own words
+ORDERS = csv_text(
+    [
+        ["orderNumber", "orderDate", "shippedDate", "status", "Dealer", "Company", "Order Total"],
+        ["10100", "1/6/2003", "1/13/2003", "Shipped", "D1", "C1", "10,223.83"],
+        ["10101", "1/9/2003", "1/11/2003", "Shipped", "D1", "C2", "10549.01"],
+        ["10102", "1/10/2003", "1/15/2003", "Cancelled", "D2", "C3", "5494.78"],
+        ["10103", "1/29/2003", "2/7/2003", "On Hold", "D2", "C1", "50218.95"],
+        ["10104", "1/31/2003", "2/2/2003", "Disputed", "", "C4", "40206.20"],
+        ["10105", "2/11/2003", "2/12/2003", "Shipped", "D1", "C2", "53959.21"],
+    ]
+)
+DEALERS = csv_text(
+    [["dealerId", "dealerName", "Territory"], ["D1", "Acme", "NA"], ["D2", "Beta", "EMEA"]]
+)
+
+
+def test_header_words():
+    assert words_of("PartnerAccountId") == "partner account id"
+    assert words_of("Partner_Discount__c") == "partner discount"
+    assert words_of("Annual Revenue (USD)") == "annual revenue usd"
+    assert words_of("orderNumber") == "order number"
+    assert words_of("MDF_Activity__c") == "mdf activity"
+
+
+def test_map_proposes_matches_formats_and_a_status_map(tmp_path):
+    ws = make_workspace(tmp_path / "ws", "", {"data/orders.csv": ORDERS})
+    result = run(
+        "-w", str(ws.root), "map", str(ws.root / "data/orders.csv"), "--entity", "opportunities"
+    )
+    text = result.stdout
+    block = tomllib.loads(text)["sources"]["orders"]
+    assert block["entity"] == "opportunities"
+    assert block["path"] == "data/orders.csv"  # relative to the workspace
+    columns = block["columns"]
+    assert columns["opportunity_id"] == "orderNumber"
+    assert columns["partner_id"] == "Dealer"
+    assert columns["account_id"] == "Company"
+    assert columns["amount"] == "Order Total"
+    assert columns["created_at"] == {"column": "orderDate", "format": "%m/%d/%Y"}
+    # the ship date only for shipped or cancelled orders: an order on hold is open
+    assert columns["closed_at"] == {
+        "expr": "CASE WHEN lower(\"status\") IN ('cancelled', 'shipped') THEN \"shippedDate\" END",
+        "format": "%m/%d/%Y",
+    }
+    assert columns["status"] == {
+        "column": "status",
+        "map": {"Shipped": "won", "Cancelled": "lost", "Disputed": "open", "On Hold": "open"},
+    }
+    assert columns["attribution"] == {"expr": "CASE WHEN \"Dealer\" IS NOT NULL THEN 'sourced' END"}
+    # every other canonical column is named as having no match
+    for name in ("name", "product", "stage", "discount_amount", "mdf_activity_id", "updated_at"):
+        assert f"#   {name}: " in text
+    assert "#   currency: " in text and "Left out: the workspace's base currency." in text
+    assert "REQUIRED" not in text and result.stderr == ""
+
+
+def test_the_proposal_validates_and_loads_every_order(tmp_path):
+    ws = make_workspace(
+        tmp_path / "ws",
+        "",
+        {"data/orders.csv": ORDERS, "data/dealers.csv": DEALERS},
+    )
+    for file, entity in (("dealers.csv", "partners"), ("orders.csv", "opportunities")):
+        proposal = run("-w", str(ws.root), "map", str(ws.root / "data" / file), "--entity", entity)
+        with (ws.root / "partnerscope.toml").open("a", encoding="utf-8") as fh:
+            fh.write("\n" + proposal.stdout)
+    run("-w", str(ws.root), "validate")
+    out = " ".join(run("-w", str(ws.root), "ingest").stdout.split())
+    assert "rows in = loaded + quarantined: 8 = 8 + 0" in out
+    rows = query(
+        Workspace(ws.root),
+        "SELECT opportunity_id, partner_id, attribution, status, amount, CAST(closed_at AS DATE) "
+        "FROM opportunities ORDER BY 1",
+    )
+    assert rows == [
+        ("10100", "D1", "sourced", "won", Decimal("10223.83"), date(2003, 1, 13)),
+        ("10101", "D1", "sourced", "won", Decimal("10549.01"), date(2003, 1, 11)),
+        ("10102", "D2", "sourced", "lost", Decimal("5494.78"), date(2003, 1, 15)),
+        ("10103", "D2", "sourced", "open", Decimal("50218.95"), None),
+        ("10104", None, None, "open", Decimal("40206.20"), None),  # disputed: open, no close
+        ("10105", "D1", "sourced", "won", Decimal("53959.21"), date(2003, 2, 12)),
+    ]
+    # the dealers: "NA" is North America's code here, a null token by default (another item)
+    assert query(Workspace(ws.root), "SELECT partner_id, name FROM partners ORDER BY 1") == [
+        ("D1", "Acme"),
+        ("D2", "Beta"),
+    ]
+
+
+def test_unknown_entity_names_the_closest(tmp_path):
+    ws = make_workspace(tmp_path / "ws", "", {"data/dealers.csv": DEALERS})
+    result = run(
+        "-w",
+        str(ws.root),
+        "map",
+        str(ws.root / "data/dealers.csv"),
+        "--entity",
+        "partner",
+        ok=False,
+    )
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "unknown entity 'partner'" in result.stderr
+    assert "did you mean 'partners'?" in result.stderr
+
+
+def test_a_required_column_without_match_is_marked_and_said(tmp_path):
+    ws = make_workspace(tmp_path / "ws", "", {"data/t.csv": "x,y\n1,2\n"})
+    result = run("-w", str(ws.root), "map", str(ws.root / "data/t.csv"), "--entity", "leads")
+    assert "# lead_id = ?   # no match: REQUIRED" in result.stdout
+    assert "# file columns not used: x, y" in result.stdout
+    assert "No match for the required lead_id, partner_id, assigned_at" in result.stderr
+    tomllib.loads(result.stdout)  # still TOML
+
+
+def test_on_the_demo_files_the_proposal_loads_what_the_demo_mapping_loads(tmp_path):
+    """Mapped by the assistant alone, the demo's FX rates, partner workbook and Salesforce
+    opportunity report load the very rows its hand-written mapping (with a preset) loads."""
+    from partnerscope.demo import generate_demo
+
+    demo_root = tmp_path / "demo"
+    generate_demo(demo_root, scale=0.02, seed=42)
+    names = {
+        "fx_rates": "fx_rates.csv",
+        "partners": "partners.xlsx",
+        "opportunities": "opportunities.csv",
+    }
+    run("init", str(tmp_path / "mine"))
+    mine = tmp_path / "mine"
+    for entity, file in names.items():
+        shutil.copy(demo_root / "data" / file, mine / "data" / file)
+        proposal = run("-w", str(mine), "map", str(mine / "data" / file), "--entity", entity)
+        assert "REQUIRED" not in proposal.stdout
+        with (mine / "partnerscope.toml").open("a", encoding="utf-8") as fh:
+            fh.write("\n" + proposal.stdout)
+    run("-w", str(mine), "validate")
+    run("-w", str(mine), "ingest")
+    (demo_root / "state").mkdir(exist_ok=True)
+    Workspace.open(demo_root).ingest(list(names))
+    for table, key in (
+        ("fx_rates", "currency, rate_date"),
+        ("partners", "partner_id"),
+        ("opportunities", "opportunity_id"),
+    ):
+        sql = f"SELECT * EXCLUDE (_import_id) FROM {table} ORDER BY {key}"
+        theirs = query(Workspace(demo_root), sql)
+        assert len(theirs) > 30
+        assert query(Workspace(mine), sql) == theirs, table
