@@ -75,9 +75,24 @@ class FileReport:
 
 
 @dataclass(frozen=True)
+class LookupRead:
+    """A ``[lookups]`` file an ingest read to fill the columns of its sources."""
+
+    import_id: int
+    lookup: str
+    file: str
+    fingerprint: str
+    rows: int
+    #: the sources that used it
+    used_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class IngestReport:
     batch_id: int
     files: tuple[FileReport, ...]
+    #: the lookup and line files read (each recorded in the import ledger as well)
+    lookups: tuple[LookupRead, ...] = ()
 
     @property
     def rows_in(self) -> int:
@@ -195,7 +210,7 @@ def ingest(
             if progress:
                 progress(f"{label}: reading", done, total)
             source = declared[source_name]
-            used = {name: lookups.get(name) for name in source.lookups_used()}
+            used = {name: lookups.get(name, source_name) for name in source.lookups_used()}
             data = read_file(path, source)
             step(f"{label}: validating {data.rows_in:,} rows")
             reports.append(
@@ -214,7 +229,7 @@ def ingest(
                 )
             )
         lookups.drop()
-    return IngestReport(batch, tuple(reports))
+    return IngestReport(batch, tuple(reports), lookups.reads())
 
 
 class _Lookups:
@@ -226,11 +241,22 @@ class _Lookups:
     ) -> None:
         self.con, self.config, self.root, self.batch = con, config, root, batch
         self.read: dict[str, LookupTable] = {}
+        self.files: list[tuple[str, int, str, str, int]] = []  # name, import, file, sha, rows
+        self.users: dict[str, list[str]] = {}
 
-    def get(self, name: str) -> LookupTable:
+    def get(self, name: str, user: str) -> LookupTable:
+        users = self.users.setdefault(name, [])
+        if user not in users:
+            users.append(user)
         if name not in self.read:
             self.read[name] = self._read(name, self.config.lookups[name], len(self.read))
         return self.read[name]
+
+    def reads(self) -> tuple[LookupRead, ...]:
+        return tuple(
+            LookupRead(import_id, name, file, sha, rows, tuple(self.users[name]))
+            for name, import_id, file, sha, rows in self.files
+        )
 
     def drop(self) -> None:
         for table in self.read.values():
@@ -291,6 +317,8 @@ class _Lookups:
                     ],
                 )
             rows = int(data.table.num_rows)
+            sha = fingerprint(path)
+            self.files.append((name, import_id, shown, sha, rows))
             _record_import(
                 con,
                 import_id=import_id,
@@ -298,7 +326,7 @@ class _Lookups:
                 source=name,
                 entity="lookup",
                 file=shown,
-                fingerprint=fingerprint(path),
+                fingerprint=sha,
                 bytes=path.stat().st_size,
                 encoding=data.encoding,
                 delimiter=data.delimiter,
