@@ -7,6 +7,7 @@ import shutil
 import tomllib
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -178,3 +179,28 @@ def test_on_the_demo_files_the_proposal_loads_what_the_demo_mapping_loads(tmp_pa
         theirs = query(Workspace(demo_root), sql)
         assert len(theirs) > 30
         assert query(Workspace(mine), sql) == theirs, table
+
+
+def test_the_worked_example_of_docs_mapping_is_what_the_commands_print(tmp_path):
+    """docs/mapping.md quotes `map` and `profile` on its two files: the quotes stay true."""
+    import re
+
+    page = (Path(__file__).parents[1] / "docs" / "mapping.md").read_text(encoding="utf-8")
+    dealers, orders = re.findall(r"```csv\n(.*?)```", page, re.S)[:2]
+    ws = make_workspace(
+        tmp_path / "ws", "", {"data/dealers.csv": dealers, "data/orders.csv": orders}
+    )
+
+    def quoted(command: str) -> str:
+        block = page.split(f"$ {command}\n", 1)[1]
+        return block.split("```", 1)[0]
+
+    proposal = run("-w", str(ws.root), "map", "data/orders.csv", "--entity", "opportunities")
+    assert proposal.stdout == quoted("partnerscope map data/orders.csv --entity opportunities")
+    for file, entity in (("dealers.csv", "partners"), ("orders.csv", "opportunities")):
+        text = run("-w", str(ws.root), "map", f"data/{file}", "--entity", entity).stdout
+        with (ws.root / "partnerscope.toml").open("a", encoding="utf-8") as fh:
+            fh.write(text)
+    run("-w", str(ws.root), "validate")
+    profile = run("-w", str(ws.root), "profile", "orders").stdout
+    assert profile == quoted("partnerscope profile orders")

@@ -67,20 +67,23 @@ def map_file(
 
     Prints TOML with a comment on every guess and every column without a match; check it, paste
     it into partnerscope.toml, then `partnerscope validate` and `partnerscope profile NAME`.
-    Run inside a workspace (or with -w) to get the path relative to it.
+    Run inside a workspace (or with -w) to get the path relative to it; FILE may be given
+    relative to the workspace too.
     """
     from partnerscope.errors import DataFileError, WorkspaceError
     from partnerscope.ingest.loader import display_path
     from partnerscope.ingest.mapper import propose
 
+    try:
+        root: Path | None = state(ctx).workspace().root
+    except WorkspaceError:
+        root = None
     path = file.resolve()
+    if not path.is_file() and root is not None and (root / file).is_file():
+        path = (root / file).resolve()  # a path relative to the workspace given with -w
     if not path.is_file():
         raise DataFileError(f"{file}: file not found")
-    try:
-        root = state(ctx).workspace().root
-        shown = display_path(path, root)
-    except WorkspaceError:
-        shown = str(file)
+    shown = display_path(path, root) if root is not None else str(file)
     proposal = propose(path, entity, source_name=name, shown_path=shown, sheet=sheet)
     typer.echo(proposal.toml, nl=False)
     if proposal.missing_required:

@@ -589,9 +589,11 @@ def _write(
         if col.name == "closed_at" and entity == "opportunities" and "status" in matches:
             closed_expr = _closed_only(matches["status"].file_column, fc, status_map or None)
             if closed_expr is not None:
+                still_open = [v for v, s in status_map.items() if s == "open"]
+                shown = ", ".join(still_open[:4]) + (", ..." if len(still_open) > 4 else "")
                 out.append(
-                    f"# closed_at from {fc.name!r} only where the deal is won or lost: open "
-                    "deals have an expected close date there"
+                    f"# closed_at from {fc.name!r} only where the deal is won or lost: an open "
+                    f"one ({shown}) may have a date there, which an ingest refuses"
                 )
                 fields = f"expr = {_toml(closed_expr)}" + (
                     f", format = {_toml(fmt)}" if fmt else ""
