@@ -1,5 +1,7 @@
 """The executive summary: the portfolio in one read (KPIs against their goals, tiers, risers
-and decliners, alerts, decisions due and signals fired, MDF return)."""
+and decliners, alerts, decisions due and signals fired, MDF return). A figure the data cannot
+show (no quotas, target accounts, compliance scores, MDF, or direct deals loaded) is left out
+and the summary says why, instead of showing a blank tile or a share of 100 %."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from partnerscope.reports.content import (
     ReportError,
     Writer,
     alert_row,
+    as_number,
     definitions,
     stamp,
     trend_chart,
@@ -43,6 +46,8 @@ def executive(data: RunData, period: str | None = None) -> Report:
     before = portfolio[-2] if len(portfolio) > 1 else {}
     trend = portfolio[-settings.trend_periods :]
 
+    every = data.group_results("portfolio").to_pylist()
+    left_out = {name: why for name, why in LEFT_OUT.items() if not _shown(name, every)}
     kpis = []
     for name in (
         "channel_revenue_share",
@@ -54,6 +59,8 @@ def executive(data: RunData, period: str | None = None) -> Report:
         "mdf_roi",
         "mdf_pipeline_ratio",
     ):
+        if name in left_out:
+            continue
         kpis.append(
             {
                 "name": name,
@@ -100,7 +107,7 @@ def executive(data: RunData, period: str | None = None) -> Report:
     report = Report(
         kind="executive",
         title=f"{data.workspace.config.workspace.name} — executive summary {label}",
-        subtitle=f"{len(data.scorecards.spans):,} partners scored in {label}",
+        subtitle=f"{_scored(data, start):,} partners scored in {label}",
         stamp=stamp(data),
         period=label,
         words=w.words,
@@ -115,15 +122,18 @@ def executive(data: RunData, period: str | None = None) -> Report:
         "new_alerts": sum(a["status"] == "new" for a in alerts),
         "flags": _flag_counts(data, w),
         "decisions": _decisions(data, w),
-        "mdf": _mdf(data, start, w, goals),
+        "mdf": [] if "mdf_roi" in left_out else _mdf(data, start, w, goals),
+        "show_coverage": not {"coverage", "control_index"} <= set(left_out),
+        "left_out": [f"{w.catalog[name].label}: {why}" for name, why in left_out.items()],
         "definitions": definitions(
             w,
             [
                 *(str(k["name"]) for k in kpis),
-                "mdf_spend",
-                "mdf_attributed_revenue",
-                "mdf_roi",
-                "mdf_pipeline_ratio",
+                *(
+                    []
+                    if "mdf_roi" in left_out
+                    else ["mdf_spend", "mdf_attributed_revenue", "mdf_roi", "mdf_pipeline_ratio"]
+                ),
             ],
         ),
     }
@@ -139,13 +149,20 @@ def executive(data: RunData, period: str | None = None) -> Report:
     )
     counts = tier_trend.group_by(["period", "effective"]).aggregate([([], "count_all")])
     order = [level.name for level in data.workspace.config.tiers.performance.levels]
+    lines = {
+        "channel_share": ("channel_revenue_share", "Channel revenue share (goal dashed)"),
+        "at_quota": ("share_partners_at_quota", "Share of partners at quota (goal dashed)"),
+        "revenue": ("won_revenue", "Won revenue through partners"),
+        "coverage": ("coverage", "Coverage of target accounts"),
+        "control": ("control_index", "Control index, 0–100"),
+        "mdf_roi": ("mdf_roi", "MDF return (goal dashed)"),
+    }
     report.charts = {
-        "channel_share": line("channel_revenue_share", "Channel revenue share (goal dashed)"),
-        "at_quota": line("share_partners_at_quota", "Share of partners at quota (goal dashed)"),
-        "revenue": line("won_revenue", "Won revenue through partners"),
-        "coverage": line("coverage", "Coverage of target accounts"),
-        "control": line("control_index", "Control index, 0–100"),
-        "mdf_roi": line("mdf_roi", "MDF return (goal dashed)"),
+        **{
+            key: line(metric, title)
+            for key, (metric, title) in lines.items()
+            if metric not in left_out
+        },
         "tiers": ch.spec(
             "stacked",
             sorted(
@@ -177,6 +194,40 @@ def executive(data: RunData, period: str | None = None) -> Report:
         ),
     }
     return report
+
+
+#: The figures the summary leaves out when the data cannot show them, and why, in words.
+LEFT_OUT = {
+    "channel_revenue_share": "left out: the data has no direct deals, so every deal is a "
+    "partner's and the share would read 100 %",
+    "share_partners_at_quota": "left out: no quotas are loaded",
+    "revenue_growth_yoy": "left out: the data does not reach a year before this period",
+    "coverage": "left out: no target accounts are loaded",
+    "control_index": "left out: no compliance scores are loaded",
+    "mdf_roi": "left out, with the MDF section: no MDF spend is loaded",
+    "mdf_pipeline_ratio": "left out: no MDF spend is loaded",
+}
+
+
+def _shown(metric: str, portfolio: list[dict[str, Any]]) -> bool:
+    """Whether the run's portfolio values can show ``metric``: a value in some period (and,
+    for the channel's share, some revenue that is not the partners')."""
+    values = [as_number(r.get(metric)) for r in portfolio]
+    known = [v for v in values if v is not None and not math.isnan(v)]
+    if metric == "channel_revenue_share":
+        return any(v < 1 - 1e-9 for v in known)
+    return bool(known)
+
+
+def _scored(data: RunData, start: Any) -> int:
+    """Partners scored in the period (a run stored before partners could be left out: all)."""
+    import pyarrow.compute as pc
+
+    cards = data.scorecards.table
+    cards = cards.filter(pc.equal(cards["period_start"], start))
+    if "scored" not in cards.column_names:
+        return cards.num_rows
+    return int(pc.sum(cards["scored"].cast("int64")).as_py() or 0)
 
 
 def _movers(data: RunData, start: Any, n: int, w: Writer) -> dict[str, list[dict[str, Any]]]:
