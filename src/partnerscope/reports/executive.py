@@ -227,7 +227,8 @@ def _scored(data: RunData, start: Any) -> int:
     cards = cards.filter(pc.equal(cards["period_start"], start))
     if "scored" not in cards.column_names:
         return cards.num_rows
-    return int(pc.sum(cards["scored"].cast("int64")).as_py() or 0)
+    scored: int = pc.sum(cards["scored"].cast("int64")).as_py() or 0
+    return scored
 
 
 def _movers(data: RunData, start: Any, n: int, w: Writer) -> dict[str, list[dict[str, Any]]]:
