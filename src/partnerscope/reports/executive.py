@@ -226,7 +226,7 @@ def _scored(data: RunData, start: Any) -> int:
     cards = data.scorecards.table
     cards = cards.filter(pc.equal(cards["period_start"], start))
     if "scored" not in cards.column_names:
-        return cards.num_rows
+        return int(cards.num_rows)
     scored: int = pc.sum(cards["scored"].cast("int64")).as_py() or 0
     return scored
 
