@@ -204,7 +204,7 @@ def ingest(
     reports = []
     with warehouse.transaction():
         batch = _next_id(con)
-        lookups = _Lookups(con, config, root, batch)
+        lookups = LookupReader(con, config, root, batch)
         for source_name, path in pairs:
             label = f"{source_name}: {path.name}"
             if progress:
@@ -232,12 +232,13 @@ def ingest(
     return IngestReport(batch, tuple(reports), lookups.reads())
 
 
-class _Lookups:
+class LookupReader:
     """The ``[lookups]`` files of one ingest, each read once, when a source first needs it, and
-    recorded in the import ledger with its fingerprint."""
+    recorded in the import ledger with its fingerprint (``batch`` None: only read, as a profile
+    before loading does). :meth:`drop` removes their tables."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, config: Config, root: Path, batch: int
+        self, con: duckdb.DuckDBPyConnection, config: Config, root: Path, batch: int | None
     ) -> None:
         self.con, self.config, self.root, self.batch = con, config, root, batch
         self.read: dict[str, LookupTable] = {}
@@ -302,6 +303,8 @@ class _Lookups:
             )
             con.unregister(staged)
             parts.append(f"SELECT * FROM __lookup_part_{index}_{i}")
+            if self.batch is None:
+                continue
             import_id = _next_id(con)
             head = f"{import_id}, {lit(name)}, 'lookup', {lit(shown)}"
             for bad in data.malformed:
@@ -412,22 +415,7 @@ def _load_file(
     lookups: Mapping[str, LookupTable] | None = None,
 ) -> FileReport:
     table = TABLES[source.entity]
-    plan = Plan(
-        table=table,
-        source_name=source_name,
-        source=source,
-        file_columns=tuple(data.columns),
-        base_currency=config.workspace.base_currency,
-        reporting_timezone=config.workspace.timezone,
-        source_timezone=source.timezone or config.workspace.timezone,
-        null_values=source.null_values
-        if source.null_values is not None
-        else config.ingest.null_values,
-        typed_null_values=source.typed_null_values
-        if source.typed_null_values is not None
-        else config.ingest.typed_null_values,
-        lookups=lookups or {},
-    )
+    plan = make_plan(config, source_name, source, tuple(data.columns), lookups)
     _refuse_wrong_file(path, source_name, source, plan, data)
     _check_lookup_columns(source_name, plan)
     started = now_utc()
@@ -541,6 +529,33 @@ def display_path(path: Path, root: Path) -> str:
         return str(resolved.relative_to(root.resolve()))
     except ValueError:
         return str(resolved)
+
+
+def make_plan(
+    config: Config,
+    source_name: str,
+    source: SourceConfig,
+    file_columns: tuple[str, ...],
+    lookups: Mapping[str, LookupTable] | None = None,
+) -> Plan:
+    """The transformation of a file with ``file_columns`` of ``source``; ``lookups`` holds the
+    tables of the lookups it uses (:class:`LookupReader`)."""
+    return Plan(
+        table=TABLES[source.entity],
+        source_name=source_name,
+        source=source,
+        file_columns=file_columns,
+        base_currency=config.workspace.base_currency,
+        reporting_timezone=config.workspace.timezone,
+        source_timezone=source.timezone or config.workspace.timezone,
+        null_values=source.null_values
+        if source.null_values is not None
+        else config.ingest.null_values,
+        typed_null_values=source.typed_null_values
+        if source.typed_null_values is not None
+        else config.ingest.typed_null_values,
+        lookups=lookups or {},
+    )
 
 
 #: A null token that blanks more than this share of a text column's values is reported.
