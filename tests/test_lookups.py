@@ -343,3 +343,39 @@ def test_the_worked_example_is_what_its_script_writes(tmp_path):
         if path.is_file() and "state" not in path.parts:
             relative = path.relative_to(EXAMPLE)
             assert (tmp_path / relative).read_bytes() == path.read_bytes(), relative
+
+
+def test_lookup_files_are_read_with_their_own_format_options(workspace_factory):
+    """A lookup takes a source's file settings: here a semicolon-separated cp1252 file with a
+    title line, a malformed row (quarantined under the lookup, so that its rows add up) and a
+    null token."""
+    config = CONFIG.replace(
+        '[lookups.offices]\npath = "data/offices.csv"\n',
+        '[lookups.offices]\npath = "data/offices.csv"\nencoding = "cp1252"\ndelimiter = ";"\n'
+        'skip_rows = 1\nnull_values = ["(none)"]\n',
+    )
+    offices = (
+        "Offices export\n"
+        "officeCode;city;territory\n"
+        "1;San Francisco;NA\n"
+        "4;Zürich;EMEA\n"
+        "5;Tokyo;(none)\n"
+        "6;Oslo;EMEA;extra\n"
+    ).encode("cp1252")
+    ws = workspace_factory(config, {**FILES, "data/offices.csv": offices})
+    report = ws.ingest(["dealers"])
+    assert query(ws, "SELECT partner_id, region FROM partners ORDER BY 1") == [
+        ("103", "EMEA"),
+        ("112", "NA"),
+        ("114", None),  # office 5's territory is the null token
+        ("121", None),
+    ]
+    assert query(
+        ws,
+        "SELECT rows_in, loaded, quarantined, encoding, delimiter FROM _imports "
+        "WHERE source = 'offices'",
+    ) == [(4, 3, 1, "cp1252", ";")]
+    assert query(ws, "SELECT source, \"row\", rule FROM _quarantine WHERE source = 'offices'") == [
+        ("offices", 6, "malformed_row")
+    ]
+    assert report.lookups[1].lookup == "offices"
