@@ -82,7 +82,8 @@ def test_map_proposes_matches_formats_and_a_status_map(tmp_path):
     }
     assert columns["attribution"] == {"expr": "CASE WHEN \"Dealer\" IS NOT NULL THEN 'sourced' END"}
     # every other canonical column is named as having no match
-    for name in ("name", "product", "stage", "discount_amount", "mdf_activity_id", "updated_at"):
+    assert columns["stage"] == "status"  # in the source's own words
+    for name in ("name", "product", "discount_amount", "mdf_activity_id", "updated_at"):
         assert f"#   {name}: " in text
     assert "#   currency: " in text and "Left out: the workspace's base currency." in text
     assert "REQUIRED" not in text and result.stderr == ""

@@ -36,7 +36,7 @@ def profile(
     pairs = plan_files(ws.config, ws.root, [source], extra)
     paths = [p for _, p in pairs]
     result = before_ingest(
-        ws.config, source, paths, [display_path(p, ws.root) for p in paths], ws.words
+        ws.config, ws.root, source, paths, [display_path(p, ws.root) for p in paths], ws.words
     )
     shown = result.files[0] if len(result.files) == 1 else f"{len(result.files)} files"
     console.print(f"[bold]{escape(source)}[/] ({escape(shown)}), nothing loaded:")

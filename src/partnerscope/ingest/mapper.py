@@ -477,6 +477,9 @@ def _match(entity: str, table: Table, columns: list[FileColumn]) -> dict[str, Ma
     if entity == "opportunities" and "status" not in chosen and "stage" in chosen:
         # a stage column says the status too ("Closed Won")
         chosen["status"] = Match(table.column("status"), chosen["stage"].file_column, 0)
+    if entity == "opportunities" and "stage" not in chosen and "status" in chosen:
+        # and a status column in the source's own words ("On Hold") is its stage
+        chosen["stage"] = Match(table.column("stage"), chosen["status"].file_column, 0)
     return chosen
 
 

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from partnerscope.config import Config, SourceConfig
+from partnerscope.errors import DataFileError
 from partnerscope.ingest import dates
 from partnerscope.ingest.readers import read_file
-from partnerscope.ingest.transform import PROBLEMS, Plan, no_problems, quote, raw_name
+from partnerscope.ingest.transform import PROBLEMS, no_problems, quote, raw_name
 from partnerscope.schema import TABLES, Column, ColumnType, Table
 
 if TYPE_CHECKING:
@@ -312,12 +313,25 @@ def _date_hint(
 
 
 def before_ingest(
-    config: Config, source_name: str, files: Sequence[Path], shown: Sequence[str], words: Words
+    config: Config,
+    root: Path,
+    source_name: str,
+    files: Sequence[Path],
+    shown: Sequence[str],
+    words: Words,
 ) -> SourceProfile:
     """A source's files summed up as an ingest would read them, without loading anything: the
     rows that would load (checks against other tables aside), money per currency, and the
-    rows that would be quarantined by their first problem."""
+    rows that would be quarantined by their first problem. Its lookups are read, not
+    recorded."""
     import duckdb
+
+    from partnerscope.ingest.loader import (
+        LookupReader,
+        _check_lookup_columns,
+        _refuse_wrong_file,
+        make_plan,
+    )
 
     source = config.sources[source_name]
     table = TABLES[source.entity]
@@ -327,23 +341,23 @@ def before_ingest(
     failing_dates: dict[str, list[str]] = {}
     date_counts: dict[str, tuple[int, bool]] = {}
     try:
+        lookups = LookupReader(con, config, root, None)
+        used = {name: lookups.get(name, source_name) for name in source.lookups_used()}
         parts = []
         for i, path in enumerate(files):
             data = read_file(path, source)
-            plan = _plan(config, source_name, source, table, tuple(data.columns))
-            missing = plan.missing_file_columns()
-            if missing:
-                from partnerscope.errors import DataFileError
-
-                wanted = ", ".join(f"{src!r} (for {canonical})" for canonical, src in missing)
-                raise DataFileError(
-                    f"{shown[i]}: no column {wanted}; the file's columns are "
-                    f"{', '.join(repr(c) for c in data.columns[:30])}. Fix "
-                    f"sources.{source_name}.columns in partnerscope.toml."
-                )
+            plan = make_plan(config, source_name, source, tuple(data.columns), used)
+            _refuse_wrong_file(path, source_name, source, plan, data)
+            _check_lookup_columns(source_name, plan)
             con.register(f"__staged{i}", data.table)
-            con.execute(f"CREATE TEMP TABLE __lines{i} AS {plan.lines_sql(f'__staged{i}')}")
-            con.execute(f"CREATE TEMP TABLE __records{i} AS {plan.records_sql(f'__lines{i}')}")
+            try:
+                con.execute(f"CREATE TEMP TABLE __lines{i} AS {plan.lines_sql(f'__staged{i}')}")
+                con.execute(f"CREATE TEMP TABLE __records{i} AS {plan.records_sql(f'__lines{i}')}")
+            except duckdb.Error as exc:  # a user's expr that DuckDB cannot bind or run
+                raise DataFileError(
+                    f"{shown[i]}: the mapping of sources.{source_name} cannot be applied to this "
+                    f"file: {str(exc).splitlines()[0]}; check the expr and format settings"
+                ) from None
             rows += data.rows_in
             for _ in data.malformed:
                 key = ("malformed_row", "")
@@ -357,13 +371,9 @@ def before_ingest(
                 if col.type not in (ColumnType.DATE, ColumnType.TIMESTAMP):
                     continue
                 raw, value = quote(raw_name(col.name)), quote(col.name)
-                bad = con.execute(
-                    f"SELECT {raw} FROM __lines{i} WHERE {raw} IS NOT NULL AND {value} IS NULL "
-                    f"LIMIT {dates.SAMPLE}"
-                ).fetchall()
-                count = con.execute(
-                    f"SELECT count(*) FROM __lines{i} WHERE {raw} IS NOT NULL AND {value} IS NULL"
-                ).fetchall()[0][0]
+                failing = f"FROM __lines{i} WHERE {raw} IS NOT NULL AND {value} IS NULL"
+                bad = con.execute(f"SELECT {raw} {failing} LIMIT {dates.SAMPLE}").fetchall()
+                count = con.execute(f"SELECT count(*) {failing}").fetchall()[0][0]
                 failed, _ = date_counts.get(col.name, (0, False))
                 date_counts[col.name] = (failed + int(count), col.type is ColumnType.TIMESTAMP)
                 failing_dates.setdefault(col.name, []).extend(r[0] for r in bad)
@@ -394,22 +404,4 @@ def before_ingest(
         (*notes, *facts),
         tuple(warnings),
         totals,
-    )
-
-
-def _plan(
-    config: Config, source_name: str, source: SourceConfig, table: Table, columns: tuple[str, ...]
-) -> Plan:
-    """The plan an ingest makes for a file with these columns (as in loader._load_file)."""
-    return Plan(
-        table=table,
-        source_name=source_name,
-        source=source,
-        file_columns=columns,
-        base_currency=config.workspace.base_currency,
-        reporting_timezone=config.workspace.timezone,
-        source_timezone=source.timezone or config.workspace.timezone,
-        null_values=source.null_values
-        if source.null_values is not None
-        else config.ingest.null_values,
     )
