@@ -125,7 +125,10 @@ def test_profile_says_which_rows_would_be_quarantined_and_reads_the_date_format(
     )
     out = " ".join(run("-w", str(ws.root), "profile", "orders").stdout.split())
     assert "0 of 10 rows would load" in out
-    assert "10 would be quarantined: not timestamp in created_at" in out
+    assert (
+        "10 would be quarantined (not_timestamp), such as: created_at (from column 'orderDate') "
+        "is not a date and time"
+    ) in out
     assert (
         "created_at: 10 of 10 rows of sources.orders are not read as dates; values such as "
         "'3/13/2018' read as month/day/year: set date_format = \"%m/%d/%Y\" in "
@@ -157,7 +160,7 @@ def test_profile_reads_lookups_and_line_items_as_the_ingest_does(tmp_path):
     total = query_total(root)
     assert f"amount: {total} in total, on 44 of 44 rows" in before
     assert f"amount: {total} in total, on 44 of 44 rows" in after
-    assert "1 would be quarantined: not in lookup in amount" in before
+    assert "1 would be quarantined (not_in_lookup): orderNumber " in before
     assert (
         "status: lost 18, won 16, open 10" in before and "status: lost 18, won 16, open 10" in after
     )
@@ -178,3 +181,17 @@ def query_total(root) -> str:
         if r["orderNumber"] in orders
     )
     return f"${round(total):,}"
+
+
+def test_ingest_prints_the_warnings_of_each_file(tmp_path):
+    ws = make_workspace(
+        tmp_path / "ws",
+        PARTNERS_SOURCE + 'region = "region"\n',
+        {"data/partners.csv": "id,name,region\nP1,Acme,EMEA\nP2,Beta,NULL\nP3,Gamma,APAC\n"},
+    )
+    out = " ".join(run("-w", str(ws.root), "ingest").stdout.split())
+    assert (
+        "Warning: data/partners.csv: the null token 'NULL' blanked 1 of 3 values (33%) of "
+        "column 'region' (region)."
+    ) in out
+    assert "region: APAC 1, EMEA 1, (empty) 1" in out

@@ -68,7 +68,8 @@ def print_ingest_report(report: IngestReport, ws: Workspace | None = None) -> No
         console.print("  see why with `partnerscope quarantine`")
     for f in report.files:
         for warning in f.warnings:
-            console.print(f"[yellow]Warning:[/] {escape(f.file)}: {escape(warning)}")
+            # each names its file and column
+            console.print(f"[yellow]Warning:[/] {escape(warning)}")
     if ws is not None and report.files:
         print_profiles(ws, report)
 

@@ -21,7 +21,7 @@ from partnerscope.config import Config, SourceConfig
 from partnerscope.errors import DataFileError
 from partnerscope.ingest import dates
 from partnerscope.ingest.readers import read_file
-from partnerscope.ingest.transform import PROBLEMS, no_problems, quote, raw_name
+from partnerscope.ingest.transform import PROBLEMS, ROW, no_problems, quote, raw_name
 from partnerscope.schema import TABLES, Column, ColumnType, Table
 
 if TYPE_CHECKING:
@@ -337,7 +337,8 @@ def before_ingest(
     table = TABLES[source.entity]
     con = duckdb.connect()
     rows = 0
-    quarantined: dict[tuple[str, str], int] = {}
+    #: (rule, column) → (rows, the message of the first)
+    quarantined: dict[tuple[str, str], tuple[int, str]] = {}
     failing_dates: dict[str, list[str]] = {}
     date_counts: dict[str, tuple[int, bool]] = {}
     try:
@@ -359,14 +360,18 @@ def before_ingest(
                     f"file: {str(exc).splitlines()[0]}; check the expr and format settings"
                 ) from None
             rows += data.rows_in
-            for _ in data.malformed:
+            if data.malformed:
                 key = ("malformed_row", "")
-                quarantined[key] = quarantined.get(key, 0) + 1
-            for rule, column, count in con.execute(
-                f'SELECT {PROBLEMS}[1].rule, {PROBLEMS}[1]."column", count(*) FROM __records{i} '
-                f"WHERE NOT {no_problems()} GROUP BY ALL"
+                count = quarantined.get(key, (0, ""))[0] + len(data.malformed)
+                quarantined[key] = (count, "the row has another number of fields than the header")
+            for rule, column, message, count in con.execute(
+                f'SELECT {PROBLEMS}[1].rule, {PROBLEMS}[1]."column", '
+                f"min({PROBLEMS}[1].message ORDER BY {ROW}), count(*) FROM __records{i} "
+                f"WHERE NOT {no_problems()} GROUP BY 1, 2"
             ).fetchall():
-                quarantined[(rule, column)] = quarantined.get((rule, column), 0) + int(count)
+                key = (rule, column or "")
+                count = quarantined.get(key, (0, ""))[0] + int(count)
+                quarantined[key] = (count, quarantined.get(key, (0, message))[1])
             for col in table.columns:
                 if col.type not in (ColumnType.DATE, ColumnType.TIMESTAMP):
                     continue
@@ -388,9 +393,9 @@ def before_ingest(
     finally:
         con.close()
     notes = [f"{good:,} of {rows:,} rows would load"]
-    for (rule, column), count in sorted(quarantined.items(), key=lambda kv: -kv[1]):
-        where = f" in {column}" if column else ""
-        notes.append(f"{count:,} would be quarantined: {rule.replace('_', ' ')}{where}")
+    for (rule, _), (count, message) in sorted(quarantined.items(), key=lambda kv: -kv[1][0]):
+        such = "" if count == 1 else ", such as"
+        notes.append(f"{count:,} would be quarantined ({rule}){such}: {message}")
     for column, (failed, stamp) in date_counts.items():
         if failed and failed >= DATE_FAIL_SHARE * rows:
             hint = _date_hint(source_name, column, failed, rows, failing_dates[column], stamp)
