@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from partnerscope.cli.app import By, actor, app, console, state
+from partnerscope.cli.output import FormatOption, OutputFormat, show
 
 if TYPE_CHECKING:
     from partnerscope.operations.alert_work import AlertRef, AlertState
@@ -68,6 +69,7 @@ def alert_list(
         datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="The day to list as of (default: today)."),
     ] = None,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """The latest period's alerts of the latest run, with where their work stands."""
     from partnerscope import clock
@@ -121,7 +123,7 @@ def alert_list(
             escape(where),
             escape(found.owner or "—"),
         )
-    console.print(table)
+    show(table, fmt)
 
 
 @alert_app.command("ack")

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from partnerscope.cli.app import By, actor, app, console, state
+from partnerscope.cli.output import FormatOption, OutputFormat, show
 from partnerscope.errors import PartnerscopeError
 
 if TYPE_CHECKING:
@@ -326,6 +327,7 @@ def decisions_list(
     status: Annotated[
         str | None, typer.Option(help="Only draft, committed, stopped or closed.")
     ] = None,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Every decision with its status, owner and next review."""
     from partnerscope.decisions import cadence
@@ -359,7 +361,7 @@ def decisions_list(
             record.commit.option if record.commit else "—",
             nxt.label() if nxt else "—",
         )
-    console.print(table)
+    show(table, fmt)
 
 
 @decisions_app.command("show")
@@ -378,7 +380,9 @@ def decisions_show(ctx: typer.Context, decision_id: Id) -> None:
 
 
 @decisions_app.command("history")
-def decisions_history(ctx: typer.Context, decision_id: Id) -> None:
+def decisions_history(
+    ctx: typer.Context, decision_id: Id, fmt: FormatOption = OutputFormat.table
+) -> None:
     """Who changed what, and when."""
     service = _service(ctx)
     table = RichTable("version", "action", "by", "at (UTC)", "changed", title_justify="left")
@@ -392,7 +396,7 @@ def decisions_history(ctx: typer.Context, decision_id: Id) -> None:
             f"{change.changed_at:%Y-%m-%d %H:%M:%S}",
             escape(shown),
         )
-    console.print(table)
+    show(table, fmt)
 
 
 @decisions_app.command("due")

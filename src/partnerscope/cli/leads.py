@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from partnerscope.cli.app import By, UsageError, actor, app, console, err_console, state
+from partnerscope.cli.output import FormatOption, OutputFormat, note, show
 from partnerscope.clock import now_utc
 
 if TYPE_CHECKING:
@@ -140,6 +141,7 @@ def leads_list(
         typer.Option(help="Only assignments in this status (assigned, touched, breached, ...)."),
     ] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Assignments, newest first, each with the reason it went where it did."""
     from partnerscope.operations.routing.service import assignments
@@ -160,8 +162,8 @@ def leads_list(
             f"{a.sla_due_at:%Y-%m-%d %H:%M}" if a.sla_due_at else "",
             escape(a.explained()),
         )
-    console.print(table)
-    console.print(f"{len(found)} assignment(s) shown")
+    show(table, fmt)
+    note(fmt, f"{len(found)} assignment(s) shown")
 
 
 @leads_app.command("show")

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from partnerscope.cli.app import By, actor, app, console, state
+from partnerscope.cli.output import FormatOption, OutputFormat, note, show
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -81,6 +82,7 @@ def mdf_budgets(
     everyone: Annotated[
         bool, typer.Option("--all", help="Also list partners without a budget or spend.")
     ] = False,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Each partner's budget for a fiscal year and what is left of it.
 
@@ -122,12 +124,13 @@ def mdf_budgets(
             _money(w, b.imported_spend),
             _money(w, b.left),
         )
-    console.print(table)
+    show(table, fmt)
     total = sum((b.amount for b in found), ZERO)
     left = sum((b.left for b in found), ZERO)
-    console.print(
+    note(
+        fmt,
         f"{len(shown)} of {len(found)} partners listed; budgets {_money(w, total)}, "
-        f"left {_money(w, left)}"
+        f"left {_money(w, left)}",
     )
 
 
@@ -275,6 +278,7 @@ def mdf_list(
         typer.Option(help="Only requests in this state: requested, approved, rejected, ..."),
     ] = None,
     year: Annotated[str | None, typer.Option("--year", "-y", help="Only this fiscal year.")] = None,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """The MDF requests and where each stands."""
     from partnerscope.money import mdf
@@ -310,8 +314,8 @@ def mdf_list(
             _money(w, item.claimed_amount),
             _money(w, item.paid_amount),
         )
-    console.print(table)
-    console.print(f"{len(found)} request(s)")
+    show(table, fmt)
+    note(fmt, f"{len(found)} request(s)")
 
 
 @mdf_app.command("export-activities")
@@ -364,6 +368,7 @@ def mdf_returns(
     last: Annotated[
         str | None, typer.Option("--to", help="Last period (default: the first).")
     ] = None,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """MDF ROI and pipeline to spend against the targets, as the metrics define them."""
     from partnerscope.money import mdf
@@ -393,7 +398,7 @@ def mdf_returns(
         table.add_row(*head, *_return_row(w, row))
     pad = [""] * (len(keys[found.by.value]) - 1)
     table.add_row("all", *pad, *_return_row(w, found.total), style="bold")
-    console.print(table)
+    show(table, fmt)
 
 
 @mdf_app.command("reallocate")
@@ -413,6 +418,7 @@ def mdf_reallocate(
     explain: Annotated[
         bool, typer.Option("--explain", help="Print each partner's line in words.")
     ] = False,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Propose next year's budgets, moved toward the best measured returns.
 
@@ -445,10 +451,10 @@ def mdf_reallocate(
             w.of_metric("mdf_pipeline_ratio", line.pipeline_ratio),
             line.bound.value if line.bound else "",
         )
-    console.print(table)
+    show(table, fmt)
     if explain:
         for line in found.lines:
-            console.print(f"{line.partner_id}: {escape(line.explanation)}", soft_wrap=True)
+            note(fmt, f"{line.partner_id}: {escape(line.explanation)}", soft_wrap=True)
     if found.mix:
         mix = Table(
             "activity type",
@@ -466,8 +472,8 @@ def mdf_reallocate(
                 f"{_money(w, item.current)} ({w.share(item.current / found.total, digits=0)})",
                 f"{_money(w, item.proposed)} ({w.share(item.proposed / found.total, digits=0)})",
             )
-        console.print(mix)
-    console.print(escape(found.rule))
+        note(fmt, mix)
+    note(fmt, escape(found.rule))
     if out is not None:
         found.write_csv(out)
-        console.print(f"Proposal written to {escape(str(out))}")
+        note(fmt, f"Proposal written to {escape(str(out))}")

@@ -68,7 +68,15 @@ def show(
             out.print(table)
         else:
             width = Measurement.get(out, out.options.update(width=100_000), table).maximum
-            out.print(table, width=max(out.width, width), crop=False)
+            # Console.print(width=...) is capped at the console's own width: print through a
+            # console as wide as the table, on the same file, with the same colours
+            wide = Console(
+                file=out.file,
+                width=max(out.width, width),
+                highlight=False,
+                color_system=out.color_system,  # type: ignore[arg-type]
+            )
+            wide.print(table, crop=False)
         return
     headers, body = rows(table)
     if fmt is OutputFormat.csv:
@@ -78,3 +86,12 @@ def show(
         return
     records = [dict(zip(headers, row, strict=True)) for row in body]
     out.file.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+
+
+def note(fmt: OutputFormat, *objects: Any, **options: Any) -> None:
+    """A line printed beside a table (a total, a hint): on stdout under a table, on stderr
+    with csv/json, so that what is piped stays data a script parses."""
+    from partnerscope.cli.app import err_console
+
+    out = default_console if fmt is OutputFormat.table else err_console
+    out.print(*objects, **options)

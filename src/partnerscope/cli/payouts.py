@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from partnerscope.cli.app import By, actor, app, console, state
+from partnerscope.cli.output import FormatOption, OutputFormat, note, show
 
 if TYPE_CHECKING:
     from partnerscope.money.payouts import Ledger, Payouts
@@ -54,13 +55,14 @@ def payouts_show(
     ctx: typer.Context,
     quarter: Quarter,
     partner: Annotated[str | None, typer.Option(help="Only this partner's lines.")] = None,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """A ledger's lines, each explained (all partners' totals unless --partner)."""
     service = _service(ctx)
     ledger = service.ledger(quarter)
     words = service.workspace.words
     if partner is None:
-        _summary(ledger, words, _names(service, ledger), top=None)
+        _summary(ledger, words, _names(service, ledger), top=None, fmt=fmt)
         return
     name = _names(service, ledger).get(partner, partner)
     table = Table(
@@ -80,13 +82,13 @@ def payouts_show(
             words.money(line.amount, cents=True),
             escape(line.explanation),
         )
-    console.print(table)
+    show(table, fmt)
     total = sum(line.amount for line in mine)
-    console.print(f"{len(mine)} line(s), total {words.money(total, cents=True)} ({ledger.status})")
+    note(fmt, f"{len(mine)} line(s), total {words.money(total, cents=True)} ({ledger.status})")
 
 
 @payouts_app.command("list")
-def payouts_list(ctx: typer.Context) -> None:
+def payouts_list(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
     """Every ledger and where it stands."""
     table = Table("quarter", "status", "run", "computed", "approved", "paid", "reference")
     for ledger in _service(ctx).periods():
@@ -101,7 +103,7 @@ def payouts_list(ctx: typer.Context) -> None:
             f"{ledger.paid_at:%Y-%m-%d} {escape(ledger.paid_by or '')}" if ledger.paid_at else "",
             escape(ledger.payment_ref or ""),
         )
-    console.print(table)
+    show(table, fmt)
 
 
 @payouts_app.command("approve")
@@ -155,7 +157,13 @@ def _names(service: Payouts, ledger: Ledger) -> dict[str, str]:
     return {pid: data.partner_name(pid) for pid in ledger.partner_totals()}
 
 
-def _summary(ledger: Ledger, words: Words, names: dict[str, str], top: int | None = 15) -> None:
+def _summary(
+    ledger: Ledger,
+    words: Words,
+    names: dict[str, str],
+    top: int | None = 15,
+    fmt: OutputFormat = OutputFormat.table,
+) -> None:
     totals = sorted(ledger.partner_totals().items(), key=lambda item: -item[1])
     table = Table(
         "partner",
@@ -171,11 +179,12 @@ def _summary(ledger: Ledger, words: Words, names: dict[str, str], top: int | Non
         table.add_row(
             escape(name), f"[dim]{escape(pid)}[/]", str(counts[pid]), words.money(total, cents=True)
         )
-    console.print(table)
+    show(table, fmt)
     rules = Counter(words.rule(line.rule) for line in ledger.lines)
     adjustments = sum(1 for line in ledger.lines if line.kind == "adjustment")
-    console.print(
+    note(
+        fmt,
         f"{len(ledger.lines)} lines ({', '.join(f'{r} {n}' for r, n in sorted(rules.items()))}; "
         f"{adjustments} adjustment(s)), {len(totals)} partners, total "
-        f"{words.money(ledger.total, cents=True)}"
+        f"{words.money(ledger.total, cents=True)}",
     )

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from partnerscope.cli.app import By, actor, app, console, state
+from partnerscope.cli.output import FormatOption, OutputFormat, note, show
 
 if TYPE_CHECKING:
     from partnerscope.operations.registrations import Conflict, Registration
@@ -178,20 +179,24 @@ def registrations_list(
             help="Only those in this state: submitted, protected, rejected, won, expired."
         ),
     ] = None,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """The registrations and where each stands."""
     from partnerscope.operations import registrations
+    from partnerscope.warehouse import partner_names
 
     ws = state(ctx).workspace()
     words = ws.words
     found = registrations.registrations(ws, partner=partner, status=status)
+    names = partner_names(ws)
     table = Table(
         "#", "partner", "account", "domain", "country", "amount", "close", "status", "until"
     )
     for item in found:
+        name = names.get(item.partner_id)
         table.add_row(
             str(item.registration_id),
-            item.partner_id,
+            escape(f"{name} ({item.partner_id})" if name else item.partner_id),
             escape(item.account_name),
             item.domain or "—",
             item.country or "—",
@@ -200,8 +205,8 @@ def registrations_list(
             item.status.value,
             str(item.protected_until or "—"),
         )
-    console.print(table)
-    console.print(f"{len(found)} registration(s)")
+    show(table, fmt)
+    note(fmt, f"{len(found)} registration(s)")
 
 
 @registrations_app.command("show")

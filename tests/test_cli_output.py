@@ -1,0 +1,96 @@
+"""Listing commands print data a script can read: ``--format csv|json`` parses with the
+standard library, the lines beside a table go to stderr, and a piped table keeps every cell
+whole instead of cutting it to the 80 columns of a terminal.
+
+The workspace is the web tests' demo (tests/webtools.py: scale 0.1, seed 42, five users, the
+FY2026-Q3 ledger approved and FY2026-Q4's a draft, one paid MDF request each for P0001 and
+P0002, three deal registrations of the demo).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from typer.testing import CliRunner
+
+from partnerscope.cli import app
+from partnerscope.cli.app import console
+
+
+def out(world, *args):
+    result = CliRunner().invoke(app, ["-w", str(world.root), *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_payouts_list_as_json(web_world):
+    result = out(web_world, "payouts", "list", "--format", "json")
+    ledgers = json.loads(result.stdout)
+    assert [(ledger["quarter"], ledger["status"]) for ledger in ledgers] == [
+        ("FY2026-Q3", "approved"),
+        ("FY2026-Q4", "draft"),
+    ]
+    assert web_world.approved == "FY2026-Q3"
+    assert ledgers[0]["approved"].endswith(" test") and ledgers[1]["approved"] == ""
+    assert set(ledgers[0]) == {
+        "quarter",
+        "status",
+        "run",
+        "computed",
+        "approved",
+        "paid",
+        "reference",
+    }
+
+
+def test_a_ledgers_lines_as_json_with_the_total_on_stderr(web_world):
+    result = out(web_world, "payouts", "show", "FY2026-Q4", "--partner", "P0001", "--format", "json")
+    lines = json.loads(result.stdout)  # nothing but the JSON on stdout
+    assert [(line["rule"], line["amount"]) for line in lines] == [
+        ("New-customer bonus", "$1,000.00"),
+        ("Satisfaction bonus", "$500.00"),
+    ]
+    assert lines[0]["why"] == "1 new customer(s) × 1,000.00"
+    assert "2 line(s), total $1,500.00 (draft)" in result.stderr
+
+
+def test_users_list_as_csv(web_world):
+    rows = list(csv.reader(io.StringIO(out(web_world, "users", "list", "--format", "csv").stdout)))
+    assert rows[0] == ["user", "role", "partners", "API tokens"]
+    assert sorted(rows[1:]) == [
+        ["ada", "admin", "all", "0"],
+        ["ana", "analyst", "all", "0"],
+        ["fin", "finance", "all", "0"],
+        ["max", "partner_manager", "P0003, managed by Marco Rossi", "0"],
+        ["pat", "partner_user", "P0001", "0"],
+    ]
+
+
+def test_mdf_requests_as_csv(web_world):
+    result = out(web_world, "mdf", "list", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["partner"], r["name"], r["status"]) for r in rows] == [
+        ("Lumen Bridge Partners GmbH P0001", "P0001 roadshow", "paid"),
+        ("Titan Cloud Solutions Inc. P0002", "P0002 roadshow", "paid"),
+    ]
+    assert [(r["requested"], r["approved"], r["claimed"], r["paid"]) for r in rows] == [
+        ("$900.00", "$900.00", "$800.00", "$800.00")
+    ] * 2
+    assert "2 request(s)" in result.stderr and "request(s)" not in result.stdout
+
+
+def test_a_piped_table_keeps_long_names_whole(web_world, monkeypatch):
+    """CliRunner's output is no terminal, as a pipe: the table is printed at its own width."""
+    monkeypatch.setattr(console, "width", 80)
+    result = out(web_world, "registrations", "list")
+    assert "│ Granite Cloud Solutions GmbH (P0007) │ Müller Logistik GmbH " in result.stdout
+    assert "mueller-logistik.de" in result.stdout and "…" not in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) > 80
+    rows = json.loads(out(web_world, "registrations", "list", "--format", "json").stdout)
+    assert [(r["#"], r["account"], r["status"]) for r in rows][:3] == [
+        ("1", "Müller Logistik GmbH", "protected"),
+        ("2", "Mueller Logistik", "submitted"),
+        ("3", "Brightwave Media Ltd", "submitted"),
+    ]
