@@ -379,3 +379,25 @@ def test_lookup_files_are_read_with_their_own_format_options(workspace_factory):
         ("offices", 6, "malformed_row")
     ]
     assert report.lookups[1].lookup == "offices"
+
+
+def test_a_file_an_expr_reads_is_found_from_the_workspace(workspace_factory, tmp_path, monkeypatch):
+    """The issue's workaround, a subquery over read_csv in an expr, no longer depends on the
+    shell's folder (a lookup is still the way that fingerprints the file)."""
+    config = CONFIG.replace(
+        'partner_manager = { lookup = "reps", key = "salesRepEmployeeNumber", '
+        'column = "lastName" }',
+        "partner_manager = { expr = \"(SELECT e.lastName FROM read_csv('data/employees.csv', "
+        'all_varchar = true) e WHERE e.employeeNumber = salesRepEmployeeNumber)" }',
+    )
+    ws = workspace_factory(config, FILES)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    ws.ingest(["dealers"])
+    assert query(ws, "SELECT partner_id, partner_manager FROM partners ORDER BY 1") == [
+        ("103", "Hernandez"),
+        ("112", "Murphy"),
+        ("114", "Nishi"),
+        ("121", None),
+    ]

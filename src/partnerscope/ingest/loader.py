@@ -202,34 +202,40 @@ def ingest(
             progress(text, done, total)
 
     reports = []
-    with warehouse.transaction():
-        batch = _next_id(con)
-        lookups = LookupReader(con, config, root, batch)
-        for source_name, path in pairs:
-            label = f"{source_name}: {path.name}"
-            if progress:
-                progress(f"{label}: reading", done, total)
-            source = declared[source_name]
-            used = {name: lookups.get(name, source_name) for name in source.lookups_used()}
-            data = read_file(path, source)
-            step(f"{label}: validating {data.rows_in:,} rows")
-            reports.append(
-                _load_file(
-                    con,
-                    config,
-                    root,
-                    source_name,
-                    source,
-                    path,
-                    data,
-                    batch,
-                    step,
-                    complete=source_name in complete,
-                    lookups=used,
+    # a file an expr reads itself (read_csv('data/x.csv')) is found from the workspace folder,
+    # not from the shell's; a [lookups] entry is the way that also fingerprints it
+    con.execute(f"SET file_search_path = {lit(str(root.resolve()))}")
+    try:
+        with warehouse.transaction():
+            batch = _next_id(con)
+            lookups = LookupReader(con, config, root, batch)
+            for source_name, path in pairs:
+                label = f"{source_name}: {path.name}"
+                if progress:
+                    progress(f"{label}: reading", done, total)
+                source = declared[source_name]
+                used = {name: lookups.get(name, source_name) for name in source.lookups_used()}
+                data = read_file(path, source)
+                step(f"{label}: validating {data.rows_in:,} rows")
+                reports.append(
+                    _load_file(
+                        con,
+                        config,
+                        root,
+                        source_name,
+                        source,
+                        path,
+                        data,
+                        batch,
+                        step,
+                        complete=source_name in complete,
+                        lookups=used,
+                    )
                 )
-            )
-        lookups.drop()
-    return IngestReport(batch, tuple(reports), lookups.reads())
+            lookups.drop()
+        return IngestReport(batch, tuple(reports), lookups.reads())
+    finally:
+        con.execute("RESET file_search_path")
 
 
 class LookupReader:
