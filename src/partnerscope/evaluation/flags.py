@@ -103,7 +103,12 @@ def _below_quota(
     words: Words,
 ) -> list[_Found]:
     panel = rows.panel
-    months = monthly.rows_of(monthly.latest)
+    # the run counts back from the last month of the period judged: a run as of a day inside
+    # a quarter has finished months of the next quarter, which that quarter judges when it ends
+    last = _last_month(panel, monthly)
+    if last < 0:
+        return []
+    months = monthly.rows_of(last)
     row_of = dict(zip(panel.partner[latest].tolist(), latest.tolist(), strict=True))
     target = np.array([row_of.get(p, -1) for p in monthly.partner[months]], dtype=np.int64)
     code = np.where(target >= 0, rows.code[np.maximum(target, 0)], -1)[:, None]
@@ -124,7 +129,7 @@ def _below_quota(
     hit = (window < criteria.below_quota).all(axis=1) & (target >= 0)
     months, target, code = months[hit], target[hit], code[hit]
     # the whole run, for the evidence: how long it has lasted is what a manager asks first
-    history, borrowed = attainment(walk.lookback(months, monthly.latest))
+    history, borrowed = attainment(walk.lookback(months, last))
     below = history < criteria.below_quota
     run = np.where(below.all(axis=1), below.shape[1], np.argmin(below, axis=1))
     found = []
@@ -132,7 +137,7 @@ def _below_quota(
         # a borrowed value is listed once, under its period's label
         listed: dict[str, float] = {}
         for k in range(int(run[i]) - 1, -1, -1):
-            j = monthly.latest - k
+            j = last - k
             label = panel.labels[period_of[j]] if borrowed[i, k] else monthly.labels[j]
             listed[label] = float(history[i, k])
         items = list(listed.items())
@@ -154,6 +159,17 @@ def _below_quota(
             )
         )
     return found
+
+
+def _last_month(panel: Panel, monthly: Panel) -> int:
+    """Index in ``monthly`` of the last month of the panel's latest period, or -1."""
+    if not panel.periods or not monthly.periods:
+        return -1
+    start = np.datetime64(panel.periods[panel.latest], "M")
+    last = start + np.timedelta64(12 // PERIODS_PER_YEAR[panel.grain] - 1, "M")
+    months = np.array(monthly.periods, dtype="datetime64[M]")
+    at = np.flatnonzero(months == last)
+    return int(at[0]) if len(at) else -1
 
 
 def _covering(panel: Panel, monthly: Panel) -> IntArray:
