@@ -3,6 +3,7 @@ validates and loads as it is (issue 26, "Also: a mapping assistant")."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import tomllib
 from datetime import date
@@ -148,44 +149,54 @@ def test_a_required_column_without_match_is_marked_and_said(tmp_path):
 
 
 def test_on_the_demo_files_the_proposal_loads_what_the_demo_mapping_loads(tmp_path):
-    """Mapped by the assistant alone, the demo's FX rates, partner workbook and Salesforce
-    opportunity report load the very rows its hand-written mapping (with a preset) loads."""
+    """Mapped by the assistant alone, every one of the demo's twelve exports (CSV, a UTF-16
+    CSV with semicolons, an XLSX workbook, Parquet; US and German dates; a Salesforce report)
+    validates and loads the very rows the demo's hand-written mapping (with a preset) loads,
+    but for what a file cannot say: the time zone of the survey tool's times, and that the
+    demo counts a "Trade Show Booth" as other where the assistant proposes event."""
     from partnerscope.demo import generate_demo
+    from partnerscope.schema import TABLES
 
     demo_root = tmp_path / "demo"
     generate_demo(demo_root, scale=0.02, seed=42)
-    names = {
+    files = {
         "fx_rates": "fx_rates.csv",
         "partners": "partners.xlsx",
+        "accounts": "accounts.csv",
         "opportunities": "opportunities.csv",
+        "leads": "leads.parquet",
+        "mdf_activities": "mdf_activities.csv",
+        "certifications": "certifications.csv",
+        "certification_requirements": "certification_requirements.csv",
+        "compliance_checks": "compliance_checks.csv",
+        "surveys": "surveys.csv",
+        "targets": "quotas.csv",
+        "partner_costs": "partner_costs.csv",
     }
     run("init", str(tmp_path / "mine"))
     mine = tmp_path / "mine"
-    for entity, file in names.items():
+    for entity, file in files.items():
         shutil.copy(demo_root / "data" / file, mine / "data" / file)
-        proposal = run("-w", str(mine), "map", str(mine / "data" / file), "--entity", entity)
-        assert "REQUIRED" not in proposal.stdout
+        proposal = run("-w", str(mine), "map", f"data/{file}", "--entity", entity)
+        assert "REQUIRED" not in proposal.stdout and proposal.stderr == ""
         with (mine / "partnerscope.toml").open("a", encoding="utf-8") as fh:
             fh.write("\n" + proposal.stdout)
     run("-w", str(mine), "validate")
-    run("-w", str(mine), "ingest")
+    out = " ".join(run("-w", str(mine), "ingest").stdout.split())
+    assert re.search(r"rows in = loaded \+ quarantined: ([\d,]+) = \1 \+ 0", out), out
     (demo_root / "state").mkdir(exist_ok=True)
-    Workspace.open(demo_root).ingest(list(names))
-    for table, key in (
-        ("fx_rates", "currency, rate_date"),
-        ("partners", "partner_id"),
-        ("opportunities", "opportunity_id"),
-    ):
-        sql = f"SELECT * EXCLUDE (_import_id) FROM {table} ORDER BY {key}"
+    Workspace.open(demo_root).ingest()
+    unknowable = {"surveys": "responded_at", "mdf_activities": "activity_type"}
+    for table in TABLES:
+        skip = ", ".join(["_import_id", *[c for t, c in unknowable.items() if t == table]])
+        sql = f"SELECT * EXCLUDE ({skip}) FROM {table} ORDER BY {', '.join(TABLES[table].key)}"
         theirs = query(Workspace(demo_root), sql)
-        assert len(theirs) > 30
+        assert len(theirs) > 10, table
         assert query(Workspace(mine), sql) == theirs, table
 
 
 def test_the_worked_example_of_docs_mapping_is_what_the_commands_print(tmp_path):
     """docs/mapping.md quotes `map` and `profile` on its two files: the quotes stay true."""
-    import re
-
     page = (Path(__file__).parents[1] / "docs" / "mapping.md").read_text(encoding="utf-8")
     dealers, orders = re.findall(r"```csv\n(.*?)```", page, re.S)[:2]
     ws = make_workspace(

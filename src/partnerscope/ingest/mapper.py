@@ -75,6 +75,29 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "product": ("product line", "product family", "product name", "product category"),
     "country": ("country code", "nation"),
+    "program_tier": ("tier", "program tier", "partner tier", "level"),
+    "passed": ("result", "pass", "outcome", "passed check"),
+    "kind": ("survey type", "type", "kind", "survey kind"),
+    "score": ("rating", "nps", "csat", "score value"),
+    "period_start": (
+        "quarter start",
+        "month start",
+        "year start",
+        "period",
+        "start date",
+        "quarter",
+        "month",
+        "period start date",
+        "fiscal period",
+    ),
+    "incurred_at": ("date", "cost date", "incurred on", "booked on", "expense date"),
+    "estimated_value": ("est value", "estimated value", "value", "estimated amount"),
+    "check_type": ("check type", "audit type", "type", "check"),
+    "notes": ("findings", "comment", "comments", "remarks", "note"),
+    "certification": ("certification name", "certificate", "course", "exam"),
+    "category": ("cost category", "cost type", "type"),
+    "person_id": ("person", "user id", "contact id", "employee id", "person number"),
+    "quota": ("target", "quota amount", "revenue target"),
 }
 
 #: other names of a canonical column in one entity
@@ -249,11 +272,12 @@ def _names(entity: str, col: Column) -> tuple[str, ...]:
     "partner id", "partner"; ``closed_at`` → "closed at", "closed date") and synonyms."""
     own = col.name.replace("_", " ")
     stems = [own]
-    if col.name.endswith("_id"):
-        stems.append(own[: -len(" id")] + " id")
     if col.name.endswith("_at"):
         stem = own[: -len(" at")]
-        stems += [f"{stem} date", f"{stem} time", f"{stem} ts"]
+        stems += [f"{stem} date", f"{stem} time", f"{stem} ts", f"{stem} on"]
+        if stem.endswith("ed"):  # "issued" → "issue date", "checked" → "check date"
+            base = stem[:-1] if stem.endswith("ued") else stem[:-2]
+            stems += [f"{base} date", f"{base} time"]
     return (
         *stems,
         *_ENTITY_SYNONYMS.get(entity, {}).get(col.name, ()),
@@ -523,6 +547,21 @@ def _write(
         f"[sources.{_key(name)}]",
     ]
     out += [f"{k} = {_toml(str(v))}" for k, v in settings.items()]
+    naive = [
+        m.file_column.name
+        for m in matches.values()
+        if m.column.type is ColumnType.TIMESTAMP
+        and any(
+            re.search(r"\d:\d\d", v) and not re.search(r"(Z|[+-]\d\d:?\d\d)$", v)
+            for v in m.file_column.values[:50]
+        )
+    ]
+    if naive:
+        out.append(
+            f"# {', '.join(sorted(set(naive)))}: times without a UTC offset are read in the "
+            "workspace's time zone; if the export was made in another, set it here:"
+        )
+        out.append('# timezone = "Europe/Berlin"')
     out += ["", f"[sources.{_key(name)}.columns]"]
     tables: list[str] = []  # sub-tables, after the inline mappings
     unmatched: list[str] = []
@@ -530,6 +569,10 @@ def _write(
     status_map: dict[str, str] = {}
     for col in table.columns:
         match = matches.get(col.name)
+        derived = _derived(entity, col, matches) if match is None else None
+        if derived is not None:
+            out += derived
+            continue
         if col.name == "attribution" and entity == "opportunities" and "partner_id" in matches:
             partner = _ident(matches["partner_id"].file_column.name)
             given = (
@@ -555,6 +598,10 @@ def _write(
         how = "by name" if match.score else f"from the stage column {fc.name!r}"
         if col.allowed and not (entity == "opportunities" and col.name == "status"):
             tables += _allowed_block(name, col, fc)
+            continue
+        if col.type is ColumnType.BOOLEAN and (truth := _boolean_map(fc.distinct)):
+            pairs = ", ".join(f"{_toml(k)} = {_toml(v)}" for k, v in truth.items())
+            out.append(f"{col.name} = {{ column = {_toml(fc.name)}, map = {{ {pairs} }} }}")
             continue
         if entity == "opportunities" and col.name == "status":
             values = fc.distinct
@@ -624,6 +671,50 @@ def _write(
         missing,
         out,
     )
+
+
+_TRUE = ("true", "t", "yes", "y", "1", "x", "won", "closed won")
+_FALSE = ("false", "f", "no", "n", "0")
+_TRUE_WORDS = ("pass", "ok", "success", "complete", "compliant", "approved", "converted")
+_FALSE_WORDS = ("fail", "not", "non", "reject", "open", "pending")
+
+
+def _boolean_map(values: Sequence[str]) -> dict[str, str]:
+    """A map for a true/false column whose values an ingest does not read as such
+    ("Pass"/"Fail"); empty when it reads them all (yes/no, Y/N, true/false, 1/0)."""
+    if all(v.lower() in _TRUE + _FALSE for v in values):
+        return {}
+    truth = {}
+    for v in values:
+        text = words_of(v)
+        if text in _TRUE or any(text.startswith(w) for w in _TRUE_WORDS):
+            truth[v] = "true"
+        elif text in _FALSE or any(text.startswith(w) for w in _FALSE_WORDS):
+            truth[v] = "false"
+    return truth
+
+
+def _derived(entity: str, col: Column, matches: dict[str, Match]) -> list[str] | None:
+    """Lines for a column no file column holds but another matched column says: the scale of
+    a survey's NPS responses, the grain of quotas by month or year."""
+    if entity == "surveys" and col.name in ("scale_min", "scale_max") and "kind" in matches:
+        kind = matches["kind"].file_column
+        if any(v.lower() == "nps" for v in kind.distinct):
+            nps, other = ("0", "1") if col.name == "scale_min" else ("10", "5")
+            expr = f"CASE WHEN lower({_ident(kind.name)}) = 'nps' THEN '{nps}' ELSE '{other}' END"
+            return [
+                f"# {col.name}: NPS is answered 0-10, the other kind 1-5: change it to your scale",
+                f"{col.name} = {{ expr = {_toml(expr)} }}",
+            ]
+    if entity == "targets" and col.name == "grain" and "period_start" in matches:
+        header = matches["period_start"].file_column.words.split()
+        grain = next((g for g in ("month", "year") if g in header), None)
+        if grain is not None:
+            return [
+                f"# grain: {matches['period_start'].file_column.name!r} starts a {grain}",
+                f'grain = {{ constant = "{grain}" }}',
+            ]
+    return None
 
 
 def _unmatched(col: Column) -> str:
