@@ -166,12 +166,12 @@ def test_every_file_read_is_in_the_ledger_and_a_reingest_changes_nothing(shop):
         "SELECT source, entity, file, rows_in, loaded, quarantined FROM _imports "
         f"WHERE batch_id = {first.batch_id} ORDER BY import_id",
     )
-    # each lookup is read once, before the first source that needs it
+    # each lookup is read once, before the sources
     assert ledger == [
         ("reps", "lookup", "data/employees.csv", 3, 3, 0),
         ("offices", "lookup", "data/offices.csv", 3, 3, 0),
-        ("dealers", "partners", "data/customers.csv", 5, 4, 1),
         ("order_lines", "lookup", "data/orderdetails.csv", 8, 8, 0),
+        ("dealers", "partners", "data/customers.csv", 5, 4, 1),
         ("orders", "opportunities", "data/orders.csv", 5, 4, 1),
     ]
     assert [(r.lookup, r.file, r.rows, r.used_by) for r in first.lookups] == [
@@ -241,13 +241,19 @@ def test_unknown_lookups_and_columns_are_config_problems(tmp_path, workspace_fac
         "order_lines; did you mean 'order_lines'? A line file is declared as [lookups.lines] "
         "with its path",
     ]
-    ws = workspace_factory(CONFIG.replace('column = "territory"', 'column = "teritory"'), FILES)
+    wrong = CONFIG.replace('column = "territory"', 'column = "teritory"')
+    wrong = wrong.replace('expr = "quantityOrdered * priceEach"', 'column = "price"')
+    ws = workspace_factory(wrong, FILES)
     with pytest.raises(ConfigError) as caught:
         ws.ingest()
+    # both sources' problems at once, before anything loads
     assert caught.value.problems == [
         "sources.dealers.columns.region: offices (data/offices.csv) has no column 'teritory'; "
-        "did you mean 'territory'? Its columns are 'officeCode', 'city', 'territory'"
+        "did you mean 'territory'? Its columns are 'officeCode', 'city', 'territory'",
+        "sources.orders.columns.amount: order_lines (data/orderdetails.csv) has no column "
+        "'price'; did you mean 'priceEach'? Its columns are 'orderNumber', 'productCode', 'quantityOrdered', 'priceEach'",
     ]
+    assert query(ws, "SELECT count(*) FROM _imports") == [(0,)]
 
 
 def test_a_lookup_mapping_needs_its_parts(tmp_path):

@@ -209,6 +209,18 @@ def ingest(
         with warehouse.transaction():
             batch = _next_id(con)
             lookups = LookupReader(con, config, root, batch)
+            # every column a mapping names in a lookup, checked before anything loads
+            problems = [
+                problem
+                for name in dict.fromkeys(n for n, _ in pairs)
+                for problem in lookup_column_problems(
+                    name,
+                    declared[name],
+                    {k: lookups.get(k, name) for k in declared[name].lookups_used()},
+                )
+            ]
+            if problems:
+                raise ConfigError(CONFIG_FILE, problems)
             for source_name, path in pairs:
                 label = f"{source_name}: {path.name}"
                 if progress:
@@ -423,7 +435,6 @@ def _load_file(
     table = TABLES[source.entity]
     plan = make_plan(config, source_name, source, tuple(data.columns), lookups)
     _refuse_wrong_file(path, source_name, source, plan, data)
-    _check_lookup_columns(source_name, plan)
     started = now_utc()
     import_id = _next_id(con)
     shown = display_path(path, root)
@@ -606,27 +617,38 @@ def _null_token_warnings(con: duckdb.DuckDBPyConnection, plan: Plan, shown: str)
     return warnings
 
 
-def _check_lookup_columns(source_name: str, plan: Plan) -> None:
-    """Every column of a lookup or line file a mapping names exists, or one ConfigError lists
-    each that does not."""
+def lookup_column_problems(
+    source_name: str, source: SourceConfig, lookups: Mapping[str, LookupTable]
+) -> list[str]:
+    """A sentence for each column of a lookup or line file that a mapping of ``source`` names
+    and the file does not have."""
     problems = []
-    for name, mapping in plan.mappings().items():
+    for name, value in source.columns.items():
+        if isinstance(value, str):
+            continue
         where = f"sources.{source_name}.columns.{name}"
         wanted: list[tuple[str, str]] = []  # (lookup, column)
-        if mapping.aggregate is not None and mapping.source is not None:
-            assert isinstance(mapping.key, str)
-            wanted.append((mapping.source, mapping.key))
-            if mapping.column is not None:
-                wanted.append((mapping.source, mapping.column))
-        wanted.extend((hop.lookup, hop.column) for hop in mapping.lookup_chain())
+        if value.aggregate is not None and value.source is not None:
+            assert isinstance(value.key, str)
+            wanted.append((value.source, value.key))
+            if value.column is not None:
+                wanted.append((value.source, value.column))
+        wanted.extend((hop.lookup, hop.column) for hop in value.lookup_chain())
         for lookup_name, column in wanted:
-            table = plan.lookups[lookup_name]
+            table = lookups[lookup_name]
             if column not in table.columns:
                 problems.append(
                     f"{where}: {lookup_name} ({table.files}) has no column {column!r}"
                     f"{then(did_you_mean(column, table.columns))}Its columns are "
                     f"{', '.join(map(repr, table.columns[:30]))}"
                 )
+    return problems
+
+
+def _check_lookup_columns(source_name: str, plan: Plan) -> None:
+    """Raise one ConfigError listing each lookup column ``plan``'s mappings name and its lookup
+    files do not have (see :func:`lookup_column_problems`)."""
+    problems = lookup_column_problems(source_name, plan.source, plan.lookups)
     if problems:
         raise ConfigError(CONFIG_FILE, problems)
 
