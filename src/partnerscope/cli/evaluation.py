@@ -293,9 +293,15 @@ def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
     with console.status("re-evaluating the run"):
         result = what_if(ws, path, run)
     if path is not None:
+        # another grain judges another period: say which one each side is
+        where = (
+            f"in {result.period}"
+            if result.period == result.period_before
+            else f"judging {result.period} instead of {result.period_before}"
+        )
         console.print(
-            f"Under {escape(str(path))}: {len(result.changes)} tier placement(s) change in "
-            f"{result.period} (run {result.run.run_id}, {result.partners} partners)."
+            f"Under {escape(str(path))}: {len(result.changes)} tier placement(s) change "
+            f"{where} (run {result.run.run_id}, {result.partners} partners)."
         )
         if result.changes:
             names = _names(ws)
@@ -312,8 +318,8 @@ def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
                 table.add_row(
                     _partner(names, c.partner_id),
                     c.ruleset.capitalize(),
-                    escape(c.before),
-                    escape(c.after),
+                    escape(c.before or "not a member then"),
+                    escape(c.after or "not a member then"),
                     _score(words, c.score_before),
                     _score(words, c.score_after),
                 )

@@ -1,5 +1,12 @@
 """What if the weights or tier thresholds were different: re-evaluate a stored run under other
-settings, and count how many tier placements flip when each weight moves ±10 %."""
+settings, and count how many tier placements flip when each weight moves ±10 %.
+
+A what-if is the evaluation a run would make with the same settings: the [scorecard] and
+[tiers] sections only read a run's metric values (they are no part of ``metrics_hash``), so
+evaluating the run's stored values under them is what ``partnerscope run`` would do. Its
+placements are matched partner by partner, in the latest period of each evaluation's own
+grain: another ``grain`` judges another period (the latest finished month or year).
+"""
 
 from __future__ import annotations
 
@@ -26,12 +33,19 @@ WHAT_IF_SECTIONS = ("scorecard", "tiers")
 
 @dataclass(frozen=True)
 class Change:
+    """A partner's placement by one rule set now and under the what-if settings; None where
+    the partner has no row in that evaluation's latest period (it was not a member then)."""
+
     partner_id: str
     ruleset: str
-    before: str
-    after: str
+    before: str | None
+    after: str | None
     score_before: float | None
     score_after: float | None
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
 
 
 @dataclass(frozen=True)
@@ -46,10 +60,19 @@ class Sensitivity:
 @dataclass(frozen=True)
 class WhatIf:
     run: RunManifest
+    #: the latest period judged under the what-if settings (of their grain)
     period: str
-    changes: list[Change]
+    #: the latest period judged now (of the workspace's grain)
+    period_before: str
+    #: every partner and rule set of either latest period, changed or not
+    outcomes: list[Change]
     sensitivity: list[Sensitivity]
+    #: partners in the latest period under the what-if settings
     partners: int
+
+    @property
+    def changes(self) -> list[Change]:
+        return [c for c in self.outcomes if c.changed]
 
 
 def load_overrides(config: Config, path: Path) -> Config:
@@ -96,8 +119,9 @@ def _merge(base: Any, override: Any) -> Any:
 
 
 def what_if(workspace: Workspace, path: Path | None, run_id: int | None = None) -> WhatIf:
-    """Tier changes in the latest period under the settings of ``path`` (None: the
-    workspace's own), and the sensitivity of the performance tiers to each weight."""
+    """Each partner's tier in the run's latest period as stored and under the settings of
+    ``path`` (None: the workspace's own), and the sensitivity of the performance tiers to
+    each weight."""
     from partnerscope.evaluation import tiers
     from partnerscope.evaluation.scorecard import score
     from partnerscope.runs import get_run, read_memberships, read_results
@@ -107,16 +131,15 @@ def what_if(workspace: Workspace, path: Path | None, run_id: int | None = None) 
     memberships = read_memberships(workspace, run.run_id)
     config = workspace.config
     catalog = workspace.catalog
-    baseline = evaluate(config, catalog, results, memberships, run_id=run.run_id)
     other = config if path is None else load_overrides(config, path)
-    changed = (
-        baseline
-        if path is None
-        else evaluate(other, catalog, results, memberships, run_id=run.run_id)
-    )
-    panel = baseline.panel
-    latest = np.flatnonzero(panel.period == panel.latest)
-    changes = _changes(baseline, changed, latest)
+    # what `partnerscope run` would make of the run's metric values under these settings
+    changed = evaluate(other, catalog, results, memberships, run_id=run.run_id)
+    period_before, stored = _stored(workspace, run)
+    # each evaluation's own latest period: another grain judges another period, and its
+    # partners sit in other rows
+    panel = changed.panel
+    latest = panel.rows_of(panel.latest)
+    outcomes = _outcomes(stored, _placed(changed))
     sensitivity = []
     weights = other.scorecard.weights
     performance = other.tiers.performance
@@ -134,27 +157,78 @@ def what_if(workspace: Workspace, path: Path | None, run_id: int | None = None) 
         sensitivity.append(Sensitivity(metric, weight, flips[0], flips[1]))
     return WhatIf(
         run=run,
-        period=panel.labels[panel.latest],
-        changes=changes,
+        period=_label(changed),
+        period_before=period_before,
+        outcomes=outcomes,
         sensitivity=sensitivity,
         partners=len(latest),
     )
 
 
-def _changes(before: Evaluation, after: Evaluation, rows: Any) -> list[Change]:
+def _label(evaluation: Evaluation) -> str:
+    panel = evaluation.panel
+    return panel.labels[panel.latest] if panel.periods else "—"
+
+
+#: each partner's tier by rule set and score, in one period
+Placed = dict[tuple[str, str], tuple[str, float | None]]
+
+
+def _placed(evaluation: Evaluation) -> Placed:
+    """Each partner's tier and score in the evaluation's latest period."""
+    panel = evaluation.panel
+    out: Placed = {}
+    if not panel.periods:
+        return out
+    for ruleset in RULESETS:
+        placements = evaluation.tiers[ruleset]
+        for row in panel.rows_of(panel.latest):
+            score = evaluation.cards.score[row]
+            out[str(panel.partner[row]), ruleset] = (
+                placements.level_names[placements.effective[row]],
+                None if np.isnan(score) else float(score),
+            )
+    return out
+
+
+def _stored(workspace: Workspace, run: RunManifest) -> tuple[str, Placed]:
+    """The run's own placements and scores in its latest period, as `partnerscope tiers` shows
+    them: the run may have been evaluated under other settings than the workspace's now."""
+    import pyarrow.compute as pc
+
+    from partnerscope.evaluation.pipeline import SCORECARDS, TIERS
+    from partnerscope.evaluation.view import read
+
+    tiers = read(workspace, run, TIERS)
+    if tiers.num_rows == 0:
+        return "—", {}
+    cards = read(workspace, run, SCORECARDS)
+    latest = pc.max(tiers["period_start"])
+    rows = tiers.filter(pc.equal(tiers["period_start"], latest)).to_pylist()
+    cards = cards.filter(pc.equal(cards["period_start"], latest))
+    scores = dict(zip(cards["partner_id"].to_pylist(), cards["score"].to_pylist(), strict=True))
+    placed: Placed = {
+        (r["partner_id"], r["ruleset"]): (r["effective"], scores.get(r["partner_id"])) for r in rows
+    }
+    return str(rows[0]["period"]), placed
+
+
+def _outcomes(before: Placed, after: Placed) -> list[Change]:
+    """Placements matched by partner: the two evaluations' rows need not line up."""
     out = []
     for ruleset in RULESETS:
-        a, b = before.tiers[ruleset], after.tiers[ruleset]
-        for row in rows[a.effective[rows] != b.effective[rows]]:
-            old, new = before.cards.score[row], after.cards.score[row]
+        partners = {p for p, r in before.keys() | after.keys() if r == ruleset}
+        for partner_id in sorted(partners):
+            tier_before, score_before = before.get((partner_id, ruleset), (None, None))
+            tier_after, score_after = after.get((partner_id, ruleset), (None, None))
             out.append(
                 Change(
-                    partner_id=str(before.panel.partner[row]),
+                    partner_id=partner_id,
                     ruleset=ruleset,
-                    before=a.level_names[a.effective[row]],
-                    after=b.level_names[b.effective[row]],
-                    score_before=None if np.isnan(old) else float(old),
-                    score_after=None if np.isnan(new) else float(new),
+                    before=tier_before,
+                    after=tier_after,
+                    score_before=score_before,
+                    score_after=score_after,
                 )
             )
     return out
