@@ -313,6 +313,28 @@ def test_na_is_a_region_by_default_and_empty_only_in_typed_columns(workspace_fac
     )
 
 
+def test_typed_null_values_per_source(workspace_factory):
+    """A source's typed_null_values replace the workspace list: "n.v." is then an empty number
+    and "NA" a value that is no number."""
+    ws = workspace_factory(
+        """
+        [sources.partners]
+        entity = "partners"
+        path = "data/partners.csv"
+        typed_null_values = ["n.v."]
+        [sources.partners.columns]
+        partner_id = "id"
+        name = "name"
+        latitude = "lat"
+        """,
+        {"data/partners.csv": "id,name,lat\nP1,Acme,n.v.\nP2,Beta,NA\n"},
+    )
+    report = ws.ingest()
+    assert (report.loaded, report.quarantined) == (1, 1)
+    assert query(ws, "SELECT partner_id, latitude FROM partners") == [("P1", None)]
+    assert quarantine(ws) == [(3, "latitude", "NA", "not_number")]
+
+
 def test_a_null_token_blanking_much_of_a_text_column_is_warned(workspace_factory):
     rows = "".join(f"P{i},Partner {i},{'NA' if i % 10 < 4 else 'EMEA'}\n" for i in range(100))
     ws = workspace_factory(

@@ -264,7 +264,6 @@ class FileSettings(_Strict):
     #: Default: "." when the decimal separator is ",", else ",".
     thousands_separator: Literal[",", ".", " ", "'", ""] = ","
     null_values: tuple[str, ...] | None = None
-    typed_null_values: tuple[str, ...] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -302,6 +301,8 @@ class FileSettings(_Strict):
 
 class SourceConfig(FileSettings):
     entity: str
+    #: blanked only in columns that are not text (a lookup's values are read as the source's)
+    typed_null_values: tuple[str, ...] | None = None
     preset: str | None = None
     timezone: str | None = None
     date_format: str | None = None
