@@ -37,6 +37,14 @@ class Workspace:
     @classmethod
     def open(cls, root: Path | None = None) -> Workspace:
         root = (root or Path.cwd()).resolve()
+        if root.is_file():
+            if root.name != CONFIG_FILE:
+                raise WorkspaceError(
+                    f"{root} is a file; --workspace takes the folder of a workspace (the one "
+                    f"holding its {CONFIG_FILE})"
+                )
+            # `-w ws/partnerscope.toml`: the file names its workspace
+            root = root.parent
         if not (root / CONFIG_FILE).is_file():
             raise WorkspaceError(
                 f"{root} is not a partnerscope workspace (no {CONFIG_FILE}); create one with "

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -121,6 +124,30 @@ def state(ctx: typer.Context) -> State:
         else None,
         False,
     )
+
+
+def program() -> str:
+    """The command that runs this partnerscope from the user's shell, for hints to quote:
+    ``partnerscope`` when that is on PATH, else the running executable's path (e.g.
+    ``.venv/bin/partnerscope`` in a virtual environment that is not activated)."""
+    on_path = shutil.which("partnerscope")
+    script = Path(sys.argv[0]).absolute()
+    if script.name != "partnerscope":  # `python -m partnerscope`, or a test runner
+        if on_path:
+            return "partnerscope"
+        return f"{_shown(Path(sys.executable))} -m partnerscope"
+    if on_path and Path(on_path).resolve() == script.resolve():
+        return "partnerscope"
+    return _shown(script)
+
+
+def _shown(path: Path) -> str:
+    """``path`` as typed from the current folder: relative below it, absolute elsewhere."""
+    absolute = path.absolute()
+    try:
+        return shlex.quote(str(absolute.relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(absolute))
 
 
 def main() -> None:

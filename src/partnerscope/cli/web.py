@@ -10,7 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from partnerscope.cli.app import actor, app, console, err_console, state
+from partnerscope.cli.app import UsageError, actor, app, console, err_console, program, state
+from partnerscope.cli.output import FormatOption, OutputFormat, show
 
 users_app = typer.Typer(
     no_args_is_help=True,
@@ -68,7 +69,7 @@ def serve_command(
     )
 
 
-def _password(password_stdin: bool, generate: bool) -> tuple[str, bool]:
+def _password(password_stdin: bool, generate: bool, usage: str) -> tuple[str, bool]:
     """(the password, whether to print it)."""
     import secrets
 
@@ -76,6 +77,13 @@ def _password(password_stdin: bool, generate: bool) -> tuple[str, bool]:
         return secrets.token_urlsafe(15), True
     if password_stdin:
         return sys.stdin.readline().rstrip("\r\n"), False
+    if not sys.stdin.isatty():
+        # getpass would fall back to echoing the password, with a GetPassWarning
+        raise UsageError(
+            "no terminal to type the password on: pipe it in with --password-stdin "
+            f"(printf '%s\\n' \"$PASSWORD\" | {program()} {usage} --password-stdin), or let "
+            "partnerscope make one up with --generate"
+        )
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True), False
 
 
@@ -124,7 +132,7 @@ def users_add(
         raise AccountError(
             f"{role!r} is not a role; choose one of {', '.join(r.value for r in Role)}"
         ) from None
-    password, show = _password(password_stdin, generate)
+    password, show_once = _password(password_stdin, generate, f"users add {name} --role {role}")
     user = accounts.add(
         name,
         chosen,
@@ -135,7 +143,7 @@ def users_add(
         by=actor(),
     )
     console.print(f"Added {escape(user.name)} ({user.role.value}).")
-    if show:
+    if show_once:
         console.print(f"Password (shown once): {escape(password)}")
 
 
@@ -160,7 +168,7 @@ def users_password(
     """Set a user's password (signs out its sessions and revokes its API tokens)."""
     from partnerscope.accounts import Accounts
 
-    password, show = _password(password_stdin, generate)
+    password, show_once = _password(password_stdin, generate, f"users password {name}")
     revoked = Accounts.open(state(ctx).workspace()).set_password(name, password, by=actor())
     said = f"Password of {escape(name)} changed; its sessions were signed out"
     if revoked:
@@ -174,12 +182,12 @@ def users_password(
             f" and {tokens} revoked: issue new ones with `partnerscope users token {escape(name)}`"
         )
     console.print(said + ".")
-    if show:
+    if show_once:
         console.print(f"Password (shown once): {escape(password)}")
 
 
 @users_app.command("list")
-def users_list(ctx: typer.Context) -> None:
+def users_list(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
     """The users, their roles and the partners they see."""
     from partnerscope.accounts import Accounts
 
@@ -202,7 +210,7 @@ def users_list(ctx: typer.Context) -> None:
         table.add_row(
             escape(user.name), user.role.value, escape(sees), str(tokens.get(user.name, 0))
         )
-    console.print(table)
+    show(table, fmt)
 
 
 @users_app.command("token")
@@ -232,6 +240,7 @@ def users_token(
 def users_tokens(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Only this user's tokens.")] = None,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """The API tokens (never their secrets): id, user, label, issued, revoked."""
     from partnerscope.accounts import Accounts
@@ -245,4 +254,4 @@ def users_tokens(
             f"{t.created_at:%Y-%m-%d %H:%M}",
             f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "",
         )
-    console.print(table)
+    show(table, fmt)

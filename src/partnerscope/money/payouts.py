@@ -336,6 +336,7 @@ class Payouts:
         """Lock a draft: from now on its lines never change."""
         from partnerscope.evaluation.view import RunData
 
+        label = self._label(label)
         with self.engine.begin() as connection:
             state = self._require(connection, label, DRAFT, "approve")
             data = RunData(self.workspace, state["run_id"])
@@ -364,6 +365,7 @@ class Payouts:
         """Record that an approved ledger was paid (with the payment's reference)."""
         if not reference.strip():
             raise PayoutError("give the payment's reference (--reference), e.g. the batch id")
+        label = self._label(label)
         with self.engine.begin() as connection:
             self._require(connection, label, APPROVED, "pay")
             connection.execute(
@@ -387,9 +389,7 @@ class Payouts:
     def _require(self, connection: Connection, label: str, status: str, verb: str) -> Any:
         state = _state(connection, label)
         if state is None:
-            raise PayoutNotFoundError(
-                f"no ledger for {label!r}; compute it with `partnerscope payouts compute {label}`"
-            )
+            raise self._not_found(label)
         if state["status"] != status:
             raise PayoutError(f"cannot {verb} {label}: it is {state['status']}, not {status}")
         return state
@@ -402,17 +402,45 @@ class Payouts:
         ).scalars()
         return sum((Decimal(a) for a in amounts), ZERO)
 
+    def _label(self, label: str) -> str:
+        """``label`` as a ledger is stored under (``2026-Q3`` → ``FY2026-Q3``); a label that is
+        no fiscal quarter is refused here, before any command is suggested for it."""
+        calendar = FiscalCalendar(self.workspace.config.workspace.fiscal_year_start_month)
+        try:
+            period = calendar.parse(label.strip())
+        except PeriodError:
+            period = None
+        if period is None or period.grain is not Grain.QUARTER:
+            raise PayoutNotFoundError(
+                f"{label!r} is not a fiscal quarter: ledgers are quarterly, written like "
+                "FY2026-Q1 (see `partnerscope payouts list` for the ledgers there are)"
+            )
+        return period.label
+
+    def _not_found(self, label: str) -> PayoutNotFoundError:
+        """No ledger for ``label``: how to compute one, if the latest run can."""
+        from partnerscope.evaluation.view import RunData
+
+        known = ", ".join(p.period for p in self.periods()) or "none yet"
+        try:
+            quarter_of(RunData(self.workspace), label)
+        except PartnerscopeError as exc:
+            return PayoutNotFoundError(
+                f"no ledger for {label!r} (ledgers: {known}), and none can be computed yet: {exc}"
+            )
+        return PayoutNotFoundError(
+            f"no ledger for {label!r} (ledgers: {known}); compute it with "
+            f"`partnerscope payouts compute {label}`"
+        )
+
     def ledger(self, label: str) -> Ledger:
         from sqlalchemy import select
 
+        label = self._label(label)
         with self.engine.connect() as connection:
             state = _state(connection, label)
             if state is None:
-                known = ", ".join(p.period for p in self.periods()) or "none yet"
-                raise PayoutNotFoundError(
-                    f"no ledger for {label!r} (ledgers: {known}); compute it with "
-                    f"`partnerscope payouts compute {label}`"
-                )
+                raise self._not_found(label)
             rows = connection.execute(
                 select(payout_lines)
                 .where(payout_lines.c.period == label)

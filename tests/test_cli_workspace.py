@@ -1,0 +1,172 @@
+"""The workspace commands in a user's first hour: the demo keeps what a user added to its
+folder, ``-w`` takes the config file itself, hints quote a command the user can run, a password
+is never asked for without a terminal, the init template is clean, and a ledger command refuses
+a period that is not a quarter before suggesting anything."""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from partnerscope.cli import app
+from partnerscope.cli.app import console, program
+from tests.test_payouts import ws  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch):
+    monkeypatch.setattr(console, "width", 250)
+
+
+def invoke(*args, code=0, **kwargs):
+    result = CliRunner().invoke(app, list(args), **kwargs)
+    if result.exc_info and result.exit_code != code:
+        import traceback
+
+        traceback.print_exception(*result.exc_info)
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    return result
+
+
+# -- demo --------------------------------------------------------------------------------------
+
+
+def test_the_demo_refuses_to_replace_what_was_added_to_its_folder(web_world, tmp_path, monkeypatch):
+    world = web_world.copy(tmp_path / "demo")
+    (world.root / "data" / "mine.csv").write_text("id\n1\n", encoding="utf-8")
+    with (world.root / "partnerscope.toml").open("a", encoding="utf-8") as fh:
+        fh.write("# my note\n")
+    refused = invoke("demo", str(world.root), "--scale", "0.01", code=1)
+    message = " ".join(refused.stderr.split())
+    # the web tests' five users; a file of the user's; the config edited
+    assert "replacing it would lose what was added since: 5 users (ada, ana, fin, max, pat)" in (
+        message
+    )
+    assert "1 file not the demo's (data/mine.csv)" in message
+    assert "1 demo file changed since (partnerscope.toml)" in message
+    assert "add --force to replace it anyway" in message
+    assert (world.root / "data" / "mine.csv").exists()  # nothing was touched
+
+    # --force replaces it, and the hints quote the command as the user runs it
+    script = tmp_path / "venv" / "bin" / "partnerscope"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n", encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", [str(script)])
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    monkeypatch.chdir(tmp_path)
+    done = invoke("demo", str(world.root), "--scale", "0.01", "--force")
+    assert f"try: venv/bin/partnerscope -w {world.root} scorecard P" in done.output
+    assert f"venv/bin/partnerscope -w {world.root} alerts\n" in done.output
+    assert not re.search(r"(?m)^\s+(try: )?partnerscope -w", done.output)
+    assert not (world.root / "data" / "mine.csv").exists()
+    again = invoke("demo", str(world.root), "--scale", "0.01", code=1)
+    assert "holds an earlier demo (nothing was added to it since it was generated)" in (
+        " ".join(again.stderr.split())
+    )
+
+
+def test_the_command_hints_quote(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    script = bin_dir / "partnerscope"
+    script.write_text("#!/bin/sh\n", encoding="utf-8")
+    script.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(script)])
+    # not activated: the path of the running executable, from the current folder
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    assert program() == "venv/bin/partnerscope"
+    # activated (the running executable is the one on PATH): its name
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert program() == "partnerscope"
+    # `python -m partnerscope`, nothing on PATH: the same
+    monkeypatch.setattr(sys, "argv", [str(tmp_path / "partnerscope" / "__main__.py")])
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    assert program().endswith(" -m partnerscope")
+
+
+# -- -w, users add, init -----------------------------------------------------------------------
+
+
+def test_workspace_option_takes_the_config_file_itself(tmp_path):
+    invoke("init", str(tmp_path / "ws"))
+    config = tmp_path / "ws" / "partnerscope.toml"
+    out = invoke("-w", str(config), "validate").stdout
+    assert f"{config} is valid" in out
+    (tmp_path / "ws" / "data" / "x.csv").write_text("a\n", encoding="utf-8")
+    wrong = invoke("-w", str(tmp_path / "ws" / "data" / "x.csv"), "validate", code=1)
+    assert "x.csv is a file; --workspace takes the folder of a workspace" in wrong.stderr
+
+
+def test_users_add_without_a_terminal_says_to_pipe_the_password(tmp_path):
+    invoke("init", str(tmp_path / "ws"))
+    root = ["-w", str(tmp_path / "ws")]
+    # CliRunner's stdin is no terminal, as in a script or CI
+    result = invoke(*root, "users", "add", "bo", "--role", "analyst", input="\n", code=1)
+    line = " ".join(result.stderr.split())
+    assert line.startswith("Error: no terminal to type the password on")
+    assert "--password-stdin" in line and "users add bo --role analyst" in line
+    assert "GetPassWarning" not in result.output
+    piped = invoke(*root, "users", "add", "bo", "--role", "analyst", "--password-stdin",
+                   input="a long enough passphrase\n")  # fmt: skip
+    assert "Added bo (analyst)." in piped.stdout
+
+
+def test_the_init_template_validates_and_has_no_empty_section(tmp_path):
+    invoke("init", str(tmp_path / "ws"))
+    text = (tmp_path / "ws" / "partnerscope.toml").read_text(encoding="utf-8")
+    config = tomllib.loads(text)
+    assert all(values for values in config.values()), config  # no empty [table]
+    assert "later section of the guide" not in text
+    assert "NA" not in config.get("ingest", {}).get("null_values", [])
+    # the commented examples are valid settings once uncommented
+    example = "\n".join(
+        line[2:]
+        for line in text[text.index("# [incentives]") :].splitlines()
+        if line.startswith(("# [", "# min_payout", "# mode"))
+    )
+    (tmp_path / "ws" / "partnerscope.toml").write_text(text + "\n" + example, encoding="utf-8")
+    assert "is valid" in invoke("-w", str(tmp_path / "ws"), "validate").stdout
+
+
+# -- payouts -----------------------------------------------------------------------------------
+
+
+def test_a_ledger_of_no_quarter_is_refused_without_a_failing_suggestion(ws):  # noqa: F811
+    root = ["-w", str(ws.root)]
+    for label in ("2026Q9", "FY2025-Q9", "2025-05"):
+        bad = invoke(*root, "payouts", "show", label, code=1)
+        line = " ".join(bad.stderr.split())
+        assert f"Error: {label!r} is not a fiscal quarter" in line
+        assert "written like FY2026-Q1" in line and "payouts compute" not in line
+    # a quarter the run does not have: no `payouts compute` that would fail
+    later = " ".join(invoke(*root, "payouts", "show", "FY2030-Q1", code=1).stderr.split())
+    assert "no ledger for 'FY2030-Q1'" in later and "none can be computed yet" in later
+    assert "payouts compute" not in later
+    # a quarter the run has: the suggested command works, and a label as 2025-Q2 is the same
+    suggested = " ".join(invoke(*root, "payouts", "show", "2025-Q2", code=1).stderr.split())
+    command = re.search(r"`partnerscope (payouts compute [^`]+)`", suggested)
+    assert command and command.group(1) == "payouts compute FY2025-Q2"
+    invoke(*root, *command.group(1).split())
+    assert "FY2025-Q2: draft" in invoke(*root, "payouts", "show", "2025-Q2").stdout
+
+
+def test_a_ledger_suggestion_before_any_run(tmp_path):
+    invoke("init", str(tmp_path / "ws"))
+    result = invoke("-w", str(tmp_path / "ws"), "payouts", "show", "FY2026-Q1", code=1)
+    assert "payouts compute" not in result.stderr
+    assert "none can be computed yet" in " ".join(result.stderr.split())
+
+
+def test_python_m_hint(monkeypatch, tmp_path):
+    """Under `python -m partnerscope` with nothing on PATH the hint runs the interpreter."""
+    monkeypatch.setattr(sys, "argv", [str(tmp_path / "__main__.py")])
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.chdir(tmp_path)
+    assert program() == f"{Path(sys.executable).absolute()} -m partnerscope"
