@@ -8,13 +8,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from partnerscope.cli import app
 from partnerscope.config import load_config
 from partnerscope.errors import ConfigError, DataFileError
 from partnerscope.workspace import Workspace
-from tests.conftest import query, write_file
+from tests.conftest import make_workspace, query, write_file
 
 CONFIG = """
 [lookups.reps]
@@ -251,7 +253,8 @@ def test_unknown_lookups_and_columns_are_config_problems(tmp_path, workspace_fac
         "sources.dealers.columns.region: offices (data/offices.csv) has no column 'teritory'; "
         "did you mean 'territory'? Its columns are 'officeCode', 'city', 'territory'",
         "sources.orders.columns.amount: order_lines (data/orderdetails.csv) has no column "
-        "'price'; did you mean 'priceEach'? Its columns are 'orderNumber', 'productCode', 'quantityOrdered', 'priceEach'",
+        "'price'; did you mean 'priceEach'? Its columns are 'orderNumber', 'productCode', "
+        "'quantityOrdered', 'priceEach'",
     ]
     assert query(ws, "SELECT count(*) FROM _imports") == [(0,)]
 
@@ -407,3 +410,81 @@ def test_a_file_an_expr_reads_is_found_from_the_workspace(workspace_factory, tmp
         ("114", "Nishi"),
         ("121", None),
     ]
+
+
+KEYS = st.sampled_from(["1", "2", "3", "10", " 2 ", "", "x"])
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    reps=st.dictionaries(st.sampled_from(["1", "2", "3", "4"]), st.sampled_from(["1", "4", "9"])),
+    dealers=st.lists(KEYS, min_size=1, max_size=8),
+    lines=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 5), st.integers(0, 999))),
+)
+def test_every_row_is_looked_up_or_quarantined_and_sums_are_exact(
+    tmp_path_factory, reps, dealers, lines
+):
+    """Random lookups and line items: each dealer's region is what following the files by
+    hand gives, or the row is quarantined naming the missing key; each order's amount is its
+    lines' sum in cents, or the order is quarantined for having none."""
+    employees = "employeeNumber,lastName,officeCode\n" + "".join(
+        f"{k},Rep {k},{office}\n" for k, office in reps.items()
+    )
+    customers = "customerNumber,customerName,salesRepEmployeeNumber\n" + "".join(
+        f"{100 + i},Dealer {i},{key}\n" for i, key in enumerate(dealers)
+    )
+    orders = "orderNumber,orderDate,status,customerNumber\n" + "".join(
+        f"{10000 + i},2024-01-0{1 + i % 9},Shipped,{100 + i % len(dealers)}\n" for i in range(10)
+    )
+    details = "orderNumber,productCode,quantityOrdered,priceEach\n" + "".join(
+        f"{10000 + order},S{n},{quantity},{cents / 100:.2f}\n"
+        for n, (order, quantity, cents) in enumerate(lines)
+    )
+    ws = make_workspace(
+        tmp_path_factory.mktemp("lookups"),
+        CONFIG,
+        {
+            **FILES,
+            "data/employees.csv": employees,
+            "data/customers.csv": customers,
+            "data/orders.csv": orders,
+            "data/orderdetails.csv": details,
+        },
+    )
+    report = ws.ingest()
+    for f in report.files:
+        assert f.rows_in == f.loaded + f.quarantined
+    territory = {"1": "NA", "4": "EMEA", "5": "Japan"}
+    regions = dict(query(ws, "SELECT partner_id, region FROM partners"))
+    reasons = dict(query(ws, "SELECT value, message FROM _quarantine WHERE source = 'dealers'"))
+    for i, key in enumerate(dealers):
+        dealer, key = str(100 + i), key.strip()
+        if not key:
+            assert regions[dealer] is None
+        elif key not in reps:
+            assert dealer not in regions
+            assert (
+                reasons[key] == f"salesRepEmployeeNumber {key} is not in reps (data/employees.csv)"
+            )
+        elif reps[key] not in territory:
+            assert dealer not in regions
+            assert reasons[reps[key]] == (
+                f"officeCode {reps[key]} (from reps) is not in offices (data/offices.csv)"
+            )
+        else:
+            assert regions[dealer] == territory[reps[key]]
+    totals: dict[str, int] = {}
+    for order, quantity, cents in lines:
+        totals[str(10000 + order)] = totals.get(str(10000 + order), 0) + quantity * cents
+    amounts = dict(query(ws, "SELECT opportunity_id, amount FROM opportunities"))
+    loaded_dealers = set(regions)
+    for i in range(10):
+        order, dealer = str(10000 + i), str(100 + i % len(dealers))
+        if order in amounts:
+            assert amounts[order] == Decimal(totals[order]) / 100
+        else:
+            assert order not in totals or dealer not in loaded_dealers

@@ -399,7 +399,7 @@ class LookupReader:
             plain, filled = con.execute(
                 f"SELECT count(TRY_CAST({c} AS DECIMAL(38,6))), count({c}) FROM {table}"
             ).fetchall()[0]
-            if filled and plain == filled:
+            if plain == filled:  # an empty column too: an expr can still do arithmetic on it
                 numeric.append(column)
         return LookupTable(name, table, shown_all, lookup.key, tuple(numeric), tuple(columns))
 
