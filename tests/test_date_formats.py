@@ -3,7 +3,11 @@ reads them is printed in the ingest summary and by `partnerscope quarantine`."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from partnerscope.cli import app
@@ -115,8 +119,8 @@ def test_ingest_and_quarantine_print_the_fix_and_the_fix_loads_every_row(tmp_pat
     assert "11 = 11 + 0" in out
     assert "Hint:" not in out
     assert query(ws, "SELECT min(created_at), max(closed_at) FROM opportunities")[0] == (
-        __import__("datetime").datetime(2018, 3, 13),
-        __import__("datetime").datetime(2018, 4, 22),
+        datetime(2018, 3, 13),
+        datetime(2018, 4, 22),
     )
 
 
@@ -133,3 +137,23 @@ def test_a_few_bad_dates_are_no_format_problem(tmp_path):
     out = run("-w", str(ws.root), "ingest")
     assert "11 = 10 + 1" in out
     assert "Hint:" not in out
+
+
+@given(
+    days=st.lists(st.dates(min_value=date(1990, 1, 1), max_value=date(2069, 12, 31)), min_size=1),
+    fmt=st.sampled_from(["%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%m/%d/%Y %H:%M"]),
+)
+@settings(max_examples=60, deadline=None)
+def test_detect_finds_the_format_the_values_were_written_in(days, fmt):
+    values = [d.strftime(fmt.replace(" %H:%M", " 14:30")) for d in days]
+    guess = detect(values)
+    assert guess is not None
+    assert guess.matched == guess.tried == len(values[:500])
+    if guess.ambiguous_with is None:
+        assert guess.format == fmt
+    else:  # no day above 12: either order reads them all, and the guess says so
+        assert fmt in (guess.format, guess.ambiguous_with)
+        assert all(d.day <= 12 for d in days)
+    # a day above 12 in a day/month format settles it
+    if fmt.startswith(("%m/%d", "%d/%m")) and any(d.day > 12 for d in days):
+        assert guess.format == fmt and guess.ambiguous_with is None
