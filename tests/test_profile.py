@@ -156,6 +156,9 @@ def test_profile_reads_lookups_and_line_items_as_the_ingest_does(tmp_path):
     shutil.copytree(Path(__file__).parents[1] / "examples" / "wholesaler", root)
     before = " ".join(run("-w", str(root), "profile", "orders").stdout.split())
     assert not (root / "state" / "warehouse.duckdb").exists()  # lookups read, nothing written
+    # a lookup's name profiles the sources that read it
+    by_lookup = " ".join(run("-w", str(root), "profile", "reps").stdout.split())
+    assert "dealers (data/customers.csv), nothing loaded:" in by_lookup
     after = " ".join(run("-w", str(root), "ingest").stdout.split())
     total = query_total(root)
     assert f"amount: {total} in total, on 44 of 44 rows" in before

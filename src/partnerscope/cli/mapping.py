@@ -15,7 +15,11 @@ from partnerscope.cli.app import app, console, state
 def profile(
     ctx: typer.Context,
     source: Annotated[
-        str, typer.Argument(help="The source to read (a name from partnerscope.toml).")
+        str,
+        typer.Argument(
+            help="The source to read (a name from partnerscope.toml); a lookup's name reads "
+            "the sources that use it."
+        ),
     ],
     file: Annotated[
         list[Path] | None,
@@ -33,17 +37,20 @@ def profile(
 
     ws = state(ctx).workspace()
     extra = {source: [f.resolve() for f in file]} if file else None
-    pairs = plan_files(ws.config, ws.root, [source], extra)
-    paths = [p for _, p in pairs]
-    result = before_ingest(
-        ws.config, ws.root, source, paths, [display_path(p, ws.root) for p in paths], ws.words
-    )
-    shown = result.files[0] if len(result.files) == 1 else f"{len(result.files)} files"
-    console.print(f"[bold]{escape(source)}[/] ({escape(shown)}), nothing loaded:")
-    for fact in result.facts:
-        console.print(f"  {escape(fact)}")
-    for warning in result.warnings:
-        console.print(f"[yellow]Warning:[/] {escape(warning)}")
+    # a lookup's name stands for the sources that read it
+    by_source: dict[str, list[Path]] = {}
+    for name, path in plan_files(ws.config, ws.root, [source], extra):
+        by_source.setdefault(name, []).append(path)
+    for name, paths in by_source.items():
+        result = before_ingest(
+            ws.config, ws.root, name, paths, [display_path(p, ws.root) for p in paths], ws.words
+        )
+        shown = result.files[0] if len(result.files) == 1 else f"{len(result.files)} files"
+        console.print(f"[bold]{escape(name)}[/] ({escape(shown)}), nothing loaded:")
+        for fact in result.facts:
+            console.print(f"  {escape(fact)}")
+        for warning in result.warnings:
+            console.print(f"[yellow]Warning:[/] {escape(warning)}")
 
 
 @app.command("map")
