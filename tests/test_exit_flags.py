@@ -10,11 +10,19 @@ quarter boundary (2025-10-01) has finished months up to 2025-09; a run as of 202
 from __future__ import annotations
 
 import math
+import shutil
 from datetime import date
+from pathlib import Path
+from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from partnerscope.evaluation.panel import Panel
+from partnerscope.evaluation.pipeline import FLAGS
+from partnerscope.runs import get_run, run_folder
+from partnerscope.workspace import Workspace
+from tests.test_cli import run
 from tests.test_flags import flags_of, make_panel, quarters
 
 NAN = math.nan
@@ -137,3 +145,27 @@ def test_a_yearly_grain_counts_to_the_end_of_the_year() -> None:
     found = flags_of(panel, monthly)
     assert found["Y", "below_quota"]["values"]["months_below"] == 6
     assert found["Y", "below_quota"]["period"] == "2025"
+
+
+def test_a_run_as_of_a_day_inside_a_quarter_flags_the_demo_partners_below_quota(
+    web_world: Any, tmp_path: Path
+) -> None:
+    """The issue's reproduction on the demo (quarterly quotas, fiscal years from October): as
+    of 2026-08-15 the run judges FY2026-Q3 (April to June) with July finished; P0007 (0 % of
+    quota in FY2026-Q2 and Q3) and P0055 (41.3 % and 0 %) are six months below 50 %."""
+    root = tmp_path / "demo"
+    shutil.copytree(web_world.root, root)
+    run("-w", str(root), "run", "--as-of", "2026-08-15")
+    ws = Workspace.open(root)
+    manifest = get_run(ws, None)
+    assert manifest.evaluation["period"] == "FY2026-Q3"
+    assert manifest.last_month == "2026-08-01"  # the month holding the as-of time
+    flags = pq.read_table(run_folder(ws, manifest.run_id) / FLAGS).to_pylist()
+    below = {r["partner_id"]: r for r in flags if r["criterion"] == "below_quota"}
+    assert below["P0007"]["evidence"] == (
+        "Quota attainment below 50% for 6 months in a row: FY2026-Q2 0.0%, FY2026-Q3 0.0%"
+    )
+    assert below["P0055"]["evidence"] == (
+        "Quota attainment below 50% for 6 months in a row: FY2026-Q2 41.3%, FY2026-Q3 0.0%"
+    )
+    assert {r["period"] for r in below.values()} == {"FY2026-Q3"}
