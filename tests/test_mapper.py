@@ -216,3 +216,16 @@ def test_the_worked_example_of_docs_mapping_is_what_the_commands_print(tmp_path)
     run("-w", str(ws.root), "validate")
     profile = run("-w", str(ws.root), "profile", "orders").stdout
     assert profile == quoted("partnerscope profile orders")
+
+
+def test_an_id_named_its_own_way_is_proposed_as_the_key_with_a_check(tmp_path):
+    """A dealer list whose dealers are "customers": customerNumber is the partner id."""
+    text = "customerNumber,customerName,country\n101,Polaris,Australia\n102,Sterling,Spain\n"
+    ws = make_workspace(tmp_path / "ws", "", {"data/customers.csv": text})
+    out = run("-w", str(ws.root), "map", "data/customers.csv", "--entity", "partners").stdout
+    assert tomllib.loads(out)["sources"]["customers"]["columns"] == {
+        "partner_id": "customerNumber",
+        "name": "customerName",
+        "country": "country",
+    }
+    assert "# partner_id: 'customerNumber' holds a different value on every row" in out

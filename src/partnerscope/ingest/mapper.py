@@ -498,6 +498,20 @@ def _match(entity: str, table: Table, columns: list[FileColumn]) -> dict[str, Ma
             continue
         chosen[canonical] = Match(table.column(canonical), fc, score)
         used.add(fc.name)
+    if len(table.key) == 1 and table.key[0] not in chosen:
+        # an export calls its ids its own way ("customerNumber" of a dealer list): the first
+        # id-like column whose values differ on every row
+        for fc in columns:
+            last = fc.words.split()[-1:] or [""]
+            if (
+                fc.name not in used
+                and last[0] in ("id", "number", "no", "code", "key", "nr")
+                and fc.values
+                and len(set(fc.values)) == len(fc.values)
+            ):
+                chosen[table.key[0]] = Match(table.column(table.key[0]), fc, 1)
+                used.add(fc.name)
+                break
     if entity == "opportunities" and "status" not in chosen and "stage" in chosen:
         # a stage column says the status too ("Closed Won")
         chosen["status"] = Match(table.column("status"), chosen["stage"].file_column, 0)
@@ -650,6 +664,11 @@ def _write(
                 )
                 out.append(f"closed_at = {{ {fields} }}")
                 continue
+        if match.score == 1:
+            out.append(
+                f"# {col.name}: {fc.name!r} holds a different value on every row: check that it "
+                f"is the {col.name.removesuffix('_id').replace('_', ' ')}'s id"
+            )
         if fmt is not None:
             out.append(f"# {col.name}: {note}")
             out.append(f"{col.name} = {{ column = {_toml(fc.name)}, format = {_toml(fmt)} }}")
