@@ -268,3 +268,22 @@ def test_without_a_file_the_run_is_placed_as_it_was(copy: Path) -> None:
     _, shown = stored(ws, run_folder(ws, 1))
     assert what_if_says(result, ws) == shown
     assert result.partners == len({p for p, _ in shown})
+
+
+def test_a_what_if_says_when_a_run_now_would_compute_other_metric_values(copy: Path) -> None:
+    """A what-if re-evaluates the run's metric values: when the settings they depend on have
+    changed since (here the gross margin of contribution margin), a run now would compute
+    others, and the what-if says so instead of passing for it."""
+    config = copy / "partnerscope.toml"
+    original = config.read_text(encoding="utf-8")
+    assert "gross_margin = 0.68\n" in original
+    assert what_if(Workspace.open(copy), None).notes == ()
+    try:
+        config.write_text(original.replace("gross_margin = 0.68", "gross_margin = 0.5"), "utf-8")
+        result = what_if(Workspace.open(copy), None)
+        out = " ".join(run("-w", str(copy), "tiers", "--sensitivity").output.split())
+    finally:
+        config.write_text(original, encoding="utf-8")
+    assert len(result.notes) == 1
+    assert "a run now would compute other values" in result.notes[0]
+    assert "Note: Run " in out and "Run `partnerscope run` first" in out

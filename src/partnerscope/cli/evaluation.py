@@ -292,6 +292,8 @@ def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
     words = ws.words
     with console.status("re-evaluating the run"):
         result = what_if(ws, path, run)
+    for note in result.notes:
+        console.print(f"[yellow]Note:[/] {escape(note)}")
     if path is not None:
         # another grain judges another period: say which one each side is
         where = (

@@ -69,6 +69,8 @@ class WhatIf:
     sensitivity: list[Sensitivity]
     #: partners in the latest period under the what-if settings
     partners: int
+    #: what the user should know before trusting the comparison, in sentences
+    notes: tuple[str, ...] = ()
 
     @property
     def changes(self) -> list[Change]:
@@ -155,7 +157,19 @@ def what_if(workspace: Workspace, path: Path | None, run_id: int | None = None) 
             placed = tiers.evaluate(panel, cards.fields(), performance, "performance")
             flips.append(int((placed.effective[latest] != before).sum()))
         sensitivity.append(Sensitivity(metric, weight, flips[0], flips[1]))
+    notes = []
+    if (run.metrics_hash and run.metrics_hash != config.metrics_hash()) or (
+        run.definitions_version != catalog.version
+    ):
+        # the what-if re-evaluates the run's metric values; a run now would compute others
+        notes.append(
+            f"Run {run.run_id} computed its metric values under other sources, metric "
+            "definitions or economics than partnerscope.toml holds now: a run now would "
+            "compute other values. Run `partnerscope run` first to see the current settings' "
+            "what-if."
+        )
     return WhatIf(
+        notes=tuple(notes),
         run=run,
         period=_label(changed),
         period_before=period_before,
