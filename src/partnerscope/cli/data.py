@@ -79,7 +79,8 @@ def print_profiles(ws: Workspace, report: IngestReport) -> None:
     from partnerscope.ingest.profile import after_ingest, date_hints
 
     with ws.warehouse() as wh:
-        profiles = after_ingest(wh.con, ws.config, report, ws.words)
+        with wh.transaction():  # the totals of every source of the batch, or none
+            profiles = after_ingest(wh.con, ws.config, report, ws.words)
         hints = date_hints(wh.con, ws.config, [f.import_id for f in report.files])
     for profile in profiles:
         _print_profile(profile.source, profile.files, profile.facts)
