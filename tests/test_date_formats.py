@@ -157,3 +157,22 @@ def test_detect_finds_the_format_the_values_were_written_in(days, fmt):
     # a day above 12 in a day/month format settles it
     if fmt.startswith(("%m/%d", "%d/%m")) and any(d.day > 12 for d in days):
         assert guess.format == fmt and guess.ambiguous_with is None
+
+
+def test_the_fix_changes_a_format_already_declared(tmp_path):
+    """A column with its own (wrong) format: that format is what to change, as it wins over
+    date_format."""
+    ws = make_workspace(
+        tmp_path / "ws",
+        PARTNERS_SOURCE
+        + OPPS.format(extra="").replace(
+            'created_at = "created"', 'created_at = { column = "created", format = "%d/%m/%Y" }'
+        ),
+        {"data/partners.csv": "id,name\nP1,Acme\n", "data/opps.csv": rows(10)},
+    )
+    out = run("-w", str(ws.root), "ingest")
+    assert (
+        "created_at: 10 of 10 rows of sources.opps are not read as dates; values such as "
+        "'3/13/2018' read as month/day/year: change format = \"%d/%m/%Y\" on columns.created_at "
+        'of [sources.opps] to format = "%m/%d/%Y"'
+    ) in out

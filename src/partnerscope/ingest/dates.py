@@ -107,19 +107,39 @@ def detect(values: Iterable[str | None]) -> DateFormatGuess | None:
     return DateFormatGuess(fmt, matched, len(sample), ambiguous, example)
 
 
-def fix(source_name: str, column: str, guess: DateFormatGuess, *, timestamp: bool) -> str:
+def fix(
+    source_name: str,
+    column: str,
+    guess: DateFormatGuess,
+    *,
+    timestamp: bool,
+    column_format: str | None = None,
+    timestamp_format: str | None = None,
+) -> str:
     """The sentence saying what to write in partnerscope.toml for ``column`` of the source.
 
     A date column reads ``date_format``; a timestamp column ``timestamp_format`` or, when that
-    is unset, ``date_format``; one column alone reads its mapping's ``format``.
+    is unset, ``date_format``; one column alone reads its mapping's ``format``, which wins over
+    both (``column_format``: the one it has now; ``timestamp_format``: the source's).
     """
-    key = "timestamp_format" if timestamp and guess.has_time else "date_format"
-    text = (
-        f"values such as {guess.example!r} read as {guess.order()}"
-        + (" with a time" if guess.has_time else "")
-        + f": set {key} = {_toml(guess.format)} in [sources.{source_name}] "
-        f"(or format = {_toml(guess.format)} on columns.{column} alone)"
+    said = f"values such as {guess.example!r} read as {guess.order()}" + (
+        " with a time" if guess.has_time else ""
     )
+    if column_format is not None:
+        text = (
+            f"{said}: change format = {_toml(column_format)} on columns.{column} of "
+            f"[sources.{source_name}] to format = {_toml(guess.format)}"
+        )
+    else:
+        key = (
+            "timestamp_format"
+            if timestamp and (guess.has_time or timestamp_format is not None)
+            else "date_format"
+        )
+        text = (
+            f"{said}: set {key} = {_toml(guess.format)} in [sources.{source_name}] "
+            f"(or format = {_toml(guess.format)} on columns.{column} alone)"
+        )
     if guess.ambiguous_with is not None:
         text += (
             f"; day and month are ambiguous (no value has a part above 12): if they are "

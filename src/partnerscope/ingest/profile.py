@@ -291,21 +291,38 @@ def date_hints(
                 [import_id, column, rule, dates.SAMPLE],
             ).fetchall()
         ]
-        hint = _date_hint(source, column, int(count), int(rows_in), values, rule == "not_timestamp")
+        hint = _date_hint(
+            config, source, column, int(count), int(rows_in), values, rule == "not_timestamp"
+        )
         if hint:
             hints.append(hint)
     return hints
 
 
 def _date_hint(
-    source: str, column: str, failed: int, rows: int, values: Sequence[str | None], stamp: bool
+    config: Config,
+    source: str,
+    column: str,
+    failed: int,
+    rows: int,
+    values: Sequence[str | None],
+    stamp: bool,
 ) -> str | None:
     guess = dates.detect(values)
     if guess is None:
         return None
+    declared = config.sources.get(source)
+    mapping = declared.mapping(column) if declared is not None else None
     return (
         f"{column}: {failed:,} of {rows:,} rows of sources.{source} are not read as dates; "
-        + dates.fix(source, column, guess, timestamp=stamp)
+        + dates.fix(
+            source,
+            column,
+            guess,
+            timestamp=stamp,
+            column_format=mapping.format if mapping is not None else None,
+            timestamp_format=declared.timestamp_format if declared is not None else None,
+        )
     )
 
 
@@ -398,7 +415,9 @@ def before_ingest(
         notes.append(f"{count:,} would be quarantined ({rule}){such}: {message}")
     for column, (failed, stamp) in date_counts.items():
         if failed and failed >= DATE_FAIL_SHARE * rows:
-            hint = _date_hint(source_name, column, failed, rows, failing_dates[column], stamp)
+            hint = _date_hint(
+                config, source_name, column, failed, rows, failing_dates[column], stamp
+            )
             if hint:
                 warnings.append(hint)
     return SourceProfile(
