@@ -137,9 +137,15 @@ def test_the_executive_summary_leaves_out_what_the_data_cannot_show(ws: Workspac
         "MDF pipeline ratio: left out: no MDF spend is loaded",
     ]
     assert report.sections["mdf"] == []
+    # the performance tiers say why every partner is Under review
+    assert report.sections["tier_notes"] == [
+        "Performance tiers: Elite, Performance and Development need Quota attainment and CSAT, "
+        "which have no data in this workspace: no partner can reach them"
+    ]
     assert report.subtitle == "3 partners scored in FY2024-Q2"
     html = render.html(report)
     assert 'id="coverage"' not in html
     assert 'id="mdf"' not in html
     assert 'data-metric="channel_revenue_share"' not in html
     assert "100.0%" not in html
+    assert "no partner can reach them" in html

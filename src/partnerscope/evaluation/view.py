@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from partnerscope.errors import PartnerscopeError, did_you_mean
 from partnerscope.evaluation.pipeline import ALERTS, FLAGS, SCORE_LINES, SCORECARDS, TIERS
 from partnerscope.runs import MANAGERS, STAGES, RunManifest, get_run, run_folder
+from partnerscope.settings.evaluation import RULESETS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -297,6 +298,36 @@ class RunData:
         portfolio = self.group_results("portfolio", grain)
         closed = portfolio.filter(pc.greater(pc.fill_null(portfolio["closed_deals"], 0), 0))
         return set(closed["period_start"].to_pylist())
+
+    @cached_property
+    def tier_notes(self) -> dict[str, str]:
+        """Per rule set whose levels a measure without data keeps out of reach, the sentence
+        that says so ("Elite, Performance and Development need Quota attainment, which has no
+        data in this workspace: no partner can reach them")."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from partnerscope.evaluation.tiers import unreachable
+
+        fields = {}
+        for table in (self.results().table, self.scorecards.table):
+            for name in table.column_names:
+                kind = table.schema.field(name).type
+                if (
+                    pa.types.is_floating(kind)
+                    or pa.types.is_integer(kind)
+                    or (pa.types.is_decimal(kind))
+                ):
+                    column = pc.cast(table[name], pa.float64()).to_numpy(zero_copy_only=False)
+                    fields[name] = np.asarray(column, dtype=np.float64)
+        notes = {}
+        for ruleset in RULESETS:
+            rules = getattr(self.workspace.config.tiers, ruleset)
+            note = unreachable(rules, fields, self.workspace.words)
+            if note:
+                notes[ruleset] = note
+        return notes
 
     def pick_period(self, text: str | None) -> tuple[Any, str]:
         """The period named, or the latest with data (:attr:`periods_with_data`)."""

@@ -115,6 +115,9 @@ def executive(data: RunData, period: str | None = None) -> Report:
     report.sections = {
         "kpis": kpis,
         "tiers": distribution,
+        "tier_notes": [
+            f"{ruleset.capitalize()} tiers: {note}" for ruleset, note in data.tier_notes.items()
+        ],
         "risers": movers["risers"],
         "decliners": movers["decliners"],
         "alert_counts": alert_counts,
