@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from partnerscope.cli import app
 from partnerscope.cli.app import console, program
+from tests.conftest import PARTNERS_CSV, PARTNERS_SOURCE, make_workspace
 from tests.test_payouts import ws  # noqa: F401
 
 
@@ -170,3 +171,64 @@ def test_python_m_hint(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", "")
     monkeypatch.chdir(tmp_path)
     assert program() == f"{Path(sys.executable).absolute()} -m partnerscope"
+
+
+# -- validate reads the files ------------------------------------------------------------------
+
+ORDERS = """
+[sources.orders]
+entity = "opportunities"
+path = "data/orders/*.csv"
+[sources.orders.columns]
+opportunity_id = "order_no"
+partner_id = "sales_agnet"
+attribution = { constant = "sourced" }
+status = { column = "Status", map = { Shipped = "won", Cancelled = "lost" }, otherwise = "open" }
+amount = { expr = 'quantity * "Price Each"' }
+created_at = { expr = "coalesce(ordered, shiped)" }
+closed_at = { expr = "(SELECT max(x) FROM read_csv('elsewhere.csv'))" }
+"""
+
+
+def test_validate_reports_each_mapped_column_a_file_lacks(tmp_path):
+    header = "order_no,sales_agent,Status,Quantity,Price Each,ordered,shipped\n"
+    row = "1,P1,Shipped,2,10.5,2024-01-02,2024-01-03\n"
+    folder = make_workspace(
+        tmp_path / "ws",
+        PARTNERS_SOURCE + ORDERS,
+        {
+            "data/partners.csv": PARTNERS_CSV,
+            "data/orders/2024.csv": header + row,
+            # a second file of the same export, as long as the head validate reads and more
+            "data/orders/2025.csv": header + row * 20_000,
+        },
+    )
+    result = invoke("-w", str(folder.root), "validate", code=1)
+    assert result.stderr.splitlines() == [
+        f"Error: {folder.root / 'partnerscope.toml'}",
+        "  - sources.orders: column 'sales_agnet' (for partner_id) is not in "
+        "data/orders/2024.csv (nor in 1 more of its files); did you mean 'sales_agent'?",
+        # an expr's names match in any case ("quantity" is Quantity); a subquery is not checked
+        "  - sources.orders: column 'shiped' (in the expr of created_at) is not in "
+        "data/orders/2024.csv (nor in 1 more of its files); did you mean 'shipped'?",
+    ]
+    # before, validate said "is valid … OK" and only ingest found it, without a did-you-mean
+    config = folder.config_path.read_text(encoding="utf-8")
+    folder.config_path.write_text(
+        config.replace('"sales_agnet"', '"sales_agent"').replace("shiped", "shipped"),
+        encoding="utf-8",
+    )
+    assert "OK: 2 sources" in invoke("-w", str(folder.root), "validate").stdout
+
+
+def test_validate_reports_a_missing_column_without_a_close_one_with_the_files_columns(tmp_path):
+    folder = make_workspace(
+        tmp_path / "ws", PARTNERS_SOURCE, {"data/partners.csv": "code,title\nP1,Acme\n"}
+    )
+    result = invoke("-w", str(folder.root), "validate", code=1)
+    assert result.stderr.splitlines()[1:] == [
+        "  - sources.partners: column 'id' (for partner_id) is not in data/partners.csv; its "
+        "columns are 'code', 'title'",
+        "  - sources.partners: column 'name' (for name) is not in data/partners.csv; its "
+        "columns are 'code', 'title'",
+    ]

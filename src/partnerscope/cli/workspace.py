@@ -49,11 +49,17 @@ def _run_in(root: Path) -> str:
 
 @app.command()
 def validate(ctx: typer.Context) -> None:
-    """Check partnerscope.toml; every problem is listed with its key and how to fix it."""
+    """Check partnerscope.toml and the files it declares (every mapped column is in its file);
+    every problem is listed with its key and how to fix it."""
     from partnerscope.config import source_files
+    from partnerscope.errors import ConfigError
+    from partnerscope.ingest.file_check import file_column_problems
 
     ws = state(ctx).workspace()
     config = ws.config
+    problems = file_column_problems(ws.root, config)
+    if problems:
+        raise ConfigError(str(ws.config_path), problems)
     # the path on a line of its own: a table title would fold a long one and cut the rest
     console.print(f"{escape(str(ws.config_path))} is valid", soft_wrap=True)
     table = RichTable("source", "entity", "files")
