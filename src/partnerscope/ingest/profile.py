@@ -170,7 +170,9 @@ def profile_relation(
             facts.append(
                 f"{col.name}: {int(distinct):,} distinct, on {int(filled):,} of {total_rows:,} rows"
             )
-        elif col.type is ColumnType.STRING and col.name not in _NOT_CATEGORIES:
+        elif (
+            col.type in (ColumnType.STRING, ColumnType.CURRENCY) and col.name not in _NOT_CATEGORIES
+        ):
             top = rows_of(
                 f"SELECT {name}, count(*) FROM {{rel}} GROUP BY 1 ORDER BY 2 DESC, 1 NULLS LAST"
             )
