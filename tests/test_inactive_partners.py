@@ -5,10 +5,14 @@ are left out of scores, ranks, peer cohorts, tiers and alerts unless
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from partnerscope.evaluation.alerts import evaluate_alerts
 from partnerscope.evaluation.panel import Panel, Standing, build_panel
@@ -52,10 +56,10 @@ def panel_of(revenue: list[float], standing: list[str]) -> Panel:
     )
 
 
-def settings(**overrides: object) -> ScorecardSettings:
+def settings(**overrides: Any) -> ScorecardSettings:
+    overrides.setdefault("method", Method.ROBUST_Z)
     return ScorecardSettings(
         weights={"won_revenue": 1.0},
-        method=Method.ROBUST_Z,
         cohort="portfolio",
         min_cohort_size=1,
         shrink=(),
@@ -165,3 +169,29 @@ def test_standing_is_read_from_the_memberships() -> None:
     # memberships stored before partners' status was kept: everyone active
     older = build_panel(results, memberships.drop_columns(["status", "joined_at"]), "quarter")
     assert set(older.standings().tolist()) == {"active"}
+
+
+@given(
+    active=st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=12),
+    left_out=st.lists(
+        st.tuples(st.floats(0, 1e6, allow_nan=False), st.sampled_from(["inactive", "not_started"])),
+        min_size=1,
+        max_size=6,
+    ),
+    method=st.sampled_from(list(Method)),
+)
+@hyp_settings(max_examples=60, deadline=None)
+def test_partners_left_out_change_no_active_partners_score(
+    active: list[float], left_out: list[tuple[float, str]], method: Method
+) -> None:
+    targets = {"won_revenue": 1000.0} if method is Method.TARGET else {}
+    rules = settings(method=method, targets=targets)
+    alone = score(panel_of(active, ["active"] * len(active)), CATALOG, rules)
+    revenue = active + [v for v, _ in left_out]
+    standing = ["active"] * len(active) + [s for _, s in left_out]
+    together = score(panel_of(revenue, standing), CATALOG, rules)
+    n = len(active)
+    np.testing.assert_allclose(together.score[:n], alone.score)
+    np.testing.assert_allclose(together.cohort_percentile[:n], alone.cohort_percentile)
+    assert together.cohort_size[:n].tolist() == alone.cohort_size.tolist()
+    assert np.isnan(together.score[n:]).all()
