@@ -46,7 +46,9 @@ def test_payouts_list_as_json(web_world):
 
 
 def test_a_ledgers_lines_as_json_with_the_total_on_stderr(web_world):
-    result = out(web_world, "payouts", "show", "FY2026-Q4", "--partner", "P0001", "--format", "json")
+    result = out(
+        web_world, "payouts", "show", "FY2026-Q4", "--partner", "P0001", "--format", "json"
+    )
     lines = json.loads(result.stdout)  # nothing but the JSON on stdout
     assert [(line["rule"], line["amount"]) for line in lines] == [
         ("New-customer bonus", "$1,000.00"),
@@ -94,3 +96,21 @@ def test_a_piped_table_keeps_long_names_whole(web_world, monkeypatch):
         ("2", "Mueller Logistik", "submitted"),
         ("3", "Brightwave Media Ltd", "submitted"),
     ]
+
+
+def test_the_data_model_as_csv_names_each_columns_table():
+    result = CliRunner().invoke(app, ["schema", "partners", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows[0] == {
+        "table": "partners",
+        "key": "partner_id",
+        "column": "partner_id",
+        "type": "string",
+        "required": "yes",
+        "allowed / default": "",
+        "description": "Stable partner identifier.",
+    }
+    assert rows[2]["allowed / default"].startswith("var, si, distributor")
+    every = json.loads(CliRunner().invoke(app, ["schema", "--format", "json"]).stdout)
+    assert {"partners", "opportunities", "fx_rates"} <= {r["table"] for r in every}

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from partnerscope.cli.app import app, console, program, state
+from partnerscope.cli.output import FormatOption, OutputFormat, show
 from partnerscope.cli.progress import progress_bar
 from partnerscope.clock import now_utc
 from partnerscope.errors import WorkspaceError
@@ -84,6 +85,7 @@ def validate(ctx: typer.Context) -> None:
 def schema(
     table: Annotated[str | None, typer.Argument(help="One table; all when omitted.")] = None,
     markdown: Annotated[bool, typer.Option(help="Print the docs page (Markdown).")] = False,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Print the canonical data model: tables, columns, types, keys and allowed values."""
     from partnerscope.docs import data_model_markdown
@@ -94,6 +96,11 @@ def schema(
         return
     if table is not None and table not in TABLES:
         raise WorkspaceError(f"unknown table {table!r}; tables are {', '.join(TABLES)}")
+    # as data, one record per column of every table asked for, each naming its table
+    data = fmt is not OutputFormat.table
+    whole = RichTable(
+        "table", "key", "column", "type", "required", "allowed / default", "description"
+    )
     for name in [table] if table else list(TABLES):
         t = TABLES[name]
         out = RichTable(
@@ -113,10 +120,13 @@ def schema(
             )
             if col.references:
                 extra = f"→ {col.references}"
-            out.add_row(
-                col.name, col.type.value, "yes" if col.required else "", extra, col.description
-            )
-        console.print(out)
+            cells = (col.name, col.type.value, "yes" if col.required else "", extra)
+            out.add_row(*map(escape, cells), escape(col.description))
+            whole.add_row(t.name, ", ".join(t.key), *map(escape, cells), escape(col.description))
+        if not data:
+            show(out)
+    if data:
+        show(whole, fmt)
 
 
 @app.command()
