@@ -488,3 +488,20 @@ def test_every_row_is_looked_up_or_quarantined_and_sums_are_exact(
             assert amounts[order] == Decimal(totals[order]) / 100
         else:
             assert order not in totals or dealer not in loaded_dealers
+
+
+def test_a_null_token_blanking_a_looked_up_text_column_is_warned(workspace_factory):
+    """ "NA" declared a null token on a lookup blanks North America's territory: the dealers'
+    ingest says so, naming the lookup file, its column and the fix."""
+    config = CONFIG.replace(
+        '[lookups.offices]\npath = "data/offices.csv"\n',
+        '[lookups.offices]\npath = "data/offices.csv"\nnull_values = ["NA", "-"]\n',
+    )
+    ws = workspace_factory(config, FILES)
+    report = ws.ingest(["dealers"])
+    assert query(ws, "SELECT region FROM partners WHERE partner_id = '112'") == [(None,)]
+    assert report.files[0].warnings == (
+        "data/offices.csv: the null token 'NA' blanked 1 of 3 values (33%) of column "
+        "'territory' (region of sources.dealers). If 'NA' is a real value there, set "
+        'null_values = ["-"] on [lookups.offices]',
+    )

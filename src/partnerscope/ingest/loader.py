@@ -288,17 +288,12 @@ class LookupReader:
             raise DataFileError(
                 f"lookups.{name}: no file matches {lookup.paths} (relative to {root})"
             )
-        nulls = ", ".join(
-            lit(v)
-            for v in (
-                "",
-                *(
-                    lookup.null_values
-                    if lookup.null_values is not None
-                    else self.config.ingest.null_values
-                ),
-            )
+        tokens = (
+            lookup.null_values if lookup.null_values is not None else self.config.ingest.null_values
         )
+        nulls = ", ".join(lit(v) for v in ("", *tokens))
+        filled: dict[str, int] = {}
+        blanked: dict[str, dict[str, int]] = {}
         parts: list[str] = []
         shown_files: list[str] = []
         columns: list[str] = []
@@ -310,6 +305,7 @@ class LookupReader:
             columns.extend(c for c in data.columns if c not in columns)
             staged = f"__lookup_staged_{index}_{i}"
             con.register(staged, data.table)
+            _count_tokens(con, staged, data.columns, tokens, filled, blanked)
             clean = "".join(
                 f", CASE WHEN trim(CAST({quote(c)} AS VARCHAR)) IN ({nulls}) THEN NULL "
                 f"ELSE trim(CAST({quote(c)} AS VARCHAR)) END AS {quote(c)}"
@@ -396,12 +392,49 @@ class LookupReader:
         numeric = []
         for column in columns:
             c = quote(column)
-            plain, filled = con.execute(
+            plain, values = con.execute(
                 f"SELECT count(TRY_CAST({c} AS DECIMAL(38,6))), count({c}) FROM {table}"
             ).fetchall()[0]
-            if plain == filled:  # an empty column too: an expr can still do arithmetic on it
+            if plain == values:  # an empty column too: an expr can still do arithmetic on it
                 numeric.append(column)
-        return LookupTable(name, table, shown_all, lookup.key, tuple(numeric), tuple(columns))
+        return LookupTable(
+            name,
+            table,
+            shown_all,
+            lookup.key,
+            tuple(numeric),
+            tuple(columns),
+            filled,
+            blanked,
+            tuple(tokens),
+        )
+
+
+def _count_tokens(
+    con: duckdb.DuckDBPyConnection,
+    staged: str,
+    columns: Sequence[str],
+    tokens: Sequence[str],
+    filled: dict[str, int],
+    blanked: dict[str, dict[str, int]],
+) -> None:
+    """Add the non-blank cells of each column of ``staged``, and the cells each null token
+    blanks, to ``filled`` and ``blanked``."""
+    tokens = [t for t in tokens if t.strip()]
+    counts = []
+    for column in columns:
+        text = f"trim(CAST({quote(column)} AS VARCHAR))"
+        counts.append(f"count(*) FILTER (WHERE {text} <> '')")
+        counts.extend(f"count(*) FILTER (WHERE {text} = {lit(t)})" for t in tokens)
+    if not counts:
+        return
+    row = con.execute(f"SELECT {', '.join(counts)} FROM {staged}").fetchall()[0]
+    width = len(tokens) + 1
+    for column, at in zip(columns, range(0, len(row), width), strict=True):
+        filled[column] = filled.get(column, 0) + int(row[at])
+        mine = blanked.setdefault(column, {})
+        for token, hits in zip(tokens, row[at + 1 : at + width], strict=True):
+            mine[token] = mine.get(token, 0) + int(hits)
 
 
 def _record_import(con: duckdb.DuckDBPyConnection, **values: Any) -> None:
@@ -581,38 +614,76 @@ NULL_TOKEN_WARNING_SHARE = 0.05
 
 def _null_token_warnings(con: duckdb.DuckDBPyConnection, plan: Plan, shown: str) -> list[str]:
     """A sentence for each null token that blanked more than a few percent of the values of a
-    file column mapped to a text column: "NA" may be a region, not a missing value."""
-    pairs = [
-        (name, m.column)
+    file column (or lookup column) mapped to a text column: "NA" may be a region, not a missing
+    value."""
+    text = {
+        name: m
         for name, m in plan.mappings().items()
         if m.column is not None
-        and m.lookup is None
         and m.aggregate is None
         and plan.table.column(name).type is ColumnType.STRING
-    ]
-    tokens = [t for t in plan.null_values if t.strip()]
-    if not pairs or not tokens:
-        return []
-    counts = []
-    for _, column in dict.fromkeys(pairs):
-        text = f"trim(CAST({quote(column)} AS VARCHAR))"
-        counts.append(f"count(*) FILTER (WHERE {text} <> '')")
-        counts.extend(f"count(*) FILTER (WHERE {text} = {lit(t)})" for t in tokens)
-    row = con.execute(f"SELECT {', '.join(counts)} FROM __staged").fetchall()[0]
+    }
+    own = {name: m.column for name, m in text.items() if m.lookup is None and m.column}
+    filled: dict[str, int] = {}
+    blanked: dict[str, dict[str, int]] = {}
+    _count_tokens(
+        con, "__staged", list(dict.fromkeys(own.values())), plan.null_values, filled, blanked
+    )
     warnings = []
-    width = len(tokens) + 1
-    for (canonical, column), at in zip(
-        dict.fromkeys(pairs), range(0, len(row), width), strict=True
-    ):
-        filled = int(row[at])
-        for token, hits in zip(tokens, row[at + 1 : at + width], strict=True):
-            if hits and hits > filled * NULL_TOKEN_WARNING_SHARE:
-                rest = ", ".join(f'"{t}"' for t in plan.null_values if t != token)
+
+    def said(
+        file: str,
+        column: str,
+        token: str,
+        hits: int,
+        total: int,
+        canonical: str,
+        tokens: Sequence[str],
+        where: str,
+    ) -> str:
+        rest = ", ".join(f'"{t}"' for t in tokens if t != token)
+        return (
+            f"{file}: the null token {token!r} blanked {hits:,} of {total:,} values "
+            f"({hits / total:.0%}) of column {column!r} ({canonical}). If {token!r} is "
+            f"a real value there, set null_values = [{rest}] on [{where}]"
+        )
+
+    def many(hits: int, total: int) -> bool:
+        return hits > 0 and hits > total * NULL_TOKEN_WARNING_SHARE
+
+    for canonical, column in own.items():
+        for token, hits in blanked[column].items():
+            if many(hits, filled[column]):
                 warnings.append(
-                    f"{shown}: the null token {token!r} blanked {hits:,} of {filled:,} values "
-                    f"({hits / filled:.0%}) of column {column!r} ({canonical}). If {token!r} is "
-                    f"a real value there, set null_values = [{rest}] on "
-                    f"[sources.{plan.source_name}]"
+                    said(
+                        shown,
+                        column,
+                        token,
+                        hits,
+                        filled[column],
+                        canonical,
+                        plan.null_values,
+                        f"sources.{plan.source_name}",
+                    )
+                )
+    for canonical, m in text.items():
+        if m.lookup is None or m.column is None:
+            continue
+        table = plan.lookups[m.lookup]
+        column = m.column
+        for token, hits in table.blanked.get(column, {}).items():
+            if many(hits, table.filled[column]):
+                warnings.append(
+                    said(
+                        table.files,
+                        column,
+                        token,
+                        hits,
+                        table.filled[column],
+                        f"{canonical} of sources.{plan.source_name}",
+                        table.null_values,
+                        f"lookups.{table.name}",
+                    )
                 )
     return warnings
 

@@ -77,6 +77,10 @@ class LookupTable:
     #: its columns whose every value is a plain number: aggregated as numbers
     numeric: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
+    #: per column: its cells that are not blank, and how many of them each null token blanked
+    filled: Mapping[str, int] = field(default_factory=dict)
+    blanked: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    null_values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
