@@ -287,3 +287,46 @@ def test_a_what_if_says_when_a_run_now_would_compute_other_metric_values(copy: P
     assert len(result.notes) == 1
     assert "a run now would compute other values" in result.notes[0]
     assert "Note: Run " in out and "Run `partnerscope run` first" in out
+
+
+#: settings that touch different keys, so that any of them combine
+COMBINABLE = (
+    "scorecard.grain",
+    "scorecard.cohort",
+    "scorecard.weights",
+    "scorecard.min_cohort_size",
+    "scorecard.score_inactive",
+    "tiers.revenue",
+    "tiers.performance",
+)
+
+
+@st.composite
+def several(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
+    names = draw(st.lists(st.sampled_from(COMBINABLE), min_size=2, max_size=4, unique=True))
+    change: dict[str, dict[str, Any]] = {}
+    for name in names:
+        for section, values in draw(SETTINGS[name]).items():
+            change.setdefault(section, {}).update(values)
+    return change
+
+
+@settings(
+    max_examples=4,
+    deadline=None,
+    derandomize=True,
+    phases=(Phase.explicit, Phase.generate),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(change=several())
+def test_several_settings_at_once_equal_a_real_evaluation(
+    change: dict[str, dict[str, Any]], copy: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("several")
+    what_if_file = folder / "what-if.toml"
+    what_if_file.write_text(toml_text(change), encoding="utf-8")
+    ws = Workspace.open(copy)
+    result = what_if(ws, what_if_file)
+    period, real = real_evaluation(copy, change, folder / "run")
+    assert result.period == period
+    assert what_if_says(result, ws) == real
