@@ -350,6 +350,14 @@ def compute(
         write = partial(ctx.dialect.write_parquet, backend)
         write(stored.order_by(*KEY_ORDER), out / RESULTS)
         members = memberships.filter(memberships.partner_id.notnull())
+        # each partner's program status and join date, stored with the run: the evaluation
+        # leaves out partners inactive or not yet joined in a period
+        standing = partners.select(
+            partner_id=partners.partner_id.cast("string"),
+            status=partners.status,
+            joined_at=partners.joined_at,
+        )
+        members = members.left_join(standing, "partner_id").drop("partner_id_right")
         write(members.order_by("partner_id", "grain", "period_start"), out / MEMBERSHIPS)
         write(parts, out / PARTS)
         if holistic_table is not None:
