@@ -361,16 +361,28 @@ def _rising_score(
     words: Words,
 ) -> list[_Found]:
     panel = rows.panel
-    back = rows.lookback(latest, criteria.periods)
-    score = _take(fields["score"], back)
-    percentile = _take(fields["cohort_percentile"], back)
+    back = rows.lookback(latest, criteria.periods + criteria.base_periods - 1)
+    score = _take(fields["score"], back[:, : criteria.periods + 1])
+    before = _take(fields["cohort_percentile"], back)
+    percentile = before[:, : criteria.periods + 1]
     # the start is the row ``periods`` back, or the earliest scored one of a newer partner
     usable = ~np.isnan(score[:, 1:]) & ~np.isnan(percentile[:, 1:])
     steps = criteria.periods - np.argmax(usable[:, ::-1], axis=1)
     each = np.arange(len(latest))
     start, base = score[each, steps], percentile[each, steps]
+    # the base held low from ``base_periods`` before the start to it (periods without a
+    # score say nothing): one empty quarter of a top partner is no low base
+    held = np.take_along_axis(
+        before, steps[:, None] + np.arange(criteria.base_periods)[None, :], axis=1
+    )
+    highest = np.where(np.isnan(held), -np.inf, held).max(axis=1)
     rise = score[:, 0] - start
-    hit = usable.any(axis=1) & (rise >= criteria.points) & (base <= criteria.base_at_most)
+    hit = (
+        usable.any(axis=1)
+        & (rise >= criteria.points)
+        & (base <= criteria.base_at_most)
+        & (highest <= criteria.base_at_most)
+    )
     found = []
     for i in np.flatnonzero(hit).tolist():
         since = panel.labels[panel.latest - int(steps[i])]

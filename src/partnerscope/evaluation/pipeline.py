@@ -52,8 +52,10 @@ class Evaluation:
         scored = latest & ~np.isnan(self.cards.score)
         tiers: dict[str, dict[str, int]] = {}
         for name, placements in self.tiers.items():
+            # a partner left out of scoring holds no tier
+            placed = latest if placements.scored is None else latest & placements.scored
             counts = np.bincount(
-                placements.effective[latest], minlength=len(placements.level_names)
+                placements.effective[placed], minlength=len(placements.level_names)
             )
             tiers[name] = dict(zip(placements.level_names, map(int, counts), strict=True))
         flags = self.flags.column("flag").to_pylist()

@@ -158,6 +158,8 @@ def _summary(view: ScorecardView, w: Writer) -> dict[str, Any]:
         "low_evidence": bool(card["low_evidence"]),
         "evidence_coverage": Figure("evidence_coverage", coverage, words.share(coverage, digits=0)),
         "coverage_note": _coverage_note(words, coverage),
+        # why the partner was not scored, or on how many of the measures it was
+        "note": card.get("note"),
         "cohort": words.cohort(card["cohort"]),
         "cohort_size": card["cohort_size"],
         "cohort_percentile": rank("cohort_percentile"),

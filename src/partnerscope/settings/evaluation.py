@@ -248,6 +248,10 @@ class HighPotential(_Strict):
     #: within the band (the default cohort) need not rise: only its revenue shows the growth.
     base_at_most: Share = 0.5
     revenue_growth: Annotated[float, Field(gt=0)] = 1.0
+    #: The low base must have held for this many periods up to the start (its percentile at
+    #: most ``base_at_most`` in each that has a score): a top partner after one empty quarter
+    #: is back to its usual level, not rising from a low base.
+    base_periods: Annotated[int, Field(ge=1)] = 2
 
 
 class FlagSettings(_Strict):
