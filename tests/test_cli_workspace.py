@@ -232,3 +232,33 @@ def test_validate_reports_a_missing_column_without_a_close_one_with_the_files_co
         "  - sources.partners: column 'name' (for name) is not in data/partners.csv; its "
         "columns are 'code', 'title'",
     ]
+
+
+def test_validate_checks_the_columns_of_lookups_and_line_files(tmp_path):
+    """examples/wholesaler (docs/lookups.md) with a mistyped lookup key, looked-up column and
+    a name in an expr."""
+    import shutil
+
+    root = tmp_path / "wholesaler"
+    shutil.copytree(Path(__file__).parents[1] / "examples" / "wholesaler", root)
+    config = root / "partnerscope.toml"
+    assert "is valid" in invoke("-w", str(root), "validate").stdout
+    text = config.read_text(encoding="utf-8")
+    for right, wrong in (
+        ('column = "lastName"', 'column = "lastNme"'),
+        ('key = "officeCode"', 'key = "officeCod"'),
+        ("WHEN status IN", "WHEN statuss IN"),
+    ):
+        assert right in text
+        text = text.replace(right, wrong)
+    config.write_text(text, encoding="utf-8")
+    problems = invoke("-w", str(root), "validate", code=1).stderr.splitlines()[1:]
+    assert problems == [
+        "  - lookups.offices.key: column 'officeCod' (its key) is not in data/offices.csv; did "
+        "you mean 'officeCode'?",
+        "  - sources.dealers.columns.partner_manager: reps (data/employees.csv) has no column "
+        "'lastNme'; did you mean 'lastName'? Its columns are 'employeeNumber', 'lastName', "
+        "'firstName', 'officeCode'",
+        "  - sources.orders: column 'statuss' (in the expr of closed_at) is not in "
+        "data/orders.csv; did you mean 'status'?",
+    ]
