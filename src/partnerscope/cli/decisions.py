@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from partnerscope.cli.app import By, actor, app, console, state
-from partnerscope.cli.output import FormatOption, OutputFormat, show
+from partnerscope.cli.output import FormatOption, OutputFormat, note, show
 from partnerscope.errors import PartnerscopeError
 
 if TYPE_CHECKING:
@@ -404,20 +404,24 @@ def decisions_due(
     ctx: typer.Context,
     on: Annotated[str | None, typer.Option(help="Check as of this date (default: today).")] = None,
     run: Annotated[int | None, typer.Option(help="Check this run (default: the latest).")] = None,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """Reversal signals that fire on the latest run and reviews that are due."""
+    """Reversal signals that fire on the latest run and reviews that are due (with csv/json,
+    these as data and the signals not firing on stderr)."""
     service = _service(ctx)
     alerts, states = service.check(today=_date(on, "--on") or date.today(), run_id=run)
-    if not states and not alerts:
-        console.print("No committed decision has a signal firing or a review due.")
-        return
     table = RichTable("decision", "kind", "what", title="Due", title_justify="left")
     for alert in alerts:
         table.add_row(
             f"DEC-{alert.decision_id:04d}", alert.kind.replace("_", " "), escape(alert.message)
         )
-    if alerts:
-        console.print(table)
+    if fmt is not OutputFormat.table:
+        show(table, fmt)  # an empty list too: what a script reads
+    if not states and not alerts:
+        note(fmt, "No committed decision has a signal firing or a review due.")
+        return
+    if alerts and fmt is OutputFormat.table:
+        show(table)
     quiet = [s for s in states if s.check is not None and not s.check.fired]
     if quiet:
         watch = RichTable(
@@ -426,9 +430,9 @@ def decisions_due(
         for s in quiet:
             assert s.check is not None
             watch.add_row(f"DEC-{s.decision_id:04d}", escape(s.condition), escape(s.check.detail))
-        console.print(watch)
+        note(fmt, watch)
     if not alerts:
-        console.print("Nothing due.")
+        note(fmt, "Nothing due.")
 
 
 @decisions_app.command("export")

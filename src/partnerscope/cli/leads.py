@@ -273,7 +273,9 @@ def leads_close(
 
 
 @leads_app.command("sla")
-def leads_sla(ctx: typer.Context, now: Now = None, by: By = None) -> None:
+def leads_sla(
+    ctx: typer.Context, now: Now = None, by: By = None, fmt: FormatOption = OutputFormat.table
+) -> None:
     """Flag the leads not first-touched within the SLA as breached and re-route them."""
     from partnerscope.operations.routing.service import check_sla
 
@@ -286,4 +288,4 @@ def leads_sla(ctx: typer.Context, now: Now = None, by: By = None) -> None:
             f"{old.sla_due_at:%Y-%m-%d %H:%M}" if old.sla_due_at else "",
             escape(new.assignee),
         )
-    console.print(table)
+    show(table, fmt)

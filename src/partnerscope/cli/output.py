@@ -94,4 +94,7 @@ def note(fmt: OutputFormat, *objects: Any, **options: Any) -> None:
     from partnerscope.cli.app import err_console
 
     out = default_console if fmt is OutputFormat.table else err_console
+    if len(objects) == 1 and isinstance(objects[0], Table) and not options:
+        show(objects[0], console=out)  # a table beside the data: whole when piped, as the data
+        return
     out.print(*objects, **options)
