@@ -114,3 +114,18 @@ def test_the_data_model_as_csv_names_each_columns_table():
     assert rows[2]["allowed / default"].startswith("var, si, distributor")
     every = json.loads(CliRunner().invoke(app, ["schema", "--format", "json"]).stdout)
     assert {"partners", "opportunities", "fx_rates"} <= {r["table"] for r in every}
+
+
+def test_decisions_due_as_json_with_the_quiet_signals_on_stderr(web_world):
+    """The demo's decision DEC-0001 has its initial review on 2026-10-31."""
+    result = out(web_world, "decisions", "due", "--on", "2026-11-01", "--format", "json")
+    due = json.loads(result.stdout)
+    assert {"decision": "DEC-0001", "kind": "review due"} in [
+        {k: r[k] for k in ("decision", "kind")} for r in due
+    ]
+    review = next(r for r in due if r["kind"] == "review due")
+    assert "initial review 2026-10-31 is due" in review["what"]
+    before = json.loads(
+        out(web_world, "decisions", "due", "--on", "2026-10-30", "--format", "json").stdout
+    )
+    assert "review due" not in [r["kind"] for r in before]
