@@ -213,20 +213,17 @@ def quarantine(
     written in is named with the setting that reads them.
     """
     from partnerscope.ingest.profile import date_hints
-    from partnerscope.warehouse import latest_quarantine
+    from partnerscope.ingest.quarantine_files import (
+        left_out_note,
+        quarantine_counts,
+        quarantine_scope,
+    )
 
     ws = state(ctx).workspace()
-    base, params = latest_quarantine(source=source, rule=rule)
     with ws.warehouse(read_only=True) as wh:
-        files = [r[0] for r in wh.con.execute(f"SELECT DISTINCT file {base}", params).fetchall()]
-        gone = sorted(f for f in files if not (ws.root / f).exists())
-        if gone and not deleted:
-            base += " AND NOT list_contains(?, q.file)"
-            params = [*params, gone]
-        summary = wh.con.execute(
-            f'SELECT source, rule, "column", count(*) {base} GROUP BY ALL ORDER BY 4 DESC, 1, 2, 3',
-            params,
-        ).fetchall()
+        scope = quarantine_scope(wh.con, ws.root, deleted=deleted, source=source, rule=rule)
+        base, params, gone = scope.base, scope.params, scope.gone
+        summary = quarantine_counts(wh.con, scope)
         if export is not None:
             _export_quarantine(
                 wh.con.execute(
@@ -258,11 +255,7 @@ def quarantine(
         show(detail, fmt)
         return
     left_out = (
-        f"{len(gone)} file{'s' if len(gone) > 1 else ''} loaded before but since deleted "
-        f"({escape(', '.join(gone))}): {'its' if len(gone) == 1 else 'their'} rows are left out; "
-        "list them with --deleted"
-        if gone and not deleted
-        else None
+        escape(left_out_note(gone, "list them with --deleted")) if gone and not deleted else None
     )
     if not summary:
         console.print("[green]Nothing quarantined[/] in the latest import of each file.")

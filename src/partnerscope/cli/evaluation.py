@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from partnerscope.cli.app import By, actor, app, console, state
+from partnerscope.cli.output import FormatOption, OutputFormat, note, show
 
 if TYPE_CHECKING:
     from partnerscope.evaluation.view import ScorecardView
@@ -73,6 +74,7 @@ def scorecard_command(
     period: PeriodOption = None,
     run: RunOption = None,
     limit: Annotated[int, typer.Option(help="Partners listed in the ranking.")] = 20,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """A partner's scorecard, explained metric by metric; without a partner, the ranking."""
     from partnerscope.evaluation.view import ranking, scorecard_view
@@ -84,7 +86,11 @@ def scorecard_command(
     words = ws.words
     names = _names(ws)
     manifest, label, rows = ranking(ws, period, run)
-    table = RichTable(
+    shown = rows[:limit]
+    notes = scorecard_notes(shown)
+    # one note said of every partner listed goes under the table, once; else each in a column
+    common = notes[0] if len(notes) == 1 else None
+    columns = [
         "#",
         "partner",
         "Score",
@@ -93,31 +99,79 @@ def scorecard_command(
         "rank in peer group",
         "revenue tier",
         "performance tier",
+    ]
+    if len(notes) > 1:
+        columns.append("note")
+    scored_count = sum(1 for r in rows if _scored(r))
+    table = RichTable(
+        *columns,
         title=f"Scorecards {label} — run {manifest.run_id}, data as of "
-        f"{words.moment(manifest.as_of_time)} (top {min(limit, len(rows))} of {len(rows)})",
+        f"{words.moment(manifest.as_of_time)} (top {len(shown)} of {len(rows)}; "
+        f"{scored_count} scored)",
         title_justify="left",
     )
-    for i, row in enumerate(rows[:limit], 1):
-        evidence = words.share(row["evidence_coverage"], digits=0)
-        if row["low_evidence"]:
-            evidence = f"[yellow]{evidence} low[/]"
-        pending = (
-            f" [dim](→ {escape(row['performance_pending'])})[/]"
-            if row["performance_pending"]
-            else ""
-        )
-        table.add_row(
-            str(i),
-            _partner(names, row["partner_id"]),
-            _score(words, row["score"]),
-            evidence,
-            escape(words.cohort(row["cohort"])),
-            words.percentile(row["cohort_percentile"]),
-            escape(row["revenue_tier"] or "—"),
-            escape(row["performance_tier"] or "—") + pending,
-        )
-    console.print(table)
-    console.print("  explain one with `partnerscope scorecard PARTNER`")
+    rank = 0
+    for row in shown:
+        if not _scored(row):
+            # left out of scoring: no score, no rank, no tier
+            cells = [
+                "",
+                _partner(names, row["partner_id"]),
+                f"[dim]{escape(_not_scored(row))}[/]",
+                "—",
+                "—",
+                "—",
+                "—",
+                "—",
+            ]
+        else:
+            rank += 1
+            evidence = words.share(row["evidence_coverage"], digits=0)
+            if row["low_evidence"]:
+                evidence = f"[yellow]{evidence} low[/]"
+            pending = (
+                f" [dim](→ {escape(row['performance_pending'])})[/]"
+                if row["performance_pending"]
+                else ""
+            )
+            cells = [
+                str(rank),
+                _partner(names, row["partner_id"]),
+                _score(words, row["score"]),
+                evidence,
+                escape(words.cohort(row["cohort"])),
+                words.percentile(row["cohort_percentile"]),
+                escape(row["revenue_tier"] or "—"),
+                escape(row["performance_tier"] or "—") + pending,
+            ]
+        if len(notes) > 1:
+            cells.append(escape(row.get("note") or "") if _scored(row) else "")
+        table.add_row(*cells)
+    show(table, fmt)
+    if common:
+        note(fmt, f"  {escape(common)}.")
+    note(fmt, "  explain one with `partnerscope scorecard PARTNER`")
+
+
+def _scored(row: dict[str, Any]) -> bool:
+    """Whether a scorecard row was scored (a run stored before ``scored`` existed: all were)."""
+    scored = row.get("scored")
+    return bool(scored) if scored is not None else True
+
+
+def _not_scored(row: dict[str, Any]) -> str:
+    """Why a partner was left out of scoring, in words ("Inactive — not scored")."""
+    return str(row.get("note") or "Not scored")
+
+
+def scorecard_notes(rows: list[dict[str, Any]]) -> list[str]:
+    """The distinct notes of the scored rows ("Scored on 3 of 8 measures: …"), in order."""
+    seen: list[str] = []
+    for row in rows:
+        text = row.get("note")
+        if _scored(row) and text and text not in seen:
+            seen.append(str(text))
+    return seen
 
 
 def _print_scorecard(ws: Workspace, view: ScorecardView) -> None:
@@ -128,6 +182,17 @@ def _print_scorecard(ws: Workspace, view: ScorecardView) -> None:
         f"[bold]{escape(view.partner_name)}[/] ({escape(view.partner_id)}) — {view.period}; "
         f"run {view.run.run_id}, data as of {words.moment(view.run.as_of_time)}"
     )
+    if not _scored(card):
+        # left out of scoring: say so instead of a blank score, rank and tiers
+        console.print(
+            f"  [bold]{escape(_not_scored(card))}[/]: no score, rank or tier in {view.period}"
+        )
+        for flag in view.flags:
+            console.print(
+                f"  [red]flag[/] {escape(words.flag(flag['flag']))} "
+                f"({escape(words.criterion(flag['criterion']))}): {escape(flag['evidence'])}"
+            )
+        return
     low = card["low_evidence"]
     console.print(
         f"  score [bold]{_score(words, card['score'])}[/] / 100"
@@ -143,6 +208,8 @@ def _print_scorecard(ws: Workspace, view: ScorecardView) -> None:
         f"history {sparkline([s for _, s in view.history])} "
         f"({view.history[0][0]} … {view.history[-1][0]})"
     )
+    if card.get("note"):
+        console.print(f"  [dim]{escape(card['note'])}.[/]")
     for indicator in ("leading", "lagging"):
         table = RichTable(
             "metric",
@@ -225,21 +292,27 @@ def tiers_command(
     sensitivity: Annotated[
         bool, typer.Option(help="Show how many placements flip when each weight moves ±10 %.")
     ] = False,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Tier distribution, moves and pending downgrades; or what would change under other
     weights or thresholds."""
-    from partnerscope.evaluation.pipeline import TIERS
-    from partnerscope.evaluation.view import pick_period, read, rows_where
-    from partnerscope.runs import get_run
+    from partnerscope.evaluation.view import RunData, pick_period
 
     ws = state(ctx).workspace()
     if what_if is not None or sensitivity:
         _print_what_if(ws, what_if, run)
         return
-    manifest = get_run(ws, run)
-    stored = read(ws, manifest, TIERS)
-    start, label = pick_period(manifest, stored, period)
-    rows = rows_where(stored, period_start=start).to_pylist()
+    data = RunData(ws, run)
+    manifest = data.run
+    start, label = pick_period(manifest, data.periods, period)
+    everyone = data.tiers.table
+    rows = [r for r in everyone.to_pylist() if r["period_start"] == start]
+    # a partner left out of scoring (inactive, not yet joined) holds no tier
+    left_out = sorted({r["partner_id"] for r in rows if not _scored(r)})
+    rows = [r for r in rows if _scored(r)]
+    tier_notes = data.tier_notes
+    # csv/json: one table of every rule set's tiers; on a terminal, one table per rule set
+    combined = RichTable("rules", "tier", "partners", "moved up", "moved down", "downgrade pending")
     for ruleset in ("revenue", "performance"):
         rules = getattr(ws.config.tiers, ruleset)
         mine = [r for r in rows if r["ruleset"] == ruleset]
@@ -255,14 +328,38 @@ def tiers_command(
         )
         for level in rules.levels:
             here = [r for r in mine if r["effective"] == level.name]
-            table.add_row(
+            cells = [
                 escape(level.name),
                 str(len(here)),
                 str(sum(r["moved"] == "up" for r in here)),
                 str(sum(r["moved"] == "down" for r in here)),
                 str(sum(r["pending"] is not None for r in here)),
-            )
-        console.print(table)
+            ]
+            table.add_row(*cells)
+            combined.add_row(ruleset.capitalize(), *cells)
+        if fmt is OutputFormat.table:
+            show(table, fmt)
+        if ruleset in tier_notes:
+            note(fmt, f"  [yellow]{escape(tier_notes[ruleset])}.[/]")
+    if fmt is not OutputFormat.table:
+        show(combined, fmt)
+    if left_out:
+        names = _names(ws)
+        reasons = {
+            r["partner_id"]: _not_scored(r)
+            for r in data.scorecards.table.to_pylist()
+            if r["period_start"] == start and not _scored(r)
+        }
+        listed = ", ".join(
+            f"{names.get(p, p)} ({reasons.get(p, 'not scored')})" for p in left_out[:20]
+        )
+        more = f" and {len(left_out) - 20} more" if len(left_out) > 20 else ""
+        note(
+            fmt,
+            f"  {len(left_out)} {'partner' if len(left_out) == 1 else 'partners'} not scored "
+            f"in {label}, so in no tier: "
+            f"{escape(listed)}{more}",
+        )
     pending = [r for r in rows if r["pending"] is not None]
     if pending:
         names = _names(ws)
@@ -283,7 +380,8 @@ def tiers_command(
                 escape(r["pending"]),
                 str(r["pending_periods"]),
             )
-        console.print(table)
+        if fmt is OutputFormat.table:
+            console.print(table)
 
 
 def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
@@ -292,8 +390,8 @@ def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
     words = ws.words
     with console.status("re-evaluating the run"):
         result = what_if(ws, path, run)
-    for note in result.notes:
-        console.print(f"[yellow]Note:[/] {escape(note)}")
+    for said in result.notes:
+        console.print(f"[yellow]Note:[/] {escape(said)}")
     if path is not None:
         # another grain judges another period: say which one each side is
         where = (

@@ -120,6 +120,10 @@ class PartnerRow(BaseModel):
     #: the open plan's next check-in, and whether every scheduled one has passed
     next_check_in: date | None
     check_in_overdue: bool
+    #: whether the partner was scored in the period (inactive, not yet joined: not), and the
+    #: scorecard's note: why it was not scored, or on how many measures it was
+    scored: bool = True
+    note: str | None = None
 
 
 class PartnerList(BaseModel):
@@ -224,13 +228,33 @@ class PartnerPage:
     everyone: list[dict[str, Any]]
 
 
+def _with_scoring(ctx: Ctx, rows: list[dict[str, Any]], start: Any) -> list[dict[str, Any]]:
+    """The rows with whether each partner was scored and its scorecard's note; a partner left
+    out of scoring holds no tier (a run stored before ``scored`` existed: all were scored)."""
+    cards = ctx.data.scorecards
+    out = []
+    for row in rows:
+        card = cards.rows(row["partner_id"], at=start)
+        scored = card[0].get("scored") is not False if card else True
+        note = card[0].get("note") if card else None
+        extra: dict[str, Any] = {"scored": scored, "note": note}
+        if not scored:
+            extra |= dict.fromkeys(
+                ("revenue_tier", "performance_tier", "revenue_pending", "performance_pending")
+            )
+        out.append({**row, **extra})
+    return out
+
+
 def partner_list(ctx: Ctx, query: PartnerQuery, *, paginate: bool = True) -> PartnerPage:
     """The visible partners of the period, filtered and sorted (one page of them)."""
     from partnerscope.web.hub import with_figures
 
     index = run_index(ctx)
     start, label = ctx.data.pick_period(query.period)
-    everyone = with_figures(ctx, visible_rows(ctx, index.partners(start)), start)
+    everyone = _with_scoring(
+        ctx, with_figures(ctx, visible_rows(ctx, index.partners(start)), start), start
+    )
     rows = _sorted([r for r in everyone if _matches(r, query)], query.sort)
     total = len(rows)
     if paginate:
@@ -348,6 +372,7 @@ CSV_COLUMNS = (
     "open_alerts",
     "next_check_in",
     "check_in_overdue",
+    "note",
 )
 
 

@@ -182,7 +182,9 @@ async def partner_page(
     from partnerscope.web.hub import partner_hub
 
     built = await scorecard(ctx, partner_id, period)
-    hub = await run_in_threadpool(partner_hub, ctx, ctx.partner(partner_id), built.head.period)
+    pid = ctx.partner(partner_id)
+    hub = await run_in_threadpool(partner_hub, ctx, pid, built.head.period)
+    scored, note = scoring(ctx, pid, built.head.period)
     return page(
         request,
         ctx,
@@ -192,7 +194,22 @@ async def partner_page(
         periods=periods_with_data(ctx),
         hub=hub,
         may_edit_plan=ctx.user.role in STAFF,
+        scored=scored,
+        # the staff's scorecard below says the note already; the partner edition does not
+        scoring_note=note if not scored or partner_view(ctx) else None,
     )
+
+
+def scoring(ctx: Ctx, pid: str, period: str) -> tuple[bool, str | None]:
+    """Whether the partner was scored in the period, and its scorecard's note: why it was not
+    ("Inactive — not scored"), or on how many measures it was. Both are the partner's own, so
+    the partner view shows them too."""
+    start, _ = ctx.data.pick_period(period)
+    cards = ctx.data.scorecards.rows(pid, at=start)
+    if not cards:
+        return True, None
+    note = cards[0].get("note")
+    return cards[0].get("scored") is not False, str(note) if note else None
 
 
 # ---------------------------------------------------------------- downloads

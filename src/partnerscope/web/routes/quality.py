@@ -63,6 +63,8 @@ class QualityOut(BaseModel):
     imports: list[ImportOut]
     #: rows not loaded by the latest import of each file, counted by reason
     summary: list[QuarantineCount]
+    #: files loaded before but since deleted: their rows are left out unless ``deleted``
+    deleted_files: list[str] = []
     total: int
     page: int
     per_page: int
@@ -76,10 +78,14 @@ class QualityQuery:
     source: str | None = None
     page: int = 1
     per_page: int = 50
+    #: also the rows of files deleted since they were loaded
+    deleted: bool = False
 
     def params(self, **changes: Any) -> str:
         values = {**asdict(self), **changes}
-        return urlencode({k: v for k, v in values.items() if v not in (None, "")})
+        return urlencode(
+            {k: v for k, v in values.items() if v not in (None, "") and v is not False}
+        )
 
 
 def quality_query(
@@ -88,8 +94,11 @@ def quality_query(
     source: FilterText = None,
     page: PageNo = 1,
     per_page: PerPage = 50,
+    deleted: Annotated[
+        bool, Query(description="also the rows of files deleted since they were loaded")
+    ] = False,
 ) -> QualityQuery:
-    return QualityQuery(file or None, rule or None, source or None, page, per_page)
+    return QualityQuery(file or None, rule or None, source or None, page, per_page, deleted)
 
 
 Quality = Annotated[QualityQuery, Depends(quality_query)]
@@ -115,16 +124,27 @@ def quality_view(ctx: Ctx, query: QualityQuery) -> QualityOut:
         raise HTTPException(503, BUSY, headers={"retry-after": "5"}) from None
     except WorkspaceError as exc:
         raise HTTPException(404, str(exc)) from None
-    from partnerscope.warehouse import latest_quarantine, quarantine_summary
+    from partnerscope.ingest.quarantine_files import quarantine_counts, quarantine_scope
 
-    base, params = latest_quarantine(file=query.file, rule=query.rule, source=query.source)
     quoted = ", ".join(f'"{c}"' for c in _IMPORT_COLUMNS)
     with warehouse:
         con = warehouse.con
+        # rows of a file since deleted are left out, as `partnerscope quarantine` does
+        scope = quarantine_scope(
+            con,
+            ctx.workspace.root,
+            deleted=query.deleted,
+            file=query.file,
+            rule=query.rule,
+            source=query.source,
+        )
+        base, params = scope.base, scope.params
         imports = con.execute(
             f"SELECT {quoted} FROM _imports ORDER BY import_id DESC LIMIT ?", [IMPORTS_SHOWN]
         ).fetchall()
-        summary = quarantine_summary(con)
+        summary = quarantine_counts(
+            con, quarantine_scope(con, ctx.workspace.root, deleted=query.deleted)
+        )
         total = con.execute(f"SELECT count(*) {base}", params).fetchone()
         cells = ", ".join(f'q."{c}"' for c in _QUARANTINE_COLUMNS)
         rows = con.execute(
@@ -135,6 +155,7 @@ def quality_view(ctx: Ctx, query: QualityQuery) -> QualityOut:
     return QualityOut(
         imports=[ImportOut(**dict(zip(_IMPORT_COLUMNS, r, strict=True))) for r in imports],
         summary=[QuarantineCount(source=s, rule=r, column=c, rows=n) for s, r, c, n in summary],
+        deleted_files=scope.gone,
         total=int(total[0]) if total else 0,
         page=query.page,
         per_page=query.per_page,

@@ -75,6 +75,14 @@ class OverrideOut(BaseModel):
     removed_by: str | None
 
 
+class NotScored(BaseModel):
+    """A partner left out of scoring in the period, so in no tier, and why."""
+
+    partner_id: str
+    name: str
+    note: str
+
+
 class TiersOut(BaseModel):
     period: str
     #: each ruleset's tiers, top first
@@ -83,6 +91,10 @@ class TiersOut(BaseModel):
     moves: list[TierRow]
     pending: list[TierRow]
     overrides: list[OverrideOut]
+    #: per ruleset, the tiers a measure without data keeps out of reach, in a sentence
+    notes: dict[str, str] = {}
+    #: the partners not scored in the period (inactive, not yet in the program)
+    not_scored: list[NotScored] = []
 
 
 def _override_out(index: RunIndex, o: Override) -> OverrideOut:
@@ -105,6 +117,14 @@ def tiers_view(ctx: Ctx, period: str | None) -> TiersOut:
     index = run_index(ctx)
     start, label = ctx.data.pick_period(period)
     rows = visible_rows(ctx, index.tiers(start))
+    # a partner left out of scoring holds no tier: counted apart, with the reason
+    left_out = sorted({r["partner_id"] for r in rows if r.get("scored") is False})
+    rows = [r for r in rows if r.get("scored") is not False]
+    reasons = {
+        p: str(card.get("note") or "Not scored")
+        for p in left_out
+        for card in ctx.data.scorecards.rows(p, at=start)
+    }
     names = tier_names(ctx.workspace.config.tiers)
     distribution = []
     for ruleset, tiers in names.items():
@@ -134,6 +154,11 @@ def tiers_view(ctx: Ctx, period: str | None) -> TiersOut:
         moves=[out(r) for r in ordered if r["moved"] in ("up", "down")],
         pending=[out(r) for r in ordered if r["pending"] is not None],
         overrides=active_overrides(ctx),
+        notes=ctx.data.tier_notes,
+        not_scored=[
+            NotScored(partner_id=p, name=index.name(p), note=reasons.get(p, "Not scored"))
+            for p in left_out
+        ],
     )
 
 
