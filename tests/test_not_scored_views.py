@@ -59,7 +59,7 @@ def test_the_ranking_shows_a_partner_not_scored_without_score_rank_or_tier(ws: A
     assert [c.strip() for c in acme.split("│")[1:4]] == ["1", "Acme P1", "75.0"]
     (dune,) = [line for line in lines if "Dune P4" in line]
     assert [c.strip() for c in dune.split("│")[1:4]] == ["3", "Dune P4", "25.0"]
-    assert "(top 4 of 4; 3 scored)" in out
+    assert "(top 4 of 4), 1 not scored" in out
     # the note every scored partner shares: said once, under the table
     assert flat(out).count(NOTE) == 1
     assert "nan" not in out.lower() and "None" not in out

@@ -102,12 +102,12 @@ def scorecard_command(
     ]
     if len(notes) > 1:
         columns.append("note")
-    scored_count = sum(1 for r in rows if _scored(r))
+    left_out = sum(1 for r in rows if not _scored(r))
     table = RichTable(
         *columns,
         title=f"Scorecards {label} — run {manifest.run_id}, data as of "
-        f"{words.moment(manifest.as_of_time)} (top {len(shown)} of {len(rows)}; "
-        f"{scored_count} scored)",
+        f"{words.moment(manifest.as_of_time)} (top {len(shown)} of {len(rows)})"
+        + (f", {left_out} not scored" if left_out else ""),
         title_justify="left",
     )
     rank = 0
