@@ -207,7 +207,8 @@ def demo_workspace(
         started = time.perf_counter()
         with log.open("w", encoding="utf-8") as out:
             subprocess.run(
-                [*CLI, "demo", str(root), "--scale", str(scale), "--seed", str(seed)],
+                # --regenerate replaces the folder with whatever the benchmark added to it
+                [*CLI, "demo", str(root), "--scale", str(scale), "--seed", str(seed), "--force"],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 check=True,

@@ -24,7 +24,15 @@ if TYPE_CHECKING:
 
     from partnerscope.workspace import Workspace
 
-__all__ = ["DATABASE_FILE", "ENV_URL", "connect", "database_url", "metadata", "serialize"]
+__all__ = [
+    "DATABASE_FILE",
+    "ENV_URL",
+    "connect",
+    "database_url",
+    "metadata",
+    "release",
+    "serialize",
+]
 
 DATABASE_FILE = "app.db"
 ENV_URL = "PARTNERSCOPE_DATABASE_URL"
@@ -56,6 +64,14 @@ def connect(workspace: Workspace) -> Engine:
                 upgrade(engine)
                 _engines[url] = engine
     return engine
+
+
+def release(folder: Path) -> None:
+    """Close this process's connections to the SQLite stores under ``folder``, before the folder
+    is deleted (a demo replaced): a pooled connection would keep reading the deleted file."""
+    prefix = f"sqlite:///{folder}"
+    for url in [u for u in _engines if u.startswith(prefix)]:
+        _engines.pop(url).dispose()
 
 
 def serialize(connection: Connection, table: Table) -> None:

@@ -147,6 +147,7 @@ def demo(
     ] = False,
 ) -> None:
     """Generate a realistic demo workspace and run everything on it."""
+    from partnerscope import appdb
     from partnerscope.cli import demo_folder
     from partnerscope.demo import generate_demo
     from partnerscope.workspace import Workspace
@@ -158,18 +159,15 @@ def demo(
                 f"{directory} exists and is not a demo workspace; choose another folder "
                 "(the demo writes a whole workspace into its folder)"
             )
-        if not force:
-            added = demo_folder.added_since(directory)
-            if added:
-                raise WorkspaceError(
-                    f"{directory} holds an earlier demo, and replacing it would lose what was "
-                    f"added since: {'; '.join(added)}; add --force to replace it anyway, or "
-                    "choose another folder"
-                )
+        # an earlier demo with nothing added since is replaced: nothing is lost
+        added = [] if force else demo_folder.added_since(directory)
+        if added:
             raise WorkspaceError(
-                f"{directory} holds an earlier demo (nothing was added to it since it was "
-                "generated); add --force to replace it, or choose another folder"
+                f"{directory} holds an earlier demo, and replacing it would lose what was "
+                f"added since: {'; '.join(added)}; add --force to replace it anyway, or "
+                "choose another folder"
             )
+        appdb.release(directory)
         shutil.rmtree(directory)
     started = time.perf_counter()
     directory.mkdir(parents=True)
