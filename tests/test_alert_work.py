@@ -7,25 +7,49 @@ table's migration runs from the previous schema version."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
 from typer.testing import CliRunner
 
 from partnerscope import audit, clock
+from partnerscope.accounts import Accounts, Role
 from partnerscope.appdb import connect
 from partnerscope.cli import app as cli
 from partnerscope.evaluation.view import RunData
 from partnerscope.operations import alert_work as work
 from partnerscope.workspace import Workspace
-from tests.webtools import csrf_of
+from tests.webtools import PASSWORD, csrf_of
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def world(web_world, tmp_path_factory):
-    return web_world.copy(tmp_path_factory.mktemp("alert_work") / "demo")
+    """The web tests' demo, where the manager ``max`` also looks after the two partners with the
+    most alerts in the latest period that they do not see already: the demo's latest quarter
+    has too few alerts of Marco Rossi's partners for three to be worked here."""
+    world = web_world.copy(tmp_path_factory.mktemp("alert_work") / "demo")
+    ws = Workspace.open(world.root)
+    data = RunData(ws)
+    start, _ = data.pick_period(None)
+    rows = [r for r in data.alerts.table.to_pylist() if r["period_start"] == start]
+    accounts = Accounts.open(ws)
+    max_ = accounts.get("max")
+    seen = set(world.client("max").get("/api/v1/me").json()["partners"])
+    counts = Counter(r["partner_id"] for r in rows if r["partner_id"] not in seen)
+    more = [partner for partner, _ in counts.most_common(2)]
+    accounts.remove("max", by="test")
+    accounts.add(
+        "max",
+        Role.PARTNER_MANAGER,
+        PASSWORD,
+        manages=max_.manages,
+        partners=[*max_.partners, *more],
+        by="test",
+    )
+    return world
 
 
 @pytest.fixture(scope="module")
