@@ -74,6 +74,15 @@ class FileReport:
     warnings: tuple[str, ...] = ()
 
 
+def mapping_failed(shown: str, source_name: str, exc: Exception) -> DataFileError:
+    """The error for a mapping DuckDB cannot apply to a file (a user's expr it cannot bind or
+    run), naming the file and the source, with DuckDB's first line."""
+    return DataFileError(
+        f"{shown}: the mapping of sources.{source_name} cannot be applied to this file: "
+        f"{str(exc).splitlines()[0]}; check the expr and format settings"
+    )
+
+
 @dataclass(frozen=True)
 class LookupRead:
     """A ``[lookups]`` file an ingest read to fill the columns of its sources."""
@@ -467,7 +476,7 @@ def _load_file(
 ) -> FileReport:
     table = TABLES[source.entity]
     plan = make_plan(config, source_name, source, tuple(data.columns), lookups)
-    _refuse_wrong_file(path, source_name, source, plan, data)
+    refuse_wrong_file(path, source_name, source, plan, data)
     started = now_utc()
     import_id = _next_id(con)
     shown = display_path(path, root)
@@ -479,10 +488,7 @@ def _load_file(
         records = f"({plan.records_sql('__lines')})"
         con.execute(f"CREATE OR REPLACE TEMP TABLE __checked AS {plan.checked_sql(records)}")
     except duckdb.Error as exc:  # a user's expr that DuckDB cannot bind or run
-        raise DataFileError(
-            f"{shown}: the mapping of sources.{source_name} cannot be applied to this file: "
-            f"{str(exc).splitlines()[0]}; check the expr and format settings"
-        ) from None
+        raise mapping_failed(shown, source_name, exc) from None
     warnings = _null_token_warnings(con, plan, shown)
     step(f"{source_name}: {path.name}: quarantining bad rows")
     quarantined = _quarantine(con, plan, import_id, source_name, shown, data)
@@ -716,7 +722,7 @@ def lookup_column_problems(
     return problems
 
 
-def _check_lookup_columns(source_name: str, plan: Plan) -> None:
+def check_lookup_columns(source_name: str, plan: Plan) -> None:
     """Raise one ConfigError listing each lookup column ``plan``'s mappings name and its lookup
     files do not have (see :func:`lookup_column_problems`)."""
     problems = lookup_column_problems(source_name, plan.source, plan.lookups)
@@ -724,7 +730,7 @@ def _check_lookup_columns(source_name: str, plan: Plan) -> None:
         raise ConfigError(CONFIG_FILE, problems)
 
 
-def _refuse_wrong_file(
+def refuse_wrong_file(
     path: Path, source_name: str, source: SourceConfig, plan: Plan, data: FileData
 ) -> None:
     missing = plan.missing_file_columns()

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from partnerscope.config import Config, SourceConfig
-from partnerscope.errors import DataFileError
 from partnerscope.ingest import dates
 from partnerscope.ingest.readers import read_file
 from partnerscope.ingest.transform import PROBLEMS, ROW, no_problems, quote, raw_name
@@ -347,9 +346,10 @@ def before_ingest(
 
     from partnerscope.ingest.loader import (
         LookupReader,
-        _check_lookup_columns,
-        _refuse_wrong_file,
+        check_lookup_columns,
         make_plan,
+        mapping_failed,
+        refuse_wrong_file,
     )
 
     source = config.sources[source_name]
@@ -367,17 +367,14 @@ def before_ingest(
         for i, path in enumerate(files):
             data = read_file(path, source)
             plan = make_plan(config, source_name, source, tuple(data.columns), used)
-            _refuse_wrong_file(path, source_name, source, plan, data)
-            _check_lookup_columns(source_name, plan)
+            refuse_wrong_file(path, source_name, source, plan, data)
+            check_lookup_columns(source_name, plan)
             con.register(f"__staged{i}", data.table)
             try:
                 con.execute(f"CREATE TEMP TABLE __lines{i} AS {plan.lines_sql(f'__staged{i}')}")
                 con.execute(f"CREATE TEMP TABLE __records{i} AS {plan.records_sql(f'__lines{i}')}")
             except duckdb.Error as exc:  # a user's expr that DuckDB cannot bind or run
-                raise DataFileError(
-                    f"{shown[i]}: the mapping of sources.{source_name} cannot be applied to this "
-                    f"file: {str(exc).splitlines()[0]}; check the expr and format settings"
-                ) from None
+                raise mapping_failed(shown[i], source_name, exc) from None
             rows += data.rows_in
             if data.malformed:
                 key = ("malformed_row", "")
