@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -151,10 +152,18 @@ class Workspace:
         progress: ProgressFn | None = None,
     ) -> IngestReport:
         from partnerscope.ingest.loader import ingest, plan_files
+        from partnerscope.ingest.profile import after_ingest, date_hints
 
         pairs = plan_files(self.config, self.root, sources, files)
         with self.lock("ingest"), self.warehouse() as warehouse:
-            return ingest(warehouse, self.config, self.root, pairs, progress=progress)
+            report = ingest(warehouse, self.config, self.root, pairs, progress=progress)
+            if not report.files:
+                return report
+            # what each source now holds; its money totals kept for the next import to compare
+            with warehouse.transaction():
+                profiles = after_ingest(warehouse.con, self.config, report, self.words)
+            hints = date_hints(warehouse.con, self.config, [f.import_id for f in report.files])
+        return replace(report, profiles=tuple(profiles), date_hints=tuple(hints))
 
     def run(
         self, *, as_of: datetime | None = None, full: bool = False, progress: Progress | None = None

@@ -31,9 +31,9 @@ def run_ingest(
         return ws.ingest(sources, files, progress=advance)
 
 
-def print_ingest_report(report: IngestReport, ws: Workspace | None = None) -> None:
-    """The ingest's counts per file and, with ``ws``, each source summed up with what looks
-    wrong (:mod:`partnerscope.ingest.profile`)."""
+def print_ingest_report(report: IngestReport, *, profiles: bool = True) -> None:
+    """The ingest's counts per file and its warnings and, with ``profiles``, each source summed
+    up with what looks wrong (:mod:`partnerscope.ingest.profile`)."""
     table = RichTable(
         "source",
         "file",
@@ -70,23 +70,12 @@ def print_ingest_report(report: IngestReport, ws: Workspace | None = None) -> No
         for warning in f.warnings:
             # each names its file and column
             console.print(f"[yellow]Warning:[/] {escape(warning)}")
-    if ws is not None and report.files:
-        print_profiles(ws, report)
-
-
-def print_profiles(ws: Workspace, report: IngestReport) -> None:
-    """What each source of the ingest now holds, and the warnings about it."""
-    from partnerscope.ingest.profile import after_ingest, date_hints
-
-    with ws.warehouse() as wh:
-        with wh.transaction():  # the totals of every source of the batch, or none
-            profiles = after_ingest(wh.con, ws.config, report, ws.words)
-        hints = date_hints(wh.con, ws.config, [f.import_id for f in report.files])
-    for profile in profiles:
+    # what each source now holds, and the warnings about it
+    for profile in report.profiles if profiles else ():
         _print_profile(profile.source, profile.files, profile.facts)
         for warning in profile.warnings:
             console.print(f"[yellow]Warning:[/] {escape(warning)}")
-    for hint in hints:
+    for hint in report.date_hints:
         console.print(f"[yellow]Hint:[/] {escape(hint)}")
 
 
@@ -125,7 +114,7 @@ def ingest(
                 "`partnerscope ingest opportunities --file new.csv`"
             )
         extra = {sources[0]: [f.resolve() for f in file]}
-    print_ingest_report(run_ingest(ws, sources, extra), ws)
+    print_ingest_report(run_ingest(ws, sources, extra))
 
 
 @app.command()

@@ -188,7 +188,7 @@ def demo(
     from partnerscope.cli.data import print_ingest_report, run_ingest
 
     report = run_ingest(ws)
-    print_ingest_report(report)
+    print_ingest_report(report, profiles=False)  # the demo's data is known: its findings follow
     from partnerscope.cli.metrics import compute_run
 
     # the data is a snapshot taken the day after the last generated period

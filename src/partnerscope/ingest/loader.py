@@ -40,6 +40,7 @@ from partnerscope.schema import TABLES, ColumnType, Table, load_order
 if TYPE_CHECKING:
     import duckdb
 
+    from partnerscope.ingest.profile import SourceProfile
     from partnerscope.warehouse import Warehouse
 
 #: progress(description, completed steps, total steps)
@@ -102,6 +103,11 @@ class IngestReport:
     files: tuple[FileReport, ...]
     #: the lookup and line files read (each recorded in the import ledger as well)
     lookups: tuple[LookupRead, ...] = ()
+    #: what each source of the batch now holds, with the warnings about it
+    #: (``Workspace.ingest``: :func:`partnerscope.ingest.profile.after_ingest`)
+    profiles: tuple[SourceProfile, ...] = ()
+    #: the date format to set, where most of a file's dates could not be read
+    date_hints: tuple[str, ...] = ()
 
     @property
     def rows_in(self) -> int:
