@@ -86,7 +86,7 @@ def leads_route(
     table = Table("rule", "leads", title=f"{len(batch.assignments):,} leads routed")
     for rule, count in sorted(batch.counts().items()):
         table.add_row(rule, f"{count:,}")
-    console.print(table)
+    show(table)
     source = f"run {batch.run_id}" if batch.run_id else "no run yet: no tiers, scores or SLA rates"
     console.print(
         f"{len(batch.already_routed):,} already routed (left as they are), "

@@ -273,7 +273,7 @@ def metrics_show(
     table = RichTable(show_header=False, box=None)
     for key, value in rows:
         table.add_row(f"[dim]{key}[/]", escape(value))
-    console.print(table)
+    show(table)
     _print_dependents(catalog, metric)
     if sql:
         now = now_utc(whole_seconds=True)

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from partnerscope.cli.app import app, console, state
+from partnerscope.cli.output import show
 from partnerscope.cli.progress import progress_bar
 from partnerscope.present import SCENARIO_OUTCOMES
 from partnerscope.scenarios.inputs import kind as input_kind
@@ -117,7 +118,7 @@ def print_result(result: ScenarioResult, words: Words) -> None:
             item["source"],
             escape(item["note"]),
         )
-    console.print(inputs)
+    show(inputs)
 
     options = RichTable(
         "option",
@@ -135,7 +136,7 @@ def print_result(result: ScenarioResult, words: Words) -> None:
         mark = " [bold green]★[/]" if option["key"] == result.recommended else ""
         title = escape(option["key"] + (f" {option['label']}" if option["label"] else ""))
         options.add_row(title + mark, *cells, f"{option['score']:.3f}")
-    console.print(options)
+    show(options)
     chosen = result.option(result.recommended)
     console.print(
         f"[bold]Recommended: {escape(chosen.key)}[/]"
@@ -184,7 +185,7 @@ def _print_tornado(result: ScenarioResult, words: Words) -> None:
             + (f" ({escape(bar.best_high)})" if bar.best_high != result.recommended else ""),
             text,
         )
-    console.print(table)
+    show(table)
 
 
 def _print_break_even(result: ScenarioResult, words: Words) -> None:
@@ -208,4 +209,4 @@ def _print_break_even(result: ScenarioResult, words: Words) -> None:
             else:
                 cells.append(f"{_value(words, threshold.value, kind)} → {escape(threshold.option)}")
         table.add_row(escape(words.metric(item.name)), _value(words, item.center, kind), *cells)
-    console.print(table)
+    show(table)

@@ -73,7 +73,7 @@ def validate(ctx: typer.Context) -> None:
                 str(f.relative_to(ws.root)) if f.is_relative_to(ws.root) else str(f) for f in files
             ),
         )
-    console.print(table)
+    show(table)
     own = sum(not m.builtin for m in ws.catalog)
     console.print(
         f"[green]OK[/]: {len(config.sources)} sources, {len(ws.catalog.metrics)} metrics "
@@ -356,7 +356,7 @@ def _print_findings(ws: Workspace, planted: dict[str, list[str]]) -> None:
     for f in findings(ws, planted):
         style = "green" if not f.missed else "yellow"
         table.add_row(f.pattern, f"[{style}]{len(f.found)} of {len(f.planted)}[/]", f.found_by)
-    console.print(table)
+    show(table)
 
 
 def _print_decision(ws: Workspace, today: date) -> None:
