@@ -16,6 +16,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
+from partnerscope.evaluation.scorecard import NOT_SCORED
 from partnerscope.reports.content import Report
 
 #: section → the keys of each of its entries a partner sees
@@ -24,10 +25,13 @@ SUMMARY = (
     "low_evidence",
     "evidence_coverage",
     "coverage_note",
+    "note",
     "leading",
     "lagging",
     "annual_revenue",
 )
+#: what the partner edition adds to its summary: whether the partner was scored in the period
+SCORED = "scored"
 TIER = ("ruleset", "ruleset_text", "tier", "next")
 EXPLANATION = ("metric", "label", "indicator", "value", "weight", "contribution")
 METRIC = ("name", "label", "weighted", "value", "previous", "change", "spark", "definition")
@@ -38,6 +42,12 @@ def partner_scorecard(report: Report, tiers: Collection[str]) -> Report:
     """The partner edition of a scorecard report (``scorecard.scorecard``), with the tiers of
     the rule sets in ``tiers`` (``[tiers] shown_to_partners``)."""
     sections = report.sections
+    summary = _only(sections["summary"], SUMMARY)
+    scored = _scored(sections["summary"])
+    summary[SCORED] = scored
+    if not scored:
+        # no score, so no word on its evidence; its note says why instead
+        summary["coverage_note"] = ""
     return replace(
         report,
         kind="partner_scorecard",
@@ -46,15 +56,31 @@ def partner_scorecard(report: Report, tiers: Collection[str]) -> Report:
             report.stamp, config_hash="", definitions_version="", engine="", partnerscope=""
         ),
         sections={
-            "summary": _only(sections["summary"], SUMMARY),
-            "tiers": [_only(t, TIER) for t in sections["tiers"] if t["ruleset"] in tiers],
-            "explanation": [_only(line, EXPLANATION) for line in sections["explanation"]],
+            "summary": summary,
+            # a partner left out of scoring holds no tier and has no score to explain
+            "tiers": [
+                _only(t, TIER) for t in sections["tiers"] if scored and t["ruleset"] in tiers
+            ],
+            "explanation": [_only(line, EXPLANATION) for line in sections["explanation"] if scored],
             "metrics": [_only(row, METRIC) for row in sections["metrics"]],
             "trend_periods": list(sections["trend_periods"]),
             "definitions": list(sections["definitions"]),
         },
-        charts={name: spec for name, spec in report.charts.items() if name in CHARTS},
+        charts={
+            name: spec
+            for name, spec in report.charts.items()
+            if name in CHARTS and (scored or name != "contributions")
+        },
     )
+
+
+def _scored(summary: dict[str, Any]) -> bool:
+    """Whether the partner was scored in the period: as the summary says, or else its note is
+    not one of the reasons a partner is left out of scoring (evaluation/scorecard.py
+    ``NOT_SCORED``)."""
+    if summary.get(SCORED) is not None:
+        return bool(summary[SCORED])
+    return summary.get("note") not in {*NOT_SCORED.values(), "Not scored"}
 
 
 def _only(entry: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:

@@ -195,15 +195,16 @@ async def partner_page(
         hub=hub,
         may_edit_plan=ctx.user.role in STAFF,
         scored=scored,
-        # the staff's scorecard below says the note already; the partner edition does not
-        scoring_note=note if not scored or partner_view(ctx) else None,
+        # the scorecard below says the note already (the staff's and the partner's edition);
+        # a partner not scored is said so in place of its score too
+        scoring_note=note if not scored else None,
     )
 
 
 def scoring(ctx: Ctx, pid: str, period: str) -> tuple[bool, str | None]:
     """Whether the partner was scored in the period, and its scorecard's note: why it was not
     ("Inactive — not scored"), or on how many measures it was. Both are the partner's own, so
-    the partner view shows them too."""
+    the partner view shows them too (the note in its scorecard edition, reports/partner.py)."""
     start, _ = ctx.data.pick_period(period)
     cards = ctx.data.scorecards.rows(pid, at=start)
     if not cards:
