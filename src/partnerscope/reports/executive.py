@@ -6,6 +6,8 @@ and the summary says why, instead of showing a blank tile or a share of 100 %.""
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from partnerscope.present import MISSING
@@ -73,6 +75,9 @@ def executive(data: RunData, period: str | None = None) -> Report:
 
     # tiers: the distribution now, its moves this period, and its history
     tiers = data.tiers.table
+    if "scored" in tiers.column_names:
+        # a partner left out of scoring (inactive, not yet joined) holds no tier
+        tiers = tiers.filter(pc.field("scored"))
     period_tiers = tiers.filter(pc.equal(tiers["period_start"], start)).to_pylist()
     distribution = []
     for ruleset in ("revenue", "performance"):
@@ -118,6 +123,8 @@ def executive(data: RunData, period: str | None = None) -> Report:
         "tier_notes": [
             f"{ruleset.capitalize()} tiers: {note}" for ruleset, note in data.tier_notes.items()
         ],
+        # how many partners were left out of scoring, so of the tier table, and why
+        "not_scored": not_scored_sentence(_left_out(data, start), label, data.partner_name),
         "risers": movers["risers"],
         "decliners": movers["decliners"],
         "alert_counts": alert_counts,
@@ -232,6 +239,44 @@ def _scored(data: RunData, start: Any) -> int:
         return int(cards.num_rows)
     scored: int = pc.sum(cards["scored"].cast("int64")).as_py() or 0
     return scored
+
+
+def _left_out(data: RunData, start: Any) -> list[dict[str, Any]]:
+    """The scorecard rows of the partners left out of scoring in the period."""
+    import pyarrow.compute as pc
+
+    cards = data.scorecards.table
+    if "scored" not in cards.column_names:
+        return []
+    cards = cards.filter(pc.equal(cards["period_start"], start))
+    rows: list[dict[str, Any]] = (
+        cards.filter(pc.invert(pc.field("scored"))).select(["partner_id", "note"]).to_pylist()
+    )
+    return rows
+
+
+#: partners not scored named one by one up to this many, else counted by reason
+NAMED = 5
+
+
+def not_scored_sentence(rows: list[dict[str, Any]], label: str, name: Callable[[str], str]) -> str:
+    """``1 partner not scored in FY2024-Q2, so in no tier: Core (Inactive — not scored).`` as
+    the tier views say it; more than a few are counted by reason (``7 inactive, 1 not yet in
+    the program in this period``). Empty when every partner was scored."""
+    if not rows:
+        return ""
+    n = len(rows)
+    head = f"{n:,} {'partner' if n == 1 else 'partners'} not scored in {label}, so in no tier: "
+    if n <= NAMED:
+        named = sorted((name(str(r["partner_id"])), _reason(r)) for r in rows)
+        return head + ", ".join(f"{who} ({why})" for who, why in named) + "."
+    reasons = Counter(_reason(r).removesuffix(" — not scored") for r in rows)
+    counted = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+    return head + ", ".join(f"{count:,} {why[:1].lower()}{why[1:]}" for why, count in counted) + "."
+
+
+def _reason(row: dict[str, Any]) -> str:
+    return str(row.get("note") or "Not scored")
 
 
 def _movers(data: RunData, start: Any, n: int, w: Writer) -> dict[str, list[dict[str, Any]]]:
