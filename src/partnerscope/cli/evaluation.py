@@ -15,6 +15,7 @@ from partnerscope.cli.output import FormatOption, OutputFormat, note, show
 
 if TYPE_CHECKING:
     from partnerscope.evaluation.view import ScorecardView
+    from partnerscope.evaluation.whatif import WhatIf
     from partnerscope.present import Words
     from partnerscope.workspace import Workspace
 
@@ -401,7 +402,7 @@ def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
         )
         console.print(
             f"Under {escape(str(path))}: {len(result.changes)} tier placement(s) change "
-            f"{where} (run {result.run.run_id}, {result.partners} partners)."
+            f"{where} (run {result.run.run_id}, {_scored_count(result)})."
         )
         if result.changes:
             names = _names(ws)
@@ -418,8 +419,8 @@ def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
                 table.add_row(
                     _partner(names, c.partner_id),
                     c.ruleset.capitalize(),
-                    escape(c.before or "not a member then"),
-                    escape(c.after or "not a member then"),
+                    escape(_would_hold(c.before, c.scored_before)),
+                    escape(_would_hold(c.after, c.scored_after)),
                     _score(words, c.score_before),
                     _score(words, c.score_after),
                 )
@@ -429,8 +430,7 @@ def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
         "weight",
         "flips at −10 %",
         "flips at +10 %",
-        title=f"Sensitivity of the performance tiers in {result.period} "
-        f"({result.partners} partners)",
+        title=f"Sensitivity of the performance tiers in {result.period} ({_scored_count(result)})",
         title_justify="left",
     )
     for s in result.sensitivity:
@@ -441,6 +441,20 @@ def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
             str(s.flips_up),
         )
     console.print(table)
+
+
+def _scored_count(result: WhatIf) -> str:
+    """``3 partners scored, 1 not``: only the partners scored hold a tier."""
+    scored = f"{result.scored:,} {'partner' if result.scored == 1 else 'partners'} scored"
+    left_out = result.partners - result.scored
+    return f"{scored}, {left_out:,} not" if left_out else scored
+
+
+def _would_hold(tier: str | None, scored: bool) -> str:
+    """A partner's tier on one side of a what-if, or why it holds none."""
+    if tier is None:
+        return "not a member then"
+    return tier if scored else "not scored"
 
 
 @app.command("alerts")

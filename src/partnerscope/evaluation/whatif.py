@@ -5,7 +5,9 @@ A what-if is the evaluation a run would make with the same settings: the [scorec
 [tiers] sections only read a run's metric values (they are no part of ``metrics_hash``), so
 evaluating the run's stored values under them is what ``partnerscope run`` would do. Its
 placements are matched partner by partner, in the latest period of each evaluation's own
-grain: another ``grain`` judges another period (the latest finished month or year).
+grain: another ``grain`` judges another period (the latest finished month or year). A partner
+left out of scoring (inactive, not yet joined) holds no tier: a what-if counts the partners
+scored, and says which side did not score a partner (``score_inactive`` changes that).
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ WHAT_IF_SECTIONS = ("scorecard", "tiers")
 @dataclass(frozen=True)
 class Change:
     """A partner's placement by one rule set now and under the what-if settings; None where
-    the partner has no row in that evaluation's latest period (it was not a member then)."""
+    the partner has no row in that evaluation's latest period (it was not a member then). A
+    side that left the partner out of scoring (``scored_before``/``scored_after`` False) holds
+    the lowest tier only as a placeholder: the partner is in no tier there."""
 
     partner_id: str
     ruleset: str
@@ -42,10 +46,13 @@ class Change:
     after: str | None
     score_before: float | None
     score_after: float | None
+    scored_before: bool = True
+    scored_after: bool = True
 
     @property
     def changed(self) -> bool:
-        return self.before != self.after
+        # scored on one side only: in a tier there, in none on the other
+        return self.before != self.after or self.scored_before != self.scored_after
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,8 @@ class WhatIf:
     sensitivity: list[Sensitivity]
     #: partners in the latest period under the what-if settings
     partners: int
+    #: of them, the partners scored (the others, inactive or not yet joined, hold no tier)
+    scored: int
     #: what the user should know before trusting the comparison, in sentences
     notes: tuple[str, ...] = ()
 
@@ -176,6 +185,7 @@ def what_if(workspace: Workspace, path: Path | None, run_id: int | None = None) 
         outcomes=outcomes,
         sensitivity=sensitivity,
         partners=len(latest),
+        scored=int(changed.cards.scored[latest].sum()),
     )
 
 
@@ -184,8 +194,8 @@ def _label(evaluation: Evaluation) -> str:
     return panel.labels[panel.latest] if panel.periods else "—"
 
 
-#: each partner's tier by rule set and score, in one period
-Placed = dict[tuple[str, str], tuple[str, float | None]]
+#: each partner's tier by rule set, score and whether it was scored, in one period
+Placed = dict[tuple[str, str], tuple[str, float | None, bool]]
 
 
 def _placed(evaluation: Evaluation) -> Placed:
@@ -201,6 +211,7 @@ def _placed(evaluation: Evaluation) -> Placed:
             out[str(panel.partner[row]), ruleset] = (
                 placements.level_names[placements.effective[row]],
                 None if np.isnan(score) else float(score),
+                bool(evaluation.cards.scored[row]),
             )
     return out
 
@@ -222,7 +233,13 @@ def _stored(workspace: Workspace, run: RunManifest) -> tuple[str, Placed]:
     cards = cards.filter(pc.equal(cards["period_start"], latest))
     scores = dict(zip(cards["partner_id"].to_pylist(), cards["score"].to_pylist(), strict=True))
     placed: Placed = {
-        (r["partner_id"], r["ruleset"]): (r["effective"], scores.get(r["partner_id"])) for r in rows
+        (r["partner_id"], r["ruleset"]): (
+            r["effective"],
+            scores.get(r["partner_id"]),
+            # a run stored before partners could be left out of scoring scored them all
+            r.get("scored") is not False,
+        )
+        for r in rows
     }
     return str(rows[0]["period"]), placed
 
@@ -233,8 +250,12 @@ def _outcomes(before: Placed, after: Placed) -> list[Change]:
     for ruleset in RULESETS:
         partners = {p for p, r in before.keys() | after.keys() if r == ruleset}
         for partner_id in sorted(partners):
-            tier_before, score_before = before.get((partner_id, ruleset), (None, None))
-            tier_after, score_after = after.get((partner_id, ruleset), (None, None))
+            tier_before, score_before, scored_before = before.get(
+                (partner_id, ruleset), (None, None, True)
+            )
+            tier_after, score_after, scored_after = after.get(
+                (partner_id, ruleset), (None, None, True)
+            )
             out.append(
                 Change(
                     partner_id=partner_id,
@@ -243,6 +264,8 @@ def _outcomes(before: Placed, after: Placed) -> list[Change]:
                     after=tier_after,
                     score_before=score_before,
                     score_after=score_after,
+                    scored_before=scored_before,
+                    scored_after=scored_after,
                 )
             )
     return out
