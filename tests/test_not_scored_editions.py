@@ -107,6 +107,7 @@ def world(ws: Any) -> WebWorld:  # noqa: F811
     accounts.add("ada", Role("admin"), PASSWORD, by="test")
     accounts.add("core", Role("partner_user"), PASSWORD, partner_id="P3", by="test")
     accounts.add("acme", Role("partner_user"), PASSWORD, partner_id="P1", by="test")
+    accounts.add("max", Role("partner_manager"), PASSWORD, partners=["P1"], by="test")
     return WebWorld(ws.root)
 
 
@@ -156,7 +157,8 @@ def test_the_executive_tier_table_counts_only_the_partners_scored(ws: Any) -> No
     assert counts["revenue", "Registered"] == 3
     assert counts["performance", "Under review"] == 3
     assert sum(counts.values()) == 6
-    said = "1 partner not scored in FY2024-Q2, so in no tier: Core (Inactive — not scored)."
+    # counted by reason, not named: a partner manager's dashboard shows this summary too
+    said = "1 partner not scored in FY2024-Q2, so in no tier: 1 inactive."
     assert report.sections["not_scored"] == said
     assert said in words_of(render.html(report))
     # the tier history: two partners scored in Q1 (P3 inactive, P4 not yet joined), three in Q2
@@ -168,17 +170,26 @@ def test_the_executive_tier_table_counts_only_the_partners_scored(ws: Any) -> No
     assert bars["FY2024-Q2", "Under review"] == 3
 
 
-def test_the_executive_summary_counts_the_reasons_when_many_are_not_scored() -> None:
+def test_the_dashboard_says_how_many_were_not_scored_and_names_no_one(world: WebWorld) -> None:
+    # the dashboard is the executive summary; a partner manager sees it for the partners of
+    # others too, so the sentence counts and names no partner
+    for user in ("ada", "max"):
+        text = words_of(world.client(user).get("/dashboard").text)
+        assert "1 partner not scored in FY2024-Q2, so in no tier: 1 inactive." in text, user
+    assert "Core" not in words_of(world.client("max").get("/dashboard").text)
+
+
+def test_the_executive_summary_counts_the_partners_not_scored_by_reason() -> None:
     from partnerscope.reports.executive import not_scored_sentence
 
     rows = [{"partner_id": f"P{i}", "note": "Inactive — not scored"} for i in range(7)]
     rows.append({"partner_id": "P9", "note": "Not yet in the program in this period — not scored"})
-    said = not_scored_sentence(rows, "FY2024-Q2", lambda p: p)
+    said = not_scored_sentence(rows, "FY2024-Q2")
     assert said == (
         "8 partners not scored in FY2024-Q2, so in no tier: 7 inactive, "
         "1 not yet in the program in this period."
     )
-    assert not_scored_sentence([], "FY2024-Q2", lambda p: p) == ""
+    assert not_scored_sentence([], "FY2024-Q2") == ""
 
 
 # ---------------------------------------------------------------- the what-if

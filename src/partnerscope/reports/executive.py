@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from partnerscope.present import MISSING
@@ -124,7 +123,7 @@ def executive(data: RunData, period: str | None = None) -> Report:
             f"{ruleset.capitalize()} tiers: {note}" for ruleset, note in data.tier_notes.items()
         ],
         # how many partners were left out of scoring, so of the tier table, and why
-        "not_scored": not_scored_sentence(_left_out(data, start), label, data.partner_name),
+        "not_scored": not_scored_sentence(_left_out(data, start), label),
         "risers": movers["risers"],
         "decliners": movers["decliners"],
         "alert_counts": alert_counts,
@@ -255,21 +254,15 @@ def _left_out(data: RunData, start: Any) -> list[dict[str, Any]]:
     return rows
 
 
-#: partners not scored named one by one up to this many, else counted by reason
-NAMED = 5
-
-
-def not_scored_sentence(rows: list[dict[str, Any]], label: str, name: Callable[[str], str]) -> str:
-    """``1 partner not scored in FY2024-Q2, so in no tier: Core (Inactive — not scored).`` as
-    the tier views say it; more than a few are counted by reason (``7 inactive, 1 not yet in
-    the program in this period``). Empty when every partner was scored."""
+def not_scored_sentence(rows: list[dict[str, Any]], label: str) -> str:
+    """``4 partners not scored in FY2024-Q2, so in no tier: 3 inactive, 1 not yet in the
+    program in this period.`` Counted by reason, not named: the web dashboard shows a partner
+    manager this summary, with the lists that name partners made of their own partners only.
+    Empty when every partner was scored."""
     if not rows:
         return ""
     n = len(rows)
     head = f"{n:,} {'partner' if n == 1 else 'partners'} not scored in {label}, so in no tier: "
-    if n <= NAMED:
-        named = sorted((name(str(r["partner_id"])), _reason(r)) for r in rows)
-        return head + ", ".join(f"{who} ({why})" for who, why in named) + "."
     reasons = Counter(_reason(r).removesuffix(" — not scored") for r in rows)
     counted = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
     return head + ", ".join(f"{count:,} {why[:1].lower()}{why[1:]}" for why, count in counted) + "."
