@@ -215,3 +215,19 @@ def test_the_what_if_counts_the_partners_scored(ws: Any, tmp_path: Path) -> None
     assert "2 tier placement(s) change in FY2024-Q2 (run 1, 4 partners scored)" in flat(out)
     (revenue,) = [line for line in out.splitlines() if "Core" in line and "Revenue" in line]
     assert [c.strip() for c in revenue.split("│")[2:4]] == ["Revenue", "not scored"]
+
+
+def test_the_staff_scorecard_of_a_partner_not_scored_shows_no_tier_or_rank(ws: Any) -> None:  # noqa: F811
+    from partnerscope.reports import render
+    from partnerscope.reports.scorecard import scorecard
+
+    report = scorecard(RunData(ws), "P3", "FY2024-Q2")
+    assert report.sections["summary"]["scored"] is False
+    text = words_of(render.html(report))
+    assert "Inactive — not scored: no score, rank or tier in FY2024-Q2." in text
+    for absent in ("Revenue tier", "Registered", "Under review", "enough evidence", "Rank in"):
+        assert absent not in text, absent
+    assert "Won revenue" in text  # its metrics are still shown
+    # a partner scored keeps its tiles and tiers
+    scored = words_of(render.html(scorecard(RunData(ws), "P1", "FY2024-Q2")))
+    assert "Rank in its peer group" in scored and "Registered" in scored

@@ -16,11 +16,11 @@ from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
-from partnerscope.evaluation.scorecard import NOT_SCORED
 from partnerscope.reports.content import Report
 
 #: section → the keys of each of its entries a partner sees
 SUMMARY = (
+    "scored",
     "score",
     "low_evidence",
     "evidence_coverage",
@@ -30,8 +30,6 @@ SUMMARY = (
     "lagging",
     "annual_revenue",
 )
-#: what the partner edition adds to its summary: whether the partner was scored in the period
-SCORED = "scored"
 TIER = ("ruleset", "ruleset_text", "tier", "next")
 EXPLANATION = ("metric", "label", "indicator", "value", "weight", "contribution")
 METRIC = ("name", "label", "weighted", "value", "previous", "change", "spark", "definition")
@@ -43,8 +41,7 @@ def partner_scorecard(report: Report, tiers: Collection[str]) -> Report:
     the rule sets in ``tiers`` (``[tiers] shown_to_partners``)."""
     sections = report.sections
     summary = _only(sections["summary"], SUMMARY)
-    scored = _scored(sections["summary"])
-    summary[SCORED] = scored
+    scored = summary["scored"]
     if not scored:
         # no score, so no word on its evidence; its note says why instead
         summary["coverage_note"] = ""
@@ -72,15 +69,6 @@ def partner_scorecard(report: Report, tiers: Collection[str]) -> Report:
             if name in CHARTS and (scored or name != "contributions")
         },
     )
-
-
-def _scored(summary: dict[str, Any]) -> bool:
-    """Whether the partner was scored in the period: as the summary says, or else its note is
-    not one of the reasons a partner is left out of scoring (evaluation/scorecard.py
-    ``NOT_SCORED``)."""
-    if summary.get(SCORED) is not None:
-        return bool(summary[SCORED])
-    return summary.get("note") not in {*NOT_SCORED.values(), "Not scored"}
 
 
 def _only(entry: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:

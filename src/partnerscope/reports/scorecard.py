@@ -153,7 +153,10 @@ def _summary(view: ScorecardView, w: Writer) -> dict[str, Any]:
         number = as_number(card[name])
         return Figure(name, number, words.percentile(number))
 
+    scored = as_number(card.get("scored"))  # missing in a run made before it was stored
     return {
+        # False: the partner was left out of scoring in the period (its note says why)
+        "scored": scored is None or scored > 0,
         "score": score("score", card["score"]),
         "low_evidence": bool(card["low_evidence"]),
         "evidence_coverage": Figure("evidence_coverage", coverage, words.share(coverage, digits=0)),
