@@ -129,3 +129,30 @@ def test_decisions_due_as_json_with_the_quiet_signals_on_stderr(web_world):
         out(web_world, "decisions", "due", "--on", "2026-10-30", "--format", "json").stdout
     )
     assert "review due" not in [r["kind"] for r in before]
+
+
+def test_alerts_and_flags_as_json_match_the_runs_files(web_world):
+    """`alerts --format json` is the run's alerts, `--flags` its flags; each parses alone."""
+    from partnerscope.evaluation.pipeline import ALERTS, FLAGS
+    from partnerscope.evaluation.view import read
+    from partnerscope.runs import get_run
+    from partnerscope.workspace import Workspace
+
+    ws = Workspace.open(web_world.root)
+    manifest = get_run(ws, None)
+    stored_alerts = read(ws, manifest, ALERTS).to_pylist()
+    stored_flags = read(ws, manifest, FLAGS).to_pylist()
+    result = out(web_world, "alerts", "--format", "json")
+    alerts = json.loads(result.stdout)
+    assert len(alerts) == len(stored_alerts) > 0
+    assert sorted(a["why"] for a in alerts) == sorted(a["message"] for a in stored_alerts)
+    assert f"{len(stored_flags)} flags: add --flags" in result.stderr
+    flags = json.loads(out(web_world, "alerts", "--flags", "--format", "json").stdout)
+    assert len(flags) == len(stored_flags) > 0
+    assert sorted(f["evidence"] for f in flags) == sorted(f["evidence"] for f in stored_flags)
+    plans = json.loads((web_world.root / "state" / "plans.json").read_text())["plans"]
+    rows = list(csv.DictReader(io.StringIO(out(web_world, "plans", "--format", "csv").stdout)))
+    opened = sorted(p["partner_id"] for p in plans if p["status"] == "open")
+    assert len(opened) > 0
+    assert sorted(r["partner"].rsplit(" ", 1)[1] for r in rows) == opened
+    assert {r["status"] for r in rows} == {"open"}

@@ -243,7 +243,7 @@ def _print_scorecard(ws: Workspace, view: ScorecardView) -> None:
                 words.share(line.weight, digits=0),
                 _score(words, line.contribution),
             )
-        console.print(table)
+        show(table)
     for placement in view.placements:
         text = f"  {placement.ruleset.capitalize()} tier: [bold]{escape(placement.effective)}[/]"
         if placement.moved:
@@ -382,7 +382,7 @@ def tiers_command(
                 str(r["pending_periods"]),
             )
         if fmt is OutputFormat.table:
-            console.print(table)
+            show(table)
 
 
 def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
@@ -424,7 +424,7 @@ def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
                     _score(words, c.score_before),
                     _score(words, c.score_after),
                 )
-            console.print(table)
+            show(table)
     table = RichTable(
         "metric",
         "weight",
@@ -440,7 +440,7 @@ def _print_what_if(ws: Workspace, path: Path | None, run: int | None) -> None:
             str(s.flips_down),
             str(s.flips_up),
         )
-    console.print(table)
+    show(table)
 
 
 def _scored_count(result: WhatIf) -> str:
@@ -465,9 +465,14 @@ def alerts_command(
     new: Annotated[
         bool, typer.Option("--new", help="Only alerts first raised by this run.")
     ] = False,
+    only_flags: Annotated[
+        bool,
+        typer.Option("--flags", help="Only the flags (with csv/json: the flags, not the alerts)."),
+    ] = False,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Alerts (thresholds and sudden changes) and flags (exit, improvement, high potential)
-    of the latest period."""
+    of the latest period. With --format csv or json, the alerts; add --flags for the flags."""
     from partnerscope.evaluation.pipeline import ALERTS, FLAGS
     from partnerscope.evaluation.view import read
     from partnerscope.runs import get_run
@@ -506,7 +511,11 @@ def alerts_command(
             escape(a["message"]),
             f"{a['first_seen_run']}" + (" [bold]new[/]" if a["status"] == "new" else ""),
         )
-    console.print(table)
+    if not only_flags:
+        show(table, fmt)
+        if fmt is not OutputFormat.table:
+            note(fmt, f"{len(flags)} flags: add --flags to list them as {fmt.value}")
+            return
     table = RichTable(
         "flag",
         "partner",
@@ -522,13 +531,14 @@ def alerts_command(
             escape(words.criterion(f["criterion"])),
             escape(f["evidence"]),
         )
-    console.print(table)
+    show(table, fmt)
 
 
 @plans_app.callback()
 def plans_list(
     ctx: typer.Context,
     show_closed: Annotated[bool, typer.Option("--closed", help="Include closed plans.")] = False,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """List the improvement plans (open ones by default)."""
     if ctx.invoked_subcommand is not None:
@@ -566,7 +576,7 @@ def plans_list(
             "yes" if flagged else "no",
             escape("; ".join(p.actions) or "—"),
         )
-    console.print(table)
+    show(table, fmt)
 
 
 @plans_app.command("set")
