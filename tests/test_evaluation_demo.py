@@ -101,9 +101,11 @@ def test_the_run_records_its_evaluation(demo: Workspace) -> None:
     assert summary["grain"] == "quarter"
     assert summary["period"] == "FY2026-Q4"
     assert summary["partners"] == 200
-    # every partner lands in exactly one tier of each rule set
-    assert sum(summary["tiers"]["revenue"].values()) == summary["partners"]
-    assert sum(summary["tiers"]["performance"].values()) == summary["partners"]
+    # every partner scored lands in exactly one tier of each rule set; the dormant ones are
+    # marked inactive, so not scored and in no tier
+    assert summary["scored"] < summary["partners"]
+    assert sum(summary["tiers"]["revenue"].values()) == summary["scored"]
+    assert sum(summary["tiers"]["performance"].values()) == summary["scored"]
     assert summary["alerts"]["ongoing"] == 0  # a first run has no earlier alerts
 
 
