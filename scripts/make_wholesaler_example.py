@@ -11,7 +11,6 @@ dealer whose rep is not in the reps file, and an order without lines.
 from __future__ import annotations
 
 import csv
-import sys
 import tempfile
 from datetime import date, datetime
 from decimal import Decimal
@@ -161,7 +160,9 @@ def build(out: Path) -> None:
     orders.append([str(10100 + len(orders)), dealers[0][0], "2024-03-01", "", "In Process"])
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)
-    _write(data / "offices.csv", ["officeCode", "city", "territory"], [o[:3] for o in OFFICES])
+    _write(
+        data / "offices.csv", ["officeCode", "city", "territory"], [list(o[:3]) for o in OFFICES]
+    )
     _write(
         data / "employees.csv",
         ["employeeNumber", "lastName", "firstName", "officeCode"],
@@ -193,6 +194,10 @@ def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", nargs="?", type=Path, default=OUT, help=f"default: {OUT}")
+    target = parser.parse_args().out
     build(target)
     print(f"wrote {target}")

@@ -63,9 +63,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def test_a_run_leaves_out_the_inactive_and_the_not_yet_joined(ws: Any) -> None:
-    cards = {
-        (r["partner_id"], r["period"]): r for r in RunData(ws).scorecards.table.to_pylist()
-    }
+    cards = {(r["partner_id"], r["period"]): r for r in RunData(ws).scorecards.table.to_pylist()}
     assert cards["P3", "FY2024-Q2"]["status"] == "inactive"
     assert cards["P3", "FY2024-Q2"]["score"] is None
     assert cards["P3", "FY2024-Q2"]["note"] == "Inactive — not scored"
