@@ -458,7 +458,8 @@ def post(workspace: Workspace) -> Posted | None:
     """Post every module's facts that changed since they were last posted; None when nothing
     changed. Call it holding the workspace lock."""
     from partnerscope.atomic import write_bytes
-    from partnerscope.ingest.loader import display_path, ingest
+    from partnerscope.ingest.ledger import display_path
+    from partnerscope.ingest.loader import ingest
 
     facts = [
         f

@@ -32,7 +32,8 @@ def profile(
     the rows that would be quarantined and why, and warnings about a mapping that looks wrong
     (one amount on nearly every row, dates in another format).
     """
-    from partnerscope.ingest.loader import display_path, plan_files
+    from partnerscope.ingest.ledger import display_path
+    from partnerscope.ingest.loader import plan_files
     from partnerscope.ingest.profile import before_ingest
 
     ws = state(ctx).workspace()
@@ -78,7 +79,7 @@ def map_file(
     relative to the workspace too.
     """
     from partnerscope.errors import DataFileError, WorkspaceError
-    from partnerscope.ingest.loader import display_path
+    from partnerscope.ingest.ledger import display_path
     from partnerscope.ingest.mapper import propose
 
     try:

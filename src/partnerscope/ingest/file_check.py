@@ -97,7 +97,8 @@ def file_column_problems(root: Path, config: Config) -> list[str]:
     """A sentence for each file a source or lookup declares that cannot be read, and for each
     column a mapping reads that its file does not have (with the closest one that it has)."""
     from partnerscope.config import source_files
-    from partnerscope.ingest.loader import display_path, lookup_column_problems
+    from partnerscope.ingest.ledger import display_path
+    from partnerscope.ingest.loader import lookup_column_problems
     from partnerscope.ingest.transform import LookupTable
 
     problems: list[str] = []

@@ -7,7 +7,6 @@ checked for every file before anything commits.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,12 +17,18 @@ from partnerscope.clock import now_utc
 from partnerscope.config import (
     CONFIG_FILE,
     Config,
-    LookupConfig,
     SourceConfig,
     source_files,
     then,
 )
 from partnerscope.errors import ConfigError, DataFileError, PartnerscopeError, did_you_mean
+from partnerscope.ingest.ledger import (
+    display_path,
+    fingerprint,
+    next_id,
+    record_import,
+)
+from partnerscope.ingest.lookups import LookupRead, LookupReader, count_tokens
 from partnerscope.ingest.readers import ROW_COLUMN, FileData, read_file
 from partnerscope.ingest.transform import (
     BAD_LINE,
@@ -85,19 +90,6 @@ def mapping_failed(shown: str, source_name: str, exc: Exception) -> DataFileErro
 
 
 @dataclass(frozen=True)
-class LookupRead:
-    """A ``[lookups]`` file an ingest read to fill the columns of its sources."""
-
-    import_id: int
-    lookup: str
-    file: str
-    fingerprint: str
-    rows: int
-    #: the sources that used it
-    used_by: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class IngestReport:
     batch_id: int
     files: tuple[FileReport, ...]
@@ -124,14 +116,6 @@ class IngestReport:
 
 class IngestInvariantError(PartnerscopeError, RuntimeError):
     """A file's rows did not add up; nothing was committed. This is a bug: please report it."""
-
-
-def fingerprint(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def plan_files(
@@ -222,7 +206,7 @@ def ingest(
     con.execute(f"SET file_search_path = {lit(str(root.resolve()))}")
     try:
         with warehouse.transaction():
-            batch = _next_id(con)
+            batch = next_id(con)
             lookups = LookupReader(con, config, root, batch)
             # every column a mapping names in a lookup, checked before anything loads
             problems = [
@@ -265,207 +249,6 @@ def ingest(
         con.execute("RESET file_search_path")
 
 
-class LookupReader:
-    """The ``[lookups]`` files of one ingest, each read once, when a source first needs it, and
-    recorded in the import ledger with its fingerprint (``batch`` None: only read, as a profile
-    before loading does). :meth:`drop` removes their tables."""
-
-    def __init__(
-        self, con: duckdb.DuckDBPyConnection, config: Config, root: Path, batch: int | None
-    ) -> None:
-        self.con, self.config, self.root, self.batch = con, config, root, batch
-        self.read: dict[str, LookupTable] = {}
-        self.files: list[tuple[str, int, str, str, int]] = []  # name, import, file, sha, rows
-        self.users: dict[str, list[str]] = {}
-
-    def get(self, name: str, user: str) -> LookupTable:
-        users = self.users.setdefault(name, [])
-        if user not in users:
-            users.append(user)
-        if name not in self.read:
-            self.read[name] = self._read(name, self.config.lookups[name], len(self.read))
-        return self.read[name]
-
-    def reads(self) -> tuple[LookupRead, ...]:
-        return tuple(
-            LookupRead(import_id, name, file, sha, rows, tuple(self.users[name]))
-            for name, import_id, file, sha, rows in self.files
-        )
-
-    def drop(self) -> None:
-        for table in self.read.values():
-            self.con.execute(f"DROP TABLE IF EXISTS {table.table}")
-
-    def _read(self, name: str, lookup: LookupConfig, index: int) -> LookupTable:
-        con, root = self.con, self.root
-        files = source_files(root, lookup)
-        if not files:
-            raise DataFileError(
-                f"lookups.{name}: no file matches {lookup.paths} (relative to {root})"
-            )
-        tokens = (
-            lookup.null_values if lookup.null_values is not None else self.config.ingest.null_values
-        )
-        nulls = ", ".join(lit(v) for v in ("", *tokens))
-        filled: dict[str, int] = {}
-        blanked: dict[str, dict[str, int]] = {}
-        parts: list[str] = []
-        shown_files: list[str] = []
-        columns: list[str] = []
-        for i, path in enumerate(files):
-            started = now_utc()
-            data = read_file(path, lookup)
-            shown = display_path(path, root)
-            shown_files.append(shown)
-            columns.extend(c for c in data.columns if c not in columns)
-            staged = f"__lookup_staged_{index}_{i}"
-            con.register(staged, data.table)
-            _count_tokens(con, staged, data.columns, tokens, filled, blanked)
-            clean = "".join(
-                f", CASE WHEN trim(CAST({quote(c)} AS VARCHAR)) IN ({nulls}) THEN NULL "
-                f"ELSE trim(CAST({quote(c)} AS VARCHAR)) END AS {quote(c)}"
-                for c in data.columns
-            )
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE __lookup_part_{index}_{i} AS "
-                f"SELECT {lit(shown)} AS __file, {ROW_COLUMN} AS {ROW}{clean} FROM {staged}"
-            )
-            con.unregister(staged)
-            parts.append(f"SELECT * FROM __lookup_part_{index}_{i}")
-            if self.batch is None:
-                continue
-            import_id = _next_id(con)
-            head = f"{import_id}, {lit(name)}, 'lookup', {lit(shown)}"
-            for bad in data.malformed:
-                con.execute(
-                    f"INSERT INTO _quarantine VALUES ({head}, ?, NULL, ?, 'malformed_row', ?, ?, "
-                    "NULL)",
-                    [
-                        bad.row,
-                        bad.text,
-                        f"the row has {bad.actual} fields where the header has {bad.expected}; "
-                        "check quoting and the delimiter",
-                        [f"row has {bad.actual} fields, expected {bad.expected}"],
-                    ],
-                )
-            rows = int(data.table.num_rows)
-            sha = fingerprint(path)
-            self.files.append((name, import_id, shown, sha, rows))
-            _record_import(
-                con,
-                import_id=import_id,
-                batch_id=self.batch,
-                source=name,
-                entity="lookup",
-                file=shown,
-                fingerprint=sha,
-                bytes=path.stat().st_size,
-                encoding=data.encoding,
-                delimiter=data.delimiter,
-                rows_in=data.rows_in,
-                loaded=rows,
-                quarantined=len(data.malformed),
-                records=rows,
-                inserted=0,
-                updated=0,
-                unchanged=0,
-                superseded=0,
-                started_at=started,
-                finished_at=now_utc(),
-                config_hash=self.config.config_hash(),
-                changed_from=None,
-                removed=0,
-            )
-        table = f"__lookup_{index}"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {' UNION ALL BY NAME '.join(parts)}")
-        for i in range(len(files)):
-            con.execute(f"DROP TABLE __lookup_part_{index}_{i}")
-        shown_all = ", ".join(shown_files)
-        if lookup.key is not None:
-            if lookup.key not in columns:
-                raise ConfigError(
-                    CONFIG_FILE,
-                    [
-                        f"lookups.{name}.key: {shown_all} has no column {lookup.key!r}"
-                        f"{then(did_you_mean(lookup.key, columns))}Its columns are "
-                        f"{', '.join(map(repr, columns[:30]))}"
-                    ],
-                )
-            key = quote(lookup.key)
-            repeated = con.execute(
-                f"SELECT {key}, list(__file || ' row ' || {ROW} ORDER BY __file, {ROW}) "
-                f"FROM {table} WHERE {key} IS NOT NULL GROUP BY {key} HAVING count(*) > 1 "
-                f"ORDER BY min({ROW}) LIMIT 3"
-            ).fetchall()
-            if repeated:
-                said = "; ".join(f"{value} on {', '.join(rows)}" for value, rows in repeated)
-                raise DataFileError(
-                    f"lookups.{name}: {lookup.key} must name one row of {shown_all}, but the same "
-                    f"{lookup.key} is on more than one row: {said}. Remove the duplicates from "
-                    "the file (or choose another key)"
-                )
-        numeric = []
-        for column in columns:
-            c = quote(column)
-            plain, values = con.execute(
-                f"SELECT count(TRY_CAST({c} AS DECIMAL(38,6))), count({c}) FROM {table}"
-            ).fetchall()[0]
-            if plain == values:  # an empty column too: an expr can still do arithmetic on it
-                numeric.append(column)
-        return LookupTable(
-            name,
-            table,
-            shown_all,
-            lookup.key,
-            tuple(numeric),
-            tuple(columns),
-            filled,
-            blanked,
-            tuple(tokens),
-        )
-
-
-def _count_tokens(
-    con: duckdb.DuckDBPyConnection,
-    staged: str,
-    columns: Sequence[str],
-    tokens: Sequence[str],
-    filled: dict[str, int],
-    blanked: dict[str, dict[str, int]],
-) -> None:
-    """Add the non-blank cells of each column of ``staged``, and the cells each null token
-    blanks, to ``filled`` and ``blanked``."""
-    tokens = [t for t in tokens if t.strip()]
-    counts = []
-    for column in columns:
-        text = f"trim(CAST({quote(column)} AS VARCHAR))"
-        counts.append(f"count(*) FILTER (WHERE {text} <> '')")
-        counts.extend(f"count(*) FILTER (WHERE {text} = {lit(t)})" for t in tokens)
-    if not counts:
-        return
-    row = con.execute(f"SELECT {', '.join(counts)} FROM {staged}").fetchall()[0]
-    width = len(tokens) + 1
-    for column, at in zip(columns, range(0, len(row), width), strict=True):
-        filled[column] = filled.get(column, 0) + int(row[at])
-        mine = blanked.setdefault(column, {})
-        for token, hits in zip(tokens, row[at + 1 : at + width], strict=True):
-            mine[token] = mine.get(token, 0) + int(hits)
-
-
-def _record_import(con: duckdb.DuckDBPyConnection, **values: Any) -> None:
-    """One row of the import ledger; by name: an older warehouse got its later columns appended
-    in its own order."""
-    con.execute(
-        f"INSERT INTO _imports ({', '.join(IMPORT_COLUMNS)}) "
-        f"VALUES ({', '.join('?' * len(IMPORT_COLUMNS))})",
-        [values[c] for c in IMPORT_COLUMNS],
-    )
-
-
-def _next_id(con: duckdb.DuckDBPyConnection) -> int:
-    return _scalar(con, "SELECT nextval('_import_seq')")
-
-
 def _load_file(
     con: duckdb.DuckDBPyConnection,
     config: Config,
@@ -484,7 +267,7 @@ def _load_file(
     plan = make_plan(config, source_name, source, tuple(data.columns), lookups)
     refuse_wrong_file(path, source_name, source, plan, data)
     started = now_utc()
-    import_id = _next_id(con)
+    import_id = next_id(con)
     shown = display_path(path, root)
     import duckdb
 
@@ -526,7 +309,7 @@ def _load_file(
         **counts,
         warnings=tuple(warnings),
     )
-    _record_import(
+    record_import(
         con,
         import_id=import_id,
         batch_id=batch,
@@ -555,42 +338,6 @@ def _load_file(
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     step(f"{source_name}: {path.name}: done")
     return report
-
-
-#: the import ledger's columns, in the order :func:`_load_file` gives their values
-IMPORT_COLUMNS = (
-    "import_id",
-    "batch_id",
-    "source",
-    "entity",
-    "file",
-    "fingerprint",
-    "bytes",
-    "encoding",
-    "delimiter",
-    "rows_in",
-    "loaded",
-    "quarantined",
-    "records",
-    "inserted",
-    "updated",
-    "unchanged",
-    "superseded",
-    "started_at",
-    "finished_at",
-    "config_hash",
-    "changed_from",
-    "removed",
-)
-
-
-def display_path(path: Path, root: Path) -> str:
-    """Relative to the workspace when inside it, else absolute without ``..`` parts."""
-    resolved = path.resolve()
-    try:
-        return str(resolved.relative_to(root.resolve()))
-    except ValueError:
-        return str(resolved)
 
 
 def make_plan(
@@ -638,7 +385,7 @@ def _null_token_warnings(con: duckdb.DuckDBPyConnection, plan: Plan, shown: str)
     own = {name: m.column for name, m in text.items() if m.lookup is None and m.column}
     filled: dict[str, int] = {}
     blanked: dict[str, dict[str, int]] = {}
-    _count_tokens(
+    count_tokens(
         con, "__staged", list(dict.fromkeys(own.values())), plan.null_values, filled, blanked
     )
     warnings = []

@@ -345,12 +345,12 @@ def before_ingest(
     import duckdb
 
     from partnerscope.ingest.loader import (
-        LookupReader,
         check_lookup_columns,
         make_plan,
         mapping_failed,
         refuse_wrong_file,
     )
+    from partnerscope.ingest.lookups import LookupReader
 
     source = config.sources[source_name]
     table = TABLES[source.entity]
