@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = "1"
 
-#: The import ledger and the quarantine, beside the canonical tables.
+#: The import ledger, the quarantine and the ingests' totals, beside the canonical tables.
 META_DDL = (
     "CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     "CREATE SEQUENCE IF NOT EXISTS _import_seq START 1",
@@ -44,6 +44,10 @@ META_DDL = (
         import_id BIGINT, source VARCHAR, entity VARCHAR, file VARCHAR, "row" BIGINT,
         "column" VARCHAR, value VARCHAR, rule VARCHAR, message VARCHAR, problems VARCHAR[],
         record JSON)""",
+    # each ingest's money total per source and column, that the next import of the same
+    # files is compared with (ingest/profile.py)
+    """CREATE TABLE IF NOT EXISTS _import_totals (batch_id BIGINT, source VARCHAR,
+        files VARCHAR, "column" VARCHAR, total DECIMAL(38,2), "rows" BIGINT)""",
 )
 
 

@@ -42,11 +42,6 @@ _NOT_CATEGORIES = frozenset({"name", "notes", "domain", "person_id"})
 #: the share of a date column's values that must fail for the format to be guessed
 DATE_FAIL_SHARE = 0.5
 
-TOTALS_DDL = (
-    "CREATE TABLE IF NOT EXISTS _import_totals (batch_id BIGINT, source VARCHAR, "
-    'files VARCHAR, "column" VARCHAR, total DECIMAL(38,2), "rows" BIGINT)'
-)
-
 
 @dataclass(frozen=True)
 class SourceProfile:
@@ -193,7 +188,6 @@ def after_ingest(
 ) -> list[SourceProfile]:
     """Each source of ``report`` summed up from the rows its files hold now, with the
     warnings; the money totals are kept for the next import of the source to compare."""
-    con.execute(TOTALS_DDL)
     by_source: dict[str, list[str]] = {}
     for f in report.files:
         by_source.setdefault(f.source, []).append(f.file)
