@@ -182,14 +182,14 @@ def test_the_dashboard_says_how_many_were_not_scored_and_names_no_one(world: Web
 def test_the_executive_summary_counts_the_partners_not_scored_by_reason() -> None:
     from partnerscope.reports.executive import not_scored_sentence
 
-    rows = [{"partner_id": f"P{i}", "note": "Inactive — not scored"} for i in range(7)]
-    rows.append({"partner_id": "P9", "note": "Not yet in the program in this period — not scored"})
-    said = not_scored_sentence(rows, "FY2024-Q2")
+    reasons = {f"P{i}": "Inactive — not scored" for i in range(7)}
+    reasons["P9"] = "Not yet in the program in this period — not scored"
+    said = not_scored_sentence(reasons, "FY2024-Q2")
     assert said == (
         "8 partners not scored in FY2024-Q2, so in no tier: 7 inactive, "
         "1 not yet in the program in this period."
     )
-    assert not_scored_sentence([], "FY2024-Q2") == ""
+    assert not_scored_sentence({}, "FY2024-Q2") == ""
 
 
 # ---------------------------------------------------------------- the what-if

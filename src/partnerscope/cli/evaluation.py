@@ -346,11 +346,7 @@ def tiers_command(
         show(combined, fmt)
     if left_out:
         names = _names(ws)
-        reasons = {
-            r["partner_id"]: _not_scored(r)
-            for r in data.scorecards.table.to_pylist()
-            if r["period_start"] == start and not _scored(r)
-        }
+        reasons = data.not_scored(start)
         listed = ", ".join(
             f"{names.get(p, p)} ({reasons.get(p, 'not scored')})" for p in left_out[:20]
         )

@@ -299,6 +299,22 @@ class RunData:
         closed = portfolio.filter(pc.greater(pc.fill_null(portfolio["closed_deals"], 0), 0))
         return set(closed["period_start"].to_pylist())
 
+    def not_scored(self, start: Any) -> dict[str, str]:
+        """The partners left out of scoring in the period starting ``start`` (inactive, not yet
+        in the program), each with why in words ("Inactive — not scored"), by partner id; empty
+        for a run stored before partners were left out."""
+        import pyarrow.compute as pc
+
+        cards = self.scorecards.table
+        if "scored" not in cards.column_names:
+            return {}
+        cards = cards.filter(pc.equal(cards["period_start"], start))
+        left_out = cards.filter(pc.invert(pc.field("scored"))).select(["partner_id", "note"])
+        return {
+            str(r["partner_id"]): str(r["note"] or "Not scored")
+            for r in sorted(left_out.to_pylist(), key=lambda r: str(r["partner_id"]))
+        }
+
     @cached_property
     def tier_notes(self) -> dict[str, str]:
         """Per rule set whose levels a measure without data keeps out of reach, the sentence

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from partnerscope.present import MISSING
@@ -123,7 +124,7 @@ def executive(data: RunData, period: str | None = None) -> Report:
             f"{ruleset.capitalize()} tiers: {note}" for ruleset, note in data.tier_notes.items()
         ],
         # how many partners were left out of scoring, so of the tier table, and why
-        "not_scored": not_scored_sentence(_left_out(data, start), label),
+        "not_scored": not_scored_sentence(data.not_scored(start), label),
         "risers": movers["risers"],
         "decliners": movers["decliners"],
         "alert_counts": alert_counts,
@@ -240,36 +241,18 @@ def _scored(data: RunData, start: Any) -> int:
     return scored
 
 
-def _left_out(data: RunData, start: Any) -> list[dict[str, Any]]:
-    """The scorecard rows of the partners left out of scoring in the period."""
-    import pyarrow.compute as pc
-
-    cards = data.scorecards.table
-    if "scored" not in cards.column_names:
-        return []
-    cards = cards.filter(pc.equal(cards["period_start"], start))
-    rows: list[dict[str, Any]] = (
-        cards.filter(pc.invert(pc.field("scored"))).select(["partner_id", "note"]).to_pylist()
-    )
-    return rows
-
-
-def not_scored_sentence(rows: list[dict[str, Any]], label: str) -> str:
+def not_scored_sentence(reasons: Mapping[str, str], label: str) -> str:
     """``4 partners not scored in FY2024-Q2, so in no tier: 3 inactive, 1 not yet in the
     program in this period.`` Counted by reason, not named: the web dashboard shows a partner
     manager this summary, with the lists that name partners made of their own partners only.
     Empty when every partner was scored."""
-    if not rows:
+    if not reasons:
         return ""
-    n = len(rows)
+    n = len(reasons)
     head = f"{n:,} {'partner' if n == 1 else 'partners'} not scored in {label}, so in no tier: "
-    reasons = Counter(_reason(r).removesuffix(" — not scored") for r in rows)
-    counted = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+    by_reason = Counter(why.removesuffix(" — not scored") for why in reasons.values())
+    counted = sorted(by_reason.items(), key=lambda item: (-item[1], item[0]))
     return head + ", ".join(f"{count:,} {why[:1].lower()}{why[1:]}" for why, count in counted) + "."
-
-
-def _reason(row: dict[str, Any]) -> str:
-    return str(row.get("note") or "Not scored")
 
 
 def _movers(data: RunData, start: Any, n: int, w: Writer) -> dict[str, list[dict[str, Any]]]:

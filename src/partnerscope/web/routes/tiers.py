@@ -120,11 +120,7 @@ def tiers_view(ctx: Ctx, period: str | None) -> TiersOut:
     # a partner left out of scoring holds no tier: counted apart, with the reason
     left_out = sorted({r["partner_id"] for r in rows if r.get("scored") is False})
     rows = [r for r in rows if r.get("scored") is not False]
-    reasons = {
-        p: str(card.get("note") or "Not scored")
-        for p in left_out
-        for card in ctx.data.scorecards.rows(p, at=start)
-    }
+    reasons = ctx.data.not_scored(start)
     names = tier_names(ctx.workspace.config.tiers)
     distribution = []
     for ruleset, tiers in names.items():
