@@ -38,6 +38,7 @@ from partnerscope.settings.evaluation import (
     TierSettings,
 )
 from partnerscope.settings.money import IncentiveSettings, MdfSettings
+from partnerscope.settings.predict import PredictSettings
 from partnerscope.settings.registrations import RegistrationSettings
 from partnerscope.settings.reports import ReportSettings
 from partnerscope.settings.routing import RoutingSettings
@@ -352,6 +353,7 @@ class Config(_Strict):
     mdf: MdfSettings = Field(default_factory=MdfSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
+    predict: PredictSettings = Field(default_factory=PredictSettings)
 
     def config_hash(self) -> str:
         """Stable hash of the effective configuration (defaults and presets applied); where
@@ -376,6 +378,7 @@ EVALUATION_SECTIONS = (
     "mdf",
     "routing",
     "registration",
+    "predict",
 )
 
 
