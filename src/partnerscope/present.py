@@ -104,6 +104,7 @@ ALERT_KINDS = {
     "anomaly_cohort": "Unusual among its peers",
     "signal_fired": "Reversal signal fired",
     "review_due": "Review due",
+    "risk": "Risk of falling short",
 }
 
 #: how each outcome of a scenario is written

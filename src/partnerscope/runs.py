@@ -71,6 +71,9 @@ class RunManifest:
     #: the facts of partnerscope's own the run posted to the warehouse before computing
     #: (partnerscope.pipeline.Posted; empty when they had not changed)
     posted: dict[str, Any] = field(default_factory=dict)
+    #: the predictions' backtest summary (partnerscope.predict.run.backtest_summary) and their
+    #: seconds; empty with [predict] enabled = false or in runs made before predictions
+    predictions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def as_of_time(self) -> datetime:

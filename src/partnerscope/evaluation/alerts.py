@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,10 +37,13 @@ from partnerscope.metrics.definition import Unit
 from partnerscope.settings.evaluation import Severity
 
 if TYPE_CHECKING:
+    from datetime import date
+
     import pyarrow as pa
 
     from partnerscope.present import Words
     from partnerscope.settings.evaluation import AlertSettings, AnomalySettings, Threshold
+    from partnerscope.settings.predict import PredictSettings
 
 _RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2}
 
@@ -364,21 +367,6 @@ def _table(panel: Panel, alerts: list[_Alert]) -> pa.Table:
     label = panel.labels[panel.latest] if panel.labels else None
     partners = [str(panel.partner[a.row]) for a in alerts]
     stamp = start.isoformat() if start else ""
-    schema = pa.schema(
-        [
-            ("alert_id", pa.string()),
-            ("partner_id", pa.string()),
-            ("period_start", pa.date32()),
-            ("period", pa.string()),
-            ("kind", pa.string()),
-            ("metric", pa.string()),
-            ("severity", pa.string()),
-            ("value", pa.float64()),
-            ("reference", pa.float64()),
-            ("z", pa.float64()),
-            ("message", pa.string()),
-        ]
-    )
     return pa.table(
         {
             "alert_id": [
@@ -396,5 +384,77 @@ def _table(panel: Panel, alerts: list[_Alert]) -> pa.Table:
             "z": [a.z for a in alerts],
             "message": [a.message for a in alerts],
         },
-        schema=schema,
+        schema=_schema(),
     )
+
+
+def _schema() -> pa.Schema:
+    """The columns of a run's alerts before :func:`dedupe` adds first_seen_run and status."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("alert_id", pa.string()),
+            ("partner_id", pa.string()),
+            ("period_start", pa.date32()),
+            ("period", pa.string()),
+            ("kind", pa.string()),
+            ("metric", pa.string()),
+            ("severity", pa.string()),
+            ("value", pa.float64()),
+            ("reference", pa.float64()),
+            ("z", pa.float64()),
+            ("message", pa.string()),
+        ]
+    )
+
+
+def risk_alerts(
+    risk: pa.Table,
+    words: Words,
+    settings: PredictSettings,
+    *,
+    start: date | None,
+    label: str | None,
+) -> pa.Table:
+    """An alert for each partner whose risk of falling short is high or rising (the risk
+    table's ``alert``), dated like the evaluation's alerts (``start``, ``label``: its latest
+    period). ``value`` is the probability; ``reference`` the high-risk threshold, or for a
+    rising risk the previous run's probability."""
+    import pyarrow as pa
+
+    rows = [r for r in risk.to_pylist() if r["alert"] in ("high", "rising")]
+    stamp = start.isoformat() if start else ""
+    what = (
+        f"falling below {words.share(settings.risk_share, digits=0)} of its quota (or of its "
+        f"own level) or stopping selling in the next {_quarters(settings.risk_quarters)}"
+    )
+
+    def message(r: dict[str, Any]) -> str:
+        chance = words.share(r["probability"], digits=0)
+        if r["alert"] == "high":
+            return f"{chance} chance of {what}"
+        return f"Chance of {what} rose to {chance} from {words.share(r['previous'], digits=0)}"
+
+    return pa.table(
+        {
+            "alert_id": [alert_id(r["partner_id"], "risk", "", stamp) for r in rows],
+            "partner_id": [r["partner_id"] for r in rows],
+            "period_start": [start] * len(rows),
+            "period": [label] * len(rows),
+            "kind": ["risk"] * len(rows),
+            "metric": [None] * len(rows),
+            "severity": ["high" if r["alert"] == "high" else "medium" for r in rows],
+            "value": [r["probability"] for r in rows],
+            "reference": [
+                settings.high_risk if r["alert"] == "high" else r["previous"] for r in rows
+            ],
+            "z": [None] * len(rows),
+            "message": [message(r) for r in rows],
+        },
+        schema=_schema(),
+    )
+
+
+def _quarters(n: int) -> str:
+    return "quarter" if n == 1 else f"{n} quarters"
