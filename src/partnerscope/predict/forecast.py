@@ -1,0 +1,594 @@
+"""Won-revenue forecasts per partner, partner group, portfolio and company, chosen by backtest.
+
+Method, in the order it runs (per grain: quarter, season 4; month, season 12):
+
+- **Series.** :func:`partnerscope.predict.panel.series`: complete periods only, each series from
+  its first period with revenue; a period missing inside a series counts as no revenue.
+- **Candidates.** Statistical methods from statsforecast: ``Theta`` (the standard Theta method,
+  with a seasonal decomposition when statsforecast's seasonality test finds one), ``AutoETS``
+  restricted to ETS(A,N,A) (level and additive season; where the history is too short for it,
+  statsforecast's fallback ETS(A,N,N), simple exponential smoothing), and ``CrostonSBA`` for
+  intermittent series (at least a quarter of the periods without revenue). Beside them, always,
+  two baselines computed here: **seasonal naive** (the value one season back; with less than a
+  season of history, the last value) and **trailing mean** (the mean of the last season's
+  periods, or of all periods when fewer). The full AutoETS and AutoTheta model searches cost
+  about 15 ms and 3 ms a series and fit; at 20,000 partners × 9 backtest cutoffs that is far
+  beyond the one-minute budget, so these cheaper settings are used (≈ 0.5 ms a fit in all).
+- **Selection** per series by a rolling-origin backtest: at each of the last
+  ``backtest_origins`` periods before the forecast origin (step 1), every method forecasts
+  ``horizon`` periods from the data up to that cutoff; the errors on the periods already known
+  at the origin are scored. The statistical method with the lowest error is chosen only if its
+  MASE is at least ``skill_margin`` (2 %) below the better baseline's; otherwise the better
+  baseline is the forecast (``skill`` false, and the note says so).
+- **MASE** of a case: mean absolute error over the in-sample mean absolute error of the seasonal
+  naive forecast on the history up to the cutoff (naive one-step when the history is no longer
+  than a season, or when the seasonal scale is zero). A case without a scale (a flat history) is
+  left out of MASE, but counted in coverage and sMAPE.
+- **Intervals** (80 % and 95 %) are conformal, from the backtest itself: the absolute errors of
+  the same method and step ahead, each divided by its series' scale (the MASE scale, or the
+  series' mean revenue without one), pooled over all series of the grain; the interval is the
+  forecast ± the errors' 80 % / 95 % quantile (finite-sample: the ⌈(n+1)p⌉-th smallest) times
+  the series' scale. Fewer than 20 errors at a step: the errors of all steps of the method.
+  Forecasts and bounds are clipped at 0 (revenue is never negative).
+- **Too little history** (fewer than ``min_history_quarters`` / ``min_history_months`` complete
+  periods): a row per future step with no forecast, interval or method, ``skill`` false and a
+  note; both baselines are still filled (they need no backtest), so a page can show what the
+  history alone says.
+- **The backtest section** (quarter grain): outer origins are the last ``backtest_origins``
+  complete quarters before the latest; at each, selection and intervals use only errors whose
+  actuals were known at that origin, and the chosen method's forecast made at the origin is
+  scored on the quarters after it (up to ``horizon``, as far as they are known). A case is a
+  series × origin; the headline numbers pool the partner-level cases (at most
+  :data:`BACKTEST_PARTNERS` partners, a seeded sample above that), ``detail`` has every level.
+
+Deterministic: statsforecast runs single-threaded and every method here is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+from partnerscope.metrics.calendar import Grain, Period, add_months
+from partnerscope.predict import panel, skill, store
+from partnerscope.settings.predict import PredictSettings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SEASON = {"quarter": 4, "month": 12}
+STATISTICAL = ("Theta", "AutoETS", "CrostonSBA")
+SEASONAL_NAIVE, TRAILING_MEAN = "seasonal naive", "trailing mean"
+BASELINES = (SEASONAL_NAIVE, TRAILING_MEAN)
+METHODS = STATISTICAL + BASELINES
+#: A series is intermittent (CrostonSBA is a candidate) when at least this share of its periods
+#: had no revenue.
+INTERMITTENT = 0.25
+#: The shortest history a backtest cutoff forecasts from.
+MIN_TRAIN = 2
+#: At most this many partners' series enter the headline backtest (a seeded sample above it).
+BACKTEST_PARTNERS = 2000
+#: Fewer pooled errors than this at one step ahead: the interval pools all steps.
+MIN_ERRORS = 20
+
+
+@dataclass(frozen=True)
+class Forecasts:
+    table: pa.Table  # store.FORECAST_SCHEMA
+    backtest: dict[str, Any]  # the forecast section, quarter grain
+
+
+def _grain_words(grain: str, count: int) -> str:
+    word = {"quarter": "quarter", "month": "month"}[grain]
+    return f"{count} complete {word}{'' if count == 1 else 's'}"
+
+
+@dataclass
+class _Panel:
+    """One grain's series, dense from each series' first period with revenue to the grain's last
+    complete period: period indices ``t`` (consecutive integers), long and sorted."""
+
+    grain: str
+    season: int
+    frame: pd.DataFrame  # sid, t, y (sorted by sid, t)
+    keys: pd.DataFrame  # sid → level, group_key (index sid)
+    last: int  # the last complete period's t
+    anchor: date  # the start of period ``last``
+
+    def start(self, t: int) -> date:
+        return add_months(self.anchor, (t - self.last) * Grain(self.grain).months)
+
+
+def _panel(results: pa.Table, grain: str, *, cutoff: date | None = None) -> _Panel | None:
+    import pandas as pd
+
+    data = panel.series(results, grain=grain)
+    if cutoff is not None:
+        data = data[data["ds"] <= pd.Timestamp(cutoff)]
+    if data.empty:
+        return None
+    step = Grain(grain).months
+    days = data["ds"].dt
+    t = ((days.year * 12 + days.month - 1) // step).to_numpy(np.int64)
+    last = int(t.max())
+    anchor_ts = data["ds"].max()
+    anchor = date(anchor_ts.year, anchor_ts.month, 1)
+    codes, uniques = pd.factorize(data["unique_id"], sort=True)
+    long = pd.DataFrame({"sid": codes.astype(np.int64), "t": t, "y": data["y"].to_numpy()})
+    long = long.groupby(["sid", "t"], sort=True, as_index=False)["y"].sum()
+    # dense: every period from the first to the last complete one (missing: no revenue)
+    first = long.groupby("sid")["t"].min()
+    lengths = (last - first + 1).to_numpy()
+    sid = np.repeat(first.index.to_numpy(), lengths)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    dense = pd.DataFrame({"sid": sid, "t": np.repeat(first.to_numpy(), lengths) + offsets})
+    dense = dense.merge(long, on=["sid", "t"], how="left").fillna({"y": 0.0})
+    keys = (
+        data.drop_duplicates("unique_id")
+        .assign(sid=lambda f: pd.Index(uniques).get_indexer(f["unique_id"]))
+        .set_index("sid")[["level", "group_key"]]
+        .sort_index()
+    )
+    return _Panel(grain, SEASON[grain], dense, keys, last, anchor)
+
+
+def _cutoff_forecasts(
+    p: _Panel, cutoff: int, horizon: int, sids: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Every method's forecast made at ``cutoff`` (data up to and including period ``cutoff``)
+    for the next ``horizon`` periods, per series with at least :data:`MIN_TRAIN` periods, with
+    the series' scale, interval scale and intermittency at the cutoff and the actual where known."""
+    import pandas as pd
+    from statsforecast import StatsForecast
+    from statsforecast.models import (
+        AutoETS,
+        CrostonSBA,
+        Theta,
+    )
+    from statsforecast.models import (
+        SimpleExponentialSmoothingOptimized as SES,
+    )
+
+    m = p.season
+    frame = p.frame[p.frame["t"] <= cutoff]
+    if sids is not None:
+        frame = frame[frame["sid"].isin(sids)]
+    counts = frame.groupby("sid", sort=True).size()
+    keep = counts[counts >= MIN_TRAIN].index
+    frame = frame[frame["sid"].isin(keep)]
+    if frame.empty:
+        return pd.DataFrame()
+    sid_index = frame["sid"].to_numpy()
+    y = frame["y"].to_numpy(np.float64)
+    series_ids, starts, lens = np.unique(sid_index, return_index=True, return_counts=True)
+    ends = starts + lens
+    n = len(series_ids)
+    position = np.arange(len(y)) - np.repeat(starts, lens)
+    owner = np.repeat(np.arange(n), lens)
+
+    def lag_mae(lag: int) -> np.ndarray:
+        valid = position >= lag
+        diffs = np.zeros(len(y))
+        diffs[lag:] = np.abs(y[lag:] - y[:-lag])
+        total = np.bincount(owner[valid], diffs[valid], minlength=n)
+        number = np.bincount(owner[valid], minlength=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(number > 0, total / np.maximum(number, 1), 0.0)
+
+    seasonal_scale = np.where(lens > m, lag_mae(m), 0.0)
+    scale = np.where(seasonal_scale > 0, seasonal_scale, lag_mae(1))
+    scale = np.where(scale > 0, scale, np.nan)
+    mean = np.bincount(owner, y, minlength=n) / lens
+    interval_scale = np.where(np.isnan(scale), mean, scale)
+    zeros = np.bincount(owner, (y == 0).astype(np.float64), minlength=n) / lens
+
+    csum = np.concatenate([[0.0], np.cumsum(y)])
+    window = np.minimum(lens, m)
+    trailing = (csum[ends] - csum[ends - window]) / window
+
+    steps = np.arange(1, horizon + 1)
+    rows = pd.DataFrame(
+        {
+            "sid": np.repeat(series_ids, horizon),
+            "cutoff": cutoff,
+            "k": np.tile(steps, n),
+        }
+    )
+    rows["t"] = cutoff + rows["k"]
+    season_pos = np.repeat(ends - m, horizon) + (rows["k"].to_numpy() - 1) % m
+    rows[SEASONAL_NAIVE] = np.where(
+        np.repeat(lens >= m, horizon), y[np.maximum(season_pos, 0)], np.repeat(y[ends - 1], horizon)
+    )
+    rows[TRAILING_MEAN] = np.repeat(trailing, horizon)
+
+    models = [Theta(season_length=m), AutoETS(season_length=m, model="ANA"), CrostonSBA()]
+    sf = StatsForecast(models=models, freq=1, n_jobs=1, fallback_model=SES())
+    fitted = sf.forecast(
+        df=pd.DataFrame({"unique_id": sid_index, "ds": frame["t"].to_numpy(), "y": y}),
+        h=horizon,
+    )
+    fitted = fitted.rename(columns={"unique_id": "sid", "ds": "t"})
+    rows = rows.merge(fitted[["sid", "t", *STATISTICAL]], on=["sid", "t"], how="left")
+    for method in METHODS:
+        rows[method] = rows[method].clip(lower=0.0)
+    rows["scale"] = np.repeat(scale, horizon)
+    rows["interval_scale"] = np.repeat(interval_scale, horizon)
+    rows["intermittent"] = np.repeat(zeros >= INTERMITTENT, horizon)
+    rows["history"] = np.repeat(lens, horizon)
+    actual = p.frame.rename(columns={"y": "actual"})
+    return rows.merge(actual, on=["sid", "t"], how="left")
+
+
+@dataclass
+class _Choice:
+    """The selection at one origin: per series the chosen method, its and the better baseline's
+    backtest MAE, and the pooled scaled-error quantiles of every method and step."""
+
+    chosen: pd.DataFrame  # index sid: method, skill, mae, mae_baseline, baseline
+    quantiles: dict[tuple[str, int], tuple[float, float]]
+
+
+def _conformal(errors: np.ndarray, share: float) -> float:
+    ordered = np.sort(errors)
+    rank = min(int(np.ceil((len(ordered) + 1) * share)), len(ordered))
+    return float(ordered[rank - 1])
+
+
+def _select(
+    backtest: pd.DataFrame, origin: int, settings: PredictSettings, horizon: int
+) -> _Choice:
+    """Choose per series by the errors known at ``origin``: forecasts made at the
+    ``backtest_origins`` cutoffs before it, scored on periods up to ``origin``."""
+    import pandas as pd
+
+    known = backtest[
+        (backtest["cutoff"] >= origin - settings.backtest_origins)
+        & (backtest["cutoff"] < origin)
+        & (backtest["t"] <= origin)
+    ]
+    errors = pd.DataFrame({"sid": known["sid"]})
+    for method in METHODS:
+        errors[method] = (known[method] - known["actual"]).abs()
+    mae = errors.groupby("sid", sort=True).mean()
+    intermittent = known.groupby("sid", sort=True)["intermittent"].last()
+    statistical = mae[list(STATISTICAL)].copy()
+    statistical.loc[~intermittent.reindex(mae.index).fillna(False).astype(bool), "CrostonSBA"] = (
+        np.inf
+    )
+    best_stat = statistical.idxmin(axis=1)
+    best_stat_mae = statistical.min(axis=1)
+    # ties go to the trailing mean (the plainer baseline)
+    baseline = np.where(mae[SEASONAL_NAIVE] < mae[TRAILING_MEAN], SEASONAL_NAIVE, TRAILING_MEAN)
+    baseline_mae = mae[list(BASELINES)].min(axis=1)
+    has_skill = best_stat_mae < (1 - settings.skill_margin) * baseline_mae
+    chosen = pd.DataFrame(
+        {
+            "method": np.where(has_skill, best_stat, baseline),
+            "skill": has_skill.to_numpy(),
+            "mae": np.where(has_skill, best_stat_mae, baseline_mae),
+            "mae_baseline": baseline_mae.to_numpy(),
+            "baseline": baseline,
+            "best_statistical": best_stat.to_numpy(),
+        },
+        index=mae.index,
+    )
+    quantiles: dict[tuple[str, int], tuple[float, float]] = {}
+    scaled = errors[list(METHODS)].div(known["interval_scale"].to_numpy(), axis=0)
+    valid = known["interval_scale"].to_numpy() > 0
+    steps = known["k"].to_numpy()
+    for method in METHODS:
+        every = scaled[method].to_numpy()[valid]
+        every = every[np.isfinite(every)]
+        for k in range(1, horizon + 1):
+            at_k = scaled[method].to_numpy()[valid & (steps == k)]
+            at_k = at_k[np.isfinite(at_k)]
+            pool = at_k if len(at_k) >= MIN_ERRORS else every
+            if len(pool):
+                quantiles[method, k] = (_conformal(pool, 0.8), _conformal(pool, 0.95))
+    return _Choice(chosen, quantiles)
+
+
+def _apply(
+    made: pd.DataFrame, choice: _Choice
+) -> pd.DataFrame:  # rows of one cutoff with the chosen method's forecast and intervals
+    chosen = choice.chosen
+    rows = made[made["sid"].isin(chosen.index)].copy()
+    method = chosen["method"].reindex(rows["sid"]).to_numpy()
+    values = rows[list(METHODS)].to_numpy()
+    column = np.array([METHODS.index(x) for x in method], dtype=np.int64)
+    rows["method"] = method
+    rows["forecast"] = values[np.arange(len(rows)), column]
+    q80 = np.array(
+        [
+            choice.quantiles.get((x, k), (np.nan, np.nan))[0]
+            for x, k in zip(method, rows["k"], strict=True)
+        ]
+    )
+    q95 = np.array(
+        [
+            choice.quantiles.get((x, k), (np.nan, np.nan))[1]
+            for x, k in zip(method, rows["k"], strict=True)
+        ]
+    )
+    width = rows["interval_scale"].to_numpy()
+    rows["lo_80"] = np.maximum(rows["forecast"] - q80 * width, 0.0)
+    rows["hi_80"] = rows["forecast"] + q80 * width
+    rows["lo_95"] = np.maximum(rows["forecast"] - q95 * width, 0.0)
+    rows["hi_95"] = rows["forecast"] + q95 * width
+    return rows
+
+
+def _made(
+    p: _Panel,
+    cutoffs: range,
+    horizon: int,
+    sids: np.ndarray | None = None,
+) -> pd.DataFrame:
+    import pandas as pd
+
+    frames = [_cutoff_forecasts(p, c, horizon, sids) for c in cutoffs]
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _rows(
+    p: _Panel,
+    made: pd.DataFrame,
+    origin: int,
+    settings: PredictSettings,
+    horizon: int,
+    fiscal_year_start_month: int,
+) -> list[dict[str, Any]]:
+    """The stored rows of one grain: every series' forecast from ``origin`` on."""
+    minimum = settings.min_history_quarters if p.grain == "quarter" else settings.min_history_months
+    at_origin = made[made["cutoff"] == origin].set_index(["sid", "k"]) if not made.empty else None
+    history = p.frame[p.frame["t"] <= origin].groupby("sid").size()
+    eligible = history[history >= minimum].index
+    backtest = made[(made["sid"].isin(eligible)) & (made["cutoff"] < origin)]
+    choice = _select(backtest, origin, settings, horizon) if not backtest.empty else None
+    applied = None
+    if choice is not None and at_origin is not None:
+        applied = _apply(made[made["cutoff"] == origin], choice).set_index(["sid", "k"])
+    grain = Grain(p.grain)
+    periods = [
+        Period(grain, p.start(origin + k), fiscal_year_start_month) for k in range(1, horizon + 1)
+    ]
+    out: list[dict[str, Any]] = []
+    for sid, count in history.items():
+        level, group_key = p.keys.loc[sid, "level"], p.keys.loc[sid, "group_key"]
+        for k, period in enumerate(periods, start=1):
+            row: dict[str, Any] = {
+                "level": level,
+                "group_key": group_key,
+                "grain": p.grain,
+                "period_start": period.start,
+                "period_end": period.end,
+                "label": period.label,
+                "step": k,
+                "forecast": None,
+                "lo_80": None,
+                "hi_80": None,
+                "lo_95": None,
+                "hi_95": None,
+                "method": None,
+                "seasonal_naive": None,
+                "trailing_mean": None,
+                "skill": False,
+                "mase": None,
+                "mase_baseline": None,
+                "note": None,
+            }
+            if at_origin is not None and (sid, k) in at_origin.index:
+                made_row = at_origin.loc[(sid, k)]
+                row["seasonal_naive"] = float(made_row[SEASONAL_NAIVE])
+                row["trailing_mean"] = float(made_row[TRAILING_MEAN])
+            if count < minimum:
+                row["note"] = (
+                    f"too little history: {_grain_words(p.grain, int(count))}, {minimum} needed"
+                )
+            elif applied is None or choice is None or (sid, k) not in applied.index:
+                row["note"] = "no backtest was possible, so there is no forecast"
+            else:
+                fc = applied.loc[(sid, k)]
+                picked = choice.chosen.loc[sid]
+                scale = fc["scale"]
+                row.update(
+                    forecast=float(fc["forecast"]),
+                    method=str(picked["method"]),
+                    skill=bool(picked["skill"]),
+                )
+                for bound in ("lo_80", "hi_80", "lo_95", "hi_95"):
+                    value = fc[bound]
+                    row[bound] = None if np.isnan(value) else float(value)
+                if not np.isnan(scale):
+                    row["mase"] = float(picked["mae"] / scale)
+                    row["mase_baseline"] = float(picked["mae_baseline"] / scale)
+                if not picked["skill"]:
+                    row["note"] = (
+                        f"no measured skill: {picked['best_statistical']} did not beat the "
+                        f"{picked['baseline']}'s backtest error by "
+                        f"{settings.skill_margin:.0%}, so the {picked['baseline']} is the forecast"
+                    )
+            out.append(row)
+    return out
+
+
+def _horizon(grain: str, settings: PredictSettings) -> int:
+    return settings.horizon_quarters if grain == "quarter" else settings.horizon_months
+
+
+def forecast_as_of(
+    results: pa.Table,
+    settings: PredictSettings,
+    *,
+    fiscal_year_start_month: int,
+    grain: str,
+    cutoff: date | None = None,
+) -> pa.Table:
+    """The forecast table of one grain made from the complete periods starting at or before
+    ``cutoff`` only (default: all): what the forecast would have been at that time."""
+    p = _panel(results, grain, cutoff=cutoff)
+    if p is None:
+        return store.FORECAST_SCHEMA.empty_table()
+    horizon = _horizon(grain, settings)
+    made = _made(p, range(p.last - settings.backtest_origins, p.last + 1), horizon)
+    rows = _rows(p, made, p.last, settings, horizon, fiscal_year_start_month)
+    return pa.Table.from_pylist(rows, schema=store.FORECAST_SCHEMA)
+
+
+def _case_measures(cases: pd.DataFrame) -> dict[str, Any]:
+    """The measures of a set of scored forecasts (one row per case × step)."""
+    by_case = cases.groupby(["sid", "cutoff"], sort=True)
+    out: dict[str, Any] = {"n": int(by_case.ngroups)}
+    for name, column in (
+        ("", "forecast"),
+        ("_seasonal_naive", SEASONAL_NAIVE),
+        ("_trailing_mean", TRAILING_MEAN),
+    ):
+        error = (cases[column] - cases["actual"]).abs()
+        mae = error.groupby([cases["sid"], cases["cutoff"]], sort=True).mean()
+        scale = by_case["scale"].first()
+        scaled = (mae / scale).dropna()
+        out[f"mase{name}"] = float(scaled.mean()) if len(scaled) else None
+        smapes = [
+            skill.smape(group["actual"].to_numpy(), group[column].to_numpy())
+            for _, group in by_case
+        ]
+        out[f"smape{name}"] = float(np.mean(smapes))
+    for share, lo, hi in ((80, "lo_80", "hi_80"), (95, "lo_95", "hi_95")):
+        known = cases[lo].notna()
+        out[f"coverage_{share}"] = (
+            skill.coverage(
+                cases.loc[known, "actual"].to_numpy(),
+                cases.loc[known, lo].to_numpy(),
+                cases.loc[known, hi].to_numpy(),
+            )
+            if known.any()
+            else None
+        )
+    out["methods"] = {
+        str(k): int(v) for k, v in by_case["method"].first().value_counts().sort_index().items()
+    }
+    return out
+
+
+def _backtest(
+    p: _Panel | None, settings: PredictSettings, horizon: int, made: pd.DataFrame | None
+) -> dict[str, Any]:
+    """The forecast section: outer origins the last ``backtest_origins`` quarters before the
+    latest; at each, select by the errors known then and score the chosen forecast made then."""
+    import pandas as pd
+
+    empty: dict[str, Any] = {
+        "n": 0,
+        "mase": None,
+        "mase_seasonal_naive": None,
+        "mase_trailing_mean": None,
+        "coverage_80": None,
+        "coverage_95": None,
+        "reason": None,
+        "detail": {},
+    }
+    minimum = settings.min_history_quarters
+    origins_count = settings.backtest_origins
+    need = (
+        f"no partner has {minimum} complete quarters of history before one of the last "
+        f"{origins_count} quarters, so there is nothing to backtest"
+    )
+    if p is None or made is None or made.empty:
+        return {**empty, "reason": need}
+    levels = p.keys["level"]
+    scored: list[pd.DataFrame] = []
+    origins = [p.last - j for j in range(1, origins_count + 1)]
+    for origin in origins:
+        at = made[made["cutoff"] == origin]
+        eligible = at.loc[at["history"] >= minimum, "sid"].unique()
+        inner = made[made["sid"].isin(eligible) & (made["cutoff"] < origin)]
+        if inner.empty:
+            continue
+        choice = _select(inner, origin, settings, horizon)
+        rows = _apply(at[at["sid"].isin(eligible)], choice)
+        rows = rows[rows["actual"].notna() & (rows["t"] <= p.last)]
+        scored.append(rows)
+    cases = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame()
+    if cases.empty:
+        return {**empty, "reason": need}
+    cases["level"] = levels.reindex(cases["sid"]).to_numpy()
+    detail: dict[str, Any] = {
+        "origins": [p.start(o).isoformat() for o in sorted(origins)],
+        "levels": {},
+    }
+    for level, group in cases.groupby("level", sort=True):
+        detail["levels"][str(level)] = _case_measures(group)
+    partners = cases[cases["level"] == "partner"]
+    if partners.empty:
+        return {**empty, "reason": need, "detail": detail}
+    headline = _case_measures(partners)
+    detail.update(
+        smape=headline["smape"],
+        smape_seasonal_naive=headline["smape_seasonal_naive"],
+        smape_trailing_mean=headline["smape_trailing_mean"],
+        partners=int(partners["sid"].nunique()),
+    )
+    return {
+        "n": headline["n"],
+        "mase": headline["mase"],
+        "mase_seasonal_naive": headline["mase_seasonal_naive"],
+        "mase_trailing_mean": headline["mase_trailing_mean"],
+        "coverage_80": headline["coverage_80"],
+        "coverage_95": headline["coverage_95"],
+        "reason": None,
+        "detail": detail,
+    }
+
+
+def forecast(
+    results: pa.Table,
+    settings: PredictSettings,
+    *,
+    fiscal_year_start_month: int,
+    grains: tuple[str, ...] = ("quarter", "month"),
+    progress: Callable[[str], None] | None = None,
+) -> Forecasts:
+    """Every series' forecast for the next periods of each grain, and the quarter backtest."""
+    tables = []
+    backtest: dict[str, Any] | None = None
+    for grain in dict.fromkeys(("quarter", *grains)):
+        p = _panel(results, grain)
+        wanted = grain in grains
+        horizon = _horizon(grain, settings)
+        if p is None:
+            if grain == "quarter":
+                backtest = _backtest(None, settings, horizon, None)
+            continue
+        if progress is not None and wanted:
+            progress(f"forecasting {len(p.keys)} series by {grain}")
+        o = settings.backtest_origins
+        made = _made(p, range(p.last - o, p.last + 1), horizon)
+        if wanted:
+            rows = _rows(p, made, p.last, settings, horizon, fiscal_year_start_month)
+            tables.append(pa.Table.from_pylist(rows, schema=store.FORECAST_SCHEMA))
+        if grain == "quarter":
+            if progress is not None:
+                progress("backtesting the quarterly forecasts")
+            partners = p.keys.index[p.keys["level"] == "partner"].to_numpy()
+            others = p.keys.index[p.keys["level"] != "partner"].to_numpy()
+            if len(partners) > BACKTEST_PARTNERS:
+                rng = np.random.default_rng(settings.seed)
+                partners = np.sort(rng.choice(partners, BACKTEST_PARTNERS, replace=False))
+            sample = np.concatenate([partners, others])
+            earlier = _made(p, range(p.last - 2 * o, p.last - o), horizon, sample)
+            import pandas as pd
+
+            both = pd.concat(
+                [earlier, made[made["sid"].isin(sample)]], ignore_index=True
+            ).sort_values(["sid", "cutoff", "k"], kind="stable")
+            backtest = _backtest(p, settings, horizon, both)
+    table = pa.concat_tables(tables) if tables else store.FORECAST_SCHEMA.empty_table()
+    assert backtest is not None
+    return Forecasts(table, backtest)
