@@ -1,0 +1,936 @@
+"""Each open opportunity's win probability, with its top factors, and the expected value of the
+open pipeline per partner.
+
+**Cases.** A case is a deal of a partner at a cutoff ``c`` (the first day of a month): the deal
+was created at or before ``c`` and not closed by ``c`` (``closed_at`` after ``c``, or still
+open). The label is whether it was won. At an origin ``o`` the model learns from the cases at
+the cutoffs up to ``o`` whose outcome was known by ``o`` (closed at or before it), and nothing
+else: every feature of a case is computed from the deals as they stood at its cutoff.
+
+**Features** (point in time, at the cutoff):
+
+- ``amount``: the deal's amount in the base currency;
+- ``age_days``: days since the deal was created;
+- ``product`` and ``attribution`` (sourced, influenced);
+- ``mdf``: the deal names an MDF activity;
+- ``registered``: the deal is a deal registration made in partnerscope (its id is
+  ``REG-<n>``, see :mod:`partnerscope.operations.registrations.rows`);
+- ``partner_win_rate``: the share of the partner's deals closed in the 365 days before the
+  cutoff that were won, shrunk toward the portfolio's share by the number of deals
+  (``(won + 10 × portfolio) / (closed + 10)``), and ``partner_closed``, that number;
+- ``partner_won_revenue``: the partner's won revenue in those 365 days;
+- ``account_won``: the account's deals won before the cutoff (through any partner, or direct),
+  and ``account_won_partner``: those won through this partner;
+- ``partner_open``: the partner's deals open at the cutoff.
+
+**Not the stage.** The warehouse keeps each deal's latest stage only (a closed deal reads
+"Closed Won" or "Closed Lost"), so a deal's stage at a past cutoff is unknown and using it
+would leak the outcome into the training cases. For the same reason the amount, product and
+attribution are the deal's latest values: a source that rewrites them when the deal closes
+makes the backtest look better than it is.
+
+**Model.** LightGBM (single-threaded, seeded, deterministic), trained on the cases at the
+earlier cutoffs and calibrated on the later ones (out of time: isotonic regression with 2,000
+calibration cases or more, else Platt scaling), with early stopping on the calibration cases.
+At most :data:`MAX_TRAIN` cases train a model: beyond that the cases are sampled by a hash of
+the opportunity id, the cutoff and the seed (the same data and seed give the same sample,
+whatever the order of the rows).
+
+**Backtest.** ``backtest_origins`` quarter starts before the data's end, the last one far
+enough back for the deals open then to have closed (the 90th percentile of deal durations,
+rounded up to quarters, 1 to 4). At each origin the model is trained as above and scores the
+partner deals open at the origin whose outcome is known at the as-of time (at most
+:data:`MAX_TEST` per origin, sampled the same way); the cases of every origin are pooled. The
+base rate of each origin is the share of won cases in its training data.
+
+**Skill.** When the backtest's Brier score is not below the base rate's (or the data cannot
+support a backtest) every open deal gets the base rate as its probability, ``skill`` is false
+and its one factor says the model showed no measured skill.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from partnerscope.predict import skill
+from partnerscope.predict.store import DEALS_SCHEMA, FACTOR
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from partnerscope.present import Words
+    from partnerscope.settings.predict import PredictSettings
+
+#: The columns read from the warehouse's ``opportunities`` (amount as a float).
+COLUMNS = (
+    "opportunity_id",
+    "partner_id",
+    "attribution",
+    "account_id",
+    "product",
+    "stage",
+    "status",
+    "amount",
+    "created_at",
+    "closed_at",
+    "mdf_activity_id",
+)
+FEATURES = (
+    "amount",
+    "age_days",
+    "product",
+    "attribution",
+    "mdf",
+    "registered",
+    "partner_win_rate",
+    "partner_closed",
+    "partner_won_revenue",
+    "account_won",
+    "account_won_partner",
+    "partner_open",
+)
+CATEGORICAL = ("product", "attribution")
+#: Training cases per model at most (sampled beyond), and scored backtest cases per origin.
+MAX_TRAIN = 200_000
+MAX_TEST = 100_000
+#: Fewest cases, with both outcomes, a model is trained on; fewest pooled backtest cases.
+MIN_TRAIN = 200
+MIN_BACKTEST = 50
+#: Probabilities are kept within these bounds (a calibration step at the edge of its data would
+#: otherwise say that a deal cannot be won, or cannot be lost).
+CLIP = (0.01, 0.99)
+#: The weight of the portfolio's win rate in a partner's (as that many deals).
+PRIOR_DEALS = 10.0
+YEAR = 365 * 86_400
+_SCALE = np.int64(1) << np.int64(32)
+_ATTRIBUTIONS = {"sourced": "sourced", "influenced": "influenced"}
+
+#: The columns of :func:`expected_pipeline`'s table.
+EXPECTED_SCHEMA = pa.schema(
+    [
+        pa.field("partner_id", pa.string(), nullable=False),
+        pa.field("open_deals", pa.int64(), nullable=False),
+        pa.field("open_amount", pa.float64(), nullable=False),
+        #: Σ probability × amount over the partner's open deals
+        pa.field("expected_value", pa.float64(), nullable=False),
+        #: the partner's forecast won revenue for the next quarter (null without one)
+        pa.field("forecast_next", pa.float64()),
+        #: that quarter's label ("FY2027-Q1"); null without a forecast
+        pa.field("label", pa.string()),
+    ]
+)
+
+
+def snapshot(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The warehouse's opportunities as the model reads them (:data:`COLUMNS`), ordered by id."""
+    columns = ", ".join(
+        "CAST(amount AS DOUBLE) AS amount" if column == "amount" else column for column in COLUMNS
+    )
+    return con.sql(f"SELECT {columns} FROM opportunities ORDER BY opportunity_id").to_arrow_table()
+
+
+@dataclass(frozen=True)
+class DealScores:
+    #: :data:`~partnerscope.predict.store.DEALS_SCHEMA`: every open opportunity of a partner
+    table: pa.Table
+    #: the deals section of the backtest (n, auc, brier, brier_base_rate, reason, reliability,
+    #: detail)
+    backtest: dict[str, Any]
+
+
+# ------------------------------------------------------------------------------ the data
+
+
+def _seconds(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.int64]:
+    """Timestamps as whole seconds since the epoch; null as int64's minimum."""
+    column = pc.cast(column, pa.timestamp("us"))
+    values = pc.fill_null(pc.cast(column, pa.int64()), np.iinfo(np.int64).min)
+    micros = np.asarray(values.to_numpy(), dtype=np.int64)
+    out: npt.NDArray[np.int64] = np.where(
+        micros == np.iinfo(np.int64).min, micros, np.floor_divide(micros, 1_000_000)
+    )
+    return out
+
+
+def _codes(*columns: pa.ChunkedArray) -> npt.NDArray[np.int64]:
+    """One integer per distinct value (of the columns together); -1 where any is null."""
+    if len(columns) == 1:
+        encoded = pc.dictionary_encode(columns[0]).combine_chunks()
+        return np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(), dtype=np.int64)
+    joined = pc.binary_join_element_wise(*columns, "\x1f")
+    return _codes(joined)
+
+
+def _texts(column: pa.ChunkedArray) -> npt.NDArray[np.object_]:
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _hash(ids: npt.NDArray[np.object_], seed: int) -> npt.NDArray[np.uint64]:
+    """A stable 64-bit hash of each id and the seed (independent of the rows' order)."""
+    from pandas.util import hash_array
+
+    key = f"partnerscope{seed:04d}"[-16:].rjust(16, "0")
+    return np.asarray(hash_array(ids, hash_key=key, categorize=False), dtype=np.uint64)
+
+
+def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64's finaliser: spreads a combination of hashes over all 64 bits."""
+    with np.errstate(over="ignore"):
+        z = values + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return np.asarray(z ^ (z >> np.uint64(31)), dtype=np.uint64)
+
+
+def _keep(hashes: npt.NDArray[np.uint64], share: float) -> npt.NDArray[np.bool_]:
+    if share >= 1:
+        return np.ones(len(hashes), dtype=bool)
+    return np.asarray(hashes < np.uint64(int(share * 2.0**64)), dtype=bool)
+
+
+def _by_id(table: pa.Table) -> pa.Table:
+    """The opportunities ordered by id (as :func:`snapshot` reads them): the models see the
+    same cases in the same order whatever the order of the rows given."""
+    if table.num_rows < 2:
+        return table
+    ids = table["opportunity_id"].combine_chunks()
+    if pc.all(pc.greater_equal(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py():
+        return table
+    return table.sort_by("opportunity_id")
+
+
+@dataclass
+class _Data:
+    """The opportunities as arrays, with the sorted keys the point-in-time counts are read from
+    (each key: a partner, account or pair code × 2³² + a time in seconds since ``t0``)."""
+
+    #: the opportunities, ordered by id (the arrays' rows)
+    table: pa.Table
+    ids: npt.NDArray[np.object_]
+    hashes: npt.NDArray[np.uint64]
+    partner: npt.NDArray[np.int64]
+    account: npt.NDArray[np.int64]
+    pair: npt.NDArray[np.int64]
+    created: npt.NDArray[np.int64]
+    #: closed time; int64 max while open (or closed at an unknown time)
+    closed: npt.NDArray[np.int64]
+    won: npt.NDArray[np.bool_]
+    #: won or lost with a close time: the outcome is known from ``closed`` on
+    decided: npt.NDArray[np.bool_]
+    #: open, or decided: a deal won or lost at an unknown time is left out (never open)
+    placed: npt.NDArray[np.bool_]
+    amount: npt.NDArray[np.float64]
+    product: npt.NDArray[np.object_]
+    attribution: npt.NDArray[np.object_]
+    mdf: npt.NDArray[np.float64]
+    registered: npt.NDArray[np.float64]
+    t0: int
+    # sorted keys
+    closed_key: npt.NDArray[np.int64]
+    closed_won: npt.NDArray[np.int64]
+    closed_revenue: npt.NDArray[np.int64]
+    created_key: npt.NDArray[np.int64]
+    all_closed: npt.NDArray[np.int64]
+    all_closed_won: npt.NDArray[np.int64]
+    account_key: npt.NDArray[np.int64]
+    pair_key: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, opportunities: pa.Table, seed: int) -> _Data:
+        table = _by_id(opportunities)
+        created_raw = _seconds(table["created_at"])
+        closed_raw = _seconds(table["closed_at"])
+        missing = np.iinfo(np.int64).min
+        status = _texts(table["status"])
+        known_close = closed_raw != missing
+        decided = known_close & ((status == "won") | (status == "lost"))
+        times = np.concatenate([created_raw[created_raw != missing], closed_raw[decided]])
+        t0 = int(times.min()) if len(times) else 0
+        created = np.where(created_raw == missing, np.iinfo(np.int64).max, created_raw - t0)
+        closed = np.where(decided, closed_raw - t0, np.iinfo(np.int64).max)
+        won = decided & (status == "won")
+        partner = _codes(table["partner_id"])
+        account = _codes(table["account_id"])
+        pair = _codes(table["partner_id"], table["account_id"])
+        amount = np.asarray(
+            pc.fill_null(pc.cast(table["amount"], pa.float64()), math.nan).to_numpy(),
+            dtype=np.float64,
+        )
+        ids = _texts(table["opportunity_id"])
+        registered = np.asarray(
+            pc.fill_null(pc.starts_with(table["opportunity_id"], "REG-"), False).to_numpy(),
+            dtype=np.float64,
+        )
+        mdf = np.asarray(pc.is_valid(table["mdf_activity_id"]).to_numpy(), dtype=np.float64)
+
+        of_partner = (partner >= 0) & decided
+        order = np.argsort(partner[of_partner] * _SCALE + closed[of_partner], kind="stable")
+        closed_key = (partner[of_partner] * _SCALE + closed[of_partner])[order]
+        won_sorted = won[of_partner][order]
+        closed_won = np.concatenate([[0], np.cumsum(won_sorted)]).astype(np.int64)
+        # in whole cents, so that a window's sum is exact whatever else the table holds
+        cents = np.round(np.nan_to_num(amount[of_partner][order]) * 100).astype(np.int64)
+        closed_revenue = np.concatenate([[0], np.cumsum(np.where(won_sorted, cents, 0))])
+        order_all = np.argsort(closed[of_partner], kind="stable")
+        all_closed = closed[of_partner][order_all]
+        all_closed_won = np.concatenate([[0], np.cumsum(won[of_partner][order_all])]).astype(
+            np.int64
+        )
+        placed = decided | (status == "open")
+        has_partner = (partner >= 0) & placed & (created != np.iinfo(np.int64).max)
+        created_key = np.sort(partner[has_partner] * _SCALE + created[has_partner])
+        won_account = won & (account >= 0)
+        account_key = np.sort(account[won_account] * _SCALE + closed[won_account])
+        won_pair = won & (pair >= 0)
+        pair_key = np.sort(pair[won_pair] * _SCALE + closed[won_pair])
+        return cls(
+            table=table,
+            ids=ids,
+            hashes=_hash(ids, seed),
+            partner=partner,
+            account=account,
+            pair=pair,
+            created=created,
+            closed=closed,
+            won=won,
+            decided=decided,
+            placed=placed,
+            amount=amount,
+            product=_texts(table["product"]),
+            attribution=_texts(table["attribution"]),
+            mdf=mdf,
+            registered=registered,
+            t0=t0,
+            closed_key=closed_key,
+            closed_won=closed_won,
+            closed_revenue=closed_revenue,
+            created_key=created_key,
+            all_closed=all_closed,
+            all_closed_won=all_closed_won,
+            account_key=account_key,
+            pair_key=pair_key,
+        )
+
+    def seconds(self, moment: datetime) -> int:
+        return int((moment - datetime(1970, 1, 1)).total_seconds()) - self.t0
+
+    def open_at(self, moment: int) -> npt.NDArray[np.intp]:
+        """The partner deals open at ``moment``: created at or before it, not closed by it."""
+        return np.flatnonzero(
+            (self.partner >= 0) & self.placed & (self.created <= moment) & (self.closed > moment)
+        )
+
+
+def _count(
+    keys: npt.NDArray[np.int64],
+    group: npt.NDArray[np.int64],
+    low: npt.NDArray[np.int64] | None,
+    high: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Positions in ``keys`` bounding each group's times in (low, high] (from the group's
+    first key without ``low``)."""
+    base = group * _SCALE
+    upper = np.searchsorted(keys, base + high, side="right")
+    if low is None:
+        lower = np.searchsorted(keys, base, side="left")
+    else:
+        lower = np.searchsorted(keys, base + low, side="right")
+    return lower, upper
+
+
+def _features(data: _Data, deal: npt.NDArray[np.intp], cut: npt.NDArray[np.int64]) -> Any:
+    """The point-in-time features of each deal at its cutoff (seconds since ``t0``), as a
+    DataFrame (:data:`FEATURES` plus the raw win rate for the words)."""
+    import pandas as pd
+
+    partner = data.partner[deal]
+    lo, hi = _count(data.closed_key, partner, cut - YEAR, cut)
+    closed_n = (hi - lo).astype(np.float64)
+    won_n = (data.closed_won[hi] - data.closed_won[lo]).astype(np.float64)
+    revenue = (data.closed_revenue[hi] - data.closed_revenue[lo]) / 100.0
+    all_hi = np.searchsorted(data.all_closed, cut, side="right")
+    all_lo = np.searchsorted(data.all_closed, cut - YEAR, side="right")
+    all_n = (all_hi - all_lo).astype(np.float64)
+    all_won = (data.all_closed_won[all_hi] - data.all_closed_won[all_lo]).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        portfolio = np.where(all_n > 0, all_won / np.maximum(all_n, 1), np.nan)
+        shrunk = (won_n + PRIOR_DEALS * portfolio) / (closed_n + PRIOR_DEALS)
+        raw = np.where(closed_n > 0, won_n / np.maximum(closed_n, 1), np.nan)
+    c_lo, c_hi = _count(data.created_key, partner, None, cut)
+    k_lo, k_hi = _count(data.closed_key, partner, None, cut)
+    open_n = (c_hi - c_lo) - (k_hi - k_lo)
+    account = data.account[deal]
+    a_lo, a_hi = _count(data.account_key, account, None, cut)
+    account_won = np.where(account >= 0, (a_hi - a_lo).astype(np.float64), np.nan)
+    pair = data.pair[deal]
+    p_lo, p_hi = _count(data.pair_key, pair, None, cut)
+    pair_won = np.where(pair >= 0, (p_hi - p_lo).astype(np.float64), np.nan)
+    age = np.maximum(cut - data.created[deal], 0) // 86_400
+    return pd.DataFrame(
+        {
+            "amount": data.amount[deal],
+            "age_days": age.astype(np.float64),
+            "product": data.product[deal],
+            "attribution": data.attribution[deal],
+            "mdf": data.mdf[deal],
+            "registered": data.registered[deal],
+            "partner_win_rate": shrunk,
+            "partner_closed": closed_n,
+            "partner_won_revenue": revenue,
+            "account_won": account_won,
+            "account_won_partner": pair_won,
+            "partner_open": open_n.astype(np.float64),
+            "_raw_win_rate": raw,
+        }
+    )
+
+
+def features_at(opportunities: pa.Table, at: datetime) -> Any:
+    """The features (:data:`FEATURES`) of every partner deal open at ``at`` (created at or
+    before it, not closed by it), as they stood then: a DataFrame by ``opportunity_id``."""
+    data = _Data.of(opportunities, 0)
+    moment = data.seconds(at)
+    deal = data.open_at(moment)
+    frame = _features(data, deal, np.full(len(deal), moment, dtype=np.int64))
+    frame.insert(0, "opportunity_id", data.ids[deal])
+    return frame.drop(columns="_raw_win_rate")
+
+
+# ------------------------------------------------------------------------------ the cases
+
+
+def _month(moment: int, t0: int) -> datetime:
+    return datetime(1970, 1, 1) + timedelta(seconds=moment + t0)
+
+
+def _month_starts(data: _Data, first: int, last: int) -> npt.NDArray[np.int64]:
+    """The first days of the months from the one holding ``first`` to ``last`` (seconds since
+    ``t0``), each at or before ``last``."""
+    start = _month(first, data.t0).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    out = []
+    while True:
+        moment = data.seconds(start)
+        if moment > last:
+            break
+        if moment >= first:
+            out.append(moment)
+        start = (start + timedelta(days=32)).replace(day=1)
+    return np.asarray(out, dtype=np.int64)
+
+
+def _training_cases(
+    data: _Data, origin: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], float]:
+    """The (deal, cutoff) cases known at ``origin``: the partner's deal open at a month's
+    first day at or before the origin and closed by the origin; sampled to :data:`MAX_TRAIN`
+    by hash. Returns the deals, the cutoffs and the share kept."""
+    known = np.flatnonzero((data.partner >= 0) & data.decided & (data.closed <= origin))
+    empty = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64), 1.0)
+    if not len(known):
+        return empty
+    cutoffs = _month_starts(data, int(data.created[known].min()), origin)
+    if not len(cutoffs):
+        return empty
+    # cutoffs[first] is the first at or after creation; cutoffs[last - 1] the last before close
+    first = np.searchsorted(cutoffs, data.created[known], side="left")
+    last = np.searchsorted(cutoffs, data.closed[known], side="left")
+    counts = np.maximum(last - first, 0)
+    total = int(counts.sum())
+    share = min(1.0, MAX_TRAIN / total) if total else 1.0
+    deals, cuts = [], []
+    step = 1_000_000
+    for begin in range(0, len(known), step):
+        part = slice(begin, begin + step)
+        n = counts[part]
+        deal = np.repeat(known[part], n)
+        offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        index = np.repeat(first[part], n) + offset
+        keep = _keep(_mix(data.hashes[deal] ^ _mix(index.astype(np.uint64))), share)
+        deals.append(deal[keep])
+        cuts.append(cutoffs[index[keep]])
+    return np.concatenate(deals).astype(np.intp), np.concatenate(cuts), share
+
+
+# ------------------------------------------------------------------------------ the model
+
+
+@dataclass(frozen=True)
+class _Model:
+    booster: Any
+    #: the categories of each categorical feature, in code order
+    categories: dict[str, list[str]]
+    #: calibration: ("isotonic", IsotonicRegression) | ("platt", (a, b)) | ("none", None)
+    calibration: tuple[str, Any]
+    base_rate: float
+    cases: int
+
+    def matrix(self, frame: Any) -> npt.NDArray[np.float64]:
+        columns = []
+        for name in FEATURES:
+            if name in CATEGORICAL:
+                lookup = {value: float(code) for code, value in enumerate(self.categories[name])}
+                values = frame[name].map(lookup).to_numpy(dtype=np.float64, na_value=np.nan)
+                columns.append(values)
+            else:
+                columns.append(frame[name].to_numpy(dtype=np.float64))
+        return np.column_stack(columns)
+
+    def raw(self, matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        raw: npt.NDArray[np.float64] = np.asarray(
+            self.booster.predict(matrix, raw_score=True), dtype=np.float64
+        )
+        return raw
+
+    def probability(self, raw: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        kind, fitted = self.calibration
+        if kind == "isotonic":
+            return np.asarray(fitted.predict(raw), dtype=np.float64)
+        if kind == "platt":
+            a, b = fitted
+            raw = a * raw + b
+        out: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-raw))
+        return out
+
+
+def _train(
+    frame: Any, label: npt.NDArray[np.bool_], cuts: npt.NDArray[np.int64], seed: int
+) -> _Model:
+    """A calibrated LightGBM on the cases: trained on the earlier cutoffs, calibrated (and
+    stopped early) on the latest ones holding about a quarter of the cases."""
+    import lightgbm as lgb
+
+    categories = {
+        name: sorted({str(v) for v in frame[name].dropna().unique()}) for name in CATEGORICAL
+    }
+    model = _Model(None, categories, ("none", None), float(label.mean()), len(label))
+    matrix = model.matrix(frame)
+    unique = np.unique(cuts)
+    split = unique[-1] + 1
+    for candidate in unique[::-1]:
+        if np.mean(cuts >= candidate) >= 0.25:
+            split = candidate
+            break
+    fit = cuts < split
+    calibrate = ~fit
+    if fit.sum() < MIN_TRAIN // 2 or len(np.unique(label[fit])) < 2:
+        fit = np.ones(len(label), dtype=bool)
+        calibrate = np.zeros(len(label), dtype=bool)
+    params = {
+        "objective": "binary",
+        "learning_rate": 0.05,
+        "num_leaves": 15,
+        "min_data_in_leaf": 40,
+        "feature_fraction": 0.9,
+        "lambda_l2": 1.0,
+        "num_threads": 1,
+        "deterministic": True,
+        "force_row_wise": True,
+        "seed": seed,
+        "verbosity": -1,
+    }
+    categorical = [FEATURES.index(name) for name in CATEGORICAL]
+    train_set = lgb.Dataset(
+        matrix[fit], label=label[fit].astype(np.float64), categorical_feature=categorical
+    )
+    can_calibrate = calibrate.sum() >= 100 and len(np.unique(label[calibrate])) == 2
+    if can_calibrate:
+        valid = lgb.Dataset(
+            matrix[calibrate],
+            label=label[calibrate].astype(np.float64),
+            categorical_feature=categorical,
+            reference=train_set,
+        )
+        booster = lgb.train(
+            params,
+            train_set,
+            num_boost_round=300,
+            valid_sets=[valid],
+            callbacks=[lgb.early_stopping(20, verbose=False)],
+        )
+    else:
+        booster = lgb.train(params, train_set, num_boost_round=100)
+    model = _Model(booster, categories, ("none", None), float(label.mean()), len(label))
+    if can_calibrate:
+        raw = model.raw(matrix[calibrate])
+        y = label[calibrate].astype(np.float64)
+        if calibrate.sum() >= 2000:
+            from sklearn.isotonic import IsotonicRegression
+
+            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+            iso.fit(raw, y)
+            calibration: tuple[str, Any] = ("isotonic", iso)
+        else:
+            from sklearn.linear_model import LogisticRegression
+
+            platt = LogisticRegression(C=1e6)
+            platt.fit(raw.reshape(-1, 1), y.astype(int))
+            calibration = ("platt", (float(platt.coef_[0, 0]), float(platt.intercept_[0])))
+        model = _Model(booster, categories, calibration, float(label.mean()), len(label))
+    return model
+
+
+def _fit_at(data: _Data, origin: int, seed: int) -> tuple[_Model | None, int, str | None]:
+    """The model as it would have been trained at ``origin``; None (with the reason) when the
+    cases known then are too few or all of one outcome."""
+    deals, cuts, _share = _training_cases(data, origin)
+    label = data.won[deals]
+    if len(deals) < MIN_TRAIN:
+        counted = (
+            f"{len(deals):,} deal-months: a deal counts once for each month's start it was open"
+        )
+        return (
+            None,
+            len(deals),
+            f"too few closed partner deals by then ({counted}; {MIN_TRAIN} needed)",
+        )
+    if label.all() or not label.any():
+        outcome = "won" if label.all() else "lost"
+        return None, len(deals), f"every deal known by then was {outcome}"
+    frame = _features(data, deals, cuts)
+    return _train(frame, label, cuts, seed), len(deals), None
+
+
+def _quarter_starts_before(moment: datetime, count: int, lag: int) -> list[datetime]:
+    """``count`` first days of calendar quarters, the latest ``lag`` quarters before the one
+    holding ``moment``, oldest first."""
+    quarter = datetime(moment.year, 3 * ((moment.month - 1) // 3) + 1, 1)
+    if quarter == moment:
+        lag -= 1
+    out = []
+    for back in range(lag, lag + count):
+        months = quarter.year * 12 + quarter.month - 1 - 3 * back
+        out.append(datetime(months // 12, months % 12 + 1, 1))
+    return sorted(out)
+
+
+def _lag_quarters(data: _Data) -> int:
+    """How many quarters before the data's end the last backtest origin lies: the 90th
+    percentile of the partner deals' durations, in quarters rounded up, 1 to 4."""
+    done = (data.partner >= 0) & data.decided & (data.created != np.iinfo(np.int64).max)
+    if not done.any():
+        return 1
+    days = float(np.percentile((data.closed[done] - data.created[done]) / 86_400, 90))
+    return int(min(4, max(1, math.ceil(days / 91.3))))
+
+
+def _origin_predictions(
+    data: _Data, origin: datetime, seed: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], float | None, dict[str, Any]]:
+    """The deals open at a backtest origin (sampled to :data:`MAX_TEST`) and their
+    probability from the model trained at the origin, with its base rate; no deals when no
+    model could be trained."""
+    o = data.seconds(origin)
+    model, cases, reason = _fit_at(data, o, seed)
+    detail: dict[str, Any] = {"origin": origin.date().isoformat(), "train_cases": cases}
+    if model is None:
+        detail["reason"] = reason
+        return np.zeros(0, dtype=np.intp), np.zeros(0), None, detail
+    open_at = data.open_at(o)
+    total = len(open_at)
+    share = min(1.0, MAX_TEST / total) if total else 1.0
+    open_at = open_at[_keep(_mix(data.hashes[open_at] ^ np.uint64(o & 0xFFFFFFFF)), share)]
+    frame = _features(data, open_at, np.full(len(open_at), o, dtype=np.int64))
+    probability = np.clip(model.probability(model.raw(model.matrix(frame))), *CLIP)
+    detail["base_rate"] = model.base_rate
+    return open_at, probability, model.base_rate, detail
+
+
+# ------------------------------------------------------------------------------ backtest
+
+
+def _backtest(
+    data: _Data, as_of: datetime, settings: PredictSettings, progress: Callable[[str], None]
+) -> dict[str, Any]:
+    end = data.seconds(as_of)
+    lag = _lag_quarters(data)
+    origins = _quarter_starts_before(as_of, settings.backtest_origins, lag)
+    outcomes, probabilities, rates, details = [], [], [], []
+    for origin in origins:
+        progress(f"deals: backtest at {origin.date().isoformat()}")
+        deals, probability, base_rate, detail = _origin_predictions(data, origin, settings.seed)
+        known = data.decided[deals] & (data.closed[deals] <= end)
+        detail["test_cases"] = int(known.sum())
+        details.append(detail)
+        if base_rate is None or not known.any():
+            continue
+        outcomes.append(data.won[deals][known])
+        probabilities.append(probability[known])
+        rates.append(np.full(int(known.sum()), base_rate))
+    detail_out = {"origins": details, "lag_quarters": lag, "features": list(FEATURES)}
+    y = np.concatenate(outcomes) if outcomes else np.zeros(0, dtype=bool)
+    none: dict[str, Any] = {
+        "n": len(y),
+        "auc": None,
+        "brier": None,
+        "brier_base_rate": None,
+        "reliability": [],
+        "detail": detail_out,
+    }
+    if len(y) < MIN_BACKTEST:
+        reasons = [d["reason"] for d in details if d.get("reason")]
+        why = f" ({reasons[-1]})" if reasons and not len(y) else ""
+        none["reason"] = (
+            f"only {len(y)} partner deals open at a backtest cutoff have a known outcome"
+            f"{why}; {MIN_BACKTEST} needed"
+        )
+        return none
+    if y.all() or not y.any():
+        none["reason"] = (
+            f"every one of the {len(y)} partner deals scored in the backtest was "
+            f"{'won' if y.all() else 'lost'}: there is nothing to tell apart"
+        )
+        return none
+    p = np.concatenate(probabilities)
+    section = skill.classifier_section(y, p)
+    section["brier_base_rate"] = skill.brier(y, np.concatenate(rates))
+    section["reason"] = None
+    section["detail"] = detail_out
+    return section
+
+
+# ------------------------------------------------------------------------------ words
+
+
+def _share_round(value: float) -> float:
+    return round(value, 2)
+
+
+class _Writer:
+    """The factors' sentences, each distinct value written once."""
+
+    def __init__(self, words: Words) -> None:
+        self.words = words
+        self.cache: dict[tuple[str, Any], str] = {}
+
+    def money(self, amount: float) -> str:
+        if amount >= 1000:
+            unit = 1000.0 ** math.floor(math.log(amount, 1000))
+            amount = round(amount / unit, 1) * unit
+        key = ("money", amount)
+        found = self.cache.get(key)
+        if found is None:
+            found = self.cache[key] = self.words.money(amount, compact=True)
+        return found
+
+    def count(self, n: float, one: str, many: str) -> str:
+        return f"{self.words.number(n)} {one if n == 1 else many}"
+
+    def text(self, feature: str, value: Any, raw_rate: float, closed: float) -> str:
+        key = (feature, value, raw_rate, closed) if feature == "partner_win_rate" else None
+        plain = (feature, value)
+        found = self.cache.get(key or plain)  # type: ignore[arg-type]
+        if found is not None:
+            return found
+        found = self._text(feature, value, raw_rate, closed)
+        self.cache[key or plain] = found  # type: ignore[index]
+        return found
+
+    def _text(self, feature: str, value: Any, raw_rate: float, closed: float) -> str:
+        missing = value is None or (isinstance(value, float) and math.isnan(value))
+        match feature:
+            case "amount":
+                return "No amount recorded" if missing else f"Amount {self.money(value)}"
+            case "age_days":
+                return f"Open for {self.count(value, 'day', 'days')}"
+            case "product":
+                return "No product recorded" if missing else f"Product: {value}"
+            case "attribution":
+                if value == "sourced":
+                    return "Sourced by the partner"
+                if value == "influenced":
+                    return "Influenced by the partner"
+                return "No attribution recorded"
+            case "mdf":
+                return "Backed by an MDF activity" if value else "No MDF activity behind it"
+            case "registered":
+                return "A registered deal" if value else "Not a registered deal"
+            case "partner_win_rate":
+                if not closed or math.isnan(raw_rate):
+                    return "Partner closed no deals in the last year"
+                return (
+                    f"Partner won {self.words.share(raw_rate, digits=0)} of the "
+                    f"{self.count(closed, 'deal', 'deals')} it closed in the last year"
+                )
+            case "partner_closed":
+                return f"Partner closed {self.count(value, 'deal', 'deals')} in the last year"
+            case "partner_won_revenue":
+                if not value:
+                    return "Partner won no revenue in the last year"
+                return f"Partner won {self.money(value)} in the last year"
+            case "account_won":
+                if missing:
+                    return "No customer account recorded"
+                if not value:
+                    return "The customer has not bought before"
+                return f"The customer bought {self.count(value, 'time', 'times')} before"
+            case "account_won_partner":
+                if missing:
+                    return "No customer account recorded"
+                if not value:
+                    return "The customer has not bought through this partner before"
+                times = self.count(value, "time", "times")
+                return f"The customer bought through this partner {times} before"
+            case _:
+                return f"Partner has {self.count(value, 'open deal', 'open deals')}"
+
+
+def _factors(
+    frame: Any, contributions: npt.NDArray[np.float64], count: int, words: Words
+) -> pa.Array:
+    """The top ``count`` factors of each deal by the size of their SHAP contribution."""
+    n = len(frame)
+    k = min(count, len(FEATURES))
+    effects = contributions[:, : len(FEATURES)]
+    top = np.argsort(-np.abs(effects), axis=1, kind="stable")[:, :k]
+    chosen = np.take_along_axis(effects, top, axis=1)
+    writer = _Writer(words)
+    texts = np.empty((n, k), dtype=object)
+    raw = frame["_raw_win_rate"].to_numpy(dtype=np.float64)
+    closed = frame["partner_closed"].to_numpy(dtype=np.float64)
+    for index, name in enumerate(FEATURES):
+        rows, ranks = np.nonzero(top == index)
+        if not len(rows):
+            continue
+        values = frame[name].to_numpy()[rows]
+        if name == "amount":
+            values = np.asarray(values, dtype=np.float64)
+        texts[rows, ranks] = [
+            writer.text(name, v.item() if hasattr(v, "item") else v, r, c)
+            for v, r, c in zip(values, raw[rows], closed[rows], strict=True)
+        ]
+    struct = pa.StructArray.from_arrays(
+        [
+            pa.array(np.asarray(FEATURES, dtype=object)[top].ravel(), pa.string()),
+            pa.array(texts.ravel(), pa.string()),
+            pa.array(chosen.ravel(), pa.float64()),
+        ],
+        fields=list(FACTOR),
+    )
+    offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, struct, type=pa.list_(FACTOR))
+
+
+def _no_skill_factor(base_rate: float | None, words: Words, n: int) -> pa.Array:
+    if base_rate is None:
+        text = "No deal has closed yet: there is no history to score from"
+    else:
+        text = (
+            "The model showed no measured skill in the backtest: this is the share of deals "
+            f"won ({words.share(base_rate, digits=0)})"
+        )
+    one = [{"feature": "base_rate", "text": text, "effect": 0.0}]
+    return pa.array([one] * n, pa.list_(FACTOR))
+
+
+# ------------------------------------------------------------------------------ scoring
+
+
+def score(
+    opportunities: pa.Table,
+    as_of: datetime,
+    settings: PredictSettings,
+    words: Words,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> DealScores:
+    """Every open partner deal's win probability at ``as_of`` (naive UTC), with its top
+    factors, and the deals section of the backtest."""
+    say = progress or (lambda _message: None)
+    data = _Data.of(opportunities, settings.seed)
+    backtest = _backtest(data, as_of, settings, say)
+    say("deals: training on every known outcome")
+    end = data.seconds(as_of)
+    model, _cases, reason = _fit_at(data, end, settings.seed)
+    if model is None and backtest.get("reason") is None:
+        backtest = {**backtest, "reason": reason}
+    opportunities = data.table
+    status = _texts(opportunities["status"])
+    scored = np.flatnonzero((data.partner >= 0) & (status == "open"))
+    frame = _features(data, scored, np.full(len(scored), end, dtype=np.int64))
+    has_skill = (
+        model is not None
+        and backtest.get("reason") is None
+        and backtest["brier"] is not None
+        and backtest["brier"] < backtest["brier_base_rate"]
+    )
+    say(f"deals: scoring {len(scored):,} open deals")
+    if has_skill and model is not None:
+        matrix = model.matrix(frame)
+        probability = np.clip(model.probability(model.raw(matrix)), *CLIP)
+        contributions = np.asarray(
+            model.booster.predict(matrix, pred_contrib=True, num_threads=2), dtype=np.float64
+        )
+        factors = _factors(frame, contributions, settings.factors, words)
+    else:
+        base_rate = model.base_rate if model is not None else _decided_rate(data, end)
+        probability = np.full(len(scored), base_rate if base_rate is not None else math.nan)
+        factors = _no_skill_factor(base_rate, words, len(scored))
+        if base_rate is None:
+            scored, probability = scored[:0], probability[:0]
+            frame, factors = frame.iloc[:0], factors[:0]
+    backtest = {**backtest, "skill": bool(has_skill)}
+    amount = data.amount[scored]
+    table = pa.table(
+        {
+            "opportunity_id": pa.array(data.ids[scored], pa.string()),
+            "partner_id": opportunities["partner_id"].take(pa.array(scored)),
+            "account_id": opportunities["account_id"].take(pa.array(scored)),
+            "product": opportunities["product"].take(pa.array(scored)),
+            "stage": opportunities["stage"].take(pa.array(scored)),
+            "amount": pa.array(amount, pa.float64(), from_pandas=True),
+            "created_at": pc.cast(
+                opportunities["created_at"].take(pa.array(scored)), pa.timestamp("us")
+            ),
+            "age_days": pa.array(frame["age_days"].to_numpy().astype(np.int32), pa.int32()),
+            "probability": pa.array(probability, pa.float64()),
+            "expected_value": pa.array(probability * amount, pa.float64(), from_pandas=True),
+            "skill": pa.array(np.full(len(scored), has_skill), pa.bool_()),
+            "factors": factors,
+        }
+    )
+    return DealScores(table.cast(DEALS_SCHEMA), backtest)
+
+
+def _decided_rate(data: _Data, end: int) -> float | None:
+    done = data.decided & (data.closed <= end)
+    return float(data.won[done].mean()) if done.any() else None
+
+
+def expected_pipeline(deals: pa.Table, forecast: pa.Table | None) -> pa.Table:
+    """Per partner with open deals: their number, amount and expected value (Σ probability ×
+    amount, deals without an amount counting nothing) beside the partner's forecast won revenue
+    for the next quarter (``forecast`` rows of level ``partner``, grain ``quarter``, step 1)."""
+    import pandas as pd
+
+    frame = deals.select(["partner_id", "amount", "expected_value"]).to_pandas()
+    frame = frame[frame["partner_id"].notna()]
+    grouped = (
+        frame.groupby("partner_id", sort=True)
+        .agg(
+            open_deals=("amount", "size"),
+            open_amount=("amount", lambda s: float(s.fillna(0).sum())),
+            expected_value=("expected_value", lambda s: float(s.fillna(0).sum())),
+        )
+        .reset_index()
+    )
+    grouped["forecast_next"] = pd.Series([None] * len(grouped), dtype="float64")
+    grouped["label"] = pd.Series([None] * len(grouped), dtype="object")
+    if forecast is not None and forecast.num_rows:
+        mask = pc.and_(
+            pc.and_(pc.equal(forecast["level"], "partner"), pc.equal(forecast["grain"], "quarter")),
+            pc.equal(forecast["step"], 1),
+        )
+        nxt = forecast.filter(mask).select(["group_key", "forecast", "label"]).to_pandas()
+        nxt = nxt.drop_duplicates("group_key").set_index("group_key")
+        grouped["forecast_next"] = grouped["partner_id"].map(nxt["forecast"]).astype("float64")
+        grouped["label"] = grouped["partner_id"].map(nxt["label"])
+    return pa.Table.from_pandas(grouped, schema=EXPECTED_SCHEMA, preserve_index=False)
