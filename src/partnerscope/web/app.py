@@ -110,6 +110,7 @@ def create_app(
         partners,
         payouts,
         plans,
+        predictions,
         quality,
         registrations,
         runs,
@@ -185,6 +186,7 @@ def create_app(
         mdf,
         leads,
         registrations,
+        predictions,
     ):
         app.include_router(module.pages, include_in_schema=False)
         app.include_router(module.api, prefix=API, responses=ERRORS)

@@ -135,6 +135,8 @@ class Hub:
     alerts: int = 0
     flags: list[str] = field(default_factory=list)
     staff: bool = True
+    #: staff only: the forecast, risk and scored open deals (:func:`predictions`)
+    predictions: dict[str, Any] | None = None
 
 
 Stage = tuple[str, int, Decimal]
@@ -254,7 +256,48 @@ def partner_hub(ctx: Ctx, pid: str, period: str | None) -> Hub:
         )
         hub.alerts = open_alerts(ctx, data.alerts.rows(pid, at=start)).get(pid, 0)
         hub.flags = sorted({f["flag"] for f in data.flags.rows(pid, at=start)})
+        hub.predictions = predictions(ctx, pid)
     return hub
+
+
+def predictions(ctx: Ctx, pid: str) -> dict[str, Any]:
+    """The partner's predictions as its page shows them (staff only: they are the vendor's
+    judgements): won revenue by quarter with the forecast band, the forecast's skill in a
+    sentence, the risk with its factors, and the open deals by expected value."""
+    from partnerscope.web import predictions as pr
+
+    p = pr.of(ctx.run)
+    if not p.present:
+        return {"present": False, "none_yet": pr.NONE_YET}
+    words = ctx.workspace.words
+    rows = p.series("partner", pid)
+    quarters = [
+        (str(r["label"]), _float(r.get("won_revenue")))
+        for r in ctx.data.results("quarter").rows(pid)
+        if r.get("complete") is not False
+    ][-8:]
+    chart = pr.forecast_chart(
+        quarters,
+        rows,
+        currency=words.currency,
+        title="Won revenue by quarter, then the forecast with its 80 % and 95 % intervals",
+    )
+    risk = p.risk.get(pid)
+    deals = p.deals.get(pid, [])
+    nxt = pr.next_quarter(rows)
+    return {
+        "present": True,
+        "forecast": [r for r in rows if r["forecast"] is not None],
+        "sentence": pr.forecast_sentence(rows, words),
+        "chart": chart,
+        "risk": pr.risk_words(risk, ctx.workspace.config.predict, words) if risk else None,
+        "deals": [{**d, "top": pr.top_factor(d)} for d in deals[: pr.DEALS_SHOWN]],
+        "deals_total": len(deals),
+        "pipeline": sum(d["amount"] or 0.0 for d in deals),
+        "expected": sum(d["expected_value"] or 0.0 for d in deals),
+        "deals_skill": all(d["skill"] for d in deals),
+        "next": nxt,
+    }
 
 
 def _at(cards: list[dict[str, Any]], start: Any) -> bool:

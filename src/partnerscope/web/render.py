@@ -39,6 +39,7 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/partners", "Partners", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
     ("/tiers", "Tiers", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
     ("/alerts", "Alerts", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
+    ("/predictions", "Predictions", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
     ("/leads", "Leads", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER, Role.PARTNER_USER)),
     (
         "/registrations",
@@ -57,7 +58,7 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
 #: the navigation's sections (label → paths of NAV), in order: the bar shows each section as a
 #: group of links, and a phone's menu as a titled list; a path in no section comes first, alone
 NAV_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Portfolio", ("/", "/dashboard", "/partners", "/tiers", "/alerts")),
+    ("Portfolio", ("/", "/dashboard", "/partners", "/tiers", "/alerts", "/predictions")),
     ("Pipeline", ("/leads", "/registrations")),
     ("Money", ("/payouts", "/mdf")),
     ("Planning", ("/decisions", "/scenarios")),

@@ -18,6 +18,7 @@ from partnerscope.web.params import Period
 from partnerscope.web.render import page
 from partnerscope.web.routes.partner_list import Partners, list_page
 from partnerscope.web.routes.partners import ReportOut, report_out
+from partnerscope.web.routes.predictions import outlook
 from partnerscope.web.run_index import (
     json_safe,
     periods_with_data,
@@ -118,7 +119,14 @@ def dashboard_page(
 ) -> HTMLResponse:
     """The executive summary (for a partner manager, whose home is "My partners")."""
     report = dashboard(ctx, period)
-    return page(request, ctx, "dashboard.html.j2", report=report, periods=periods_with_data(ctx))
+    return page(
+        request,
+        ctx,
+        "dashboard.html.j2",
+        report=report,
+        periods=periods_with_data(ctx),
+        outlook=outlook(ctx),
+    )
 
 
 @pages.get("/", response_class=HTMLResponse)
@@ -143,4 +151,11 @@ def home_page(
         home = hub.finance_home(ctx)
         return page(request, ctx, "finance_home.html.j2", title="Payouts and MDF to do", home=home)
     report = dashboard(ctx, query.period)
-    return page(request, ctx, "dashboard.html.j2", report=report, periods=periods_with_data(ctx))
+    return page(
+        request,
+        ctx,
+        "dashboard.html.j2",
+        report=report,
+        periods=periods_with_data(ctx),
+        outlook=outlook(ctx),
+    )
