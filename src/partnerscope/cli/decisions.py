@@ -194,9 +194,18 @@ def decide_cite(
     ] = None,
     run: Annotated[int | None, typer.Option(help="Cite this run (default: the latest).")] = None,
     note: Annotated[str, typer.Option(help="What the value shows.")] = "",
+    forecast: Annotated[
+        bool,
+        typer.Option(
+            "--forecast",
+            help="Cite the run's forecast of won_revenue for a coming period (default: the "
+            "next one), with its 80% interval, its method and its backtest.",
+        ),
+    ] = False,
     by: By = None,
 ) -> None:
-    """Cite a measured metric value of a named run as evidence; the record keeps the number."""
+    """Cite a measured metric value of a named run as evidence; the record keeps the number.
+    With --forecast, the run's forecast of won revenue and how good it was in the backtest."""
     service = _service(ctx)
     evidence = service.cite(
         decision_id,
@@ -207,12 +216,15 @@ def decide_cite(
         run_id=run,
         note=note,
         by=actor(by),
+        **({"forecast": True} if forecast else {}),
     )
     words = service.workspace.words
     console.print(
         f"Cited {escape(words.metric(evidence.metric))} = "
         f"{words.of_metric(evidence.metric, evidence.value)} ({escape(evidence.where())})."
     )
+    if evidence.forecast is not None:
+        console.print(escape(evidence.forecast_text(words)))
     weakness = evidence.weakness(words)
     if weakness:
         console.print(f"[yellow]Weak evidence:[/] {escape(weakness)}")

@@ -53,8 +53,30 @@ class Frame(_Model):
     objective: str = ""
 
 
+class ForecastCited(_Model):
+    """What an Evidence citing a forecast keeps beside the value: the interval, the method and
+    how good the method was in the run's backtest when it was cited."""
+
+    #: periods after the run's last complete one (1: the next)
+    step: int
+    method: str
+    lo_80: float | None = None
+    hi_80: float | None = None
+    #: the method beat the better baseline by predict.skill_margin in the backtest
+    skill: bool
+    #: the series' backtest MASE of the method and of the better baseline
+    mase: float | None = None
+    mase_baseline: float | None = None
+    #: cases scored in the run's forecast backtest, and the share of actuals its 80% intervals
+    #: held
+    backtest_n: int = 0
+    coverage_80: float | None = None
+    note: str | None = None
+
+
 class Evidence(_Model):
-    """A metric value cited from a run, with what the catalog asks as its minimum evidence."""
+    """A metric value cited from a run, with what the catalog asks as its minimum evidence; or
+    a forecast cited from a run (``forecast`` set), with its backtest."""
 
     metric: str
     level: str
@@ -68,12 +90,16 @@ class Evidence(_Model):
     evidence_value: float | None = None
     min_evidence: float | None = None
     note: str = ""
+    forecast: ForecastCited | None = None
 
     @property
     def sufficient(self) -> bool:
-        """A measured value that reaches the catalog's minimum evidence."""
+        """A measured value that reaches the catalog's minimum evidence; a forecast whose
+        method showed skill in the backtest."""
         if self.value is None:
             return False
+        if self.forecast is not None:
+            return self.forecast.skill
         if self.min_evidence is None or self.evidence_metric is None:
             return True
         return self.evidence_value is not None and self.evidence_value >= self.min_evidence
@@ -82,6 +108,11 @@ class Evidence(_Model):
         """Why the value is not enough to decide on (None: it is), in ``words`` when given."""
         if self.sufficient:
             return None
+        if self.forecast is not None and self.value is not None:
+            return (
+                f"a forecast with no measured skill: it is the {self.forecast.method}, the "
+                "better baseline in the backtest"
+            )
         if self.min_evidence is not None and self.evidence_metric is not None:
             if words is not None:
                 metric = self.evidence_metric
@@ -102,7 +133,52 @@ class Evidence(_Model):
         )
 
     def where(self) -> str:
-        return f"{self.scope}, {self.period}, run {self.run_id}"
+        kind = " forecast" if self.forecast is not None else ""
+        return f"{self.scope}, {self.period}{kind}, run {self.run_id}"
+
+    def forecast_text(self, words: Words) -> str:
+        """The cited forecast and its backtest in words ("" for a measured value): ``Forecast
+        by AutoETS, 1 quarter ahead: $1.2M (80% interval $1.0M to $1.4M). Backtest: error
+        (MASE) 0.71 against 0.81 for the better baseline, 12.0 % lower, over 16 cases; 80 %
+        intervals held 81.2 % of the actuals.``"""
+        f = self.forecast
+        if f is None:
+            return ""
+
+        def money(value: float | None) -> str:
+            return words.of_metric(self.metric, value)
+
+        ahead = f"{f.step} {self.grain}{'' if f.step == 1 else 's'} ahead"
+        band = (
+            f" (80% interval {money(f.lo_80)} to {money(f.hi_80)})"
+            if f.lo_80 is not None and f.hi_80 is not None
+            else ""
+        )
+        head = f"Forecast by {f.method}, {ahead}: {money(self.value)}{band}."
+        cases = f", over {f.backtest_n:,} cases" if f.backtest_n else ""
+        if f.mase is not None and f.mase_baseline is not None and f.mase_baseline > 0:
+            gain = 1.0 - f.mase / f.mase_baseline
+            relation = (
+                f"{words.share(gain)} lower"
+                if gain > 0
+                else f"{words.share(-gain)} higher"
+                if gain < 0
+                else "the same"
+            )
+            error = (
+                f"error (MASE) {words.number(f.mase, digits=2)} against "
+                f"{words.number(f.mase_baseline, digits=2)} for the better baseline, {relation}"
+            )
+        else:
+            error = "no error measured"
+        held = (
+            f"; 80% intervals held {words.share(f.coverage_80)} of the actuals"
+            if f.coverage_80 is not None
+            else ""
+        )
+        skill = "" if f.skill else " No measured skill: the forecast is this baseline."
+        note = f" {f.note}" if f.note else ""
+        return f"{head} Backtest: {error}{cases}{held}.{skill}{note}"
 
 
 class Risk(_Model):

@@ -109,6 +109,9 @@ def executive(data: RunData, period: str | None = None) -> Report:
     )[:20]
     names = {a["partner_id"]: data.partner_name(a["partner_id"]) for a in top_alerts}
 
+    outlook, outlook_chart = _outlook(
+        data, w, goals, share_shown="channel_revenue_share" not in left_out
+    )
     report = Report(
         kind="executive",
         title=f"{data.workspace.config.workspace.name} — executive summary {label}",
@@ -133,6 +136,8 @@ def executive(data: RunData, period: str | None = None) -> Report:
         "flags": _flag_counts(data, w),
         "decisions": _decisions(data, w),
         "mdf": [] if "mdf_roi" in left_out else _mdf(data, start, w, goals),
+        # the portfolio's revenue forecast and the channel share it implies, None without one
+        "forecast": outlook,
         "show_coverage": not {"coverage", "control_index"} <= set(left_out),
         "left_out": [f"{w.catalog[name].label}: {why}" for name, why in left_out.items()],
         "definitions": definitions(
@@ -203,7 +208,134 @@ def executive(data: RunData, period: str | None = None) -> Report:
             title=f"Score change from the previous period, top {settings.movers} each way",
         ),
     }
+    if outlook_chart is not None:
+        report.charts["forecast"] = outlook_chart
     return report
+
+
+#: Complete quarters of actual revenue drawn before the forecast band.
+OUTLOOK_ACTUALS = 8
+
+
+def _outlook(
+    data: RunData, w: Writer, goals: Mapping[str, float], *, share_shown: bool
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The portfolio's won-revenue forecast for the next quarters with its 80 % band, the
+    channel share it implies (portfolio forecast / company forecast) against its goal, and
+    one sentence of how good the method was in the backtest; (None, None) when the run has
+    no forecast (made before predictions, or with them turned off)."""
+    from partnerscope.predict.outlook import backtest_section, series_forecast, skill_sentence
+
+    rows = series_forecast(data.folder, "portfolio", "all", "quarter")
+    if rows is None:
+        return None, None
+    words = w.words
+    forecast = [r for r in rows if r["forecast"] is not None]
+    if not forecast:
+        why = next((r["note"] for r in rows if r.get("note")), None) or "too little history"
+        return {"rows": [], "skill": f"No forecast of the portfolio's revenue: {why}."}, None
+    company = {
+        r["period_start"]: r["forecast"]
+        for r in series_forecast(data.folder, "company", "all", "quarter") or []
+        if r["forecast"] is not None
+    }
+    goal = goals.get("channel_revenue_share")
+    table = []
+    for r in forecast:
+        whole = company.get(r["period_start"]) if share_shown else None
+        share = r["forecast"] / whole if whole else None
+        table.append(
+            {
+                "label": r["label"],
+                "forecast": w.fig("won_revenue", r["forecast"], compact=True),
+                "band": f"{words.money(r['lo_80'], compact=True)} to "
+                f"{words.money(r['hi_80'], compact=True)}"
+                if r["lo_80"] is not None and r["hi_80"] is not None
+                else MISSING,
+                "company": w.fig("won_revenue", whole, compact=True),
+                "share": w.fig("channel_revenue_share", share, goal=goal),
+            }
+        )
+    first, last = forecast[0]["label"], forecast[-1]["label"]
+    span = first if first == last else f"{first} to {last}"
+    total = sum(r["forecast"] for r in forecast)
+    said = f"Forecast won revenue through partners, {span}: {words.money(total, compact=True)}."
+    share_sentence = ""
+    wholes = [company.get(r["period_start"]) for r in forecast]
+    if share_shown and all(wholes):
+        share = total / sum(x for x in wholes if x)
+        against = "" if goal is None else f", against the goal of {words.share(goal, digits=0)}"
+        share_sentence = (
+            f"Forecast channel share, {span}: {words.share(share)} of the company's forecast "
+            f"revenue{against}."
+        )
+    section = {
+        "rows": table,
+        "sentence": said,
+        "share": share_sentence,
+        "skill": skill_sentence(forecast[0], backtest_section(data.folder), words),
+    }
+    return section, _outlook_chart(data, w, forecast)
+
+
+def _outlook_chart(data: RunData, w: Writer, forecast: list[dict[str, Any]]) -> dict[str, Any]:
+    """Actual won revenue of the last complete quarters, then the forecast (dashed) in its 80 %
+    band, on one money axis."""
+    from partnerscope.reports import charts as ch
+
+    actual = [
+        r
+        for r in data.group_results("portfolio", "quarter").to_pylist()
+        if r["complete"] and r["period_start"] < forecast[0]["period_start"]
+    ][-OUTLOOK_ACTUALS:]
+    rows: list[dict[str, Any]] = [
+        {"period": r["label"], "value": as_number(r.get("won_revenue"))} for r in actual
+    ]
+    spec = ch.spec(
+        "line",
+        rows,
+        title="Won revenue through partners: actual, then forecast in its 80% band",
+        unit=w.unit("won_revenue"),
+        currency=w.currency,
+    )
+    if rows and rows[-1]["value"] is not None:
+        # the forecast line starts at the last actual, so that the two read as one series
+        last = rows[-1]["value"]
+        spec["datasets"]["values"][-1].update({"forecast": last, "lo_80": last, "hi_80": last})
+    spec["datasets"]["values"] += [
+        {"period": r["label"], "forecast": r["forecast"], "lo_80": r["lo_80"], "hi_80": r["hi_80"]}
+        for r in forecast
+    ]
+    spec.pop("usermeta", None)
+    domain = [row["period"] for row in spec["datasets"]["values"]]
+    x = {**spec["layer"][0]["encoding"]["x"], "scale": {"domain": domain}}
+    spec["layer"][0]["encoding"]["x"] = x
+    spec["layer"][0]["mark"]["color"] = ch.INK
+    data_ref = spec["layer"][0]["data"]
+    spec["layer"][1:1] = [
+        {
+            "data": data_ref,
+            "mark": {"type": "area", "color": ch.ACCENT, "opacity": 0.18},
+            "encoding": {
+                "x": x,
+                "y": {"field": "lo_80", "type": "quantitative"},
+                "y2": {"field": "hi_80"},
+            },
+        },
+        {
+            "data": data_ref,
+            "mark": {"type": "line", "point": True, "color": ch.ACCENT, "strokeDash": [4, 3]},
+            "encoding": {
+                "x": x,
+                "y": {"field": "forecast", "type": "quantitative"},
+                "tooltip": [
+                    {"field": "period", "type": "ordinal"},
+                    {"field": "forecast", "type": "quantitative", "format": ",.0f"},
+                ],
+            },
+        },
+    ]
+    return spec
 
 
 #: The figures the summary leaves out when the data cannot show them, and why, in words.

@@ -1,0 +1,79 @@
+"""One series' stored forecast read back from a run, and its backtest said in words.
+
+What the executive summary, decision evidence and the scenario model's calibration show of a
+run's forecast: the rows of one level × group × grain in step order (:func:`series_forecast`)
+and one sentence of how good the method was in the backtest (:func:`skill_sentence`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from partnerscope.predict.store import FORECAST, read_predictions, read_table
+
+if TYPE_CHECKING:
+    from partnerscope.present import Words
+
+
+def series_forecast(
+    folder: Path, level: str, group_key: str, grain: str = "quarter"
+) -> list[dict[str, Any]] | None:
+    """The forecast rows of one series in step order; None when the run stored no forecast
+    (made before predictions, or with ``[predict] enabled = false``), [] when the run has a
+    forecast but not of this series."""
+    import pyarrow.compute as pc
+
+    table = read_table(folder, FORECAST)
+    if table is None:
+        return None
+    mask = pc.and_(
+        pc.and_(pc.equal(table["level"], level), pc.equal(table["group_key"], group_key)),
+        pc.equal(table["grain"], grain),
+    )
+    rows: list[dict[str, Any]] = table.filter(mask).sort_by("step").to_pylist()
+    return rows
+
+
+def backtest_section(folder: Path) -> dict[str, Any]:
+    """The forecast section of the run's ``predictions.json`` ({} without one)."""
+    stored = read_predictions(folder) or {}
+    section = stored.get("backtest", stored).get("forecast") if isinstance(stored, dict) else None
+    return section if isinstance(section, dict) else {}
+
+
+def improvement(row: dict[str, Any]) -> float | None:
+    """How much lower the chosen method's backtest MASE is than the better baseline's (0.12:
+    12 % lower), None when either is unknown."""
+    mase, base = row.get("mase"), row.get("mase_baseline")
+    if mase is None or base is None or base <= 0:
+        return None
+    return 1.0 - float(mase) / float(base)
+
+
+def skill_sentence(row: dict[str, Any], backtest: dict[str, Any], words: Words) -> str:
+    """``Chosen by backtest: AutoETS had 12.0 % lower error than the better of a trailing mean
+    and the same period a year before over 16 cases; its 80% intervals held 81.2 % of the
+    actuals.`` or ``No measured skill: the forecast is the trailing mean, ...``"""
+    method = row.get("method")
+    if method is None:
+        return str(row.get("note") or "No forecast: too little history.")
+    n = int(backtest.get("n") or 0)
+    cases = f" over {n:,} {'case' if n == 1 else 'cases'}" if n else ""
+    if not row.get("skill"):
+        return (
+            f"No measured skill: the forecast is the {method}, the better baseline in the "
+            f"backtest{cases}."
+        )
+    gain = improvement(row)
+    lower = f"{words.share(gain)} lower error" if gain is not None else "a lower error"
+    coverage = backtest.get("coverage_80")
+    held = (
+        f"; its 80% intervals held {words.share(coverage)} of the actuals"
+        if coverage is not None
+        else ""
+    )
+    return (
+        f"Chosen by backtest: {method} had {lower} than the better of a trailing mean and "
+        f"the same period a year before{cases}{held}."
+    )

@@ -1,0 +1,278 @@
+"""What the product does with a run's forecast: the executive summary's outlook, a forecast cited
+as decision evidence, and the scenario model calibrated from it (issue 27, item 5).
+
+The demo's run gets a hand-made ``forecast.parquet`` and ``predictions.json`` (the stored
+schemas), so that every number shown can be checked against them by hand: the portfolio is
+forecast at $60M, $62M, $64M and $66M for FY2027-Q1..Q4 (80 % band ± $5M) and the company at
+$100M a quarter, so the forecast channel share is 252 / 400 = 63.0 %.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from partnerscope.predict.store import FORECAST, FORECAST_SCHEMA, PREDICTIONS
+from partnerscope.runs import run_folder
+from partnerscope.workspace import Workspace
+from tests.test_cli import assert_one_error_line, run, wide_console  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+QUARTERS = [
+    (date(2026, 10, 1), date(2027, 1, 1), "FY2027-Q1"),
+    (date(2027, 1, 1), date(2027, 4, 1), "FY2027-Q2"),
+    (date(2027, 4, 1), date(2027, 7, 1), "FY2027-Q3"),
+    (date(2027, 7, 1), date(2027, 10, 1), "FY2027-Q4"),
+]
+PORTFOLIO = [60e6, 62e6, 64e6, 66e6]
+COMPANY = 100e6
+BACKTEST = {
+    "n": 16,
+    "mase": 0.8,
+    "mase_seasonal_naive": 1.1,
+    "mase_trailing_mean": 1.0,
+    "coverage_80": 0.8125,
+    "coverage_95": 0.9375,
+    "reason": None,
+}
+
+
+def _row(level: str, group: str, step: int, value: float | None, **extra: Any) -> dict[str, Any]:
+    start, end, label = QUARTERS[step - 1]
+    row: dict[str, Any] = {
+        "level": level,
+        "group_key": group,
+        "grain": "quarter",
+        "period_start": start,
+        "period_end": end,
+        "label": label,
+        "step": step,
+        "forecast": value,
+        "lo_80": None if value is None else value - 5e6,
+        "hi_80": None if value is None else value + 5e6,
+        "lo_95": None if value is None else value - 8e6,
+        "hi_95": None if value is None else value + 8e6,
+        "method": None if value is None else "AutoETS",
+        "seasonal_naive": None if value is None else 55e6,
+        "trailing_mean": None if value is None else 54e6,
+        "skill": value is not None,
+        "mase": None if value is None else 0.8,
+        "mase_baseline": None if value is None else 1.0,
+        "note": None,
+    }
+    row.update(extra)
+    return row
+
+
+def skilled_rows() -> list[dict[str, Any]]:
+    rows = [_row("portfolio", "all", s, v) for s, v in enumerate(PORTFOLIO, start=1)]
+    rows += [_row("company", "all", s, COMPANY) for s in range(1, 5)]
+    rows.append(
+        _row(
+            "partner",
+            "P0001",
+            1,
+            None,
+            note="too little history: 4 complete quarters, 6 needed",
+        )
+    )
+    return rows
+
+
+def unskilled_rows() -> list[dict[str, Any]]:
+    """The trailing mean is the forecast: no method beat it in the backtest."""
+    return [
+        _row("portfolio", "all", s, 54e6, method="trailing mean", skill=False) for s in range(1, 5)
+    ] + [
+        _row("company", "all", s, COMPANY, method="trailing mean", skill=False) for s in range(1, 5)
+    ]
+
+
+def put_forecast(folder: Path, rows: list[dict[str, Any]] | None) -> None:
+    """The run's forecast files: these rows (None: no forecast at all)."""
+    if rows is None:
+        (folder / FORECAST).unlink(missing_ok=True)
+        (folder / PREDICTIONS).unlink(missing_ok=True)
+        return
+    pq.write_table(pa.Table.from_pylist(rows, schema=FORECAST_SCHEMA), folder / FORECAST)
+    (folder / PREDICTIONS).write_text(
+        json.dumps({"backtest": {"forecast": BACKTEST}}), encoding="utf-8"
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo with three runs: 1 with a skilled forecast, 2 with a forecast without skill,
+    3 without any forecast."""
+    root = tmp_path_factory.mktemp("predict_uses") / "demo"
+    run("demo", str(root), "--scale", "0.05")
+    ws = Workspace.open(root)
+    put_forecast(run_folder(ws, 1), skilled_rows())
+    for run_id, rows in ((2, unskilled_rows()), (3, None)):
+        run("-w", str(root), "run")
+        put_forecast(run_folder(ws, run_id), rows)
+    return root
+
+
+# -- 1. the executive summary -------------------------------------------------------------------
+
+
+def _executive(root: Path, run_id: int) -> Any:
+    from partnerscope.evaluation.view import RunData
+    from partnerscope.reports.executive import executive
+
+    return executive(RunData(Workspace.open(root), run_id))
+
+
+def test_the_executive_summary_shows_the_portfolio_forecast_against_the_channel_goal(
+    demo: Path,
+) -> None:
+    from partnerscope.reports import render
+
+    report = _executive(demo, 1)
+    outlook = report.sections["forecast"]
+    assert [r["label"] for r in outlook["rows"]] == [q[2] for q in QUARTERS]
+    assert [r["forecast"].value for r in outlook["rows"]] == PORTFOLIO
+    assert [r["forecast"].text for r in outlook["rows"]] == ["$60M", "$62M", "$64M", "$66M"]
+    assert outlook["rows"][0]["band"] == "$55M to $65M"
+    assert [r["share"].text for r in outlook["rows"]] == ["60.0%", "62.0%", "64.0%", "66.0%"]
+    # 60 % is the goal: every quarter meets it
+    assert {r["share"].judged for r in outlook["rows"]} == {"good"}
+    assert outlook["sentence"] == (
+        "Forecast won revenue through partners, FY2027-Q1 to FY2027-Q4: $252M."
+    )
+    assert outlook["share"] == (
+        "Forecast channel share, FY2027-Q1 to FY2027-Q4: 63.0% of the company's forecast "
+        "revenue, against the goal of 60%."
+    )
+    assert outlook["skill"] == (
+        "Chosen by backtest: AutoETS had 20.0% lower error than the better of a trailing mean "
+        "and the same period a year before over 16 cases; its 80% intervals held 81.3% of "
+        "the actuals."
+    )
+    chart = report.charts["forecast"]
+    values = chart["datasets"]["values"]
+    assert [v["forecast"] for v in values[-4:]] == PORTFOLIO
+    assert [v["hi_80"] for v in values[-4:]] == [65e6, 67e6, 69e6, 71e6]
+    # actual quarters first, the forecast after them on the same axis
+    assert chart["layer"][0]["encoding"]["x"]["scale"]["domain"][-4:] == [q[2] for q in QUARTERS]
+    assert values[-5]["value"] == values[-5]["forecast"]  # the last actual starts the band
+    page = render.html(report)
+    assert 'id="forecast"' in page and "Outlook" in page
+    assert "63.0%" in page and "AutoETS had 20.0% lower error" in page
+    shown = re.sub(r"<[^>]+>", " ", page.split('id="forecast"')[1].split("</section>")[0])
+    assert "won_revenue" not in shown and "AutoETS" in shown  # keys only in attributes
+
+
+def test_an_executive_summary_forecast_without_skill_says_so(demo: Path) -> None:
+    outlook = _executive(demo, 2).sections["forecast"]
+    assert [r["forecast"].value for r in outlook["rows"]] == [54e6] * 4
+    assert outlook["skill"] == (
+        "No measured skill: the forecast is the trailing mean, the better baseline in the "
+        "backtest over 16 cases."
+    )
+
+
+def test_an_executive_summary_of_a_run_without_forecast_is_as_before(demo: Path) -> None:
+    from partnerscope.reports import render
+
+    report = _executive(demo, 3)
+    assert report.sections["forecast"] is None
+    assert "forecast" not in report.charts
+    assert 'id="forecast"' not in render.html(report)
+
+
+# -- 2. a forecast cited as decision evidence ----------------------------------------------------
+
+
+def _decision(root: Path) -> int:
+    result = run("-w", str(root), "decide", "new", "--title", "Grow the channel", "--by", "ana")
+    return int(result.stdout.split("DEC-")[1][:4])
+
+
+def test_a_forecast_is_cited_with_its_interval_method_and_backtest(demo: Path) -> None:
+    from partnerscope.decisions.store import DecisionStore
+
+    ws = Workspace.open(demo)
+    number = _decision(demo)
+    result = run(
+        "-w", str(demo), "decide", "cite", str(number), "won_revenue", "--forecast",
+        "--period", "FY2027-Q2", "--grain", "quarter", "--run", "1", "--by", "ana",
+    )  # fmt: skip
+    assert "Cited Won revenue = $62,000,000 (portfolio, FY2027-Q2 forecast, run 1)." in (
+        result.stdout
+    )
+    record = DecisionStore.open(ws).get(number)
+    evidence = record.compare.evidence[-1]
+    assert evidence.value == 62e6 and evidence.period == "FY2027-Q2"
+    assert evidence.forecast is not None
+    assert (evidence.forecast.lo_80, evidence.forecast.hi_80) == (57e6, 67e6)
+    assert evidence.forecast.method == "AutoETS" and evidence.forecast.step == 2
+    assert (evidence.forecast.mase, evidence.forecast.mase_baseline) == (0.8, 1.0)
+    assert (evidence.forecast.backtest_n, evidence.forecast.coverage_80) == (16, 0.8125)
+    assert evidence.sufficient and evidence.weakness() is None
+    text = evidence.forecast_text(ws.words)
+    assert text == (
+        "Forecast by AutoETS, 2 quarters ahead: $62,000,000 (80% interval $57,000,000 "
+        "to $67,000,000). Backtest: error (MASE) 0.80 against 1.00 for the better baseline, "
+        "20.0% lower, over 16 cases; 80% intervals held 81.3% of the actuals."
+    )
+    assert text in " ".join(result.stdout.split())
+
+
+def test_a_forecast_without_skill_is_weak_evidence(demo: Path) -> None:
+    from partnerscope.decisions.evidence import cite_forecast
+
+    ws = Workspace.open(demo)
+    evidence = cite_forecast(ws, run_id=2)
+    assert evidence.period == "FY2027-Q1" and evidence.value == 54e6
+    assert not evidence.sufficient
+    assert evidence.weakness(ws.words) == (
+        "a forecast with no measured skill: it is the trailing mean, the better baseline in "
+        "the backtest"
+    )
+    assert "No measured skill: the forecast is this baseline." in evidence.forecast_text(ws.words)
+
+
+REFUSALS = [
+    (["--run", "3"], ["run 3 has no forecast", "partnerscope run"]),
+    (
+        ["--run", "1", "--period", "FY2028-Q1"],
+        ["--period FY2028-Q1", "run 1", "FY2027-Q1 to FY2027-Q4"],
+    ),
+    (
+        ["--run", "1", "--scope", "region=Nowhere"],
+        ["--scope region=Nowhere", "run 1", "region 'Nowhere'"],
+    ),
+    (
+        ["--run", "1", "--scope", "partner=P0001"],
+        ["run 1 has no forecast of partner=P0001 for FY2027-Q1", "too little history"],
+    ),
+    (["--run", "1", "--grain", "year"], ["--grain year", "quarter"]),
+]
+
+
+@pytest.mark.parametrize(("args", "words"), REFUSALS)
+def test_citing_a_forecast_the_run_does_not_have_is_refused_with_where(
+    demo: Path, args: list[str], words: list[str]
+) -> None:
+    number = _decision(demo)
+    result = run(
+        "-w", str(demo), "decide", "cite", str(number), "won_revenue", "--forecast", *args,
+        ok=False,
+    )  # fmt: skip
+    assert_one_error_line(result, *words)
+
+
+def test_only_won_revenue_is_forecast(demo: Path) -> None:
+    number = _decision(demo)
+    result = run("-w", str(demo), "decide", "cite", str(number), "win_rate", "--forecast", ok=False)
+    assert_one_error_line(result, "only won revenue is forecast")
