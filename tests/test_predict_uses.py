@@ -276,3 +276,69 @@ def test_only_won_revenue_is_forecast(demo: Path) -> None:
     number = _decision(demo)
     result = run("-w", str(demo), "decide", "cite", str(number), "win_rate", "--forecast", ok=False)
     assert_one_error_line(result, "only won revenue is forecast")
+
+
+# -- 3. the scenario model calibrated from the forecast ------------------------------------------
+
+
+def _last_quarters(root: Path, run_id: int) -> list[float]:
+    """The portfolio's won revenue in the four complete quarters before the forecast."""
+    results = pq.read_table(run_folder(Workspace.open(root), run_id) / "results.parquet")
+    rows = [
+        r
+        for r in results.to_pylist()
+        if r["level"] == "portfolio"
+        and r["grain"] == "quarter"
+        and r["complete"]
+        and r["period_start"] < QUARTERS[0][0]
+    ]
+    rows.sort(key=lambda r: r["period_start"])
+    assert [r["label"] for r in rows[-4:]] == ["FY2026-Q1", "FY2026-Q2", "FY2026-Q3", "FY2026-Q4"]
+    return [r["won_revenue"] for r in rows[-4:]]
+
+
+def test_the_scenario_model_takes_the_next_years_growth_from_a_skilled_forecast(
+    demo: Path,
+) -> None:
+    from partnerscope.scenarios.calibration import calibrate_run
+
+    ws = Workspace.open(demo)
+    history = calibrate_run(ws, 1)
+    grown = calibrate_run(ws, 1, from_forecast=True)
+    factor = sum(PORTFOLIO) / sum(_last_quarters(demo, 1))
+    assert factor > 1.0  # the demo at scale 0.05 sells about $26M a quarter
+    before = history["deal_size"].distribution.center()
+    after = grown["deal_size"].distribution.center()
+    assert after == pytest.approx(before * factor, rel=1e-12)
+    assert grown["deal_size"].source == "forecast"
+    note = grown["deal_size"].note
+    assert f"× {factor:.4f}" in note
+    assert "252,000,000 in FY2027-Q1–FY2027-Q4" in note
+    assert "FY2026-Q1–FY2026-Q4" in note
+    assert "forecast, run 1, method AutoETS" in note
+    assert "backtest MASE 0.80 against 1.00 for the better baseline over 16 cases" in note
+    # every other input is the history's
+    for name in history:
+        if name != "deal_size":
+            assert grown[name] == history[name], name
+
+
+@pytest.mark.parametrize(
+    ("run_id", "why"),
+    [
+        (2, "the portfolio forecast of run 2 has no measured skill (it is the trailing mean"),
+        (3, "run 3 has no forecast (made before predictions), so the last 12 months are used"),
+    ],
+)
+def test_without_a_skilled_forecast_the_scenario_model_keeps_the_history_and_says_why(
+    demo: Path, run_id: int, why: str
+) -> None:
+    from partnerscope.scenarios.calibration import calibrate_run
+
+    ws = Workspace.open(demo)
+    history = calibrate_run(ws, run_id)
+    kept = calibrate_run(ws, run_id, from_forecast=True)
+    assert kept["deal_size"].distribution == history["deal_size"].distribution
+    assert kept["deal_size"].source == "measured"
+    assert why in kept["deal_size"].note
+    assert kept["deal_size"].note.startswith(history["deal_size"].note)

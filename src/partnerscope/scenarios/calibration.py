@@ -5,6 +5,12 @@ shows a partner arriving or leaving. A partner counts as *present* in a month wh
 membership row and any activity (a deal won, lost or open, new pipeline, a lead) in the 12 months
 ending then; its first present month is when it was recruited, and a partner present a year ago
 and not now has left. docs/scenarios.md lists every input with its source.
+
+With ``from_forecast`` the revenue per won deal also carries the next year's growth of the
+run's portfolio forecast (its next four quarters over the last four complete ones), so that the
+model starts from the revenue the forecast expects instead of the last year's; where the run
+has no forecast, or its method showed no skill in the backtest, the history is used and the
+input's note says why (:func:`forecast_growth`).
 """
 
 from __future__ import annotations
@@ -56,15 +62,95 @@ def _rows(table: pa.Table, level: str, columns: list[str]) -> dict[str, list[Any
     return rows
 
 
+class Growth:
+    """The next year's revenue growth of a run's portfolio forecast, or why it is not used."""
+
+    def __init__(self, factor: float | None, note: str) -> None:
+        #: next-year revenue / last year's (None: the history is used, ``note`` says why)
+        self.factor = factor
+        self.note = note
+
+
+#: Quarters of forecast (and of actuals before it) the growth is taken over: a year.
+GROWTH_QUARTERS = 4
+
+
+def forecast_growth(
+    forecast: list[dict[str, Any]] | None,
+    results: pa.Table,
+    *,
+    run_id: int | None = None,
+    backtest: dict[str, Any] | None = None,
+) -> Growth:
+    """The portfolio forecast's revenue over its next four quarters against the actual revenue
+    of the four complete quarters before them (``forecast``: the run's portfolio rows by
+    quarter in step order, None when the run has none). No growth, with the reason, when the
+    run has no forecast, its method showed no measured skill, or the actuals are missing."""
+    import pyarrow.compute as pc
+
+    run = f"run {run_id}" if run_id is not None else "the run"
+    fallback = "so the last 12 months are used"
+    if forecast is None:
+        return Growth(None, f"{run} has no forecast (made before predictions), {fallback}")
+    rows = [r for r in forecast if r["forecast"] is not None][:GROWTH_QUARTERS]
+    if not rows:
+        why = next((r["note"] for r in forecast if r.get("note")), None) or "too little history"
+        return Growth(None, f"{run} has no portfolio forecast ({why}), {fallback}")
+    method = rows[0]["method"]
+    if not rows[0]["skill"]:
+        return Growth(
+            None,
+            f"the portfolio forecast of {run} has no measured skill (it is the {method}, the "
+            f"better baseline in the backtest), {fallback}",
+        )
+    quarters = results.filter(
+        pc.and_(
+            pc.and_(pc.equal(results["level"], "portfolio"), pc.equal(results["grain"], "quarter")),
+            results["complete"],
+        )
+    ).sort_by("period_start")
+    before = [
+        r
+        for r in quarters.select(["period_start", "label", "won_revenue"]).to_pylist()
+        if r["period_start"] < rows[0]["period_start"]
+    ][-len(rows) :]
+    actual = sum(r["won_revenue"] or 0.0 for r in before)
+    if len(before) < len(rows) or actual <= 0:
+        return Growth(
+            None,
+            f"{run} has fewer than {len(rows)} complete quarters with revenue before its "
+            f"forecast, {fallback}",
+        )
+    expected = sum(r["forecast"] for r in rows)
+    factor = expected / actual
+    backtest = backtest or {}
+    mase, base = rows[0]["mase"], rows[0]["mase_baseline"]
+    cases = f" over {int(backtest['n'])} cases" if backtest.get("n") else ""
+    error = (
+        f"backtest MASE {mase:.2f} against {base:.2f} for the better baseline{cases}"
+        if mase is not None and base is not None
+        else f"backtest{cases}"
+    )
+    return Growth(
+        factor,
+        f"× {factor:.4f}, the revenue growth of the forecast ({factor - 1:+.1%}): "
+        f"{expected:,.0f} in {rows[0]['label']}–{rows[-1]['label']} against {actual:,.0f} in "
+        f"{before[0]['label']}–{before[-1]['label']} (forecast, {run}, method {method}; "
+        f"{error})",
+    )
+
+
 def calibrate(
     results: pa.Table,
     memberships: pa.Table,
     gross_margin: float | None,
     *,
     run_id: int | None = None,
+    growth: Growth | None = None,
 ) -> Inputs:
     """Every input of the model from a run's results and memberships (month grain), each with
-    its source and a note of where it comes from; ``gross_margin`` from the configuration."""
+    its source and a note of where it comes from; ``gross_margin`` from the configuration;
+    ``growth`` (:func:`forecast_growth`): the revenue per won deal grown by the forecast."""
     import numpy as np
     import pyarrow.compute as pc
 
@@ -114,7 +200,13 @@ def calibrate(
         ),
     }
     for name, (top, bottom, what) in ratios.items():
-        if bottom > 0:
+        if bottom > 0 and name == "deal_size" and growth is not None:
+            if growth.factor is None:
+                put(name, top / bottom, "measured", f"{what}, {span}; {growth.note}")
+            else:
+                value = top / bottom * growth.factor
+                put(name, value, "forecast", f"{what}, {span}, {growth.note}")
+        elif bottom > 0:
             put(name, top / bottom, "measured", f"{what}, {span}")
         else:
             put(name, 0.0, "assumed", f"undefined in the run ({what}: nothing to divide by)")
@@ -249,16 +341,31 @@ def calibrate(
     return Inputs(out)
 
 
-def calibrate_run(workspace: Workspace, run_id: int | None = None) -> Inputs:
-    """:func:`calibrate` on a run of the workspace (the latest by default)."""
-    from partnerscope.runs import get_run, read_memberships, read_results
+def calibrate_run(
+    workspace: Workspace, run_id: int | None = None, *, from_forecast: bool = False
+) -> Inputs:
+    """:func:`calibrate` on a run of the workspace (the latest by default); ``from_forecast``:
+    with the next year's revenue growth of the run's portfolio forecast."""
+    from partnerscope.predict.outlook import backtest_section, series_forecast
+    from partnerscope.runs import get_run, read_memberships, read_results, run_folder
 
     run = get_run(workspace, run_id)
+    results = read_results(workspace, run.run_id)
+    growth = None
+    if from_forecast:
+        folder = run_folder(workspace, run.run_id)
+        growth = forecast_growth(
+            series_forecast(folder, "portfolio", "all", "quarter"),
+            results,
+            run_id=run.run_id,
+            backtest=backtest_section(folder),
+        )
     return calibrate(
-        read_results(workspace, run.run_id),
+        results,
         read_memberships(workspace, run.run_id),
         workspace.config.economics.gross_margin,
         run_id=run.run_id,
+        growth=growth,
     )
 
 

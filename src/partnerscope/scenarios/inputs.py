@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     Array = npt.NDArray[np.float64]
 
 DistName = Literal["fixed", "normal", "lognormal", "uniform", "triangular"]
-Source = Literal["measured", "assumed", "config"]
+#: measured from a run, assumed by default, set in the configuration, or taken from a run's
+#: forecast (the next year's revenue growth, :func:`partnerscope.scenarios.calibration.calibrate`)
+Source = Literal["measured", "assumed", "config", "forecast"]
 
 #: The parameters each shape takes, in the order they are written.
 PARAMETERS: dict[str, tuple[str, ...]] = {
