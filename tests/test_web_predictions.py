@@ -520,3 +520,36 @@ def test_a_manager_sees_only_their_partners_predictions(clients) -> None:
     assert "Outlook" in text(mx.get(f"/partners/{OWN}").text)
     # finance, at the vendor, sees a partner's predictions
     assert clients["fin"].get(ROUTES[1].format(FOREIGN)).json()["alert"] == "high"
+
+
+def test_the_demo_runs_own_predictions_on_its_pages(web_world: WebWorld) -> None:
+    """The session demo's run as the pipeline made it: each partner page of the first partners
+    with a forecast shows its values, and /predictions its backtest's case counts (a run made
+    without predictions says so instead)."""
+    data = RunData(Workspace.open(web_world.root))
+    words = Workspace.open(web_world.root).words
+    ana = web_world.client("ana")
+    table = store.read_table(data.folder, store.FORECAST)
+    if store.read_predictions(data.folder) is None or table is None:
+        assert "No predictions in this run." in text(ana.get(f"/partners/{OWN}").text)
+        return
+    partners = table.filter(pc.equal(table["level"], "partner"))
+    partners = partners.filter(pc.equal(partners["grain"], "quarter"))
+    shown = 0
+    for pid in sorted(set(partners["group_key"].to_pylist()))[:3]:
+        page = ana.get(f"/partners/{pid}")
+        if page.status_code == 404:
+            continue  # not scored in the run: no partner page
+        rows = sorted(of(partners, group_key=pid), key=lambda r: r["step"])
+        said = text(page.text)
+        for r in rows:
+            if r["forecast"] is not None:
+                assert words.money(r["forecast"]) in said, (pid, r["label"])
+            elif r["note"]:
+                assert r["note"][1:] in said
+        shown += 1
+    assert shown
+    summary = ana.get("/api/v1/predictions").json()
+    page = text(ana.get("/predictions").text)
+    for section, out in summary["backtest"].items():
+        assert (out["reason"] or "") in page, section
