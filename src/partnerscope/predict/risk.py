@@ -17,18 +17,22 @@ a year has already stopped selling and is not "at risk".
 A case whose next quarters are not all complete has no label: it is scored, never trained on.
 
 **Features** (:data:`FEATURES`) are read from the run's partner results by quarter, at *t* and
-before only (NaN where a metric is missing: the model handles it): revenue trends, deals won,
-win rate, quota attainment, pipeline cover, new pipeline's trend, lead SLA, lead conversion,
-enablement, compliance, CSAT, NPS, MDF spend against revenue, the flags raised in the quarter
-(where the run's flags cover it) and the quarters since joining.
+before only (NaN where a metric is missing: the model handles it): revenue trends and swings,
+deals won, win rate, quota attainment (last quarter and over the last four), pipeline cover,
+new pipeline's trend, lead SLA, lead conversion, enablement, compliance, CSAT, NPS, MDF spend
+against revenue, the flags raised in the quarter (where the run's flags cover it) and the
+quarters since joining. A partner's history starts at its first sale.
 
-**Model.** A small LightGBM binary classifier (200 trees of at most 15 leaves, at least 20
-cases a leaf, learning rate 0.05; deterministic: column-wise histograms, one thread, no
-bagging, seeded by ``predict.seed``), then calibrated by Platt scaling *out of time*: a model
-trained on the earlier three quarters of the training cutoffs predicts the cases of the later
-quarter, and a logistic fit of the outcomes on those log-odds gives the calibration, applied to
-the model trained on every training case. Platt rather than isotonic: two parameters stay
-stable with the few hundred calibration cases a portfolio of partners yields.
+**Model.** A small LightGBM binary classifier (150 trees of at most 7 leaves and depth 3, at
+least 40 cases a leaf, learning rate 0.03: shallow and slow, as a portfolio of a hundred
+partners gives a few hundred cases whose outcomes are mostly noise; deterministic: column-wise
+histograms, one thread, no bagging, seeded by ``predict.seed``), calibrated by Platt scaling
+*out of time*: a model trained on the cases of the earliest 75 % of the training cutoffs
+predicts the cases of the later ones, and a logistic fit of their outcomes on those log-odds
+is the calibration, applied to the model trained on every training case. Platt rather than
+isotonic: two parameters stay stable with the few hundred calibration cases a portfolio
+yields. Fewer than :data:`MIN_TRAIN` training cases (or :data:`MIN_TRAIN_EACH` of an
+outcome): no model, the base rate.
 
 **Backtest.** For each of the last ``predict.backtest_origins`` cutoffs *o* whose labels are
 known, the model is trained only on the cases whose label was known at *o* (*t* +
@@ -145,6 +149,24 @@ FEATURES: tuple[Feature, ...] = (
         "MDF spend last quarter was {value} of a quarter's average won revenue",
         "No MDF spend to compare with revenue",
     ),
+    Feature(
+        "deals_last_year",
+        "count",
+        "Deals won in the last four quarters: {value}",
+        "No deals won data",
+    ),
+    Feature(
+        "revenue_swing",
+        "ratio",
+        "Quarterly won revenue swung by {value} around its average over the last four quarters",
+        "Too few quarters of won revenue to measure its swings",
+    ),
+    Feature(
+        "attainment_last_year",
+        "share",
+        "Quota attainment over the last four quarters: {value}",
+        "No quota in the last four quarters",
+    ),
     Feature("flags", "count", "Flags raised last quarter: {value}", "No flags data"),
     Feature(
         "quarters_since_joining",
@@ -172,9 +194,10 @@ _AS_IS = (
 
 _PARAMS: dict[str, Any] = {
     "objective": "binary",
-    "num_leaves": 15,
-    "min_data_in_leaf": 20,
-    "learning_rate": 0.05,
+    "num_leaves": 7,
+    "max_depth": 3,
+    "min_data_in_leaf": 40,
+    "learning_rate": 0.03,
     "deterministic": True,
     "force_col_wise": True,
     "num_threads": 1,
@@ -182,7 +205,7 @@ _PARAMS: dict[str, Any] = {
     "feature_fraction": 1.0,
     "verbose": -1,
 }
-_ROUNDS = 200
+_ROUNDS = 150
 
 
 @dataclass(frozen=True)
@@ -228,6 +251,23 @@ def _trailing_mean(values: np.ndarray[Any, Any], window: int = TRAILING) -> np.n
     with np.errstate(divide="ignore", invalid="ignore"):
         out: np.ndarray[Any, Any] = np.where(count > 0, total / np.maximum(count, 1.0), np.nan)
     return out
+
+
+def _known(values: np.ndarray[Any, Any], window: int = TRAILING) -> np.ndarray[Any, Any]:
+    """How many of the ``window`` quarters up to each quarter are known (finite)."""
+    count = np.cumsum(np.isfinite(values), axis=1).astype(np.float64)
+    count[:, window:] = count[:, window:] - count[:, :-window]
+    return count
+
+
+def _trailing_std(values: np.ndarray[Any, Any], window: int = TRAILING) -> np.ndarray[Any, Any]:
+    """Standard deviation of the known values of the ``window`` quarters up to each quarter;
+    NaN with fewer than two known."""
+    mean = _trailing_mean(values, window)
+    square = _trailing_mean(values**2, window)
+    with np.errstate(invalid="ignore"):
+        out: np.ndarray[Any, Any] = np.sqrt(np.maximum(square - mean**2, 0.0))
+    return np.where(_known(values, window) >= 2, out, np.nan)
 
 
 def _ratio(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -281,6 +321,12 @@ def panel(
         "csat": g["csat"],
         "nps": g["nps"],
         "mdf_to_revenue": _ratio(g["mdf_spend"], trailing),
+        "deals_last_year": _trailing_mean(history["won_deals"]) * _known(history["won_deals"]),
+        "revenue_swing": _ratio(_trailing_std(history["won_revenue"]), trailing),
+        "attainment_last_year": _ratio(
+            _trailing_mean(np.where(g["quota"] > 0, revenue, np.nan)),
+            _trailing_mean(np.where(g["quota"] > 0, g["quota"], np.nan)),
+        ),
         "flags": _flags(flags, partners, starts),
         "quarters_since_joining": np.full((n_p, n_q), np.nan),
     }
