@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from partnerscope.evaluation.pipeline import Evaluation
     from partnerscope.ingest.facts import Facts, Producer
     from partnerscope.metrics.definition import Catalog, Metric
+    from partnerscope.runs import NewRun
     from partnerscope.warehouse import Warehouse
     from partnerscope.workspace import Workspace
 
@@ -64,7 +65,7 @@ UNREAD = ("fx_rates",)
 NOT_EVENTS = ("updated_at", "expires_at")
 #: How long before now the data may end before a run as of now says so (about a quarter).
 STALE_AFTER = timedelta(days=92)
-STEPS = 8
+STEPS = 9
 
 Progress = Callable[[str, int, int], None]
 
@@ -134,6 +135,7 @@ def execute(
                 "count(*)::BIGINT AS deals, coalesce(sum(amount), 0)::DECIMAL(38, 2) AS amount "
                 "FROM opportunities WHERE partner_id IS NOT NULL GROUP BY ALL ORDER BY ALL"
             ).to_arrow_table()
+            opportunities = _opportunities(warehouse) if config.predict.enabled else None
         # the warehouse is closed before the evaluation: DuckDB gives back its buffers (up to
         # [engine] memory_limit) instead of holding them beside the evaluation's own memory
         evaluating = time.perf_counter()
@@ -141,6 +143,14 @@ def execute(
         evaluation = _evaluate(workspace, run.folder, results, run.run_id, previous)
         evaluation_seconds = time.perf_counter() - evaluating
         step("evaluated")
+        predictions: dict[str, Any] = {}
+        if opportunities is not None:
+            predicting = time.perf_counter()
+            evaluation, predictions = _predict(
+                workspace, run, results, opportunities, evaluation, as_of, previous, progress
+            )
+            predictions["seconds"] = round(time.perf_counter() - predicting, 3)
+        step("predicted" if predictions else "predictions off ([predict] enabled = false)")
         decisions = Decisions(workspace)
         decision_alerts, _ = decisions.check(today=as_of.date(), results=results)
         pq.write_table(to_table(decision_alerts), run.folder / DECISION_ALERTS)
@@ -181,6 +191,7 @@ def execute(
                 "reviews_due": sum(a.kind == "review_due" for a in decision_alerts),
             },
             posted=asdict(posted) if posted is not None else {},
+            predictions=predictions,
         )
         run.store(manifest)
         # the run is stored; its decision alerts and the plans follow it (a failed run
@@ -225,6 +236,75 @@ def _evaluate(
     )
     write(evaluation, folder)
     return evaluation
+
+
+def _opportunities(warehouse: Warehouse) -> pa.Table:
+    """The opportunities the deal scores read, taken while the warehouse is open."""
+    from partnerscope.predict.deals import snapshot
+
+    return snapshot(warehouse.con)
+
+
+def _predict(
+    workspace: Workspace,
+    run: NewRun,
+    results: pa.Table,
+    opportunities: pa.Table,
+    evaluation: Evaluation,
+    as_of: datetime,
+    previous: RunManifest | None,
+    progress: Progress | None,
+) -> tuple[Evaluation, dict[str, Any]]:
+    """Forecasts, risk and deal scores into the run folder; the risk alerts join the run's
+    alerts. Returns the evaluation with them and the manifest's summary of the predictions."""
+    import dataclasses
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from partnerscope.evaluation.alerts import dedupe, risk_alerts
+    from partnerscope.evaluation.pipeline import ALERTS, FLAGS
+    from partnerscope.predict import store
+    from partnerscope.predict.run import make, write
+
+    folder, run_id = run.folder, run.run_id
+    previous_risk = earlier_alerts = None
+    if previous is not None:
+        earlier = run_folder(workspace, previous.run_id)
+        previous_risk = store.read_table(earlier, store.RISK)
+        if (earlier / ALERTS).is_file():
+            earlier_alerts = pq.read_table(earlier / ALERTS)
+
+    def said(text: str, _done: int, _models: int) -> None:
+        if progress is not None:
+            progress(text, STEPS - 2, STEPS)
+
+    made = make(
+        results,
+        pq.read_table(folder / MEMBERSHIPS),
+        opportunities,
+        workspace.config,
+        workspace.words,
+        as_of=as_of,
+        flags=pq.read_table(folder / FLAGS),
+        previous_risk=previous_risk,
+        progress=said,
+    )
+    write(made, folder)
+    panel = evaluation.panel
+    raised = risk_alerts(
+        made.risks.table,
+        workspace.words,
+        workspace.config.predict,
+        start=panel.periods[panel.latest] if panel.periods else None,
+        label=panel.labels[panel.latest] if panel.labels else None,
+    )
+    if raised.num_rows:
+        found = dedupe(raised, earlier_alerts, run_id)
+        alerts = pa.concat_tables([evaluation.alerts, found.cast(evaluation.alerts.schema)])
+        pq.write_table(alerts, folder / ALERTS)
+        evaluation = dataclasses.replace(evaluation, alerts=alerts)
+    return evaluation, made.summary()
 
 
 def _engine_versions() -> dict[str, str]:

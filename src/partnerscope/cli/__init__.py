@@ -13,6 +13,7 @@ from partnerscope.cli import (  # noqa: F401
     mdf,
     metrics,
     payouts,
+    predict,
     registrations,
     report,
     scenario,
