@@ -42,6 +42,8 @@ BACKTEST = {
     "coverage_80": 0.8125,
     "coverage_95": 0.9375,
     "reason": None,
+    # the portfolio's own cases: one series at four origins; the headline is the partners'
+    "detail": {"levels": {"portfolio": {"n": 4, "mase": 0.7, "coverage_80": 0.75}}},
 }
 
 
@@ -155,7 +157,7 @@ def test_the_executive_summary_shows_the_portfolio_forecast_against_the_channel_
     )
     assert outlook["skill"] == (
         "Chosen by backtest: AutoETS had 20.0% lower error than the better of a trailing mean "
-        "and the same period a year before over 16 cases; its 80% intervals held 81.3% of "
+        "and the same period a year before over 4 cases; its 80% intervals held 75.0% of "
         "the actuals."
     )
     chart = report.charts["forecast"]
@@ -177,7 +179,7 @@ def test_an_executive_summary_forecast_without_skill_says_so(demo: Path) -> None
     assert [r["forecast"].value for r in outlook["rows"]] == [54e6] * 4
     assert outlook["skill"] == (
         "No measured skill: the forecast is the trailing mean, the better baseline in the "
-        "backtest over 16 cases."
+        "backtest over 4 cases."
     )
 
 
@@ -199,6 +201,7 @@ def _decision(root: Path) -> int:
 
 
 def test_a_forecast_is_cited_with_its_interval_method_and_backtest(demo: Path) -> None:
+    from partnerscope.decisions.evidence import cite_forecast
     from partnerscope.decisions.store import DecisionStore
 
     ws = Workspace.open(demo)
@@ -217,15 +220,20 @@ def test_a_forecast_is_cited_with_its_interval_method_and_backtest(demo: Path) -
     assert (evidence.forecast.lo_80, evidence.forecast.hi_80) == (57e6, 67e6)
     assert evidence.forecast.method == "AutoETS" and evidence.forecast.step == 2
     assert (evidence.forecast.mase, evidence.forecast.mase_baseline) == (0.8, 1.0)
-    assert (evidence.forecast.backtest_n, evidence.forecast.coverage_80) == (16, 0.8125)
+    # the portfolio's own backtest cases, not the partners' headline
+    assert (evidence.forecast.backtest_n, evidence.forecast.coverage_80) == (4, 0.75)
     assert evidence.sufficient and evidence.weakness() is None
     text = evidence.forecast_text(ws.words)
     assert text == (
         "Forecast by AutoETS, 2 quarters ahead: $62,000,000 (80% interval $57,000,000 "
         "to $67,000,000). Backtest: error (MASE) 0.80 against 1.00 for the better baseline, "
-        "20.0% lower, over 16 cases; 80% intervals held 81.3% of the actuals."
+        "20.0% lower, over 4 cases; 80% intervals held 75.0% of the actuals."
     )
     assert text in " ".join(result.stdout.split())
+    # a level the backtest's detail does not list: its headline (the partners' cases)
+    company = cite_forecast(ws, scope="company", run_id=1)
+    assert company.forecast is not None
+    assert (company.forecast.backtest_n, company.forecast.coverage_80) == (16, 0.8125)
 
 
 def test_a_forecast_without_skill_is_weak_evidence(demo: Path) -> None:
@@ -316,7 +324,7 @@ def test_the_scenario_model_takes_the_next_years_growth_from_a_skilled_forecast(
     assert "252,000,000 in FY2027-Q1–FY2027-Q4" in note
     assert "FY2026-Q1–FY2026-Q4" in note
     assert "forecast, run 1, method AutoETS" in note
-    assert "backtest MASE 0.80 against 1.00 for the better baseline over 16 cases" in note
+    assert "backtest MASE 0.80 against 1.00 for the better baseline over 4 cases" in note
     # every other input is the history's
     for name in history:
         if name != "deal_size":

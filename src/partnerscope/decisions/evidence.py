@@ -171,7 +171,7 @@ def cite_forecast(
         raise CitationError(
             f"run {run.run_id} has no forecast of {scope} for {row['label']}: {why}"
         )
-    backtest = backtest_section(folder)
+    backtest = backtest_section(folder, level)
     return Evidence(
         metric=metric,
         level=level,

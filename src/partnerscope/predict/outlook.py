@@ -35,11 +35,20 @@ def series_forecast(
     return rows
 
 
-def backtest_section(folder: Path) -> dict[str, Any]:
-    """The forecast section of the run's ``predictions.json`` ({} without one)."""
+def backtest_section(folder: Path, level: str | None = None) -> dict[str, Any]:
+    """The forecast backtest of the run's ``predictions.json`` ({} without one): the measures
+    of ``level``'s series when the backtest has them (its ``detail``), else the headline (the
+    partners' cases)."""
     stored = read_predictions(folder) or {}
-    section = stored.get("backtest", stored).get("forecast") if isinstance(stored, dict) else None
-    return section if isinstance(section, dict) else {}
+    backtests = stored.get("backtest", stored)
+    section = backtests.get("forecast") if isinstance(backtests, dict) else None
+    if not isinstance(section, dict):
+        return {}
+    levels = (section.get("detail") or {}).get("levels") or {}
+    mine = levels.get(level) if level is not None else None
+    if isinstance(mine, dict) and mine.get("n"):
+        return {**mine, "reason": section.get("reason")}
+    return section
 
 
 def improvement(row: dict[str, Any]) -> float | None:

@@ -273,7 +273,7 @@ def _outlook(
         "rows": table,
         "sentence": said,
         "share": share_sentence,
-        "skill": skill_sentence(forecast[0], backtest_section(data.folder), words),
+        "skill": skill_sentence(forecast[0], backtest_section(data.folder, "portfolio"), words),
     }
     return section, _outlook_chart(data, w, forecast)
 

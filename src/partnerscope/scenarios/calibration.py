@@ -358,7 +358,7 @@ def calibrate_run(
             series_forecast(folder, "portfolio", "all", "quarter"),
             results,
             run_id=run.run_id,
-            backtest=backtest_section(folder),
+            backtest=backtest_section(folder, "portfolio"),
         )
     return calibrate(
         results,
