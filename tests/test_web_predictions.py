@@ -141,7 +141,9 @@ def write_predictions(folder: Path, data: RunData) -> None:
     pq.write_table(
         pa.Table.from_pylist(rows, schema=store.FORECAST_SCHEMA), folder / store.FORECAST
     )
-    start, _, label = ahead[0]
+    table = data.results("quarter").table
+    complete = table.filter(pc.equal(table["complete"], True)).sort_by("period_start")
+    start, label = complete["period_start"][-1].as_py(), complete["label"][-1].as_py()
     risk = [
         {
             "partner_id": OWN,
@@ -414,8 +416,8 @@ def test_predictions_page_forecast_table_and_channel_share(clients, stored, word
     for p, c in zip(portfolio, company, strict=True):
         row = re.search(rf'<tr data-period="{p["label"]}">(.*?)</tr>', page, re.S).group(1)
         cells = text(row)
-        assert words.money(p["forecast"], compact=True) in cells
-        assert words.money(c["forecast"], compact=True) in cells
+        assert words.money(p["forecast"]) in cells
+        assert words.money(c["forecast"]) in cells
         assert words.share(p["forecast"] / c["forecast"], digits=0) in cells
     share = portfolio[0]["forecast"] / company[0]["forecast"]  # 1,000,000 / 2,000,000
     assert (
@@ -448,9 +450,9 @@ def test_dashboard_line(clients, stored, words) -> None:
         line = text(re.search(r'<p class="outlook" id="outlook">(.*?)</p>', page, re.S).group(1))
         assert (
             f"Forecast through partners for {nxt['label']}: "
-            f"{words.money(nxt['forecast'], compact=True)} (80% interval "
-            f"{words.money(nxt['lo_80'], compact=True)} – "
-            f"{words.money(nxt['hi_80'], compact=True)})"
+            f"{words.money(nxt['forecast'])} (80% interval "
+            f"{words.money(nxt['lo_80'])} – "
+            f"{words.money(nxt['hi_80'])})"
             f", a channel share of {words.share(nxt['forecast'] / company['forecast'], digits=0)}"
             f" against the {words.share(0.6, digits=0)} goal." in line
         )

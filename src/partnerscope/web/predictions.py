@@ -259,8 +259,8 @@ def forecast_chart(
         }
 
     layers = [
-        band("lo_95", "hi_95", 0.15, "95 % interval"),
-        band("lo_80", "hi_80", 0.3, "80 % interval"),
+        band("lo_95", "hi_95", 0.15, "95% interval"),
+        band("lo_80", "hi_80", 0.3, "80% interval"),
         {
             "mark": {"type": "line", "color": ch.ACCENT, "strokeDash": [5, 4], "point": True},
             "encoding": {
@@ -309,7 +309,11 @@ def reliability_chart(bins: list[dict[str, Any]], title: str) -> dict[str, Any]:
         for b in bins
         if b.get("predicted") is not None and b.get("observed") is not None
     ]
-    share = {"type": "quantitative", "scale": {"domain": [0, 1]}, "axis": {"format": ".0%"}}
+    share = {
+        "type": "quantitative",
+        "scale": {"domain": [0, 1]},
+        "axis": {"format": ".0%", "tickCount": 5},
+    }
     spec: dict[str, Any] = {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "title": title,
