@@ -280,7 +280,7 @@ def predictions(ctx: Ctx, pid: str) -> dict[str, Any]:
         quarters,
         rows,
         currency=words.currency,
-        title="Won revenue by quarter, then the forecast with its 80% and 95% intervals",
+        title="Won revenue by quarter, and its forecast",
     )
     risk = p.risk.get(pid)
     deals = p.deals.get(pid, [])
