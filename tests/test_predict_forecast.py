@@ -153,7 +153,7 @@ def test_intermittent_and_short_series(made: tuple[pa.Table, dict]) -> None:
 def test_backtest_seasonal_naive_mase_matches_numpy(made: tuple[pa.Table, dict]) -> None:
     _, backtest = made
     last = QUARTERS - 1
-    mases, n = [], 0
+    mases, smapes, n = [], [], 0
     for values in _series().values():
         y = np.array(values)
         y = y[np.argmax(y > 0) :]  # each series from its first quarter with revenue
@@ -167,6 +167,15 @@ def test_backtest_seasonal_naive_mase_matches_numpy(made: tuple[pa.Table, dict])
             steps = range(1, min(4, end - origin) + 1)
             predicted = [history[len(history) - 4 + (k - 1) % 4] for k in steps]
             actual = [y[origin + k] for k in steps]
+            # a pair of zeros is no error
+            smapes.append(
+                np.mean(
+                    [
+                        2 * abs(a - f) / (a + f) if a + f > 0 else 0.0
+                        for a, f in zip(actual, predicted, strict=True)
+                    ]
+                )
+            )
             scale = np.mean(np.abs(history[4:] - history[:-4]))
             if scale == 0:
                 scale = np.mean(np.abs(np.diff(history)))
@@ -176,6 +185,7 @@ def test_backtest_seasonal_naive_mase_matches_numpy(made: tuple[pa.Table, dict])
     assert backtest["reason"] is None
     assert backtest["n"] == n
     assert backtest["mase_seasonal_naive"] == pytest.approx(np.mean(mases))
+    assert backtest["detail"]["smape_seasonal_naive"] == pytest.approx(np.mean(smapes))
     assert 0 <= backtest["coverage_80"] <= backtest["coverage_95"] <= 1
     assert backtest["detail"]["levels"]["partner"]["n"] == n
 
