@@ -279,6 +279,7 @@ def _predict(
         if progress is not None:
             progress(text, STEPS - 2, STEPS)
 
+    end = data_end(workspace, now=as_of)
     made = make(
         results,
         pq.read_table(folder / MEMBERSHIPS),
@@ -286,6 +287,7 @@ def _predict(
         workspace.config,
         workspace.words,
         as_of=as_of,
+        last_day=end.last_day if end else None,
         flags=pq.read_table(folder / FLAGS),
         previous_risk=previous_risk,
         progress=said,

@@ -360,6 +360,7 @@ def backtest_command(
 
     from partnerscope.cli.progress import progress_bar
     from partnerscope.evaluation.pipeline import FLAGS
+    from partnerscope.pipeline import data_end
     from partnerscope.predict.deals import snapshot
     from partnerscope.predict.run import make
     from partnerscope.runs import MEMBERSHIPS, RESULTS, get_run, run_folder
@@ -370,6 +371,7 @@ def backtest_command(
     folder = run_folder(ws, manifest.run_id)
     with ws.warehouse(read_only=True) as warehouse:
         opportunities = snapshot(warehouse.con)
+    end = data_end(ws, now=manifest.as_of_time)
     flags = folder / FLAGS
     with progress_bar(err_console) as bar:
         task = bar.add_task("backtesting", total=3)
@@ -380,6 +382,7 @@ def backtest_command(
             ws.config,
             words,
             as_of=manifest.as_of_time,
+            last_day=end.last_day if end else None,
             flags=pq.read_table(flags) if flags.is_file() else None,
             progress=lambda text, done, total: bar.update(
                 task, description=text, completed=done, total=total

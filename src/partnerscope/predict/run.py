@@ -11,15 +11,15 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
 
 from partnerscope.predict import store
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    import pyarrow as pa
 
     from partnerscope.config import Config
     from partnerscope.predict.deals import DealScores
@@ -53,11 +53,26 @@ def make(
     words: Words,
     *,
     as_of: datetime,
+    last_day: date | None = None,
     flags: pa.Table | None = None,
     previous_risk: pa.Table | None = None,
     progress: Progress | None = None,
 ) -> Made:
-    """Forecast, score the partners' risk and the open deals, each with its backtest."""
+    """Forecast, score the partners' risk and the open deals, each with its backtest.
+
+    ``last_day`` is where the data ends (:func:`partnerscope.pipeline.data_end`): a period
+    that ends after it is not complete for the models even when it ended by the as-of time (a
+    run made today on an old export would otherwise read the years since as zeros), and the
+    deals are scored as of the end of that day when it is before ``as_of``.
+    """
+    import pyarrow.compute as pc
+
+    if last_day is not None:
+        # period_end is the first day after the period
+        ended = pc.less_equal(results["period_end"], pa.scalar(last_day + timedelta(days=1)))
+        index = results.schema.get_field_index("complete")
+        results = results.set_column(index, "complete", pc.and_(results["complete"], ended))
+        as_of = min(as_of, datetime.combine(last_day + timedelta(days=1), datetime.min.time()))
     from partnerscope.predict.deals import score
     from partnerscope.predict.forecast import forecast
     from partnerscope.predict.risk import risk
@@ -88,6 +103,7 @@ def make(
     said("predicted")
     document = {
         "as_of": as_of.isoformat(),
+        "data_ends": last_day.isoformat() if last_day else None,
         "model": versions() | {"seed": settings.seed},
         "settings": settings.model_dump(mode="json"),
         "backtest": {
