@@ -491,6 +491,20 @@ def test_api_partner_forecast_risk_and_deals(clients, stored) -> None:
     assert summary["backtest"]["risk"]["skill"] is True
     assert summary["backtest"]["deals"]["reason"] == DOCUMENT["backtest"]["deals"]["reason"]
     assert summary["backtest"]["deals"]["measures"]["auc"] is None
+    first = summary["portfolio"][0]
+    (nxt,) = of(stored[store.FORECAST], level="portfolio", step=1)
+    (company,) = of(stored[store.FORECAST], level="company", step=1)
+    assert (first["label"], first["portfolio"], first["company"]) == (
+        nxt["label"],
+        nxt["forecast"],
+        company["forecast"],
+    )
+    assert first["channel_share"] == nxt["forecast"] / company["forecast"]
+    assert summary["channel_goal"] == 0.6 and summary["at_risk"] == 2
+    assert [r["partner_id"] for r in summary["risks"]] == [FOREIGN, OWN, ASSIGNED]
+    mine = clients["max"].get("/api/v1/predictions").json()
+    assert [r["partner_id"] for r in mine["risks"]] == [OWN, ASSIGNED]
+    assert mine["at_risk"] == 1
 
 
 ROUTES = ("/api/v1/partners/{}/forecast", "/api/v1/partners/{}/risk", "/api/v1/partners/{}/deals")

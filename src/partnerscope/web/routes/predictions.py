@@ -69,8 +69,35 @@ class Backtest(BaseModel):
     reliability: list[Bin]
 
 
+class Quarter(BaseModel):
+    """A quarter ahead: the won revenue forecast through partners (the portfolio) and of the
+    company (partners and direct), with intervals, and the channel share they make."""
+
+    label: str
+    portfolio: float | None
+    portfolio_lo_80: float | None
+    portfolio_hi_80: float | None
+    portfolio_lo_95: float | None
+    portfolio_hi_95: float | None
+    company: float | None
+    company_lo_80: float | None
+    company_hi_80: float | None
+    channel_share: float | None
+
+
+class PartnerRisk(BaseModel):
+    partner_id: str
+    name: str
+    probability: float
+    #: "high", "rising" or null
+    alert: str | None
+    skill: bool
+
+
 class PredictionsOut(BaseModel):
-    """The served run's predictions: the model versions and seed, and each model's backtest."""
+    """The served run's predictions: the model versions and seed, each model's backtest, the
+    portfolio forecast against the channel goal and the caller's partners by risk (the page
+    "How good are these predictions?" as data)."""
 
     run_id: int
     present: bool
@@ -78,6 +105,11 @@ class PredictionsOut(BaseModel):
     as_of: str | None
     model: dict[str, str | int]
     backtest: dict[str, Backtest]
+    channel_goal: float
+    portfolio: list[Quarter]
+    #: the caller's partners with a high or rising risk
+    at_risk: int
+    risks: list[PartnerRisk]
 
 
 def backtest(p: pr.Predictions, section: str, words: Any) -> Backtest:
@@ -156,6 +188,7 @@ def _verdict(section: str, short: dict[str, Any], words: Any) -> tuple[bool, str
 def summary_out(ctx: Ctx) -> PredictionsOut:
     p = pr.of(ctx.run)
     words = ctx.workspace.words
+    goal = ctx.workspace.config.reports.goals.get("channel_revenue_share", 0.6)
     if not p.present:
         return PredictionsOut(
             run_id=ctx.run.run_id,
@@ -164,9 +197,23 @@ def summary_out(ctx: Ctx) -> PredictionsOut:
             as_of=None,
             model={},
             backtest={},
+            channel_goal=goal,
+            portfolio=[],
+            at_risk=0,
+            risks=[],
         )
     document = p.document or {}
     model = {k: v for k, v in p.model.items() if isinstance(v, str | int)}
+    risks = [
+        PartnerRisk(
+            partner_id=r["partner_id"],
+            name=r["name"],
+            probability=r["probability"],
+            alert=r["alert"],
+            skill=bool(r["skill"]),
+        )
+        for r in risk_rows(ctx)
+    ]
     return PredictionsOut(
         run_id=ctx.run.run_id,
         present=True,
@@ -174,6 +221,26 @@ def summary_out(ctx: Ctx) -> PredictionsOut:
         as_of=document.get("as_of"),
         model=model,
         backtest={s: backtest(p, s, words) for s in TITLES},
+        channel_goal=goal,
+        portfolio=[_quarter(q) for q in portfolio_forecast(ctx)],
+        at_risk=sum(1 for r in risks if r.alert),
+        risks=risks,
+    )
+
+
+def _quarter(row: dict[str, Any]) -> Quarter:
+    mine, company = row["portfolio"] or {}, row["company"] or {}
+    return Quarter(
+        label=row["label"],
+        portfolio=mine.get("forecast"),
+        portfolio_lo_80=mine.get("lo_80"),
+        portfolio_hi_80=mine.get("hi_80"),
+        portfolio_lo_95=mine.get("lo_95"),
+        portfolio_hi_95=mine.get("hi_95"),
+        company=company.get("forecast"),
+        company_lo_80=company.get("lo_80"),
+        company_hi_80=company.get("hi_80"),
+        channel_share=row["share"],
     )
 
 
@@ -181,7 +248,9 @@ def summary_out(ctx: Ctx) -> PredictionsOut:
 def predictions_api(ctx: Vendor) -> PredictionsOut:
     """The served run's prediction models: versions, seed and each one's backtest (forecast:
     MASE of the chosen method and of each baseline, interval coverage; risk and deals: ROC
-    AUC, Brier score and the base rate's, reliability by decile), with the number of cases."""
+    AUC, Brier score and the base rate's, reliability by decile), with the number of cases;
+    the portfolio forecast of the next quarters with its channel share, and the partners the
+    caller may see by risk, highest first."""
     return summary_out(ctx)
 
 
