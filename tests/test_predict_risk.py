@@ -342,3 +342,34 @@ def test_no_leakage_after_a_backtest_cutoff(signal: Any) -> None:
     # and the later origins did change
     later = before["origin"] > origin
     assert not after[later]["probability"].equals(before[later]["probability"])
+
+
+# ------------------------------------------------------------------------------- the demo
+
+
+@pytest.mark.slow
+def test_the_demo_run(web_world: Any) -> None:
+    """On the demo's run: every active partner that sold in the last year is scored, in words,
+    and the backtest beats the base rate (measured: AUC 0.71, Brier 0.151 against 0.169 on 377
+    partner-quarters)."""
+    import pyarrow.parquet as pq
+
+    from partnerscope.runs import get_run, run_folder
+    from partnerscope.workspace import Workspace
+
+    workspace = Workspace.open(web_world.root)
+    folder = run_folder(workspace, get_run(workspace).run_id)
+    read = {name: pq.read_table(folder / f"{name}.parquet") for name in ("results", "flags")}
+    members = pq.read_table(folder / "memberships.parquet")
+    risks = R.risk(read["results"], members, SETTINGS, Words.of(workspace), flags=read["flags"])
+    bt = risks.backtest
+    assert bt["reason"] is None and bt["n"] >= 300
+    assert bt["brier"] < bt["brier_base_rate"]
+    assert bt["auc"] > 0.6
+    table = risks.table
+    assert table.schema == RISK_SCHEMA
+    assert table.num_rows >= 80
+    assert set(table["skill"].to_pylist()) == {True}
+    for row in table["factors"].to_pylist():
+        assert len(row) == SETTINGS.factors
+        assert all("_" not in f["text"] and "nan" not in f["text"] for f in row)
