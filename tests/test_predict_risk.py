@@ -291,6 +291,18 @@ def test_too_few_cases_give_a_reason(small: tuple[pa.Table, pa.Table]) -> None:
     assert "too little history" in risks.table["factors"].to_pylist()[0][0]["text"]
 
 
+def test_nothing_scored_before_any_outcome_is_known(small: tuple[pa.Table, pa.Table]) -> None:
+    table, members = small
+    first = table.filter(pc.less(table["period_start"], quarter(2)[0]))
+    risks = R.risk(first, members, SETTINGS, WORDS)
+    assert risks.table.num_rows == 0 and risks.table.schema == RISK_SCHEMA
+    assert risks.backtest["n"] == 0
+    assert risks.backtest["reason"] == (
+        "only 0 partner-quarters can be checked against the 2 quarters after them "
+        "(at least 50 needed)"
+    )
+
+
 def test_alerts_high_and_rising(signal: Any, signal_risks: R.Risks) -> None:
     table = signal_risks.table
     ids, prob = table["partner_id"].to_pylist(), table["probability"].to_pylist()

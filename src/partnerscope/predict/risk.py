@@ -520,7 +520,7 @@ def _training_at(p: Panel, last: int, h: int) -> tuple[Any, Any, Any]:
     return x[labelled], y[labelled].astype(np.float64), t[labelled]
 
 
-def backtest_section(frame: pd.DataFrame) -> dict[str, Any]:
+def backtest_section(frame: pd.DataFrame, quarters: int = 2) -> dict[str, Any]:
     """The pooled backtest as the risk section (measures, or a reason)."""
     y = frame["outcome"].to_numpy(dtype=np.float64) if len(frame) else np.zeros(0)
     positives = int(y.sum())
@@ -533,8 +533,8 @@ def backtest_section(frame: pd.DataFrame) -> dict[str, Any]:
     reason = None
     if len(y) < MIN_CASES:
         reason = (
-            f"only {len(y)} partner-quarters can be checked against what happened next "
-            f"(at least {MIN_CASES} needed)"
+            f"only {len(y)} partner-quarters can be checked against the {quarters} quarters "
+            f"after them (at least {MIN_CASES} needed)"
         )
     elif min(positives, len(y) - positives) < MIN_EACH:
         fewer = "fell short" if positives < len(y) - positives else "kept their level"
@@ -604,7 +604,9 @@ def _factors(
     return out
 
 
-def _no_skill(base_rate: float, words: Words, supported: bool) -> list[dict[str, Any]]:
+def _no_skill(
+    base_rate: float, words: Words, supported: bool, quarters: int
+) -> list[dict[str, Any]]:
     why = (
         "The model showed no measured skill on this workspace's history"
         if supported
@@ -613,8 +615,8 @@ def _no_skill(base_rate: float, words: Words, supported: bool) -> list[dict[str,
     return [
         {
             "feature": "base_rate",
-            "text": f"{why}: this is the share of partners that fell short, "
-            f"{words.share(base_rate)}",
+            "text": f"{why}, so this is the share of partners that fell short in the "
+            f"{quarters} quarters after a quarter of its history: {words.share(base_rate)}",
             "effect": 0.0,
         }
     ]
@@ -633,16 +635,20 @@ def risk(
     previous: pa.Table | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Risks:
-    """Each active partner's probability of falling short in the next quarters (see the
-    module), with its backtest."""
+    """The probability of falling short in the next quarters (see the module) of each partner
+    that is a case at the latest complete quarter (active, and sold in the four quarters up to
+    it: a partner without a sale in a year has stopped, it is not at risk), with the backtest.
+    No partner is scored while no partner's next quarters are known yet (no base rate)."""
     p = panel(results, memberships, settings, flags=flags)
-    backtest = backtest_section(backtest_predictions(p, settings, progress))
+    backtest = backtest_section(backtest_predictions(p, settings, progress), settings.risk_quarters)
     n_q = len(p.quarters)
     if n_q == 0:
         return Risks(store.RISK_SCHEMA.empty_table(), backtest)
     if progress:
         progress("risk: training on every labelled partner-quarter")
     x, y, t = _training_at(p, n_q - 1, settings.risk_quarters)
+    if len(y) == 0:  # no partner's next quarters are known yet: no base rate to fall back on
+        return Risks(store.RISK_SCHEMA.empty_table(), backtest)
     model = train(x, y, t, settings.seed)
     has_skill = (
         backtest["reason"] is None
@@ -657,7 +663,9 @@ def risk(
         factors = _factors(model, xs, settings.factors, words)
     else:
         probability = np.full(len(rows), model.base_rate)
-        factors = [_no_skill(model.base_rate, words, backtest["reason"] is None)] * len(rows)
+        factors = [
+            _no_skill(model.base_rate, words, backtest["reason"] is None, settings.risk_quarters)
+        ] * len(rows)
     before: dict[str, float] = {}
     if previous is not None and previous.num_rows:
         before = dict(
