@@ -350,3 +350,49 @@ def test_without_a_skilled_forecast_the_scenario_model_keeps_the_history_and_say
     assert kept["deal_size"].source == "measured"
     assert why in kept["deal_size"].note
     assert kept["deal_size"].note.startswith(history["deal_size"].note)
+
+
+# -- the demo's own forecast (the session's web demo, read only) ---------------------------------
+
+
+def test_the_demos_own_forecast_is_shown_cited_and_calibrated_exactly(web_world: Any) -> None:
+    from partnerscope.decisions.evidence import cite_forecast
+    from partnerscope.evaluation.view import RunData
+    from partnerscope.reports.executive import executive
+    from partnerscope.scenarios.calibration import calibrate_run
+
+    ws = Workspace.open(web_world.root)
+    data = RunData(ws)
+    table = pq.read_table(data.folder / FORECAST).to_pylist()
+
+    def series(level: str) -> list[dict[str, Any]]:
+        rows = [r for r in table if r["level"] == level and r["grain"] == "quarter"]
+        return sorted(rows, key=lambda r: r["step"])
+
+    portfolio, company = series("portfolio"), series("company")
+    assert portfolio and all(r["forecast"] is not None for r in portfolio)
+    outlook = executive(data).sections["forecast"]
+    assert [r["label"] for r in outlook["rows"]] == [r["label"] for r in portfolio]
+    assert [r["forecast"].value for r in outlook["rows"]] == [r["forecast"] for r in portfolio]
+    shares = [p["forecast"] / c["forecast"] for p, c in zip(portfolio, company, strict=True)]
+    assert [r["share"].value for r in outlook["rows"]] == shares
+    skilled = portfolio[0]["skill"]
+    assert outlook["skill"].startswith("Chosen by backtest" if skilled else "No measured skill")
+
+    evidence = cite_forecast(ws, period=portfolio[1]["label"], grain="quarter")
+    assert evidence.value == portfolio[1]["forecast"]
+    assert evidence.forecast is not None
+    assert (evidence.forecast.lo_80, evidence.forecast.hi_80) == (
+        portfolio[1]["lo_80"],
+        portfolio[1]["hi_80"],
+    )
+    assert evidence.forecast.method == portfolio[1]["method"]
+    assert evidence.sufficient is skilled
+
+    history = calibrate_run(ws)["deal_size"]
+    calibrated = calibrate_run(ws, from_forecast=True)["deal_size"]
+    if skilled:
+        assert calibrated.source == "forecast"
+    else:
+        assert calibrated.distribution == history.distribution
+        assert "has no measured skill" in calibrated.note

@@ -139,8 +139,9 @@ class Evidence(_Model):
     def forecast_text(self, words: Words) -> str:
         """The cited forecast and its backtest in words ("" for a measured value): ``Forecast
         by AutoETS, 1 quarter ahead: $1.2M (80% interval $1.0M to $1.4M). Backtest: error
-        (MASE) 0.71 against 0.81 for the better baseline, 12.0 % lower, over 16 cases; 80 %
-        intervals held 81.2 % of the actuals.``"""
+        (MASE) 0.71 against 0.81 for the better baseline, 12.0% lower, over 16 cases; 80%
+        intervals held 81.2% of the actuals.`` A forecast without skill ends with its note
+        (why the baseline is the forecast).``"""
         f = self.forecast
         if f is None:
             return ""
@@ -155,30 +156,29 @@ class Evidence(_Model):
             else ""
         )
         head = f"Forecast by {f.method}, {ahead}: {money(self.value)}{band}."
-        cases = f", over {f.backtest_n:,} cases" if f.backtest_n else ""
-        if f.mase is not None and f.mase_baseline is not None and f.mase_baseline > 0:
+        # the backtest is of the quarterly forecasts: a monthly one is cited with those
+        quarterly = "" if self.grain == "quarter" else " of the quarterly forecasts"
+        cases = f", over {f.backtest_n:,} cases{quarterly}" if f.backtest_n else ""
+        if not f.skill:
+            error = f"error (MASE) {words.number(f.mase, digits=2)}" if f.mase is not None else ""
+        elif f.mase is not None and f.mase_baseline is not None and f.mase_baseline > 0:
             gain = 1.0 - f.mase / f.mase_baseline
-            relation = (
-                f"{words.share(gain)} lower"
-                if gain > 0
-                else f"{words.share(-gain)} higher"
-                if gain < 0
-                else "the same"
-            )
             error = (
                 f"error (MASE) {words.number(f.mase, digits=2)} against "
-                f"{words.number(f.mase_baseline, digits=2)} for the better baseline, {relation}"
+                f"{words.number(f.mase_baseline, digits=2)} for the better baseline, "
+                f"{words.share(gain)} lower"
             )
         else:
-            error = "no error measured"
+            error = ""
+        error = error or "no error measured"
         held = (
             f"; 80% intervals held {words.share(f.coverage_80)} of the actuals"
             if f.coverage_80 is not None
             else ""
         )
-        skill = "" if f.skill else " No measured skill: the forecast is this baseline."
-        note = f" {f.note}" if f.note else ""
-        return f"{head} Backtest: {error}{cases}{held}.{skill}{note}"
+        said = f.note or ("" if f.skill else "no measured skill: the forecast is this baseline")
+        tail = f" {said[:1].upper()}{said[1:]}{'' if said.endswith('.') else '.'}" if said else ""
+        return f"{head} Backtest: {error}{cases}{held}.{tail}"
 
 
 class Risk(_Model):
