@@ -529,6 +529,7 @@ def backtest_section(frame: pd.DataFrame, quarters: int = 2) -> dict[str, Any]:
         "positives": positives,
         "min_cases": MIN_CASES,
         "min_each": MIN_EACH,
+        "model": MODEL_VERSION,
     }
     reason = None
     if len(y) < MIN_CASES:
@@ -699,7 +700,6 @@ def risk(
                 "factors": factors[i],
             }
         )
-    backtest["detail"]["model"] = MODEL_VERSION
     backtest["detail"]["base_rate"] = model.base_rate
     backtest["detail"]["skill"] = has_skill
     return Risks(pa.Table.from_pylist(out, schema=store.RISK_SCHEMA), backtest)
