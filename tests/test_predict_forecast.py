@@ -190,6 +190,22 @@ def test_backtest_seasonal_naive_mase_matches_numpy(made: tuple[pa.Table, dict])
     assert backtest["detail"]["levels"]["partner"]["n"] == n
 
 
+def test_noisy_partners_never_lose_to_the_better_baseline() -> None:
+    """Twelve white-noise partners: a method chosen on each one's own handful of backtest errors
+    "beats" the baselines on a third of them by chance and loses overall; the level's errors
+    show no skill, so every one gets the better baseline."""
+    noise = {
+        f"N{seed}": list(1000 + np.random.default_rng(seed).normal(0, 100, QUARTERS))
+        for seed in range(12)
+    }
+    result = forecast(_results(noise), SETTINGS, fiscal_year_start_month=10, grains=("quarter",))
+    backtest = result.backtest
+    better = min(backtest["mase_seasonal_naive"], backtest["mase_trailing_mean"])
+    assert backtest["mase"] <= 1.02 * better
+    assert set(result.table.column("method").to_pylist()) <= set(BASELINES)
+    assert not any(result.table.column("skill").to_pylist())
+
+
 def test_deterministic() -> None:
     results = _results(_series())
     one = forecast(results, SETTINGS, fiscal_year_start_month=10, grains=("quarter",))
