@@ -19,7 +19,7 @@ BENCH_SCALE ?= 0.2
 METRICS_SCALE ?= 1
 ENGINES_SCALE ?= 0.1
 
-.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench bench-metrics bench-evaluation bench-reports bench-scenarios bench-web bench-engines bench-routing serve screenshots clean distclean
+.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench bench-metrics bench-evaluation bench-reports bench-scenarios bench-web bench-engines bench-routing bench-predict serve screenshots clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -93,6 +93,9 @@ bench-engines: $(STAMP) ## The metric catalog on DuckDB, PostgreSQL and Spark lo
 
 bench-routing: $(STAMP) ## Lead routing: 1M leads over 20,000 partners against per-lead pandas masks, and route_leads end to end
 	$(BIN)/python bench/routing.py
+
+bench-predict: $(STAMP) ## Forecasts, partner risk and 1M deal scores against the metric run of the same benchmark (METRICS_SCALE=1)
+	$(BIN)/python bench/predict.py --scale $(METRICS_SCALE)
 
 clean: ## Remove caches, build output, the demo and benchmark folders and example state
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
