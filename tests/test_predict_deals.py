@@ -254,7 +254,7 @@ def test_data_after_an_origin_does_not_change_its_predictions(planted: pa.Table)
 def _origin(table: pa.Table, origin: datetime) -> dict[str, float]:
     data = deals._Data.of(table, 0)
     index, probability, _rate, _detail = deals._origin_predictions(data, origin, 0)
-    return dict(zip(data.ids[index].tolist(), probability.tolist(), strict=True))
+    return dict(zip(data.ids(index), probability.tolist(), strict=True))
 
 
 # ------------------------------------------------------------------------------ determinism
@@ -370,3 +370,27 @@ def test_the_demo_scores_every_open_partner_deal(web_world: Any) -> None:
         assert backtest["brier"] < backtest["brier_base_rate"]
     else:
         assert len(set(probability)) == 1
+
+
+def test_the_stumps_read_back_give_lightgbms_own_scores(planted: pa.Table) -> None:
+    """The model's parts (one per feature) add up to LightGBM's raw score, for missing
+    values, zeros and an unseen product too, and each part is LightGBM's SHAP value."""
+    rows = planted.to_pylist()
+    for i in range(0, 600, 7):
+        rows[i] = {**rows[i], "amount": None, "account_id": None, "attribution": None}
+    for i in range(1, 600, 11):
+        rows[i] = {**rows[i], "product": None}
+    rows.append(deal("ZZ1", "P001", datetime(2026, 5, 1), None, "open", 0.0, product="New"))
+    data = deals._Data.of(opportunities(rows), 0)
+    model, _cases, reason = deals._fit_at(data, data.seconds(datetime(2026, 7, 1)), 0)
+    assert model is not None, reason
+    assert model.booster.num_trees() > 5
+    at = data.seconds(AS_OF)
+    index = np.flatnonzero(data.partner >= 0)
+    frame = deals._features(data, index, np.full(len(index), at, dtype=np.int64))
+    matrix = deals._matrix(frame, data, model.categories)
+    parts = model.steps.parts(matrix)
+    expected = model.booster.predict(matrix, raw_score=True)
+    assert model.raw(parts) == pytest.approx(expected, abs=1e-9)
+    shap = model.booster.predict(matrix[:300], pred_contrib=True)
+    assert parts[:300] - model.means == pytest.approx(shap[:, :-1], abs=1e-6)

@@ -100,7 +100,7 @@ FEATURES = (
 )
 CATEGORICAL = ("product", "attribution")
 #: Training cases per model at most (sampled beyond), and scored backtest cases per origin.
-MAX_TRAIN = 200_000
+MAX_TRAIN = 100_000
 MAX_TEST = 100_000
 #: Fewest cases, with both outcomes, a model is trained on; fewest pooled backtest cases.
 MIN_TRAIN = 200
@@ -161,34 +161,41 @@ def _seconds(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.int64]:
     return out
 
 
-def _codes(*columns: pa.ChunkedArray) -> npt.NDArray[np.int64]:
-    """One integer per distinct value (of the columns together); -1 where any is null."""
-    if len(columns) == 1:
-        encoded = pc.dictionary_encode(columns[0]).combine_chunks()
-        return np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(), dtype=np.int64)
-    joined = pc.binary_join_element_wise(*columns, "\x1f")
-    return _codes(joined)
+def _encoded(column: pa.ChunkedArray | pa.Array) -> tuple[npt.NDArray[np.int64], list[Any]]:
+    """One integer per distinct value (-1 for null) and the values in code order."""
+    encoded = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.unify_dictionaries().combine_chunks()
+    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(), dtype=np.int64)
+    return codes, encoded.dictionary.to_pylist()
 
 
-def _texts(column: pa.ChunkedArray) -> npt.NDArray[np.object_]:
-    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
-
-
-def _hash(ids: npt.NDArray[np.object_], seed: int) -> npt.NDArray[np.uint64]:
-    """A stable 64-bit hash of each id and the seed (independent of the rows' order)."""
-    from pandas.util import hash_array
-
-    key = f"partnerscope{seed:04d}"[-16:].rjust(16, "0")
-    return np.asarray(hash_array(ids, hash_key=key, categorize=False), dtype=np.uint64)
+def _flag(array: Any) -> npt.NDArray[np.bool_]:
+    return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     """splitmix64's finaliser: spreads a combination of hashes over all 64 bits."""
     with np.errstate(over="ignore"):
-        z = values + np.uint64(0x9E3779B97F4A7C15)
+        z = np.asarray(values, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         return np.asarray(z ^ (z >> np.uint64(31)), dtype=np.uint64)
+
+
+def _hash(ids: pa.ChunkedArray, seed: int) -> npt.NDArray[np.uint64]:
+    """A stable 64-bit hash of each id and the seed (DuckDB's string hash: independent of the
+    rows' order and of the other rows)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("ids", pa.table({"id": ids}))
+        column = con.sql("SELECT hash(id) AS h FROM ids").to_arrow_table()["h"]
+    finally:
+        con.close()
+    hashes = np.asarray(column.to_numpy(), dtype=np.uint64)
+    return _mix(hashes ^ _mix(np.asarray([seed], dtype=np.uint64))[0])
 
 
 def _keep(hashes: npt.NDArray[np.uint64], share: float) -> npt.NDArray[np.bool_]:
@@ -208,6 +215,16 @@ def _by_id(table: pa.Table) -> pa.Table:
     return table.sort_by("opportunity_id")
 
 
+def _search(
+    keys: npt.NDArray[np.int64], needles: npt.NDArray[np.int64], side: str
+) -> npt.NDArray[np.intp]:
+    """``np.searchsorted`` with the needles sorted first (much faster on big keys)."""
+    order = np.argsort(needles, kind="stable")
+    out = np.empty(len(needles), dtype=np.intp)
+    out[order] = np.searchsorted(keys, needles[order], side=side)  # type: ignore[call-overload]
+    return out
+
+
 @dataclass
 class _Data:
     """The opportunities as arrays, with the sorted keys the point-in-time counts are read from
@@ -215,7 +232,6 @@ class _Data:
 
     #: the opportunities, ordered by id (the arrays' rows)
     table: pa.Table
-    ids: npt.NDArray[np.object_]
     hashes: npt.NDArray[np.uint64]
     partner: npt.NDArray[np.int64]
     account: npt.NDArray[np.int64]
@@ -228,9 +244,12 @@ class _Data:
     decided: npt.NDArray[np.bool_]
     #: open, or decided: a deal won or lost at an unknown time is left out (never open)
     placed: npt.NDArray[np.bool_]
+    is_open: npt.NDArray[np.bool_]
     amount: npt.NDArray[np.float64]
-    product: npt.NDArray[np.object_]
-    attribution: npt.NDArray[np.object_]
+    #: product and attribution codes (-1: none), with the values of the codes
+    product: npt.NDArray[np.int64]
+    attribution: npt.NDArray[np.int64]
+    values: dict[str, list[Any]]
     mdf: npt.NDArray[np.float64]
     registered: npt.NDArray[np.float64]
     t0: int
@@ -250,31 +269,37 @@ class _Data:
         created_raw = _seconds(table["created_at"])
         closed_raw = _seconds(table["closed_at"])
         missing = np.iinfo(np.int64).min
-        status = _texts(table["status"])
+        never = np.iinfo(np.int64).max
+        status = table["status"]
+        is_won = _flag(pc.equal(status, "won"))
+        is_open = _flag(pc.equal(status, "open"))
         known_close = closed_raw != missing
-        decided = known_close & ((status == "won") | (status == "lost"))
+        decided = known_close & (is_won | _flag(pc.equal(status, "lost")))
         times = np.concatenate([created_raw[created_raw != missing], closed_raw[decided]])
         t0 = int(times.min()) if len(times) else 0
-        created = np.where(created_raw == missing, np.iinfo(np.int64).max, created_raw - t0)
-        closed = np.where(decided, closed_raw - t0, np.iinfo(np.int64).max)
-        won = decided & (status == "won")
-        partner = _codes(table["partner_id"])
-        account = _codes(table["account_id"])
-        pair = _codes(table["partner_id"], table["account_id"])
+        created = np.where(created_raw == missing, never, created_raw - t0)
+        closed = np.where(decided, closed_raw - t0, never)
+        won = decided & is_won
+        placed = decided | is_open
+        partner, _ = _encoded(table["partner_id"])
+        account, _ = _encoded(table["account_id"])
+        pairs = np.where(
+            (partner >= 0) & (account >= 0), partner * (account.max() + 1) + account, -1
+        )
+        pair, _ = _encoded(pa.array(pairs, mask=pairs < 0))
         amount = np.asarray(
             pc.fill_null(pc.cast(table["amount"], pa.float64()), math.nan).to_numpy(),
             dtype=np.float64,
         )
-        ids = _texts(table["opportunity_id"])
-        registered = np.asarray(
-            pc.fill_null(pc.starts_with(table["opportunity_id"], "REG-"), False).to_numpy(),
-            dtype=np.float64,
-        )
-        mdf = np.asarray(pc.is_valid(table["mdf_activity_id"]).to_numpy(), dtype=np.float64)
+        product, products = _encoded(table["product"])
+        attribution, attributions = _encoded(table["attribution"])
+        registered = _flag(pc.starts_with(table["opportunity_id"], "REG-")).astype(np.float64)
+        mdf = _flag(pc.is_valid(table["mdf_activity_id"])).astype(np.float64)
 
         of_partner = (partner >= 0) & decided
-        order = np.argsort(partner[of_partner] * _SCALE + closed[of_partner], kind="stable")
-        closed_key = (partner[of_partner] * _SCALE + closed[of_partner])[order]
+        key = partner[of_partner] * _SCALE + closed[of_partner]
+        order = np.argsort(key, kind="stable")
+        closed_key = key[order]
         won_sorted = won[of_partner][order]
         closed_won = np.concatenate([[0], np.cumsum(won_sorted)]).astype(np.int64)
         # in whole cents, so that a window's sum is exact whatever else the table holds
@@ -285,8 +310,7 @@ class _Data:
         all_closed_won = np.concatenate([[0], np.cumsum(won[of_partner][order_all])]).astype(
             np.int64
         )
-        placed = decided | (status == "open")
-        has_partner = (partner >= 0) & placed & (created != np.iinfo(np.int64).max)
+        has_partner = (partner >= 0) & placed & (created != never)
         created_key = np.sort(partner[has_partner] * _SCALE + created[has_partner])
         won_account = won & (account >= 0)
         account_key = np.sort(account[won_account] * _SCALE + closed[won_account])
@@ -294,8 +318,7 @@ class _Data:
         pair_key = np.sort(pair[won_pair] * _SCALE + closed[won_pair])
         return cls(
             table=table,
-            ids=ids,
-            hashes=_hash(ids, seed),
+            hashes=_hash(table["opportunity_id"], seed),
             partner=partner,
             account=account,
             pair=pair,
@@ -304,9 +327,11 @@ class _Data:
             won=won,
             decided=decided,
             placed=placed,
+            is_open=is_open,
             amount=amount,
-            product=_texts(table["product"]),
-            attribution=_texts(table["attribution"]),
+            product=product,
+            attribution=attribution,
+            values={"product": products, "attribution": attributions},
             mdf=mdf,
             registered=registered,
             t0=t0,
@@ -329,6 +354,9 @@ class _Data:
             (self.partner >= 0) & self.placed & (self.created <= moment) & (self.closed > moment)
         )
 
+    def ids(self, rows: npt.NDArray[np.intp]) -> list[str]:
+        return list(self.table["opportunity_id"].take(pa.array(rows, pa.int64())).to_pylist())
+
 
 def _count(
     keys: npt.NDArray[np.int64],
@@ -339,17 +367,15 @@ def _count(
     """Positions in ``keys`` bounding each group's times in (low, high] (from the group's
     first key without ``low``)."""
     base = group * _SCALE
-    upper = np.searchsorted(keys, base + high, side="right")
-    if low is None:
-        lower = np.searchsorted(keys, base, side="left")
-    else:
-        lower = np.searchsorted(keys, base + low, side="right")
+    upper = _search(keys, base + high, "right")
+    lower = _search(keys, base, "left") if low is None else _search(keys, base + low, "right")
     return lower, upper
 
 
 def _features(data: _Data, deal: npt.NDArray[np.intp], cut: npt.NDArray[np.int64]) -> Any:
     """The point-in-time features of each deal at its cutoff (seconds since ``t0``), as a
-    DataFrame (:data:`FEATURES` plus the raw win rate for the words)."""
+    DataFrame (:data:`FEATURES`, the categorical ones as codes of ``data.values``, plus the
+    raw win rate for the words)."""
     import pandas as pd
 
     partner = data.partner[deal]
@@ -357,8 +383,8 @@ def _features(data: _Data, deal: npt.NDArray[np.intp], cut: npt.NDArray[np.int64
     closed_n = (hi - lo).astype(np.float64)
     won_n = (data.closed_won[hi] - data.closed_won[lo]).astype(np.float64)
     revenue = (data.closed_revenue[hi] - data.closed_revenue[lo]) / 100.0
-    all_hi = np.searchsorted(data.all_closed, cut, side="right")
-    all_lo = np.searchsorted(data.all_closed, cut - YEAR, side="right")
+    all_hi = _search(data.all_closed, cut, "right")
+    all_lo = _search(data.all_closed, cut - YEAR, "right")
     all_n = (all_hi - all_lo).astype(np.float64)
     all_won = (data.all_closed_won[all_hi] - data.all_closed_won[all_lo]).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -401,7 +427,10 @@ def features_at(opportunities: pa.Table, at: datetime) -> Any:
     moment = data.seconds(at)
     deal = data.open_at(moment)
     frame = _features(data, deal, np.full(len(deal), moment, dtype=np.int64))
-    frame.insert(0, "opportunity_id", data.ids[deal])
+    for name in CATEGORICAL:
+        values = np.asarray(data.values[name] + [None], dtype=object)
+        frame[name] = values[frame[name].to_numpy()]
+    frame.insert(0, "opportunity_id", data.ids(deal))
     return frame.drop(columns="_raw_win_rate")
 
 
@@ -464,55 +493,145 @@ def _training_cases(
 
 
 @dataclass(frozen=True)
+class _Steps:
+    """Boosted stumps read back as one function per feature: the model is additive (each
+    stump splits one feature), so a deal's score is the bias plus one part per feature and
+    each part is that feature's exact contribution (its SHAP value, once centred)."""
+
+    bias: float
+    #: numeric feature → (thresholds sorted, Σ right values of the thresholds below x
+    #: (cumulative, from 0), Σ left values of the thresholds from x up (cumulative, from the
+    #: end), the part of a missing value, the part of a zero)
+    numeric: dict[int, tuple[Any, Any, Any, float, float]]
+    #: categorical feature → its part for each code (the last: none or unseen)
+    categorical: dict[int, npt.NDArray[np.float64]]
+
+    @classmethod
+    def of(cls, booster: Any, categories: dict[str, list[Any]]) -> _Steps:
+        bias = 0.0
+        stumps: dict[int, list[tuple[Any, float, float, bool, str]]] = {}
+        for tree in booster.dump_model()["tree_info"]:
+            node = tree["tree_structure"]
+            if "leaf_value" in node:
+                bias += float(node["leaf_value"])
+                continue
+            left, right = node["left_child"], node["right_child"]
+            stumps.setdefault(int(node["split_feature"]), []).append(
+                (
+                    node["threshold"],
+                    float(left["leaf_value"]),
+                    float(right["leaf_value"]),
+                    bool(node["default_left"]),
+                    str(node["missing_type"]),
+                )
+            )
+        numeric: dict[int, tuple[Any, Any, Any, float, float]] = {}
+        categorical: dict[int, npt.NDArray[np.float64]] = {}
+        for index, name in enumerate(FEATURES):
+            found = stumps.get(index, [])
+            if name in CATEGORICAL:
+                codes = np.arange(len(categories[name]) + 1)
+                part = np.zeros(len(codes))
+                for threshold, lv, rv, _default, _missing in found:
+                    goes_left = np.isin(codes, [int(c) for c in str(threshold).split("||")])
+                    part += np.where(goes_left, lv, rv)
+                categorical[index] = part
+                continue
+            if not found:
+                continue
+            thresholds = np.asarray([float(f[0]) for f in found])
+            order = np.argsort(thresholds, kind="stable")
+            thresholds = thresholds[order]
+            lefts = np.asarray([f[1] for f in found])[order]
+            rights = np.asarray([f[2] for f in found])[order]
+            below = np.concatenate([[0.0], np.cumsum(rights)])
+            above = np.concatenate([np.cumsum(lefts[::-1])[::-1], [0.0]])
+            nan_part = zero_part = 0.0
+            for threshold, lv, rv, default_left, missing in found:
+                t = float(threshold)
+                nan_part += (
+                    (lv if default_left else rv) if missing != "None" else (lv if t >= 0.0 else rv)
+                )
+                zero_part += (
+                    (lv if default_left else rv) if missing == "Zero" else (lv if t >= 0.0 else rv)
+                )
+            numeric[index] = (thresholds, below, above, nan_part, zero_part)
+        return cls(bias, numeric, categorical)
+
+    def parts(self, matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Each row's part of the score per feature (n × features)."""
+        out = np.zeros(matrix.shape, dtype=np.float64)
+        for index, (thresholds, below, above, nan_part, zero_part) in self.numeric.items():
+            x = matrix[:, index]
+            # the stumps with a threshold below x send it right, the others left
+            k = np.searchsorted(thresholds, x, side="left")
+            part = below[k] + above[k]
+            part = np.where(np.isnan(x), nan_part, part)
+            out[:, index] = np.where(x == 0, zero_part, part)
+        for index, table in self.categorical.items():
+            out[:, index] = table[matrix[:, index].astype(np.intp)]
+        return out
+
+
+@dataclass(frozen=True)
 class _Model:
     booster: Any
-    #: the categories of each categorical feature, in code order
-    categories: dict[str, list[str]]
+    steps: _Steps
+    #: the categories of each categorical feature, in code order (sorted)
+    categories: dict[str, list[Any]]
+    #: each feature's mean part over the training cases (a part minus it: the contribution)
+    means: npt.NDArray[np.float64]
     #: calibration: ("isotonic", IsotonicRegression) | ("platt", (a, b)) | ("none", None)
     calibration: tuple[str, Any]
     base_rate: float
     cases: int
 
-    def matrix(self, frame: Any) -> npt.NDArray[np.float64]:
-        columns = []
-        for name in FEATURES:
-            if name in CATEGORICAL:
-                lookup = {value: float(code) for code, value in enumerate(self.categories[name])}
-                values = frame[name].map(lookup).to_numpy(dtype=np.float64, na_value=np.nan)
-                columns.append(values)
-            else:
-                columns.append(frame[name].to_numpy(dtype=np.float64))
-        return np.column_stack(columns)
-
-    def raw(self, matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        raw: npt.NDArray[np.float64] = np.asarray(
-            self.booster.predict(matrix, raw_score=True), dtype=np.float64
-        )
-        return raw
+    def raw(self, parts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        out: npt.NDArray[np.float64] = self.steps.bias + parts.sum(axis=1)
+        return out
 
     def probability(self, raw: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         kind, fitted = self.calibration
         if kind == "isotonic":
-            return np.asarray(fitted.predict(raw), dtype=np.float64)
-        if kind == "platt":
-            a, b = fitted
-            raw = a * raw + b
-        out: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-raw))
+            calibrated = np.asarray(fitted.predict(raw), dtype=np.float64)
+        else:
+            if kind == "platt":
+                a, b = fitted
+                raw = a * raw + b
+            calibrated = 1.0 / (1.0 + np.exp(-raw))
+        out: npt.NDArray[np.float64] = np.clip(calibrated, *CLIP)
         return out
 
 
+def _matrix(frame: Any, data: _Data, categories: dict[str, list[Any]]) -> npt.NDArray[np.float64]:
+    """The features as LightGBM reads them: a categorical one as its code among
+    ``categories`` (the training cases' values, sorted), the last code for none or unseen."""
+    columns = []
+    for name in FEATURES:
+        if name in CATEGORICAL:
+            known = {value: code for code, value in enumerate(categories[name])}
+            other = len(categories[name])
+            lookup = np.asarray([known.get(v, other) for v in data.values[name]] + [other])
+            columns.append(lookup[frame[name].to_numpy()].astype(np.float64))
+        else:
+            columns.append(frame[name].to_numpy(dtype=np.float64))
+    return np.column_stack(columns)
+
+
 def _train(
-    frame: Any, label: npt.NDArray[np.bool_], cuts: npt.NDArray[np.int64], seed: int
+    frame: Any, data: _Data, label: npt.NDArray[np.bool_], cuts: npt.NDArray[np.int64], seed: int
 ) -> _Model:
-    """A calibrated LightGBM on the cases: trained on the earlier cutoffs, calibrated (and
-    stopped early) on the latest ones holding about a quarter of the cases."""
+    """A calibrated boosted-stumps model on the cases: trained on the earlier cutoffs,
+    calibrated (and stopped early) on the latest ones holding about a quarter of the cases."""
     import lightgbm as lgb
 
     categories = {
-        name: sorted({str(v) for v in frame[name].dropna().unique()}) for name in CATEGORICAL
+        name: sorted(
+            {data.values[name][c] for c in np.unique(frame[name].to_numpy()) if c >= 0}, key=str
+        )
+        for name in CATEGORICAL
     }
-    model = _Model(None, categories, ("none", None), float(label.mean()), len(label))
-    matrix = model.matrix(frame)
+    matrix = _matrix(frame, data, categories)
     unique = np.unique(cuts)
     split = unique[-1] + 1
     for candidate in unique[::-1]:
@@ -526,10 +645,9 @@ def _train(
         calibrate = np.zeros(len(label), dtype=bool)
     params = {
         "objective": "binary",
-        "learning_rate": 0.05,
-        "num_leaves": 15,
+        "learning_rate": 0.2,
+        "num_leaves": 2,
         "min_data_in_leaf": 40,
-        "feature_fraction": 0.9,
         "lambda_l2": 1.0,
         "num_threads": 1,
         "deterministic": True,
@@ -552,30 +670,40 @@ def _train(
         booster = lgb.train(
             params,
             train_set,
-            num_boost_round=300,
+            num_boost_round=200,
             valid_sets=[valid],
             callbacks=[lgb.early_stopping(20, verbose=False)],
         )
     else:
         booster = lgb.train(params, train_set, num_boost_round=100)
-    model = _Model(booster, categories, ("none", None), float(label.mean()), len(label))
+    steps = _Steps.of(booster, categories)
+    means = steps.parts(matrix[fit]).mean(axis=0)
+    calibration: tuple[str, Any] = ("none", None)
     if can_calibrate:
-        raw = model.raw(matrix[calibrate])
+        raw = steps.bias + steps.parts(matrix[calibrate]).sum(axis=1)
         y = label[calibrate].astype(np.float64)
         if calibrate.sum() >= 2000:
             from sklearn.isotonic import IsotonicRegression
 
             iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
             iso.fit(raw, y)
-            calibration: tuple[str, Any] = ("isotonic", iso)
+            calibration = ("isotonic", iso)
         else:
             from sklearn.linear_model import LogisticRegression
 
             platt = LogisticRegression(C=1e6)
             platt.fit(raw.reshape(-1, 1), y.astype(int))
             calibration = ("platt", (float(platt.coef_[0, 0]), float(platt.intercept_[0])))
-        model = _Model(booster, categories, calibration, float(label.mean()), len(label))
-    return model
+    return _Model(booster, steps, categories, means, calibration, float(label.mean()), len(label))
+
+
+def _predict(
+    model: _Model, data: _Data, frame: Any
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The calibrated probability of each case and each feature's contribution (log-odds of
+    the uncalibrated score, relative to the training cases' average)."""
+    parts = model.steps.parts(_matrix(frame, data, model.categories))
+    return model.probability(model.raw(parts)), parts - model.means
 
 
 def _fit_at(data: _Data, origin: int, seed: int) -> tuple[_Model | None, int, str | None]:
@@ -596,7 +724,7 @@ def _fit_at(data: _Data, origin: int, seed: int) -> tuple[_Model | None, int, st
         outcome = "won" if label.all() else "lost"
         return None, len(deals), f"every deal known by then was {outcome}"
     frame = _features(data, deals, cuts)
-    return _train(frame, label, cuts, seed), len(deals), None
+    return _train(frame, data, label, cuts, seed), len(deals), None
 
 
 def _quarter_starts_before(moment: datetime, count: int, lag: int) -> list[datetime]:
@@ -639,7 +767,7 @@ def _origin_predictions(
     share = min(1.0, MAX_TEST / total) if total else 1.0
     open_at = open_at[_keep(_mix(data.hashes[open_at] ^ np.uint64(o & 0xFFFFFFFF)), share)]
     frame = _features(data, open_at, np.full(len(open_at), o, dtype=np.int64))
-    probability = np.clip(model.probability(model.raw(model.matrix(frame))), *CLIP)
+    probability, _contributions = _predict(model, data, frame)
     detail["base_rate"] = model.base_rate
     return open_at, probability, model.base_rate, detail
 
@@ -700,53 +828,34 @@ def _backtest(
 # ------------------------------------------------------------------------------ words
 
 
-def _share_round(value: float) -> float:
-    return round(value, 2)
-
-
 class _Writer:
-    """The factors' sentences, each distinct value written once."""
+    """The factors' sentences in the workspace's words."""
 
-    def __init__(self, words: Words) -> None:
+    def __init__(self, words: Words, data: _Data) -> None:
         self.words = words
-        self.cache: dict[tuple[str, Any], str] = {}
-
-    def money(self, amount: float) -> str:
-        if amount >= 1000:
-            unit = 1000.0 ** math.floor(math.log(amount, 1000))
-            amount = round(amount / unit, 1) * unit
-        key = ("money", amount)
-        found = self.cache.get(key)
-        if found is None:
-            found = self.cache[key] = self.words.money(amount, compact=True)
-        return found
+        self.data = data
 
     def count(self, n: float, one: str, many: str) -> str:
         return f"{self.words.number(n)} {one if n == 1 else many}"
 
     def text(self, feature: str, value: Any, raw_rate: float, closed: float) -> str:
-        key = (feature, value, raw_rate, closed) if feature == "partner_win_rate" else None
-        plain = (feature, value)
-        found = self.cache.get(key or plain)  # type: ignore[arg-type]
-        if found is not None:
-            return found
-        found = self._text(feature, value, raw_rate, closed)
-        self.cache[key or plain] = found  # type: ignore[index]
-        return found
-
-    def _text(self, feature: str, value: Any, raw_rate: float, closed: float) -> str:
         missing = value is None or (isinstance(value, float) and math.isnan(value))
         match feature:
             case "amount":
-                return "No amount recorded" if missing else f"Amount {self.money(value)}"
+                if missing:
+                    return "No amount recorded"
+                return f"Amount {self.words.money(value, compact=True)}"
             case "age_days":
                 return f"Open for {self.count(value, 'day', 'days')}"
             case "product":
-                return "No product recorded" if missing else f"Product: {value}"
+                if value < 0:
+                    return "No product recorded"
+                return f"Product: {self.data.values['product'][int(value)]}"
             case "attribution":
-                if value == "sourced":
+                kind = self.data.values["attribution"][int(value)] if value >= 0 else None
+                if kind == "sourced":
                     return "Sourced by the partner"
-                if value == "influenced":
+                if kind == "influenced":
                     return "Influenced by the partner"
                 return "No attribution recorded"
             case "mdf":
@@ -765,7 +874,7 @@ class _Writer:
             case "partner_won_revenue":
                 if not value:
                     return "Partner won no revenue in the last year"
-                return f"Partner won {self.money(value)} in the last year"
+                return f"Partner won {self.words.money(value, compact=True)} in the last year"
             case "account_won":
                 if missing:
                     return "No customer account recorded"
@@ -783,16 +892,27 @@ class _Writer:
                 return f"Partner has {self.count(value, 'open deal', 'open deals')}"
 
 
+def _shown(amount: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Amounts rounded as written compactly ($583.1K, $1.2M): one text per distinct value."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit = np.where(
+            np.abs(amount) >= 1000,
+            1000.0 ** np.floor(np.log(np.maximum(np.abs(amount), 1)) / np.log(1000)),
+            1.0,
+        )
+        return np.where(unit > 1, np.round(amount / unit, 1) * unit, np.round(amount))
+
+
 def _factors(
-    frame: Any, contributions: npt.NDArray[np.float64], count: int, words: Words
+    frame: Any, data: _Data, contributions: npt.NDArray[np.float64], count: int, words: Words
 ) -> pa.Array:
-    """The top ``count`` factors of each deal by the size of their SHAP contribution."""
+    """The top ``count`` factors of each deal by the size of their contribution; each
+    distinct sentence written once."""
     n = len(frame)
     k = min(count, len(FEATURES))
-    effects = contributions[:, : len(FEATURES)]
-    top = np.argsort(-np.abs(effects), axis=1, kind="stable")[:, :k]
-    chosen = np.take_along_axis(effects, top, axis=1)
-    writer = _Writer(words)
+    top = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :k]
+    chosen = np.take_along_axis(contributions, top, axis=1)
+    writer = _Writer(words, data)
     texts = np.empty((n, k), dtype=object)
     raw = frame["_raw_win_rate"].to_numpy(dtype=np.float64)
     closed = frame["partner_closed"].to_numpy(dtype=np.float64)
@@ -800,13 +920,24 @@ def _factors(
         rows, ranks = np.nonzero(top == index)
         if not len(rows):
             continue
-        values = frame[name].to_numpy()[rows]
-        if name == "amount":
-            values = np.asarray(values, dtype=np.float64)
-        texts[rows, ranks] = [
-            writer.text(name, v.item() if hasattr(v, "item") else v, r, c)
-            for v, r, c in zip(values, raw[rows], closed[rows], strict=True)
-        ]
+        values = frame[name].to_numpy(dtype=np.float64)[rows]
+        if name == "amount" or name == "partner_won_revenue":
+            values = _shown(values)
+        if name == "partner_win_rate":
+            # the sentence reads the raw rate (in whole percent) and the count
+            key = np.round(np.nan_to_num(raw[rows], nan=-1.0) * 100) * 1e9 + closed[rows]
+        else:
+            key = values
+        _unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        rates, counts = raw[rows][first], closed[rows][first]
+        written = np.asarray(
+            [
+                writer.text(name, values[i].item(), rates[j].item(), counts[j].item())
+                for j, i in enumerate(first)
+            ],
+            dtype=object,
+        )
+        texts[rows, ranks] = written[inverse.ravel()]
     struct = pa.StructArray.from_arrays(
         [
             pa.array(np.asarray(FEATURES, dtype=object)[top].ravel(), pa.string()),
@@ -827,8 +958,16 @@ def _no_skill_factor(base_rate: float | None, words: Words, n: int) -> pa.Array:
             "The model showed no measured skill in the backtest: this is the share of deals "
             f"won ({words.share(base_rate, digits=0)})"
         )
-    one = [{"feature": "base_rate", "text": text, "effect": 0.0}]
-    return pa.array([one] * n, pa.list_(FACTOR))
+    struct = pa.StructArray.from_arrays(
+        [
+            pa.array(["base_rate"] * n, pa.string()),
+            pa.array([text] * n, pa.string()),
+            pa.array(np.zeros(n), pa.float64()),
+        ],
+        fields=list(FACTOR),
+    )
+    offsets = pa.array(np.arange(n + 1, dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, struct, type=pa.list_(FACTOR))
 
 
 # ------------------------------------------------------------------------------ scoring
@@ -852,9 +991,7 @@ def score(
     model, _cases, reason = _fit_at(data, end, settings.seed)
     if model is None and backtest.get("reason") is None:
         backtest = {**backtest, "reason": reason}
-    opportunities = data.table
-    status = _texts(opportunities["status"])
-    scored = np.flatnonzero((data.partner >= 0) & (status == "open"))
+    scored = np.flatnonzero((data.partner >= 0) & data.is_open)
     frame = _features(data, scored, np.full(len(scored), end, dtype=np.int64))
     has_skill = (
         model is not None
@@ -864,32 +1001,27 @@ def score(
     )
     say(f"deals: scoring {len(scored):,} open deals")
     if has_skill and model is not None:
-        matrix = model.matrix(frame)
-        probability = np.clip(model.probability(model.raw(matrix)), *CLIP)
-        contributions = np.asarray(
-            model.booster.predict(matrix, pred_contrib=True, num_threads=2), dtype=np.float64
-        )
-        factors = _factors(frame, contributions, settings.factors, words)
+        probability, contributions = _predict(model, data, frame)
+        factors = _factors(frame, data, contributions, settings.factors, words)
     else:
         base_rate = model.base_rate if model is not None else _decided_rate(data, end)
+        if base_rate is None:
+            scored, frame = scored[:0], frame.iloc[:0]
         probability = np.full(len(scored), base_rate if base_rate is not None else math.nan)
         factors = _no_skill_factor(base_rate, words, len(scored))
-        if base_rate is None:
-            scored, probability = scored[:0], probability[:0]
-            frame, factors = frame.iloc[:0], factors[:0]
     backtest = {**backtest, "skill": bool(has_skill)}
     amount = data.amount[scored]
-    table = pa.table(
+    rows = pa.array(scored, pa.int64())
+    table = data.table
+    out = pa.table(
         {
-            "opportunity_id": pa.array(data.ids[scored], pa.string()),
-            "partner_id": opportunities["partner_id"].take(pa.array(scored)),
-            "account_id": opportunities["account_id"].take(pa.array(scored)),
-            "product": opportunities["product"].take(pa.array(scored)),
-            "stage": opportunities["stage"].take(pa.array(scored)),
+            "opportunity_id": table["opportunity_id"].take(rows),
+            "partner_id": table["partner_id"].take(rows),
+            "account_id": table["account_id"].take(rows),
+            "product": table["product"].take(rows),
+            "stage": table["stage"].take(rows),
             "amount": pa.array(amount, pa.float64(), from_pandas=True),
-            "created_at": pc.cast(
-                opportunities["created_at"].take(pa.array(scored)), pa.timestamp("us")
-            ),
+            "created_at": pc.cast(table["created_at"].take(rows), pa.timestamp("us")),
             "age_days": pa.array(frame["age_days"].to_numpy().astype(np.int32), pa.int32()),
             "probability": pa.array(probability, pa.float64()),
             "expected_value": pa.array(probability * amount, pa.float64(), from_pandas=True),
@@ -897,7 +1029,7 @@ def score(
             "factors": factors,
         }
     )
-    return DealScores(table.cast(DEALS_SCHEMA), backtest)
+    return DealScores(out.cast(DEALS_SCHEMA), backtest)
 
 
 def _decided_rate(data: _Data, end: int) -> float | None:
