@@ -235,13 +235,24 @@ def _cutoff_forecasts(
     # to SES); the forecasts are scored by the backtest either way
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cheap = StatsForecast(models=[SES(alias="SES"), CrostonSBA()], freq=1, n_jobs=1)
-        fitted = cheap.forecast(df=long, h=horizon)
-        rows = rows.merge(
-            fitted.rename(columns={"unique_id": "sid", "ds": "t"})[["sid", "t", *CHEAP]],
-            on=["sid", "t"],
-            how="left",
-        )
+        cheap: list[tuple[list[Any], pd.DataFrame]] = [
+            ([SES(alias="SES")], long),
+            # CrostonSBA is a candidate for intermittent series only
+            ([CrostonSBA()], long[long["unique_id"].isin(series_ids[zeros >= INTERMITTENT])]),
+        ]
+        for cheap_models, subset in cheap:
+            names = [repr(model) for model in cheap_models]
+            if subset.empty:
+                rows[names] = np.nan
+                continue
+            fitted = StatsForecast(models=cheap_models, freq=1, n_jobs=1).forecast(
+                df=subset, h=horizon
+            )
+            rows = rows.merge(
+                fitted.rename(columns={"unique_id": "sid", "ds": "t"})[["sid", "t", *names]],
+                on=["sid", "t"],
+                how="left",
+            )
         if costly.empty:
             for method in COSTLY:
                 rows[method] = np.nan
