@@ -569,3 +569,13 @@ def test_the_demo_runs_own_predictions_on_its_pages(web_world: WebWorld) -> None
     page = text(ana.get("/predictions").text)
     for section, out in summary["backtest"].items():
         assert (out["reason"] or "") in page, section
+
+
+def test_the_risk_list_names_how_many_it_leaves_out(clients, monkeypatch) -> None:
+    from partnerscope.web.routes import predictions
+
+    monkeypatch.setattr(predictions, "RISKS_SHOWN", 2)
+    page = clients["ana"].get("/predictions").text
+    assert re.findall(r'<tr data-row="([^"]+)" data-alert', page) == [FOREIGN, OWN]
+    assert "The 2 highest of 3 partners;" in text(page)
+    assert len(clients["ana"].get("/api/v1/predictions").json()["risks"]) == 3

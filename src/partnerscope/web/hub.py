@@ -283,7 +283,7 @@ def predictions(ctx: Ctx, pid: str) -> dict[str, Any]:
         title="Won revenue by quarter, and its forecast",
     )
     risk = p.risk.get(pid)
-    deals = p.deals.get(pid, [])
+    deals = p.deals(pid)
     nxt = pr.next_quarter(rows)
     return {
         "present": True,

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from partnerscope.predict import store
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from partnerscope.present import Words
     from partnerscope.settings.predict import PredictSettings
     from partnerscope.web.current import Served
@@ -39,12 +41,24 @@ class Predictions:
     forecast: dict[tuple[str, str, str], list[dict[str, Any]]] = field(default_factory=dict)
     #: partner id → its risk row
     risk: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: partner id → its scored open deals, largest expected value first
-    deals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: the scored open deals with a partner, by partner (a million rows stay in Arrow: a
+    #: partner's are read when its page or API asks)
+    deal_table: pa.Table | None = None
+    #: partner id → (first row, rows) of its deals in ``deal_table``
+    deal_spans: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def present(self) -> bool:
         return self.document is not None
+
+    def deals(self, partner_id: str) -> list[dict[str, Any]]:
+        """The partner's scored open deals, largest expected value first."""
+        span = self.deal_spans.get(partner_id)
+        if span is None or self.deal_table is None:
+            return []
+        rows = [_finite(r) for r in self.deal_table.slice(*span).to_pylist()]
+        rows.sort(key=lambda r: (-(r["expected_value"] or 0.0), r["opportunity_id"]))
+        return rows
 
     def series(self, level: str, key: str, grain: str = "quarter") -> list[dict[str, Any]]:
         return self.forecast.get((level, key, grain), [])
@@ -81,15 +95,20 @@ def read(folder: Any) -> Predictions:
     table = store.read_table(folder, store.RISK)
     if table is not None:
         risk = {row["partner_id"]: _finite(row) for row in table.to_pylist()}
-    deals: dict[str, list[dict[str, Any]]] = {}
-    table = store.read_table(folder, store.DEALS)
-    if table is not None:
-        for row in table.to_pylist():
-            if row["partner_id"] is not None:
-                deals.setdefault(row["partner_id"], []).append(_finite(row))
-        for rows in deals.values():
-            rows.sort(key=lambda r: (-(r["expected_value"] or 0.0), r["opportunity_id"]))
-    return Predictions(document, forecast, risk, deals)
+    deals = store.read_table(folder, store.DEALS)
+    spans: dict[str, tuple[int, int]] = {}
+    if deals is not None:
+        import numpy as np
+        import pyarrow.compute as pc
+
+        deals = deals.filter(pc.is_valid(deals["partner_id"])).sort_by("partner_id")
+        ids = deals["partner_id"].to_numpy(zero_copy_only=False)
+        if len(ids):
+            found, first, counts = np.unique(ids, return_index=True, return_counts=True)
+            spans = {
+                str(pid): (int(i), int(n)) for pid, i, n in zip(found, first, counts, strict=True)
+            }
+    return Predictions(document, forecast, risk, deals, spans)
 
 
 def _finite(row: dict[str, Any]) -> dict[str, Any]:

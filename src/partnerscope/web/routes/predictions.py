@@ -42,6 +42,8 @@ TITLES = {
     "risk": "Partner risk",
     "deals": "Deal win probability",
 }
+#: how many partners the page lists by risk (the API lists them all)
+RISKS_SHOWN = 50
 #: where the methods, features and limits are described
 DOCS = "docs/predictions.md"
 
@@ -318,6 +320,7 @@ def predictions_page(request: Request, ctx: Vendor, risk: str | None = None) -> 
         if s in summary.backtest
     }
     alerts_only = risk == "alert"
+    risks = risk_rows(ctx, alerts_only=alerts_only) if p.present else []
     settings = ctx.workspace.config.predict
     words = ctx.workspace.words
     return page(
@@ -333,10 +336,8 @@ def predictions_page(request: Request, ctx: Vendor, risk: str | None = None) -> 
         charts=charts,
         forecast=portfolio_forecast(ctx) if p.present else [],
         outlook=outlook(ctx),
-        risks=[
-            {**r, "words": pr.risk_words(r, settings, words)}
-            for r in (risk_rows(ctx, alerts_only=alerts_only) if p.present else [])
-        ],
+        risks=[{**r, "words": pr.risk_words(r, settings, words)} for r in risks[:RISKS_SHOWN]],
+        risks_total=len(risks),
         alerts_only=alerts_only,
         question=pr.risk_question(settings, words),
         docs=DOCS,
@@ -480,7 +481,7 @@ def risk_out(ctx: Ctx, pid: str) -> RiskOut:
 
 def deals_out(ctx: Ctx, pid: str) -> DealsOut:
     p = pr.of(ctx.run)
-    rows = p.deals.get(pid, [])
+    rows = p.deals(pid)
     nxt = pr.next_quarter(p.series("partner", pid))
     return DealsOut(
         partner_id=pid,
