@@ -29,12 +29,16 @@ would leak the outcome into the training cases. For the same reason the amount, 
 attribution are the deal's latest values: a source that rewrites them when the deal closes
 makes the backtest look better than it is.
 
-**Model.** LightGBM (single-threaded, seeded, deterministic), trained on the cases at the
-earlier cutoffs and calibrated on the later ones (out of time: isotonic regression with 2,000
-calibration cases or more, else Platt scaling), with early stopping on the calibration cases.
-At most :data:`MAX_TRAIN` cases train a model: beyond that the cases are sampled by a hash of
-the opportunity id, the cutoff and the seed (the same data and seed give the same sample,
-whatever the order of the rows).
+**Model.** Gradient-boosted stumps (LightGBM with two leaves per tree: single-threaded,
+seeded, deterministic), trained on the cases at the earlier cutoffs and calibrated on the later
+ones (out of time: isotonic regression with 2,000 calibration cases or more, else Platt
+scaling), with early stopping on the calibration cases. Stumps make the model additive: a deal's
+score is a sum of one part per feature, so its factors are exact (each part minus its average
+over the training cases: what LightGBM's ``pred_contrib`` gives, computed without it, which is
+too slow for a million deals). At most :data:`MAX_TRAIN` cases train a model: beyond that the
+cases are sampled by a hash of the opportunity id, the cutoff and the seed (the same data and
+seed give the same sample, whatever the order of the rows; data after an origin cannot change
+the sample at it).
 
 **Backtest.** ``backtest_origins`` quarter starts before the data's end, the last one far
 enough back for the deals open then to have closed (the 90th percentile of deal durations,
@@ -183,19 +187,52 @@ def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
         return np.asarray(z ^ (z >> np.uint64(31)), dtype=np.uint64)
 
 
-def _hash(ids: pa.ChunkedArray, seed: int) -> npt.NDArray[np.uint64]:
-    """A stable 64-bit hash of each id and the seed (DuckDB's string hash: independent of the
-    rows' order and of the other rows)."""
+def _hashes(table: pa.Table, seed: int) -> tuple[Any, Any, Any]:
+    """Stable 64-bit hashes (DuckDB's, independent of the rows' order and of the other rows):
+    of each id and the seed, of the account and of the partner and account (None: null)."""
     import duckdb
 
     con = duckdb.connect()
     try:
-        con.register("ids", pa.table({"id": ids}))
-        column = con.sql("SELECT hash(id) AS h FROM ids").to_arrow_table()["h"]
+        con.register("o", table.select(["opportunity_id", "partner_id", "account_id"]))
+        found = con.sql(
+            "SELECT hash(opportunity_id) AS id, "
+            "CASE WHEN account_id IS NOT NULL THEN hash(account_id) END AS account, "
+            "CASE WHEN account_id IS NOT NULL AND partner_id IS NOT NULL "
+            "THEN hash(partner_id, account_id) END AS pair FROM o"
+        ).to_arrow_table()
     finally:
         con.close()
-    hashes = np.asarray(column.to_numpy(), dtype=np.uint64)
-    return _mix(hashes ^ _mix(np.asarray([seed], dtype=np.uint64))[0])
+    ids = np.asarray(found["id"].to_numpy(), dtype=np.uint64)
+    out = [_mix(ids ^ _mix(np.asarray([seed], dtype=np.uint64))[0])]
+    for name in ("account", "pair"):
+        column = found[name]
+        out.append(
+            np.ma.masked_array(
+                np.asarray(pc.fill_null(column, 0).to_numpy(), dtype=np.uint64),
+                mask=np.asarray(pc.is_null(column).to_numpy(), dtype=bool),
+            )
+        )
+    return out[0], out[1], out[2]
+
+
+def _identities(
+    hashes: Any, among: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    """The distinct hashes of the rows ``among`` (sorted) and each of those rows' code."""
+    chosen = np.asarray(hashes.data[among & ~np.ma.getmaskarray(hashes)])
+    unique, codes = np.unique(chosen, return_inverse=True)
+    return unique, codes.astype(np.int64).ravel()
+
+
+def _lookup(unique: npt.NDArray[np.uint64], hashes: Any) -> npt.NDArray[np.int64]:
+    """The code of each hash among ``unique`` (-1: not among them)."""
+    values = np.asarray(hashes.data)
+    at = np.minimum(np.searchsorted(unique, values), max(len(unique) - 1, 0))
+    found = (
+        (len(unique) > 0) & (unique[at] == values) if len(unique) else np.zeros(len(values), bool)
+    )
+    return np.where(found, at, -1).astype(np.int64)
 
 
 def _keep(hashes: npt.NDArray[np.uint64], share: float) -> npt.NDArray[np.bool_]:
@@ -234,8 +271,12 @@ class _Data:
     table: pa.Table
     hashes: npt.NDArray[np.uint64]
     partner: npt.NDArray[np.int64]
-    account: npt.NDArray[np.int64]
-    pair: npt.NDArray[np.int64]
+    #: hashes of the account and of partner × account (masked: none), and those of the won
+    #: deals, sorted (their codes in ``account_key`` and ``pair_key``)
+    account: Any
+    pair: Any
+    won_accounts: npt.NDArray[np.uint64]
+    won_pairs: npt.NDArray[np.uint64]
     created: npt.NDArray[np.int64]
     #: closed time; int64 max while open (or closed at an unknown time)
     closed: npt.NDArray[np.int64]
@@ -282,11 +323,7 @@ class _Data:
         won = decided & is_won
         placed = decided | is_open
         partner, _ = _encoded(table["partner_id"])
-        account, _ = _encoded(table["account_id"])
-        pairs = np.where(
-            (partner >= 0) & (account >= 0), partner * (account.max() + 1) + account, -1
-        )
-        pair, _ = _encoded(pa.array(pairs, mask=pairs < 0))
+        hashes, account, pair = _hashes(table, seed)
         amount = np.asarray(
             pc.fill_null(pc.cast(table["amount"], pa.float64()), math.nan).to_numpy(),
             dtype=np.float64,
@@ -312,16 +349,18 @@ class _Data:
         )
         has_partner = (partner >= 0) & placed & (created != never)
         created_key = np.sort(partner[has_partner] * _SCALE + created[has_partner])
-        won_account = won & (account >= 0)
-        account_key = np.sort(account[won_account] * _SCALE + closed[won_account])
-        won_pair = won & (pair >= 0)
-        pair_key = np.sort(pair[won_pair] * _SCALE + closed[won_pair])
+        won_accounts, codes = _identities(account, won)
+        account_key = np.sort(codes * _SCALE + closed[won & ~np.ma.getmaskarray(account)])
+        won_pairs, codes = _identities(pair, won)
+        pair_key = np.sort(codes * _SCALE + closed[won & ~np.ma.getmaskarray(pair)])
         return cls(
             table=table,
-            hashes=_hash(table["opportunity_id"], seed),
+            hashes=hashes,
             partner=partner,
             account=account,
             pair=pair,
+            won_accounts=won_accounts,
+            won_pairs=won_pairs,
             created=created,
             closed=closed,
             won=won,
@@ -395,11 +434,15 @@ def _features(data: _Data, deal: npt.NDArray[np.intp], cut: npt.NDArray[np.int64
     k_lo, k_hi = _count(data.closed_key, partner, None, cut)
     open_n = (c_hi - c_lo) - (k_hi - k_lo)
     account = data.account[deal]
-    a_lo, a_hi = _count(data.account_key, account, None, cut)
-    account_won = np.where(account >= 0, (a_hi - a_lo).astype(np.float64), np.nan)
+    code = _lookup(data.won_accounts, account)
+    a_lo, a_hi = _count(data.account_key, code, None, cut)
+    won_before = np.where(code >= 0, a_hi - a_lo, 0).astype(np.float64)
+    account_won = np.where(np.ma.getmaskarray(account), np.nan, won_before)
     pair = data.pair[deal]
-    p_lo, p_hi = _count(data.pair_key, pair, None, cut)
-    pair_won = np.where(pair >= 0, (p_hi - p_lo).astype(np.float64), np.nan)
+    code = _lookup(data.won_pairs, pair)
+    p_lo, p_hi = _count(data.pair_key, code, None, cut)
+    won_before = np.where(code >= 0, p_hi - p_lo, 0).astype(np.float64)
+    pair_won = np.where(np.ma.getmaskarray(pair), np.nan, won_before)
     age = np.maximum(cut - data.created[deal], 0) // 86_400
     return pd.DataFrame(
         {
