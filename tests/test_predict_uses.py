@@ -230,6 +230,12 @@ def test_a_forecast_is_cited_with_its_interval_method_and_backtest(demo: Path) -
         "20.0% lower, over 4 cases; 80% intervals held 75.0% of the actuals."
     )
     assert text in " ".join(result.stdout.split())
+    # the Markdown export says it too
+    out = demo / "exported"
+    run("-w", str(demo), "decisions", "export", "--out", str(out))
+    exported = " ".join(" ".join(p.read_text(encoding="utf-8").split()) for p in out.glob("*.md"))
+    assert "FY2027-Q2 (forecast)" in exported
+    assert text in exported
     # a level the backtest's detail does not list: its headline (the partners' cases)
     company = cite_forecast(ws, scope="company", run_id=1)
     assert company.forecast is not None
@@ -396,3 +402,15 @@ def test_the_demos_own_forecast_is_shown_cited_and_calibrated_exactly(web_world:
     else:
         assert calibrated.distribution == history.distribution
         assert "has no measured skill" in calibrated.note
+
+
+def test_scenario_from_forecast_on_the_command_line(demo: Path) -> None:
+    """``partnerscope scenario --from-forecast`` calibrates from run 1's skilled forecast: the
+    revenue per deal's source is the forecast."""
+    result = run(
+        "-w", str(demo), "scenario", "--run", "1", "--from-forecast", "--trials", "200",
+    )  # fmt: skip
+    base = result.stdout.split("Base inputs", 1)[1]
+    line = next(x for x in base.splitlines() if "forecast" in x)
+    assert "run 1" in " ".join(base.split())
+    assert line

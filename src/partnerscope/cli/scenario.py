@@ -58,6 +58,14 @@ def scenario_command(
         Path | None,
         typer.Option(help="Also draw the monthly P10/P50/P90 bands to this .svg or .png file."),
     ] = None,
+    from_forecast: Annotated[
+        bool,
+        typer.Option(
+            "--from-forecast",
+            help="Grow the revenue per deal by next year's growth in the run's portfolio "
+            "forecast (the last 12 months when the forecast has no measured skill).",
+        ),
+    ] = False,
 ) -> None:
     """Project channel revenue, margin, coverage and control of each option month by month
     (Monte Carlo, calibrated from a run), recommend one and show what would change that."""
@@ -74,7 +82,7 @@ def scenario_command(
         spec = parse_spec({**spec.model_dump(mode="json"), **updates}, "command line")
     ws = state(ctx).workspace()
     manifest = get_run(ws, run)
-    base = calibrate_run(ws, manifest.run_id)
+    base = calibrate_run(ws, manifest.run_id, from_forecast=from_forecast)
     with progress_bar(console) as bar:
         task = bar.add_task("simulating", total=None)
 

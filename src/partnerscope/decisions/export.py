@@ -96,10 +96,17 @@ def to_markdown(
             [
                 words.metric(e.metric),
                 e.scope,
-                e.period,
+                e.period + (" (forecast)" if e.forecast is not None else ""),
                 words.of_metric(e.metric, e.value),
                 str(e.run_id),
-                "ok" if e.sufficient else f"⚠ {e.weakness(words)}",
+                " ".join(
+                    part
+                    for part in (
+                        "ok" if e.sufficient else f"⚠ {e.weakness(words)}",
+                        e.forecast_text(words),
+                    )
+                    if part
+                ),
             ]
             for e in compare.evidence
         ],
