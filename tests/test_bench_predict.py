@@ -94,6 +94,39 @@ def test_exactly_n_open_partner_deals() -> None:
     assert more.filter(pa.compute.equal(more["status"], "won")).num_rows == 1
 
 
+def test_planted_signal_changes_only_closed_partner_deals() -> None:
+    n = 4000
+    ids = [f"O{i:05d}" for i in range(n)]
+    table = pa.table(
+        {
+            "opportunity_id": ids,
+            "partner_id": [None if i % 10 == 0 else "P1" for i in range(n)],
+            "attribution": ["sourced" if i % 2 else "influenced" for i in range(n)],
+            "status": ["open" if i % 5 == 1 else "lost" for i in range(n)],
+            "amount": [float(i % 100) for i in range(n)],
+        }
+    )
+    planted = predict().plant_signal(table, 42)
+    assert planted.column_names == table.column_names
+    before, after = table["status"].to_pylist(), planted["status"].to_pylist()
+    for i in range(n):
+        if i % 10 == 0 or i % 5 == 1:  # direct or open: as they were
+            assert after[i] == before[i]
+    closed = [i for i in range(n) if i % 10 and i % 5 != 1]
+    won = {
+        (sourced, small): sum(after[i] == "won" for i in group) / len(group)
+        for sourced in (False, True)
+        for small in (False, True)
+        if (group := [i for i in closed if bool(i % 2) == sourced and (i % 100 < 49.5) == small])
+    }
+    # the chances 0.2, 0.35, 0.45, 0.6, within sampling error of ~800 deals each
+    assert won[(False, False)] == pytest.approx(0.2, abs=0.05)
+    assert won[(False, True)] == pytest.approx(0.35, abs=0.05)
+    assert won[(True, False)] == pytest.approx(0.45, abs=0.05)
+    assert won[(True, True)] == pytest.approx(0.6, abs=0.05)
+    assert planted.equals(predict().plant_signal(table, 42))
+
+
 @pytest.mark.slow
 def test_smoke_run_agrees_then_fails_when_corrupted(tmp_path: Path) -> None:
     command = [
