@@ -57,10 +57,8 @@ def series(
         frame = complete(results, level=level, grain=grain)
         if frame.empty:
             continue
-        started = frame.groupby("group_key", sort=False)[TARGET].transform(
-            lambda y: (y > 0).cumsum() > 0
-        )
-        frame = frame[started.astype(bool)]
+        started = (frame[TARGET] > 0).groupby(frame["group_key"], sort=False).cummax()
+        frame = frame[started]
         frames.append(
             pd.DataFrame(
                 {
