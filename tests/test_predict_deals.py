@@ -394,3 +394,12 @@ def test_the_stumps_read_back_give_lightgbms_own_scores(planted: pa.Table) -> No
     assert model.raw(parts) == pytest.approx(expected, abs=1e-9)
     shap = model.booster.predict(matrix[:300], pred_contrib=True)
     assert parts[:300] - model.means == pytest.approx(shap[:, :-1], abs=1e-6)
+
+
+def test_backtest_origins_lie_lag_quarters_before_the_end() -> None:
+    starts = deals._quarter_starts_before(datetime(2026, 10, 1), 4, 2)
+    assert starts == [datetime(y, m, 1) for y, m in ((2025, 7), (2025, 10), (2026, 1), (2026, 4))]
+    assert deals._quarter_starts_before(datetime(2026, 11, 15), 2, 1) == [
+        datetime(2026, 4, 1),
+        datetime(2026, 7, 1),
+    ]

@@ -761,7 +761,7 @@ def _fit_at(data: _Data, origin: int, seed: int) -> tuple[_Model | None, int, st
         return (
             None,
             len(deals),
-            f"too few closed partner deals by then ({counted}; {MIN_TRAIN} needed)",
+            f"too few closed partner deals ({counted}; {MIN_TRAIN} needed)",
         )
     if label.all() or not label.any():
         outcome = "won" if label.all() else "lost"
@@ -771,11 +771,10 @@ def _fit_at(data: _Data, origin: int, seed: int) -> tuple[_Model | None, int, st
 
 
 def _quarter_starts_before(moment: datetime, count: int, lag: int) -> list[datetime]:
-    """``count`` first days of calendar quarters, the latest ``lag`` quarters before the one
-    holding ``moment``, oldest first."""
+    """``count`` first days of calendar quarters, the latest ``lag`` quarters before the
+    quarter holding ``moment`` (so at least ``lag`` quarters before ``moment``), oldest
+    first."""
     quarter = datetime(moment.year, 3 * ((moment.month - 1) // 3) + 1, 1)
-    if quarter == moment:
-        lag -= 1
     out = []
     for back in range(lag, lag + count):
         months = quarter.year * 12 + quarter.month - 1 - 3 * back
@@ -847,12 +846,16 @@ def _backtest(
         "detail": detail_out,
     }
     if len(y) < MIN_BACKTEST:
-        reasons = [d["reason"] for d in details if d.get("reason")]
-        why = f" ({reasons[-1]})" if reasons and not len(y) else ""
-        none["reason"] = (
-            f"only {len(y)} partner deals open at a backtest cutoff have a known outcome"
-            f"{why}; {MIN_BACKTEST} needed"
-        )
+        failed = [d for d in details if d.get("reason")]
+        if not len(y) and failed:
+            none["reason"] = (
+                f"no backtest: at the cutoff {failed[-1]['origin']}, {failed[-1]['reason']}"
+            )
+        else:
+            none["reason"] = (
+                f"only {len(y)} partner deals open at a backtest cutoff have a known outcome; "
+                f"{MIN_BACKTEST} needed"
+            )
         return none
     if y.all() or not y.any():
         none["reason"] = (
@@ -1025,7 +1028,8 @@ def score(
     progress: Callable[[str], None] | None = None,
 ) -> DealScores:
     """Every open partner deal's win probability at ``as_of`` (naive UTC), with its top
-    factors, and the deals section of the backtest."""
+    factors, and the deals section of the backtest. Before any deal has closed there is no base
+    rate either: no deal is scored and the backtest's reason says why."""
     say = progress or (lambda _message: None)
     data = _Data.of(opportunities, settings.seed)
     backtest = _backtest(data, as_of, settings, say)
