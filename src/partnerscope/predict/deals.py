@@ -241,6 +241,37 @@ def _keep(hashes: npt.NDArray[np.uint64], share: float) -> npt.NDArray[np.bool_]
     return np.asarray(hashes < np.uint64(int(share * 2.0**64)), dtype=bool)
 
 
+#: A field is known only at close when the open deals hold it less than this share as often as
+#: the closed ones, or its presence differs between won and lost deals by more than this.
+CLOSING_GAP = 0.5
+
+
+def _closing_fields(
+    present: dict[str, npt.NDArray[np.bool_]],
+    is_open: npt.NDArray[np.bool_],
+    won: npt.NDArray[np.bool_],
+    lost: npt.NDArray[np.bool_],
+) -> tuple[str, ...]:
+    """The fields the source fills in only when a deal closes, or only for one outcome (Maven's
+    export records a deal's value when it is won and 0 when it is lost, none while it is open):
+    as features they would tell the model the outcome, so they are left out."""
+
+    def share(mask: npt.NDArray[np.bool_], rows: npt.NDArray[np.bool_]) -> float | None:
+        return float(mask[rows].mean()) if rows.any() else None
+
+    out = []
+    for name, mask in present.items():
+        closed, opened = share(mask, won | lost), share(mask, is_open)
+        on_won, on_lost = share(mask, won), share(mask, lost)
+        late = closed is not None and opened is not None and opened < CLOSING_GAP * closed
+        one_sided = (
+            on_won is not None and on_lost is not None and abs(on_won - on_lost) > CLOSING_GAP
+        )
+        if late or one_sided:
+            out.append(name)
+    return tuple(out)
+
+
 def _by_id(table: pa.Table) -> pa.Table:
     """The opportunities ordered by id (as :func:`snapshot` reads them): the models see the
     same cases in the same order whatever the order of the rows given."""
@@ -294,6 +325,9 @@ class _Data:
     mdf: npt.NDArray[np.float64]
     registered: npt.NDArray[np.float64]
     t0: int
+    #: the fields a deal carries only once it is closed, left out of the features
+    #: (:func:`_closing_fields`)
+    left_out: tuple[str, ...]
     # sorted keys
     closed_key: npt.NDArray[np.int64]
     closed_won: npt.NDArray[np.int64]
@@ -331,6 +365,17 @@ class _Data:
         product, products = _encoded(table["product"])
         attribution, attributions = _encoded(table["attribution"])
         registered = _flag(pc.starts_with(table["opportunity_id"], "REG-")).astype(np.float64)
+        lost = decided & ~is_won
+        left_out = _closing_fields(
+            {
+                "amount": ~np.isnan(amount) & (amount > 0),
+                "product": product >= 0,
+                "attribution": attribution >= 0,
+            },
+            is_open,
+            won,
+            lost,
+        )
         mdf = _flag(pc.is_valid(table["mdf_activity_id"])).astype(np.float64)
 
         of_partner = (partner >= 0) & decided
@@ -374,6 +419,7 @@ class _Data:
             mdf=mdf,
             registered=registered,
             t0=t0,
+            left_out=left_out,
             closed_key=closed_key,
             closed_won=closed_won,
             closed_revenue=closed_revenue,
@@ -444,12 +490,15 @@ def _features(data: _Data, deal: npt.NDArray[np.intp], cut: npt.NDArray[np.int64
     won_before = np.where(code >= 0, p_hi - p_lo, 0).astype(np.float64)
     pair_won = np.where(np.ma.getmaskarray(pair), np.nan, won_before)
     age = np.maximum(cut - data.created[deal], 0) // 86_400
+    gone = data.left_out
     return pd.DataFrame(
         {
-            "amount": data.amount[deal],
+            "amount": np.full(len(deal), np.nan) if "amount" in gone else data.amount[deal],
             "age_days": age.astype(np.float64),
-            "product": data.product[deal],
-            "attribution": data.attribution[deal],
+            "product": np.full(len(deal), -1) if "product" in gone else data.product[deal],
+            "attribution": (
+                np.full(len(deal), -1) if "attribution" in gone else data.attribution[deal]
+            ),
             "mdf": data.mdf[deal],
             "registered": data.registered[deal],
             "partner_win_rate": shrunk,
@@ -835,7 +884,12 @@ def _backtest(
         outcomes.append(data.won[deals][known])
         probabilities.append(probability[known])
         rates.append(np.full(int(known.sum()), base_rate))
-    detail_out = {"origins": details, "lag_quarters": lag, "features": list(FEATURES)}
+    detail_out = {
+        "origins": details,
+        "lag_quarters": lag,
+        "features": [f for f in FEATURES if f not in data.left_out],
+        "left_out": list(data.left_out),
+    }
     y = np.concatenate(outcomes) if outcomes else np.zeros(0, dtype=bool)
     none: dict[str, Any] = {
         "n": len(y),
