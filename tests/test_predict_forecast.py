@@ -237,3 +237,39 @@ def test_no_series_gives_a_reason() -> None:
     assert result.backtest["n"] == 0
     assert result.backtest["mase"] is None
     assert "nothing to backtest" in result.backtest["reason"]
+
+
+def test_the_company_is_never_forecast_below_its_partners() -> None:
+    """Forecast separately, the company (partners and direct) could come out below the
+    portfolio (partners only), a channel share above 100 %: it is raised to the portfolio's."""
+    rng = np.random.default_rng(1)
+    partners = list(1000 + rng.normal(0, 50, QUARTERS))
+    # a company series that ends lower than its partners' (only possible by separate forecasts)
+    company = [*(v + 300 for v in partners[:-4]), *(v - 200 for v in partners[-4:])]
+    results = _results({"all": partners})
+    levelled = [
+        pa.Table.from_pylist(
+            [r | {"level": level} for r in results.to_pylist()], schema=results.schema
+        )
+        for level in ("portfolio",)
+    ]
+    company_rows = _results({"all": company}).to_pylist()
+    levelled.append(
+        pa.Table.from_pylist(
+            [r | {"level": "company"} for r in company_rows], schema=results.schema
+        )
+    )
+    table = forecast(
+        pa.concat_tables(levelled), SETTINGS, fiscal_year_start_month=10, grains=("quarter",)
+    ).table
+    rows = {(r["level"], r["step"]): r for r in table.to_pylist()}
+    raised = 0
+    for step in range(1, 5):
+        ours, theirs = rows[("company", step)], rows[("portfolio", step)]
+        assert ours["forecast"] >= theirs["forecast"]
+        for column in ("lo_80", "hi_80", "lo_95", "hi_95"):
+            assert ours[column] >= theirs[column]
+        if ours["forecast"] == theirs["forecast"]:
+            raised += 1
+            assert "aised to the partners' forecast" in ours["note"]
+    assert raised == 4  # the trailing mean of the company's last year is below the partners'

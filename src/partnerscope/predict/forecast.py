@@ -709,4 +709,39 @@ def forecast(
             backtest = _backtest(p, settings, horizon, both)
     table = pa.concat_tables(tables) if tables else store.FORECAST_SCHEMA.empty_table()
     assert backtest is not None
-    return Forecasts(table, backtest)
+    return Forecasts(_company_holds_the_partners(table), backtest)
+
+
+#: The forecast's columns in money: the company's are never below the partners'.
+MONEY = ("forecast", "lo_80", "hi_80", "lo_95", "hi_95")
+
+
+def _company_holds_the_partners(table: pa.Table) -> pa.Table:
+    """The company (partners and direct deals) forecast raised to the portfolio's (partners
+    only) wherever it is lower: the two series are forecast separately, and a company below its
+    partners would put the forecast channel share above 100 %. A raised row's note says so."""
+    import pyarrow.compute as pc
+
+    is_company = pc.equal(table["level"], "company")
+    rows = table.filter(is_company).to_pylist()
+    portfolio = {
+        (r["grain"], r["step"]): r
+        for r in table.filter(pc.equal(table["level"], "portfolio")).to_pylist()
+    }
+    changed = False
+    for r in rows:
+        partners = portfolio.get((r["grain"], r["step"]))
+        if partners is None or r["forecast"] is None:
+            continue
+        if partners["forecast"] is None or r["forecast"] >= partners["forecast"]:
+            continue
+        for column in MONEY:
+            if r[column] is not None and partners[column] is not None:
+                r[column] = max(r[column], partners[column])
+        note = "raised to the partners' forecast (the company's cannot be lower)"
+        r["note"] = f"{r['note']}; {note}" if r["note"] else note[0].upper() + note[1:]
+        changed = True
+    if not changed:
+        return table
+    company = pa.Table.from_pylist(rows, schema=store.FORECAST_SCHEMA)
+    return pa.concat_tables([table.filter(pc.invert(is_company)), company])
