@@ -246,19 +246,12 @@ def test_the_company_is_never_forecast_below_its_partners() -> None:
     partners = list(1000 + rng.normal(0, 50, QUARTERS))
     # a company series that ends lower than its partners' (only possible by separate forecasts)
     company = [*(v + 300 for v in partners[:-4]), *(v - 200 for v in partners[-4:])]
-    results = _results({"all": partners})
-    levelled = [
-        pa.Table.from_pylist(
-            [r | {"level": level} for r in results.to_pylist()], schema=results.schema
-        )
-        for level in ("portfolio",)
-    ]
-    company_rows = _results({"all": company}).to_pylist()
-    levelled.append(
-        pa.Table.from_pylist(
-            [r | {"level": "company"} for r in company_rows], schema=results.schema
-        )
-    )
+
+    def level(name: str, values: list[float]) -> pa.Table:
+        rows = [r | {"level": name} for r in _results({"all": values}).to_pylist()]
+        return pa.Table.from_pylist(rows)
+
+    levelled = [level("portfolio", partners), level("company", company)]
     table = forecast(
         pa.concat_tables(levelled), SETTINGS, fiscal_year_start_month=10, grains=("quarter",)
     ).table
