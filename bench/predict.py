@@ -460,7 +460,7 @@ def verdict(name: str, step: Step) -> str:
         return ""
     if step.seconds <= target:
         return f"≤ {target:g} s: met"
-    return f"≤ {target:g} s: NOT met (×{step.seconds / target:.1f})"
+    return f"≤ {target:g} s: NOT met (×{step.seconds / target:.2f})"
 
 
 def print_table(console: Console, steps: dict[str, Step], args: argparse.Namespace) -> None:
