@@ -26,6 +26,7 @@ from partnerscope.demo.world import (
     IntArray,
     Partners,
     Sizes,
+    close_season,
     rng_for,
     season,
 )
@@ -54,9 +55,11 @@ SOURCED_SHARE = np.array([0.60, 0.40, 0.30, 0.70, 0.55])
 DISCOUNT = np.array([0.18, 0.12, 0.32, 0.25, 0.15])
 #: Median sales cycle in days by revenue band (strategic, mid, small) and for direct deals.
 CYCLE_DAYS = np.array([75.0, 60.0, 45.0, 45.0, 70.0])
-DEAL_SIGMA = 0.85
+DEAL_SIGMA = 0.5
 DIRECT_DEAL_SIZE = 150_000.0
 DIRECT_WIN_RATE = 0.25
+#: Log-odds added to a deal's win probability by its product family (see PRODUCTS).
+WIN_BY_PRODUCT = np.array([0.3, 0.0, -0.2, 0.2, -0.4, -0.6, 1.0])
 LEAD_SOURCES = ("Web", "Event", "Campaign", "Partner Portal", "Referral", "Webinar")
 #: An MDF activity supports the deals its partner creates within this many days of the request.
 MDF_REACH_DAYS = 120
@@ -157,7 +160,25 @@ def make_opportunities(
     close_q = np.clip(
         np.searchsorted(QUARTER_SEC, close, side="right") - 1, 0, plan.win_factor.shape[1] - 1
     )
-    win_p = np.where(direct, DIRECT_WIN_RATE, partners.win_rate[p] * plan.win_factor[p, close_q])
+    # the deal's traits, drawn before its outcome, which depends on them
+    account = np.where(
+        direct, rng.integers(0, len(accounts.ids), n), _accounts_for(rng, partners, accounts, p)
+    )
+    product = rng.choice(len(PRODUCTS), n, p=PRODUCT_WEIGHTS)
+    attribution = np.where(rng.random(n) < SOURCED_SHARE[partners.type_code[p]], 0, 1)
+    mdf_pos = _link_mdf(rng, mdf, partner, created // DAY)
+    trait_p = _win_probability(
+        partners.win_rate[p],
+        plan.win_factor[p, close_q] * close_season(close_q - WARMUP),
+        p,
+        amount_usd / mean_size,
+        product,
+        attribution,
+        mdf_pos >= 0,
+        _account_affinity(len(accounts.ids), seed)[account],
+        ~direct,
+    )
+    win_p = np.where(direct, DIRECT_WIN_RATE, trait_p)
     won = closed & (rng.random(n) < win_p)
 
     # the collapse: whatever was due in the last quarter is lost, open deals included
@@ -176,10 +197,9 @@ def make_opportunities(
     order = np.flatnonzero(keep)[np.argsort(created[keep], kind="stable")]
     partner, p, created, close = partner[order], p[order], created[order], close[order]
     direct, closed, won, amount_usd = direct[order], closed[order], won[order], amount_usd[order]
+    account, product, attribution = account[order], product[order], attribution[order]
+    mdf_pos = mdf_pos[order]
     n = len(order)
-    account = np.where(
-        direct, rng.integers(0, len(accounts.ids), n), _accounts_for(rng, partners, accounts, p)
-    )
     currency = np.where(
         direct,
         np.array([c[2] for c in COUNTRIES])[accounts.country[account]],
@@ -191,8 +211,6 @@ def make_opportunities(
     stage_code = np.where(won, 6, np.where(closed, 7, (progress * 6).astype(np.int64)))
     # early-stage deals often have no amount yet
     no_amount = (stage_code == 0) & (rng.random(n) < 0.3)
-    product = rng.choice(len(PRODUCTS), n, p=PRODUCT_WEIGHTS)
-    attribution = np.where(rng.random(n) < SOURCED_SHARE[partners.type_code[p]], 0, 1)
     no_attribution = direct | (rng.random(n) < 0.02)
     discount = amount * DISCOUNT[partners.type_code[p]] * rng.uniform(0.8, 1.2, n)
     modified = np.where(
@@ -201,7 +219,6 @@ def make_opportunities(
         created + np.floor(rng.random(n) * (AS_OF - created)).astype(np.int64),
     )
 
-    mdf_pos = _link_mdf(rng, mdf, partner, created // DAY)
     width = max(7, len(str(n)))
     opp_ids = ids("O", np.arange(1, n + 1), width)
     account_names = pa.array(accounts.names).take(pa.array(account))
@@ -236,6 +253,49 @@ def make_opportunities(
         ids=opp_ids.take(pa.array(by_partner)),
     )
     return table, index
+
+
+def _account_affinity(n_accounts: int, seed: int) -> FloatArray:
+    """Each account's leaning to buy (log-odds): accounts that bought before buy again."""
+    out: FloatArray = rng_for(seed, "account affinity").normal(0.0, 0.8, n_accounts)
+    return out
+
+
+def _win_probability(
+    base: FloatArray,
+    timing: FloatArray,
+    partner: IntArray,
+    relative_size: FloatArray,
+    product: IntArray,
+    attribution: IntArray,
+    mdf: BoolArray,
+    affinity: FloatArray,
+    counted: BoolArray,
+) -> FloatArray:
+    """Each partner deal's win probability from its traits, around the partner's own rate.
+
+    Bigger deals than the partner's usual win less often, renewals and the core platform more
+    often than services, sourced and MDF-backed deals more than influenced ones, and accounts
+    that lean to buy more; each partner's deals are then rescaled so that their mean is the
+    partner's rate (``base``) again (over the ``counted`` rows: the partner's own deals), and
+    multiplied by ``timing``, the partner's factor in the quarter the deal closes (its slide or
+    slump, and the year-end push).
+    """
+    logit = (
+        np.log(base / (1.0 - base))
+        - 0.6 * (np.log(relative_size) + 0.5 * DEAL_SIGMA**2)
+        + WIN_BY_PRODUCT[product]
+        + np.where(attribution == 0, 0.3, -0.3)
+        + np.where(mdf, 0.5, 0.0)
+        + affinity
+    )
+    raw = 1.0 / (1.0 + np.exp(-logit))
+    weight = np.where(counted, 1.0, 0.0)
+    shift = np.bincount(partner, weights=base * weight) / np.maximum(
+        np.bincount(partner, weights=raw * weight), 1e-9
+    )
+    out: FloatArray = np.clip(raw * shift[partner] * timing, 0.01, 0.95)
+    return out
 
 
 def _link_mdf(
@@ -280,7 +340,9 @@ def make_leads(
     p_fast = (0.80 + 0.17 * rng.beta(4.0, 2.0, n_partners))[p]
     p_never = rng.uniform(0.01, 0.04, n_partners)[p]
     breach = plan.mask("sla_breakers")[p] & (window_q >= SLA_BREACH_FROM)
-    p_fast = np.where(breach, 0.2, p_fast)
+    # a partner in trouble works its leads a little less well, and converts far fewer of them
+    trouble = plan.trouble[p, window_q + WARMUP]
+    p_fast = np.where(breach, 0.2, p_fast * (1.0 - 0.06 * trouble))
     p_never = np.where(breach, 0.3, p_never)
     u = rng.random(n)
     fast, never = u < p_fast, u >= 1.0 - p_never
@@ -292,7 +354,9 @@ def make_leads(
     untouched = never | (touch >= AS_OF)  # still waiting when the export was taken
 
     # leads answered late convert about half as often
-    conversion = rng.uniform(0.06, 0.15, n_partners)[p] * np.where(fast, 1.1, 0.5)
+    conversion = (
+        rng.uniform(0.06, 0.15, n_partners)[p] * np.where(fast, 1.1, 0.5) * (1.0 - 0.6 * trouble)
+    )
     converted = ~untouched & (rng.random(n) < conversion)
     opp_pos = _link_leads(opportunities, p, touch, converted)
     currency = partners.currency[p]

@@ -1,7 +1,8 @@
 """The patterns planted in the demo data, for trend, alert and anomaly features to find.
 
 Every partner gets a deal-creation rate and a win-rate factor per quarter. Ordinary partners are
-noisy but stable (season, a small drift, noise); the planted partners break that in one known way.
+noisy (season, a drift of their own, noise) and a fifth of them slump (:data:`SLUMP_SHARE`), with
+warning signs a quarter ahead; the planted partners break that in one known way.
 The sets are disjoint, and :attr:`Plan.planted` names them for the CLI and the tests.
 """
 
@@ -24,6 +25,7 @@ from partnerscope.demo.world import (
     FloatArray,
     IntArray,
     Partners,
+    close_season,
     day_number,
     rng_for,
     season,
@@ -39,6 +41,15 @@ SLA_BREACH_FROM = 9
 VIOLATION_FROM = day_number(date(2025, 10, 1))
 #: Risers joined the program in this range: within the last 18 months of the window.
 RISER_JOINED = (day_number(date(2025, 4, 1)), day_number(date(2025, 12, 31)))
+#: Share of the ordinary partners that go through a slump in the window: a quarter of warning
+#: (fewer new deals, leads worked and converted less well, less MDF, unhappier customers), then
+#: few new deals and a lower win rate, so that won revenue falls below half its level the
+#: quarter after the warning shows.
+SLUMP_SHARE = 0.2
+#: Share of the slumps that end before the window does (then new pipeline comes back a quarter
+#: before revenue). None in the demo: measured on it, recoveries the metrics cannot foresee cost
+#: the risk score more (backtest AUC 0.81 with a quarter of them, 0.85 without) than they show.
+RECOVERY_SHARE = 0.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,10 @@ class Plan:
     win_factor: FloatArray
     #: partner × quarter of creation (warm-up included): factor on the partner's deal size.
     size_factor: FloatArray
+    #: partner × quarter (warm-up included): how much trouble an ordinary partner is in, 0 to 1.
+    #: It shows first in what the partner does before it shows in what it wins: fewer leads
+    #: worked and converted, less MDF, unhappier customers (see :data:`SLUMP_SHARE`).
+    trouble: FloatArray
 
     def mask(self, pattern: str) -> BoolArray:
         return self.masks[pattern]
@@ -103,9 +118,15 @@ def plant(partners: Partners, seed: int) -> tuple[Partners, Plan]:
     # newcomers win many small deals, so their growth shows in deal counts, not only in luck
     deal_size = partners.deal_size.copy()
     deal_size[risers] = 0.7 * np.median(deal_size[partners.band == SMALL])
+    # many deals a quarter, so that a trend or a sudden stop shows through the luck of the deals
+    deal_size[decliners] *= 0.5
+    deal_size[collapse] *= 0.25
     partners = replace(partners, joined_day=joined, annual_revenue=annual, deal_size=deal_size)
 
     create, win = _factors(partners, rng)
+    trouble = np.zeros_like(create)
+    slumps = np.flatnonzero(free & (rng.random(n) < SLUMP_SHARE))
+    _slump(rng, slumps, create, win, trouble)
     k = np.arange(-WARMUP, N_QUARTERS)  # window quarter of each column
     steps = np.maximum(k - DECLINE_FROM + 1, 0)
     # decliners: a clean slide without drift or much noise, so it reads as a trend
@@ -116,7 +137,8 @@ def plant(partners: Partners, seed: int) -> tuple[Partners, Plan]:
     size = np.ones_like(create)
     size[decliners] = 0.88**steps
     # the collapse: a strong, flat history, then nothing new and every open deal lost
-    create[collapse] = season(k) * np.where(k == N_QUARTERS - 1, 0.0, 1.0)
+    create[collapse] = np.where(k == N_QUARTERS - 1, 0.0, 1.0)
+    win[collapse] = 1.0 / close_season(k)
     # risers: fast growth from joining, on top of the join-date cut-off applied below
     join_q = np.searchsorted(QUARTER_SEC, joined[risers] * DAY, side="right")[:, None] - 1
     ramp = np.maximum(np.arange(len(k))[None, :] - join_q, 0)
@@ -131,7 +153,12 @@ def plant(partners: Partners, seed: int) -> tuple[Partners, Plan]:
         masks[name][chosen] = True
     planted = {name: [partners.ids[i] for i in np.flatnonzero(masks[name])] for name in PATTERNS}
     plan = Plan(
-        planted=planted, masks=masks, create_factor=create, win_factor=win, size_factor=size
+        planted=planted,
+        masks=masks,
+        create_factor=create,
+        win_factor=win,
+        size_factor=size,
+        trouble=trouble,
     )
     return partners, plan
 
@@ -144,6 +171,30 @@ def _factors(partners: Partners, rng: np.random.Generator) -> tuple[FloatArray, 
     create = season(k)[None, :] * drift * rng.lognormal(0.0, 0.10, (n, len(k)))
     win = np.clip(1.0 + rng.normal(0.0, 0.05, (n, len(k))), 0.85, 1.15)
     return create, win
+
+
+def _slump(
+    rng: np.random.Generator,
+    chosen: IntArray,
+    create: FloatArray,
+    win: FloatArray,
+    trouble: FloatArray,
+) -> None:
+    """Plant a slump in each chosen partner's factors (in place): warning, slump, recovery."""
+    for i in chosen:
+        # window quarter the slump's warning shows in; the slump itself starts a quarter later
+        warn = int(rng.integers(1, N_QUARTERS - 2)) + WARMUP
+        length = int(rng.integers(3, 6)) if rng.random() < RECOVERY_SHARE else N_QUARTERS
+        end = min(warn + 1 + length, WARMUP + N_QUARTERS)
+        depth = rng.uniform(0.15, 0.35)
+        create[i, warn] *= 0.6
+        trouble[i, warn] = 0.7
+        create[i, warn + 1 : end] *= depth
+        win[i, warn + 1 : end] *= 0.75
+        trouble[i, warn + 1 : end] = 1.0
+        if end < WARMUP + N_QUARTERS:
+            # the recovery: pipeline rebuilt fast, a little above the old level at first
+            create[i, end] *= 1.25
 
 
 def _presence(joined_day: IntArray) -> FloatArray:

@@ -264,12 +264,16 @@ def make_surveys(partners: Partners, plan: Plan, sizes: Sizes, seed: int) -> pa.
     # Berlin local time below exists and is unambiguous
     utc = day * DAY + rng.integers(6 * 3600, 18 * 3600, len(p))
     order = np.argsort(utc, kind="stable")
-    p, utc, day = p[order], utc[order], day[order]
+    p, utc, day, quarter = p[order], utc[order], day[order], quarter[order]
     n = len(p)
     local = utc + _berlin_offsets(int(day.min()), int(day.max()))[day - day.min()]
     nps = rng.random(n) < 0.4
-    csat = np.clip(np.round(rng.normal(rng.uniform(3.7, 4.6, len(partners))[p], 0.75)), 1, 5)
-    nps_score = np.clip(np.round(rng.normal(rng.uniform(6.5, 9.2, len(partners))[p], 1.7)), 0, 10)
+    # customers of a partner in trouble are less happy
+    trouble = plan.trouble[p, quarter]
+    csat_mean = rng.uniform(3.7, 4.6, len(partners))[p] - 0.8 * trouble
+    nps_mean = rng.uniform(6.5, 9.2, len(partners))[p] - 2.0 * trouble
+    csat = np.clip(np.round(rng.normal(csat_mean, 0.75)), 1, 5)
+    nps_score = np.clip(np.round(rng.normal(nps_mean, 1.7)), 0, 10)
     comment = np.where(rng.random(n) < 0.75, 0, rng.integers(1, len(SURVEY_COMMENTS), n))
     stamp = pa.array(local, pa.timestamp("s"))
     return pa.table(
@@ -295,7 +299,15 @@ def make_quotas(partners: Partners, plan: Plan, fx: FxRates, seed: int) -> pa.Ta
     has_quota = partners.active[:, None] & (partners.joined_day[:, None] <= starts[None, :])
     p, q = np.nonzero(has_quota)
     currency = partners.currency[p]
-    usd = partners.annual_revenue[p] / 4 * planned[p, q] * rng.uniform(0.8, 1.1, len(p))
+    # some partners are set more ambitious quotas than others, year after year
+    ambition = rng.lognormal(0.0, 0.2, len(partners))
+    usd = (
+        partners.annual_revenue[p]
+        / 4
+        * planned[p, q]
+        * ambition[p]
+        * rng.uniform(0.9, 1.05, len(p))
+    )
     quota = np.round(usd / fx.usd_per_unit(currency, starts[q]), -3)
     return pa.table(
         {

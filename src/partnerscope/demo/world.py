@@ -62,8 +62,16 @@ def rng_for(seed: int, stream: str) -> np.random.Generator:
 def season(window_quarter: IntArray) -> FloatArray:
     """Relative deal volume by calendar quarter: year-end pushes, a slow first quarter."""
     # window quarter 0 is Oct–Dec; Python's modulo keeps the warm-up quarters (-2, -1) right
-    factors = np.array([1.12, 0.90, 1.00, 0.98])
+    factors = np.array([1.30, 0.78, 0.94, 0.98])
     return factors[np.mod(window_quarter, 4)]
+
+
+def close_season(window_quarter: IntArray) -> FloatArray:
+    """Factor on win rates by the quarter a deal closes in: the year-end push wins more deals
+    that quarter, and the quarter after it is slow (mean 1)."""
+    factors = np.array([1.35, 0.70, 0.95, 1.0])
+    out: FloatArray = factors[np.mod(window_quarter, 4)]
+    return out
 
 
 @dataclass(frozen=True)
@@ -296,10 +304,11 @@ def make_partners(sizes: Sizes, seed: int) -> Partners:
         default=3,
     ).astype(np.int64)
     win_rate = 0.18 + 0.22 * rng.beta(2.5, 2.5, n)
+    # bigger partners sell bigger deals, in proportion to their revenue: a small partner closes
+    # as many deals a quarter as a big one, so its revenue too has a level, a trend and a season
+    # that show through the luck of which deals are won
     deal_size = (
-        np.array([3.0, 1.6, 1.0, 1.0])[band]
-        * TYPE_DEAL_SIZE[type_code]
-        * rng.lognormal(0.0, 0.2, n)
+        np.maximum(revenue, 1e5) / 1e6 * TYPE_DEAL_SIZE[type_code] * rng.lognormal(0.0, 0.15, n)
     )
     # deal sizes are rescaled so that the deal count matches the size while revenue stays as drawn
     weight = np.where(band == DORMANT, 0.0, revenue / (win_rate * deal_size))
@@ -325,7 +334,7 @@ def make_partners(sizes: Sizes, seed: int) -> Partners:
         annual_revenue=revenue,
         win_rate=win_rate,
         deal_size=deal_size,
-        growth=np.clip(rng.normal(0.01, 0.008, n), -0.005, 0.025),
+        growth=np.clip(rng.normal(0.012, 0.02, n), -0.03, 0.05),
         joined_day=joined.astype(np.int64),
         manager=manager,
         latitude=lat,
