@@ -168,11 +168,13 @@ def test_risk_alerts_read_in_words() -> None:
         ("P2", "medium", "risk"),
     ]
     assert alerts[0]["message"] == (
-        "72% chance of falling below 50% of its quota (or of its own level) or stopping "
-        "selling in the next 2 quarters"
+        "72% chance of falling short of half its quota (or of its own trailing level) in the "
+        "next two quarters"
     )
-    assert alerts[1]["message"].startswith("Chance of falling below 50%")
-    assert alerts[1]["message"].endswith("rose to 41% from 12%")
+    assert alerts[1]["message"] == (
+        "Chance of falling short of half its quota (or of its own trailing level) in the next "
+        "two quarters rose to 41% from 12%"
+    )
     assert (alerts[0]["reference"], alerts[1]["reference"]) == (0.6, 0.12)
 
 

@@ -114,7 +114,7 @@ def forecast_command(
     grain: Annotated[str, typer.Option(help="quarter or month.")] = "quarter",
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """Won revenue forecast for the next periods, with 80 % and 95 % intervals, the method
+    """Won revenue forecast for the next periods, with 80% and 95% intervals, the method
     chosen by backtest and the trailing-mean baseline beside it."""
     import pyarrow.compute as pc
 
@@ -147,8 +147,8 @@ def forecast_command(
         "series",
         "period",
         "forecast",
-        "80 % interval",
-        "95 % interval",
+        "80% interval",
+        "95% interval",
         "method",
         "trailing mean",
         title=f"Won revenue forecast by {grain} — run {manifest.run_id}, data as of "
@@ -213,6 +213,7 @@ def risk_command(
     """Each partner's chance of falling short in the next quarters, riskiest first, with the
     factors behind it."""
     from partnerscope.predict import store
+    from partnerscope.predict.outlook import risk_question
     from partnerscope.runs import run_folder
 
     ws = state(ctx).workspace()
@@ -237,8 +238,8 @@ def risk_command(
         "change",
         "alert",
         "why",
-        title=f"Risk of falling short in the next {settings.risk_quarters} quarters — run "
-        f"{manifest.run_id} ({len(shown)} of {len(rows)} partners)",
+        title=f"Chance of {risk_question(settings, words)} — run {manifest.run_id} "
+        f"({len(shown)} of {len(rows)} partners)",
         title_justify="left",
     )
     for r in shown:
@@ -416,8 +417,8 @@ def print_backtest(words: Words, document: dict[str, Any], run_id: int) -> None:
     console.print(out)
     if forecast.get("coverage_80") is not None:
         console.print(
-            f"80 % intervals held {words.share(forecast['coverage_80'], digits=0)} of the "
-            f"actuals, 95 % intervals {words.share(forecast.get('coverage_95'), digits=0)}."
+            f"80% intervals held {words.share(forecast['coverage_80'], digits=0)} of the "
+            f"actuals, 95% intervals {words.share(forecast.get('coverage_95'), digits=0)}."
         )
     console.print(section_sentence(words, "forecast", forecast or None))
     for section, title in (("risk", "Partner risk"), ("deals", "Deal win probability")):
@@ -439,7 +440,7 @@ def print_backtest(words: Words, document: dict[str, Any], run_id: int) -> None:
                 "cases",
                 "predicted",
                 "observed",
-                title="Reliability",
+                title="Reliability by decile",
                 title_justify="left",
             )
             for b in bins:

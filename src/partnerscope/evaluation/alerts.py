@@ -423,12 +423,11 @@ def risk_alerts(
     rising risk the previous run's probability."""
     import pyarrow as pa
 
+    from partnerscope.predict.outlook import risk_question
+
     rows = [r for r in risk.to_pylist() if r["alert"] in ("high", "rising")]
     stamp = start.isoformat() if start else ""
-    what = (
-        f"falling below {words.share(settings.risk_share, digits=0)} of its quota (or of its "
-        f"own level) or stopping selling in the next {_quarters(settings.risk_quarters)}"
-    )
+    what = risk_question(settings, words)
 
     def message(r: dict[str, Any]) -> str:
         chance = words.share(r["probability"], digits=0)
@@ -454,7 +453,3 @@ def risk_alerts(
         },
         schema=_schema(),
     )
-
-
-def _quarters(n: int) -> str:
-    return "quarter" if n == 1 else f"{n} quarters"

@@ -14,6 +14,7 @@ from partnerscope.predict.store import FORECAST, read_predictions, read_table
 
 if TYPE_CHECKING:
     from partnerscope.present import Words
+    from partnerscope.settings.predict import PredictSettings
 
 
 def series_forecast(
@@ -39,8 +40,12 @@ def backtest_section(folder: Path, level: str | None = None) -> dict[str, Any]:
     """The forecast backtest of the run's ``predictions.json`` ({} without one): the measures
     of ``level``'s series when the backtest has them (its ``detail``), else the headline (the
     partners' cases)."""
-    stored = read_predictions(folder) or {}
-    backtests = stored.get("backtest", stored)
+    return level_section(read_predictions(folder) or {}, level)
+
+
+def level_section(document: dict[str, Any], level: str | None = None) -> dict[str, Any]:
+    """:func:`backtest_section` of a ``predictions.json`` already read."""
+    backtests = document.get("backtest", document)
     section = backtests.get("forecast") if isinstance(backtests, dict) else None
     if not isinstance(section, dict):
         return {}
@@ -66,7 +71,8 @@ def skill_sentence(row: dict[str, Any], backtest: dict[str, Any], words: Words) 
     actuals.`` or ``No measured skill: the forecast is the trailing mean, ...``"""
     method = row.get("method")
     if method is None:
-        return str(row.get("note") or "No forecast: too little history.")
+        note = str(row.get("note") or "no forecast: too little history").strip().rstrip(".")
+        return f"{note[:1].upper()}{note[1:]}."
     n = int(backtest.get("n") or 0)
     cases = f" over {n:,} {'case' if n == 1 else 'cases'}" if n else ""
     if not row.get("skill"):
@@ -86,3 +92,15 @@ def skill_sentence(row: dict[str, Any], backtest: dict[str, Any], words: Words) 
         f"Chosen by backtest: {method} had {lower} than the better of a trailing mean and "
         f"the same period a year before{cases}{held}."
     )
+
+
+def risk_question(settings: PredictSettings, words: Words) -> str:
+    """What a partner's risk is the probability of: "falling short of half its quota (or of its
+    own trailing level) in the next two quarters"."""
+    share = "half" if settings.risk_share == 0.5 else words.share(settings.risk_share, digits=0)
+    n = settings.risk_quarters
+    ahead = "the next quarter" if n == 1 else f"the next {COUNT_WORDS.get(n, str(n))} quarters"
+    return f"falling short of {share} its quota (or of its own trailing level) in {ahead}"
+
+
+COUNT_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}

@@ -288,7 +288,7 @@ def predictions(ctx: Ctx, pid: str) -> dict[str, Any]:
     return {
         "present": True,
         "forecast": [r for r in rows if r["forecast"] is not None],
-        "sentence": pr.forecast_sentence(rows, words),
+        "sentence": pr.forecast_sentence(rows, p, words),
         "chart": chart,
         "risk": pr.risk_words(risk, ctx.workspace.config.predict, words) if risk else None,
         "deals": [{**d, "top": pr.top_factor(d)} for d in deals[: pr.DEALS_SHOWN]],

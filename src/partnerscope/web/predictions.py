@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from partnerscope.predict import store
+from partnerscope.predict.outlook import risk_question
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -22,11 +23,6 @@ if TYPE_CHECKING:
     from partnerscope.web.current import Served
 
 NONE_YET = "No predictions in this run"
-#: the forecast baselines' names in a sentence ("a trailing mean")
-BASELINES = ("seasonal naive", "trailing mean")
-#: how the methods are named on a page
-METHOD_WORDS = {"seasonal naive": "the same quarter a year before (seasonal naive)"}
-COUNT_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
 #: how many scored deals the partner page lists (the API gives them all)
 DEALS_SHOWN = 25
 
@@ -118,44 +114,15 @@ def _finite(row: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ in words
 
 
-def forecast_sentence(rows: list[dict[str, Any]], words: Words) -> str:
-    """What the forecast of a series rests on: the method chosen and its measured skill, the
-    baseline it falls back to, or why there is none."""
-    first = rows[0] if rows else None
-    if first is None:
+def forecast_sentence(rows: list[dict[str, Any]], predictions: Predictions, words: Words) -> str:
+    """What the forecast of a series rests on (:func:`partnerscope.predict.outlook.skill_sentence`
+    with its level's backtest)."""
+    from partnerscope.predict.outlook import level_section, skill_sentence
+
+    if not rows:
         return "No forecast for this series in this run."
-    if first["forecast"] is None or first["method"] is None:
-        note = first["note"] or "too little history to forecast"
-        return _sentence(note)
-    method = str(first["method"])
-    if first["skill"] and first["mase"] is not None and first["mase_baseline"]:
-        gain = 1 - first["mase"] / first["mase_baseline"]
-        return (
-            f"Forecast by {method}, chosen by backtest: {words.share(gain, digits=0)} lower "
-            "error than the better of its baselines (the same quarter a year before, and a "
-            "trailing mean)."
-        )
-    if method in BASELINES:
-        return (
-            f"No measured skill over a {method}: the forecast is the "
-            f"{METHOD_WORDS.get(method, method)}."
-        )
-    return f"Forecast by {method}, with no measured skill over its baselines."
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith(".") else text + "."
-
-
-def risk_question(settings: PredictSettings, words: Words) -> str:
-    """What the risk is the probability of ("falling short of half its quota in the next two
-    quarters")."""
-    share = "half" if settings.risk_share == 0.5 else words.share(settings.risk_share, digits=0)
-    n = settings.risk_quarters
-    ahead = "the next quarter" if n == 1 else f"the next {COUNT_WORDS.get(n, str(n))} quarters"
-    return f"falling short of {share} its quota (or of its own trailing level) in {ahead}"
+    section = level_section(predictions.document or {}, rows[0]["level"])
+    return skill_sentence(rows[0], section, words)
 
 
 def risk_words(row: dict[str, Any], settings: PredictSettings, words: Words) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
+from partnerscope.predict.outlook import risk_question
 from partnerscope.web import predictions as pr
 from partnerscope.web.render import page
 from partnerscope.web.routes.partners import VENDOR
@@ -339,7 +340,7 @@ def predictions_page(request: Request, ctx: Vendor, risk: str | None = None) -> 
         risks=[{**r, "words": pr.risk_words(r, settings, words)} for r in risks[:RISKS_SHOWN]],
         risks_total=len(risks),
         alerts_only=alerts_only,
-        question=pr.risk_question(settings, words),
+        question=risk_question(settings, words),
         docs=DOCS,
     )
 
@@ -439,7 +440,7 @@ def forecast_out(ctx: Ctx, pid: str, grain: str = "quarter") -> ForecastOut:
         partner_id=pid,
         present=p.present,
         grain=grain,
-        sentence=pr.forecast_sentence(rows, ctx.workspace.words) if p.present else pr.NONE_YET,
+        sentence=pr.forecast_sentence(rows, p, ctx.workspace.words) if p.present else pr.NONE_YET,
         method=first.get("method"),
         skill=bool(first.get("skill")),
         note=first.get("note"),
