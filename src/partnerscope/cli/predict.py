@@ -119,6 +119,7 @@ def forecast_command(
     import pyarrow.compute as pc
 
     from partnerscope.predict import store
+    from partnerscope.predict.outlook import level_section, skill_sentence
     from partnerscope.runs import run_folder
 
     ws = state(ctx).workspace()
@@ -176,8 +177,15 @@ def forecast_command(
             words.money(r["trailing_mean"]) if r["trailing_mean"] is not None else "—",
         )
     show(out, fmt)
-    document = store.read_predictions(run_folder(ws, manifest.run_id))
-    note(fmt, _skill_line(words, document, "forecast"))
+    document = store.read_predictions(run_folder(ws, manifest.run_id)) or {}
+    firsts = [r for r in rows if r["step"] == 1 and r["forecast"] is not None]
+    if len(firsts) <= 10:
+        # how far to trust each series shown, from its own level's backtest
+        for r in firsts:
+            sentence = skill_sentence(r, level_section(document, r["level"]), words)
+            note(fmt, f"{escape(_plain_name(names, r))}: {escape(sentence)}")
+    else:
+        note(fmt, _skill_line(words, document, "forecast"))
     for line in notes[:10]:
         note(fmt, f"[dim]{escape(line)}[/]")
     if len(notes) > 10:
