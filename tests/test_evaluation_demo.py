@@ -69,10 +69,18 @@ def test_every_planted_pattern_is_found(demo: Workspace) -> None:
 #: - collapse 28 (29, 1): a sudden-change alert on any of 4 metrics against 2 references;
 #:   quarter-on-quarter changes of lumpy deals have heavy tails (z down to -13.7 for ordinary
 #:   partners here), so this finder is broad; no expectation; bound 35, a quarter above.
+#: Since the demo plants slumps in a fifth of the ordinary partners (demo/patterns.py,
+#: SLUMP_SHARE: 32 of the 194 here, each with a warning quarter of fewer leads converted and a
+#: slightly slower answer), the decline and SLA finders also name slumped partners, rightly:
+#: - decliners measured 15 (21, 6), 10 of them slumped; bound 22: the 8.1 ± 2.8 of noise above
+#:   plus up to 14 slumps, those that started in the last year or so.
+#: - sla_breakers measured 15 (21, 6), 6 of them slumped; the other 9 sit near the 0.8 floor
+#:   in a quarter of few leads (deal creation, and leads with it, now has a stronger season);
+#:   bound 20.
 #: A finder that named every partner would find every planted one too: these bound it.
 NOT_PLANTED_AT_MOST = {
-    "decliners": 14,
-    "sla_breakers": 8,
+    "decliners": 22,
+    "sla_breakers": 20,
     "compliance_violators": 8,
     "risers": 24,
     "collapse": 35,
@@ -198,7 +206,9 @@ def test_plans_are_opened_tracked_and_closed(demo: Workspace) -> None:
     run("-w", str(demo.root), "plans", "set", decliner, "--owner", "Ana", "--action", "QBR call")
     book = json.loads((demo.state_dir / "plans.json").read_text(encoding="utf-8"))
     (plan,) = [p for p in book["plans"] if p["partner_id"] == decliner]
-    assert plan["actions"][0].startswith("Find the cause of the decline")
+    # the decline's action is among the first ones (a decliner can also be at the bottom of its
+    # cohort by now, whose action then comes first)
+    assert any(a.startswith("Find the cause of the decline") for a in plan["actions"][:-1])
     assert plan["owner"] == "Ana"
     assert plan["actions"][-1] == "QBR call"
     assert len(plan["check_ins"]) == 3
