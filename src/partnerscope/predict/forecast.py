@@ -13,9 +13,11 @@ Method, in the order it runs (per grain: quarter, season 4; month, season 12):
   back; with less than a season of history, the last value) and **trailing mean** (the mean of
   the last season's periods, or of all periods when fewer). The full AutoETS and AutoTheta model
   searches cost about 15 ms and 3 ms a series and fit; at 20,000 partners × 9 backtest cutoffs
-  that is far beyond the one-minute budget, so these cheaper settings are used; above
-  :data:`FULL_PARTNERS` partners, partner series get only SES, CrostonSBA and the baselines
-  (groups, the portfolio and the company always get every method).
+  that is far beyond the one-minute budget, so these cheaper settings are used; by month, and
+  by quarter above :data:`FULL_PARTNERS` partners, partner series get only SES, CrostonSBA and
+  the baselines (a seasonal ETS or Theta over 12 months costs several times the quarter's; at
+  5,000 partners the months alone took two minutes). Groups, the portfolio and the company
+  always get every method.
 - **Selection** by a rolling-origin backtest: at each of the last ``backtest_origins`` periods
   before the forecast origin (step 1), every method forecasts ``horizon`` periods from the data
   up to that cutoff; the errors on the periods already known at the origin are scored (so the
@@ -89,9 +91,10 @@ BACKTEST_PARTNERS = 2000
 #: How many of its level's errors a series' own backtest errors are pooled with when choosing its
 #: method (see :func:`_select`).
 SHRINK = 20
-#: Above this many partners, partner series are forecast with the cheap methods only (SES,
-#: CrostonSBA and the baselines): Theta and ETS cost about 1–2 ms a series and cutoff, which at
-#: 20,000 partners × 9 cutoffs would break the one-minute budget. Groups always get them all.
+#: Above this many partners, partner series are forecast by quarter with the cheap methods only
+#: (SES, CrostonSBA and the baselines; by month they always are): Theta and ETS cost about
+#: 1–2 ms a series and cutoff, which at 20,000 partners × 9 cutoffs would break the one-minute
+#: budget. Groups always get them all.
 FULL_PARTNERS = 5000
 #: Fewer pooled errors than this at one step ahead: the interval pools all steps.
 MIN_ERRORS = 20
@@ -156,7 +159,8 @@ def _panel(results: pa.Table, grain: str, *, cutoff: date | None = None) -> _Pan
         .sort_index()
     )
     partners = keys["level"] == "partner"
-    full = keys.index[~partners] if partners.sum() > FULL_PARTNERS else keys.index
+    cheap = grain == "month" or partners.sum() > FULL_PARTNERS
+    full = keys.index[~partners] if cheap else keys.index
     return _Panel(grain, SEASON[grain], dense, keys, last, anchor, full.to_numpy())
 
 
