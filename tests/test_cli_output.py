@@ -51,11 +51,11 @@ def test_a_ledgers_lines_as_json_with_the_total_on_stderr(web_world):
     )
     lines = json.loads(result.stdout)  # nothing but the JSON on stdout
     assert [(line["rule"], line["amount"]) for line in lines] == [
-        ("New-customer bonus", "$1,000.00"),
-        ("Satisfaction bonus", "$500.00"),
+        ("Quarterly bonus", "$31,893.16"),
+        ("New-customer bonus", "$4,000.00"),
     ]
-    assert lines[0]["why"] == "1 new customer(s) × 1,000.00"
-    assert "2 line(s), total $1,500.00 (draft)" in result.stderr
+    assert lines[1]["why"] == "4 new customer(s) × 1,000.00"
+    assert "2 line(s), total $35,893.16 (draft)" in result.stderr
 
 
 def test_users_list_as_csv(web_world):
