@@ -707,9 +707,16 @@ def forecast(
             earlier = _made(p, range(p.last - 2 * o, p.last - o), horizon, sample)
             import pandas as pd
 
-            both = pd.concat(
-                [earlier, made[made["sid"].isin(sample)]], ignore_index=True
-            ).sort_values(["sid", "cutoff", "k"], kind="stable")
+            # a series too short for any cutoff makes no forecasts: a frame without columns
+            current = made[made["sid"].isin(sample)] if not made.empty else made
+            frames = [f for f in (earlier, current) if not f.empty]
+            both = (
+                pd.concat(frames, ignore_index=True).sort_values(
+                    ["sid", "cutoff", "k"], kind="stable"
+                )
+                if frames
+                else pd.DataFrame()
+            )
             backtest = _backtest(p, settings, horizon, both)
     table = pa.concat_tables(tables) if tables else store.FORECAST_SCHEMA.empty_table()
     assert backtest is not None

@@ -340,7 +340,7 @@ def panel(
         if "status" in m:
             status = m.pivot(index="group_key", columns="period_start", values="status")
             status = status.reindex(index=partners, columns=starts)
-            active = ~(status.notna() & (status != "active")).to_numpy()
+            active = ~(status.notna() & (status != "active")).to_numpy(dtype=bool)
         if "joined_at" in m:
             joined = pd.to_datetime(m.groupby("group_key")["joined_at"].first())
             joined = joined.reindex(partners)
