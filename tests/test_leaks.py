@@ -115,7 +115,11 @@ def judgements(data: RunData, pid: str) -> list[str]:
     """The vendor's internal judgements of a partner, as words that would betray them."""
     found = ["percentile", "cohort", "anomaly", "Under review"]
     for flag in data.flags.rows(pid):
-        found += [flag["criterion"], flag["evidence"][:40]]
+        # a criterion named after a metric ("csat") is also that metric's key, which the
+        # partner's own scorecard shows; the flag's evidence is what would betray it
+        if flag["criterion"] not in data.workspace.catalog:
+            found.append(flag["criterion"])
+        found.append(flag["evidence"][:40])
     for alert in data.alerts.rows(pid):
         found += [alert["kind"], alert["message"][:40]]
     plan = data.open_plans.get(pid)

@@ -20,8 +20,8 @@ from tests.webtools import FOREIGN, OWN
 
 pytestmark = pytest.mark.slow
 
-#: Partners with an improvement plan: P0035 is Marco Rossi's (the manager's), P0009 is not.
-PLAN_OWN, PLAN_FOREIGN = "P0035", "P0009"
+#: Partners with an improvement plan: P0035 is Marco Rossi's (the manager's), P0004 is not.
+PLAN_OWN, PLAN_FOREIGN = "P0035", "P0004"
 
 ADMIN, ANALYST, MANAGER, PARTNER, FIN = "ada", "ana", "max", "pat", "fin"
 EVERYONE = {ADMIN, ANALYST, MANAGER, PARTNER, FIN}
