@@ -151,8 +151,8 @@ def test_a_run_as_of_a_day_inside_a_quarter_flags_the_demo_partners_below_quota(
     web_world: Any, tmp_path: Path
 ) -> None:
     """The issue's reproduction on the demo (quarterly quotas, fiscal years from October): as
-    of 2026-08-15 the run judges FY2026-Q3 (April to June) with July finished; P0007 (0 % of
-    quota in FY2026-Q2 and Q3) and P0055 (41.3 % and 0 %) are six months below 50 %."""
+    of 2026-08-15 the run judges FY2026-Q3 (April to June) with July finished; P0043 (23.4 % of
+    quota in FY2026-Q2, 2.0 % in Q3) and P0077 (45.7 % and 41.6 %) are six months below 50 %."""
     root = tmp_path / "demo"
     shutil.copytree(web_world.root, root)
     run("-w", str(root), "run", "--as-of", "2026-08-15")
@@ -162,10 +162,10 @@ def test_a_run_as_of_a_day_inside_a_quarter_flags_the_demo_partners_below_quota(
     assert manifest.last_month == "2026-08-01"  # the month holding the as-of time
     flags = pq.read_table(run_folder(ws, manifest.run_id) / FLAGS).to_pylist()
     below = {r["partner_id"]: r for r in flags if r["criterion"] == "below_quota"}
-    assert below["P0007"]["evidence"] == (
-        "Quota attainment below 50% for 6 months in a row: FY2026-Q2 0.0%, FY2026-Q3 0.0%"
+    assert below["P0043"]["evidence"] == (
+        "Quota attainment below 50% for 6 months in a row: FY2026-Q2 23.4%, FY2026-Q3 2.0%"
     )
-    assert below["P0055"]["evidence"] == (
-        "Quota attainment below 50% for 6 months in a row: FY2026-Q2 41.3%, FY2026-Q3 0.0%"
+    assert below["P0077"]["evidence"] == (
+        "Quota attainment below 50% for 6 months in a row: FY2026-Q2 45.7%, FY2026-Q3 41.6%"
     )
     assert {r["period"] for r in below.values()} == {"FY2026-Q3"}

@@ -4,7 +4,7 @@ measured again gives the same numbers, and a run without predictions says so."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from partnerscope.cli import app
 from partnerscope.predict import store
 from partnerscope.runs import latest_run, run_folder
 from partnerscope.workspace import Workspace
+from tests.conftest import PARTNERS_CSV
 from tests.webtools import WebWorld
 
 pytestmark = pytest.mark.slow
@@ -116,27 +117,23 @@ def test_risk_and_deals_print_the_stored_scores(web_world: WebWorld) -> None:
     (first,) = json.loads(result.stdout)
     assert first["deal"] == best["opportunity_id"]
     assert first["expected value"] == ws.words.money(best["expected_value"])
-    result = invoke(web_world.root, "deals", "score", "--by-partner", "--format", "json")
+    result = invoke(
+        web_world.root, "deals", "score", "--by-partner", "--limit", "0", "--format", "json"
+    )
     assert result.exit_code == 0, result.output
     by_partner = json.loads(result.stdout)
     assert len(by_partner) == len({r["partner_id"] for r in deals.to_pylist()})
 
 
 def test_a_run_without_predictions_says_so(workspace_factory: Any) -> None:
+    from tests.test_runs import CONFIG, LEADS, OPPS
+
     ws = workspace_factory(
-        """
-[workspace]
-name = "no predictions"
-[predict]
-enabled = false
-[sources.partners]
-entity = "partners"
-path = "data/partners.csv"
-""",
-        {"data/partners.csv": "partner_id,name\nP1,Alpha\n"},
+        "[predict]\nenabled = false\n" + CONFIG,
+        {"data/partners.csv": PARTNERS_CSV, "data/opps.csv": OPPS, "data/leads.csv": LEADS},
     )
     ws.ingest()
-    manifest = ws.run()
+    manifest = ws.run(as_of=datetime(2024, 7, 1))
     assert manifest.predictions == {}
     assert store.read_predictions(run_folder(ws, manifest.run_id)) is None
     for args in (("forecast",), ("risk",), ("deals", "score")):

@@ -138,7 +138,7 @@ def test_a_payout_ledger_shows_names_rules_in_words_and_dollars(world, names):
         assert f"${ln.amount:,.2f}" in text  # a payout line to the cent
         assert ln.rule not in text  # the rule by its name, not its key
     # the line's explanation, stored with bare amounts, is shown with the currency
-    assert "1 new customer(s) × $1,000.00" in text
+    assert "2 new customer(s) × $1,000.00" in text
     whole = fin.get(f"/payouts/{world.approved}").text
     assert dollars(ledger.total) in text_of(whole)
     assert f'{names[OWN]}</a> <span class="muted">{OWN}</span>' in whole

@@ -179,8 +179,8 @@ def _verdict(section: str, short: dict[str, Any], words: Any) -> tuple[bool, str
     if brier < base_rate:
         return True, (
             f"Measured skill: over {n} {what} in the backtest, the probabilities erred less "
-            f"than always saying the base rate (Brier {words.number(brier, digits=3)} against "
-            f"{words.number(base_rate, digits=3)})."
+            f"than always saying the base rate (a Brier score "
+            f"{words.share(1 - brier / base_rate, digits=0)} lower)."
         )
     return False, (
         f"No measured skill: over {n} {what} in the backtest, the model did no better than "
