@@ -114,7 +114,7 @@ def test_views_say_when_there_is_no_measured_skill(example: Any) -> None:
         result = runner.invoke(app, ["-w", str(ws.root), *args])
         assert result.exit_code == 0, result.output
         if table is not None and table.num_rows and not any(table["skill"].to_pylist()):
-            assert "No measured skill" in result.output or "No backtest" in result.output
+            assert "No measured skill" in result.output or "Not backtested" in result.output
     out = Path(folder).parent / f"bt-{name}.json"
     result = runner.invoke(app, ["-w", str(ws.root), "predict", "backtest", "--json", str(out)])
     assert result.exit_code == 0, result.output

@@ -63,40 +63,9 @@ def _read(ws: Workspace, run: int | None, name: str) -> tuple[RunManifest, pa.Ta
 
 def _skill_line(words: Words, document: dict[str, Any] | None, section: str) -> str:
     """One sentence on a model's measured skill from the run's predictions.json."""
-    return section_sentence(words, section, (document or {}).get("backtest", {}).get(section))
+    from partnerscope.predict.outlook import verdict
 
-
-def section_sentence(words: Words, section: str, part: dict[str, Any] | None) -> str:
-    """Whether a model showed measured skill in its backtest, in one sentence."""
-    if not part or part.get("reason"):
-        reason = (part or {}).get("reason") or "this run stored no backtest"
-        return f"No backtest: {reason}"
-    n = words.number(part.get("n") or 0)
-    if section == "forecast":
-        mase = part["mase"]
-        base = min(
-            v for v in (part["mase_seasonal_naive"], part["mase_trailing_mean"]) if v is not None
-        )
-        if mase < base:
-            return (
-                f"Measured skill: over {n} backtest cases the forecasts chosen by backtest "
-                f"erred {words.share(1 - mase / base, digits=0)} less than the better baseline."
-            )
-        return (
-            f"No measured skill over the baselines in {n} backtest cases: where a method did "
-            "not beat them, the forecast is the baseline itself."
-        )
-    brier, base = part["brier"], part["brier_base_rate"]
-    if brier < base:
-        return (
-            f"Measured skill: over {n} backtest cases the scores' Brier score was "
-            f"{words.share(1 - brier / base, digits=0)} lower than always predicting the "
-            "base rate."
-        )
-    return (
-        f"No measured skill in {n} backtest cases: the score is the base rate, the same for "
-        "everyone."
-    )
+    return verdict(section, (document or {}).get("backtest", {}).get(section), words)[1]
 
 
 @app.command("forecast")
@@ -408,6 +377,8 @@ def backtest_command(
 
 def print_backtest(words: Words, document: dict[str, Any], run_id: int) -> None:
     """The three backtests as tables, each with its sentence on skill."""
+    from partnerscope.predict.outlook import verdict
+
     backtest = document.get("backtest", {})
     forecast = backtest.get("forecast") or {}
     out = RichTable(
@@ -428,7 +399,7 @@ def print_backtest(words: Words, document: dict[str, Any], run_id: int) -> None:
             f"80% intervals held {words.share(forecast['coverage_80'], digits=0)} of the "
             f"actuals, 95% intervals {words.share(forecast.get('coverage_95'), digits=0)}."
         )
-    console.print(section_sentence(words, "forecast", forecast or None))
+    console.print(verdict("forecast", forecast or None, words)[1])
     for section, title in (("risk", "Partner risk"), ("deals", "Deal win probability")):
         part = backtest.get(section) or {}
         out = RichTable(
@@ -459,7 +430,7 @@ def print_backtest(words: Words, document: dict[str, Any], run_id: int) -> None:
                     words.share(b["observed"], digits=0),
                 )
             console.print(table)
-        console.print(section_sentence(words, section, part or None))
+        console.print(verdict(section, part or None, words)[1])
 
 
 def _num(words: Words, value: float | None, digits: int = 2) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from partnerscope.predict.store import FORECAST, read_predictions, read_table
+from partnerscope.predict.store import FORECAST, read_predictions, read_table, summary
 
 if TYPE_CHECKING:
     from partnerscope.present import Words
@@ -104,3 +104,41 @@ def risk_question(settings: PredictSettings, words: Words) -> str:
 
 
 COUNT_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
+
+
+def verdict(section: str, backtest: dict[str, Any] | None, words: Words) -> tuple[bool, str]:
+    """(measured skill, the sentence that says so) of one model's backtest section (``forecast``,
+    ``risk`` or ``deals`` of ``predictions.json``; None: the run stored none)."""
+    short = summary(section, backtest)
+    n = words.number(short["n"])
+    if short["reason"]:
+        return False, f"Not backtested: {short['reason']}."
+    if section == "forecast":
+        mase = short["mase"]
+        base = [v for v in (short["mase_seasonal_naive"], short["mase_trailing_mean"]) if v]
+        if mase is None or not base:
+            return False, "No measured skill: the backtest had no error to compare."
+        best = min(base)
+        if mase < best:
+            return True, (
+                f"Measured skill: over {n} backtest forecasts, the chosen methods erred "
+                f"{words.share(1 - mase / best, digits=0)} less than the better baseline."
+            )
+        return False, (
+            f"No measured skill: over {n} backtest forecasts, the chosen methods did not beat "
+            "the better baseline, so the baselines are the forecasts where they did better."
+        )
+    brier, base_rate = short["brier"], short["brier_base_rate"]
+    what = "partners" if section == "risk" else "deals"
+    if brier is None or base_rate is None:
+        return False, "No measured skill: the backtest had no cases to score."
+    if brier < base_rate:
+        return True, (
+            f"Measured skill: over {n} {what} in the backtest, the probabilities erred less "
+            f"than always saying the base rate (a Brier score "
+            f"{words.share(1 - brier / base_rate, digits=0)} lower)."
+        )
+    return False, (
+        f"No measured skill: over {n} {what} in the backtest, the model did no better than "
+        "always saying the base rate, which is what it shows instead."
+    )

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from partnerscope.predict.outlook import risk_question
+from partnerscope.predict.outlook import risk_question, verdict
 from partnerscope.web import predictions as pr
 from partnerscope.web.render import page
 from partnerscope.web.routes.partners import VENDOR
@@ -122,7 +122,7 @@ def backtest(p: pr.Predictions, section: str, words: Any) -> Backtest:
     found = p.backtest(section)
     short = summary(section, found)
     measures = {k: _number(v) for k, v in short.items() if k not in ("n", "reason")}
-    skill, sentence = _verdict(section, short, words)
+    skill, sentence = verdict(section, found, words)
     bins = [
         Bin(
             decile=int(b["decile"]),
@@ -150,42 +150,6 @@ def _number(value: Any) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
-
-
-def _verdict(section: str, short: dict[str, Any], words: Any) -> tuple[bool, str]:
-    """(measured skill, the sentence that says so) of a backtest section."""
-    n = words.number(short["n"])
-    if short["reason"]:
-        return False, f"Not backtested: {short['reason']}."
-    if section == "forecast":
-        mase = short["mase"]
-        base = [v for v in (short["mase_seasonal_naive"], short["mase_trailing_mean"]) if v]
-        if mase is None or not base:
-            return False, "No measured skill: the backtest had no error to compare."
-        best = min(base)
-        if mase < best:
-            return True, (
-                f"Measured skill: over {n} backtest forecasts, the chosen methods erred "
-                f"{words.share(1 - mase / best, digits=0)} less than the better baseline."
-            )
-        return False, (
-            f"No measured skill: over {n} backtest forecasts, the chosen methods did not beat "
-            "the better baseline, so the baselines are the forecasts where they did better."
-        )
-    brier, base_rate = short["brier"], short["brier_base_rate"]
-    what = "partners" if section == "risk" else "deals"
-    if brier is None or base_rate is None:
-        return False, "No measured skill: the backtest had no cases to score."
-    if brier < base_rate:
-        return True, (
-            f"Measured skill: over {n} {what} in the backtest, the probabilities erred less "
-            f"than always saying the base rate (a Brier score "
-            f"{words.share(1 - brier / base_rate, digits=0)} lower)."
-        )
-    return False, (
-        f"No measured skill: over {n} {what} in the backtest, the model did no better than "
-        "always saying the base rate, which is what it shows instead."
-    )
 
 
 def summary_out(ctx: Ctx) -> PredictionsOut:
