@@ -195,3 +195,16 @@ def test_the_listings_print_csv_and_json(ws):
         "FY2023-Q4": "—",
         "median by partner type": "$50",
     }
+
+
+def test_a_run_with_partners_but_no_activity_says_there_is_nothing_to_evaluate(tmp_path):
+    """Partners alone (no deal, lead or other event yet): the run stores its metrics and says
+    that no period can be judged, instead of failing on an empty panel."""
+    from tests.test_runs import PARTNERS_SOURCE
+
+    ws = make_workspace(tmp_path, PARTNERS_SOURCE, {"data/partners.csv": "id,name\nP1,Acme\n"})
+    run("-w", str(ws.root), "ingest")
+    out = run("-w", str(ws.root), "run").output
+    assert "Nothing to evaluate yet: no complete period has data." in out
+    assert "Evaluated None" not in out
+    assert get_run(ws, 1).evaluation["period"] is None

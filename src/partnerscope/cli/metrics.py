@@ -125,7 +125,12 @@ def compute_run(ws: Workspace, *, as_of: datetime | None, full: bool = False) ->
     for note in manifest.notes:
         console.print(f"  [yellow]note:[/] {escape(note)}")
     summary = manifest.evaluation
-    if summary:
+    if summary and summary["period"] is None:
+        console.print(
+            "Nothing to evaluate yet: no complete period has data. Load deals, leads or other "
+            "activity (`partnerscope schema` lists the tables) and run again."
+        )
+    elif summary:
         tiers = "; ".join(
             f"{ruleset}: " + ", ".join(f"{name} {n}" for name, n in counts.items())
             for ruleset, counts in summary["tiers"].items()
@@ -138,10 +143,10 @@ def compute_run(ws: Workspace, *, as_of: datetime | None, full: bool = False) ->
             f"partners scored ({summary['low_evidence']:,} on too little evidence); {tiers}.\n"
             f"  flags: {flags}; alerts: {alerts['new']:,} new, {alerts['ongoing']:,} ongoing"
         )
-    console.print(
-        "  look with `partnerscope scorecard [PARTNER]`, `partnerscope tiers`, "
-        "`partnerscope alerts`, `partnerscope show partner ID`"
-    )
+        console.print(
+            "  look with `partnerscope scorecard [PARTNER]`, `partnerscope tiers`, "
+            "`partnerscope alerts`, `partnerscope show partner ID`"
+        )
 
 
 @app.command("runs")

@@ -174,7 +174,8 @@ def build_panel(results: pa.Table, memberships: pa.Table, grain: str) -> Panel:
         dtype=np.int64,
     )
     partner = np.asarray(members["partner_id"].to_numpy(zero_copy_only=False), dtype=object)
-    first = np.flatnonzero(np.concatenate(([True], partner[1:] != partner[:-1])))
+    # the row where each partner's periods begin (none without rows: a workspace without data)
+    first = np.flatnonzero(np.concatenate(([True], partner[1:] != partner[:-1])))[: len(partner)]
     first_rows = members.take(pa.array(first, pa.int64()))
     names = dict(
         zip(first_rows["partner_id"].to_pylist(), first_rows["name"].to_pylist(), strict=True)
