@@ -31,14 +31,19 @@ from pydantic import (
 from partnerscope.errors import ConfigError
 from partnerscope.present import DEFAULT_LOCALE, check_locale
 from partnerscope.schema import TABLES, ColumnType
+from partnerscope.settings.business_plans import BusinessPlansSettings
+from partnerscope.settings.enablement import EnablementSettings
 from partnerscope.settings.evaluation import (
     AlertSettings,
     FlagSettings,
     ScorecardSettings,
     TierSettings,
 )
+from partnerscope.settings.market import MarketSettings
 from partnerscope.settings.money import IncentiveSettings, MdfSettings
+from partnerscope.settings.onboarding import OnboardingSettings
 from partnerscope.settings.predict import PredictSettings
+from partnerscope.settings.qualification import QualificationSettings
 from partnerscope.settings.registrations import RegistrationSettings
 from partnerscope.settings.reports import ReportSettings
 from partnerscope.settings.routing import RoutingSettings
@@ -354,6 +359,11 @@ class Config(_Strict):
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
     predict: PredictSettings = Field(default_factory=PredictSettings)
+    market: MarketSettings = Field(default_factory=MarketSettings)
+    qualification: QualificationSettings = Field(default_factory=QualificationSettings)
+    onboarding: OnboardingSettings = Field(default_factory=OnboardingSettings)
+    enablement: EnablementSettings = Field(default_factory=EnablementSettings)
+    business_plans: BusinessPlansSettings = Field(default_factory=BusinessPlansSettings)
 
     def config_hash(self) -> str:
         """Stable hash of the effective configuration (defaults and presets applied); where
@@ -379,6 +389,11 @@ EVALUATION_SECTIONS = (
     "routing",
     "registration",
     "predict",
+    "market",
+    "qualification",
+    "onboarding",
+    "enablement",
+    "business_plans",
 )
 
 

@@ -529,11 +529,21 @@ class Posted:
 
 def producers() -> tuple[Producer, ...]:
     """Every module's producers, in the order their files are loaded."""
+    from partnerscope.lifecycle.applications import joined_partners
+    from partnerscope.lifecycle.enablement import tier_requirements
     from partnerscope.money.posting import incentive_costs, mdf_requests
     from partnerscope.operations.registrations.rows import registered_deals
     from partnerscope.operations.routing.rows import routed_leads
 
-    return (incentive_costs, mdf_requests, routed_leads, registered_deals)
+    # partners first: the other files' rows may belong to a partner that joined since
+    return (
+        joined_partners,
+        tier_requirements,
+        incentive_costs,
+        mdf_requests,
+        routed_leads,
+        registered_deals,
+    )
 
 
 def post(workspace: Workspace) -> Posted | None:

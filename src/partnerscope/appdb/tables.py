@@ -371,3 +371,150 @@ alert_states = Table(
     Index("ix_alert_states_partner", "partner_id"),
     Index("ix_alert_states_owner", "owner"),
 )
+
+# --------------------------------------------------------------------------------- lifecycle
+
+#: An invitation to apply: a link ``/apply/<token>`` a prospective partner opens without an
+#: account. Only the token's SHA-256 is stored; the link works until ``expires_at`` and for one
+#: application (``application_id`` once used).
+application_invites = Table(
+    "application_invites",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("company", Text),
+    Column("email", Text),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("application_id", Integer),
+)
+
+#: A prospective partner's application: submitted → approved (with the initial program tier,
+#: becoming partner ``partner_id``) or rejected (with a reason). ``source``: form, import or
+#: cli. ``details``: the rest of what the applicant told (JSON object, e.g. employees,
+#: certifications held, references given).
+applications = Table(
+    "applications",
+    metadata,
+    Column("application_id", Integer, primary_key=True),
+    Column("company", Text, nullable=False),
+    Column("contact_name", Text, nullable=False),
+    Column("contact_email", Text, nullable=False),
+    Column("website", Text),
+    Column("country", String(64)),
+    Column("region", String(64)),
+    Column("vertical", String(128)),
+    Column("partner_type", String(32)),
+    Column("description", Text),
+    Column("details", JSON, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    #: the staff member who owns the assessment (required before a decision)
+    Column("owner", Text),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("submitted_by", Text, nullable=False),
+    Column("decided_at", DateTime),
+    Column("decided_by", Text),
+    Column("reason", Text),
+    Column("program_tier", String(64)),
+    Column("partner_id", String(64)),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_applications_status", "status"),
+    UniqueConstraint("partner_id", name="uq_applications_partner"),
+)
+
+#: One criterion of an application's assessment (capability, market fit, ...): a score with
+#: the evidence it rests on and who gave it. Internal: never shown to a partner.
+application_scores = Table(
+    "application_scores",
+    metadata,
+    Column("application_id", ForeignKey("applications.application_id"), primary_key=True),
+    Column("criterion", String(64), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("scored_by", Text, nullable=False),
+    Column("scored_at", DateTime, nullable=False),
+)
+
+#: A partner's onboarding: started on ``started_on`` (week 1 begins that day) from the
+#: template of the configuration at the time (``template``: its hash).
+onboarding_plans = Table(
+    "onboarding_plans",
+    metadata,
+    Column("partner_id", String(64), primary_key=True),
+    Column("started_on", Date, nullable=False),
+    Column("template", String(64), nullable=False),
+    Column("application_id", Integer),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+#: One task of a partner's onboarding plan, copied from the template when the plan starts:
+#: its phase, owner, due date and the outcome that closes it. Status: open → done (with the
+#: evidence, by a person or by the data: ``closed_by_data``) or skipped (with a reason).
+onboarding_tasks = Table(
+    "onboarding_tasks",
+    metadata,
+    Column("partner_id", ForeignKey("onboarding_plans.partner_id"), primary_key=True),
+    Column("task", String(64), primary_key=True),
+    Column("phase", String(64), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("owner", Text, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("outcome", Text),
+    Column("requires", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("evidence", Text),
+    Column("closed_by_data", Boolean, nullable=False, default=False),
+    Column("completed_at", DateTime),
+    Column("completed_by", Text),
+    Index("ix_onboarding_tasks_due", "status", "due_on"),
+)
+
+#: A joint business plan: one per partner and fiscal year, at its current ``version``. The
+#: markets, products, each side's commitments and the co-investment are a JSON document
+#: (``content``); the milestones are rows of ``business_plan_milestones``.
+business_plans = Table(
+    "business_plans",
+    metadata,
+    Column("plan_id", Integer, primary_key=True),
+    Column("partner_id", String(64), nullable=False),
+    Column("fiscal_year", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("content", JSON, nullable=False),
+    Column("vendor_owner", Text),
+    Column("partner_owner", Text),
+    Column("updated_at", DateTime, nullable=False),
+    Column("updated_by", Text, nullable=False),
+    UniqueConstraint("partner_id", "fiscal_year", name="uq_business_plans_partner_year"),
+)
+
+#: A plan's quarterly milestone: a measure (a catalog metric of the partner, e.g. revenue,
+#: pipeline created, certified people, MDF activities, new customers) and its target for a
+#: fiscal quarter (1–4 of the plan's year), with its owner.
+business_plan_milestones = Table(
+    "business_plan_milestones",
+    metadata,
+    Column("milestone_id", Integer, primary_key=True),
+    Column("plan_id", ForeignKey("business_plans.plan_id"), nullable=False),
+    Column("quarter", Integer, nullable=False),
+    Column("metric", String(64), nullable=False),
+    Column("target", Float, nullable=False),
+    Column("owner", Text),
+    Column("note", Text),
+    Index("ix_business_plan_milestones_plan", "plan_id", "quarter"),
+)
+
+#: Every version of a plan as it was (the whole plan with its milestones, JSON), who made it,
+#: when and what changed in words: the plan's history.
+business_plan_versions = Table(
+    "business_plan_versions",
+    metadata,
+    Column("plan_id", ForeignKey("business_plans.plan_id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("snapshot", JSON, nullable=False),
+    Column("change", Text, nullable=False),
+    Column("changed_by", Text, nullable=False),
+    Column("changed_at", DateTime, nullable=False),
+)

@@ -5,13 +5,18 @@ from __future__ import annotations
 # each module registers its commands on `app`; none imports a heavy library at module level
 from partnerscope.cli import (  # noqa: F401
     alert_work,
+    applications,
+    business_plans,
     data,
     decisions,
+    enablement,
     evaluation,
     leads,
     mapping,
+    market,
     mdf,
     metrics,
+    onboarding,
     payouts,
     predict,
     registrations,

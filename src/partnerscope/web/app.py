@@ -99,13 +99,18 @@ def create_app(
 
     from partnerscope.web.routes import (
         alerts,
+        applications,
         audit,
         auth,
+        business_plans,
         dashboard,
         decision_steps,
         decisions,
+        enablement,
         leads,
+        market,
         mdf,
+        onboarding,
         partner_list,
         partners,
         payouts,
@@ -187,6 +192,11 @@ def create_app(
         leads,
         registrations,
         predictions,
+        market,
+        applications,
+        onboarding,
+        enablement,
+        business_plans,
     ):
         app.include_router(module.pages, include_in_schema=False)
         app.include_router(module.api, prefix=API, responses=ERRORS)

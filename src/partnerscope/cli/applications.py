@@ -1,0 +1,1 @@
+"""`partnerscope applications` (being built: docs/lifecycle.md)."""

@@ -1,0 +1,1 @@
+"""`partnerscope business-plans` (being built: docs/lifecycle.md)."""

@@ -1,0 +1,1 @@
+"""`partnerscope enablement` (being built: docs/lifecycle.md)."""

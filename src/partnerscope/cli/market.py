@@ -1,0 +1,1 @@
+"""`partnerscope market` (being built: docs/lifecycle.md)."""

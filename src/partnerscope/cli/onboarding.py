@@ -1,0 +1,1 @@
+"""`partnerscope onboarding` (being built: docs/lifecycle.md)."""
