@@ -193,8 +193,13 @@ def demo(
 
     # the data is a snapshot taken the day after the last generated period
     as_of = datetime.combine(manifest.period_end + timedelta(days=1), dtime(), UTC)
+    from partnerscope.demo import lifecycle
+
+    with console.status("Planting applicants, onboarding plans and business plans…"):
+        planted = lifecycle.plant(ws, today=as_of.date(), seed=seed)
     compute_run(ws, as_of=as_of)
     _print_findings(ws, manifest.planted)
+    _print_lifecycle(planted, lifecycle.found(ws))
     _print_decision(ws, as_of.date())
     _write_reports(ws, manifest.planted)
     _write_money(ws)
@@ -357,6 +362,16 @@ def _print_findings(ws: Workspace, planted: dict[str, list[str]]) -> None:
         style = "green" if not f.missed else "yellow"
         table.add_row(f.pattern, f"[{style}]{len(f.found)} of {len(f.planted)}[/]", f.found_by)
     show(table)
+
+
+def _print_lifecycle(planted: dict[str, list[str]], found: dict[str, list[str]]) -> None:
+    """What the demo planted in the partner lifecycle and what the product found of it."""
+    table = RichTable("part", "planted", "found", title="Partner lifecycle", title_justify="left")
+    for part, lines in planted.items():
+        if lines or found[part]:
+            table.add_row(part, "\n".join(lines), "\n".join(found[part]))
+    if table.row_count:
+        show(table)
 
 
 def _print_decision(ws: Workspace, today: date) -> None:
