@@ -62,7 +62,7 @@ docs-check: $(STAMP) ## Fail if a generated docs page differs from the code
 	$(BIN)/python scripts/gen_docs.py --check
 
 pytest: $(STAMP) ## The test suite on all cores
-	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python -m pytest -n auto --dist loadgroup --durations=25
 
 bench: $(STAMP) ## Ingest throughput against DuckDB's read_csv (BENCH_SCALE=0.2)
 	$(BIN)/python bench/ingest.py --scale $(BENCH_SCALE)
