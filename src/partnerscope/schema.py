@@ -548,6 +548,43 @@ TABLES: dict[str, Table] = {
             fx_date="incurred_at",
             depends_on=("partners", "fx_rates"),
         ),
+        Table(
+            "market_sizes",
+            "Market sizes",
+            "Market size per country and vertical (a market study's export); the market "
+            "opportunity map takes it instead of its estimate from the target accounts for the "
+            "cells it covers (docs/lifecycle.md).",
+            (
+                Column("country", S, "Country, spelt as in accounts.country.", required=True),
+                Column("region", S, "Sales region of the country (the map's region roll-up)."),
+                Column("vertical", S, "Vertical, spelt as in accounts.industry.", required=True),
+                Column(
+                    "market_value",
+                    M,
+                    "Size of the market (yearly spend) in the country and vertical.",
+                    required=True,
+                    minimum=0.0,
+                ),
+                _currency(),
+                Column(
+                    "competitors",
+                    INT,
+                    "Number of competitors present in the country and vertical.",
+                    minimum=0.0,
+                ),
+                Column(
+                    "competitor_share",
+                    N,
+                    "Share of the market held by competitors, 0–1.",
+                    minimum=0.0,
+                    maximum=1.0,
+                ),
+                _updated_at(),
+            ),
+            key=("country", "vertical"),
+            fx_date="updated_at",
+            depends_on=("fx_rates",),
+        ),
     )
 }
 
