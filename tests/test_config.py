@@ -15,7 +15,8 @@ from partnerscope.errors import ConfigError
 TZ_HINT = "use an IANA name such as 'UTC', 'Europe/Berlin' or 'America/New_York'"
 ENTITIES = (
     "fx_rates, partners, accounts, opportunities, leads, mdf_activities, certifications, "
-    "certification_requirements, compliance_checks, surveys, targets, partner_costs"
+    "certification_requirements, compliance_checks, surveys, targets, partner_costs, "
+    "market_sizes"
 )
 
 MANY_PROBLEMS = """

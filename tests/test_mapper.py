@@ -187,7 +187,7 @@ def test_on_the_demo_files_the_proposal_loads_what_the_demo_mapping_loads(tmp_pa
     (demo_root / "state").mkdir(exist_ok=True)
     Workspace.open(demo_root).ingest()
     unknowable = {"surveys": "responded_at", "mdf_activities": "activity_type"}
-    for table in TABLES:
+    for table in files:  # the demo exports no market_sizes
         skip = ", ".join(["_import_id", *[c for t, c in unknowable.items() if t == table]])
         sql = f"SELECT * EXCLUDE ({skip}) FROM {table} ORDER BY {', '.join(TABLES[table].key)}"
         theirs = query(Workspace(demo_root), sql)
