@@ -85,6 +85,7 @@ def execute(
     from partnerscope.decisions.check import DECISION_ALERTS, to_table
     from partnerscope.decisions.record import Status
     from partnerscope.decisions.service import Decisions
+    from partnerscope.lifecycle import business_plans
     from partnerscope.metrics.backends import open_backend
     from partnerscope.metrics.engine import compute
 
@@ -151,6 +152,16 @@ def execute(
             )
             predictions["seconds"] = round(time.perf_counter() - predicting, 3)
         step("predicted" if predictions else "predictions off ([predict] enabled = false)")
+        # the business plans' milestones missed in a complete quarter join the run's alerts
+        evaluation = business_plans.join_alerts(
+            workspace,
+            run.folder,
+            results,
+            evaluation,
+            as_of=as_of,
+            run_id=run.run_id,
+            previous=previous,
+        )
         decisions = Decisions(workspace)
         decision_alerts, _ = decisions.check(today=as_of.date(), results=results)
         pq.write_table(to_table(decision_alerts), run.folder / DECISION_ALERTS)
