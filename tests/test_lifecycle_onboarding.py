@@ -211,16 +211,16 @@ def test_a_template_change_does_not_rewrite_a_started_plan(ws: Workspace) -> Non
     assert new.template != ob.plan(ws, "P1").template
     # the old plan keeps its phases in its own order
     found = ob.status(ws, "P1", date(2026, 1, 5))
-    assert [p.name for p in found.phases][0] == "Qualification and assessment"
+    assert found.phases[0].name == "Qualification and assessment"
 
 
 def test_completing_needs_evidence_and_closed_prerequisites(ws: Workspace) -> None:
     ob.start_plan(ws, "P4", started_on=date(2026, 1, 5), by="pat")
     with pytest.raises(ob.OnboardingError, match=r"requires 'kickoff' \(Kickoff call"):
         ob.complete(ws, "P4", "agreement", evidence="signed.pdf", by="pat")
-    with pytest.raises(ob.OnboardingError, match="^evidence: say what shows"):
+    with pytest.raises(ob.OnboardingError, match=r"^evidence: say what shows"):
         ob.complete(ws, "P4", "kickoff", evidence="   ", by="pat")
-    with pytest.raises(ob.PlanNotFoundError, match="no task 'kickof'.*did you mean 'kickoff'"):
+    with pytest.raises(ob.PlanNotFoundError, match=r"no task 'kickof'.*did you mean 'kickoff'"):
         ob.complete(ws, "P4", "kickof", evidence="x", by="pat")
     # a skipped prerequisite lets what requires it be completed
     ob.skip(ws, "P4", "kickoff", reason="met at the partner summit instead", by="pat")
