@@ -51,7 +51,7 @@ def certifications_held(workspace: Workspace, partner_id: str, on: date) -> set[
     return {str(r[0]) for r in rows}
 
 
-# ---- the framework -----------------------------------------------------------------------------
+# ---- the framework -------------------------------------------------------------------------------
 
 
 class Framework:
@@ -243,7 +243,7 @@ def default_day(workspace: Workspace) -> date:
     return local_date(run.as_of_time, workspace.config.workspace.timezone)
 
 
-# ---- gaps ------------------------------------------------------------------------------------------
+# ---- gaps ----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -417,7 +417,8 @@ class _Judge:
     ) -> tuple[tuple[Expiry, ...], tuple[Expiry, ...]]:
         """Records expiring within ``expiry_warning_days`` (after the day, up to and including
         its last day) and not renewed; and the people's levels that lapsed within
-        ``lapsed_days`` (from that many days before the day up to and including it) and that they do not hold again."""
+        ``lapsed_days`` (from that many days before the day up to and including it) and that
+        they do not hold again."""
         on, settings = self.on, self.settings
         expiring: list[Expiry] = []
         lapsed: dict[tuple[str, str], Expiry] = {}
@@ -481,7 +482,7 @@ def all_gaps(
     """Every partner's (or those of ``partner_ids``): the partners missing a certification
     their tier requires first (most missing first), then by name."""
     judge = _Judge(workspace, on or default_day(workspace))
-    wanted = judge.partners if partner_ids is None else [p for p in partner_ids]
+    wanted = judge.partners if partner_ids is None else list(partner_ids)
     found = [judge.gaps(p) for p in wanted if p in judge.partners]
     return sorted(found, key=lambda g: (-len(g.missing), g.partner.casefold(), g.partner_id))
 
