@@ -37,14 +37,18 @@ NO_REGION = "No region"
 VALUE_BANDS = ("high", "medium", "low")
 COVERAGES = ("none", "thin", "covered")
 
-#: what to do in a cell of each priority, closing its sentence
+#: what to do in a cell of each priority (with no partner present, with some), closing its
+#: sentence
 ACTIONS = {
-    "Priority 1": "recruit here first",
-    "Priority 2": "recruit here",
-    "Priority 3": "recruit when the first priorities are served",
-    "Priority 4": "develop the partners present before recruiting",
-    "Priority 5": "no recruitment needed",
-    "Avoid": "do not recruit here",
+    "Priority 1": ("recruit here first", "recruit another partner here first"),
+    "Priority 2": ("recruit here", "recruit another partner here"),
+    "Priority 3": (
+        "recruit when the first priorities are served",
+        "recruit when the first priorities are served",
+    ),
+    "Priority 4": ("recruit only when a candidate comes", "develop the partners present"),
+    "Priority 5": ("not worth recruiting for now", "no recruitment needed"),
+    "Avoid": ("do not recruit here", "do not recruit here"),
 }
 
 
@@ -157,8 +161,8 @@ class MarketMap:
 
             hint = did_you_mean(vertical, self.verticals)
             raise MarketError(
-                f"no vertical {vertical!r} in the market map{hint}; the verticals are "
-                f"{', '.join(self.verticals) or 'none'}"
+                f"--vertical {vertical!r}: no such vertical in the market map (its verticals: "
+                f"{', '.join(self.verticals) or 'none'}){hint}"
             )
         return MarketMap(
             self.by, cells, self.total_value, self.basis, self.window, dict(self.regions)
@@ -498,7 +502,9 @@ def _why(
     priority: str,
     words: Words,
 ) -> str:
-    value = f"{band.capitalize()} market value ({words.money(raw.value, compact=True)}, "
+    # millions and more in short (``$12.4M``), less to the unit
+    amount = words.money(raw.value, compact=raw.value >= 1_000_000)
+    value = f"{band.capitalize()} market value ({amount}, "
     value += f"{_share(share, words)} of the total)"
     present = _count(len(names), "partner", "partners") + " present"
     if len(names) == 1:
@@ -507,8 +513,13 @@ def _why(
         present = "no partner present"
     if channel_share is None:
         channel = "no won revenue yet"
-    else:
+    elif names or not channel_share:
         channel = f"{words.share(channel_share, digits=0)} of the won revenue through partners"
+    else:
+        channel = (
+            f"{words.share(channel_share, digits=0)} of the won revenue through partners from "
+            "elsewhere"
+        )
     if competition == "unknown":
         rivals = "no competitor listed"
     else:
@@ -518,7 +529,8 @@ def _why(
         if raw.competitor_share is not None:
             parts.append(f"holding {words.share(raw.competitor_share, digits=0)} of the market")
         rivals = " ".join(parts) + (" (high competition)" if competition == "high" else "")
-    return f"{value}, {present}, {channel}, {rivals}: {ACTIONS[priority]}."
+    action = ACTIONS[priority][1 if names else 0]
+    return f"{value}, {present}, {channel}, {rivals}: {action}."
 
 
 def _basis(data: MarketData, source: str) -> str:
