@@ -41,15 +41,20 @@ MDF_TYPES = (
 )
 MDF_TYPE_WEIGHTS = (0.25, 0.30, 0.12, 0.12, 0.11, 0.10)
 MDF_STATUSES = ("Requested", "Approved", "Claimed", "Paid", "Rejected", "Cancelled")
+#: The levels of the default enablement paths ([enablement], docs/lifecycle.md): sales
+#: Foundation → Advanced → Master, technical Implementation Specialist → Solutions Architect →
+#: Master Technical Specialist. The order is the generator's (the data depends on it).
 CERTIFICATIONS = (
-    "Sales Foundations",
-    "Sales Professional",
-    "Technical Associate",
-    "Technical Professional",
-    "Technical Expert",
-    "Security Specialist",
+    "Sales Foundation",
+    "Sales Advanced",
+    "Implementation Specialist",
+    "Solutions Architect",
+    "Master Technical Specialist",
+    "Sales Master",
 )
-#: Certifications each program tier requires (indexes into CERTIFICATIONS).
+#: Certifications each program tier requires (indexes into CERTIFICATIONS): Registered the
+#: sales foundation, Silver also the first technical level, Gold the first two of each path,
+#: Platinum every level.
 REQUIREMENTS = {
     "Platinum": (0, 1, 2, 3, 4, 5),
     "Gold": (0, 1, 2, 3),

@@ -99,7 +99,7 @@ class EnablementSettings(_Strict):
 
     #: path key → path (``[enablement.paths.<key>]``); writing any replaces the defaults
     paths: dict[str, PathSettings] = Field(default_factory=_default_paths)
-    #: the workspace's certification name → a level's name ("Sales Foundations" =
+    #: the workspace's certification name → a level's name ("SF-101" =
     #: "Sales Foundation"); names are also matched ignoring case and spaces around them
     aliases: dict[str, str] = Field(default_factory=dict)
     #: program tier → the levels it requires (``Gold = ["Sales Foundation", ...]``); when set,
