@@ -259,3 +259,59 @@ def test_the_tiers_of_the_configuration_feed_enablement_completion(ws, tmp_path)
     assert facts is not None and facts.rows == 0
     own.run(as_of=datetime(2026, 2, 1))
     assert query(own, "SELECT count(*) FROM certification_requirements") == [(0,)]
+
+
+@pytest.fixture
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    from partnerscope.cli.app import console
+
+    monkeypatch.setattr(console, "width", 250)
+
+
+def cli(ws: Workspace, *args: str, code: int = 0) -> str:
+    from typer.testing import CliRunner
+
+    from partnerscope.cli import app
+
+    result = CliRunner().invoke(app, ["-w", str(ws.root), "enablement", *args])
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    return result.stdout if code == 0 else result.output
+
+
+@pytest.mark.usefixtures("wide_console")
+def test_the_cli(ws):
+    import csv
+    import io
+    import json
+
+    out = cli(ws, "paths", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["path"], r["rank"], r["level"], r["requires"], r["valid for"]) for r in rows] == [
+        ("Sales", "1", SF, "—", "never lapses"),
+        ("Sales", "2", SA, SF, "24 months"),
+        ("Sales", "3", SM, SA, "24 months"),
+        ("Technical", "1", IS, "—", "24 months"),
+        ("Technical", "2", AR, IS, "24 months"),
+        ("Technical", "3", MT, AR, "24 months"),
+    ]
+    assert rows[3]["tiers"] == "Silver, Gold, Platinum"
+    out = cli(ws, "gaps", "--on", "2026-02-01", "--format", "json")
+    found = json.loads(out)
+    assert [(g["partner"], g["held of required"], g["missing for its tier"]) for g in found] == [
+        ("Gamma (P3)", "1 of 4", f"{SA}, {IS}, {AR} (needs {IS} first)"),
+        ("Acme (P1)", "3 of 4", AR),
+        ("Beta (P2)", "2 of 2", "—"),
+    ]
+    assert found[1]["next tier also needs"] == SM
+    out = cli(ws, "gaps", "P3", "--on", "2026-02-01")
+    assert "Gold: 1 of 4 held; missing Sales Advanced, Implementation Specialist, Solutions " in out
+    assert "Sales Master (needs Sales Advanced first)" in out
+    out = cli(ws, "expiring", "--on", "2026-01-30")
+    assert "Acme (P1) │ U1     │ Sales Advanced │ Mar 31, 2026 │ 60" in out
+    assert "1 certification(s) expiring within 60 days of Jan 30, 2026" in out
+    assert "0 certification(s) expiring within 30" in cli(
+        ws, "expiring", "--on", "2026-01-30", "--days", "30"
+    )
+    out = cli(ws, "gaps", "P11", code=1)
+    assert "no partner 'P11' in the warehouse" in out and "did you mean 'P1'?" in out
