@@ -33,15 +33,16 @@ AsOf = Annotated[
     typer.Option(
         "--as-of",
         formats=["%Y-%m-%d"],
-        help="The day to judge overdue tasks and stalls on (default: today).",
+        help="The day to judge overdue tasks and stalls on (default: the latest run's as-of "
+        "date, else today).",
     ),
 ]
 
 
 def _today(workspace: Workspace, as_of: datetime | None) -> date:
-    from partnerscope import clock
+    from partnerscope.lifecycle.onboarding import judged_on
 
-    return as_of.date() if as_of is not None else clock.today(workspace)
+    return as_of.date() if as_of is not None else judged_on(workspace)
 
 
 def _names(workspace: Workspace) -> dict[str, str]:
@@ -223,7 +224,11 @@ def onboarding_metrics(
     for header in ("Measure", "Month of joining", "Phase", "Partners", "Reached", "Value"):
         table.add_column(header)
     for row in found.time_to:
-        median = "—" if row.median_days is None else f"{words.number(row.median_days)} days"
+        median = (
+            "—"
+            if row.median_days is None
+            else f"{words.number(row.median_days)} day{'' if row.median_days == 1 else 's'}"
+        )
         table.add_row(
             f"Days to {row.label.lower()} (median)",
             "all",

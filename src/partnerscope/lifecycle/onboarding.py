@@ -119,6 +119,9 @@ class Plan:
     created_at: datetime
     tasks: tuple[Task, ...] = field(default=())
 
+    def has(self, key: str) -> bool:
+        return any(t.key == key for t in self.tasks)
+
     def task(self, key: str) -> Task:
         for task in self.tasks:
             if task.key == key:
@@ -372,7 +375,7 @@ def complete(
             raise OnboardingError(
                 f"task: {task!r} is for the {open_task.owner} to complete, not the {owner}"
             )
-        waiting = [found.task(r) for r in open_task.requires if _has(found, r)]
+        waiting = [found.task(r) for r in open_task.requires if found.has(r)]
         still = [r for r in waiting if r.is_open]
         if still:
             named = ", ".join(f"{r.key!r} ({r.title})" for r in still)
@@ -421,10 +424,6 @@ def skip(
         return _plan_or_fail(connection, partner_id).task(task)
 
 
-def _has(found: Plan, key: str) -> bool:
-    return any(t.key == key for t in found.tasks)
-
-
 def _plan_or_fail(connection: Connection, partner_id: str) -> Plan:
     found = _plan(connection, partner_id)
     if found is None:
@@ -433,6 +432,18 @@ def _plan_or_fail(connection: Connection, partner_id: str) -> Plan:
             f"start {partner_id}`"
         )
     return found
+
+
+def judged_on(workspace: Workspace) -> date:
+    """The day plans are judged on by default: the day of the data, the latest run's as-of
+    date, else today (a hand completion is stamped with the clock all the same)."""
+    from partnerscope import clock
+    from partnerscope.runs import latest_run
+
+    run = latest_run(workspace)
+    if run is None:
+        return clock.today(workspace)
+    return date.fromisoformat(str(run.as_of)[:10])
 
 
 # ------------------------------------------------------------------------ closed by data

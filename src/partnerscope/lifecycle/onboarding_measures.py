@@ -1,5 +1,6 @@
 """The onboarding measures (docs/lifecycle.md, "Onboarding"), for every partner of the warehouse
-with a ``joined_at``, whether it has an onboarding plan or not:
+with a ``joined_at`` on or after the month the deals data begins in (before it, a partner's
+firsts are not in the data), whether it has an onboarding plan or not:
 
 - days from joining to the first certification, the first registered deal and the first won
   deal (:func:`partnerscope.lifecycle.onboarding.first_events` says what counts; an event
@@ -51,6 +52,18 @@ def month_since(joined: date, day: date) -> int:
     if add_months(joined, months) > day:
         months -= 1
     return months + 1
+
+
+def data_begins(workspace: Workspace) -> date | None:
+    """The first day of the month the deals data begins in (None: no deal yet). A partner that
+    joined before it has its firsts outside the data: the measures leave it out."""
+    from partnerscope.warehouse import read_warehouse
+
+    rows = read_warehouse(workspace, "SELECT min(created_at) FROM opportunities")
+    if not rows or rows[0][0] is None:
+        return None
+    first = _day(rows[0][0])
+    return first.replace(day=1)
 
 
 def quarter_of(day: date) -> str:
@@ -132,11 +145,12 @@ def measures(workspace: Workspace, today: date, *, partner_ids: set[str] | None 
     """The measures on ``today`` (``partner_ids``: only those partners)."""
     from partnerscope.warehouse import read_warehouse
 
+    since = data_begins(workspace)
     rows = read_warehouse(
         workspace,
         "SELECT partner_id, name, joined_at FROM partners "
-        "WHERE joined_at IS NOT NULL AND joined_at <= ? ORDER BY partner_id",
-        [today],
+        "WHERE joined_at IS NOT NULL AND joined_at <= ? AND joined_at >= ? ORDER BY partner_id",
+        [today, since or date.min],
     )
     joined_at = {
         pid: (name or pid, _day(day))
