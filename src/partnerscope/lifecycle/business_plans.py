@@ -24,7 +24,7 @@ count at period end is compared with the whole target less the margin. No value 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -1221,21 +1221,30 @@ class PlanStatus:
 
 
 def statuses(
-    ws: Workspace, selected: Sequence[Plan] | None = None, run_id: int | None = None
+    ws: Workspace,
+    selected: Sequence[Plan] | None = None,
+    run_id: int | None = None,
+    names: Callable[[str], str] | None = None,
 ) -> list[PlanStatus]:
     """The plans (every plan by default) tracked against a run (the latest by default),
-    missed and at-risk first."""
+    missed and at-risk first. ``names``: a partner's name by id (default: the warehouse's;
+    the web app passes the served run's, never opening the warehouse)."""
     from partnerscope.runs import get_run, latest_run
 
     chosen = list(selected) if selected is not None else plans(ws)
     run = get_run(ws, run_id) if run_id is not None else latest_run(ws)
     actuals = read_actuals(ws, chosen, run) if run is not None else Actuals(None)
     today = as_of_day(ws, run) if run is not None else None
-    names = _partner_names(ws) if chosen else {}
+    if names is None:
+        known = _partner_names(ws) if chosen else {}
+
+        def names(pid: str) -> str:
+            return known.get(pid, pid)
+
     out = [
         PlanStatus(
             p,
-            names.get(p.partner_id, p.partner_id),
+            names(p.partner_id),
             track(ws, p, actuals, today),
             run.run_id if run else None,
             today,
@@ -1251,7 +1260,9 @@ def plan_status(
     return statuses(ws, [get_plan(ws, partner_id, fiscal_year)], run_id)[0]
 
 
-def missed_for_improvement(ws: Workspace, partner_id: str) -> list[Tracked]:
+def missed_for_improvement(
+    ws: Workspace, partner_id: str, names: Callable[[str], str] | None = None
+) -> list[Tracked]:
     """The partner's missed milestones of the current and previous fiscal year, to list with
     its improvement plan (``[business_plans] improvement_plan``; empty when off)."""
     if not ws.config.business_plans.improvement_plan:
@@ -1259,7 +1270,7 @@ def missed_for_improvement(ws: Workspace, partner_id: str) -> list[Tracked]:
     mine = [p for p in plans(ws, partner_id) if p.fiscal_year >= current_year(ws) - 1]
     if not mine:
         return []
-    return [t for s in statuses(ws, mine) for t in s.milestones if t.status == MISSED]
+    return [t for s in statuses(ws, mine, names=names) for t in s.milestones if t.status == MISSED]
 
 
 # ------------------------------------------------------------------------------- alerts

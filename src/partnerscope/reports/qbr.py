@@ -137,6 +137,8 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
         ),
     }
 
+    report.sections["business_plan"] = _business_plan(data, partner_id, start)
+
     def line(metric: str, title: str) -> dict[str, Any]:
         return trend_chart(w, history, metric, title, goals)
 
@@ -159,6 +161,44 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
         },
     }
     return report
+
+
+def _business_plan(data: RunData, partner_id: str, start: date) -> dict[str, Any] | None:
+    """The quarter's milestones of the partner's joint business plan with their status and
+    measured value as of the report's run (None: no plan for the quarter's fiscal year)."""
+    from partnerscope.lifecycle import business_plans as bp
+    from partnerscope.metrics.calendar import Grain
+
+    ws = data.workspace
+    period = data.calendar.period_of(start, Grain.QUARTER)
+    year = period.fiscal_year
+    quarter = int(period.label.rsplit("Q", 1)[1])
+    try:
+        plan = bp.get_plan(ws, partner_id, year)
+    except bp.BusinessPlanNotFoundError:
+        return None
+    found = bp.statuses(ws, [plan], data.run.run_id, data.partner_name)[0]
+    words = ws.words
+    return {
+        "year": year,
+        "quarter": quarter,
+        "status": plan.status,
+        "version": plan.version,
+        "summary": found.summary(),
+        "rows": [
+            {
+                "measure": words.metric(t.milestone.metric),
+                "target": words.of_metric(t.milestone.metric, t.milestone.target),
+                "actual": words.of_metric(t.milestone.metric, t.actual)
+                if t.actual is not None
+                else "—",
+                "status": t.status,
+                "status_text": t.status_words,
+                "owner": t.milestone.owner or "—",
+            }
+            for t in found.quarter(quarter)
+        ],
+    }
 
 
 def _plan_by_month(

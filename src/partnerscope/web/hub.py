@@ -137,6 +137,13 @@ class Hub:
     staff: bool = True
     #: staff only: the forecast, risk and scored open deals (:func:`predictions`)
     predictions: dict[str, Any] | None = None
+    #: the partner's joint business plan of the current fiscal year (or its latest) as the
+    #: caller may see it, and its page (None: it has none)
+    business_plan: Any = None
+    business_plan_href: str | None = None
+    #: staff only, with an open improvement plan: the business plan's missed milestones
+    #: (``[business_plans] improvement_plan``), in words
+    missed_milestones: list[str] = field(default_factory=list)
 
 
 Stage = tuple[str, int, Decimal]
@@ -257,6 +264,11 @@ def partner_hub(ctx: Ctx, pid: str, period: str | None) -> Hub:
         hub.alerts = open_alerts(ctx, data.alerts.rows(pid, at=start)).get(pid, 0)
         hub.flags = sorted({f["flag"] for f in data.flags.rows(pid, at=start)})
         hub.predictions = predictions(ctx, pid)
+    from partnerscope.web.routes.business_plans import hub_milestones, missed_milestones
+
+    hub.business_plan, hub.business_plan_href = hub_milestones(ctx, pid)
+    if not mine and hub.plan is not None and hub.plan.status == "open":
+        hub.missed_milestones = missed_milestones(ctx, pid)
     return hub
 
 
@@ -442,6 +454,19 @@ def partner_home(ctx: Ctx) -> dict[str, Any]:
     for t in tiers:
         if t["next"] and t["gaps"]:
             todo.append(Todo(f"To reach {t['next']}: {'; '.join(t['gaps'])}.", f"/partners/{pid}"))
+    from partnerscope.web.routes.business_plans import hub_milestones
+
+    business_plan, business_plan_href = hub_milestones(ctx, pid)
+    if business_plan is not None and business_plan_href is not None:
+        for m in business_plan.milestones:
+            if m.status in ("at_risk", "missed"):
+                todo.append(
+                    Todo(
+                        f"Business plan: Q{m.quarter} {m.measure} is {m.status_text.lower()} "
+                        f"({m.measured}).",
+                        business_plan_href,
+                    )
+                )
     return {
         "partner_id": pid,
         "name": data.partner_name(pid) if pid in data.scorecards else pid,
@@ -458,6 +483,8 @@ def partner_home(ctx: Ctx) -> dict[str, Any]:
         "registrations_waiting": waiting,
         "registrations_expiring": expiring,
         "todo": todo,
+        "business_plan": business_plan,
+        "business_plan_href": business_plan_href,
     }
 
 

@@ -212,7 +212,7 @@ def plan_status(ctx: Ctx, partner_id: str, year: int | None) -> bp.PlanStatus:
         plan = bp.get_plan(ctx.workspace, partner_id, year)
     except bp.BusinessPlanNotFoundError:
         raise _missing(partner_id, year) from None
-    return bp.statuses(ctx.workspace, [plan], _run_id(ctx))[0]
+    return bp.statuses(ctx.workspace, [plan], _run_id(ctx), namer(ctx))[0]
 
 
 def milestone_out(words: Words, tracked: bp.Tracked) -> MilestoneOut:
@@ -309,7 +309,7 @@ def visible_statuses(ctx: Ctx, year: int | None = None) -> list[bp.PlanStatus]:
         and (ctx.user.role is not Role.PARTNER_USER or p.partner_id == ctx.user.partner_id)
         and (year is None or p.fiscal_year == year)
     ]
-    return bp.statuses(ctx.workspace, chosen, _run_id(ctx))
+    return bp.statuses(ctx.workspace, chosen, _run_id(ctx), namer(ctx))
 
 
 def chart(found: bp.PlanStatus, words: Words) -> dict[str, Any] | None:
@@ -691,3 +691,15 @@ def hub_milestones(ctx: Ctx, partner_id: str) -> tuple[PartnerPlanOut | None, st
         return None, None
     shown = plan_out(ctx, found)
     return shown, f"/business-plans/{partner_id}?year={shown.fiscal_year}"
+
+
+def missed_milestones(ctx: Ctx, partner_id: str) -> list[str]:
+    """The partner's missed milestones to list with its open improvement plan, in words
+    (``[business_plans] improvement_plan``; staff only)."""
+    if partner_view(ctx) or not ctx.can_see(partner_id):
+        return []
+    words = ctx.workspace.words
+    return [
+        f"FY{t.fiscal_year} {t.sentence(words)}"
+        for t in bp.missed_for_improvement(ctx.workspace, partner_id, names=namer(ctx))
+    ]
