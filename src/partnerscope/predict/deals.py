@@ -115,7 +115,6 @@ CLIP = (0.01, 0.99)
 #: The weight of the portfolio's win rate in a partner's (as that many deals).
 PRIOR_DEALS = 10.0
 YEAR = 365 * 86_400
-_SCALE = np.int64(1) << np.int64(32)
 _ATTRIBUTIONS = {"sourced": "sourced", "influenced": "influenced"}
 
 #: The columns of :func:`expected_pipeline`'s table.
@@ -179,17 +178,25 @@ def _flag(array: Any) -> npt.NDArray[np.bool_]:
 
 
 def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """splitmix64's finaliser: spreads a combination of hashes over all 64 bits."""
+    """splitmix64's finaliser: spreads a combination of hashes over all 64 bits (in place on a
+    copy: a few passes over the array, no temporaries of its size)."""
+    z = np.array(values, dtype=np.uint64, copy=True)
     with np.errstate(over="ignore"):
-        z = np.asarray(values, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return np.asarray(z ^ (z >> np.uint64(31)), dtype=np.uint64)
+        z += np.uint64(0x9E3779B97F4A7C15)
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return z
 
 
-def _hashes(table: pa.Table, seed: int) -> tuple[Any, Any, Any]:
+def _hashes(
+    table: pa.Table, seed: int
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
     """Stable 64-bit hashes (DuckDB's, independent of the rows' order and of the other rows):
-    of each id and the seed, of the account and of the partner and account (None: null)."""
+    of each id and the seed, of the account and of the partner and account (0 where the account
+    or the partner is null: :func:`_Data.of` keeps those apart)."""
     import duckdb
 
     con = duckdb.connect()
@@ -197,42 +204,63 @@ def _hashes(table: pa.Table, seed: int) -> tuple[Any, Any, Any]:
         con.register("o", table.select(["opportunity_id", "partner_id", "account_id"]))
         found = con.sql(
             "SELECT hash(opportunity_id) AS id, "
-            "CASE WHEN account_id IS NOT NULL THEN hash(account_id) END AS account, "
+            "CASE WHEN account_id IS NOT NULL THEN hash(account_id) ELSE 0 END AS account, "
             "CASE WHEN account_id IS NOT NULL AND partner_id IS NOT NULL "
-            "THEN hash(partner_id, account_id) END AS pair FROM o"
+            "THEN hash(partner_id, account_id) ELSE 0 END AS pair FROM o"
         ).to_arrow_table()
     finally:
         con.close()
-    ids = np.asarray(found["id"].to_numpy(), dtype=np.uint64)
-    out = [_mix(ids ^ _mix(np.asarray([seed], dtype=np.uint64))[0])]
-    for name in ("account", "pair"):
-        column = found[name]
-        out.append(
-            np.ma.masked_array(
-                np.asarray(pc.fill_null(column, 0).to_numpy(), dtype=np.uint64),
-                mask=np.asarray(pc.is_null(column).to_numpy(), dtype=bool),
-            )
-        )
-    return out[0], out[1], out[2]
-
-
-def _identities(
-    hashes: Any, among: npt.NDArray[np.bool_]
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
-    """The distinct hashes of the rows ``among`` (sorted) and each of those rows' code."""
-    chosen = np.asarray(hashes.data[among & ~np.ma.getmaskarray(hashes)])
-    unique, codes = np.unique(chosen, return_inverse=True)
-    return unique, codes.astype(np.int64).ravel()
-
-
-def _lookup(unique: npt.NDArray[np.uint64], hashes: Any) -> npt.NDArray[np.int64]:
-    """The code of each hash among ``unique`` (-1: not among them)."""
-    values = np.asarray(hashes.data)
-    at = np.minimum(np.searchsorted(unique, values), max(len(unique) - 1, 0))
-    found = (
-        (len(unique) > 0) & (unique[at] == values) if len(unique) else np.zeros(len(values), bool)
+    ids = (
+        np.asarray(found["id"].to_numpy(), dtype=np.uint64)
+        ^ _mix(np.asarray([seed], dtype=np.uint64))[0]
     )
-    return np.where(found, at, -1).astype(np.int64)
+    account = np.asarray(found["account"].to_numpy(), dtype=np.uint64)
+    pair = np.asarray(found["pair"].to_numpy(), dtype=np.uint64)
+    return _mix(ids), account, pair
+
+
+@dataclass(frozen=True)
+class _Won:
+    """The won deals of one kind of identity (the account, or the partner × account pair):
+    their identities coded once, and each one's close time, to count as of any cutoffs."""
+
+    #: the identities (hashes) of the won deals, as an index: a hash's position is its code
+    index: Any
+    #: each won deal's code and close time (seconds since ``t0``)
+    code: npt.NDArray[np.int64]
+    closed: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, hashes: npt.NDArray[np.uint64], rows: npt.NDArray[np.bool_], closed: Any) -> _Won:
+        import pandas as pd
+
+        codes, unique = pd.factorize(hashes[rows])
+        return cls(pd.Index(unique), np.asarray(codes, dtype=np.int64), closed[rows])
+
+    def before(self, hashes: npt.NDArray[np.uint64], cut: npt.NDArray[np.int64]) -> Any:
+        """For each (identity, cutoff): the won deals of that identity closed at or before the
+        cutoff. The identities asked for are coded among the won deals' (hash table), the won
+        deals counted by the asked identity and cutoff in one pass (no search per deal)."""
+        code = np.asarray(self.index.get_indexer(hashes), dtype=np.int64)
+        out = np.zeros(len(code), dtype=np.int64)
+        if not len(code) or not len(self.code):
+            return out
+        cuts, at = np.unique(cut, return_inverse=True)
+        at = at.ravel()
+        need = np.zeros(len(self.index), dtype=bool)
+        need[code[code >= 0]] = True
+        local = np.cumsum(need) - 1
+        chosen = need[self.code]
+        width = len(cuts) + 1
+        # the first cutoff at or after each close: counted from that cutoff on
+        bucket = np.searchsorted(cuts, self.closed[chosen], side="left")
+        counts = np.bincount(
+            local[self.code[chosen]] * width + bucket, minlength=int(need.sum()) * width
+        ).reshape(-1, width)
+        counts = np.cumsum(counts, axis=1)
+        has = code >= 0
+        out[has] = counts[local[code[has]], at[has]]
+        return out
 
 
 def _keep(hashes: npt.NDArray[np.uint64], share: float) -> npt.NDArray[np.bool_]:
@@ -257,11 +285,13 @@ def _closing_fields(
     as features they would tell the model the outcome, so they are left out."""
 
     def share(mask: npt.NDArray[np.bool_], rows: npt.NDArray[np.bool_]) -> float | None:
-        return float(mask[rows].mean()) if rows.any() else None
+        total = np.count_nonzero(rows)
+        return np.count_nonzero(mask & rows) / total if total else None
 
+    closed_rows = won | lost
     out = []
     for name, mask in present.items():
-        closed, opened = share(mask, won | lost), share(mask, is_open)
+        closed, opened = share(mask, closed_rows), share(mask, is_open)
         on_won, on_lost = share(mask, won), share(mask, lost)
         late = closed is not None and opened is not None and opened < CLOSING_GAP * closed
         one_sided = (
@@ -283,31 +313,42 @@ def _by_id(table: pa.Table) -> pa.Table:
     return table.sort_by("opportunity_id")
 
 
-def _search(
-    keys: npt.NDArray[np.int64], needles: npt.NDArray[np.int64], side: str
-) -> npt.NDArray[np.intp]:
-    """``np.searchsorted`` with the needles sorted first (much faster on big keys)."""
-    order = np.argsort(needles, kind="stable")
-    out = np.empty(len(needles), dtype=np.intp)
-    out[order] = np.searchsorted(keys, needles[order], side=side)  # type: ignore[call-overload]
+def _cumulative(
+    rows: npt.NDArray[np.int64],
+    bucket: npt.NDArray[np.intp],
+    partners: int,
+    width: int,
+    weights: npt.NDArray[np.float64] | None = None,
+) -> npt.NDArray[np.int64]:
+    """partners × width: the rows of each partner in buckets 0 … j (a bucket: the first grid
+    moment at or after the row's time; the last one, ``width``, after the whole grid)."""
+    counts = np.bincount(rows * (width + 1) + bucket, weights, minlength=partners * (width + 1))
+    if weights is not None:
+        counts = np.rint(counts)  # whole cents: the float sums are exact below 2⁵³
+    table = counts.astype(np.int64).reshape(partners, width + 1)
+    out: npt.NDArray[np.int64] = np.cumsum(table, axis=1)[:, :width]
     return out
 
 
 @dataclass
 class _Data:
-    """The opportunities as arrays, with the sorted keys the point-in-time counts are read from
-    (each key: a partner, account or pair code × 2³² + a time in seconds since ``t0``)."""
+    """The opportunities as arrays, with each partner's deals counted as of every moment the
+    features are read at (the grid: the first day of every month the data spans, the moments
+    asked for, and each of these a year earlier), and the won deals of each account and
+    partner × account to count as of any cutoff."""
 
     #: the opportunities, ordered by id (the arrays' rows)
     table: pa.Table
     hashes: npt.NDArray[np.uint64]
-    partner: npt.NDArray[np.int64]
-    #: hashes of the account and of partner × account (masked: none), and those of the won
-    #: deals, sorted (their codes in ``account_key`` and ``pair_key``)
-    account: Any
-    pair: Any
-    won_accounts: npt.NDArray[np.uint64]
-    won_pairs: npt.NDArray[np.uint64]
+    partner: npt.NDArray[np.int32]
+    #: hashes of the account and of partner × account (valid only where ``has_account`` /
+    #: ``has_pair``), and the won deals of each
+    account: npt.NDArray[np.uint64]
+    pair: npt.NDArray[np.uint64]
+    has_account: npt.NDArray[np.bool_]
+    has_pair: npt.NDArray[np.bool_]
+    won_accounts: _Won
+    won_pairs: _Won
     created: npt.NDArray[np.int64]
     #: closed time; int64 max while open (or closed at an unknown time)
     closed: npt.NDArray[np.int64]
@@ -319,27 +360,28 @@ class _Data:
     is_open: npt.NDArray[np.bool_]
     amount: npt.NDArray[np.float64]
     #: product and attribution codes (-1: none), with the values of the codes
-    product: npt.NDArray[np.int64]
-    attribution: npt.NDArray[np.int64]
+    product: npt.NDArray[np.int32]
+    attribution: npt.NDArray[np.int32]
     values: dict[str, list[Any]]
-    mdf: npt.NDArray[np.float64]
-    registered: npt.NDArray[np.float64]
+    mdf: npt.NDArray[np.bool_]
+    registered: npt.NDArray[np.bool_]
     t0: int
     #: the fields a deal carries only once it is closed, left out of the features
     #: (:func:`_closing_fields`)
     left_out: tuple[str, ...]
-    # sorted keys
-    closed_key: npt.NDArray[np.int64]
-    closed_won: npt.NDArray[np.int64]
-    closed_revenue: npt.NDArray[np.int64]
-    created_key: npt.NDArray[np.int64]
-    all_closed: npt.NDArray[np.int64]
-    all_closed_won: npt.NDArray[np.int64]
-    account_key: npt.NDArray[np.int64]
-    pair_key: npt.NDArray[np.int64]
+    #: the moments the partners' counts are kept at (seconds since ``t0``, sorted)
+    grid: npt.NDArray[np.int64]
+    #: partner × grid moment: the partner's deals decided (closed), won, won in whole cents,
+    #: and created (placed) at or before the moment
+    closed_by: npt.NDArray[np.int64]
+    won_by: npt.NDArray[np.int64]
+    cents_by: npt.NDArray[np.int64]
+    created_by: npt.NDArray[np.int64]
 
     @classmethod
-    def of(cls, opportunities: pa.Table, seed: int) -> _Data:
+    def of(cls, opportunities: pa.Table, seed: int, moments: tuple[datetime, ...] = ()) -> _Data:
+        """The arrays of the opportunities; features can be read at the first day of any month
+        and at ``moments``."""
         table = _by_id(opportunities)
         created_raw = _seconds(table["created_at"])
         closed_raw = _seconds(table["closed_at"])
@@ -350,21 +392,30 @@ class _Data:
         is_open = _flag(pc.equal(status, "open"))
         known_close = closed_raw != missing
         decided = known_close & (is_won | _flag(pc.equal(status, "lost")))
-        times = np.concatenate([created_raw[created_raw != missing], closed_raw[decided]])
-        t0 = int(times.min()) if len(times) else 0
-        created = np.where(created_raw == missing, never, created_raw - t0)
+        has_created = created_raw != missing
+        first_created = created_raw[has_created].min() if has_created.any() else None
+        first_closed = closed_raw[decided].min() if decided.any() else None
+        firsts = [int(t) for t in (first_created, first_closed) if t is not None]
+        t0 = min(firsts) if firsts else 0
+        created = np.where(has_created, created_raw - t0, never)
+        del created_raw
         closed = np.where(decided, closed_raw - t0, never)
+        del closed_raw
         won = decided & is_won
         placed = decided | is_open
-        partner, _ = _encoded(table["partner_id"])
+        codes, _ = _encoded(table["partner_id"])
+        partner = codes.astype(np.int32)
+        del codes
         hashes, account, pair = _hashes(table, seed)
+        has_account = _flag(pc.is_valid(table["account_id"]))
+        has_pair = has_account & (partner >= 0)
         amount = np.asarray(
             pc.fill_null(pc.cast(table["amount"], pa.float64()), math.nan).to_numpy(),
             dtype=np.float64,
         )
         product, products = _encoded(table["product"])
         attribution, attributions = _encoded(table["attribution"])
-        registered = _flag(pc.starts_with(table["opportunity_id"], "REG-")).astype(np.float64)
+        registered = _flag(pc.starts_with(table["opportunity_id"], "REG-"))
         lost = decided & ~is_won
         left_out = _closing_fields(
             {
@@ -376,36 +427,17 @@ class _Data:
             won,
             lost,
         )
-        mdf = _flag(pc.is_valid(table["mdf_activity_id"])).astype(np.float64)
-
-        of_partner = (partner >= 0) & decided
-        key = partner[of_partner] * _SCALE + closed[of_partner]
-        order = np.argsort(key, kind="stable")
-        closed_key = key[order]
-        won_sorted = won[of_partner][order]
-        closed_won = np.concatenate([[0], np.cumsum(won_sorted)]).astype(np.int64)
-        # in whole cents, so that a window's sum is exact whatever else the table holds
-        cents = np.round(np.nan_to_num(amount[of_partner][order]) * 100).astype(np.int64)
-        closed_revenue = np.concatenate([[0], np.cumsum(np.where(won_sorted, cents, 0))])
-        order_all = np.argsort(closed[of_partner], kind="stable")
-        all_closed = closed[of_partner][order_all]
-        all_closed_won = np.concatenate([[0], np.cumsum(won[of_partner][order_all])]).astype(
-            np.int64
-        )
-        has_partner = (partner >= 0) & placed & (created != never)
-        created_key = np.sort(partner[has_partner] * _SCALE + created[has_partner])
-        won_accounts, codes = _identities(account, won)
-        account_key = np.sort(codes * _SCALE + closed[won & ~np.ma.getmaskarray(account)])
-        won_pairs, codes = _identities(pair, won)
-        pair_key = np.sort(codes * _SCALE + closed[won & ~np.ma.getmaskarray(pair)])
-        return cls(
+        mdf = _flag(pc.is_valid(table["mdf_activity_id"]))
+        data = cls(
             table=table,
             hashes=hashes,
             partner=partner,
             account=account,
             pair=pair,
-            won_accounts=won_accounts,
-            won_pairs=won_pairs,
+            has_account=has_account,
+            has_pair=has_pair,
+            won_accounts=_Won.of(account, won & has_account, closed),
+            won_pairs=_Won.of(pair, won & has_pair, closed),
             created=created,
             closed=closed,
             won=won,
@@ -413,22 +445,57 @@ class _Data:
             placed=placed,
             is_open=is_open,
             amount=amount,
-            product=product,
-            attribution=attribution,
+            product=product.astype(np.int32),
+            attribution=attribution.astype(np.int32),
             values={"product": products, "attribution": attributions},
             mdf=mdf,
             registered=registered,
             t0=t0,
             left_out=left_out,
-            closed_key=closed_key,
-            closed_won=closed_won,
-            closed_revenue=closed_revenue,
-            created_key=created_key,
-            all_closed=all_closed,
-            all_closed_won=all_closed_won,
-            account_key=account_key,
-            pair_key=pair_key,
+            grid=np.zeros(0, dtype=np.int64),
+            closed_by=np.zeros((0, 0), dtype=np.int64),
+            won_by=np.zeros((0, 0), dtype=np.int64),
+            cents_by=np.zeros((0, 0), dtype=np.int64),
+            created_by=np.zeros((0, 0), dtype=np.int64),
         )
+        data._count_partners(moments)
+        return data
+
+    def _count_partners(self, moments: tuple[datetime, ...]) -> None:
+        """The partners' counts as of every grid moment: the first day of each month from the
+        data's first to the one after its last time (or the last moment asked for), the
+        moments, and each of these a year earlier (the last year's window)."""
+        asked = [self.seconds(m) for m in moments]
+        never = np.iinfo(np.int64).max
+        ends = [int(self.created[self.created != never].max(initial=0)), *asked]
+        if self.decided.any():
+            ends.append(int(self.closed[self.decided].max()))
+        starts = [0, *asked]
+        months = _month_starts(self, min(starts) - 31 * 86_400, max(ends) + 31 * 86_400)
+        points = np.concatenate([months, np.asarray(asked, dtype=np.int64)])
+        self.grid = np.unique(np.concatenate([points, points - YEAR]))
+        width, partners = len(self.grid), int(self.partner.max(initial=-1)) + 1
+        of_partner = np.flatnonzero((self.partner >= 0) & self.decided)
+        rows = self.partner[of_partner].astype(np.int64)
+        bucket = np.searchsorted(self.grid, self.closed[of_partner], side="left")
+        self.closed_by = _cumulative(rows, bucket, partners, width)
+        won = self.won[of_partner]
+        self.won_by = _cumulative(rows[won], bucket[won], partners, width)
+        # in whole cents, so that a window's sum is exact whatever else the table holds
+        cents = np.round(np.nan_to_num(self.amount[of_partner][won]) * 100)
+        self.cents_by = _cumulative(rows[won], bucket[won], partners, width, cents)
+        has_partner = np.flatnonzero((self.partner >= 0) & self.placed & (self.created != never))
+        bucket = np.searchsorted(self.grid, self.created[has_partner], side="left")
+        rows = self.partner[has_partner].astype(np.int64)
+        self.created_by = _cumulative(rows, bucket, partners, width)
+
+    def at(self, cut: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        """Each cutoff's position in the grid (a cutoff off the grid is a programming error)."""
+        where = np.searchsorted(self.grid, cut, side="left")
+        inside = where < len(self.grid)
+        if not (inside.all() and (self.grid[where[inside]] == cut[inside]).all()):
+            raise ValueError("a deal's features were asked at a moment off the grid")
+        return where
 
     def seconds(self, moment: datetime) -> int:
         return int((moment - datetime(1970, 1, 1)).total_seconds()) - self.t0
@@ -443,64 +510,45 @@ class _Data:
         return list(self.table["opportunity_id"].take(pa.array(rows, pa.int64())).to_pylist())
 
 
-def _count(
-    keys: npt.NDArray[np.int64],
-    group: npt.NDArray[np.int64],
-    low: npt.NDArray[np.int64] | None,
-    high: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    """Positions in ``keys`` bounding each group's times in (low, high] (from the group's
-    first key without ``low``)."""
-    base = group * _SCALE
-    upper = _search(keys, base + high, "right")
-    lower = _search(keys, base, "left") if low is None else _search(keys, base + low, "right")
-    return lower, upper
-
-
 def _features(data: _Data, deal: npt.NDArray[np.intp], cut: npt.NDArray[np.int64]) -> Any:
-    """The point-in-time features of each deal at its cutoff (seconds since ``t0``), as a
-    DataFrame (:data:`FEATURES`, the categorical ones as codes of ``data.values``, plus the
-    raw win rate for the words)."""
+    """The point-in-time features of each deal at its cutoff (seconds since ``t0``, on the
+    data's grid), as a DataFrame (:data:`FEATURES`, the categorical ones as codes of
+    ``data.values``, plus the raw win rate for the words)."""
     import pandas as pd
 
     partner = data.partner[deal]
-    lo, hi = _count(data.closed_key, partner, cut - YEAR, cut)
-    closed_n = (hi - lo).astype(np.float64)
-    won_n = (data.closed_won[hi] - data.closed_won[lo]).astype(np.float64)
-    revenue = (data.closed_revenue[hi] - data.closed_revenue[lo]) / 100.0
-    all_hi = _search(data.all_closed, cut, "right")
-    all_lo = _search(data.all_closed, cut - YEAR, "right")
-    all_n = (all_hi - all_lo).astype(np.float64)
-    all_won = (data.all_closed_won[all_hi] - data.all_closed_won[all_lo]).astype(np.float64)
+    hi, lo = data.at(cut), data.at(cut - YEAR)
+    closed_n = (data.closed_by[partner, hi] - data.closed_by[partner, lo]).astype(np.float64)
+    won_n = (data.won_by[partner, hi] - data.won_by[partner, lo]).astype(np.float64)
+    revenue = (data.cents_by[partner, hi] - data.cents_by[partner, lo]) / 100.0
+    every_closed, every_won = data.closed_by.sum(axis=0), data.won_by.sum(axis=0)
+    all_n = (every_closed[hi] - every_closed[lo]).astype(np.float64)
+    all_won = (every_won[hi] - every_won[lo]).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         portfolio = np.where(all_n > 0, all_won / np.maximum(all_n, 1), np.nan)
         shrunk = (won_n + PRIOR_DEALS * portfolio) / (closed_n + PRIOR_DEALS)
         raw = np.where(closed_n > 0, won_n / np.maximum(closed_n, 1), np.nan)
-    c_lo, c_hi = _count(data.created_key, partner, None, cut)
-    k_lo, k_hi = _count(data.closed_key, partner, None, cut)
-    open_n = (c_hi - c_lo) - (k_hi - k_lo)
-    account = data.account[deal]
-    code = _lookup(data.won_accounts, account)
-    a_lo, a_hi = _count(data.account_key, code, None, cut)
-    won_before = np.where(code >= 0, a_hi - a_lo, 0).astype(np.float64)
-    account_won = np.where(np.ma.getmaskarray(account), np.nan, won_before)
-    pair = data.pair[deal]
-    code = _lookup(data.won_pairs, pair)
-    p_lo, p_hi = _count(data.pair_key, code, None, cut)
-    won_before = np.where(code >= 0, p_hi - p_lo, 0).astype(np.float64)
-    pair_won = np.where(np.ma.getmaskarray(pair), np.nan, won_before)
+    open_n = data.created_by[partner, hi] - data.closed_by[partner, hi]
+    won_before = data.won_accounts.before(data.account[deal], cut).astype(np.float64)
+    account_won = np.where(data.has_account[deal], won_before, np.nan)
+    won_before = data.won_pairs.before(data.pair[deal], cut).astype(np.float64)
+    pair_won = np.where(data.has_pair[deal], won_before, np.nan)
     age = np.maximum(cut - data.created[deal], 0) // 86_400
     gone = data.left_out
     return pd.DataFrame(
         {
             "amount": np.full(len(deal), np.nan) if "amount" in gone else data.amount[deal],
             "age_days": age.astype(np.float64),
-            "product": np.full(len(deal), -1) if "product" in gone else data.product[deal],
-            "attribution": (
-                np.full(len(deal), -1) if "attribution" in gone else data.attribution[deal]
+            "product": (
+                np.full(len(deal), -1) if "product" in gone else data.product[deal].astype(np.int64)
             ),
-            "mdf": data.mdf[deal],
-            "registered": data.registered[deal],
+            "attribution": (
+                np.full(len(deal), -1)
+                if "attribution" in gone
+                else data.attribution[deal].astype(np.int64)
+            ),
+            "mdf": data.mdf[deal].astype(np.float64),
+            "registered": data.registered[deal].astype(np.float64),
             "partner_win_rate": shrunk,
             "partner_closed": closed_n,
             "partner_won_revenue": revenue,
@@ -515,7 +563,7 @@ def _features(data: _Data, deal: npt.NDArray[np.intp], cut: npt.NDArray[np.int64
 def features_at(opportunities: pa.Table, at: datetime) -> Any:
     """The features (:data:`FEATURES`) of every partner deal open at ``at`` (created at or
     before it, not closed by it), as they stood then: a DataFrame by ``opportunity_id``."""
-    data = _Data.of(opportunities, 0)
+    data = _Data.of(opportunities, 0, (at,))
     moment = data.seconds(at)
     deal = data.open_at(moment)
     frame = _features(data, deal, np.full(len(deal), moment, dtype=np.int64))
@@ -553,7 +601,8 @@ def _training_cases(
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], float]:
     """The (deal, cutoff) cases known at ``origin``: the partner's deal open at a month's
     first day at or before the origin and closed by the origin; sampled to :data:`MAX_TRAIN`
-    by hash. Returns the deals, the cutoffs and the share kept."""
+    by hash. Returns the deals, the cutoffs and the share kept (the cases in the order of the
+    deals' rows, each deal's cutoffs in time order)."""
     known = np.flatnonzero((data.partner >= 0) & data.decided & (data.closed <= origin))
     empty = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64), 1.0)
     if not len(known):
@@ -567,18 +616,23 @@ def _training_cases(
     counts = np.maximum(last - first, 0)
     total = int(counts.sum())
     share = min(1.0, MAX_TRAIN / total) if total else 1.0
-    deals, cuts = [], []
-    step = 1_000_000
-    for begin in range(0, len(known), step):
-        part = slice(begin, begin + step)
-        n = counts[part]
-        deal = np.repeat(known[part], n)
-        offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-        index = np.repeat(first[part], n) + offset
-        keep = _keep(_mix(data.hashes[deal] ^ _mix(index.astype(np.uint64))), share)
-        deals.append(deal[keep])
-        cuts.append(cutoffs[index[keep]])
-    return np.concatenate(deals).astype(np.intp), np.concatenate(cuts), share
+    mixed = _mix(np.arange(len(cutoffs), dtype=np.uint64))
+    hashes = data.hashes[known]
+    # the k-th month of every deal open k months or more: a pass per month of the longest deal
+    chosen, months = [], []
+    for k in range(int(counts.max(initial=0))):
+        rows = np.flatnonzero(counts > k)
+        index = first[rows] + k
+        if share < 1:
+            keep = _keep(_mix(hashes[rows] ^ mixed[index]), share)
+            rows, index = rows[keep], index[keep]
+        chosen.append(rows)
+        months.append(index)
+    if not chosen:
+        return empty
+    rows, index = np.concatenate(chosen), np.concatenate(months)
+    order = np.lexsort((index, rows))
+    return known[rows[order]].astype(np.intp), cutoffs[index[order]], share
 
 
 # ------------------------------------------------------------------------------ the model
@@ -1085,7 +1139,7 @@ def score(
     factors, and the deals section of the backtest. Before any deal has closed there is no base
     rate either: no deal is scored and the backtest's reason says why."""
     say = progress or (lambda _message: None)
-    data = _Data.of(opportunities, settings.seed)
+    data = _Data.of(opportunities, settings.seed, (as_of,))
     backtest = _backtest(data, as_of, settings, say)
     say("deals: training on every known outcome")
     end = data.seconds(as_of)
