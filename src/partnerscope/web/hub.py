@@ -266,7 +266,7 @@ def partner_hub(ctx: Ctx, pid: str, period: str | None) -> Hub:
         hub.predictions = predictions(ctx, pid)
     from partnerscope.web.routes.business_plans import hub_milestones, missed_milestones
 
-    hub.business_plan, hub.business_plan_href = hub_milestones(ctx, pid)
+    hub.business_plan, hub.business_plan_href = hub_milestones(ctx, pid, label)
     if not mine and hub.plan is not None and hub.plan.status == "open":
         hub.missed_milestones = missed_milestones(ctx, pid)
     return hub
@@ -456,7 +456,7 @@ def partner_home(ctx: Ctx) -> dict[str, Any]:
             todo.append(Todo(f"To reach {t['next']}: {'; '.join(t['gaps'])}.", f"/partners/{pid}"))
     from partnerscope.web.routes.business_plans import hub_milestones
 
-    business_plan, business_plan_href = hub_milestones(ctx, pid)
+    business_plan, business_plan_href = hub_milestones(ctx, pid, label)
     if business_plan is not None and business_plan_href is not None:
         for m in business_plan.milestones:
             if m.status in ("at_risk", "missed"):

@@ -682,11 +682,29 @@ def agree_submit(
     return _plan_form(request, ctx, partner_id, year, lambda: agree(ctx, partner_id, year))
 
 
-def hub_milestones(ctx: Ctx, partner_id: str) -> tuple[PartnerPlanOut | None, str | None]:
-    """The partner's current plan for the hub and the portal home, and where to read it
-    (None, None when it has none or the caller may not see it)."""
+def hub_milestones(
+    ctx: Ctx, partner_id: str, period: str | None = None
+) -> tuple[PartnerPlanOut | None, str | None]:
+    """The partner's plan for the hub and the portal home, and where to read it (None, None
+    when it has none or the caller may not see it): the plan of the fiscal year of ``period``
+    (the period the page shows, e.g. FY2026-Q4) if it has one, else its current plan."""
+    from partnerscope.errors import PartnerscopeError
+    from partnerscope.metrics.calendar import FiscalCalendar
+
+    year = None
+    if period:
+        try:
+            start = ctx.workspace.config.workspace.fiscal_year_start_month
+            year = FiscalCalendar(start).parse(period).fiscal_year
+        except PartnerscopeError:
+            year = None
     try:
-        found = plan_status(ctx, partner_id, None)
+        try:
+            found = plan_status(ctx, partner_id, year)
+        except HTTPException:
+            if year is None:
+                raise
+            found = plan_status(ctx, partner_id, None)
     except HTTPException:
         return None, None
     shown = plan_out(ctx, found)
