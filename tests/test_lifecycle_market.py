@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -207,8 +208,8 @@ def test_the_priority_grid_by_country_is_the_hand_worked_one(ws: Workspace) -> N
     )
     fr = market.cell("FR", "Retail")
     assert fr is not None and fr.why == (
-        "Low market value ($300, 10.0% of the total), one partner present (Gamma), 100% of the "
-        "won revenue through partners, no competitor listed: no recruitment needed."
+        "Low market value ($300, 10.0% of the total), one partner present, 100% of the won "
+        "revenue through partners, no competitor listed: no recruitment needed."
     )
     assert market.basis == (
         "Market values are the annual revenue of the target accounts; one account without a "
@@ -515,3 +516,48 @@ def test_a_bad_market_value_is_one_located_error(tmp_path: Path) -> None:
     assert "market: high_value_share (0.9) must not be above medium_value_share (0.6)" in " ".join(
         result.stderr.split()
     )
+
+
+# ---- the report ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["html", "pdf", "xlsx"])
+def test_the_market_report_has_the_heat_map_and_the_gaps(
+    ws: Workspace, tmp_path: Path, fmt: str
+) -> None:
+    result = runner.invoke(
+        app, ["-w", str(ws.root), "report", "market", "--format", fmt, "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    (path,) = tmp_path.glob(f"market-*.{fmt}")
+    assert "Wrote" in result.stdout and path.name in "".join(result.stdout.split())
+    if fmt == "pdf":
+        assert path.read_bytes().startswith(b"%PDF")
+        return
+    if fmt == "xlsx":
+        from openpyxl import load_workbook
+
+        book = load_workbook(path)
+        assert book.sheetnames == ["Market map", "Gaps", "About"]
+        gaps = list(book["Gaps"].iter_rows(min_row=2, values_only=True))
+        assert [(r[0], r[1], r[3], r[4]) for r in gaps] == [
+            ("Priority 1", "US", "Retail", 1000),
+            ("Priority 2", "DE", "Energy", 500),
+        ]
+        assert book["Market map"]["E2"].number_format == '"$"#,##0'
+        return
+    page = path.read_text(encoding="utf-8")
+    assert '<img src="data:image/svg+xml;base64,' in page
+    gaps = page.split('id="gaps"')[1].split("</section>")[0]
+    assert re.findall(r'data-cell="([^"]+)"', gaps) == ["US|Retail", "DE|Energy"]
+    assert "recruit here first." in gaps and "$1,000" in gaps
+    assert 'data-priority="Priority 1"' in page
+
+
+def test_the_market_report_takes_no_partner_or_period(ws: Workspace) -> None:
+    result = runner.invoke(app, ["-w", str(ws.root), "report", "market", "--partner", "P1"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: the market map is read from the warehouse as it is now; leave out --partner, "
+        "--period and --run"
+    ]

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from partnerscope.cli.app import app, console, state
+from partnerscope.cli.app import UsageError, app, console, state
 from partnerscope.cli.progress import progress_bar
 from partnerscope.reports.write import Format, Kind
 
@@ -16,7 +16,7 @@ from partnerscope.reports.write import Format, Kind
 @app.command("report")
 def report_command(
     ctx: typer.Context,
-    kind: Annotated[Kind, typer.Argument(help="scorecard, qbr or executive.")],
+    kind: Annotated[Kind, typer.Argument(help="scorecard, qbr, executive or market.")],
     partner: Annotated[
         str | None,
         typer.Option(
@@ -52,13 +52,19 @@ def report_command(
     ] = None,
 ) -> None:
     """Write reports of a run: a partner scorecard, a QBR pack or the executive summary, as
-    self-contained HTML, PDF or an Excel workbook. Every report names its run, as-of time,
-    config hash and definitions version."""
+    self-contained HTML, PDF or an Excel workbook; or the market opportunity map (the
+    warehouse's, no run). Every report of a run names its run, as-of time, config hash and
+    definitions version."""
     from partnerscope.reports.write import Progress, Written, write_reports
 
     ws = state(ctx).workspace()
     if kind is Kind.EXECUTIVE and partner is not None:
         raise typer.BadParameter("the executive summary is the portfolio's; leave out --partner")
+    if kind is Kind.MARKET and (partner is not None or period is not None or run is not None):
+        raise UsageError(
+            "the market map is read from the warehouse as it is now; leave out --partner, "
+            "--period and --run"
+        )
 
     def write(progress: Progress | None = None) -> Written:
         return write_reports(
@@ -73,7 +79,7 @@ def report_command(
             jobs=jobs,
         )
 
-    if partner is None and kind is not Kind.EXECUTIVE and fmt is not Format.XLSX:
+    if partner is None and kind not in (Kind.EXECUTIVE, Kind.MARKET) and fmt is not Format.XLSX:
         with progress_bar(console) as bar:
             task = bar.add_task(f"{kind.value} reports ({fmt.value})", total=None)
             written = write(lambda done, total: bar.update(task, completed=done, total=total))

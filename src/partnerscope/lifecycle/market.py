@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -489,7 +490,7 @@ def _share(share: float, words: Words) -> str:
 
 
 def _count(n: int, one: str, many: str) -> str:
-    return f"{'one' if n == 1 else 'no' if n == 0 else n} {one if n == 1 else many}"
+    return f"{'one' if n == 1 else 'no' if n == 0 else n} {one if n in (0, 1) else many}"
 
 
 def _why(
@@ -506,11 +507,8 @@ def _why(
     amount = words.money(raw.value, compact=raw.value >= 1_000_000)
     value = f"{band.capitalize()} market value ({amount}, "
     value += f"{_share(share, words)} of the total)"
+    # no partner by name: the sentence is shown to whoever may see the map
     present = _count(len(names), "partner", "partners") + " present"
-    if len(names) == 1:
-        present = f"one partner present ({names[0]})"
-    elif not names:
-        present = "no partner present"
     if channel_share is None:
         channel = "no won revenue yet"
     elif names or not channel_share:
@@ -594,9 +592,10 @@ CSV_COLUMNS = (
 )
 
 
-def csv_text(market: MarketMap) -> str:
+def csv_text(market: MarketMap, *, sees: Callable[[str], bool] | None = None) -> str:
     """The map as CSV: one row per cell, money in the base currency with cents, shares as
-    fractions (a spreadsheet formats them), the sentence as on the page."""
+    fractions (a spreadsheet formats them), the sentence as on the page. ``sees``: the
+    partners whose names a caller may read (the others are counted, not named)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -613,7 +612,11 @@ def csv_text(market: MarketMap) -> str:
                 c.source,
                 c.accounts,
                 len(c.partners),
-                "; ".join(c.partner_names),
+                "; ".join(
+                    n
+                    for p, n in zip(c.partners, c.partner_names, strict=True)
+                    if sees is None or sees(p)
+                ),
                 f"{c.won_revenue:.2f}",
                 f"{c.channel_revenue:.2f}",
                 "" if c.channel_share is None else f"{c.channel_share:.4f}",

@@ -28,6 +28,8 @@ class Kind(StrEnum):
     SCORECARD = "scorecard"
     QBR = "qbr"
     EXECUTIVE = "executive"
+    #: the market opportunity map (read from the warehouse, not from a run)
+    MARKET = "market"
 
 
 class Format(StrEnum):
@@ -46,6 +48,10 @@ class Written:
     index: Path | None = None
     #: rows per sheet, for a workbook
     sheets: dict[str, int] = field(default_factory=dict)
+
+    def with_file(self, path: Path) -> Written:
+        self.files.append(path)
+        return self
 
 
 Progress = Callable[[int, int], None]
@@ -68,9 +74,16 @@ def write_reports(
     jobs: int | None = None,
 ) -> Written:
     """Write the ``kind`` report(s) of a run in ``fmt``: the executive summary, or a scorecard
-    or QBR for ``partner`` (every partner scored in the period when None)."""
+    or QBR for ``partner`` (every partner scored in the period when None); the market map of
+    the warehouse (no run)."""
     from partnerscope.evaluation.view import RunData
 
+    if kind is Kind.MARKET:
+        from partnerscope.reports.market import write_market
+
+        return Written(out or workspace.root / "reports" / "market").with_file(
+            write_market(workspace, fmt.value, out)
+        )
     data = RunData(workspace, run_id)
     written = Written(out or default_folder(workspace, data.run.run_id))
     written.folder.mkdir(parents=True, exist_ok=True)
