@@ -35,11 +35,8 @@ STORIES = {
 FLOOR = 10_000.0
 
 
-def _partners(ws: Workspace) -> dict[str, str]:
+def _partners(ws: Workspace, names: dict[str, str]) -> dict[str, str]:
     """role → partner id: the web tests' partners and the first planted decliner and riser."""
-    from partnerscope.warehouse import partner_names
-
-    names = partner_names(ws)
     chosen = {"own": "P0001", "foreign": "P0002", "assigned": "P0003"}
     planted = ws.root / "data" / "planted.json"
     if planted.is_file():
@@ -51,17 +48,25 @@ def _partners(ws: Workspace) -> dict[str, str]:
     return {role: pid for role, pid in chosen.items() if pid in names}
 
 
-def _won(ws: Workspace, partner_id: str, start: date, end: date) -> tuple[float, int]:
-    """The partner's won revenue and won deals closed in [start, end)."""
+def _won(
+    ws: Workspace, partners: list[str], quarters: list[tuple[date, date]]
+) -> dict[tuple[str, date], tuple[float, int]]:
+    """Each partner's won revenue and won deals closed in each quarter [start, end), by
+    (partner, start): one query."""
     from partnerscope.warehouse import read_warehouse
 
-    ((revenue, deals),) = read_warehouse(
+    if not partners or not quarters:
+        return {}
+    bounds = " UNION ALL ".join("SELECT ?::DATE AS q0, ?::DATE AS q1" for _ in quarters)
+    rows = read_warehouse(
         ws,
-        "SELECT coalesce(sum(amount), 0)::DOUBLE, count(*) FROM opportunities "
-        "WHERE partner_id = ? AND status = 'won' AND closed_at >= ? AND closed_at < ?",
-        [partner_id, start, end],
+        f"SELECT o.partner_id, q.q0, coalesce(sum(o.amount), 0)::DOUBLE, count(*) "
+        f"FROM opportunities o JOIN ({bounds}) q ON o.closed_at >= q.q0 AND o.closed_at < q.q1 "
+        f"WHERE o.status = 'won' AND o.partner_id IN ({', '.join('?' for _ in partners)}) "
+        "GROUP BY ALL",
+        [d for pair in quarters for d in pair] + partners,
     )
-    return float(revenue), int(deals)
+    return {(pid, start): (float(revenue), int(deals)) for pid, start, revenue, deals in rows}
 
 
 def _target(actual: float, factor: float) -> float:
@@ -80,8 +85,13 @@ def plant(ws: Workspace, *, today: date, seed: int) -> list[str]:
     quarters = [q for q in (1, 2, 3, 4) if bp.quarter_period(ws, year, q)[2] <= today][-2:]
     if not quarters:
         return []
-    chosen = _partners(ws)
+    from partnerscope.warehouse import partner_names
+
+    names = partner_names(ws)
+    chosen = _partners(ws, names)
     existing = {(p.partner_id, p.fiscal_year) for p in bp.plans(ws)}
+    spans = [bp.quarter_period(ws, year, q)[1:] for q in sorted({1, *quarters})]
+    won = _won(ws, list(chosen.values()), spans)
     made = 0
     for role, partner_id in chosen.items():
         if (partner_id, year) in existing:
@@ -92,6 +102,7 @@ def plant(ws: Workspace, *, today: date, seed: int) -> list[str]:
             partner_id,
             year,
             by=ACTOR,
+            names=names,
             vendor_owner="Marco Rossi",
             partner_owner="Partner sales lead",
             content={
@@ -112,8 +123,8 @@ def plant(ws: Workspace, *, today: date, seed: int) -> list[str]:
         )
         last = None
         for quarter, factor in zip(quarters, factors, strict=False):
-            _, start, end = bp.quarter_period(ws, year, quarter)
-            revenue, deals = _won(ws, partner_id, start, end)
+            _, start, _ = bp.quarter_period(ws, year, quarter)
+            revenue, deals = won.get((partner_id, start), (0.0, 0))
             bp.set_milestone(
                 ws,
                 partner_id,
@@ -142,9 +153,9 @@ def plant(ws: Workspace, *, today: date, seed: int) -> list[str]:
                 adding=True,
             )
         # next year's first quarter: the trailing year's same quarter × 1.1 (upcoming)
-        _, start, end = bp.quarter_period(ws, year, 1)
-        revenue, _ = _won(ws, partner_id, start, end)
-        bp.create(ws, partner_id, year + 1, by=ACTOR, vendor_owner="Marco Rossi")
+        _, start, _ = bp.quarter_period(ws, year, 1)
+        revenue, _ = won.get((partner_id, start), (0.0, 0))
+        bp.create(ws, partner_id, year + 1, by=ACTOR, names=names, vendor_owner="Marco Rossi")
         bp.set_milestone(
             ws,
             partner_id,

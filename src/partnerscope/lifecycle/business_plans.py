@@ -633,13 +633,13 @@ def _save(
     return plan
 
 
-def _check_partner(ws: Workspace, partner_id: str) -> None:
+def _check_partner(ws: Workspace, partner_id: str, names: Mapping[str, str] | None) -> None:
     from partnerscope.warehouse import check_partner, partner_names
 
     def refused(check: str, message: str) -> Exception:
         return BusinessPlanError(f"{check}: {message}")
 
-    check_partner(partner_names(ws), partner_id, refused)
+    check_partner(dict(names) if names is not None else partner_names(ws), partner_id, refused)
 
 
 def _by(by: str) -> str:
@@ -658,11 +658,13 @@ def create(
     vendor_owner: str | None = None,
     partner_owner: str | None = None,
     content: Mapping[str, Any] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> Plan:
-    """A new draft plan of the partner for the fiscal year."""
+    """A new draft plan of the partner for the fiscal year (``names``: the warehouse's
+    partners by id, when the caller has read them already)."""
     year = check_year(fiscal_year)
     by = _by(by)
-    _check_partner(ws, partner_id)
+    _check_partner(ws, partner_id, names)
     draft = _Draft(
         partner_id,
         year,
