@@ -336,3 +336,36 @@ def test_the_api_filters_by_status_and_owner(ws: Workspace) -> None:
     assert [a["company"] for a in got] == ["Other"]
     got = client.get("/api/v1/applications?owner=Max").json()
     assert [a["missing"][0] for a in got] == ["Technical capability has no score with evidence"]
+
+
+# ------------------------------------------------------------------------- the demo
+
+
+def test_the_demo_s_applications(web_world: Any) -> None:
+    """The demo's most recently joined partners are approved applications with their CRM ids
+    (the warehouse keeps its 100 partners), three await a decision (one cannot be approved: no
+    market fit), one was rejected with its reason."""
+    from partnerscope.demo import plant_applications
+    from tests.conftest import query
+
+    ws = Workspace.open(web_world.root)
+    approved = apps.listing(ws, apps.Status.APPROVED)
+    joined = query(
+        ws,
+        "SELECT partner_id FROM partners WHERE joined_at IS NOT NULL "
+        "ORDER BY joined_at DESC, partner_id LIMIT 3",
+    )
+    assert sorted(a.partner_id or "" for a in approved) == sorted(r[0] for r in joined)
+    assert query(ws, "SELECT count(*) FROM partners") == [(100,)]
+    assert apps.joined_rows(ws, "state/applications/joined-partners.csv") == []
+    assert apps.joined_partners(ws) is not None  # there are approvals; none posted
+    lines = plant_applications.found(ws)
+    assert lines[0].startswith("3 applications await a decision: #")
+    assert "cannot be approved yet: Market fit has no score with evidence" in lines[0]
+    assert lines[-1] == "1 rejected with its reason"
+    client = web_world.client("ada")
+    page = client.get("/applications")
+    assert "3 applications await a decision." in page.text
+    assert "Brightpath Solutions" in page.text
+    partner = web_world.client("pat").get("/applications")
+    assert partner.status_code == 403 and "Brightpath" not in partner.text
