@@ -120,3 +120,29 @@ def test_a_partner_manager_reads_by_name_only_their_partners(web_world: WebWorld
     answer = manager.get("/api/v1/market").json()
     counted = [c for c in answer["cells"] if c["partners_present"] > len(c["partners"])]
     assert counted, "cells with partners the manager does not look after count them"
+
+
+def test_the_demo_says_what_its_market_implies_and_what_the_map_found(
+    web_world: WebWorld,
+) -> None:
+    """The demo plants nothing for the market: its lines say which countries have target
+    accounts and no partner (the demo's Argentina and United Arab Emirates: no partner there),
+    then the map's counts per priority and its largest gap."""
+    from datetime import date
+
+    from partnerscope.demo import plant_market
+
+    ws = Workspace.open(web_world.root)
+    planted = plant_market.plant(ws, today=date(2026, 10, 1), seed=42)
+    assert planted[1].startswith("Market: 2 countries with target accounts and no partner: ")
+    assert "Argentina (" in planted[1] and "United Arab Emirates (" in planted[1]
+    market = opportunity_map(ws)
+    found = plant_market.found(ws)
+    counts = ", ".join(f"{p} {n}" for p, n in market.counts().items())
+    top = market.gaps[0]
+    assert found == [
+        f"Market map: {len(market.cells)} countries × verticals: {counts}",
+        f"Market map: {len(market.gaps)} gap(s) to recruit in; the largest {top.territory} · "
+        f"{top.vertical} ({top.priority}): {top.why}",
+    ]
+    assert market.cell("Argentina", None).coverage == "none"  # type: ignore[union-attr]
