@@ -63,8 +63,9 @@ AMOUNTS = {"mdf_amount": "MDF co-investment", "presales_days": "Presales days"}
 INTERNAL_NOTE = "internal_note"
 CONTENT = {**LISTS, **AMOUNTS, INTERNAL_NOTE: "Internal note"}
 OWNERS = {"vendor_owner": "Vendor owner", "partner_owner": "Partner owner"}
-#: fields a partner user never sees (the vendor's own note on the plan)
-STAFF_ONLY = (INTERNAL_NOTE,)
+#: fields a partner user never sees: the vendor's own note on the plan, and who at the vendor
+#: owns it (partners are not told who at the vendor works on them)
+STAFF_ONLY = (INTERNAL_NOTE, "vendor_owner")
 MAX_TEXT = 2000
 
 #: milestone statuses, key → words
@@ -163,7 +164,7 @@ class Version:
 
     def partner_change(self) -> str:
         """The change without what concerns staff-only fields ("" if only those changed)."""
-        staff = tuple(CONTENT[k] for k in STAFF_ONLY)
+        staff = tuple({**CONTENT, **OWNERS}[k] for k in STAFF_ONLY)
         kept = [s for s in self.change.split("; ") if not s.startswith(staff)]
         return "; ".join(kept)
 

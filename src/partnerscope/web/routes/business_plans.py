@@ -82,8 +82,8 @@ class VersionOut(PartnerVersionOut):
 
 
 class PartnerPlanOut(BaseModel):
-    """A plan as its partner sees it: everything but the vendor's internal note and who at
-    the vendor changed it."""
+    """A plan as its partner sees it: everything but the vendor's internal note, the vendor's
+    owner and who at the vendor changed it."""
 
     partner_id: str
     partner_name: str
@@ -97,7 +97,6 @@ class PartnerPlanOut(BaseModel):
     mdf_amount: float | None
     mdf_text: str | None
     presales_days: float | None
-    vendor_owner: str | None
     partner_owner: str | None
     updated_at: UtcDateTime
     #: the run the statuses are measured against (None before the first run)
@@ -110,6 +109,7 @@ class PartnerPlanOut(BaseModel):
 
 class PlanOut(PartnerPlanOut):
     internal_note: str | None
+    vendor_owner: str | None
     updated_by: str
     history: list[VersionOut]  # type: ignore[assignment]
 
@@ -252,7 +252,6 @@ def plan_out(ctx: Ctx, found: bp.PlanStatus) -> PartnerPlanOut:
         "mdf_amount": mdf,
         "mdf_text": words.money(mdf) if mdf is not None else None,
         "presales_days": content.get("presales_days"),
-        "vendor_owner": plan.vendor_owner,
         "partner_owner": plan.partner_owner,
         "updated_at": plan.updated_at,
         "run_id": found.run_id,
@@ -271,6 +270,7 @@ def plan_out(ctx: Ctx, found: bp.PlanStatus) -> PartnerPlanOut:
     return PlanOut(
         **fields,
         internal_note=content.get(bp.INTERNAL_NOTE),
+        vendor_owner=plan.vendor_owner,
         updated_by=plan.updated_by,
         history=[
             VersionOut(
