@@ -315,3 +315,31 @@ def test_the_cli_creates_shows_and_lists_plans(ws: Workspace) -> None:
     assert listed.output.splitlines()[1] == "P1,Acme,FY2024,draft,2,1,1,0,0,0,0"
     history = cli(ws, "history", "P1", "--format", "json")
     assert '"by": "ana"' in history.output
+
+
+def test_the_qbr_pack_has_the_quarters_milestones(ws: Workspace) -> None:
+    from partnerscope.evaluation.view import RunData
+    from partnerscope.reports import render
+    from partnerscope.reports.qbr import qbr
+
+    bp.create(ws, "P1", 2024, by="ana")
+    bp.set_milestone(ws, "P1", 2024, quarter=1, metric="won_revenue", target=400, by="a")
+    bp.set_milestone(ws, "P1", 2024, quarter=1, metric="won_deals", target=3, owner="Ann", by="a")
+    bp.set_milestone(ws, "P1", 2024, quarter=2, metric="won_revenue", target=500, by="a")
+    ws.run(as_of=datetime(2024, 7, 1))
+    report = qbr(RunData(ws), "P1", "FY2024-Q1")
+    section = report.sections["business_plan"]
+    assert (section["year"], section["quarter"], section["summary"]) == (
+        2024,
+        1,
+        "1 met, 2 missed",
+    )
+    assert [(r["measure"], r["target"], r["actual"], r["status_text"], r["owner"])
+            for r in section["rows"]] == [
+        ("Won deals", "3", "2", "Missed", "Ann"),
+        ("Won revenue", "$400", "$400", "Met", "—"),
+    ]  # fmt: skip
+    html = render.html(report)
+    assert "Joint business plan" in html and "Milestones of Q1" in html
+    # a partner without a plan has no such section
+    assert qbr(RunData(ws), "P2", "FY2024-Q1").sections["business_plan"] is None
