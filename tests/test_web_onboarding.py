@@ -45,8 +45,9 @@ def names(world) -> dict[str, str]:
 
 def test_a_partner_user_sees_its_own_plan_and_never_another(world, clients):
     pat = clients["pat"]
-    landing = pat.get("/onboarding", follow_redirects=False)
-    assert (landing.status_code, landing.headers["location"]) == (303, f"/onboarding/{OWN}")
+    # /onboarding (the portal's link) is its own plan
+    landing = pat.get("/onboarding")
+    assert landing.status_code == 200 and f'data-partner="{OWN}"' in landing.text
     mine = pat.get(f"/onboarding/{OWN}")
     assert mine.status_code == 200 and "Kickoff call with the partner" in mine.text
     foreign_name = names(world)[FOREIGN]
@@ -130,6 +131,25 @@ def test_a_partner_manager_sees_the_plans_of_its_partners_only(world, clients):
     plans = {p.partner_id for p in ob.plans(ws)}
     everyone = {p["partner_id"] for p in clients["ada"].get("/api/v1/onboarding").json()}
     assert everyone == plans and mine <= everyone
+
+
+def test_a_partner_without_a_plan_is_said_so_and_one_that_does_not_exist_is_404(world, clients):
+    ws = Workspace.open(world.root)
+    planned = {p.partner_id for p in ob.plans(ws)}
+    without = next(p for p in sorted(names(world)) if p not in planned)
+    page = clients["ada"].get(f"/onboarding/{without}")
+    assert page.status_code == 200 and 'id="no-plan"' in page.text
+    assert 'data-form="onboarding-start"' in page.text
+    assert clients["ada"].get(f"/api/v1/onboarding/{without}").status_code == 404
+    assert clients["ada"].get("/onboarding/P9999").status_code == 404
+    # started from the page: the plan begins on the day given
+    started = clients["ada"].post(
+        "/onboarding",
+        data={"partner_id": without, "started_on": "2026-09-07"},
+        follow_redirects=False,
+    )
+    assert (started.status_code, started.headers["location"]) == (303, f"/onboarding/{without}")
+    assert ob.plan(ws, without).task("kickoff").due_on == date(2026, 9, 13)
 
 
 def test_forms_complete_and_skip_with_their_reasons(world, clients):

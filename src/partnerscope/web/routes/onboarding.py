@@ -4,7 +4,7 @@ Who may do what:
 
 - admins and partner managers see the plans of the partners they may see (stalled and overdue
   first), start plans, complete tasks with evidence and skip them with a reason; analysts read;
-- a partner user sees its own partner's plan only (``/onboarding`` takes it there; another
+- a partner user sees its own partner's plan only (``/onboarding`` shows it; another
   partner's id is 404, worded as for one without a plan) and completes the tasks whose owner is
   "partner", with evidence. It is not shown who at the vendor closed a task, nor the evidence
   of the vendor's own tasks, nor the application the plan came from.
@@ -19,7 +19,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from partnerscope.accounts import Role
@@ -519,8 +519,17 @@ def _list_page(request: Request, ctx: Ctx, *, errors: list[str], status: int) ->
 def _plan_page(
     request: Request, ctx: Ctx, partner_id: str, *, errors: list[str], status: int
 ) -> HTMLResponse:
-    found = plan_out(ctx, visible_status(ctx, partner_id))
+    _visible(ctx, partner_id)
     name = namer(ctx)(partner_id)
+    try:
+        found: PartnerPlanOut | None = plan_out(ctx, visible_status(ctx, partner_id))
+    except HTTPException:
+        # a partner one may see without a plan yet: said so (404 for one that does not exist)
+        from partnerscope.warehouse import partner_names
+
+        if partner_id not in partner_names(ctx.workspace):
+            raise _missing(partner_id) from None
+        found = None
     return page(
         request,
         ctx,
@@ -528,17 +537,20 @@ def _plan_page(
         status=status,
         title=f"Onboarding: {name}",
         p=found,
+        partner_id=partner_id,
         can_skip=ctx.user.role in MANAGERS,
+        can_start=ctx.user.role in MANAGERS,
         errors=errors,
     )
 
 
 @pages.get("/onboarding", response_class=HTMLResponse, response_model=None)
 def onboarding_page(request: Request, ctx: Reader) -> Response:
-    """Staff: the plans (stalled and overdue first) and the onboarding measures; a partner user
-    is taken to its own plan."""
+    """Staff: the plans (stalled and overdue first) and the onboarding measures; a partner user:
+    its own plan (the link of its portal)."""
     if ctx.user.role is Role.PARTNER_USER:
-        return RedirectResponse(f"/onboarding/{ctx.user.partner_id}", status_code=303)
+        own = ctx.user.partner_id or ""
+        return _plan_page(request, ctx, own, errors=[], status=200)
     return _list_page(request, ctx, errors=[], status=200)
 
 
