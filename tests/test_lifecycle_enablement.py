@@ -304,6 +304,16 @@ def test_the_cli(ws):
         ("Beta (P2)", "2 of 2", "—"),
     ]
     assert found[1]["next tier also needs"] == SM
+    out = cli(ws, "gaps", "P2", "--on", "2026-02-01", "--format", "csv")
+    assert out.splitlines() == [
+        "path,level,people holding it,status,Silver requires,Gold requires",
+        f"Sales,{SF},1,held,yes,yes",
+        f"Sales,{SA},0,not held,—,missing",
+        f"Sales,{SM},0,needs {SA} first,—,—",
+        f"Technical,{IS},1,held,yes,yes",  # U6's C9: 24 months from 2024-05-31
+        f"Technical,{AR},0,not held,—,missing",  # U6's lapsed 2025-06-30
+        f"Technical,{MT},0,needs {AR} first,—,—",
+    ]
     out = cli(ws, "gaps", "P3", "--on", "2026-02-01")
     assert "Gold: 1 of 4 held; missing Sales Advanced, Implementation Specialist, Solutions " in out
     assert "Sales Master (needs Sales Advanced first)" in out

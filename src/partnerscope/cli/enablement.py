@@ -85,7 +85,12 @@ def enablement_gaps(
     ws = state(ctx).workspace()
     if partner_id is not None:
         one = partner_gaps(ws, partner_id, _day(on))
-        table = Table("path", "level", "people holding it", "status")
+        tier, upper = one.tier or "its tier", one.next_tier or "the next tier"
+        table = Table(
+            "path", "level", "people holding it", "status", f"{tier} requires", f"{upper} requires"
+        )
+        missing = {g.name for g in one.missing}
+        beyond = {g.name for g in one.next_missing}
         for path in one.paths:
             for level in path.levels:
                 if level.held:
@@ -94,8 +99,16 @@ def enablement_gaps(
                     status = f"needs {_names(level.needs)} first"
                 else:
                     status = "not held"
+                required = level.name in one.required
                 table.add_row(
-                    escape(path.label), escape(level.name), str(level.people), escape(status)
+                    escape(path.label),
+                    escape(level.name),
+                    str(level.people),
+                    escape(status),
+                    ("missing" if level.name in missing else "yes") if required else "—",
+                    "missing"
+                    if level.name in beyond
+                    else ("yes" if level.name in one.next_required else "—"),
                 )
         show(table, fmt)
         words = ws.words

@@ -321,6 +321,8 @@ class PartnerGaps:
     lapsed: tuple[Expiry, ...]
     #: certifications held that are no level of the paths (the data's names)
     other_held: tuple[str, ...]
+    #: everything the next tier requires
+    next_required: tuple[str, ...] = ()
 
     @property
     def held_required(self) -> int:
@@ -410,6 +412,7 @@ class _Judge:
             expiring,
             lapsed,
             other,
+            tuple(more),
         )
 
     def _expiries(
