@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from partnerscope.accounts import Role
 from partnerscope.clock import now_utc
 from partnerscope.lifecycle import applications as apps
+from partnerscope.present import PARTNER_TYPES
 from partnerscope.web.render import form_action, page
 from partnerscope.web.security import CSRF_FIELD, Ctx, UtcDateTime, allow, secure, web_state
 
@@ -546,16 +547,7 @@ def reject_submit(
 
 # ------------------------------------------------------------------ the applicant's form
 
-PARTNER_TYPE_LABELS = {
-    "var": "Reseller (VAR)",
-    "si": "System integrator",
-    "distributor": "Distributor",
-    "oem": "OEM",
-    "msp": "Managed service provider",
-    "retailer": "Retailer",
-    "referral": "Referral partner",
-    "other": "Other",
-}
+PARTNER_TYPE_LABELS = PARTNER_TYPES
 
 
 def _closed(request: Request, exc: apps.InviteError) -> HTMLResponse:
