@@ -380,3 +380,56 @@ def test_the_cli(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Funnel: first certification,2025-12,,1,0,0%" in out
     out = cli(ws, "show", "P2", code=1)
     assert "P2 has no onboarding plan" in out
+
+
+# -------------------------------------------------------------------------------- import
+
+
+def test_importing_completions_is_all_or_nothing_and_idempotent(ws: Workspace) -> None:
+    from partnerscope.lifecycle.onboarding_import import ImportRefusedError, import_completions
+
+    ob.start_plan(ws, "P1", started_on=date(2026, 1, 4), by="pat")
+    bad = ws.root / "bad.csv"
+    bad.write_text(
+        "Partner,Task,Date,Evidence,Status\n"
+        "P1,kickoff,2026-01-06,Call notes,\n"
+        "P2,kickoff,2026-01-06,Call notes,\n"  # no plan
+        "P1,kickof,2026-01-06,x,\n"  # no such task
+        "P1,portal,2026-01-20,Accounts made,\n"  # requires agreement, open
+        "P1,assessment,2026-01-02,x,\n"  # before the plan started
+        "P1,sales_training,2026-02-01,,\n"  # no evidence
+        "P1,demo_environment,2026-02-01,x,maybe\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ImportRefusedError) as err:
+        import_completions(ws, bad, by="ann", today=date(2026, 3, 1))
+    assert [str(p) for p in err.value.problems] == [
+        "bad.csv, row 3, column Partner ('P2'): P2 has no onboarding plan; start it first "
+        "(`partnerscope onboarding start P2`)",
+        "bad.csv, row 4, column Task ('kickof'): no task 'kickof' in P1's plan; did you mean "
+        "'kickoff'?",
+        "bad.csv, row 6, column Date ('2026-01-02'): 2026-01-02 is before the plan started "
+        "(2026-01-04)",
+        "bad.csv, row 7, column Evidence (''): evidence is required",
+        "bad.csv, row 8, column Status ('maybe'): status is 'done' or 'skipped' (empty: done)",
+        "bad.csv, row 5, column Task ('portal'): requires 'agreement', still open and not in "
+        "the file: close it first or add its row",
+    ]
+    assert all(t.is_open for t in ob.plan(ws, "P1").tasks)  # nothing stored
+    good = ws.root / "good.csv"
+    good.write_text(
+        "partner_id,task,date,evidence,status,by\n"
+        "P1,agreement,2026-01-08,Signed,,lee\n"
+        "P1,kickoff,2026-01-06,Call notes,,\n"
+        "P1,assessment,2026-01-09,Not needed: known reseller,skipped,\n",
+        encoding="utf-8",
+    )
+    done = import_completions(ws, good, by="ann", today=date(2026, 3, 1))
+    assert (done.rows, done.closed, done.unchanged) == (3, 3, 0)
+    plan = ob.plan(ws, "P1")
+    assert plan.task("agreement").completed_by == "lee"
+    assert plan.task("kickoff").completed_at == datetime(2026, 1, 6, 12)
+    assert plan.task("assessment").status is ob.TaskStatus.SKIPPED
+    again = import_completions(ws, good, by="ann", today=date(2026, 3, 1))
+    assert (again.closed, again.unchanged) == (0, 3)
+    assert ob.plan(ws, "P1") == plan

@@ -4,6 +4,7 @@ show, complete with evidence, skip with a reason — and the onboarding measures
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -204,6 +205,26 @@ def onboarding_skip(
 
     done = onboarding.skip(state(ctx).workspace(), partner_id, task, reason=reason, by=actor(by))
     console.print(f"Skipped: {escape(done.title)} ({partner_id}).")
+
+
+@onboarding_app.command("import")
+def onboarding_import(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A CSV or XLSX file, one row per task closed: partner_id, task, date, evidence "
+            "(optional: status done|skipped, by).",
+        ),
+    ],
+    by: By = None,
+) -> None:
+    """Import the task completions a team keeps in a spreadsheet: all or nothing, every bad row
+    told with its row and column; tasks closed already are left as they are."""
+    from partnerscope.lifecycle.onboarding_import import import_completions
+
+    done = import_completions(state(ctx).workspace(), file, by=actor(by))
+    console.print(f"Imported {escape(file.name)}: {done.summary()}.")
 
 
 @onboarding_app.command("metrics")
