@@ -325,3 +325,11 @@ def test_the_cli(ws):
     )
     out = cli(ws, "gaps", "P11", code=1)
     assert "no partner 'P11' in the warehouse" in out and "did you mean 'P1'?" in out
+
+
+def test_a_bad_value_names_its_key(tmp_path):
+    ws = make_workspace(tmp_path / "ws", "[enablement]\nexpiry_warning_days = 0\n")
+    with pytest.raises(ConfigError) as caught:
+        _ = ws.config
+    (problem,) = caught.value.problems
+    assert problem.startswith("enablement.expiry_warning_days:")
