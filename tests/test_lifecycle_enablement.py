@@ -99,7 +99,7 @@ def test_certifications_held_at_the_expiry_boundary(ws):
     # issued that day: held from it on, not the day before; the data's own names
     assert certifications_held(ws, "P2", date(2026, 1, 9)) == {IS}
     assert certifications_held(ws, "P2", date(2026, 1, 10)) == {SF, IS}
-    assert certifications_held(ws, "P3", ON) == {"SF-101"}
+    assert certifications_held(ws, "P3", ON) == {"SF-101", SF}  # the data's name, its level
     assert certifications_held(ws, "P9", ON) == set()
 
 

@@ -37,7 +37,9 @@ def certifications_held(workspace: Workspace, partner_id: str, on: date) -> set[
 
     A certification whose ``expires_at`` is that very day is no longer held on it (the same
     rule as the metric ``certified_people``: held while ``expires_at`` is after the day). The
-    names are the workspace's own; an empty set when the warehouse has none yet."""
+    names are the data's own and, for a name that stands for a level of ``[enablement]`` (by
+    an alias, or in another case), the level's name too; an empty set when the warehouse has
+    none yet."""
     from partnerscope.warehouse import read_warehouse
 
     if not workspace.warehouse_path.is_file():
@@ -48,7 +50,9 @@ def certifications_held(workspace: Workspace, partner_id: str, on: date) -> set[
         "AND issued_at <= ? AND (expires_at IS NULL OR expires_at > ?)",
         [partner_id, on, on],
     )
-    return {str(r[0]) for r in rows}
+    names = {str(r[0]) for r in rows}
+    fw = framework(workspace)
+    return names | {level for n in names if (level := fw.level(n)) is not None}
 
 
 # ---- the framework -------------------------------------------------------------------------------
