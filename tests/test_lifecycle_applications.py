@@ -448,3 +448,42 @@ def test_the_cli_adds_scores_owns_and_decides(ws: Workspace, tmp_path: Path) -> 
     assert "Nordlicht IT GmbH" in listed and "approved" in listed
     said = call("applications", "invite", "--company", "Zeta", "--days", "7")
     assert "/apply/" in said
+
+
+def test_an_xlsx_import_names_the_sheet_s_row_and_column(ws: Workspace, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Company", "Contact", "Email", "Country", "Industry", "Type"])
+    sheet.append(["Alpha Systems", "Ann Alpha", "ann@alpha.example", "DE", "Retail", "var"])
+    sheet.append(["Bravo Data", "Bob Bravo", "bob@bravo", "FR", "Banking", "si"])
+    path = tmp_path / "applications.xlsx"
+    book.save(path)
+    with pytest.raises(apps.ImportRefusedError) as refused:
+        apps.import_file(ws, path, by="admin", now=NOW)
+    assert [str(p) for p in refused.value.problems] == [
+        "applications.xlsx, row 3, column contact_email: 'bob@bravo' is not an email address "
+        "(name@company.com)"
+    ]
+    sheet["C3"] = "bob@bravo.example"
+    book.save(path)
+    done = apps.import_file(ws, path, by="admin", now=NOW)
+    assert (len(done.added), done.unchanged) == (2, 0)
+    assert [(a.company, a.vertical) for a in apps.listing(ws)] == [
+        ("Bravo Data", "Banking"),
+        ("Alpha Systems", "Retail"),
+    ]
+
+
+def test_the_cli_imports_and_refuses_on_one_line_per_problem(ws: Workspace, tmp_path: Path) -> None:
+    path = write_file(tmp_path / "in.csv", IMPORT.replace("ann@alpha.example", "ann"))
+    runner = CliRunner()
+    refused = runner.invoke(app, ["-w", str(ws.root), "applications", "import", str(path)])
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "in.csv, row 2, column contact_email: 'ann' is not an email address" in (refused.output)
+    write_file(path, IMPORT)
+    done = runner.invoke(app, ["-w", str(ws.root), "applications", "import", str(path)])
+    assert done.exit_code == 0
+    assert "in.csv: 2 applications added, 0 already there" in done.output

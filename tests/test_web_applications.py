@@ -369,3 +369,51 @@ def test_the_demo_s_applications(web_world: Any) -> None:
     assert "Brightpath Solutions" in page.text
     partner = web_world.client("pat").get("/applications")
     assert partner.status_code == 403 and "Brightpath" not in partner.text
+
+
+def test_the_api_decides_with_a_token(ws: Workspace) -> None:
+    """An API token (no CSRF): a partner manager owns, scores and approves; the answer is the
+    approved application; a partner user's token is refused."""
+    n = apps.submit(ws, FORM, by="ada").application_id
+    accounts = Accounts.open(ws)
+    client = _client(_app(ws))
+    mine = {"Authorization": f"Bearer {accounts.issue_token('max', 'test', by='test')[1]}"}
+    theirs = {"Authorization": f"Bearer {accounts.issue_token('pat', 'test', by='test')[1]}"}
+    assert (
+        client.post(
+            f"/api/v1/applications/{n}/owner", json={"owner": "Max"}, headers=theirs
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(f"/api/v1/applications/{n}/owner", json={"owner": "Max"}, headers=mine).json()[
+            "owner"
+        ]
+        == "Max"
+    )
+    for criterion in ("technical_capability", "sales_capability", "market_fit"):
+        body = {"criterion": criterion, "score": 4, "evidence": "seen"}
+        got = client.post(f"/api/v1/applications/{n}/scores", json=body, headers=mine)
+        assert got.status_code == 200
+    refused = client.post(
+        f"/api/v1/applications/{n}/approve", json={"program_tier": "Gold"}, headers=mine
+    )
+    assert refused.status_code == 400
+    assert (
+        "Financial stability has no score with evidence; References has no score"
+        in (refused.json()["detail"])
+    )
+    for criterion in ("financial_stability", "references"):
+        body = {"criterion": criterion, "score": 3, "evidence": "seen"}
+        got = client.post(f"/api/v1/applications/{n}/scores", json=body, headers=mine)
+    # (20·4 + 20·4 + 15·4 + 15·3 + 10·3) / 80 = 295 / 80 = 3.6875
+    assert got.json()["application"]["weighted_score"] == 3.6875
+    done = client.post(
+        f"/api/v1/applications/{n}/approve",
+        json={"program_tier": "Gold", "partner_id": "NEW-1"},
+        headers=mine,
+    )
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["partner_id"]) == ("approved", "NEW-1")
+    invite = client.post("/api/v1/applications/invites", json={"days": 3}, headers=mine)
+    assert invite.status_code == 201 and invite.json()["link"].startswith("/apply/")
