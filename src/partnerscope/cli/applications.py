@@ -76,10 +76,11 @@ def applications_invite(
         state(ctx).workspace(), by=actor(by), company=company, email=email, days=days
     )
     console.print(
-        f"Send this link (valid until {made.expires_at:%Y-%m-%d %H:%M} UTC, one application): "
-        f"<web app address>{made.link}",
+        f"Invitation link{' for ' + escape(made.company) if made.company else ''} (one "
+        f"application, valid until {made.expires_at:%Y-%m-%d %H:%M} UTC): {made.link}",
         soft_wrap=True,
     )
+    console.print("Put the web app's address before it (where `partnerscope serve` answers).")
     console.print("Only its hash is kept: copy it now, it cannot be shown again.")
 
 
