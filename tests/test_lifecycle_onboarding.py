@@ -433,3 +433,15 @@ def test_importing_completions_is_all_or_nothing_and_idempotent(ws: Workspace) -
     again = import_completions(ws, good, by="ann", today=date(2026, 3, 1))
     assert (again.closed, again.unchanged) == (0, 3)
     assert ob.plan(ws, "P1") == plan
+
+
+def test_the_import_command(ws: Workspace) -> None:
+    ob.start_plan(ws, "P1", started_on=date(2026, 1, 4), by="pat")
+    (ws.root / "done.csv").write_text(
+        "partner_id,task,date,evidence\nP1,kickoff,2026-01-06,Call notes\n", encoding="utf-8"
+    )
+    out = cli(ws, "import", str(ws.root / "done.csv"), "--by", "ann")
+    assert "Imported done.csv: 1 row: 1 task closed, 0 closed already" in out
+    (ws.root / "bad.csv").write_text("partner,when\nP1,2026-01-06\n", encoding="utf-8")
+    out = cli(ws, "import", str(ws.root / "bad.csv"), code=1)
+    assert "no task, date, evidence column (the file has partner, when)" in out

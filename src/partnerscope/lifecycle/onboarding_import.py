@@ -74,10 +74,9 @@ class Imported:
     unchanged: int
 
     def summary(self) -> str:
-        return (
-            f"{self.rows:,} rows: {self.closed} tasks closed, {self.unchanged} already closed "
-            "(left as they were)"
-        )
+        rows = f"{self.rows:,} row{'' if self.rows == 1 else 's'}"
+        closed = f"{self.closed} task{'' if self.closed == 1 else 's'} closed"
+        return f"{rows}: {closed}, {self.unchanged} closed already (left as they were)"
 
 
 @dataclass(frozen=True)
