@@ -561,3 +561,42 @@ def test_the_market_report_takes_no_partner_or_period(ws: Workspace) -> None:
         "Error: the market map is read from the warehouse as it is now; leave out --partner, "
         "--period and --run"
     ]
+
+
+# ---- the web page on the fixture (no run needed: the map reads the warehouse) ----------------
+
+
+def test_the_page_on_the_fixture_in_words(ws: Workspace, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from partnerscope.accounts import Accounts, Role
+    from partnerscope.web import create_app
+    from tests.webtools import PASSWORD, sign_in
+
+    accounts = Accounts.open(ws)
+    if "ada" not in {u.name for u in accounts.everyone()}:
+        accounts.add("ada", Role.ADMIN, PASSWORD, by="test")
+    client = TestClient(create_app(ws.root, warm=False), base_url="https://testserver")
+    sign_in(client, "ada")
+    page = client.get("/market")
+    assert page.status_code == 200, page.text
+    text = " ".join(page.text.split())
+    assert (
+        "5 territories and verticals, $3,000 of market value in all: Priority 1 1, Priority 2 1, "
+        "Priority 3 1, Priority 4 1, Priority 5 1, Avoid 0." in text
+    )
+    gaps = text.split('id="gaps"')[1].split("</section>")[0]
+    assert (
+        '<tr data-cell="US|Retail"><td>Priority 1</td><td>US</td><td>Retail</td>'
+        '<td class="num">$1,000</td><td>no partner present, 100% of the won revenue through '
+        "partners</td><td>High market value ($1,000, 33.3% of the total)" in gaps
+    )
+    cells = text.split('id="cells"')[1]
+    assert (
+        '<tr data-cell="DE|Retail"><td>Priority 3</td><td>DE</td><td>Retail</td>'
+        '<td class="num">$1,000</td><td>Acme, Beta</td><td class="num">40%</td>'
+        '<td class="num">—</td>' in cells
+    )
+    assert '<td class="num">—</td><td class="num">—</td><td>Low market value ($200' in cells
+    empty = client.get("/market", params={"vertical": "Mining"})
+    assert empty.status_code == 400 and "no such vertical" in empty.text
