@@ -600,3 +600,15 @@ def test_the_page_on_the_fixture_in_words(ws: Workspace, tmp_path: Path) -> None
     assert '<td class="num">—</td><td class="num">—</td><td>Low market value ($200' in cells
     empty = client.get("/market", params={"vertical": "Mining"})
     assert empty.status_code == 400 and "no such vertical" in empty.text
+
+
+def test_an_empty_warehouse_makes_an_empty_map_that_says_what_to_load() -> None:
+    from partnerscope.reports.market import heat_map
+
+    market = build(MarketData([], False, 0, [], [], {}), MarketSettings(), Words(), by="country")
+    assert market.cells == () and market.gaps == () and market.total_value == 0
+    assert market.basis.startswith("No account with a country and an industry yet")
+    assert market.window == "No won deal yet: no partner is present anywhere."
+    assert heat_map(market, Words())["usermeta"] == {
+        "empty": "No account with a country and an industry yet"
+    }

@@ -532,6 +532,12 @@ def _why(
 
 
 def _basis(data: MarketData, source: str) -> str:
+    if not data.accounts and not data.sizes:
+        return (
+            "No account with a country and an industry yet, and no market sizes: load the "
+            "accounts (their country, industry, annual revenue and target flag) or the market "
+            "sizes."
+        )
     if data.targets_only:
         text = "Market values are the annual revenue of the target accounts"
     else:
