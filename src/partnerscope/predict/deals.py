@@ -226,21 +226,32 @@ class _Won:
 
     #: the identities (hashes) of the won deals, as an index: a hash's position is its code
     index: Any
-    #: each won deal's code and close time (seconds since ``t0``)
+    #: each won deal's code, and the grid moments before its close (the grid's first moment
+    #: at or after it)
     code: npt.NDArray[np.int64]
-    closed: npt.NDArray[np.int64]
+    slot: npt.NDArray[np.intp]
 
     @classmethod
-    def of(cls, hashes: npt.NDArray[np.uint64], rows: npt.NDArray[np.bool_], closed: Any) -> _Won:
+    def of(
+        cls,
+        hashes: npt.NDArray[np.uint64],
+        rows: npt.NDArray[np.bool_],
+        closed: npt.NDArray[np.int64],
+        grid: npt.NDArray[np.int64],
+    ) -> _Won:
         import pandas as pd
 
         codes, unique = pd.factorize(hashes[rows])
-        return cls(pd.Index(unique), np.asarray(codes, dtype=np.int64), closed[rows])
+        slot = np.searchsorted(grid, closed[rows], side="left")
+        return cls(pd.Index(unique), np.asarray(codes, dtype=np.int64), slot)
 
-    def before(self, hashes: npt.NDArray[np.uint64], cut: npt.NDArray[np.int64]) -> Any:
+    def before(
+        self, hashes: npt.NDArray[np.uint64], cut: npt.NDArray[np.int64], grid: Any
+    ) -> npt.NDArray[np.int64]:
         """For each (identity, cutoff): the won deals of that identity closed at or before the
-        cutoff. The identities asked for are coded among the won deals' (hash table), the won
-        deals counted by the asked identity and cutoff in one pass (no search per deal)."""
+        cutoff (a moment of ``grid``). The identities asked for are coded among the won deals'
+        (hash table), the won deals counted by the asked identity and cutoff in one pass (no
+        search per deal)."""
         code = np.asarray(self.index.get_indexer(hashes), dtype=np.int64)
         out = np.zeros(len(code), dtype=np.int64)
         if not len(code) or not len(self.code):
@@ -252,8 +263,12 @@ class _Won:
         local = np.cumsum(need) - 1
         chosen = need[self.code]
         width = len(cuts) + 1
-        # the first cutoff at or after each close: counted from that cutoff on
-        bucket = np.searchsorted(cuts, self.closed[chosen], side="left")
+        # the first cutoff at or after each close (counted from that cutoff on): the cutoffs
+        # before it are those before its first grid moment at or after it
+        before_slot = np.searchsorted(
+            np.searchsorted(grid, cuts), np.arange(len(grid) + 1), side="left"
+        )
+        bucket = before_slot[self.slot[chosen]]
         counts = np.bincount(
             local[self.code[chosen]] * width + bucket, minlength=int(need.sum()) * width
         ).reshape(-1, width)
@@ -314,15 +329,15 @@ def _by_id(table: pa.Table) -> pa.Table:
 
 
 def _cumulative(
-    rows: npt.NDArray[np.int64],
-    bucket: npt.NDArray[np.intp],
+    keys: npt.NDArray[np.int64],
     partners: int,
     width: int,
     weights: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.int64]:
-    """partners × width: the rows of each partner in buckets 0 … j (a bucket: the first grid
-    moment at or after the row's time; the last one, ``width``, after the whole grid)."""
-    counts = np.bincount(rows * (width + 1) + bucket, weights, minlength=partners * (width + 1))
+    """partners × width: the rows of each partner in buckets 0 … j (a row's key: its partner ×
+    (width + 1) + its bucket, the first grid moment at or after the row's time; the bucket
+    ``width``: after the whole grid)."""
+    counts = np.bincount(keys, weights, minlength=partners * (width + 1))
     if weights is not None:
         counts = np.rint(counts)  # whole cents: the float sums are exact below 2⁵³
     table = counts.astype(np.int64).reshape(partners, width + 1)
@@ -377,6 +392,8 @@ class _Data:
     won_by: npt.NDArray[np.int64]
     cents_by: npt.NDArray[np.int64]
     created_by: npt.NDArray[np.int64]
+    #: the training cases of the origins to come, drawn at once (:func:`_pool`)
+    pool: _Pool | None = None
 
     @classmethod
     def of(cls, opportunities: pa.Table, seed: int, moments: tuple[datetime, ...] = ()) -> _Data:
@@ -436,8 +453,9 @@ class _Data:
             pair=pair,
             has_account=has_account,
             has_pair=has_pair,
-            won_accounts=_Won.of(account, won & has_account, closed),
-            won_pairs=_Won.of(pair, won & has_pair, closed),
+            # both set once the grid is known (below)
+            won_accounts=_Won.of(account[:0], won[:0], closed[:0], closed[:0]),
+            won_pairs=_Won.of(pair[:0], won[:0], closed[:0], closed[:0]),
             created=created,
             closed=closed,
             won=won,
@@ -459,6 +477,8 @@ class _Data:
             created_by=np.zeros((0, 0), dtype=np.int64),
         )
         data._count_partners(moments)
+        data.won_accounts = _Won.of(account, won & has_account, closed, data.grid)
+        data.won_pairs = _Won.of(pair, won & has_pair, closed, data.grid)
         return data
 
     def _count_partners(self, moments: tuple[datetime, ...]) -> None:
@@ -476,18 +496,22 @@ class _Data:
         self.grid = np.unique(np.concatenate([points, points - YEAR]))
         width, partners = len(self.grid), int(self.partner.max(initial=-1)) + 1
         of_partner = np.flatnonzero((self.partner >= 0) & self.decided)
-        rows = self.partner[of_partner].astype(np.int64)
-        bucket = np.searchsorted(self.grid, self.closed[of_partner], side="left")
-        self.closed_by = _cumulative(rows, bucket, partners, width)
-        won = self.won[of_partner]
-        self.won_by = _cumulative(rows[won], bucket[won], partners, width)
+        keys = self.partner[of_partner].astype(np.int64)
+        keys *= width + 1
+        keys += np.searchsorted(self.grid, self.closed[of_partner], side="left")
+        self.closed_by = _cumulative(keys, partners, width)
+        won = of_partner[self.won[of_partner]]
+        keys = keys[self.won[of_partner]]
+        self.won_by = _cumulative(keys, partners, width)
         # in whole cents, so that a window's sum is exact whatever else the table holds
-        cents = np.round(np.nan_to_num(self.amount[of_partner][won]) * 100)
-        self.cents_by = _cumulative(rows[won], bucket[won], partners, width, cents)
+        cents = np.round(np.nan_to_num(self.amount[won]) * 100)
+        self.cents_by = _cumulative(keys, partners, width, cents)
+        del keys, won, of_partner, cents
         has_partner = np.flatnonzero((self.partner >= 0) & self.placed & (self.created != never))
-        bucket = np.searchsorted(self.grid, self.created[has_partner], side="left")
-        rows = self.partner[has_partner].astype(np.int64)
-        self.created_by = _cumulative(rows, bucket, partners, width)
+        keys = self.partner[has_partner].astype(np.int64)
+        keys *= width + 1
+        keys += np.searchsorted(self.grid, self.created[has_partner], side="left")
+        self.created_by = _cumulative(keys, partners, width)
 
     def at(self, cut: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
         """Each cutoff's position in the grid (a cutoff off the grid is a programming error)."""
@@ -510,12 +534,12 @@ class _Data:
         return list(self.table["opportunity_id"].take(pa.array(rows, pa.int64())).to_pylist())
 
 
-def _features(data: _Data, deal: npt.NDArray[np.intp], cut: npt.NDArray[np.int64]) -> Any:
+def _features(
+    data: _Data, deal: npt.NDArray[np.intp], cut: npt.NDArray[np.int64]
+) -> dict[str, Any]:
     """The point-in-time features of each deal at its cutoff (seconds since ``t0``, on the
-    data's grid), as a DataFrame (:data:`FEATURES`, the categorical ones as codes of
+    data's grid), as columns (:data:`FEATURES`, the categorical ones as codes of
     ``data.values``, plus the raw win rate for the words)."""
-    import pandas as pd
-
     partner = data.partner[deal]
     hi, lo = data.at(cut), data.at(cut - YEAR)
     closed_n = (data.closed_by[partner, hi] - data.closed_by[partner, lo]).astype(np.float64)
@@ -529,35 +553,33 @@ def _features(data: _Data, deal: npt.NDArray[np.intp], cut: npt.NDArray[np.int64
         shrunk = (won_n + PRIOR_DEALS * portfolio) / (closed_n + PRIOR_DEALS)
         raw = np.where(closed_n > 0, won_n / np.maximum(closed_n, 1), np.nan)
     open_n = data.created_by[partner, hi] - data.closed_by[partner, hi]
-    won_before = data.won_accounts.before(data.account[deal], cut).astype(np.float64)
+    won_before = data.won_accounts.before(data.account[deal], cut, data.grid).astype(np.float64)
     account_won = np.where(data.has_account[deal], won_before, np.nan)
-    won_before = data.won_pairs.before(data.pair[deal], cut).astype(np.float64)
+    won_before = data.won_pairs.before(data.pair[deal], cut, data.grid).astype(np.float64)
     pair_won = np.where(data.has_pair[deal], won_before, np.nan)
     age = np.maximum(cut - data.created[deal], 0) // 86_400
     gone = data.left_out
-    return pd.DataFrame(
-        {
-            "amount": np.full(len(deal), np.nan) if "amount" in gone else data.amount[deal],
-            "age_days": age.astype(np.float64),
-            "product": (
-                np.full(len(deal), -1) if "product" in gone else data.product[deal].astype(np.int64)
-            ),
-            "attribution": (
-                np.full(len(deal), -1)
-                if "attribution" in gone
-                else data.attribution[deal].astype(np.int64)
-            ),
-            "mdf": data.mdf[deal].astype(np.float64),
-            "registered": data.registered[deal].astype(np.float64),
-            "partner_win_rate": shrunk,
-            "partner_closed": closed_n,
-            "partner_won_revenue": revenue,
-            "account_won": account_won,
-            "account_won_partner": pair_won,
-            "partner_open": open_n.astype(np.float64),
-            "_raw_win_rate": raw,
-        }
-    )
+    return {
+        "amount": np.full(len(deal), np.nan) if "amount" in gone else data.amount[deal],
+        "age_days": age.astype(np.float64),
+        "product": (
+            np.full(len(deal), -1) if "product" in gone else data.product[deal].astype(np.int64)
+        ),
+        "attribution": (
+            np.full(len(deal), -1)
+            if "attribution" in gone
+            else data.attribution[deal].astype(np.int64)
+        ),
+        "mdf": data.mdf[deal].astype(np.float64),
+        "registered": data.registered[deal].astype(np.float64),
+        "partner_win_rate": shrunk,
+        "partner_closed": closed_n,
+        "partner_won_revenue": revenue,
+        "account_won": account_won,
+        "account_won_partner": pair_won,
+        "partner_open": open_n.astype(np.float64),
+        "_raw_win_rate": raw,
+    }
 
 
 def features_at(opportunities: pa.Table, at: datetime) -> Any:
@@ -566,7 +588,9 @@ def features_at(opportunities: pa.Table, at: datetime) -> Any:
     data = _Data.of(opportunities, 0, (at,))
     moment = data.seconds(at)
     deal = data.open_at(moment)
-    frame = _features(data, deal, np.full(len(deal), moment, dtype=np.int64))
+    import pandas as pd
+
+    frame = pd.DataFrame(_features(data, deal, np.full(len(deal), moment, dtype=np.int64)))
     for name in CATEGORICAL:
         values = np.asarray(data.values[name] + [None], dtype=object)
         frame[name] = values[frame[name].to_numpy()]
@@ -596,24 +620,107 @@ def _month_starts(data: _Data, first: int, last: int) -> npt.NDArray[np.int64]:
     return np.asarray(out, dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class _Pool:
+    """The training cases of several origins drawn in one pass: a deal closed by an origin
+    has the same cutoffs, and so the same hashes, at every later origin whose cutoffs start at
+    the same month. Holds every case of the latest origin whose hash is below the largest
+    share any of the origins keeps; an origin takes those closed by it below its own share."""
+
+    #: origin → its share of the cases (origins whose cutoffs start elsewhere are not held)
+    shares: dict[int, float]
+    cutoffs: npt.NDArray[np.int64]
+    #: each case's deal (row), cutoff (index in ``cutoffs``) and hash; by deal, then cutoff
+    deal: npt.NDArray[np.intp]
+    index: npt.NDArray[np.intp]
+    hashes: npt.NDArray[np.uint64]
+
+    def cases(self, data: _Data, origin: int) -> tuple[npt.NDArray[np.intp], Any, float]:
+        share = self.shares[origin]
+        keep = data.closed[self.deal] <= origin
+        if share < 1:
+            keep &= _keep(self.hashes, share)
+        return self.deal[keep], self.cutoffs[self.index[keep]], share
+
+
+def _case_months(
+    data: _Data, origin: int
+) -> tuple[npt.NDArray[np.intp], Any, npt.NDArray[np.intp], npt.NDArray[np.intp]] | None:
+    """The deals known at ``origin`` (rows), the cutoffs (the first days of the months from
+    the earliest of their creations to the origin), each deal's first cutoff (the first at or
+    after its creation) and its number of cutoffs (those before its close); None without."""
+    known = np.flatnonzero((data.partner >= 0) & data.decided & (data.closed <= origin))
+    if not len(known):
+        return None
+    cutoffs = _month_starts(data, int(data.created[known].min()), origin)
+    if not len(cutoffs):
+        return None
+    first = np.searchsorted(cutoffs, data.created[known], side="left")
+    last = np.searchsorted(cutoffs, data.closed[known], side="left")
+    return known, cutoffs, first, np.maximum(last - first, 0)
+
+
+def _pool(data: _Data, origins: list[int]) -> _Pool | None:
+    """The cases of ``origins`` drawn at once (None when there are none)."""
+    found = _case_months(data, max(origins))
+    if found is None:
+        return None
+    known, cutoffs, first, counts = found
+    closed = data.closed[known]
+    shares: dict[int, float] = {}
+    for origin in sorted(set(origins)):
+        mine = closed <= origin
+        if not mine.any():
+            continue
+        start = _month_starts(data, int(data.created[known[mine]].min()), origin)
+        if not len(start) or start[0] != cutoffs[0]:
+            continue
+        total = int(counts[mine].sum())
+        shares[origin] = min(1.0, MAX_TRAIN / total) if total else 1.0
+    if not shares:
+        return None
+    widest = max(shares.values())
+    mixed = _mix(np.arange(len(cutoffs), dtype=np.uint64))
+    hashes = data.hashes[known]
+    rows_k, index_k, hash_k = [], [], []
+    for k in range(int(counts.max(initial=0))):
+        rows = np.flatnonzero(counts > k)
+        index = first[rows] + k
+        mix = _mix(hashes[rows] ^ mixed[index])
+        if widest < 1:
+            keep = _keep(mix, widest)
+            rows, index, mix = rows[keep], index[keep], mix[keep]
+        rows_k.append(rows)
+        index_k.append(index)
+        hash_k.append(mix)
+    if not rows_k:
+        return None
+    rows, index = np.concatenate(rows_k), np.concatenate(index_k)
+    order = np.lexsort((index, rows))
+    return _Pool(
+        shares,
+        cutoffs,
+        known[rows[order]].astype(np.intp),
+        index[order],
+        np.concatenate(hash_k)[order],
+    )
+
+
 def _training_cases(
     data: _Data, origin: int
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], float]:
     """The (deal, cutoff) cases known at ``origin``: the partner's deal open at a month's
     first day at or before the origin and closed by the origin; sampled to :data:`MAX_TRAIN`
     by hash. Returns the deals, the cutoffs and the share kept (the cases in the order of the
-    deals' rows, each deal's cutoffs in time order)."""
-    known = np.flatnonzero((data.partner >= 0) & data.decided & (data.closed <= origin))
+    deals' rows, each deal's cutoffs in time order). Read from ``data.pool`` when it holds
+    the origin (the same cases)."""
+    if data.pool is not None and origin in data.pool.shares:
+        return data.pool.cases(data, origin)
     empty = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64), 1.0)
-    if not len(known):
+    found = _case_months(data, origin)
+    if found is None:
         return empty
-    cutoffs = _month_starts(data, int(data.created[known].min()), origin)
-    if not len(cutoffs):
-        return empty
-    # cutoffs[first] is the first at or after creation; cutoffs[last - 1] the last before close
-    first = np.searchsorted(cutoffs, data.created[known], side="left")
-    last = np.searchsorted(cutoffs, data.closed[known], side="left")
-    counts = np.maximum(last - first, 0)
+    known, cutoffs, first, counts = found
     total = int(counts.sum())
     share = min(1.0, MAX_TRAIN / total) if total else 1.0
     mixed = _mix(np.arange(len(cutoffs), dtype=np.uint64))
@@ -749,7 +856,9 @@ class _Model:
         return out
 
 
-def _matrix(frame: Any, data: _Data, categories: dict[str, list[Any]]) -> npt.NDArray[np.float64]:
+def _matrix(
+    frame: dict[str, Any], data: _Data, categories: dict[str, list[Any]]
+) -> npt.NDArray[np.float64]:
     """The features as LightGBM reads them: a categorical one as its code among
     ``categories`` (the training cases' values, sorted), the last code for none or unseen."""
     columns = []
@@ -758,23 +867,25 @@ def _matrix(frame: Any, data: _Data, categories: dict[str, list[Any]]) -> npt.ND
             known = {value: code for code, value in enumerate(categories[name])}
             other = len(categories[name])
             lookup = np.asarray([known.get(v, other) for v in data.values[name]] + [other])
-            columns.append(lookup[frame[name].to_numpy()].astype(np.float64))
+            columns.append(lookup[frame[name]].astype(np.float64))
         else:
-            columns.append(frame[name].to_numpy(dtype=np.float64))
+            columns.append(np.asarray(frame[name], dtype=np.float64))
     return np.column_stack(columns)
 
 
 def _train(
-    frame: Any, data: _Data, label: npt.NDArray[np.bool_], cuts: npt.NDArray[np.int64], seed: int
+    frame: dict[str, Any],
+    data: _Data,
+    label: npt.NDArray[np.bool_],
+    cuts: npt.NDArray[np.int64],
+    seed: int,
 ) -> _Model:
     """A calibrated boosted-stumps model on the cases: trained on the earlier cutoffs,
     calibrated (and stopped early) on the latest ones holding about a quarter of the cases."""
     import lightgbm as lgb
 
     categories = {
-        name: sorted(
-            {data.values[name][c] for c in np.unique(frame[name].to_numpy()) if c >= 0}, key=str
-        )
+        name: sorted({data.values[name][c] for c in np.unique(frame[name]) if c >= 0}, key=str)
         for name in CATEGORICAL
     }
     matrix = _matrix(frame, data, categories)
@@ -844,7 +955,7 @@ def _train(
 
 
 def _predict(
-    model: _Model, data: _Data, frame: Any
+    model: _Model, data: _Data, frame: dict[str, Any]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """The calibrated probability of each case and each feature's contribution (log-odds of
     the uncalibrated score, relative to the training cases' average)."""
@@ -926,6 +1037,8 @@ def _backtest(
     end = data.seconds(as_of)
     lag = _lag_quarters(data)
     origins = _quarter_starts_before(as_of, settings.backtest_origins, lag)
+    # every origin's training cases, and those of the final model, drawn in one pass
+    data.pool = _pool(data, [*(data.seconds(origin) for origin in origins), end])
     outcomes, probabilities, rates, details = [], [], [], []
     for origin in origins:
         progress(f"deals: backtest at {origin.date().isoformat()}")
@@ -1058,23 +1171,29 @@ def _shown(amount: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 
 def _factors(
-    frame: Any, data: _Data, contributions: npt.NDArray[np.float64], count: int, words: Words
+    frame: dict[str, Any],
+    data: _Data,
+    contributions: npt.NDArray[np.float64],
+    count: int,
+    words: Words,
 ) -> pa.Array:
     """The top ``count`` factors of each deal by the size of their contribution; each
     distinct sentence written once."""
-    n = len(frame)
+    n = len(frame["age_days"])
     k = min(count, len(FEATURES))
     top = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :k]
     chosen = np.take_along_axis(contributions, top, axis=1)
     writer = _Writer(words, data)
-    texts = np.empty((n, k), dtype=object)
-    raw = frame["_raw_win_rate"].to_numpy(dtype=np.float64)
-    closed = frame["partner_closed"].to_numpy(dtype=np.float64)
+    # each cell: the position of its sentence among the distinct ones written
+    texts = np.zeros((n, k), dtype=np.int64)
+    sentences: list[str] = []
+    raw = np.asarray(frame["_raw_win_rate"], dtype=np.float64)
+    closed = np.asarray(frame["partner_closed"], dtype=np.float64)
     for index, name in enumerate(FEATURES):
         rows, ranks = np.nonzero(top == index)
         if not len(rows):
             continue
-        values = frame[name].to_numpy(dtype=np.float64)[rows]
+        values = np.asarray(frame[name], dtype=np.float64)[rows]
         if name == "amount" or name == "partner_won_revenue":
             values = _shown(values)
         if name == "partner_win_rate":
@@ -1084,18 +1203,15 @@ def _factors(
             key = values
         _unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
         rates, counts = raw[rows][first], closed[rows][first]
-        written = np.asarray(
-            [
-                writer.text(name, values[i].item(), rates[j].item(), counts[j].item())
-                for j, i in enumerate(first)
-            ],
-            dtype=object,
+        texts[rows, ranks] = len(sentences) + inverse.ravel()
+        sentences.extend(
+            writer.text(name, values[i].item(), rates[j].item(), counts[j].item())
+            for j, i in enumerate(first)
         )
-        texts[rows, ranks] = written[inverse.ravel()]
     struct = pa.StructArray.from_arrays(
         [
-            pa.array(np.asarray(FEATURES, dtype=object)[top].ravel(), pa.string()),
-            pa.array(texts.ravel(), pa.string()),
+            pc.take(pa.array(FEATURES, pa.string()), pa.array(top.ravel())),
+            pc.take(pa.array(sentences, pa.string()), pa.array(texts.ravel())),
             pa.array(chosen.ravel(), pa.float64()),
         ],
         fields=list(FACTOR),
@@ -1161,7 +1277,7 @@ def score(
     else:
         base_rate = model.base_rate if model is not None else _decided_rate(data, end)
         if base_rate is None:
-            scored, frame = scored[:0], frame.iloc[:0]
+            scored, frame = scored[:0], {name: column[:0] for name, column in frame.items()}
         probability = np.full(len(scored), base_rate if base_rate is not None else math.nan)
         factors = _no_skill_factor(base_rate, words, len(scored))
     backtest = {**backtest, "skill": bool(has_skill)}
@@ -1177,7 +1293,7 @@ def score(
             "stage": table["stage"].take(rows),
             "amount": pa.array(amount, pa.float64(), from_pandas=True),
             "created_at": pc.cast(table["created_at"].take(rows), pa.timestamp("us")),
-            "age_days": pa.array(frame["age_days"].to_numpy().astype(np.int32), pa.int32()),
+            "age_days": pa.array(frame["age_days"].astype(np.int32), pa.int32()),
             "probability": pa.array(probability, pa.float64()),
             "expected_value": pa.array(probability * amount, pa.float64(), from_pandas=True),
             "skill": pa.array(np.full(len(scored), has_skill), pa.bool_()),
