@@ -179,7 +179,7 @@ def run_step(out: Step, args: argparse.Namespace) -> None:
     import pyarrow.parquet as pq
 
     from partnerscope.predict import deals, forecast, risk
-    from partnerscope.runs import latest_run, read_memberships, read_results, run_folder
+    from partnerscope.runs import latest_run, read_memberships, read_results
     from partnerscope.workspace import Workspace
 
     # the models' libraries are imported before any clock (a run pays for them once; the
@@ -242,10 +242,9 @@ def run_step(out: Step, args: argparse.Namespace) -> None:
     elif out.name == "risk":
         results = read_results(workspace, manifest.run_id)
         members = read_memberships(workspace, manifest.run_id)
-        flags = pq.read_table(run_folder(workspace, manifest.run_id) / "flags.parquet")
         clock[0] = time.perf_counter()
         with profile:
-            risks = risk.risk(results, members, settings, words, flags=flags, progress=said)
+            risks = risk.risk(results, members, settings, words, progress=said)
         out.seconds = time.perf_counter() - clock[0]
         table = risks.table
         out.info = {

@@ -337,7 +337,6 @@ def backtest_command(
     import pyarrow.parquet as pq
 
     from partnerscope.cli.progress import progress_bar
-    from partnerscope.evaluation.pipeline import FLAGS
     from partnerscope.pipeline import data_end
     from partnerscope.predict.deals import snapshot
     from partnerscope.predict.run import make
@@ -350,7 +349,6 @@ def backtest_command(
     with ws.warehouse(read_only=True) as warehouse:
         opportunities = snapshot(warehouse.con)
     end = data_end(ws, now=manifest.as_of_time)
-    flags = folder / FLAGS
     with progress_bar(err_console) as bar:
         task = bar.add_task("backtesting", total=3)
         made = make(
@@ -361,7 +359,6 @@ def backtest_command(
             words,
             as_of=manifest.as_of_time,
             last_day=end.last_day if end else None,
-            flags=pq.read_table(flags) if flags.is_file() else None,
             progress=lambda text, done, total: bar.update(
                 task, description=text, completed=done, total=total
             ),

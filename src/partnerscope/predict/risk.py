@@ -20,8 +20,12 @@ A case whose next quarters are not all complete has no label: it is scored, neve
 before only (NaN where a metric is missing: the model handles it): revenue trends and swings,
 deals won, win rate, quota attainment (last quarter and over the last four), pipeline cover,
 new pipeline's trend, lead SLA, lead conversion, enablement, compliance, CSAT, NPS, MDF spend
-against revenue, the flags raised in the quarter (where the run's flags cover it) and the
-quarters since joining. A partner's history starts at its first sale.
+against revenue and the quarters since joining. A partner's history starts at its first sale.
+
+**Not the flags.** A run keeps the flags of its latest quarter only (flags.parquet), so a
+partner's flags at an earlier quarter are unknown: as a feature they were missing in every
+training case and present only in the scored quarter, and told the model nothing. They are
+left out until the runs keep their flags' history.
 
 **Model.** A small LightGBM binary classifier (150 trees of at most 7 leaves and depth 3, at
 least 40 cases a leaf, learning rate 0.03: shallow and slow, as a portfolio of a hundred
@@ -167,7 +171,6 @@ FEATURES: tuple[Feature, ...] = (
         "Quota attainment over the last four quarters: {value}",
         "No quota in the last four quarters",
     ),
-    Feature("flags", "count", "Flags raised last quarter: {value}", "No flags data"),
     Feature(
         "quarters_since_joining",
         "count",
@@ -279,8 +282,6 @@ def panel(
     results: pa.Table,
     memberships: pa.Table | None,
     settings: PredictSettings,
-    *,
-    flags: pa.Table | None = None,
 ) -> Panel:
     """The partners' quarters with their features, cases and labels (see the module)."""
     import pandas as pd
@@ -327,7 +328,6 @@ def panel(
             _trailing_mean(np.where(g["quota"] > 0, revenue, np.nan)),
             _trailing_mean(np.where(g["quota"] > 0, g["quota"], np.nan)),
         ),
-        "flags": _flags(flags, partners, starts),
         "quarters_since_joining": np.full((n_p, n_q), np.nan),
     }
     active = np.ones((n_p, n_q), dtype=bool)
@@ -358,22 +358,6 @@ def panel(
     case = sold & active & np.isfinite(trailing)
     label = _labels(revenue, deals, g["quota"], trailing, settings)
     return Panel(partners, quarters, labels, features, case, label)
-
-
-def _flags(flags: pa.Table | None, partners: Any, starts: Any) -> np.ndarray[Any, Any]:
-    """Flags per partner and quarter; NaN in the quarters the flags do not cover."""
-    import pandas as pd
-
-    out = np.full((len(partners), len(starts)), np.nan)
-    if flags is None or flags.num_rows == 0 or "period_start" not in flags.column_names:
-        return out
-    f = flags.select(["partner_id", "period_start"]).to_pandas()
-    f["period_start"] = pd.to_datetime(f["period_start"])
-    covered = pd.DatetimeIndex(starts).isin(f["period_start"].unique())
-    counts = f.groupby(["partner_id", "period_start"]).size().unstack(fill_value=0)
-    counts = counts.reindex(index=partners, columns=starts, fill_value=0)
-    out[:, covered] = counts.to_numpy(dtype=np.float64)[:, covered]
-    return out
 
 
 def _labels(
@@ -632,7 +616,6 @@ def risk(
     settings: PredictSettings,
     words: Words,
     *,
-    flags: pa.Table | None = None,
     previous: pa.Table | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Risks:
@@ -640,7 +623,7 @@ def risk(
     that is a case at the latest complete quarter (active, and sold in the four quarters up to
     it: a partner without a sale in a year has stopped, it is not at risk), with the backtest.
     No partner is scored while no partner's next quarters are known yet (no base rate)."""
-    p = panel(results, memberships, settings, flags=flags)
+    p = panel(results, memberships, settings)
     backtest = backtest_section(backtest_predictions(p, settings, progress), settings.risk_quarters)
     n_q = len(p.quarters)
     if n_q == 0:

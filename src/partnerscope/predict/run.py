@@ -64,8 +64,13 @@ def make(
     that ends after it is not complete for the models even when it ended by the as-of time (a
     run made today on an old export would otherwise read the years since as zeros), and the
     deals are scored as of the end of that day when it is before ``as_of``.
+
+    ``flags`` (the run's flags) is accepted and not read: the risk model leaves the flags out
+    (a run keeps its latest quarter's only; see :mod:`partnerscope.predict.risk`).
     """
     import pyarrow.compute as pc
+
+    del flags
 
     if last_day is not None:
         # period_end is the first day after the period
@@ -93,9 +98,7 @@ def make(
     )
     done += 1
     said("scoring the partners' risk")
-    risks = risk(
-        results, memberships, settings, words, flags=flags, previous=previous_risk, progress=said
-    )
+    risks = risk(results, memberships, settings, words, previous=previous_risk, progress=said)
     done += 1
     said("scoring the open deals")
     deals = score(opportunities, as_of, settings, words, progress=said)
