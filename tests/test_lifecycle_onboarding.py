@@ -445,3 +445,22 @@ def test_the_import_command(ws: Workspace) -> None:
     (ws.root / "bad.csv").write_text("partner,when\nP1,2026-01-06\n", encoding="utf-8")
     out = cli(ws, "import", str(ws.root / "bad.csv"), code=1)
     assert "no task, date, evidence column (the file has partner, when)" in out
+
+
+def test_a_named_certification_closes_only_its_own_task(ws: Workspace) -> None:
+    text = (ws.root / "partnerscope.toml").read_text(encoding="utf-8")
+    (ws.root / "partnerscope.toml").write_text(
+        text + '\n[onboarding]\nphases = ["Enablement"]\n'
+        '[onboarding.tasks.foundation]\ntitle = "Sales Foundation"\nphase = "Enablement"\n'
+        'due_week = 4\noutcome = "certification:SALES FOUNDATION"\n'
+        '[onboarding.tasks.advanced]\ntitle = "Sales Advanced"\nphase = "Enablement"\n'
+        'due_week = 8\noutcome = "certification:Sales Advanced"\n',
+        encoding="utf-8",
+    )
+    ws = Workspace.open(ws.root)
+    ob.start_plan(ws, "P2", started_on=date(2025, 11, 15), by="pat")
+    # C2 (Sales Foundation, 2025-12-15), named in another case, closes the first only
+    assert ob.refresh(ws, date(2026, 3, 1)) == 1
+    plan = ob.plan(ws, "P2")
+    assert plan.task("foundation").completed_at == datetime(2025, 12, 15)
+    assert plan.task("advanced").is_open

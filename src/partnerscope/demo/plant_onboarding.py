@@ -63,9 +63,10 @@ def plant(ws: Workspace, *, today: date, seed: int) -> list[str]:
     kinds = ["on time", "late", "stalled"]
     rng.shuffle(kinds)
     profiles = kinds * 3
+    applied = _applications(ws)
     started = stalled = late = 0
     for (pid, day), profile in zip(joined, profiles, strict=False):
-        ob.start_plan(ws, pid, started_on=day, by=ACTOR)
+        ob.start_plan(ws, pid, started_on=day, by=ACTOR, application_id=applied.get(pid))
         started += 1
         ob.refresh(ws, today, pid)
         stalled += profile == "stalled"
@@ -80,6 +81,20 @@ def plant(ws: Workspace, *, today: date, seed: int) -> list[str]:
         f"on time, {late} late, {stalled} stalled for weeks",
         "certifications and first deals close their tasks from the data",
     ]
+
+
+def _applications(ws: Workspace) -> dict[str, int]:
+    """partner → the approved application it came from (the applications' story)."""
+    from sqlalchemy import select
+
+    from partnerscope import appdb
+    from partnerscope.appdb.tables import applications
+
+    query = select(applications.c.partner_id, applications.c.application_id).where(
+        applications.c.partner_id.is_not(None)
+    )
+    with appdb.connect(ws).connect() as connection:
+        return {str(row[0]): int(row[1]) for row in connection.execute(query)}
 
 
 def _work(ws: Workspace, plan: Plan, today: date, profile: str, rng: random.Random) -> None:

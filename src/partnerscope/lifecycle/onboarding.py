@@ -478,7 +478,10 @@ def first_events(
     from sqlalchemy import select
 
     from partnerscope.appdb.tables import business_plans, deal_registrations
+    from partnerscope.lifecycle.enablement import framework
     from partnerscope.warehouse import read_warehouse
+
+    levels = framework(workspace)
 
     events: dict[str, dict[str, Event]] = {}
 
@@ -494,12 +497,22 @@ def first_events(
             return {}
         where = f" AND partner_id IN ({', '.join('?' for _ in partner_ids)})"
         params = list(partner_ids)
-    certs = read_warehouse(
-        workspace,
-        "SELECT partner_id, record_id, person_id, certification, issued_at FROM certifications "
-        f"WHERE issued_at <= ?{where} ORDER BY issued_at, record_id",
-        [today, *params],
-    )
+    if not workspace.warehouse_path.is_file():  # nothing ingested yet
+        certs: list[Any] = []
+        opps: list[Any] = []
+    else:
+        certs = read_warehouse(
+            workspace,
+            "SELECT partner_id, record_id, person_id, certification, issued_at FROM certifications "
+            f"WHERE issued_at <= ?{where} ORDER BY issued_at, record_id",
+            [today, *params],
+        )
+        opps = read_warehouse(
+            workspace,
+            "SELECT partner_id, opportunity_id, name, status, attribution, created_at, closed_at "
+            f"FROM opportunities WHERE partner_id IS NOT NULL{where} ORDER BY created_at",
+            params,
+        )
     for pid, record, person, name, issued in certs:
         event = Event(
             _day(issued),
@@ -508,12 +521,10 @@ def first_events(
         )
         note(pid, "certification:any", event)
         note(pid, "certification:" + str(name).strip().lower(), event)
-    opps = read_warehouse(
-        workspace,
-        "SELECT partner_id, opportunity_id, name, status, attribution, created_at, closed_at "
-        f"FROM opportunities WHERE partner_id IS NOT NULL{where} ORDER BY created_at",
-        params,
-    )
+        # a name that stands for a level of [enablement] (an alias) meets the level's outcome
+        level = levels.level(str(name))
+        if level is not None:
+            note(pid, "certification:" + level.strip().lower(), event)
     for pid, oid, name, status, attribution, created, closed in opps:
         label = f"opportunity {oid}" + (f" ({name})" if name else "")
         if attribution == "sourced" and _day(created) <= today:
