@@ -385,6 +385,12 @@ def test_the_approved_partner_is_posted_then_superseded_by_the_crm(ws: Workspace
     assert apps.joined_rows(ws, "state/applications/joined-partners.csv") == []
 
 
+def test_the_application_of_a_partner(ws: Workspace) -> None:
+    done = _approve(ws)
+    assert apps.application_of(ws, "P0003") == done.application_id
+    assert apps.application_of(ws, "P0001") is None
+
+
 def test_no_facts_before_any_approval(ws: Workspace) -> None:
     apps.submit(ws, APPLICANT, by="admin", now=NOW)
     assert apps.joined_partners(ws) is None

@@ -359,6 +359,20 @@ def _load(connection: Connection, application_id: int, *, lock: bool = False) ->
     return Application.from_row(row)
 
 
+def application_of(workspace: Workspace, partner_id: str) -> int | None:
+    """The approved application that made ``partner_id`` a partner, if one did (the onboarding
+    plan of a partner that joined by application links to it)."""
+    from sqlalchemy import select
+
+    with appdb.connect(workspace).connect() as connection:
+        found = connection.execute(
+            select(applications.c.application_id)
+            .where(applications.c.partner_id == partner_id)
+            .where(applications.c.status == Status.APPROVED.value)
+        ).first()
+    return None if found is None else int(found[0])
+
+
 def get(workspace: Workspace, application_id: int) -> Application:
     with appdb.connect(workspace).connect() as connection:
         return _load(connection, application_id)
