@@ -343,3 +343,29 @@ def test_the_qbr_pack_has_the_quarters_milestones(ws: Workspace) -> None:
     assert "Joint business plan" in html and "Milestones of Q1" in html
     # a partner without a plan has no such section
     assert qbr(RunData(ws), "P2", "FY2024-Q1").sections["business_plan"] is None
+
+
+def test_a_bad_setting_is_reported_with_its_key(ws: Workspace) -> None:
+    config = ws.root / "partnerscope.toml"
+    config.write_text(
+        config.read_text() + "\n[business_plans]\nat_risk_margin = 1.5\nalert = true\n"
+    )
+    done = cli(ws, "list")
+    assert done.exit_code == 1
+    assert "business_plans.at_risk_margin: Input should be less than 1 (got 1.5)" in done.output
+    assert "business_plans.alert: unknown key; did you mean 'alerts'?" in done.output
+
+
+def test_the_cli_import_says_each_bad_row_on_its_line(ws: Workspace) -> None:
+    path = write_file(
+        ws.root / "plans.csv",
+        "partner_id,fiscal_year,quarter,metric,target\nP1,2024,Q1,won_revnue,400\n",
+    )
+    done = cli(ws, "import", str(path), "--by", "ana")
+    assert done.exit_code == 1 and "Traceback" not in done.output
+    assert "plans.csv, row 2, column metric ('won_revnue'): no metric 'won_revnue'" in (
+        done.output.replace("\n", " ")
+    )
+    path.write_text("partner_id,fiscal_year,quarter,metric,target\nP1,2024,Q1,won_revenue,400\n")
+    done = cli(ws, "import", str(path), "--by", "ana")
+    assert "1 milestone row: 1 plan created, 0 changed, 0 unchanged" in done.output

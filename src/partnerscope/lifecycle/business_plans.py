@@ -867,8 +867,11 @@ class Imported:
     unchanged: int
 
     def summary(self) -> str:
+        def n(count: int, noun: str) -> str:
+            return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
         return (
-            f"{self.rows:,} milestone rows: {self.plans_created} plans created, "
+            f"{n(self.rows, 'milestone row')}: {n(self.plans_created, 'plan')} created, "
             f"{self.plans_changed} changed, {self.unchanged} unchanged"
         )
 
