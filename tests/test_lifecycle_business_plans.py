@@ -369,3 +369,28 @@ def test_the_cli_import_says_each_bad_row_on_its_line(ws: Workspace) -> None:
     path.write_text("partner_id,fiscal_year,quarter,metric,target\nP1,2024,Q1,won_revenue,400\n")
     done = cli(ws, "import", str(path), "--by", "ana")
     assert "1 milestone row: 1 plan created, 0 changed, 0 unchanged" in done.output
+
+
+def test_the_import_reads_a_workbook(ws: Workspace) -> None:
+    import xlsxwriter
+
+    path = ws.root / "plans.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Plans")
+    rows = [
+        ["Partner", "Fiscal year", "Quarter", "Measure", "Target", "Owner", "Note"],
+        ["P2", 2024, "FY2024-Q2", "Win rate", "40%", "Bob", "after the training"],
+        ["P2", 2024, "Q2", "new_customers", 3, "Bob", None],
+    ]
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is not None:
+                sheet.write(r, c, value)
+    book.close()
+    done = bp.import_file(ws, path, by="ana")
+    assert (done.rows, done.plans_created) == (2, 1)
+    plan = bp.get_plan(ws, "P2", 2024)
+    assert [(m.quarter, m.metric, m.target, m.owner, m.note) for m in plan.milestones] == [
+        (2, "new_customers", 3.0, "Bob", None),
+        (2, "win_rate", 0.4, "Bob", "after the training"),
+    ]

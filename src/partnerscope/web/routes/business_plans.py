@@ -647,8 +647,9 @@ def milestone_submit(
             quarter=quarter.strip(),
             metric=metric.strip(),
             target=target.strip() or None,
-            owner=owner.strip() if owner is not None else None,
-            note=note.strip() if note is not None else None,
+            # a field left empty keeps the milestone's owner or note
+            owner=(owner or "").strip() or None,
+            note=(note or "").strip() or None,
         )
         return set_milestone(ctx, partner_id, year, given, None)
 
