@@ -20,7 +20,6 @@ from fastapi.testclient import TestClient
 
 from partnerscope.accounts import Accounts, Role
 from partnerscope.lifecycle import applications as apps
-from partnerscope.web import gate
 from partnerscope.workspace import Workspace
 from tests.conftest import make_workspace
 from tests.webtools import PASSWORD, csrf_of, sign_in
@@ -58,20 +57,6 @@ FORM = {
     "partner_type": "si",
     "employees": "42",
 }
-
-
-class _Public(frozenset[tuple[str, str]]):
-    """The gate's public routes with the applicant's form (the change asked of web/gate.py)."""
-
-    def __contains__(self, item: object) -> bool:
-        if isinstance(item, tuple) and item[0] == "POST" and str(item[1]).startswith("/apply/"):
-            return True
-        return super().__contains__(item)
-
-
-@pytest.fixture
-def public_form(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gate, "PUBLIC", _Public(gate.PUBLIC))
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +107,7 @@ def _apply_token(page: str) -> str:
 # ------------------------------------------------------------------ the applicant
 
 
-def test_the_applicant_s_form_from_link_to_confirmation(ws: Workspace, public_form: None) -> None:
+def test_the_applicant_s_form_from_link_to_confirmation(ws: Workspace) -> None:
     made = apps.invite(ws, by="ada", company="Nordlicht IT GmbH", email="jana@nordlicht.example")
     client = _client(_app(ws))
     page = client.get(made.link)
@@ -178,7 +163,7 @@ def test_an_expired_or_unknown_link_says_so(ws: Workspace) -> None:
     assert unknown.status_code == 404 and "not valid" in unknown.text
 
 
-def test_the_form_is_rate_limited_per_client(ws: Workspace, public_form: None) -> None:
+def test_the_form_is_rate_limited_per_client(ws: Workspace) -> None:
     made = apps.invite(ws, by="ada")
     client = _client(_app(ws))
     token = _apply_token(client.get(made.link).text)
@@ -191,11 +176,6 @@ def test_the_form_is_rate_limited_per_client(ws: Workspace, public_form: None) -
     assert apps.listing(ws) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web/gate.py lets no one post before signing in but to /login: the applicant's form "
-    "needs POST /apply/<token> among its public routes (asked in L2's report)",
-)
 def test_the_gate_lets_an_applicant_send_the_form(ws: Workspace) -> None:
     made = apps.invite(ws, by="ada")
     client = _client(_app(ws))

@@ -14,10 +14,9 @@ import shutil
 import pytest
 
 from partnerscope.lifecycle import applications as apps
-from partnerscope.web import gate
 from partnerscope.workspace import Workspace
 from tests.browser import launch
-from tests.test_web_applications import _Public, template  # noqa: F401
+from tests.test_web_applications import template  # noqa: F401
 from tests.test_web_browser import sign_in
 from tests.webtools import live_server
 
@@ -35,9 +34,7 @@ def browser():
 
 
 @pytest.fixture
-def world(template, tmp_path, monkeypatch):  # noqa: F811
-    # the applicant's form needs web/gate.py to take POST /apply/<token> unsigned (L2's report)
-    monkeypatch.setattr(gate, "PUBLIC", _Public(gate.PUBLIC))
+def world(template, tmp_path):  # noqa: F811
     root = tmp_path / "ws"
     shutil.copytree(template, root, ignore=shutil.ignore_patterns("lock"))
     ws = Workspace.open(root)

@@ -47,8 +47,18 @@ LIMITS: dict[tuple[str, str], int] = {
 }
 #: any other body: a JSON document or a form (the largest, a scenario spec, is 20,000 characters)
 DEFAULT_LIMIT = MIB
-#: the one route that takes a body from a caller who is not signed in
+#: the routes that take a body from a caller who is not signed in: the sign-in form, and the
+#: application form of an invitation link (``/apply/<token>``: protected by its own CSRF
+#: cookie, the link's token and a rate limit, web/routes/applications.py)
 PUBLIC = frozenset({("POST", "/login")})
+PUBLIC_PREFIXES = (("POST", "/apply/"),)
+
+
+def public(method: str, path: str) -> bool:
+    """Whether ``method path`` takes a body from a caller who is not signed in."""
+    return (method, path) in PUBLIC or any(
+        method == m and path.startswith(p) for m, p in PUBLIC_PREFIXES
+    )
 
 
 def limit(method: str, path: str) -> int:
@@ -109,7 +119,7 @@ class BodyGate:
                 response.headers["connection"] = "close"
             await response(scope, receive, send)
 
-        if (method, path) not in PUBLIC:
+        if not public(method, path):
             try:
                 # the database look-up runs in the thread pool, not on the shared event loop
                 scope[CALLER] = await run_in_threadpool(signed_in, request, web_state(request))
