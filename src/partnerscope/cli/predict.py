@@ -294,6 +294,7 @@ def deals_score(
     out = RichTable(
         "deal",
         "partner",
+        "customer",
         "product",
         "amount",
         "open for",
@@ -307,6 +308,7 @@ def deals_score(
         out.add_row(
             escape(r["opportunity_id"]),
             _partner(names, r["partner_id"]) if r["partner_id"] else "direct",
+            escape(r.get("account_name") or r["account_id"] or "—"),
             escape(r["product"] or "—"),
             words.money(r["amount"]) if r["amount"] is not None else "—",
             f"{r['age_days']:,} days",

@@ -106,6 +106,8 @@ CATEGORICAL = ("product", "attribution")
 #: Training cases per model at most (sampled beyond), and scored backtest cases per origin.
 MAX_TRAIN = 100_000
 MAX_TEST = 100_000
+#: Open deals scored (features, parts and factors) at a time.
+SCORE_BATCH = 250_000
 #: Fewest cases, with both outcomes, a model is trained on; fewest pooled backtest cases.
 MIN_TRAIN = 200
 MIN_BACKTEST = 50
@@ -134,11 +136,28 @@ EXPECTED_SCHEMA = pa.schema(
 
 
 def snapshot(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The warehouse's opportunities as the model reads them (:data:`COLUMNS`), ordered by id."""
+    """The warehouse's opportunities as the model reads them (:data:`COLUMNS`), ordered by id,
+    and each open deal's account name from the accounts table (``account_name``; null where
+    the account has none, and for the closed deals, which are not scored)."""
     columns = ", ".join(
-        "CAST(amount AS DOUBLE) AS amount" if column == "amount" else column for column in COLUMNS
+        "CAST(o.amount AS DOUBLE) AS amount" if column == "amount" else f"o.{column}"
+        for column in COLUMNS
     )
-    return con.sql(f"SELECT {columns} FROM opportunities ORDER BY opportunity_id").to_arrow_table()
+    found = con.sql(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'accounts'"
+    ).fetchall()
+    if found[0][0]:
+        name = "CASE WHEN o.status = 'open' THEN a.name END"
+        join = (
+            "LEFT JOIN (SELECT account_id, min(name) AS name FROM accounts GROUP BY account_id) a "
+            "ON a.account_id = o.account_id"
+        )
+    else:
+        name, join = "CAST(NULL AS VARCHAR)", ""
+    return con.sql(
+        f"SELECT {columns}, {name} AS account_name FROM opportunities o {join} "
+        "ORDER BY o.opportunity_id"
+    ).to_arrow_table()
 
 
 @dataclass(frozen=True)
@@ -1263,7 +1282,6 @@ def score(
     if model is None and backtest.get("reason") is None:
         backtest = {**backtest, "reason": reason}
     scored = np.flatnonzero((data.partner >= 0) & data.is_open)
-    frame = _features(data, scored, np.full(len(scored), end, dtype=np.int64))
     has_skill = (
         model is not None
         and backtest.get("reason") is None
@@ -1272,14 +1290,26 @@ def score(
     )
     say(f"deals: scoring {len(scored):,} open deals")
     if has_skill and model is not None:
-        probability, contributions = _predict(model, data, frame)
-        factors = _factors(frame, data, contributions, settings.factors, words)
+        # in batches: the features, their parts and the factors of a few hundred thousand deals
+        # at a time (each deal's score and factors are its own: the same as all at once)
+        probabilities, parts = [], []
+        for start in range(0, len(scored), SCORE_BATCH):
+            batch = scored[start : start + SCORE_BATCH]
+            frame = _features(data, batch, np.full(len(batch), end, dtype=np.int64))
+            chance, contributions = _predict(model, data, frame)
+            probabilities.append(chance)
+            parts.append(_factors(frame, data, contributions, settings.factors, words))
+            del frame, contributions
+        probability = np.concatenate(probabilities) if probabilities else np.zeros(0)
+        factors: pa.Array | pa.ChunkedArray = pa.chunked_array(parts, pa.list_(FACTOR))
     else:
         base_rate = model.base_rate if model is not None else _decided_rate(data, end)
         if base_rate is None:
-            scored, frame = scored[:0], {name: column[:0] for name, column in frame.items()}
+            scored = scored[:0]
         probability = np.full(len(scored), base_rate if base_rate is not None else math.nan)
         factors = _no_skill_factor(base_rate, words, len(scored))
+    # days open at the as-of time (as the feature reads it)
+    age_days = np.maximum(end - data.created[scored], 0) // 86_400
     backtest = {**backtest, "skill": bool(has_skill)}
     amount = data.amount[scored]
     rows = pa.array(scored, pa.int64())
@@ -1289,11 +1319,16 @@ def score(
             "opportunity_id": table["opportunity_id"].take(rows),
             "partner_id": table["partner_id"].take(rows),
             "account_id": table["account_id"].take(rows),
+            "account_name": (
+                table["account_name"].take(rows)
+                if "account_name" in table.column_names
+                else pa.nulls(len(scored), pa.string())
+            ),
             "product": table["product"].take(rows),
             "stage": table["stage"].take(rows),
             "amount": pa.array(amount, pa.float64(), from_pandas=True),
             "created_at": pc.cast(table["created_at"].take(rows), pa.timestamp("us")),
-            "age_days": pa.array(frame["age_days"].astype(np.int32), pa.int32()),
+            "age_days": pa.array(age_days.astype(np.int32), pa.int32()),
             "probability": pa.array(probability, pa.float64()),
             "expected_value": pa.array(probability * amount, pa.float64(), from_pandas=True),
             "skill": pa.array(np.full(len(scored), has_skill), pa.bool_()),

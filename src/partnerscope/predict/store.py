@@ -106,6 +106,8 @@ DEALS_SCHEMA = pa.schema(
         pa.field("opportunity_id", pa.string(), nullable=False),
         pa.field("partner_id", pa.string()),
         pa.field("account_id", pa.string()),
+        #: the account's name in the warehouse's accounts table when the deal was scored
+        pa.field("account_name", pa.string()),
         pa.field("product", pa.string()),
         pa.field("stage", pa.string()),
         pa.field("amount", pa.float64()),

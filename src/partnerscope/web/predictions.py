@@ -95,9 +95,13 @@ def read(folder: Any) -> Predictions:
     spans: dict[str, tuple[int, int]] = {}
     if deals is not None:
         import numpy as np
+        import pyarrow as pa
         import pyarrow.compute as pc
 
         deals = deals.filter(pc.is_valid(deals["partner_id"])).sort_by("partner_id")
+        if "account_name" not in deals.column_names:  # a run scored before names were kept
+            at = deals.column_names.index("account_id") + 1
+            deals = deals.add_column(at, "account_name", pa.nulls(deals.num_rows, pa.string()))
         ids = deals["partner_id"].to_numpy(zero_copy_only=False)
         if len(ids):
             found, first, counts = np.unique(ids, return_index=True, return_counts=True)

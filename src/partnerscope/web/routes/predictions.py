@@ -366,6 +366,8 @@ class RiskOut(BaseModel):
 class Deal(BaseModel):
     opportunity_id: str
     account_id: str | None
+    #: the account's name in the warehouse when the deal was scored (null: none known)
+    account_name: str | None
     product: str | None
     stage: str | None
     amount: float | None
