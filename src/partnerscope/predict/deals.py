@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -107,7 +108,7 @@ CATEGORICAL = ("product", "attribution")
 MAX_TRAIN = 100_000
 MAX_TEST = 100_000
 #: Open deals scored (features, parts and factors) at a time.
-SCORE_BATCH = 250_000
+SCORE_BATCH = 1_000_000
 #: Fewest cases, with both outcomes, a model is trained on; fewest pooled backtest cases.
 MIN_TRAIN = 200
 MIN_BACKTEST = 50
@@ -262,7 +263,9 @@ class _Won:
 
         codes, unique = pd.factorize(hashes[rows])
         slot = np.searchsorted(grid, closed[rows], side="left")
-        return cls(pd.Index(unique), np.asarray(codes, dtype=np.int64), slot)
+        index = pd.Index(unique)
+        index.get_indexer(unique[:1])  # its hash table built here, before any worker reads it
+        return cls(index, np.asarray(codes, dtype=np.int64), slot)
 
     def before(
         self, hashes: npt.NDArray[np.uint64], cut: npt.NDArray[np.int64], grid: Any
@@ -1050,18 +1053,32 @@ def _origin_predictions(
 # ------------------------------------------------------------------------------ backtest
 
 
+def _origins(data: _Data, as_of: datetime, settings: PredictSettings) -> list[datetime]:
+    """The backtest's origins; every origin's training cases, and those of the final model at
+    ``as_of``, drawn in one pass (``data.pool``)."""
+    origins = _quarter_starts_before(as_of, settings.backtest_origins, _lag_quarters(data))
+    moments = [*(data.seconds(origin) for origin in origins), data.seconds(as_of)]
+    data.pool = _pool(data, moments)
+    return origins
+
+
 def _backtest(
-    data: _Data, as_of: datetime, settings: PredictSettings, progress: Callable[[str], None]
+    data: _Data,
+    as_of: datetime,
+    settings: PredictSettings,
+    progress: Callable[[str], None],
+    origins: list[datetime],
+    workers: Executor,
 ) -> dict[str, Any]:
+    """The pooled backtest of the origins, each fitted and scored by one of ``workers`` (a
+    model per origin, single-threaded and seeded: the same results in any order)."""
     end = data.seconds(as_of)
     lag = _lag_quarters(data)
-    origins = _quarter_starts_before(as_of, settings.backtest_origins, lag)
-    # every origin's training cases, and those of the final model, drawn in one pass
-    data.pool = _pool(data, [*(data.seconds(origin) for origin in origins), end])
+    made = [workers.submit(_origin_predictions, data, o, settings.seed) for o in origins]
     outcomes, probabilities, rates, details = [], [], [], []
-    for origin in origins:
+    for origin, future in zip(origins, made, strict=True):
         progress(f"deals: backtest at {origin.date().isoformat()}")
-        deals, probability, base_rate, detail = _origin_predictions(data, origin, settings.seed)
+        deals, probability, base_rate, detail = future.result()
         known = data.decided[deals] & (data.closed[deals] <= end)
         detail["test_cases"] = int(known.sum())
         details.append(detail)
@@ -1275,10 +1292,14 @@ def score(
     rate either: no deal is scored and the backtest's reason says why."""
     say = progress or (lambda _message: None)
     data = _Data.of(opportunities, settings.seed, (as_of,))
-    backtest = _backtest(data, as_of, settings, say)
-    say("deals: training on every known outcome")
     end = data.seconds(as_of)
-    model, _cases, reason = _fit_at(data, end, settings.seed)
+    origins = _origins(data, as_of, settings)
+    # two workers: the backtest's origins and the final fit, each model single-threaded
+    with ThreadPoolExecutor(max_workers=2) as workers:
+        final = workers.submit(_fit_at, data, end, settings.seed)
+        backtest = _backtest(data, as_of, settings, say, origins, workers)
+        say("deals: training on every known outcome")
+        model, _cases, reason = final.result()
     if model is None and backtest.get("reason") is None:
         backtest = {**backtest, "reason": reason}
     scored = np.flatnonzero((data.partner >= 0) & data.is_open)
