@@ -57,7 +57,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -249,20 +249,15 @@ class _Won:
     #: each won deal's code, and the grid moments before its close (the grid's first moment
     #: at or after it)
     code: npt.NDArray[np.int64]
-    slot: npt.NDArray[np.intp]
+    slot: npt.NDArray[np.int32]
 
     @classmethod
-    def of(
-        cls,
-        hashes: npt.NDArray[np.uint64],
-        rows: npt.NDArray[np.bool_],
-        closed: npt.NDArray[np.int64],
-        grid: npt.NDArray[np.int64],
-    ) -> _Won:
+    def of(cls, hashes: npt.NDArray[np.uint64], rows: npt.NDArray[np.bool_], slot: Any) -> _Won:
+        """The won deals ``rows`` with their identities and their close's grid slot."""
         import pandas as pd
 
         codes, unique = pd.factorize(hashes[rows])
-        slot = np.searchsorted(grid, closed[rows], side="left")
+        slot = slot[rows]
         index = pd.Index(unique)
         index.get_indexer(unique[:1])  # its hash table built here, before any worker reads it
         return cls(index, np.asarray(codes, dtype=np.int64), slot)
@@ -414,6 +409,9 @@ class _Data:
     won_by: npt.NDArray[np.int64]
     cents_by: npt.NDArray[np.int64]
     created_by: npt.NDArray[np.int64]
+    #: each row's grid slot (the grid moments before its creation, and before its close)
+    created_slot: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    closed_slot: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
     #: the training cases of the origins to come, drawn at once (:func:`_pool`)
     pool: _Pool | None = None
 
@@ -476,8 +474,8 @@ class _Data:
             has_account=has_account,
             has_pair=has_pair,
             # both set once the grid is known (below)
-            won_accounts=_Won.of(account[:0], won[:0], closed[:0], closed[:0]),
-            won_pairs=_Won.of(pair[:0], won[:0], closed[:0], closed[:0]),
+            won_accounts=_Won.of(account[:0], won[:0], closed[:0]),
+            won_pairs=_Won.of(pair[:0], won[:0], closed[:0]),
             created=created,
             closed=closed,
             won=won,
@@ -499,8 +497,8 @@ class _Data:
             created_by=np.zeros((0, 0), dtype=np.int64),
         )
         data._count_partners(moments)
-        data.won_accounts = _Won.of(account, won & has_account, closed, data.grid)
-        data.won_pairs = _Won.of(pair, won & has_pair, closed, data.grid)
+        data.won_accounts = _Won.of(account, won & has_account, data.closed_slot)
+        data.won_pairs = _Won.of(pair, won & has_pair, data.closed_slot)
         return data
 
     def _count_partners(self, moments: tuple[datetime, ...]) -> None:
@@ -516,11 +514,14 @@ class _Data:
         months = _month_starts(self, min(starts) - 31 * 86_400, max(ends) + 31 * 86_400)
         points = np.concatenate([months, np.asarray(asked, dtype=np.int64)])
         self.grid = np.unique(np.concatenate([points, points - YEAR]))
+        # each row's slot: the grid moments before its creation, and before its close
+        self.created_slot = np.searchsorted(self.grid, self.created, side="left").astype(np.int32)
+        self.closed_slot = np.searchsorted(self.grid, self.closed, side="left").astype(np.int32)
         width, partners = len(self.grid), int(self.partner.max(initial=-1)) + 1
         of_partner = np.flatnonzero((self.partner >= 0) & self.decided)
         keys = self.partner[of_partner].astype(np.int64)
         keys *= width + 1
-        keys += np.searchsorted(self.grid, self.closed[of_partner], side="left")
+        keys += self.closed_slot[of_partner]
         self.closed_by = _cumulative(keys, partners, width)
         won = of_partner[self.won[of_partner]]
         keys = keys[self.won[of_partner]]
@@ -532,7 +533,7 @@ class _Data:
         has_partner = np.flatnonzero((self.partner >= 0) & self.placed & (self.created != never))
         keys = self.partner[has_partner].astype(np.int64)
         keys *= width + 1
-        keys += np.searchsorted(self.grid, self.created[has_partner], side="left")
+        keys += self.created_slot[has_partner]
         self.created_by = _cumulative(keys, partners, width)
 
     def at(self, cut: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
@@ -677,8 +678,17 @@ def _case_months(
     cutoffs = _month_starts(data, int(data.created[known].min()), origin)
     if not len(cutoffs):
         return None
-    first = np.searchsorted(cutoffs, data.created[known], side="left")
-    last = np.searchsorted(cutoffs, data.closed[known], side="left")
+    where = np.searchsorted(data.grid, cutoffs, side="left")
+    if (where < len(data.grid)).all() and (
+        data.grid[np.minimum(where, len(data.grid) - 1)] == cutoffs
+    ).all():
+        # the cutoffs before a time: those before its grid slot
+        before = np.searchsorted(where, np.arange(len(data.grid) + 1), side="left")
+        first = before[data.created_slot[known]]
+        last = before[data.closed_slot[known]]
+    else:
+        first = np.searchsorted(cutoffs, data.created[known], side="left")
+        last = np.searchsorted(cutoffs, data.closed[known], side="left")
     return known, cutoffs, first, np.maximum(last - first, 0)
 
 
@@ -1053,13 +1063,14 @@ def _origin_predictions(
 # ------------------------------------------------------------------------------ backtest
 
 
-def _origins(data: _Data, as_of: datetime, settings: PredictSettings) -> list[datetime]:
-    """The backtest's origins; every origin's training cases, and those of the final model at
-    ``as_of``, drawn in one pass (``data.pool``)."""
-    origins = _quarter_starts_before(as_of, settings.backtest_origins, _lag_quarters(data))
+def _origins(data: _Data, as_of: datetime, settings: PredictSettings) -> tuple[list[datetime], int]:
+    """The backtest's origins and their lag (:func:`_lag_quarters`); every origin's training
+    cases, and those of the final model at ``as_of``, drawn in one pass (``data.pool``)."""
+    lag = _lag_quarters(data)
+    origins = _quarter_starts_before(as_of, settings.backtest_origins, lag)
     moments = [*(data.seconds(origin) for origin in origins), data.seconds(as_of)]
     data.pool = _pool(data, moments)
-    return origins
+    return origins, lag
 
 
 def _backtest(
@@ -1068,12 +1079,12 @@ def _backtest(
     settings: PredictSettings,
     progress: Callable[[str], None],
     origins: list[datetime],
+    lag: int,
     workers: Executor,
 ) -> dict[str, Any]:
     """The pooled backtest of the origins, each fitted and scored by one of ``workers`` (a
     model per origin, single-threaded and seeded: the same results in any order)."""
     end = data.seconds(as_of)
-    lag = _lag_quarters(data)
     made = [workers.submit(_origin_predictions, data, o, settings.seed) for o in origins]
     outcomes, probabilities, rates, details = [], [], [], []
     for origin, future in zip(origins, made, strict=True):
@@ -1293,11 +1304,11 @@ def score(
     say = progress or (lambda _message: None)
     data = _Data.of(opportunities, settings.seed, (as_of,))
     end = data.seconds(as_of)
-    origins = _origins(data, as_of, settings)
+    origins, lag = _origins(data, as_of, settings)
     # two workers: the backtest's origins and the final fit, each model single-threaded
     with ThreadPoolExecutor(max_workers=2) as workers:
         final = workers.submit(_fit_at, data, end, settings.seed)
-        backtest = _backtest(data, as_of, settings, say, origins, workers)
+        backtest = _backtest(data, as_of, settings, say, origins, lag, workers)
         say("deals: training on every known outcome")
         model, _cases, reason = final.result()
     if model is None and backtest.get("reason") is None:
