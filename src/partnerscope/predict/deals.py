@@ -713,12 +713,18 @@ def _pool(data: _Data, origins: list[int]) -> _Pool | None:
         return None
     widest = max(shares.values())
     mixed = _mix(np.arange(len(cutoffs), dtype=np.uint64))
-    hashes = data.hashes[known]
+    # the deals by their number of cutoffs, most first: those open k months or more are a prefix
+    # int16 for numpy's radix sort (month counts stay far below its bound)
+    small = np.int16 if int(counts.max(initial=0)) < 32_000 else np.int64
+    by_count = np.argsort(np.negative(counts).astype(small), kind="stable")
+    hashes, firsts = data.hashes[known[by_count]], first[by_count]
+    longer = np.bincount(counts, minlength=1)[::-1].cumsum()[::-1]  # longer[k]: counts >= k
     rows_k, index_k, hash_k = [], [], []
     for k in range(int(counts.max(initial=0))):
-        rows = np.flatnonzero(counts > k)
-        index = first[rows] + k
-        mix = _mix(hashes[rows] ^ mixed[index])
+        n = int(longer[k + 1])
+        rows = by_count[:n]
+        index = firsts[:n] + k
+        mix = _mix(hashes[:n] ^ mixed[index])
         if widest < 1:
             keep = _keep(mix, widest)
             rows, index, mix = rows[keep], index[keep], mix[keep]
