@@ -474,7 +474,7 @@ def test_the_cli_prints_the_grid_and_the_gaps_and_writes_the_csv(
     )
     assert gaps.exit_code == 0, gaps.output
     assert '"region": "No region"' in gaps.stdout and '"region": "EMEA"' in gaps.stdout
-    assert "Retail" in gaps.stdout and "2 gap(s) of 3 cells" in gaps.stderr
+    assert "Retail" in gaps.stdout and "2 gaps of 3 cells" in gaps.stderr
 
 
 def test_the_cli_refuses_an_unknown_vertical_and_an_unwritable_csv_on_one_line(

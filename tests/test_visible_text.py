@@ -164,6 +164,7 @@ def ids(world: WebWorld) -> dict[str, list[str]]:
     only some (a partner user sees its own partner, a manager its own and the assigned)."""
     from partnerscope.decisions.service import Decisions
     from partnerscope.evaluation import plans
+    from partnerscope.lifecycle import applications
     from partnerscope.runs import get_run
     from partnerscope.workspace import Workspace
 
@@ -177,6 +178,11 @@ def ids(world: WebWorld) -> dict[str, list[str]]:
         "period": [world.approved],
         "decision_id": [str(r.decision_id) for r in Decisions(ws).store.records()],
         "run_id": [str(get_run(ws).run_id)],
+        # the demo's application awaiting a decision, and an approved one
+        "application_id": ["4", "1"],
+        # a new invitation link's token (its form is a page anyone may open)
+        "token": [applications.invite(ws, company="Anyco", by="test").token],
+        "task": ["kickoff"],
     }
 
 

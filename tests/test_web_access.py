@@ -67,6 +67,16 @@ GETS: dict[str, set[str]] = {
     "/leads/{lead_id}": OPERATIONS,
     "/registrations": OPERATIONS,
     "/registrations/{registration_id}": OPERATIONS,
+    "/market": STAFF,
+    "/market.csv": STAFF,
+    "/applications": STAFF,
+    "/applications/{application_id}": STAFF,
+    "/onboarding": OPERATIONS,
+    "/onboarding/{partner_id}": OPERATIONS,
+    "/enablement": OPERATIONS,
+    "/enablement/{partner_id}": OPERATIONS,
+    "/business-plans": OPERATIONS,
+    "/business-plans/{partner_id}": OPERATIONS,
     "/api/v1/me": EVERYONE,
     "/api/v1/openapi.json": EVERYONE,
     "/api/v1/docs": EVERYONE,
@@ -99,6 +109,17 @@ GETS: dict[str, set[str]] = {
     "/api/v1/leads/{lead_id}": OPERATIONS,
     "/api/v1/registrations": OPERATIONS,
     "/api/v1/registrations/{registration_id}": OPERATIONS,
+    "/api/v1/market": STAFF,
+    "/api/v1/applications": STAFF,
+    "/api/v1/applications/{application_id}": STAFF,
+    "/api/v1/onboarding": OPERATIONS,
+    "/api/v1/onboarding/measures": STAFF,
+    "/api/v1/onboarding/{partner_id}": OPERATIONS,
+    "/api/v1/enablement": OPERATIONS,
+    "/api/v1/enablement/expiring": OPERATIONS,
+    "/api/v1/enablement/{partner_id}": OPERATIONS,
+    "/api/v1/business-plans": OPERATIONS,
+    "/api/v1/business-plans/{partner_id}": OPERATIONS,
 }
 #: POST API path → the users who may call it (checked with API tokens: no CSRF involved).
 POSTS: dict[str, set[str]] = {
@@ -135,6 +156,19 @@ POSTS: dict[str, set[str]] = {
     "/api/v1/alerts/{alert_id}/snooze": STAFF,
     "/api/v1/alerts/{alert_id}/resolve": STAFF,
     "/api/v1/alerts/{alert_id}/reopen": STAFF,
+    "/api/v1/applications/invites": DECIDERS,
+    "/api/v1/applications/{application_id}/owner": DECIDERS,
+    "/api/v1/applications/{application_id}/scores": DECIDERS,
+    "/api/v1/applications/{application_id}/approve": DECIDERS,
+    "/api/v1/applications/{application_id}/reject": DECIDERS,
+    "/api/v1/onboarding": DECIDERS,
+    "/api/v1/onboarding/{partner_id}/tasks/{task}/complete": SUBMITTERS,
+    "/api/v1/onboarding/{partner_id}/tasks/{task}/skip": DECIDERS,
+    "/api/v1/business-plans": DECIDERS,
+    "/api/v1/business-plans/{partner_id}/edit": DECIDERS,
+    "/api/v1/business-plans/{partner_id}/milestones": DECIDERS,
+    "/api/v1/business-plans/{partner_id}/milestones/remove": DECIDERS,
+    "/api/v1/business-plans/{partner_id}/agree": DECIDERS,
 }
 #: Page forms (cookie sessions, CSRF-checked) → the users who may post them (as their API twin
 #: above); /login and /logout are everyone's.
@@ -174,8 +208,23 @@ FORMS: dict[str, set[str]] = {
     "/alerts/{alert_id}/snooze": STAFF,
     "/alerts/{alert_id}/resolve": STAFF,
     "/alerts/{alert_id}/reopen": STAFF,
+    "/applications/invite": DECIDERS,
+    "/applications/{application_id}/owner": DECIDERS,
+    "/applications/{application_id}/scores": DECIDERS,
+    "/applications/{application_id}/approve": DECIDERS,
+    "/applications/{application_id}/reject": DECIDERS,
+    "/onboarding": DECIDERS,
+    "/onboarding/{partner_id}/tasks/{task}/complete": SUBMITTERS,
+    "/onboarding/{partner_id}/tasks/{task}/skip": DECIDERS,
+    "/business-plans": DECIDERS,
+    "/business-plans/{partner_id}/edit": DECIDERS,
+    "/business-plans/{partner_id}/milestones": DECIDERS,
+    "/business-plans/{partner_id}/milestones/remove": DECIDERS,
+    "/business-plans/{partner_id}/agree": DECIDERS,
 }
-PUBLIC = {"/login", "/static/report.css", "/api/v1/health"}
+PUBLIC = {"/login", "/static/report.css", "/api/v1/health", "/apply/sent"}
+#: the application form of an invitation link: anyone may open and send it, with a valid token
+INVITED = "/apply/{token}"
 #: pages under /api/v1: an anonymous visitor is sent to sign in (the API answers 401)
 API_PAGES = {"/api/v1/docs"}
 
@@ -220,6 +269,7 @@ def routes(app) -> set[tuple[str, str]]:
 def test_every_route_is_in_the_matrix(world):
     listed = {("GET", p) for p in GETS} | {("POST", p) for p in POSTS}
     listed |= {("POST", p) for p in FORMS} | {("GET", p) for p in PUBLIC}
+    listed |= {("GET", INVITED), ("POST", INVITED)}
     found = routes(world["app"])
     assert len(found) > 100  # (the included routers' routes are reached)
     assert found - listed == set()
@@ -228,6 +278,17 @@ def test_every_route_is_in_the_matrix(world):
 @pytest.mark.parametrize("path", sorted(PUBLIC))
 def test_public_routes_answer_anyone(world, path):
     assert world["anonymous"].get(path).status_code == 200
+
+
+def test_an_invitation_link_opens_for_anyone_only_with_its_token(world):
+    from partnerscope.lifecycle import applications
+
+    ws = Workspace.open(world["root"])
+    token = applications.invite(ws, company="Anyco", email="a@anyco.example", by="ada").token
+    assert world["anonymous"].get(INVITED.format(token=token)).status_code == 200
+    unknown = world["anonymous"].get(INVITED.format(token="not-a-token"))
+    assert unknown.status_code == 404
+    assert not re.search(r"\bP\d{4}\b", unknown.text)
 
 
 #: path parameters that name something of one partner (a foreign one is answered 404)
@@ -252,6 +313,8 @@ def fill(world, path: str, partner: str) -> str:
         .replace("{decision_id}", "1")
         .replace("{run_id}", "1")
         .replace("{override_id}", "1")
+        .replace("{application_id}", "4")  # the demo's application awaiting a decision
+        .replace("{task}", "kickoff")
     )
 
 
@@ -260,7 +323,10 @@ def expected(path: str, user: str, partner: str, visible: set[str]) -> int:
         return 403
     if any(p in path for p in SCOPED) and partner not in visible:
         return 404
-    return 303 if path == "/portal" else 200
+    # a partner user's business plans are its own plan's page
+    if path == "/portal" or (path == "/business-plans" and user == PARTNER):
+        return 303
+    return 200
 
 
 @pytest.mark.parametrize("path", sorted(GETS))
@@ -338,7 +404,7 @@ def test_forms_answer_every_role_as_designed_and_never_fail(forms_world, path):
             elif any(p in path for p in SCOPED) and visible is not None and partner not in visible:
                 assert answer.status_code == 404, (user, url, answer.text[:300])
             else:
-                assert answer.status_code in (200, 303, 400, 404, 413, 422), (
+                assert answer.status_code in (200, 201, 303, 400, 404, 413, 422), (
                     user,
                     url,
                     answer.status_code,

@@ -142,7 +142,7 @@ def test_the_demo_says_what_its_market_implies_and_what_the_map_found(
     top = market.gaps[0]
     assert found == [
         f"Market map: {len(market.cells)} countries × verticals: {counts}",
-        f"Market map: {len(market.gaps)} gap(s) to recruit in; the largest {top.territory} · "
+        f"Market map: {len(market.gaps)} gaps to recruit in; the largest {top.territory} · "
         f"{top.vertical} ({top.priority}): {top.why}",
     ]
     assert market.cell("Argentina", None).coverage == "none"  # type: ignore[union-attr]

@@ -14,6 +14,8 @@ Operations: 45 leads are routed round-robin to the German and US partners, one e
 of ``own`` and ``foreign`` (``leads``: partner id → lead id) are touched and converted. ``own``
 has a registration marked won and ``foreign`` one rejected (``registrations``). Each ends in a
 state no further step applies to, so a test may post to them without changing them.
+
+Lifecycle: ``own`` and ``foreign`` each have an onboarding plan started on 3 August 2026.
 """
 
 from __future__ import annotations
@@ -103,7 +105,20 @@ def build(root: Path) -> WebWorld:
             partners=[ASSIGNED] if role == "partner_manager" else (),
             by="test",
         )
+    _onboarding(root)
     return WebWorld(root, **_money(root), **_operations(root))
+
+
+def _onboarding(root: Path) -> None:
+    """Onboarding plans for ``own`` and ``foreign`` (the demo's plans are its newest partners')."""
+    from datetime import date
+
+    from partnerscope.lifecycle.onboarding import start_plan
+    from partnerscope.workspace import Workspace
+
+    ws = Workspace.open(root)
+    for partner in (OWN, FOREIGN):
+        start_plan(ws, partner, started_on=date(2026, 8, 3), by="test")
 
 
 def _money(root: Path) -> dict[str, Any]:

@@ -98,6 +98,7 @@ def market(
     """The market opportunity map: per territory and vertical, the market value against the
     partners present, the channel's share and the competitors, as a priority (1 recruits first,
     Avoid never) with its reason; then the gaps where recruitment should focus."""
+    from partnerscope.ingest.facts import plural
     from partnerscope.lifecycle.market import csv_text, opportunity_map
 
     ws = state(ctx).workspace()
@@ -115,7 +116,7 @@ def market(
             ) from None
     if gaps:
         show(grid_table(found, words, found.gaps, "Gaps: where to recruit"), fmt)
-        note(fmt, f"{len(found.gaps)} gap(s) of {len(found.cells)} cells. {found.basis}")
+        note(fmt, f"{plural(len(found.gaps), 'gap')} of {len(found.cells)} cells. {found.basis}")
     else:
         show(grid_table(found, words, found.cells, "Market opportunity map"), fmt)
         counts = ", ".join(f"{p}: {n}" for p, n in found.counts().items())

@@ -45,6 +45,7 @@ def plant(ws: Workspace, *, today: date, seed: int) -> list[str]:
 
 def found(ws: Workspace) -> list[str]:
     """What the market map found (after the run), one line each."""
+    from partnerscope.ingest.facts import plural
     from partnerscope.lifecycle.market import opportunity_map
 
     market = opportunity_map(ws)
@@ -53,7 +54,8 @@ def found(ws: Workspace) -> list[str]:
     if market.gaps:
         top = market.gaps[0]
         lines.append(
-            f"Market map: {len(market.gaps)} gap(s) to recruit in; the largest {top.territory} · "
+            f"Market map: {plural(len(market.gaps), 'gap')} to recruit in; the largest "
+            f"{top.territory} · "
             f"{top.vertical} ({top.priority}): {top.why}"
         )
     else:

@@ -487,7 +487,8 @@ def invite(
             actor=by,
             action="application.invited",
             object_type=INVITE_TYPE,
-            object_id=token_hash(token)[:12],
+            # the token is the link's secret: the entry names whom the link is for
+            object_id=f"link for {company or email or 'anyone'}",
             detail={"company": company, "email": email, "expires_at": expires.isoformat()},
         )
     return Invite(token, f"/apply/{token}", company, email, expires)

@@ -274,7 +274,6 @@ def _start(
         object_id=partner_id,
         detail={
             "started_on": started_on.isoformat(),
-            "template": template,
             "application_id": application_id,
             "tasks": len(rows),
         },

@@ -48,6 +48,23 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ),
     ("/payouts", "Payouts", tuple(Role)),
     ("/mdf", "MDF", tuple(Role)),
+    ("/market", "Market map", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
+    ("/applications", "Applications", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
+    (
+        "/onboarding",
+        "Onboarding",
+        (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER, Role.PARTNER_USER),
+    ),
+    (
+        "/enablement",
+        "Certifications",
+        (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER, Role.PARTNER_USER),
+    ),
+    (
+        "/business-plans",
+        "Business plans",
+        (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER, Role.PARTNER_USER),
+    ),
     ("/decisions", "Decisions", (Role.ADMIN, Role.ANALYST)),
     ("/scenarios", "Scenarios", (Role.ADMIN, Role.ANALYST)),
     ("/runs", "Runs", (Role.ADMIN, Role.ANALYST)),
@@ -61,6 +78,7 @@ NAV_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Portfolio", ("/", "/dashboard", "/partners", "/tiers", "/alerts", "/predictions")),
     ("Pipeline", ("/leads", "/registrations")),
     ("Money", ("/payouts", "/mdf")),
+    ("Program", ("/market", "/applications", "/onboarding", "/enablement", "/business-plans")),
     ("Planning", ("/decisions", "/scenarios")),
     ("Data", ("/runs", "/quality", "/audit")),
 )

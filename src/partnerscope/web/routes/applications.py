@@ -229,16 +229,30 @@ def assessment_out(judged: apps.Assessment) -> AssessmentOut:
 
 
 def _judged(ctx: Ctx, application_id: int, *, suggest: bool = True) -> apps.Assessment:
+    """The application's assessment; 404 alike for one that does not exist and for one the
+    caller may not see (:func:`_may_see`)."""
     try:
-        return apps.assessment(ctx.workspace, application_id, suggest=suggest)
+        judged = apps.assessment(ctx.workspace, application_id, suggest=suggest)
     except apps.ApplicationNotFoundError:
-        raise HTTPException(404, f"no application #{application_id}") from None
+        judged = None
+    if judged is None or not _may_see(ctx, judged.application.partner_id):
+        raise HTTPException(404, f"no application #{application_id}")
+    return judged
+
+
+def _may_see(ctx: Ctx, partner_id: str | None) -> bool:
+    """Whether the caller may see an application that became ``partner_id``: always before a
+    decision and while the runs do not know the new partner yet; then as the partner itself."""
+    known = ctx.served.data.managers if ctx.served is not None else {}
+    return partner_id is None or partner_id not in known or ctx.can_see(partner_id)
 
 
 def _listing(ctx: Ctx, query: ApplicationFilter) -> list[apps.Assessment]:
+    """The applications the caller may see (:func:`_may_see`)."""
     return [
         apps.assessment(ctx.workspace, a.application_id, suggest=False)
         for a in apps.listing(ctx.workspace, query.status, query.owner or None)
+        if _may_see(ctx, a.partner_id)
     ]
 
 

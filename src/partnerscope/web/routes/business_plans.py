@@ -190,7 +190,7 @@ class MilestoneKeyIn(BaseModel):
 def _missing(partner_id: str, year: int | None = None) -> HTTPException:
     """The one answer for a plan that does not exist and one the caller may not see."""
     return HTTPException(
-        404, f"no business plan for {partner_id}" + (f" in FY{year}" if year else "")
+        404, f"no business plan for '{partner_id}'" + (f" in FY{year}" if year else "")
     )
 
 
