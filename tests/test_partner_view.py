@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from partnerscope.lifecycle import onboarding
 from partnerscope.operations import registrations
 from partnerscope.workspace import Workspace
 from tests.webtools import FOREIGN, OWN, csrf_of
@@ -130,6 +131,22 @@ def answers(world, clients) -> list[tuple[str, str, Any]]:
     get("MDF budget", "/api/v1/mdf/budgets")
     get("Payout ledger", "/api/v1/payouts")
     get("Payout ledger", f"/api/v1/payouts/{world.approved}")
+    # the lifecycle: its onboarding plan (a task of its own completed), certifications, plan
+    onboarding.complete(ws, OWN, "kickoff", evidence="call held on 4 August", by="test")
+    get("Onboarding", "/api/v1/onboarding")
+    plan = get("Onboarding", f"/api/v1/onboarding/{OWN}")
+    tasks = [task for phase in plan["phases"] for task in phase["tasks"]]
+    assert [t["key"] for t in tasks if t["can_complete"]] == ["agreement"]
+    post(
+        "Onboarding",
+        f"/api/v1/onboarding/{OWN}/tasks/agreement/complete",
+        {"evidence": "signed copy uploaded"},
+    )
+    get("Certifications", "/api/v1/enablement")
+    get("Certifications", f"/api/v1/enablement/{OWN}")
+    get("Certifications", "/api/v1/enablement/expiring")
+    get("Business plan", "/api/v1/business-plans")
+    get("Business plan", f"/api/v1/business-plans/{OWN}")
     return out
 
 
@@ -184,6 +201,9 @@ def test_a_partners_pages_name_no_one_at_the_vendor(world, clients, answers):
         f"/mdf/requests/{request['request_id']}",
         "/payouts",
         f"/payouts/{world.approved}",
+        "/onboarding",
+        f"/enablement/{OWN}",
+        f"/business-plans/{OWN}",
     ]
     for path in pages:
         page = pat.get(path)

@@ -105,6 +105,7 @@ ALERT_KINDS = {
     "signal_fired": "Reversal signal fired",
     "review_due": "Review due",
     "risk": "Risk of falling short",
+    "milestone": "Business plan milestone missed",
 }
 
 #: how each outcome of a scenario is written
