@@ -229,3 +229,26 @@ def test_an_id_named_its_own_way_is_proposed_as_the_key_with_a_check(tmp_path):
         "country": "country",
     }
     assert "# partner_id: 'customerNumber' holds a different value on every row" in out
+
+
+def test_a_market_study_export_is_mapped_to_market_sizes(tmp_path):
+    """A market study's headers in its own words ("Industry", "Market Size", "As of")."""
+    study = csv_text(
+        [
+            ["Country", "Region", "Industry", "Market Size", "Competitors", "As of"],
+            ["Germany", "EMEA", "Retail", "1200000", "3", "2026-06-30"],
+        ]
+    )
+    ws = make_workspace(tmp_path / "ws", "", {"data/market.csv": study})
+    text = run(
+        "-w", str(ws.root), "map", str(ws.root / "data/market.csv"), "--entity", "market_sizes"
+    ).stdout
+    columns = tomllib.loads(text)["sources"]["market"]["columns"]
+    assert columns == {
+        "country": "Country",
+        "region": "Region",
+        "vertical": "Industry",
+        "market_value": "Market Size",
+        "competitors": "Competitors",
+        "updated_at": "As of",
+    }

@@ -199,6 +199,13 @@ _ENTITY_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "rate": ("fx rate", "exchange rate", "per unit", "conversion rate"),
         "base_currency": ("to currency", "quote currency", "base"),
     },
+    "market_sizes": {
+        "vertical": ("industry", "sector", "segment"),
+        "market_value": ("market size", "market value", "tam", "addressable market", "size"),
+        "competitors": ("competitor count", "number of competitors", "competition"),
+        "competitor_share": ("competitor share", "competitors share", "share of competitors"),
+        "updated_at": ("as of", "date", "study date"),
+    },
     "leads": {
         "lead_id": ("id", "lead", "lead number"),
         "assigned_at": ("assigned", "assigned date", "assignment date", "assigned ts"),
