@@ -274,7 +274,7 @@ def _predict(
     import pyarrow.parquet as pq
 
     from partnerscope.evaluation.alerts import dedupe, risk_alerts
-    from partnerscope.evaluation.pipeline import ALERTS, FLAGS
+    from partnerscope.evaluation.pipeline import ALERTS
     from partnerscope.predict import store
     from partnerscope.predict.run import make, write
 
@@ -299,7 +299,6 @@ def _predict(
         workspace.words,
         as_of=as_of,
         last_day=end.last_day if end else None,
-        flags=pq.read_table(folder / FLAGS),
         previous_risk=previous_risk,
         progress=said,
     )

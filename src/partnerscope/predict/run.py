@@ -54,7 +54,6 @@ def make(
     *,
     as_of: datetime,
     last_day: date | None = None,
-    flags: pa.Table | None = None,
     previous_risk: pa.Table | None = None,
     progress: Progress | None = None,
 ) -> Made:
@@ -64,13 +63,8 @@ def make(
     that ends after it is not complete for the models even when it ended by the as-of time (a
     run made today on an old export would otherwise read the years since as zeros), and the
     deals are scored as of the end of that day when it is before ``as_of``.
-
-    ``flags`` (the run's flags) is accepted and not read: the risk model leaves the flags out
-    (a run keeps its latest quarter's only; see :mod:`partnerscope.predict.risk`).
     """
     import pyarrow.compute as pc
-
-    del flags
 
     if last_day is not None:
         # period_end is the first day after the period
