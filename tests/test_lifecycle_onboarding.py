@@ -20,7 +20,8 @@ from partnerscope.cli.app import console
 from partnerscope.errors import ConfigError
 from partnerscope.lifecycle import onboarding as ob
 from partnerscope.lifecycle.onboarding_measures import add_months, measures, month_since
-from partnerscope.settings.onboarding import OnboardingSettings, find_cycle
+from partnerscope.settings.graph import find_cycle
+from partnerscope.settings.onboarding import OnboardingSettings
 from partnerscope.workspace import Workspace
 from tests.conftest import make_workspace
 

@@ -35,6 +35,7 @@ from partnerscope import appdb, audit, clock
 from partnerscope.appdb.tables import application_invites, application_scores, applications
 from partnerscope.clock import now_utc
 from partnerscope.errors import PartnerscopeError, did_you_mean
+from partnerscope.lifecycle.sheets import ImportRefusedError, RowProblem, read_sheet
 from partnerscope.schema import PARTNER_TYPES
 
 if TYPE_CHECKING:
@@ -216,30 +217,6 @@ class ImportResult:
         return (
             f"{self.file}: {len(self.added):,} application{'s' * (len(self.added) != 1)} "
             f"added, {self.unchanged:,} already there"
-        )
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    file: str
-    row: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}, row {self.row}, column {self.column}: {self.message}"
-
-
-class ImportRefusedError(PartnerscopeError, ValueError):
-    """An import with bad rows: nothing stored; every problem listed."""
-
-    def __init__(self, problems: list[RowProblem]) -> None:
-        self.problems = problems
-        shown = "\n".join(f"  - {p}" for p in problems[:50])
-        more = f"\n  - ... and {len(problems) - 50:,} more" if len(problems) > 50 else ""
-        super().__init__(
-            f"{len(problems):,} problem{'s' * (len(problems) != 1)} in the file; nothing was "
-            f"imported:\n{shown}{more}"
         )
 
 
@@ -556,46 +533,21 @@ def apply(
 # ----------------------------------------------------------------------------- import
 
 
-def _header(column: str) -> str:
-    key = re.sub(r"[^a-z0-9]+", "_", column.strip().lower()).strip("_")
-    return ALIASES.get(key, key)
-
-
 def read_rows(path: Path) -> list[tuple[int, dict[str, str | None]]]:
     """(row number, the fields) of each row of a CSV or XLSX file, columns named by
     :data:`FIELDS` (or an alias: contact, email, type, industry, application_id)."""
-    from partnerscope.config import SourceConfig
-    from partnerscope.errors import DataFileError
-    from partnerscope.ingest.readers import ROW_COLUMN, read_file
-
-    data = read_file(path, SourceConfig(entity="partners", path=str(path)))
-    known = {k for k, _, _ in FIELDS} | {"external_id"}
-    mapped: dict[str, str] = {}
-    for column in data.columns:
-        key = _header(column)
-        if key in known and key not in mapped:
-            mapped[key] = column
-    if "company" not in mapped:
-        raise DataFileError(
-            f"{path}: no company column (the file has {', '.join(data.columns)}); the columns "
-            f"are {', '.join(k for k, _, _ in FIELDS)} and optionally application_id"
-        )
-    if data.malformed:
-        raise ImportRefusedError(
-            [
-                RowProblem(
-                    path.name,
-                    m.row,
-                    "(row)",
-                    f"{m.actual} fields where the header has {m.expected}; fix the quoting "
-                    "or the delimiter of this line",
-                )
-                for m in data.malformed
-            ]
-        )
-    cells = {k: data.table[c].to_pylist() for k, c in mapped.items()}
-    numbers = data.table[ROW_COLUMN].to_pylist()
-    return [(int(n), {k: cells[k][i] for k in cells}) for i, n in enumerate(numbers)]
+    names = {key: [a for a, field in ALIASES.items() if field == key] for key, _, _ in FIELDS}
+    names["external_id"] = [a for a, field in ALIASES.items() if field == "external_id"]
+    sheet = read_sheet(
+        path,
+        names,
+        required=("company",),
+        layout=f"the columns are {', '.join(k for k, _, _ in FIELDS)} and optionally "
+        "application_id",
+    )
+    if sheet.problems:
+        raise ImportRefusedError(sheet.problems)
+    return [(number, {k: v or None for k, v in cells.items()}) for number, cells in sheet.rows]
 
 
 def import_file(

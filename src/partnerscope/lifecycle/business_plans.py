@@ -37,7 +37,8 @@ from partnerscope.appdb.tables import (
     business_plans,
 )
 from partnerscope.clock import local_date, now_utc
-from partnerscope.errors import DataFileError, PartnerscopeError, did_you_mean
+from partnerscope.errors import PartnerscopeError, did_you_mean
+from partnerscope.lifecycle.sheets import ImportRefusedError, RowProblem, Sheet, read_sheet
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -835,31 +836,6 @@ REQUIRED = ("partner_id", "fiscal_year", "quarter", "metric", "target")
 
 
 @dataclass(frozen=True)
-class RowProblem:
-    file: str
-    row: int
-    column: str
-    value: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}, row {self.row}, column {self.column} ({self.value!r}): {self.message}"
-
-
-class ImportRefusedError(BusinessPlanError):
-    """The file has bad rows: nothing was stored."""
-
-    def __init__(self, problems: Sequence[RowProblem]) -> None:
-        self.problems = list(problems)
-        count = len(self.problems)
-        head = (
-            f"{count} row problem{'s' if count != 1 else ''}: nothing was imported; fix the "
-            "file and import it again"
-        )
-        super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
-
-
-@dataclass(frozen=True)
 class Imported:
     rows: int
     plans_created: int
@@ -880,40 +856,20 @@ def import_file(ws: Workspace, path: Path, *, by: str) -> Imported:
     """Import plans and milestones from a CSV or XLSX file (one row per milestone), all or
     nothing: every bad row is reported with its file, row and column, and nothing is stored.
     Importing the same file again changes nothing."""
-    from partnerscope.config import SourceConfig
-    from partnerscope.ingest.readers import ROW_COLUMN, read_file
-
     by = _by(by)
-    if not path.is_file():
-        raise DataFileError(f"{path}: no such file")
-    data = read_file(path, SourceConfig(entity="partners", path=str(path)))
-    found: dict[str, str] = {}
-    for column in data.columns:
-        name = column.strip().lower().replace("-", " ")
-        for canonical, names in IMPORT_COLUMNS.items():
-            if (name in names or name.replace(" ", "_") in names) and canonical not in found:
-                found[canonical] = column
-    missing = [c for c in REQUIRED if c not in found]
-    if missing:
-        raise DataFileError(
-            f"{path}: no {', '.join(missing)} column (the file has {', '.join(data.columns)}); "
-            "a business plan file has one row per milestone with partner_id, fiscal_year, "
-            "quarter, metric and target"
-        )
-    name = path.name
-    problems = [
-        RowProblem(name, m.row, "(row)", m.text[:60], "wrong number of fields; fix the quoting")
-        for m in data.malformed
-    ]
-    columns = {c: data.table[found[c]].to_pylist() for c in found}
-    numbers = data.table[ROW_COLUMN].to_pylist()
+    sheet = read_sheet(
+        path,
+        IMPORT_COLUMNS,
+        required=REQUIRED,
+        layout="a business plan file has one row per milestone with partner_id, fiscal_year, "
+        "quarter, metric and target",
+    )
+    problems = sheet.problems
     partners = _partner_names(ws)
     drafts: dict[tuple[str, int], _Draft] = {}
     stored = {(p.partner_id, p.fiscal_year): p for p in plans(ws)}
-    for i, number in enumerate(numbers):
-        cells = {c: "" if v[i] is None else str(v[i]).strip() for c, v in columns.items()}
-        if any(cells.values()):
-            _import_row(ws, cells, partners, stored, drafts, Located(name, number, found, problems))
+    for number, cells in sheet.rows:
+        _import_row(ws, cells, partners, stored, drafts, Located(sheet, number, problems))
     if problems:
         raise ImportRefusedError(problems)
     created = changed = 0
@@ -924,22 +880,19 @@ def import_file(ws: Workspace, path: Path, *, by: str) -> Imported:
             if saved is not None:
                 created += old is None
                 changed += old is not None
-    return Imported(len(numbers), created, changed, len(drafts) - created - changed)
+    return Imported(len(sheet.rows), created, changed, len(drafts) - created - changed)
 
 
 @dataclass(frozen=True)
 class Located:
     """Where a row is: its problems are told with its file, row and column."""
 
-    file: str
+    sheet: Sheet
     row: int
-    found: dict[str, str]
     problems: list[RowProblem]
 
     def problem(self, cells: Mapping[str, str], column: str, message: str) -> None:
-        self.problems.append(
-            RowProblem(self.file, self.row, self.found[column], cells[column], message)
-        )
+        self.problems.append(self.sheet.problem(self.row, column, cells, message))
 
 
 def _import_row(

@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
 from partnerscope import appdb
-from partnerscope.errors import DataFileError, did_you_mean
+from partnerscope.errors import did_you_mean
 from partnerscope.lifecycle.onboarding import (
     OnboardingError,
     Plan,
@@ -23,9 +23,10 @@ from partnerscope.lifecycle.onboarding import (
     _one_line,
     plans,
 )
+from partnerscope.lifecycle.sheets import ImportRefusedError, RowProblem, Sheet, read_sheet
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable
     from pathlib import Path
 
     from partnerscope.workspace import Workspace
@@ -40,31 +41,6 @@ COLUMNS = {
     "by": ("by", "completed_by", "closed_by"),
 }
 REQUIRED = ("partner_id", "task", "date", "evidence")
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    file: str
-    row: int
-    column: str
-    value: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}, row {self.row}, column {self.column} ({self.value!r}): {self.message}"
-
-
-class ImportRefusedError(OnboardingError):
-    """The file has bad rows: nothing was stored."""
-
-    def __init__(self, problems: Sequence[RowProblem]) -> None:
-        self.problems = list(problems)
-        count = len(self.problems)
-        head = (
-            f"{count} row problem{'s' if count != 1 else ''}: nothing was imported; fix the "
-            "file and import it again"
-        )
-        super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
 
 
 @dataclass(frozen=True)
@@ -100,49 +76,29 @@ def import_completions(
 ) -> Imported:
     """Close the tasks the file lists (see the module's docstring)."""
     from partnerscope import clock
-    from partnerscope.config import SourceConfig
-    from partnerscope.ingest.readers import ROW_COLUMN, read_file
 
-    if not path.is_file():
-        raise DataFileError(f"{path}: no such file")
     today = today or clock.today(workspace)
-    data = read_file(path, SourceConfig(entity="partners", path=str(path)))
-    found: dict[str, str] = {}
-    for column in data.columns:
-        name = column.strip().lower().replace("-", " ")
-        for canonical, names in COLUMNS.items():
-            if (name in names or name.replace(" ", "_") in names) and canonical not in found:
-                found[canonical] = column
-    missing = [c for c in REQUIRED if c not in found]
-    if missing:
-        raise DataFileError(
-            f"{path}: no {', '.join(missing)} column (the file has {', '.join(data.columns)}); "
-            "an onboarding file has one row per task closed with partner_id, task, date and "
-            "evidence (optional: status done or skipped, by)"
-        )
-    name = path.name
-    problems = [
-        RowProblem(name, m.row, "(row)", m.text[:60], "wrong number of fields; fix the quoting")
-        for m in data.malformed
-    ]
-    columns = {c: data.table[found[c]].to_pylist() for c in found}
-    numbers = data.table[ROW_COLUMN].to_pylist()
+    sheet = read_sheet(
+        path,
+        COLUMNS,
+        required=REQUIRED,
+        layout="an onboarding file has one row per task closed with partner_id, task, date "
+        "and evidence (optional: status done or skipped, by)",
+    )
+    problems = sheet.problems
     stored = {p.partner_id: p for p in plans(workspace)}
     rows: list[_Row] = []
-    for i, number in enumerate(numbers):
-        cells = {c: "" if v[i] is None else str(v[i]).strip() for c, v in columns.items()}
-        if not any(cells.values()):
-            continue
+    for number, cells in sheet.rows:
 
         def problem(
             column: str, message: str, cells: dict[str, str] = cells, number: int = number
         ) -> None:
-            problems.append(RowProblem(name, number, found[column], cells.get(column, ""), message))
+            problems.append(sheet.problem(number, column, cells, message))
 
         row = _row(cells, number, stored, today, by, problem)
         if row is not None:
             rows.append(row)
-    _check_prerequisites(rows, name, found, problems)
+    _check_prerequisites(rows, sheet, problems)
     if problems:
         raise ImportRefusedError(problems)
     closed = 0
@@ -164,7 +120,7 @@ def import_completions(
                 action="import_" + ("complete" if row.status is TaskStatus.DONE else "skip"),
             )
             closed += 1
-    return Imported(len(numbers), closed, len(rows) - closed)
+    return Imported(len(sheet.rows), closed, len(rows) - closed)
 
 
 def _row(
@@ -221,9 +177,7 @@ def _row(
     return _Row(number, plan, cells["task"], status, on, evidence, cells.get("by") or by)
 
 
-def _check_prerequisites(
-    rows: list[_Row], name: str, found: dict[str, str], problems: list[RowProblem]
-) -> None:
+def _check_prerequisites(rows: list[_Row], sheet: Sheet, problems: list[RowProblem]) -> None:
     """A task done by the file needs each prerequisite closed already or by the file."""
     closing = {(r.plan.partner_id, r.task) for r in rows}
     for row in rows:
@@ -239,11 +193,10 @@ def _check_prerequisites(
         ]
         if still:
             problems.append(
-                RowProblem(
-                    name,
+                sheet.problem(
                     row.number,
-                    found["task"],
-                    row.task,
+                    "task",
+                    {"task": row.task},
                     f"requires {', '.join(repr(r) for r in still)}, still open and not in the "
                     "file: close it first or add its row",
                 )
