@@ -141,8 +141,10 @@ class PlanIn(BaseModel):
     target_products: list[Annotated[str, Field(max_length=300)]] | None = None
     vendor_commitments: list[Annotated[str, Field(max_length=2000)]] | None = None
     partner_commitments: list[Annotated[str, Field(max_length=2000)]] | None = None
-    mdf_amount: Annotated[float | None, Field(ge=0)] = None
-    presales_days: Annotated[float | None, Field(ge=0)] = None
+    #: in the base currency (at most a trillion)
+    mdf_amount: Annotated[float | None, Field(ge=0, le=1e12)] = None
+    #: presales days committed over the year (at most every day of ten years)
+    presales_days: Annotated[float | None, Field(ge=0, le=3660)] = None
     internal_note: Short = None
     vendor_owner: Annotated[str | None, Field(max_length=300)] = None
     partner_owner: Annotated[str | None, Field(max_length=300)] = None
@@ -157,8 +159,10 @@ class PlanEditIn(BaseModel):
     target_products: list[Annotated[str, Field(max_length=300)]] | None = None
     vendor_commitments: list[Annotated[str, Field(max_length=2000)]] | None = None
     partner_commitments: list[Annotated[str, Field(max_length=2000)]] | None = None
-    mdf_amount: Annotated[float | None, Field(ge=0)] = None
-    presales_days: Annotated[float | None, Field(ge=0)] = None
+    #: in the base currency (at most a trillion)
+    mdf_amount: Annotated[float | None, Field(ge=0, le=1e12)] = None
+    #: presales days committed over the year (at most every day of ten years)
+    presales_days: Annotated[float | None, Field(ge=0, le=3660)] = None
     internal_note: Short = None
     vendor_owner: Annotated[str | None, Field(max_length=300)] = None
     partner_owner: Annotated[str | None, Field(max_length=300)] = None
