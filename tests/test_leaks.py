@@ -164,6 +164,12 @@ class Leaks(RuleBasedStateMachine):
                 self.leads.add(assigned[0])
                 break
         self.the_sla_runs_out()
+        # the lifecycle: staff write a plan with an internal note, close a vendor's onboarding
+        # task, and reject an application; a partner closes its own task
+        self.a_business_plan_is_agreed("pu_granite", "staff_zed", "2m")
+        self.an_onboarding_task_is_done("pu_iron", staff=True)
+        self.an_onboarding_task_is_done("pat", staff=False)
+        self.an_application_is_decided("reject")
 
     # ------------------------------------------------------------------ helpers
 
@@ -338,6 +344,74 @@ class Leaks(RuleBasedStateMachine):
             if todo:
                 self.call("staff_quentin", "POST", f"/api/v1/payouts/{todo[0]}/compute", json={})
 
+    # ---------------------------------------------------------------- lifecycle
+
+    def everyone_reads(self, *paths: str) -> None:
+        """Each partner user reads the lifecycle's pages after a step (``{}``: its own id)."""
+        for user, pid in PARTNER_USERS.items():
+            for path in paths:
+                self.call(user, "GET", path.format(pid))
+
+    @rule(
+        user=st.sampled_from(sorted(PARTNER_USERS)),
+        staff=st.sampled_from(["staff_zed", "staff_ursula"]),
+        goal=st.sampled_from(["50k", "2m"]),
+    )
+    def a_business_plan_is_agreed(self, user: str, staff: str, goal: str) -> None:
+        """Staff write a partner's plan with an internal note (named ``staff_``: a leak of it
+        is found) and a milestone the partner may meet or miss."""
+        from partnerscope.lifecycle import business_plans as bp
+
+        pid = PARTNER_USERS[user]
+        year = bp.current_year(self.w.ws)
+        note = {"internal_note": "staff_ note: weakest partner of the region"}
+        if not bp.plans(self.w.ws, pid):
+            body = {"partner_id": pid, "fiscal_year": year, **note}
+            self.call(staff, "POST", "/api/v1/business-plans", json=body)
+        else:
+            self.call(staff, "POST", f"/api/v1/business-plans/{pid}/edit", json=note)
+        milestone = {"quarter": "Q4", "metric": "won_revenue", "target": goal}
+        self.call(staff, "POST", f"/api/v1/business-plans/{pid}/milestones", json=milestone)
+        self.call(staff, "POST", f"/api/v1/business-plans/{pid}/agree", json={})
+        self.everyone_reads("/api/v1/business-plans", "/business-plans/{}", "/enablement/{}")
+
+    @rule(user=st.sampled_from(sorted(PARTNER_USERS)), staff=st.booleans())
+    def an_onboarding_task_is_done(self, user: str, staff: bool) -> None:
+        """The partner (its own tasks) or its manager (the vendor's) closes the next task; a
+        partner without a plan gets one first."""
+        from partnerscope.lifecycle import onboarding
+
+        pid = PARTNER_USERS[user]
+        if not any(p.partner_id == pid for p in onboarding.plans(self.w.ws)):
+            self.call("staff_zed", "POST", "/api/v1/onboarding", json={"partner_id": pid})
+        plan = onboarding.plan(self.w.ws, pid)
+        who = "staff_zed" if staff else user
+        for task in plan.tasks:
+            if task.is_open:
+                # the evidence of the vendor's tasks is named ``staff_`` (a leak of it is
+                # found); that of the partner's own tasks is the partner's to read
+                evidence = "signed by us" if task.for_partner else "staff_ evidence"
+                path = f"/api/v1/onboarding/{pid}/tasks/{task.key}/complete"
+                self.call(who, "POST", path, json={"evidence": evidence})
+                break
+        self.everyone_reads("/onboarding", "/api/v1/onboarding/{}")
+
+    @rule(verdict=st.sampled_from(["approve", "reject"]))
+    def an_application_is_decided(self, verdict: str) -> None:
+        """A partner user never sees applications, nor what they say."""
+        from partnerscope.lifecycle import applications
+
+        waiting = [
+            a for a in applications.listing(self.w.ws, None, None) if a.status == "submitted"
+        ]
+        if not waiting:
+            return
+        number = waiting[0].application_id
+        body = {"reason": "staff_ reason: thin references"} if verdict == "reject" else {}
+        self.call("staff_zed", "POST", f"/api/v1/applications/{number}/{verdict}", json=body)
+        for user in PARTNER_USERS:
+            self.call(user, "GET", f"/api/v1/applications/{number}")
+
     # ---------------------------------------------------------------- the check
 
     @invariant()
@@ -398,5 +472,12 @@ def test_no_workflow_shows_a_partner_user_anything_not_its_own(web_world, tmp_pa
             a for a in service.assignments(WORLD.ws, limit=None) if a.rerouted_from is not None
         ]
         assert rerouted, "some leads were re-routed after a decline or a breach"
+        # and the lifecycle's steps ran: plans written by staff, onboarding tasks closed
+        from partnerscope.lifecycle import business_plans, onboarding
+
+        noted = [p for p in business_plans.plans(WORLD.ws) if p.content.get("internal_note", "")]
+        assert any(p.updated_by.startswith("staff_") for p in noted), "staff wrote plans"
+        closed = [t for p in onboarding.plans(WORLD.ws) for t in p.tasks if not t.is_open]
+        assert closed, "onboarding tasks were closed"
     finally:
         WORLD = None
