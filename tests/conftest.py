@@ -117,16 +117,6 @@ def pytest_runtest_makereport(
     return report
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``--dist loadgroup`` (make pytest), a module's tests run on one worker unless a
-    test names its own group: a module's fixtures (a demo, a copy of the web world) are then
-    built once a run, not once per worker that happens to run one of its tests."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__ if item.module else "-"))
-
-
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """The tests marked ``shared_data`` need the public datasets beside the clone."""
     if item.get_closest_marker("shared_data") is not None:
