@@ -130,26 +130,6 @@ class PlanSummaryOut(BaseModel):
     summary: str
 
 
-class PlanIn(BaseModel):
-    """A new plan (the fields not given are empty)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    partner_id: Annotated[str, Field(min_length=1, max_length=64)]
-    fiscal_year: Annotated[int, Field(ge=2000, le=2100)]
-    target_markets: list[Annotated[str, Field(max_length=300)]] | None = None
-    target_products: list[Annotated[str, Field(max_length=300)]] | None = None
-    vendor_commitments: list[Annotated[str, Field(max_length=2000)]] | None = None
-    partner_commitments: list[Annotated[str, Field(max_length=2000)]] | None = None
-    #: in the base currency (at most a trillion)
-    mdf_amount: Annotated[float | None, Field(ge=0, le=1e12)] = None
-    #: presales days committed over the year (at most every day of ten years)
-    presales_days: Annotated[float | None, Field(ge=0, le=3660)] = None
-    internal_note: Short = None
-    vendor_owner: Annotated[str | None, Field(max_length=300)] = None
-    partner_owner: Annotated[str | None, Field(max_length=300)] = None
-
-
 class PlanEditIn(BaseModel):
     """The fields to change (those left out are kept)."""
 
@@ -166,6 +146,13 @@ class PlanEditIn(BaseModel):
     internal_note: Short = None
     vendor_owner: Annotated[str | None, Field(max_length=300)] = None
     partner_owner: Annotated[str | None, Field(max_length=300)] = None
+
+
+class PlanIn(PlanEditIn):
+    """A new plan (the fields not given are empty)."""
+
+    partner_id: Annotated[str, Field(min_length=1, max_length=64)]
+    fiscal_year: Annotated[int, Field(ge=2000, le=2100)]
 
 
 class MilestoneIn(BaseModel):
@@ -366,7 +353,7 @@ def chart(found: bp.PlanStatus, words: Words) -> dict[str, Any] | None:
 # ------------------------------------------------------------------------------ changing
 
 
-def _content(given: PlanIn | PlanEditIn) -> dict[str, Any]:
+def _content(given: PlanEditIn) -> dict[str, Any]:
     values = given.model_dump(exclude_unset=True)
     return {k: v for k, v in values.items() if k in bp.CONTENT}
 
