@@ -22,6 +22,8 @@ from pydantic import AfterValidator
 from partnerscope.accounts import Accounts, Role, User, visible_partners
 
 if TYPE_CHECKING:
+    from fastapi.responses import Response
+
     from partnerscope.evaluation.view import RunData
     from partnerscope.web.current import Current, Served
     from partnerscope.workspace import Workspace
@@ -201,6 +203,25 @@ def secure(request: Request, state: WebState) -> bool:
         if state.secure_cookies is not None
         else (request.url.scheme == "https")
     )
+
+
+def set_form_cookie(response: Response, request: Request, name: str, token: str, path: str) -> None:
+    """The CSRF cookie of a form sent before signing in (the sign-in form, an application
+    form): strict, script-proof and only sent back to ``path``."""
+    response.set_cookie(
+        name,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=secure(request, web_state(request)),
+        path=path,
+    )
+
+
+def form_cookie_matches(request: Request, name: str, sent: object) -> bool:
+    """Whether the form sent back the token of its cookie ``name``."""
+    cookie = request.cookies.get(name, "")
+    return bool(cookie) and isinstance(sent, str) and hmac.compare_digest(cookie, sent)
 
 
 def safe_next(target: Any) -> str:

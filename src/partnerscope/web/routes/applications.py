@@ -30,7 +30,15 @@ from partnerscope.clock import now_utc
 from partnerscope.lifecycle import applications as apps
 from partnerscope.present import PARTNER_TYPES
 from partnerscope.web.render import form_action, page
-from partnerscope.web.security import CSRF_FIELD, Ctx, UtcDateTime, allow, secure, web_state
+from partnerscope.web.security import (
+    CSRF_FIELD,
+    Ctx,
+    UtcDateTime,
+    allow,
+    form_cookie_matches,
+    set_form_cookie,
+    web_state,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -619,14 +627,7 @@ def _apply_form(
         general=general,
         partner_types=PARTNER_TYPE_LABELS,
     )
-    response.set_cookie(
-        APPLY_CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=secure(request, web_state(request)),
-        path="/apply",
-    )
+    set_form_cookie(response, request, APPLY_CSRF_COOKIE, token, "/apply")
     return response
 
 
@@ -668,13 +669,12 @@ async def apply_submit(request: Request, token: Token) -> Response:
         if isinstance(form.get(key) or "", str)
     }
     sent = form.get(CSRF_FIELD)
-    cookie = request.cookies.get(APPLY_CSRF_COOKIE, "")
     workspace = web_state(request).workspace
     try:
         invite = await run_in_threadpool(apps.invite_for, workspace, token, _now())
     except apps.InviteError as exc:
         return _closed(request, exc)
-    if not cookie or not isinstance(sent, str) or not secrets.compare_digest(cookie, sent):
+    if not form_cookie_matches(request, APPLY_CSRF_COOKIE, sent):
         return _apply_form(
             request,
             invite,

@@ -18,8 +18,10 @@ from partnerscope.web.security import (
     SESSION_COOKIE,
     Ctx,
     allow,
+    form_cookie_matches,
     safe_next,
     secure,
+    set_form_cookie,
     web_state,
 )
 
@@ -69,14 +71,7 @@ def _login_form(
         name=name,
         error=error,
     )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=secure(request, web_state(request)),
-        path="/login",
-    )
+    set_form_cookie(response, request, LOGIN_CSRF_COOKIE, token, "/login")
     return response
 
 
@@ -94,8 +89,7 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     state = web_state(request)
-    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not cookie or not secrets.compare_digest(cookie, csrf_token):
+    if not form_cookie_matches(request, LOGIN_CSRF_COOKIE, csrf_token):
         return _login_form(
             request,
             next_=next,
