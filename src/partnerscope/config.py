@@ -33,6 +33,7 @@ from partnerscope.present import DEFAULT_LOCALE, check_locale
 from partnerscope.schema import TABLES, ColumnType
 from partnerscope.settings.business_plans import BusinessPlansSettings
 from partnerscope.settings.enablement import EnablementSettings
+from partnerscope.settings.escalation import EscalationSettings
 from partnerscope.settings.evaluation import (
     AlertSettings,
     FlagSettings,
@@ -41,12 +42,15 @@ from partnerscope.settings.evaluation import (
 )
 from partnerscope.settings.market import MarketSettings
 from partnerscope.settings.money import IncentiveSettings, MdfSettings
+from partnerscope.settings.notifications import NotificationSettings
 from partnerscope.settings.onboarding import OnboardingSettings
 from partnerscope.settings.predict import PredictSettings
 from partnerscope.settings.qualification import QualificationSettings
 from partnerscope.settings.registrations import RegistrationSettings
 from partnerscope.settings.reports import ReportSettings
 from partnerscope.settings.routing import RoutingSettings
+from partnerscope.settings.rules import RuleSettings
+from partnerscope.settings.schedules import ScheduleSettings
 
 CONFIG_FILE = "partnerscope.toml"
 #: Cell values read as empty in every column, besides blank cells.
@@ -364,16 +368,25 @@ class Config(_Strict):
     onboarding: OnboardingSettings = Field(default_factory=OnboardingSettings)
     enablement: EnablementSettings = Field(default_factory=EnablementSettings)
     business_plans: BusinessPlansSettings = Field(default_factory=BusinessPlansSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    schedules: tuple[ScheduleSettings, ...] = ()
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    rules: tuple[RuleSettings, ...] = ()
 
     def config_hash(self) -> str:
         """Stable hash of the effective configuration (defaults and presets applied); where
-        the transactional store lives is no part of it."""
-        return _hash(self.model_dump(mode="json", exclude={"database"}))
+        the transactional store lives and how people are told (DELIVERY_SECTIONS) are no
+        part of it."""
+        return _hash(self.model_dump(mode="json", exclude={"database", *DELIVERY_SECTIONS}))
 
     def metrics_hash(self) -> str:
         """Hash of what metric values depend on: the configuration without the sections that
         only evaluate them (scorecard, tiers, flags, alerts, reports, incentives, mdf)."""
-        return _hash(self.model_dump(mode="json", exclude={*EVALUATION_SECTIONS, "database"}))
+        return _hash(
+            self.model_dump(
+                mode="json", exclude={*EVALUATION_SECTIONS, *DELIVERY_SECTIONS, "database"}
+            )
+        )
 
 
 #: Sections that read metric values without changing them: editing them re-evaluates a run
@@ -395,6 +408,11 @@ EVALUATION_SECTIONS = (
     "enablement",
     "business_plans",
 )
+
+
+#: Sections that only tell people about results: no part of what a run computes, so editing
+#: them neither recomputes nor re-evaluates anything.
+DELIVERY_SECTIONS = ("notifications", "schedules", "escalation", "rules")
 
 
 def _hash(data: Any) -> str:

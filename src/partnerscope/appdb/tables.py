@@ -79,6 +79,8 @@ users = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("created_by", Text, nullable=False),
+    #: where notifications by email go (none: in-app only)
+    Column("email", Text),
 )
 
 #: Partners assigned to a partner manager by id.
@@ -517,4 +519,144 @@ business_plan_versions = Table(
     Column("change", Text, nullable=False),
     Column("changed_by", Text, nullable=False),
     Column("changed_at", DateTime, nullable=False),
+)
+
+# ----------------------------------------------------------------------------- notifications
+
+#: The outbox: one row per event that tells people something, written in the same transaction
+#: as the event (``partnerscope.outbox.enqueue``). ``key`` makes the event idempotent (writing
+#: it again changes nothing). ``audience`` "staff" never reaches a partner user; "partner"
+#: reaches the users of ``partner_id`` (and the staff who look after it) and must hold nothing
+#: internal. ``dispatched_at``: fanned out into ``deliveries`` (one per recipient and channel).
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("notification_id", Integer, primary_key=True),
+    Column("key", String(200), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("audience", String(16), nullable=False),
+    Column("partner_id", String(64)),
+    #: who besides the kind's default recipients: {"roles": [...], "users": [...],
+    #: "addresses": [...], "webhooks": [...], "only": bool}
+    Column("recipients", JSON, nullable=False),
+    Column("title", Text, nullable=False),
+    #: {"lines": [sentence, ...], "facts": [[label, value], ...]}
+    Column("body", JSON, nullable=False),
+    #: the page it is about, a path under the web app (``/partners/P001``)
+    Column("link", Text),
+    #: a report attached to its email: {"report": "scorecard"|"qbr"|..., "partner": id, ...}
+    Column("attachment", JSON),
+    Column("object_type", String(32)),
+    Column("object_id", String(128)),
+    Column("created_at", DateTime, nullable=False),
+    Column("dispatched_at", DateTime),
+    UniqueConstraint("key", name="uq_notifications_key"),
+    Index("ix_notifications_dispatch", "dispatched_at"),
+    Index("ix_notifications_object", "object_type", "object_id"),
+)
+
+#: One notification to one recipient on one channel ("email", "webhook", "inapp"). ``status``:
+#: pending → sending (leased until ``lease_until``) → sent; or held for a digest ("held", then
+#: "digested"), "off" (the recipient's preference), "dead" after the last attempt. The
+#: ``idempotency_key`` travels with the message (Message-ID, the webhook's header) so that a
+#: receiver can drop a repeat sent by a worker killed between sending and recording it.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("delivery_id", Integer, primary_key=True),
+    Column(
+        "notification_id",
+        ForeignKey("notifications.notification_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE")),
+    #: an email address or a webhook's name
+    Column("address", Text),
+    Column("channel", String(16), nullable=False),
+    Column("cadence", String(16), nullable=False),
+    Column("idempotency_key", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("lease_until", DateTime),
+    Column("last_error", Text),
+    Column("sent_at", DateTime),
+    Column("read_at", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("idempotency_key", name="uq_deliveries_key"),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_deliveries_inbox", "user_id", "channel", "read_at"),
+)
+
+#: How a user wants each kind: "immediately", "daily", "weekly" or "off"; kind "*" is the
+#: user's default. No row: the kind's default.
+notification_preferences = Table(
+    "notification_preferences",
+    metadata,
+    Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("cadence", String(16), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+#: Each time a schedule fired (or was caught up): the primary key is the lock that keeps two
+#: server processes from both firing it.
+schedule_fires = Table(
+    "schedule_fires",
+    metadata,
+    Column("schedule", String(64), primary_key=True),
+    Column("fire_at", DateTime, primary_key=True),
+    Column("claimed_at", DateTime, nullable=False),
+    Column("claimed_by", Text, nullable=False),
+    Column("finished_at", DateTime),
+    Column("notifications", Integer),
+    Column("error", Text),
+)
+
+#: An alert or approval escalated to a level's owners because no one acknowledged it in time.
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("escalation_id", Integer, primary_key=True),
+    Column("object_type", String(32), nullable=False),
+    Column("object_id", String(128), nullable=False),
+    Column("partner_id", String(64)),
+    Column("level", Integer, nullable=False),
+    Column("owners", JSON, nullable=False),
+    Column("escalated_at", DateTime, nullable=False),
+    UniqueConstraint("object_type", "object_id", "level", name="uq_escalations_level"),
+)
+
+#: Work that a rule opened for someone (or a person added): a task on a partner.
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("task_id", Integer, primary_key=True),
+    Column("partner_id", String(64), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("detail", Text),
+    Column("owner", String(64)),
+    Column("due", Date),
+    Column("status", String(16), nullable=False),
+    Column("source", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Column("closed_at", DateTime),
+    Column("closed_by", Text),
+    Index("ix_tasks_partner", "partner_id"),
+)
+
+#: What each rule did, once per rule, partner and period (re-evaluating a run acts again on
+#: nothing).
+rule_actions = Table(
+    "rule_actions",
+    metadata,
+    Column("action_id", Integer, primary_key=True),
+    Column("rule", String(64), nullable=False),
+    Column("partner_id", String(64), nullable=False),
+    Column("period", String(32), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("object_id", Text),
+    Column("run_id", Integer),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("rule", "partner_id", "period", name="uq_rule_actions_once"),
 )

@@ -91,12 +91,16 @@ def create_app(
     *,
     secure_cookies: bool | None = None,
     warm: bool = True,
+    schedule: bool = False,
 ) -> FastAPI:
     """The web app of a workspace (its latest run, its users and decisions). With ``warm``,
     each partner's page of the latest period is built in the background as soon as a run is
-    served (at start and after each new run), so that no visitor waits for it."""
+    served (at start and after each new run), so that no visitor waits for it. With
+    ``schedule``, the process runs the notification scheduler (``partnerscope.notify.scheduler``)
+    while it serves."""
     from contextlib import asynccontextmanager
 
+    from partnerscope.notify import scheduler as notify_scheduler
     from partnerscope.web.routes import (
         alerts,
         applications,
@@ -110,6 +114,7 @@ def create_app(
         leads,
         market,
         mdf,
+        notifications,
         onboarding,
         partner_list,
         partners,
@@ -120,6 +125,7 @@ def create_app(
         registrations,
         runs,
         scenarios,
+        tasks,
         tiers,
     )
     from partnerscope.workspace import Workspace
@@ -130,7 +136,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         current.get()  # serve the latest run (and start building its pages) before any request
-        yield
+        scheduler = notify_scheduler.start(ws) if schedule else None
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                notify_scheduler.stop(scheduler)
 
     app = App(
         lifespan=lifespan,
@@ -197,6 +208,8 @@ def create_app(
         onboarding,
         enablement,
         business_plans,
+        notifications,
+        tasks,
     ):
         app.include_router(module.pages, include_in_schema=False)
         app.include_router(module.api, prefix=API, responses=ERRORS)
@@ -210,6 +223,7 @@ def from_environment() -> FastAPI:
     return create_app(
         os.environ.get("PARTNERSCOPE_WORKSPACE", "."),
         secure_cookies=None if not secure else secure == "1",
+        schedule=os.environ.get("PARTNERSCOPE_SCHEDULER", "1") == "1",
     )
 
 
