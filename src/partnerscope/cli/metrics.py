@@ -147,6 +147,26 @@ def compute_run(ws: Workspace, *, as_of: datetime | None, full: bool = False) ->
             "  look with `partnerscope scorecard [PARTNER]`, `partnerscope tiers`, "
             "`partnerscope alerts`, `partnerscope show partner ID`"
         )
+    tell_run(ws)
+
+
+def tell_run(ws: Workspace) -> None:
+    """Write the notifications of what the runs not yet told found (new alerts, fired
+    signals, reviews due, the rules' actions). The run is stored whatever happens here: a
+    failure is a warning, and the next run or `partnerscope schedule run-due` tells it."""
+    from partnerscope.notify import events
+
+    try:
+        written = events.after_run(ws)
+    except Exception as exc:  # the run is stored: never fail it for its notifications
+        console.print(
+            f"[yellow]warning:[/] the run is stored, but its notifications could not be "
+            f"written ({escape(type(exc).__name__)}: {escape(str(exc))}); the next run or "
+            "`partnerscope schedule run-due` writes them"
+        )
+        return
+    if written:
+        console.print(f"  {written:,} notification{'' if written == 1 else 's'} to send.")
 
 
 @app.command("runs")

@@ -31,7 +31,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from partnerscope import appdb, audit, clock
+from partnerscope import appdb, audit, clock, outbox
 from partnerscope.appdb.tables import application_invites, application_scores, applications
 from partnerscope.clock import now_utc
 from partnerscope.errors import PartnerscopeError, did_you_mean
@@ -399,6 +399,23 @@ def _insert(
         object_type=OBJECT_TYPE,
         object_id=application_id,
         detail={"company": values["company"], "source": source.value},
+    )
+    where = ", ".join(str(v) for v in (values.get("country"), values.get("vertical")) if v)
+    outbox.enqueue(
+        connection,
+        key=f"approval:application:{application_id}",
+        kind="approval",
+        title=f"{values['company']} applied to become a partner",
+        lines=[
+            f"{values['company']}{f' ({where})' if where else ''} applied to join the program; "
+            f"the contact is {values['contact_name']}.",
+            "Assess the application and approve or reject it.",
+        ],
+        roles=("admin",),
+        link=f"/applications/{application_id}",
+        object_type=OBJECT_TYPE,
+        object_id=str(application_id),
+        now=now,
     )
     return application_id
 

@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from partnerscope import audit
+from partnerscope import audit, outbox
 from partnerscope.amounts import ZERO, cents, text
 from partnerscope.appdb.tables import payout_lines, payout_periods
 from partnerscope.clock import now_utc
@@ -271,6 +271,21 @@ class Payouts:
                     )
                 _insert(connection, period.label, lines, data.run.run_id, now)
                 total = sum((line.amount for line in lines), ZERO)
+                outbox.enqueue(
+                    connection,
+                    key=f"approval:payout:{period.label}:{now.isoformat()}",
+                    kind="approval",
+                    title=f"The payout ledger for {period.label} waits for approval",
+                    lines=[
+                        f"{by} computed it: {len(lines)} lines, "
+                        f"{self.workspace.words.money(total)} in all.",
+                        "Check it and approve it to lock it.",
+                    ],
+                    link=f"/payouts/{period.label}",
+                    object_type=OBJECT_TYPE,
+                    object_id=period.label,
+                    now=now,
+                )
                 audit.record(
                     connection,
                     actor=by,
@@ -359,6 +374,7 @@ class Payouts:
                 object_id=label,
                 detail={"run_id": state["run_id"], "total": text(total)},
             )
+            _tell_approved(self.workspace, connection, label, by=by)
         return self.ledger(label)
 
     def pay(self, label: str, *, by: str, reference: str) -> Ledger:
@@ -383,6 +399,21 @@ class Payouts:
                     "reference": reference.strip(),
                     "total": text(self._total(connection, label)),
                 },
+            )
+            words = self.workspace.words
+            outbox.enqueue(
+                connection,
+                key=f"payout:{label}:paid",
+                kind="payout",
+                title=f"The payout ledger for {label} was paid",
+                lines=[
+                    f"{by} recorded the payment of "
+                    f"{words.money(self._total(connection, label))} "
+                    f"(reference {reference.strip()})."
+                ],
+                link=f"/payouts/{label}",
+                object_type=OBJECT_TYPE,
+                object_id=label,
             )
         return self.ledger(label)
 
@@ -464,6 +495,51 @@ class Payouts:
         currency = self.workspace.config.workspace.base_currency
         ledgers = [Ledger(lines=[], **dict(row), currency=currency) for row in rows]
         return sorted(ledgers, key=lambda ledger: calendar.parse(ledger.period).start)
+
+
+def _tell_approved(workspace: Workspace, connection: Connection, label: str, *, by: str) -> None:
+    """In the approval's transaction: finance is told the ledger is approved, and each partner
+    with lines in it that its own statement is (its amount only, nothing of other partners)."""
+    from sqlalchemy import select
+
+    words = workspace.words
+    amounts: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for pid, amount in connection.execute(
+        select(payout_lines.c.partner_id, payout_lines.c.amount).where(
+            payout_lines.c.period == label
+        )
+    ):
+        amounts[pid] += Decimal(amount)
+    total = sum(amounts.values(), ZERO)
+    outbox.enqueue(
+        connection,
+        key=f"payout:{label}:approved",
+        kind="payout",
+        title=f"The payout ledger for {label} is approved",
+        lines=[
+            f"{by} approved it: {words.money(total)} for {len(amounts)} "
+            f"partner{'' if len(amounts) == 1 else 's'}. Its lines no longer change."
+        ],
+        facts=[("Quarter", label), ("Total", words.money(total))],
+        link=f"/payouts/{label}",
+        object_type=OBJECT_TYPE,
+        object_id=label,
+    )
+    for pid, amount in sorted(amounts.items()):
+        outbox.enqueue(
+            connection,
+            key=f"payout:{label}:approved:{pid}",
+            kind="payout",
+            title=f"Your payout statement for {label} is approved: {words.money(amount)}",
+            lines=[f"Your payout statement for {label} comes to {words.money(amount)}."],
+            facts=[("Quarter", label), ("Amount", words.money(amount))],
+            audience="partner",
+            partner_id=pid,
+            roles=(),
+            link=f"/payouts/{label}",
+            object_type=OBJECT_TYPE,
+            object_id=label,
+        )
 
 
 def _check_same_data(data: RunData, warehouse: Warehouse) -> None:

@@ -1,21 +1,381 @@
-"""Notifications for what a run found and for what time brings (owner: events)."""
+"""Notifications for what a run found and for what time brings (owner: events).
+
+The events people act on are told where they happen, in their own transaction (a payout
+approved, an approval requested, a registration decided: see the ``outbox.enqueue`` calls in
+``money``, ``operations`` and ``lifecycle``). Two kinds of event have no such moment:
+
+- what a **run** found: its new alerts and the decision signals it saw fire (and the reviews it
+  found due). :func:`after_run` tells them once the run has landed; ``partnerscope run`` and the
+  demo call it. It takes every run not yet told (a process that died between a run and this
+  call is caught up by the next one), and the notifications' keys name the alert or signal, so
+  telling a run again tells nobody twice.
+- what **time** brings: a decision's review date, a registration's protection about to end, a
+  lead not accepted within its SLA, an onboarding task past its due date. :func:`sweep` looks
+  (the scheduler's tick calls it; it is cheap and idempotent).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from partnerscope import appdb, clock, outbox
+from partnerscope.errors import PartnerscopeError
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from partnerscope.decisions.record import DecisionRecord
+    from partnerscope.present import Words
+    from partnerscope.runs import RunManifest
     from partnerscope.workspace import Workspace
+
+#: the file a run's folder holds once its notifications were written
+MARKER = "notified"
+
+
+# ------------------------------------------------------------------------------- a run
+
+
+def pending_runs(workspace: Workspace) -> list[RunManifest]:
+    """The runs not yet told, oldest first: those after the newest told one (with none told
+    yet, the latest only: a workspace does not tell its whole history at once)."""
+    from partnerscope.runs import list_runs, run_folder
+
+    runs = list_runs(workspace)
+    told = [r.run_id for r in runs if (run_folder(workspace, r.run_id) / MARKER).exists()]
+    if not told:
+        return runs[-1:]
+    return [r for r in runs if r.run_id > max(told)]
 
 
 def after_run(workspace: Workspace, run_id: int | None = None, now: datetime | None = None) -> int:
-    """Notify the new alerts and fired decision signals of run ``run_id`` (default: the latest),
-    then evaluate the ``[[rules]]`` on it; the number of notifications written. Idempotent."""
-    return 0
+    """Notify the new alerts and fired decision signals of run ``run_id`` (default: every run
+    not yet told, see :func:`pending_runs`), then evaluate the ``[[rules]]`` on it; the number
+    of notifications written. Idempotent."""
+    from partnerscope.notify import rules
+    from partnerscope.runs import get_run, run_folder
+
+    moment = now or clock.now_utc()
+    runs = [get_run(workspace, run_id)] if run_id is not None else pending_runs(workspace)
+    written = 0
+    for run in runs:
+        written += _tell_run(workspace, run, moment)
+        rules.evaluate(workspace, run.run_id, moment)
+        (run_folder(workspace, run.run_id) / MARKER).write_text(
+            moment.isoformat(), encoding="utf-8"
+        )
+    return written
+
+
+def _tell_run(workspace: Workspace, run: RunManifest, now: datetime) -> int:
+    """One transaction for what a run found: its alerts, its decisions' signals and reviews."""
+    from partnerscope.evaluation.view import RunData
+
+    data = RunData(workspace, run.run_id)
+    alerts = _latest(data.alerts.table.to_pylist())
+    owners = _alert_owners(workspace, [a["alert_id"] for a in alerts])
+    found = _decision_alerts(workspace, run)
+    records = _records(workspace) if found else {}
+    words = workspace.words
+    written = 0
+    with appdb.connect(workspace).begin() as connection:
+        for alert in alerts:
+            written += _tell_alert(connection, words, data, alert, owners, now) is not None
+        users = _user_names(connection)
+        for row in found:
+            record = records.get(int(row["decision_id"]))
+            if record is None:
+                continue
+            if row["kind"] == "signal_fired":
+                written += _tell_signal(connection, record, row, run, users, now) is not None
+            elif row["kind"] == "review_due" and row["due_on"] is not None:
+                written += (
+                    _tell_review(connection, words, record, row["due_on"], users, now) is not None
+                )
+    return written
+
+
+def _latest(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The alerts of the run's latest period (the table holds the earlier periods' too: they
+    were news when their period was the latest)."""
+    starts = [a["period_start"] for a in alerts if a["period_start"] is not None]
+    if not starts:
+        return []
+    latest = max(starts)
+    return [a for a in alerts if a["period_start"] == latest]
+
+
+def _alert_owners(workspace: Workspace, ids: list[str]) -> dict[str, str]:
+    from partnerscope.operations import alert_work
+
+    if not ids:
+        return {}
+    return {k: v.owner for k, v in alert_work.states(workspace, ids).items() if v.owner}
+
+
+def _tell_alert(
+    connection: Connection,
+    words: Words,
+    data: Any,
+    alert: dict[str, Any],
+    owners: dict[str, str],
+    now: datetime,
+) -> int | None:
+    """A staff notification of one alert, to the partner's managers and the alert's owner;
+    the key names the alert (its id holds the partner, kind, metric and period), so an alert
+    that stays from run to run is told once."""
+    pid = str(alert["partner_id"])
+    name = data.partner_name(pid)
+    what = words.alert_kind(str(alert["kind"] or ""))
+    metric = words.metric(str(alert["metric"])) if alert["metric"] else None
+    title = f"{name}: {what}" + (f" on {metric}" if metric else "")
+    severity = str(alert["severity"] or "").capitalize()
+    owner = owners.get(str(alert["alert_id"]))
+    facts = [("Partner", name), ("Period", str(alert["period"] or ""))]
+    if severity:
+        facts.append(("Severity", severity))
+    return outbox.enqueue(
+        connection,
+        key=f"alert:{alert['alert_id']}",
+        kind="alert",
+        title=title,
+        lines=[f"{name}: {alert['message']}."] if alert["message"] else [],
+        facts=facts,
+        partner_id=pid,
+        users=[owner] if owner else (),
+        link=f"/partners/{pid}",
+        object_type="alert",
+        object_id=str(alert["alert_id"]),
+        now=now,
+    )
+
+
+def _decision_alerts(workspace: Workspace, run: RunManifest) -> list[dict[str, Any]]:
+    import pyarrow.parquet as pq
+
+    from partnerscope.decisions.check import DECISION_ALERTS
+    from partnerscope.runs import run_folder
+
+    path = run_folder(workspace, run.run_id) / DECISION_ALERTS
+    if not path.exists():
+        return []
+    rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
+    return rows
+
+
+def _records(workspace: Workspace) -> dict[int, DecisionRecord]:
+    from partnerscope.decisions.store import DecisionStore
+
+    return {r.decision_id: r for r in DecisionStore.open(workspace).records()}
+
+
+def _user_names(connection: Connection) -> set[str]:
+    from sqlalchemy import select
+
+    from partnerscope.appdb.tables import users
+
+    return set(connection.execute(select(users.c.name).where(users.c.active)).scalars())
+
+
+def _owner(record: DecisionRecord, users: set[str]) -> list[str]:
+    """The decision's owner, when the owner is a user of the app."""
+    return [record.owner] if record.owner and record.owner in users else []
+
+
+def _tell_signal(
+    connection: Connection,
+    record: DecisionRecord,
+    row: dict[str, Any],
+    run: RunManifest,
+    users: set[str],
+    now: datetime,
+) -> int | None:
+    """A fired signal, told once per signal and month of data (a signal that keeps firing is
+    told again when a new month shows it still does)."""
+    message = str(row["message"]).split("; review it with", 1)[0]
+    told = message.split(": ", 1)[1] if ": " in message else message
+    return outbox.enqueue(
+        connection,
+        key=f"signal:{row['alert_id']}:{run.last_month}",
+        kind="signal",
+        title=f"{record.ref} {record.title}: a signal fired",
+        lines=[
+            f"{record.ref} {record.title}: {told}.",
+            "Review the decision: continue, adapt or stop it.",
+        ],
+        users=_owner(record, users),
+        link=f"/decisions/{record.decision_id}",
+        object_type="decision",
+        object_id=str(record.decision_id),
+        now=now,
+    )
+
+
+def _tell_review(
+    connection: Connection,
+    words: Words,
+    record: DecisionRecord,
+    on: date,
+    users: set[str],
+    now: datetime,
+) -> int | None:
+    """A scheduled review that has come (the same key whether a run or the sweep finds it)."""
+    return outbox.enqueue(
+        connection,
+        key=f"review_due:{record.ref}:{on.isoformat()}",
+        kind="review_due",
+        title=f"{record.ref} {record.title}: a review is due",
+        lines=[
+            f"The review of {record.ref} {record.title} planned for {words.date(on)} is due"
+            + (f" (owner {record.owner})." if record.owner else "."),
+            "Record it: continue, adapt or stop the decision, and why.",
+        ],
+        users=_owner(record, users),
+        link=f"/decisions/{record.decision_id}",
+        object_type="decision",
+        object_id=str(record.decision_id),
+        now=now,
+    )
+
+
+# ------------------------------------------------------------------------------- time
 
 
 def sweep(workspace: Workspace, now: datetime | None = None) -> int:
     """Notify what time has brought: reviews due, registrations expiring, lead SLA breaches,
     overdue onboarding tasks and check-ins. Idempotent; the number written."""
-    return 0
+    moment = now or clock.now_utc()
+    today = clock.today(workspace, moment)
+    names = _names(workspace)
+    return (
+        _reviews(workspace, today, moment)
+        + _expiring(workspace, today, moment)
+        + _breaches(workspace, names, moment)
+        + _onboarding(workspace, names, today, moment)
+    )
+
+
+def _names(workspace: Workspace) -> dict[str, str]:
+    from partnerscope.warehouse import partner_names
+
+    try:
+        return partner_names(workspace)
+    except (PartnerscopeError, OSError):
+        return {}
+
+
+def _reviews(workspace: Workspace, today: date, now: datetime) -> int:
+    from partnerscope.decisions import cadence
+
+    records = list(_records(workspace).values())
+    due = [(r, s.on) for r in records for s in cadence.due(r, today)]
+    if not due:
+        return 0
+    written = 0
+    with appdb.connect(workspace).begin() as connection:
+        users = _user_names(connection)
+        for record, on in due:
+            told = _tell_review(connection, workspace.words, record, on, users, now)
+            written += told is not None
+    return written
+
+
+def _expiring(workspace: Workspace, today: date, now: datetime) -> int:
+    from partnerscope.operations.registrations import notices, registrations
+
+    warning = workspace.config.registration.warning_days
+    soon = [
+        (r, (r.protected_until - today).days)
+        for r in registrations(workspace, status="protected")
+        if r.protected_until is not None and 0 <= (r.protected_until - today).days <= warning
+    ]
+    if not soon:
+        return 0
+    written = 0
+    with appdb.connect(workspace).begin() as connection:
+        for found, days_left in soon:
+            told = notices.expiring(connection, workspace.words, found, days_left, now=now)
+            written += told is not None
+    return written
+
+
+def _breaches(workspace: Workspace, names: dict[str, str], now: datetime) -> int:
+    """Assignments still waiting past their SLA (``check_sla`` tells the same, under the same
+    keys, when it re-routes them)."""
+    from sqlalchemy import select
+
+    from partnerscope.appdb.tables import lead_assignments
+    from partnerscope.operations.routing import notices, store
+
+    t = lead_assignments
+    written = 0
+    with appdb.connect(workspace).begin() as connection:
+        late = connection.execute(
+            select(t)
+            .where(t.c.status == store.Status.ASSIGNED.value, t.c.sla_due_at < now)
+            .order_by(t.c.sla_due_at, t.c.lead_id)
+        )
+        for row in late:
+            written += notices.breached(
+                connection, workspace.words, store.assignment(row), names, now=now
+            )
+    return written
+
+
+def _onboarding(workspace: Workspace, names: dict[str, str], today: date, now: datetime) -> int:
+    """Each onboarding task (a check-in is one) open past its due date: the partner's managers
+    are told, and the partner too when the task is its own."""
+    from partnerscope.lifecycle import onboarding
+
+    late = [(p, t) for p in onboarding.plans(workspace) for t in p.tasks if t.overdue(today)]
+    if not late:
+        return 0
+    words = workspace.words
+    written = 0
+    with appdb.connect(workspace).begin() as connection:
+        for plan, task in late:
+            name = names.get(plan.partner_id, plan.partner_id)
+            key = f"onboarding:{plan.partner_id}:{task.key}:{task.due_on.isoformat()}"
+            link = f"/onboarding/{plan.partner_id}"
+            due = words.date(task.due_on)
+            written += (
+                outbox.enqueue(
+                    connection,
+                    key=key,
+                    kind="onboarding",
+                    title=f"{name}'s onboarding: “{task.title}” is overdue",
+                    lines=[
+                        f"“{task.title}” in {name}'s onboarding plan was due on {due} and is "
+                        f"still open (owner: {task.owner}).",
+                    ],
+                    partner_id=plan.partner_id,
+                    link=link,
+                    object_type="onboarding_task",
+                    object_id=f"{plan.partner_id}:{task.key}",
+                    now=now,
+                )
+                is not None
+            )
+            if task.for_partner:
+                written += (
+                    outbox.enqueue(
+                        connection,
+                        key=f"{key}:partner",
+                        kind="onboarding",
+                        title=f"Your onboarding task “{task.title}” is overdue",
+                        lines=[
+                            f"“{task.title}” was due on {due}.",
+                            "Complete it in your onboarding plan.",
+                        ],
+                        audience="partner",
+                        partner_id=plan.partner_id,
+                        roles=(),
+                        link=link,
+                        object_type="onboarding_task",
+                        object_id=f"{plan.partner_id}:{task.key}",
+                        now=now,
+                    )
+                    is not None
+                )
+    return written

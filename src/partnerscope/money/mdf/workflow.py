@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from partnerscope import appdb, audit, clock
+from partnerscope import appdb, audit, clock, outbox
 from partnerscope.amounts import ZERO, AmountError, money, parse_amount, text
 from partnerscope.appdb.tables import mdf_requests
 from partnerscope.clock import local_date, now_utc
@@ -232,7 +232,8 @@ def submit(
     requested = _positive(amount, "requested amount")
     period = fiscal_year(workspace, year, clock.today(workspace, moment))
     _check_open(workspace, period.label, moment)
-    check_partner(partner_names(workspace), partner_id, MdfRefusedError)
+    names = partner_names(workspace)
+    check_partner(names, partner_id, MdfRefusedError)
     with appdb.connect(workspace).begin() as connection:
         request_id = connection.execute(
             mdf_requests.insert().values(
@@ -259,6 +260,23 @@ def submit(
                 "name": title,
                 "requested_amount": text(requested),
             },
+        )
+        words = workspace.words
+        outbox.enqueue(
+            connection,
+            key=f"approval:mdf:{request_id}",
+            kind="approval",
+            title=f"{names[partner_id]} asks for {words.money(requested)} of MDF",
+            lines=[
+                f"{names[partner_id]} requested {words.money(requested)} for {title} "
+                f"({kind.value.replace('_', ' ')}, fiscal year {period.label}).",
+                "Approve or reject the request.",
+            ],
+            partner_id=partner_id,
+            link=f"/mdf/requests/{request_id}",
+            object_type=OBJECT_TYPE,
+            object_id=str(request_id),
+            now=moment,
         )
         return _load(connection, request_id)
 

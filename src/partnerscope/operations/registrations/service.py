@@ -28,6 +28,7 @@ from partnerscope import appdb, audit, clock
 from partnerscope.amounts import AmountError, money, parse_amount, text
 from partnerscope.appdb.tables import deal_registration_conflicts, deal_registrations
 from partnerscope.clock import now_utc
+from partnerscope.operations.registrations import notices
 from partnerscope.operations.registrations.conflicts import (
     account_of,
     direct_conflicts,
@@ -210,7 +211,8 @@ def submit(
             f"{account.domain} is a mail provider's or a web platform's domain, not the "
             "account's; give the account's own web domain or leave it empty",
         )
-    check_partner(partner_names(workspace), partner_id, RegistrationRefusedError)
+    names = partner_names(workspace)
+    check_partner(names, partner_id, RegistrationRefusedError)
     direct = direct_conflicts(workspace, account, match)
     with appdb.connect(workspace).begin() as connection:
         # submissions and approvals one at a time: an id is given at insert and a row seen
@@ -266,7 +268,9 @@ def submit(
                 "conflicts": [c.describe() for c in conflicts],
             },
         )
-        return _detail(connection, _load(connection, registration_id))
+        found = _load(connection, registration_id)
+        notices.submitted(connection, workspace.words, found, conflicts, names, now=moment)
+        return _detail(connection, found)
 
 
 def approve(
@@ -323,7 +327,9 @@ def approve(
             action="approve",
             detail={"protected_until": until.isoformat()},
         )
-        return _load(connection, registration_id)
+        done = _load(connection, registration_id)
+        notices.decided(connection, workspace.words, done, {}, now=moment)
+        return done
 
 
 def reject(
@@ -355,7 +361,20 @@ def reject(
             action="reject",
             detail={"reason": why},
         )
-        return _load(connection, registration_id)
+        done = _load(connection, registration_id)
+        notices.decided(connection, workspace.words, done, _others(workspace), now=moment)
+        return done
+
+
+def _others(workspace: Workspace) -> dict[str, str]:
+    """Every partner's name (a decline's reason must not name another partner), or none when
+    the warehouse cannot be read."""
+    from partnerscope.errors import PartnerscopeError
+
+    try:
+        return partner_names(workspace)
+    except (PartnerscopeError, OSError):
+        return {}
 
 
 def mark_won(
@@ -449,6 +468,7 @@ def sweep(workspace: Workspace, *, by: str, now: datetime | None = None) -> Swee
                     detail={"protected_until": found.protected_until.isoformat()},
                 )
                 expired.append(_load(connection, found.registration_id))
+                notices.expired(connection, workspace.words, expired[-1], now=moment)
             elif days_left <= warning:
                 expiring.append(Expiring(found, days_left))
     return SweepResult(tuple(expired), tuple(expiring))

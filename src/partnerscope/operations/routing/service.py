@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from partnerscope import appdb, audit
 from partnerscope.appdb.tables import lead_assignments
-from partnerscope.operations.routing import store
+from partnerscope.operations.routing import notices, store
 from partnerscope.operations.routing.engine import Lead, Router
 from partnerscope.operations.routing.facts import load_facts
 from partnerscope.operations.routing.leadfile import LeadRow, RowProblem, read_leads
@@ -366,6 +366,7 @@ def check_sla(
     router = _router(workspace, workspace.config.routing, now)
     hours = sla_hours(workspace)
     out = []
+    names = _names(workspace)
     with appdb.connect(workspace).begin() as connection:
         appdb.serialize(connection, lead_assignments)  # it routes the breached leads again
         due = connection.execute(
@@ -390,6 +391,7 @@ def check_sla(
                 action="breach",
                 detail={"sla_due_at": found.sla_due_at.isoformat() if found.sla_due_at else None},
             )
+            notices.breached(connection, workspace.words, found, names, now=now)
             if found.partner_id in router.index:
                 router.open[router.index[found.partner_id]] -= 1
             new = _reroute(
@@ -398,6 +400,17 @@ def check_sla(
             out.append((store.history(connection, lead_id)[-2], new))
         store.save_cursors(connection, before, router.cursors, now)
     return out
+
+
+def _names(workspace: Workspace) -> dict[str, str]:
+    """The partners' names for the notifications (ids alone when the warehouse is unreadable)."""
+    from partnerscope.errors import PartnerscopeError
+    from partnerscope.warehouse import partner_names
+
+    try:
+        return partner_names(workspace)
+    except (PartnerscopeError, OSError):
+        return {}
 
 
 def _reroute(
