@@ -427,6 +427,49 @@ def test_the_stumps_read_back_give_lightgbms_own_scores(planted: pa.Table) -> No
     assert model.raw(parts) == pytest.approx(expected, abs=1e-9)
     shap = model.booster.predict(matrix[:300], pred_contrib=True)
     assert parts[:300] - model.means == pytest.approx(shap[:, :-1], abs=1e-6)
+    # the scoring path (feature-major, no n × features matrix) gives the same values, bit for bit
+    probability, contributions = deals._predict(model, data, frame)
+    assert contributions.shape == (len(deals.FEATURES), len(index))
+    assert np.array_equal(contributions, (parts - model.means).T)
+    assert np.array_equal(probability, model.probability(model.raw(parts)))
+
+
+@pytest.mark.parametrize("features", [1, 5, 7, 8, 9, 12, 16, 17, 25])
+def test_row_sums_are_numpys_bit_for_bit(features: int) -> None:
+    """The scores add the features' parts in numpy's own order (pairwise), so the scoring
+    path's probabilities are those of ``matrix.sum(axis=1)`` to the last bit."""
+    rng = np.random.default_rng(features)
+    matrix = rng.standard_normal((5000, features)) * 10.0 ** rng.uniform(-8, 8, (5000, features))
+    assert np.array_equal(deals._row_sums(np.ascontiguousarray(matrix.T)), matrix.sum(axis=1))
+    # by hand: twelve times 0.1, left to right, is 1.2; in numpy's order 1.2000000000000002
+    tenths = np.full((12, 1), 0.1)
+    assert sum(tenths[:, 0].tolist()) == 1.2
+    assert deals._row_sums(tenths)[0] == 1.2000000000000002 == tenths.T.sum(axis=1)[0]
+
+
+def test_top_factors_are_the_largest_by_size_ties_to_the_first_feature() -> None:
+    """The top factors: largest contribution by size first, a tie to the feature listed
+    first, a missing contribution last: as a stable sort of each deal's sizes would give."""
+    contributions = np.array(
+        [
+            [0.5, -0.1, 0.0, -0.0],
+            [-0.5, 0.3, 0.0, np.nan],
+            [0.2, -0.3, 0.0, 0.7],
+        ]
+    )  # features × deals
+    top = deals._top(contributions, 2)
+    assert top.tolist() == [[0, 1], [1, 2], [0, 1], [2, 0]]
+    rng = np.random.default_rng(3)
+    values = np.round(rng.standard_normal((12, 20_000)), 1)  # many ties
+    values[rng.uniform(size=values.shape) < 0.01] = np.nan
+    expected = np.argsort(-np.abs(values.T), axis=1, kind="stable")[:, :3]
+    assert np.array_equal(deals._top(values, 3), expected)
+
+
+def test_each_distinct_key_written_once_from_its_first_row() -> None:
+    first, codes = deals._first_of_each(np.array([3.0, np.nan, 3.0, 1.0, np.nan, -0.0, 0.0]))
+    assert first.tolist() == [0, 1, 3, 5]
+    assert codes.tolist() == [0, 1, 0, 2, 1, 3, 3]
 
 
 def test_backtest_origins_lie_lag_quarters_before_the_end() -> None:

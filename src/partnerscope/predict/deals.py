@@ -273,8 +273,12 @@ class _Won:
         out = np.zeros(len(code), dtype=np.int64)
         if not len(code) or not len(self.code):
             return out
-        cuts, at = np.unique(cut, return_inverse=True)
-        at = at.ravel()
+        if _same(cut):
+            # one cutoff for all (the open deals at a moment): no sort
+            cuts, at = cut[:1], np.zeros(len(cut), dtype=np.intp)
+        else:
+            cuts, at = np.unique(cut, return_inverse=True)
+            at = at.ravel()
         need = np.zeros(len(self.index), dtype=bool)
         need[code[code >= 0]] = True
         local = np.cumsum(need) - 1
@@ -293,6 +297,11 @@ class _Won:
         has = code >= 0
         out[has] = counts[local[code[has]], at[has]]
         return out
+
+
+def _same(values: npt.NDArray[Any]) -> bool:
+    """Whether every value is the first (and there is one)."""
+    return len(values) > 0 and bool((values == values[0]).all())
 
 
 def _keep(hashes: npt.NDArray[np.uint64], share: float) -> npt.NDArray[np.bool_]:
@@ -564,18 +573,32 @@ def _features(
     data's grid), as columns (:data:`FEATURES`, the categorical ones as codes of
     ``data.values``, plus the raw win rate for the words)."""
     partner = data.partner[deal]
-    hi, lo = data.at(cut), data.at(cut - YEAR)
-    closed_n = (data.closed_by[partner, hi] - data.closed_by[partner, lo]).astype(np.float64)
-    won_n = (data.won_by[partner, hi] - data.won_by[partner, lo]).astype(np.float64)
-    revenue = (data.cents_by[partner, hi] - data.cents_by[partner, lo]) / 100.0
+    hi: Any
+    lo: Any
+    if _same(cut):
+        # one cutoff for all (the open deals at a moment): each count read from the partners'
+        # column at that moment, not a cell per deal from the partner × moment table
+        hi, lo = int(data.at(cut[:1])[0]), int(data.at(cut[:1] - YEAR)[0])
+    else:
+        hi, lo = data.at(cut), data.at(cut - YEAR)
+
+    def read(table: npt.NDArray[np.int64], where: Any) -> npt.NDArray[np.int64]:
+        out: npt.NDArray[np.int64] = (
+            table[:, where][partner] if isinstance(where, int) else table[partner, where]
+        )
+        return out
+
+    closed_n = (read(data.closed_by, hi) - read(data.closed_by, lo)).astype(np.float64)
+    won_n = (read(data.won_by, hi) - read(data.won_by, lo)).astype(np.float64)
+    revenue = (read(data.cents_by, hi) - read(data.cents_by, lo)) / 100.0
     every_closed, every_won = data.closed_by.sum(axis=0), data.won_by.sum(axis=0)
-    all_n = (every_closed[hi] - every_closed[lo]).astype(np.float64)
-    all_won = (every_won[hi] - every_won[lo]).astype(np.float64)
+    all_n = np.asarray(every_closed[hi] - every_closed[lo]).astype(np.float64)
+    all_won = np.asarray(every_won[hi] - every_won[lo]).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         portfolio = np.where(all_n > 0, all_won / np.maximum(all_n, 1), np.nan)
         shrunk = (won_n + PRIOR_DEALS * portfolio) / (closed_n + PRIOR_DEALS)
         raw = np.where(closed_n > 0, won_n / np.maximum(closed_n, 1), np.nan)
-    open_n = data.created_by[partner, hi] - data.closed_by[partner, hi]
+    open_n = read(data.created_by, hi) - read(data.closed_by, hi)
     won_before = data.won_accounts.before(data.account[deal], cut, data.grid).astype(np.float64)
     account_won = np.where(data.has_account[deal], won_before, np.nan)
     won_before = data.won_pairs.before(data.pair[deal], cut, data.grid).astype(np.float64)
@@ -849,19 +872,68 @@ class _Steps:
             numeric[index] = (thresholds, below, above, nan_part, zero_part)
         return cls(bias, numeric, categorical)
 
+    def part(self, index: int, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64] | None:
+        """One feature's part of the score for each of the values ``x`` (None: the feature
+        has no stump, its part is 0)."""
+        if index in self.categorical:
+            out: npt.NDArray[np.float64] = self.categorical[index][x.astype(np.intp)]
+            return out
+        if index not in self.numeric:
+            return None
+        thresholds, below, above, nan_part, zero_part = self.numeric[index]
+        # the stumps with a threshold below x send it right, the others left
+        k = np.searchsorted(thresholds, x, side="left")
+        part = below[k] + above[k]
+        part = np.where(np.isnan(x), nan_part, part)
+        return np.asarray(np.where(x == 0, zero_part, part), dtype=np.float64)
+
     def parts(self, matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Each row's part of the score per feature (n × features)."""
         out = np.zeros(matrix.shape, dtype=np.float64)
-        for index, (thresholds, below, above, nan_part, zero_part) in self.numeric.items():
-            x = matrix[:, index]
-            # the stumps with a threshold below x send it right, the others left
-            k = np.searchsorted(thresholds, x, side="left")
-            part = below[k] + above[k]
-            part = np.where(np.isnan(x), nan_part, part)
-            out[:, index] = np.where(x == 0, zero_part, part)
-        for index, table in self.categorical.items():
-            out[:, index] = table[matrix[:, index].astype(np.intp)]
+        for index in range(matrix.shape[1]):
+            part = self.part(index, matrix[:, index])
+            if part is not None:
+                out[:, index] = part
         return out
+
+    def parts_by_feature(self, columns: list[npt.NDArray[np.float64]]) -> npt.NDArray[np.float64]:
+        """The same parts from the features' columns, feature-major (features × n: each
+        feature's parts contiguous, no n × features matrix to fill column by column)."""
+        n = len(columns[0]) if columns else 0
+        out = np.zeros((len(columns), n), dtype=np.float64)
+        for index, column in enumerate(columns):
+            part = self.part(index, column)
+            if part is not None:
+                out[index] = part
+        return out
+
+
+def _row_sums(by_feature: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Each deal's sum over the features of a features × n array, bit for bit as
+    ``matrix.sum(axis=1)`` adds each row of the n × features matrix, without making that
+    matrix: numpy's pairwise summation of a row (below eight values, in turn from 0; else
+    eight running sums over the first multiple of eight values, added in pairs, then the
+    remaining values in turn). ``test_row_sums_are_numpys_bit_for_bit`` holds it to numpy."""
+    count, n = by_feature.shape
+    out = np.zeros(n, dtype=np.float64)
+    if count < 8:
+        for row in by_feature:
+            out += row
+        return out
+    sums = [by_feature[j].copy() for j in range(8)]
+    i = 8
+    while i < count - count % 8:
+        for j in range(8):
+            sums[j] += by_feature[i + j]
+        i += 8
+    np.add(
+        (sums[0] + sums[1]) + (sums[2] + sums[3]),
+        (sums[4] + sums[5]) + (sums[6] + sums[7]),
+        out=out,
+    )
+    for j in range(i, count):
+        out += by_feature[j]
+    return out
 
 
 @dataclass(frozen=True)
@@ -894,11 +966,12 @@ class _Model:
         return out
 
 
-def _matrix(
+def _columns(
     frame: dict[str, Any], data: _Data, categories: dict[str, list[Any]]
-) -> npt.NDArray[np.float64]:
-    """The features as LightGBM reads them: a categorical one as its code among
-    ``categories`` (the training cases' values, sorted), the last code for none or unseen."""
+) -> list[npt.NDArray[np.float64]]:
+    """The features as LightGBM reads them, a column each: a categorical one as its code
+    among ``categories`` (the training cases' values, sorted), the last code for none or
+    unseen."""
     columns = []
     for name in FEATURES:
         if name in CATEGORICAL:
@@ -908,7 +981,14 @@ def _matrix(
             columns.append(lookup[frame[name]].astype(np.float64))
         else:
             columns.append(np.asarray(frame[name], dtype=np.float64))
-    return np.column_stack(columns)
+    return columns
+
+
+def _matrix(
+    frame: dict[str, Any], data: _Data, categories: dict[str, list[Any]]
+) -> npt.NDArray[np.float64]:
+    """The features as LightGBM reads them (:func:`_columns`), n × features."""
+    return np.column_stack(_columns(frame, data, categories))
 
 
 def _train(
@@ -996,9 +1076,12 @@ def _predict(
     model: _Model, data: _Data, frame: dict[str, Any]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """The calibrated probability of each case and each feature's contribution (log-odds of
-    the uncalibrated score, relative to the training cases' average)."""
-    parts = model.steps.parts(_matrix(frame, data, model.categories))
-    return model.probability(model.raw(parts)), parts - model.means
+    the uncalibrated score, relative to the training cases' average), features × n: the
+    same values as ``model.steps.parts(_matrix(...)) - model.means``, transposed."""
+    parts = model.steps.parts_by_feature(_columns(frame, data, model.categories))
+    raw = model.steps.bias + _row_sums(parts)
+    parts -= model.means[:, np.newaxis]
+    return model.probability(raw), parts
 
 
 def _fit_at(data: _Data, origin: int, seed: int) -> tuple[_Model | None, int, str | None]:
@@ -1223,6 +1306,43 @@ def _shown(amount: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         return np.where(unit > 1, np.round(amount / unit, 1) * unit, np.round(amount))
 
 
+def _top(contributions: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.intp]:
+    """n × k: each deal's ``k`` features of the largest contribution by size, largest first,
+    a tie to the feature listed first (as a stable sort of the sizes, descending, would give;
+    a missing contribution last) — from the features × n contributions, a pass per feature and
+    factor instead of sorting every deal's features."""
+    count, n = contributions.shape
+    size = np.abs(contributions)
+    if np.isnan(size).any():
+        size[np.isnan(size)] = -0.5  # after every size, before the features already chosen
+    top = np.zeros((n, k), dtype=np.intp)
+    columns = np.arange(n)
+    for rank in range(k):
+        best = size[0].copy()
+        at = np.zeros(n, dtype=np.intp)
+        for index in range(1, count):
+            larger = size[index] > best
+            at[larger] = index
+            np.maximum(best, size[index], out=best)
+        top[:, rank] = at
+        size[at, columns] = -1.0
+    return top
+
+
+def _first_of_each(key: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.intp], Any]:
+    """Each distinct key's first position (in order of first appearance) and each key's code
+    (its distinct key's position in that order); NaN a key of its own. A hash table instead of
+    a sort."""
+    import pandas as pd
+
+    codes, _unique = pd.factorize(key, use_na_sentinel=False)
+    codes = np.asarray(codes, dtype=np.intp)
+    # the codes count up in order of first appearance: a new code is larger than all before
+    seen = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.diff(seen, prepend=-1) > 0)
+    return first, codes
+
+
 def _factors(
     frame: dict[str, Any],
     data: _Data,
@@ -1230,22 +1350,27 @@ def _factors(
     count: int,
     words: Words,
 ) -> pa.Array:
-    """The top ``count`` factors of each deal by the size of their contribution; each
-    distinct sentence written once."""
+    """The top ``count`` factors of each deal by the size of their contribution (features ×
+    n); each distinct sentence written once."""
     n = len(frame["age_days"])
     k = min(count, len(FEATURES))
-    top = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :k]
-    chosen = np.take_along_axis(contributions, top, axis=1)
+    top = _top(contributions, k)
+    flat = top.ravel()
+    chosen = contributions[flat, np.repeat(np.arange(n), k)]
     writer = _Writer(words, data)
     # each cell: the position of its sentence among the distinct ones written
-    texts = np.zeros((n, k), dtype=np.int64)
+    texts = np.zeros(n * k, dtype=np.int64)
     sentences: list[str] = []
     raw = np.asarray(frame["_raw_win_rate"], dtype=np.float64)
     closed = np.asarray(frame["partner_closed"], dtype=np.float64)
+    # the cells by feature (a radix sort of small codes), each feature's cells in row order
+    by_feature = np.argsort(flat.astype(np.int8), kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(flat, minlength=len(FEATURES)))])
     for index, name in enumerate(FEATURES):
-        rows, ranks = np.nonzero(top == index)
-        if not len(rows):
+        cells = by_feature[bounds[index] : bounds[index + 1]]
+        if not len(cells):
             continue
+        rows = cells // k
         values = np.asarray(frame[name], dtype=np.float64)[rows]
         if name == "amount" or name == "partner_won_revenue":
             values = _shown(values)
@@ -1254,18 +1379,18 @@ def _factors(
             key = np.round(np.nan_to_num(raw[rows], nan=-1.0) * 100) * 1e9 + closed[rows]
         else:
             key = values
-        _unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        first, inverse = _first_of_each(key)
         rates, counts = raw[rows][first], closed[rows][first]
-        texts[rows, ranks] = len(sentences) + inverse.ravel()
+        texts[cells] = len(sentences) + inverse
         sentences.extend(
             writer.text(name, values[i].item(), rates[j].item(), counts[j].item())
             for j, i in enumerate(first)
         )
     struct = pa.StructArray.from_arrays(
         [
-            pc.take(pa.array(FEATURES, pa.string()), pa.array(top.ravel())),
-            pc.take(pa.array(sentences, pa.string()), pa.array(texts.ravel())),
-            pa.array(chosen.ravel(), pa.float64()),
+            pc.take(pa.array(FEATURES, pa.string()), pa.array(flat)),
+            pc.take(pa.array(sentences, pa.string()), pa.array(texts)),
+            pa.array(chosen, pa.float64()),
         ],
         fields=list(FACTOR),
     )
