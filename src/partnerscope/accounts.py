@@ -81,6 +81,8 @@ class User:
     manages: str | None
     partners: tuple[str, ...]
     active: bool = True
+    #: where notifications by email go (None: in-app only)
+    email: str | None = None
 
     @property
     def sees_all_partners(self) -> bool:
@@ -113,6 +115,23 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+def check_email(address: str) -> str:
+    """``address`` trimmed, if it reads as one email address (``name@example.com``); an
+    :class:`AccountError` saying what is wrong otherwise."""
+    import re
+
+    address = address.strip()
+    if len(address) > 254 or not re.fullmatch(
+        r"[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+",
+        address,
+    ):
+        raise AccountError(
+            f"{address!r} is not an email address; write one address like name@example.com"
+        )
+    return address
+
+
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(
@@ -141,11 +160,14 @@ class Accounts:
         partner_id: str | None = None,
         manages: str | None = None,
         partners: Sequence[str] = (),
+        email: str | None = None,
         by: str,
     ) -> User:
         from sqlalchemy import select
 
         name = name.strip()
+        if email is not None:
+            email = check_email(email)
         if not name or len(name) > 64 or any(c.isspace() for c in name):
             raise AccountError(f"{name!r} is not a user name: 1–64 characters, no spaces")
         if role is Role.PARTNER_USER and not partner_id:
@@ -173,6 +195,7 @@ class Accounts:
                     active=True,
                     created_at=now_utc(),
                     created_by=by,
+                    email=email,
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
             for pid in dict.fromkeys(partners):
@@ -188,7 +211,29 @@ class Accounts:
                     "partner_id": partner_id,
                     "manages": manages,
                     "partners": list(dict.fromkeys(partners)),
+                    **({"email": email} if email else {}),
                 },
+            )
+        return self.get(name)
+
+    def set_email(self, name: str, email: str | None, *, by: str) -> User:
+        """Where ``name``'s notifications by email go (None: nowhere, in-app only); audited."""
+        user = self.get(name)
+        if email is not None:
+            email = check_email(email)
+        if email == user.email:
+            return user
+        with self.engine.begin() as connection:
+            connection.execute(
+                users.update().where(users.c.user_id == user.user_id).values(email=email)
+            )
+            audit.record(
+                connection,
+                actor=by,
+                action="email",
+                object_type="user",
+                object_id=name,
+                detail={"email": email, "before": user.email},
             )
         return self.get(name)
 
@@ -449,6 +494,7 @@ def _users_of(rows: Sequence[Any], connection: Connection) -> list[User]:
             manages=r.manages,
             partners=tuple(assigned.get(r.user_id, ())),
             active=bool(r.active),
+            email=r.email,
         )
         for r in rows
     ]

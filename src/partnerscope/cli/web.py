@@ -15,7 +15,8 @@ from partnerscope.cli.output import FormatOption, OutputFormat, show
 
 users_app = typer.Typer(
     no_args_is_help=True,
-    help="Users of the web app and the API: add, remove, list, passwords and API tokens.",
+    help="Users of the web app and the API: add, remove, list, passwords, email addresses and "
+    "API tokens.",
 )
 app.add_typer(users_app, name="users")
 
@@ -119,6 +120,10 @@ def users_add(
             help="A partner manager sees every partner whose partner_manager is this name.",
         ),
     ] = None,
+    email: Annotated[
+        str | None,
+        typer.Option("--email", help="Where the user's notifications by email go."),
+    ] = None,
     password_stdin: PasswordStdin = False,
     generate: Generate = False,
 ) -> None:
@@ -140,6 +145,7 @@ def users_add(
         partner_id=partner,
         manages=manages,
         partners=assign or (),
+        email=email,
         by=actor(),
     )
     console.print(f"Added {escape(user.name)} ({user.role.value}).")
@@ -186,12 +192,38 @@ def users_password(
         console.print(f"Password (shown once): {escape(password)}")
 
 
-@users_app.command("list")
-def users_list(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
-    """The users, their roles and the partners they see."""
+@users_app.command("set-email")
+def users_set_email(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="User name.")],
+    address: Annotated[
+        str | None, typer.Argument(help="The email address (omit with --none).")
+    ] = None,
+    none: Annotated[
+        bool, typer.Option("--none", help="No email: the user is told in the web app only.")
+    ] = False,
+) -> None:
+    """Set where a user's notifications by email go, or --none for in-app only."""
     from partnerscope.accounts import Accounts
 
-    table = Table("user", "role", "partners", "API tokens")
+    if (address is None) == (not none):
+        raise UsageError(
+            f"give the address or --none: `{program()} users set-email {name} "
+            "name@example.com`, or `--none` to send this user no email"
+        )
+    user = Accounts.open(state(ctx).workspace()).set_email(name, address, by=actor())
+    if user.email:
+        console.print(f"Notifications by email for {escape(name)} go to {escape(user.email)}.")
+    else:
+        console.print(f"{escape(name)} gets no email; notifications show in the web app only.")
+
+
+@users_app.command("list")
+def users_list(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
+    """The users, their roles, the partners they see and their email addresses."""
+    from partnerscope.accounts import Accounts
+
+    table = Table("user", "role", "partners", "API tokens", "email")
     accounts = Accounts.open(state(ctx).workspace())
     tokens: dict[str, int] = {}
     for token in accounts.tokens():
@@ -208,7 +240,11 @@ def users_list(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> No
             or "none"
         )
         table.add_row(
-            escape(user.name), user.role.value, escape(sees), str(tokens.get(user.name, 0))
+            escape(user.name),
+            user.role.value,
+            escape(sees),
+            str(tokens.get(user.name, 0)),
+            escape(user.email or ""),
         )
     show(table, fmt)
 

@@ -105,6 +105,11 @@ def check(user: User, choices: Mapping[str, str]) -> dict[str, str]:
                 f"{value!r} is not a cadence for {label}{did_you_mean(value, CADENCES)}; "
                 f"choose one of {', '.join(CADENCES)}"
             )
+        if kind == "digest" and value in ("daily", "weekly"):
+            raise PreferenceError(
+                "digests are the daily and weekly summaries themselves: take them "
+                "'immediately' or turn them 'off'"
+            )
         clean[kind] = value
     return clean
 
