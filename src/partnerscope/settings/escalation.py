@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: the staff roles a level may name (partner users never own an escalation)
+STAFF_ROLES = ("admin", "analyst", "finance", "partner_manager")
 
 
 class _Strict(BaseModel):
@@ -25,6 +28,19 @@ class LevelSettings(_Strict):
     users: tuple[str, ...] = ()
     #: hours an item may wait unacknowledged at this level before it goes to the next
     sla_hours: Annotated[float, Field(gt=0)] = 48.0
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, roles: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [r for r in roles if r not in STAFF_ROLES]
+        if unknown:
+            from partnerscope.errors import did_you_mean
+
+            raise ValueError(
+                f"unknown role {unknown[0]!r}: a level's roles are among "
+                f"{', '.join(STAFF_ROLES)}{did_you_mean(unknown[0], STAFF_ROLES)}"
+            )
+        return roles
 
 
 def _default_levels() -> tuple[LevelSettings, ...]:
