@@ -320,11 +320,16 @@ class HookServer:
                         )
                     )
                 payload = b'{"ok": true}' if status < 300 else b'{"error": "refused"}'
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    # the sender went away (killed) after the request was taken: it counts as
+                    # received, as a real receiver would have processed it
+                    pass
 
             do_PUT = do_POST
 
