@@ -187,7 +187,7 @@ def test_a_name_used_twice_is_a_config_error(workspace_factory):
         '\n[[schedules]]\nname = "same"\nwhat = "scorecards"\ncron = "0 7 1 * *"\n'
     )
     ws = workspace_factory(text)
-    with pytest.raises(ConfigError, match="'same' is the name of schedules.0 too"):
+    with pytest.raises(ConfigError, match=r"'same' is the name of schedules\.0 too"):
         schedules.run_due(ws, datetime(2026, 12, 7))
 
 
@@ -276,7 +276,7 @@ def text_of(row: dict[str, Any]) -> str:
 
 
 def test_scorecards_go_to_each_partner_with_users_with_its_own_scorecard(world):
-    copy, ws, fired, _ = world
+    _, ws, fired, _ = world
     from partnerscope.evaluation.view import RunData
 
     data = RunData(ws)
@@ -415,7 +415,7 @@ def test_an_attachment_that_cannot_be_made_says_which(world):
 
 
 def test_schedule_list_names_when_and_to_whom(world):
-    copy, ws, fired, _ = world
+    copy, _, fired, _ = world
     from typer.testing import CliRunner
 
     from partnerscope.cli.app import app
