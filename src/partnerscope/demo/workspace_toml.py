@@ -220,5 +220,39 @@ currency = "Currency"
 """
 
 
+#: report distribution (docs/notifications.md, "Schedules"): cron in the workspace time zone
+SCHEDULES = """
+# Reports sent on a schedule (`partnerscope schedule list`): fired by `partnerscope serve`,
+# or by `partnerscope schedule run-due` from cron. Cron: minute hour day-of-month month
+# day-of-week, in the workspace time zone.
+
+[[schedules]]
+# each partner's scorecard (its partner edition, as PDF) to its users, on the 1st
+name = "monthly-scorecards"
+what = "scorecards"
+cron = "0 7 1 * *"
+
+[[schedules]]
+# each partner manager: their partners' week (new alerts, deals won, open tasks)
+name = "weekly-manager-digest"
+what = "manager_digest"
+cron = "0 8 * * 1"
+
+[[schedules]]
+# the executive summary (PDF) on the 2nd day of each fiscal quarter
+name = "quarterly-executive-summary"
+what = "executive_summary"
+cron = "0 7 2 1,4,7,10 *"
+roles = ["admin"]
+# addresses = ["leadership@example.com"]
+
+[[schedules]]
+# each partner's statement of a payout ledger approved since the day before
+name = "payout-statements"
+what = "payout_statements"
+cron = "0 9 * * *"
+"""
+
+
 def workspace_toml(*, seed: int, scale: float) -> str:
-    return CONFIG_TEMPLATE.format(seed=seed, scale=scale)
+    return CONFIG_TEMPLATE.format(seed=seed, scale=scale) + SCHEDULES
