@@ -13,7 +13,11 @@ from partnerscope.metrics.calendar import add_months
 from partnerscope.predict import store
 from partnerscope.predict.forecast import (
     BASELINES,
+    POOLED_SEASON,
     STATISTICAL,
+    TRAILING_MEAN,
+    _cutoff_forecasts,
+    _panel,
     forecast,
     forecast_as_of,
 )
@@ -266,3 +270,107 @@ def test_the_company_is_never_forecast_below_its_partners() -> None:
             raised += 1
             assert "aised to the partners' forecast" in ours["note"]
     assert raised == 4  # the trailing mean of the company's last year is below the partners'
+
+
+# -- the pooled season -------------------------------------------------------------------------
+
+
+def _pooled_at(series: dict[str, list[float]], cutoff: int) -> dict[str, list[float]]:
+    """The pooled-season forecast of each series made at quarter ``cutoff`` (0: the first)."""
+    p = _panel(_results(series), "quarter")
+    assert p is not None
+    first = int(p.frame["t"].min())
+    made = _cutoff_forecasts(p, first + cutoff, 4)
+    names = p.keys["group_key"]
+    return {
+        str(names[sid]): list(rows.sort_values("k")[POOLED_SEASON])
+        for sid, rows in made.groupby("sid")
+    }
+
+
+def test_the_pooled_season_by_hand() -> None:
+    """Three partners whose own seasons disagree; the level's season is their revenue at each
+    quarter of the year over their years' means, and a flat partner is forecast by it.
+
+    Every partner repeats its year, so each period's year mean is the partner's mean (100):
+    quarter 1 of the year 150 + 100 + 110 = 360 over 300 → 1.2, quarter 2 (50 + 100 + 70) / 300
+    = 11/15, quarter 3 (100 + 100 + 80) / 300 = 14/15, quarter 4 (100 + 100 + 140) / 300 =
+    17/15 (they average 1). At the end of the third year B's trailing four quarters (400) over
+    their indices (4) is 100, and the next quarters are 100 × the indices."""
+    series = {
+        "A": [150.0, 50.0, 100.0, 100.0] * 4,
+        "B": [100.0] * QUARTERS,
+        "C": [110.0, 70.0, 80.0, 140.0] * 4,
+    }
+    pooled = _pooled_at(series, 11)  # the fourth quarter of the third year
+    assert pooled["B"] == pytest.approx([120.0, 220 / 3, 280 / 3, 340 / 3])
+    # A's level is its mean too: the same season on A's scale
+    assert pooled["A"] == pytest.approx([120.0, 220 / 3, 280 / 3, 340 / 3])
+    # from the second quarter of the year, B's trailing quarters are the year's 2, 3, 4 and 1
+    # (indices 11/15 + 14/15 + 17/15 + 18/15 = 4): the same level, the next quarters from 3 on
+    assert _pooled_at(series, 12)["B"] == pytest.approx([220 / 3, 280 / 3, 340 / 3, 120.0])
+
+
+def test_the_pooled_season_of_a_short_history() -> None:
+    """A partner with two quarters (the year's 3rd and 4th): its revenue over those quarters'
+    indices of the level (14/15 + 17/15 = 31/15) is its level."""
+    series = {
+        "A": [150.0, 50.0, 100.0, 100.0] * 4,
+        "B": [100.0] * QUARTERS,
+        "C": [110.0, 70.0, 80.0, 140.0] * 4,
+        "NEW": [0.0] * 10 + [93.0, 124.0] + [0.0] * 4,
+    }
+    level = (93 + 124) / (31 / 15)
+    assert _pooled_at(series, 11)["NEW"] == pytest.approx(
+        [level * 1.2, level * 11 / 15, level * 14 / 15, level * 17 / 15]
+    )
+
+
+def test_no_pooled_season_without_one() -> None:
+    """Twelve white-noise partners: the sum has a "season" of chance only, which does not stand
+    out from the partners' own noise, so the pooled-season forecast is the trailing mean."""
+    noise = {
+        f"N{seed}": list(1000 + np.random.default_rng(seed).normal(0, 100, QUARTERS))
+        for seed in range(12)
+    }
+    p = _panel(_results(noise), "quarter")
+    assert p is not None
+    for cutoff in range(p.last - 8, p.last + 1):
+        made = _cutoff_forecasts(p, cutoff, 4)
+        assert made[POOLED_SEASON].to_numpy() == pytest.approx(made[TRAILING_MEAN].to_numpy())
+
+
+def test_the_pooled_season_sees_a_season_hidden_by_noise() -> None:
+    """Forty partners with one season (+50 %, -40 %, 0, -10 %) and luck of about 50 % a quarter:
+    no partner's own four years show the season clearly, their sum does. Chosen by backtest,
+    the forecast beats both baselines, and the pooled season is chosen most often (seeds 0-9
+    of this panel all do; 0 is used)."""
+    rng = np.random.default_rng(0)
+    season = np.array([1.5, 0.6, 1.0, 0.9])[np.arange(QUARTERS) % 4]
+    panel = {f"P{i:02d}": list(1000 * season * rng.lognormal(0, 0.5, QUARTERS)) for i in range(40)}
+    backtest = forecast(
+        _results(panel), SETTINGS, fiscal_year_start_month=10, grains=("quarter",)
+    ).backtest
+    assert backtest["mase"] < backtest["mase_trailing_mean"], backtest
+    assert backtest["mase"] < backtest["mase_seasonal_naive"], backtest
+    methods = backtest["detail"]["levels"]["partner"]["methods"]
+    assert max(methods, key=methods.get) == POOLED_SEASON, methods
+
+
+def test_the_pooled_season_does_not_peek() -> None:
+    """A backtest cutoff's pooled season comes from the quarters up to it: every partner's
+    revenue after the cutoff multiplied by 5 changes no forecast made at it."""
+    series = {
+        "A": [150.0, 50.0, 100.0, 100.0] * 4,
+        "B": [100.0] * QUARTERS,
+        "C": [110.0, 70.0, 80.0, 140.0] * 4,
+        "D": list(1000 + np.random.default_rng(2).normal(0, 300, QUARTERS)),
+    }
+    before, after = (_panel(_results(series, after=x), "quarter") for x in (1.0, 5.0))
+    assert before is not None and after is not None
+    cutoff = int(before.frame["t"].min()) + 11  # quarters 12 on are changed
+    one = _cutoff_forecasts(before, cutoff, 4).drop(columns="actual")
+    two = _cutoff_forecasts(after, cutoff, 4).drop(columns="actual")
+    assert one[POOLED_SEASON].notna().all()
+    assert not np.allclose(one[POOLED_SEASON], one[TRAILING_MEAN])  # there is a season
+    assert one.equals(two)

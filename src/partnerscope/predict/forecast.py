@@ -8,7 +8,17 @@ Method, in the order it runs (per grain: quarter, season 4; month, season 12):
   with a seasonal decomposition when statsforecast's seasonality test finds one), ``AutoETS``
   restricted to ETS(A,N,A) (level and additive season; where the history is too short for it,
   statsforecast's fallback ETS(A,N,N)), ``SES`` (simple exponential smoothing, optimised) and
-  ``CrostonSBA`` for intermittent series (at least a quarter of the periods without revenue).
+  ``CrostonSBA`` for intermittent series (at least a quarter of the periods without revenue);
+  and, computed here for every series, the **pooled season** (:func:`_pooled_season`): the
+  season of the series' level (all partners; each group level; the portfolio or the company on
+  its own) estimated from all its series together up to the cutoff, where the luck of single
+  deals averages out, times the series' own level (its trailing revenue over those periods'
+  indices: with a full season of history, its trailing mean reshaped by the season). A partner
+  closing a handful of deals a quarter has a season its own history cannot show; the sum of
+  its peers' can. A level whose pooled season does not stand out from its series' noise (a
+  chi-square test) has none, and the pooled-season forecast is then the trailing mean (so
+  chance never lends it a "skill"). A pooled growth rate was tried too and made the demo's
+  backtest worse (the partners' own drifts differ), so the level is not extrapolated.
   Beside them, always, two baselines computed here: **seasonal naive** (the value one season
   back; with less than a season of history, the last value) and **trailing mean** (the mean of
   the last season's periods, or of all periods when fewer). The full AutoETS and AutoTheta model
@@ -76,7 +86,9 @@ if TYPE_CHECKING:
 
 SEASON = {"quarter": 4, "month": 12}
 COSTLY = ("Theta", "AutoETS")
-CHEAP = ("SES", "CrostonSBA")
+#: The level's season applied to each series' own level (see :func:`_pooled_season`).
+POOLED_SEASON = "pooled season"
+CHEAP = ("SES", "CrostonSBA", POOLED_SEASON)
 STATISTICAL = COSTLY + CHEAP
 SEASONAL_NAIVE, TRAILING_MEAN = "seasonal naive", "trailing mean"
 BASELINES = (SEASONAL_NAIVE, TRAILING_MEAN)
@@ -183,6 +195,8 @@ def _cutoff_forecasts(
 
     m = p.season
     frame = p.frame[p.frame["t"] <= cutoff]
+    # the season of each level from all its series (also those not forecast here)
+    indices = _pooled_season(frame, p.keys["level"], m)
     if sids is not None:
         frame = frame[frame["sid"].isin(sids)]
     counts = frame.groupby("sid", sort=True).size()
@@ -232,6 +246,9 @@ def _cutoff_forecasts(
         np.repeat(lens >= m, horizon), y[np.maximum(season_pos, 0)], np.repeat(y[ends - 1], horizon)
     )
     rows[TRAILING_MEAN] = np.repeat(trailing, horizon)
+    rows[POOLED_SEASON] = _pooled_forecast(
+        y, series_ids, ends, window, indices, p.keys["level"], cutoff, horizon, m
+    )
 
     long = pd.DataFrame({"unique_id": sid_index, "ds": frame["t"].to_numpy(), "y": y})
     costly = long[long["unique_id"].isin(p.full)]
@@ -277,6 +294,95 @@ def _cutoff_forecasts(
     rows["history"] = np.repeat(lens, horizon)
     actual = p.frame.rename(columns={"y": "actual"})
     return rows.merge(actual, on=["sid", "t"], how="left")
+
+
+def _pooled_season(frame: pd.DataFrame, levels: pd.Series, m: int) -> dict[str, np.ndarray]:
+    """Each level's seasonal indices, one per position in the year (``t mod m``), from all its
+    series together, where the luck of single deals averages out; a level without a season
+    that stands out from that luck has none (its series' pooled-season forecast is then their
+    trailing mean).
+
+    Every period of a series with at least a season of history is compared with its year: the
+    mean of the ``m`` periods around it (centred as far as the series' span allows). A level's
+    index of a position is the sum of its series' revenue in periods at that position over the
+    sum of their years' means (a revenue-weighted mean of the periods' own ratios, so a series
+    joining or leaving does not read as a season), scaled so the ``m`` indices average 1.
+
+    The season must stand out: each position's index has the standard error of a ratio
+    estimate (from the spread of the periods' own ratios around it), and the sum of the squared
+    deviations from the indices' mean over their standard errors must exceed the 95 % quantile
+    of the chi-square distribution with ``m - 1`` degrees of freedom. Without that (or with
+    fewer than two periods or no revenue at a position) the level has no indices: on series
+    without a season, chance would otherwise give the pooled-season forecast a small "skill"
+    over the trailing mean in a short backtest."""
+    from scipy.stats import chi2
+
+    if frame.empty:
+        return {}
+    sid = frame["sid"].to_numpy()
+    y = frame["y"].to_numpy(np.float64)
+    t = frame["t"].to_numpy()
+    _, starts, lens = np.unique(sid, return_index=True, return_counts=True)
+    owner = np.repeat(np.arange(len(starts)), lens)
+    position = np.arange(len(y)) - np.repeat(starts, lens)
+    csum = np.concatenate([[0.0], np.cumsum(y)])
+    # the year of each period: m periods starting m // 2 before it, inside the series' span
+    begin = np.clip(position - m // 2, 0, np.maximum(lens[owner] - m, 0)) + starts[owner]
+    year = (csum[np.minimum(begin + m, len(y))] - csum[begin]) / m
+    level = levels.reindex(sid).to_numpy()
+    usable = np.repeat(lens >= m, lens) & (year > 0)
+    threshold = float(chi2.ppf(0.95, m - 1))
+    out: dict[str, np.ndarray] = {}
+    for name in np.unique(level[usable]):
+        mask = usable & (level == name)
+        where = np.mod(t[mask], m)
+        count = np.bincount(where, minlength=m)
+        revenue = np.bincount(where, y[mask], minlength=m)
+        usual = np.bincount(where, year[mask], minlength=m)
+        if (count < 2).any() or (revenue <= 0).any():
+            continue
+        ratio = revenue / usual
+        residual = y[mask] - ratio[where] * year[mask]
+        variance = np.bincount(where, residual**2, minlength=m) / usual**2 * count / (count - 1)
+        deviation = ratio - ratio.mean()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            statistic = np.where(variance > 0, deviation**2 / variance, np.inf).sum()
+        if statistic > threshold:
+            out[str(name)] = ratio / ratio.mean()
+    return out
+
+
+def _pooled_forecast(
+    y: np.ndarray,
+    series_ids: np.ndarray,
+    ends: np.ndarray,
+    window: np.ndarray,
+    indices: dict[str, np.ndarray],
+    levels: pd.Series,
+    cutoff: int,
+    horizon: int,
+    m: int,
+) -> np.ndarray:
+    """The pooled-season forecast of each series (rows by series, then step): its trailing
+    revenue over the trailing periods' indices (its level with the season taken out) times the
+    index of each future period; with a full season of history, the trailing mean reshaped by
+    the season. A level without indices: the trailing mean."""
+    n = len(series_ids)
+    level = levels.reindex(series_ids).to_numpy()
+    table = np.ones((n, m))
+    for name, values in indices.items():
+        table[level == name] = values
+    csum = np.concatenate([[0.0], np.cumsum(y)])
+    revenue = csum[ends] - csum[ends - window]
+    # the trailing periods are cutoff - window + 1 … cutoff: their positions in the year
+    back = np.arange(m)
+    positions = np.mod(cutoff - back, m)
+    covered = back[None, :] < window[:, None]
+    usual = np.where(covered, table[:, positions], 0.0).sum(axis=1)
+    base = revenue / np.where(usual > 0, usual, np.nan)
+    ahead = table[:, np.mod(cutoff + np.arange(1, horizon + 1), m)]
+    out: np.ndarray = (base[:, None] * ahead).ravel()
+    return out
 
 
 @dataclass
