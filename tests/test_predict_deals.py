@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from partnerscope.predict import deals
+from partnerscope.predict import deal_data, deal_factors, deal_model, deals
 from partnerscope.predict.store import DEALS_SCHEMA, FORECAST_SCHEMA
 from partnerscope.present import Words
 from partnerscope.settings.predict import PredictSettings
@@ -285,7 +285,7 @@ def test_data_after_an_origin_does_not_change_its_predictions(planted: pa.Table)
 
 
 def _origin(table: pa.Table, origin: datetime) -> dict[str, float]:
-    data = deals._Data.of(table, 0)
+    data = deal_data.Data.of(table, 0)
     index, probability, _rate, _detail = deals._origin_predictions(data, origin, 0)
     return dict(zip(data.ids(index), probability.tolist(), strict=True))
 
@@ -414,21 +414,21 @@ def test_the_stumps_read_back_give_lightgbms_own_scores(planted: pa.Table) -> No
     for i in range(1, 600, 11):
         rows[i] = {**rows[i], "product": None}
     rows.append(deal("ZZ1", "P001", datetime(2026, 5, 1), None, "open", 0.0, product="New"))
-    data = deals._Data.of(opportunities(rows), 0)
-    model, _cases, reason = deals._fit_at(data, data.seconds(datetime(2026, 7, 1)), 0)
+    data = deal_data.Data.of(opportunities(rows), 0)
+    model, _cases, reason = deal_model.fit_at(data, data.seconds(datetime(2026, 7, 1)), 0)
     assert model is not None, reason
     assert model.booster.num_trees() > 5
     at = data.seconds(AS_OF)
     index = np.flatnonzero(data.partner >= 0)
-    frame = deals._features(data, index, np.full(len(index), at, dtype=np.int64))
-    matrix = deals._matrix(frame, data, model.categories)
+    frame = deal_data.case_features(data, index, np.full(len(index), at, dtype=np.int64))
+    matrix = deal_model.feature_matrix(frame, data, model.categories)
     parts = model.steps.parts(matrix)
     expected = model.booster.predict(matrix, raw_score=True)
     assert model.raw(parts) == pytest.approx(expected, abs=1e-9)
     shap = model.booster.predict(matrix[:300], pred_contrib=True)
     assert parts[:300] - model.means == pytest.approx(shap[:, :-1], abs=1e-6)
     # the scoring path (feature-major, no n × features matrix) gives the same values, bit for bit
-    probability, contributions = deals._predict(model, data, frame)
+    probability, contributions = deal_model.predict(model, data, frame)
     assert contributions.shape == (len(deals.FEATURES), len(index))
     assert np.array_equal(contributions, (parts - model.means).T)
     assert np.array_equal(probability, model.probability(model.raw(parts)))
@@ -440,11 +440,11 @@ def test_row_sums_are_numpys_bit_for_bit(features: int) -> None:
     path's probabilities are those of ``matrix.sum(axis=1)`` to the last bit."""
     rng = np.random.default_rng(features)
     matrix = rng.standard_normal((5000, features)) * 10.0 ** rng.uniform(-8, 8, (5000, features))
-    assert np.array_equal(deals._row_sums(np.ascontiguousarray(matrix.T)), matrix.sum(axis=1))
+    assert np.array_equal(deal_model.row_sums(np.ascontiguousarray(matrix.T)), matrix.sum(axis=1))
     # by hand: twelve times 0.1, left to right, is 1.2; in numpy's order 1.2000000000000002
     tenths = np.full((12, 1), 0.1)
     assert sum(tenths[:, 0].tolist()) == 1.2
-    assert deals._row_sums(tenths)[0] == 1.2000000000000002 == tenths.T.sum(axis=1)[0]
+    assert deal_model.row_sums(tenths)[0] == 1.2000000000000002 == tenths.T.sum(axis=1)[0]
 
 
 def test_top_factors_are_the_largest_by_size_ties_to_the_first_feature() -> None:
@@ -457,17 +457,17 @@ def test_top_factors_are_the_largest_by_size_ties_to_the_first_feature() -> None
             [0.2, -0.3, 0.0, 0.7],
         ]
     )  # features × deals
-    top = deals._top(contributions, 2)
+    top = deal_factors.top_features(contributions, 2)
     assert top.tolist() == [[0, 1], [1, 2], [0, 1], [2, 0]]
     rng = np.random.default_rng(3)
     values = np.round(rng.standard_normal((12, 20_000)), 1)  # many ties
     values[rng.uniform(size=values.shape) < 0.01] = np.nan
     expected = np.argsort(-np.abs(values.T), axis=1, kind="stable")[:, :3]
-    assert np.array_equal(deals._top(values, 3), expected)
+    assert np.array_equal(deal_factors.top_features(values, 3), expected)
 
 
 def test_each_distinct_key_written_once_from_its_first_row() -> None:
-    first, codes = deals._first_of_each(np.array([3.0, np.nan, 3.0, 1.0, np.nan, -0.0, 0.0]))
+    first, codes = deal_factors.first_of_each(np.array([3.0, np.nan, 3.0, 1.0, np.nan, -0.0, 0.0]))
     assert first.tolist() == [0, 1, 3, 5]
     assert codes.tolist() == [0, 1, 0, 2, 1, 3, 3]
 
