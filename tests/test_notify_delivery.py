@@ -222,13 +222,14 @@ def test_email_has_text_and_html_with_the_same_sentences(ws):
     assert message["List-Unsubscribe"].startswith("<https://partners.example.com/unsubscribe/")
 
 
-def test_email_over_starttls_with_a_password(ws, monkeypatch, tmp_path):
-    """STARTTLS and AUTH against a server with a self-signed certificate that the client trusts
-    through SSL_CERT_FILE (as a company's own mail server would be trusted)."""
-    with MailServer(tls="starttls", credentials=("mailer", "pw-123"), cert_dir=tmp_path) as mail:
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_email_over_tls_with_a_password(ws, monkeypatch, tmp_path, security):
+    """STARTTLS or SSL, and AUTH, against a server with a self-signed certificate that the
+    client trusts through SSL_CERT_FILE (as a company's own mail server would be trusted)."""
+    with MailServer(tls=security, credentials=("mailer", "pw-123"), cert_dir=tmp_path) as mail:
         monkeypatch.setenv("SSL_CERT_FILE", str(mail.cert_path))
         monkeypatch.setenv("PARTNERSCOPE_SMTP_PASSWORD", "pw-123")
-        configure(ws, mail=mail, settings=Settings(security="starttls", username="mailer"))
+        configure(ws, mail=mail, settings=Settings(security=security, username="mailer"))
         note(ws, "a:tls", users=["ana"], only=True)
         dispatch.dispatch(ws, now=NOW)
         assert worker.deliver(ws, now=NOW) == 1
@@ -342,6 +343,21 @@ def test_slack_and_teams_payloads(ws):
         b for b in content["body"] if b["type"] == "FactSet"
     )["facts"]
     assert content["actions"][0]["url"] == "https://partners.example.com/partners/P1"
+
+
+def test_webhooks_take_digests_and_reports_only_when_they_name_them(ws):
+    with HookServer() as everything, HookServer() as reports:
+        configure(
+            ws,
+            hooks={"everything": everything, "reports": Hook(reports, kinds=("report",))},
+        )
+        note(ws, "digest:daily:ana", kind="digest", partner_id=None, users=["ana"], only=True)
+        note(ws, "report:p1", kind="report", audience="partner", title="Your scorecard")
+        note(ws, "a:both")
+        dispatch.dispatch(ws, now=NOW)
+        assert worker.deliver(ws, now=NOW) == 2
+    assert [r.json()["kind"] for r in everything.requests] == ["alert"]
+    assert [r.json()["kind"] for r in reports.requests] == ["report"]
 
 
 # --------------------------------------------------------------------------------- faults

@@ -8,7 +8,8 @@ Recipients of a notification (``recipients`` as :func:`partnerscope.outbox.enque
   run), and, for ``audience == "partner"``, the active users of that partner;
 - the named ``users`` (active ones);
 - the external email ``addresses``;
-- the webhooks named (None: every configured webhook whose ``kinds`` is empty or has the kind).
+- the webhooks named (None: every configured webhook whose ``kinds`` has the kind, or is empty
+  and the kind is not a person's digest or a scheduled report).
 
 Whatever the recipients say, a partner's user never gets a notification for the staff, nor one
 about another partner, and a partner manager never one about a partner they do not look after.
@@ -42,6 +43,9 @@ __all__ = ["People", "dispatch", "idempotency_key", "managers_of", "recipients"]
 
 #: notifications fanned out per call before returning (a call again takes the next ones)
 BATCH = 500
+#: kinds a webhook takes only when its ``kinds`` names them: a person's digest, and reports
+#: distributed one per partner (a channel would get thousands)
+PERSONAL = frozenset({"digest", "report"})
 _SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
@@ -162,7 +166,11 @@ def recipients(
     addresses = sorted({a.strip() for a in spec.get("addresses") or () if a and a.strip()})
     names = spec.get("webhooks")
     if names is None:
-        hooks = [h.name for h in settings.webhooks if not h.kinds or row.kind in h.kinds]
+        hooks = [
+            h.name
+            for h in settings.webhooks
+            if row.kind in h.kinds or (not h.kinds and row.kind not in PERSONAL)
+        ]
     else:
         configured = {h.name for h in settings.webhooks}
         hooks = [n for n in dict.fromkeys(names) if n in configured]

@@ -93,8 +93,9 @@ def due(workspace: Workspace, now: datetime | None = None) -> int:
 
 def _claim(
     engine: Engine, settings: NotificationSettings, now: datetime, size: int
-) -> list[tuple[int, int]]:
-    """Claim up to ``size`` due deliveries; (delivery id, attempt number) of each."""
+) -> list[tuple[Any, int]]:
+    """Claim up to ``size`` due deliveries; each as a row of the delivery and its notification,
+    with its attempt number."""
     from sqlalchemy import select
 
     claimed: list[tuple[int, int]] = []
@@ -121,7 +122,28 @@ def _claim(
             ).rowcount
             if done == 1:
                 claimed.append((int(delivery_id), int(attempts) + 1))
-    return claimed
+        if not claimed:
+            return []
+        ids = [i for i, _ in claimed]
+        found = {
+            int(r.delivery_id): r
+            for r in connection.execute(
+                select(
+                    deliveries.c.delivery_id,
+                    deliveries.c.user_id,
+                    deliveries.c.address,
+                    deliveries.c.channel,
+                    deliveries.c.idempotency_key,
+                    *[c for c in notifications.c if c.name != "notification_id"],
+                    notifications.c.notification_id,
+                )
+                .join(
+                    notifications, notifications.c.notification_id == deliveries.c.notification_id
+                )
+                .where(deliveries.c.delivery_id.in_(ids))
+            )
+        }
+    return [(found[i], attempt) for i, attempt in claimed]
 
 
 def _record(
@@ -239,7 +261,6 @@ def send_due(
     stop: threading.Event | None = None,
 ) -> Outcome:
     """:func:`deliver`, with the counts of what was sent, left to retry and dead."""
-    from sqlalchemy import select
 
     from partnerscope import appdb
     from partnerscope.clock import now_utc
@@ -259,18 +280,10 @@ def send_due(
             claimed = _claim(engine, settings, now or now_utc(), size)
             if not claimed:
                 break
-            for delivery_id, attempt in claimed:
-                with engine.connect() as connection:
-                    delivery = connection.execute(
-                        select(deliveries).where(deliveries.c.delivery_id == delivery_id)
-                    ).one()
-                    row = connection.execute(
-                        select(notifications).where(
-                            notifications.c.notification_id == delivery.notification_id
-                        )
-                    ).one()
+            for row, attempt in claimed:
+                delivery_id = int(row.delivery_id)
                 try:
-                    sender.send(delivery, row)
+                    sender.send(row, row)
                 except SendError as exc:
                     moment = now or now_utc()
                     error = str(exc)[:2000]
