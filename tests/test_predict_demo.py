@@ -31,13 +31,6 @@ def backtest(web_world: Any) -> dict[str, Any]:
     return summary
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not reached yet: on the demo (seed 42, scale 0.1) the chosen forecast's MASE is 1.009 "
-    "against the trailing mean's 0.977 (seasonal naive 1.131): a partner closes about nine deals "
-    "a quarter, so its quarterly revenue varies by some 40 % by luck, against a season of about "
-    "±30 % and 12 quarters of history, and predict.forecast falls back to the trailing mean",
-)
 def test_the_chosen_forecast_beats_both_baselines(backtest: dict[str, Any]) -> None:
     forecast = backtest["forecast"]
     assert forecast["n"] >= 300, forecast
