@@ -502,6 +502,35 @@ def test_attempts_run_out_into_a_dead_letter_that_retry_requeues_with_an_audit_e
     assert entry.detail["attempts"] == 3
 
 
+def test_two_workers_at_once_send_each_delivery_once(ws):
+    import threading
+
+    with MailServer() as mail, HookServer() as hook:
+        configure(ws, mail=mail, hooks={"ops": hook})
+        for i in range(20):
+            note(ws, f"sig:{i}", kind="signal", partner_id=None, addresses=[f"o{i}@example.com"])
+        made = dispatch.dispatch(ws, now=NOW)
+        assert made == 20 * (2 + 2 + 1 + 1)  # ada, ana: in-app and email; the address; the hook
+        sent: list[int] = []
+        errors: list[BaseException] = []
+
+        def work():
+            try:
+                sent.append(worker.deliver(ws, now=NOW))
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert sum(sent) == 20 * 4
+        assert repeats(by_key(mail.messages)) == 0 and len(mail.messages) == 60
+        assert repeats(by_key(hook.accepted)) == 0 and len(hook.accepted) == 20
+
+
 # ------------------------------------------------------------------------------------ CLI
 
 

@@ -98,8 +98,13 @@ def _claim(
     with its attempt number."""
     from sqlalchemy import select
 
+    from partnerscope import appdb
+
     claimed: list[tuple[int, int]] = []
     with engine.begin() as connection:
+        # one claimer at a time: what it reads as due is still due when it claims it (SQLite
+        # would refuse a read transaction's later write as "database is locked")
+        appdb.serialize(connection, deliveries)
         rows = connection.execute(
             select(deliveries.c.delivery_id, deliveries.c.attempts)
             .where(_due(now))
@@ -333,6 +338,7 @@ def retry(workspace: Workspace, delivery_ids: Iterable[int], actor: str) -> int:
     now = now_utc()
     count = 0
     with appdb.connect(workspace).begin() as connection:
+        appdb.serialize(connection, deliveries)
         dead = connection.execute(
             select(deliveries.c.delivery_id, deliveries.c.last_error, deliveries.c.attempts)
             .where(deliveries.c.delivery_id.in_(wanted), deliveries.c.status == "dead")
