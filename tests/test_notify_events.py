@@ -394,3 +394,34 @@ def test_reviews_due_are_told_once(ws):
     assert ws.words.date(first.on) in text_of(found[0])
     events.sweep(ws, now=moment)
     assert len(rows(ws, key=key)) == 1
+
+
+def test_a_fired_signal_and_a_due_review_are_told_in_words_once(tmp_path, monkeypatch):
+    """On the decision tests' hand-worked fixture: a committed decision whose reversal signal
+    (win_rate < 0.6 for 2 quarters) fires and whose first review is due in the run."""
+    from partnerscope.decisions.service import Decisions
+    from partnerscope.notify import events
+    from tests.test_decisions import AS_OF, ME, build, committed
+
+    monkeypatch.setenv("PARTNERSCOPE_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    monkeypatch.setenv("PARTNERSCOPE_USER", ME)
+    small = build(tmp_path / "ws")
+    committed(Decisions(small), first_review=date(2024, 6, 15))
+    run = small.run(as_of=AS_OF)
+    assert events.after_run(small, now=AS_OF) >= 2
+    signal = rows(small, kind="signal")
+    assert len(signal) == 1
+    assert signal[0]["key"] == f"signal:DEC-0001:signal:0:{run.last_month}"
+    assert signal[0]["title"] == "DEC-0001 Recruit MSPs in EMEA: a reversal signal fired"
+    said = text_of(signal[0])
+    assert "A reversal signal fired: Win rate below 60" in said
+    assert "in each of the last 2 complete quarters, across the portfolio." in said
+    assert "win_rate" not in said and "0.6" not in said
+    review = rows(small, kind="review_due")
+    assert [r["key"] for r in review] == ["review_due:DEC-0001:2024-06-15"]
+    assert "planned for Jun 15, 2024 is due (owner Dana)." in text_of(review[0])
+    # told once: the same run again, and the sweep that finds the same review
+    assert events.after_run(small, run.run_id, now=AS_OF) == 0
+    events.sweep(small, now=AS_OF)
+    assert len(rows(small, kind="review_due")) == 1
+    assert len(rows(small, kind="signal")) == 1

@@ -88,7 +88,9 @@ def _tell_run(workspace: Workspace, run: RunManifest, now: datetime) -> int:
             if record is None:
                 continue
             if row["kind"] == "signal_fired":
-                written += _tell_signal(connection, record, row, run, users, now) is not None
+                written += (
+                    _tell_signal(connection, workspace, record, row, run, users, now) is not None
+                )
             elif row["kind"] == "review_due" and row["due_on"] is not None:
                 written += (
                     _tell_review(connection, words, record, row["due_on"], users, now) is not None
@@ -185,23 +187,37 @@ def _owner(record: DecisionRecord, users: set[str]) -> list[str]:
 
 def _tell_signal(
     connection: Connection,
+    workspace: Workspace,
     record: DecisionRecord,
     row: dict[str, Any],
     run: RunManifest,
     users: set[str],
     now: datetime,
 ) -> int | None:
-    """A fired signal, told once per signal and month of data (a signal that keeps firing is
-    told again when a new month shows it still does)."""
-    message = str(row["message"]).split("; review it with", 1)[0]
-    told = message.split(": ", 1)[1] if ": " in message else message
+    """A fired signal, in words ("Win rate below 60.0% in each of the last 2 complete quarters,
+    across the portfolio"), told once per signal and month of data (a signal that keeps firing
+    is told again when a new month shows it still does)."""
+    from partnerscope.decisions.signals import in_words
+
+    assert record.commit is not None  # only a committed decision's signals are checked
+    index = int(str(row["alert_id"]).rsplit(":", 1)[-1])
+    signal = record.commit.signals[index]
+    names = _names(workspace)
+    said = in_words(
+        signal.condition,
+        workspace.words,
+        workspace.catalog,
+        grain=workspace.config.scorecard.grain,
+        name=lambda pid: names.get(pid, pid),
+    )
+    what = "its stop condition is met" if signal.kind == "stop" else "a reversal signal fired"
     return outbox.enqueue(
         connection,
         key=f"signal:{row['alert_id']}:{run.last_month}",
         kind="signal",
-        title=f"{record.ref} {record.title}: a signal fired",
+        title=f"{record.ref} {record.title}: {what}",
         lines=[
-            f"{record.ref} {record.title}: {told}.",
+            f"{what.capitalize()}: {said or signal.condition}.",
             "Review the decision: continue, adapt or stop it.",
         ],
         users=_owner(record, users),
