@@ -47,11 +47,13 @@ LIMITS: dict[tuple[str, str], int] = {
 }
 #: any other body: a JSON document or a form (the largest, a scenario spec, is 20,000 characters)
 DEFAULT_LIMIT = MIB
-#: the routes that take a body from a caller who is not signed in: the sign-in form, and the
+#: the routes that take a body from a caller who is not signed in: the sign-in form, the
 #: application form of an invitation link (``/apply/<token>``: protected by its own CSRF
-#: cookie, the link's token and a rate limit, web/routes/applications.py)
+#: cookie, the link's token and a rate limit, web/routes/applications.py), and the button of
+#: an email's unsubscribe link (``/unsubscribe/<token>``: its own CSRF cookie and the link's
+#: signed token, web/routes/notifications.py)
 PUBLIC = frozenset({("POST", "/login")})
-PUBLIC_PREFIXES = (("POST", "/apply/"),)
+PUBLIC_PREFIXES = (("POST", "/apply/"), ("POST", "/unsubscribe/"))
 
 
 def public(method: str, path: str) -> bool:

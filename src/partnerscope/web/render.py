@@ -71,6 +71,8 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/quality", "Data quality", (Role.ADMIN, Role.ANALYST)),
     ("/audit", "Audit log", (Role.ADMIN,)),
     ("/portal", "My scorecard", (Role.PARTNER_USER,)),
+    ("/notifications", "Notifications", tuple(Role)),
+    ("/admin/outbox", "Outbox", (Role.ADMIN,)),
 )
 #: the navigation's sections (label → paths of NAV), in order: the bar shows each section as a
 #: group of links, and a phone's menu as a titled list; a path in no section comes first, alone
@@ -81,7 +83,12 @@ NAV_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Program", ("/market", "/applications", "/onboarding", "/enablement", "/business-plans")),
     ("Planning", ("/decisions", "/scenarios")),
     ("Data", ("/runs", "/quality", "/audit")),
+    ("Inbox", ("/notifications", "/admin/outbox")),
 )
+#: the bar's link to the notification centre: its unread count as a badge, and the script that
+#: keeps the badge up to date and tells of a new run while the page is open (static/live.js,
+#: listening to /events)
+INBOX = "/notifications"
 
 
 def sections(nav: Sequence[tuple[str, str]]) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -144,7 +151,11 @@ def page(
 ) -> HTMLResponse:
     """A whole page (or, for an HTMX request of a fragment template, just the fragment)."""
     user = ctx.user if ctx is not None else None
-    nav = [(path, label) for path, label, roles in NAV if user is not None and user.role in roles]
+    nav: list[tuple[str, str]] = [
+        (path, label) for path, label, roles in NAV if user is not None and user.role in roles
+    ]
+    if ctx is not None:
+        nav = [(p, inbox_link(ctx) if p == INBOX else label) for p, label in nav]
     body = (
         environment()
         .get_template(template)
@@ -168,6 +179,24 @@ def page(
         )
     )
     return HTMLResponse(body, status_code=status)
+
+
+def inbox_link(ctx: Ctx) -> Markup:
+    """The label of the bar's link to the notification centre: "Notifications", the unread
+    count as a badge (hidden at none), and the live updates' script with the run the page
+    shows."""
+    from markupsafe import escape
+
+    from partnerscope.notify import inbox
+
+    count = inbox.unread(ctx.state.accounts.engine, ctx.user)
+    run = ctx.served.run_id if ctx.served is not None else ""
+    hidden = "" if count else " hidden"
+    return Markup(
+        'Notifications <span class="badge unread" id="unread-badge" data-unread="{count}" '
+        'aria-label="{count} unread"{hidden}>{count}</span>'
+        '<script src="/static/live.js" defer data-run="{run}"></script>'
+    ).format(count=count, hidden=Markup(hidden), run=escape(str(run)))
 
 
 def form_action(
