@@ -17,8 +17,9 @@ about another partner, and a partner manager never one about a partner they do n
 Per user: the in-app centre always (status "sent": it is delivered by existing), and email when
 the user has an address and a mail server is configured: "pending" for a user who takes the
 kind "immediately", "held" for a daily or weekly digest; a user who turned the kind "off" gets
-nothing. Each notification is fanned out in one transaction that also marks it dispatched, so
-a crash fans it out entirely or not at all, and two workers never both fan it out.
+nothing. A notification is fanned out in the transaction that also marks it dispatched (one
+transaction for up to :data:`CHUNK` notifications), so a crash fans it out entirely or not at
+all, and two workers never both fan it out.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ __all__ = ["People", "dispatch", "idempotency_key", "managers_of", "recipients"]
 
 #: notifications fanned out per call before returning (a call again takes the next ones)
 BATCH = 500
+#: notifications fanned out per transaction (each entirely or not at all; one commit for many)
+CHUNK = 100
 #: kinds a webhook takes only when its ``kinds`` names them: a person's digest, and reports
 #: distributed one per partner (a channel would get thousands)
 PERSONAL = frozenset({"digest", "report"})
@@ -280,23 +283,26 @@ def dispatch(workspace: Workspace, now: datetime | None = None) -> int:
             managers = managers_of(workspace)
         with engine.connect() as connection:
             people = People.of(_active_users(connection))
-        for notification_id in ids:
+        for start in range(0, len(ids), CHUNK):
             moment = now or now_utc()
             with engine.begin() as connection:
-                # the claim: only the transaction that sets dispatched_at fans it out
-                claimed = connection.execute(
-                    notifications.update()
-                    .where(
-                        notifications.c.notification_id == notification_id,
-                        notifications.c.dispatched_at.is_(None),
-                    )
-                    .values(dispatched_at=moment)
-                ).rowcount
-                if claimed != 1:
-                    continue
-                row = connection.execute(
-                    select(notifications).where(notifications.c.notification_id == notification_id)
-                ).one()
-                made += _fan_out(connection, row, people, managers, settings, moment)
+                for notification_id in ids[start : start + CHUNK]:
+                    # the claim: only the transaction that sets dispatched_at fans it out
+                    claimed = connection.execute(
+                        notifications.update()
+                        .where(
+                            notifications.c.notification_id == notification_id,
+                            notifications.c.dispatched_at.is_(None),
+                        )
+                        .values(dispatched_at=moment)
+                    ).rowcount
+                    if claimed != 1:
+                        continue
+                    row = connection.execute(
+                        select(notifications).where(
+                            notifications.c.notification_id == notification_id
+                        )
+                    ).one()
+                    made += _fan_out(connection, row, people, managers, settings, moment)
         if len(ids) < BATCH:
             return made
