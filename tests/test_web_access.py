@@ -120,6 +120,12 @@ GETS: dict[str, set[str]] = {
     "/api/v1/enablement/{partner_id}": OPERATIONS,
     "/api/v1/business-plans": OPERATIONS,
     "/api/v1/business-plans/{partner_id}": OPERATIONS,
+    "/notifications": EVERYONE,
+    "/settings/notifications": EVERYONE,
+    "/admin/outbox": {ADMIN},
+    "/api/v1/notifications": EVERYONE,
+    "/api/v1/notifications/preferences": EVERYONE,
+    "/api/v1/admin/outbox": {ADMIN},
 }
 #: POST API path → the users who may call it (checked with API tokens: no CSRF involved).
 POSTS: dict[str, set[str]] = {
@@ -169,6 +175,10 @@ POSTS: dict[str, set[str]] = {
     "/api/v1/business-plans/{partner_id}/milestones": DECIDERS,
     "/api/v1/business-plans/{partner_id}/milestones/remove": DECIDERS,
     "/api/v1/business-plans/{partner_id}/agree": DECIDERS,
+    "/api/v1/notifications/preferences": EVERYONE,
+    "/api/v1/notifications/read-all": EVERYONE,
+    "/api/v1/notifications/{notification_id}/read": EVERYONE,
+    "/api/v1/admin/outbox/retry": {ADMIN},
 }
 #: Page forms (cookie sessions, CSRF-checked) → the users who may post them (as their API twin
 #: above); /login and /logout are everyone's.
@@ -221,10 +231,18 @@ FORMS: dict[str, set[str]] = {
     "/business-plans/{partner_id}/milestones": DECIDERS,
     "/business-plans/{partner_id}/milestones/remove": DECIDERS,
     "/business-plans/{partner_id}/agree": DECIDERS,
+    "/notifications/read-all": EVERYONE,
+    "/notifications/{notification_id}/read": EVERYONE,
+    "/settings/notifications": EVERYONE,
+    "/admin/outbox/retry": {ADMIN},
 }
 PUBLIC = {"/login", "/static/report.css", "/api/v1/health", "/apply/sent"}
 #: the application form of an invitation link: anyone may open and send it, with a valid token
 INVITED = "/apply/{token}"
+#: an email's unsubscribe link: anyone may open it and press its button, with a valid token
+UNSUBSCRIBE = "/unsubscribe/{token}"
+#: server-sent events of an open page (read here for one look: they stream otherwise)
+STREAMS: dict[str, set[str]] = {"/events": EVERYONE}
 #: pages under /api/v1: an anonymous visitor is sent to sign in (the API answers 401)
 API_PAGES = {"/api/v1/docs"}
 
@@ -270,6 +288,7 @@ def test_every_route_is_in_the_matrix(world):
     listed = {("GET", p) for p in GETS} | {("POST", p) for p in POSTS}
     listed |= {("POST", p) for p in FORMS} | {("GET", p) for p in PUBLIC}
     listed |= {("GET", INVITED), ("POST", INVITED)}
+    listed |= {("GET", UNSUBSCRIBE), ("POST", UNSUBSCRIBE)} | {("GET", p) for p in STREAMS}
     found = routes(world["app"])
     assert len(found) > 100  # (the included routers' routes are reached)
     assert found - listed == set()
@@ -289,6 +308,30 @@ def test_an_invitation_link_opens_for_anyone_only_with_its_token(world):
     unknown = world["anonymous"].get(INVITED.format(token="not-a-token"))
     assert unknown.status_code == 404
     assert not re.search(r"\bP\d{4}\b", unknown.text)
+
+
+def test_an_unsubscribe_link_opens_for_anyone_only_with_its_token(world):
+    from partnerscope.notify import unsubscribe
+
+    ws = Workspace.open(world["root"])
+    fin = Accounts.open(ws).get(FIN)
+    token = unsubscribe.token(ws, fin.user_id, "payout")
+    anonymous = world["anonymous"]
+    assert anonymous.get(UNSUBSCRIBE.format(token=token)).status_code == 200
+    for bad in (token[:-2], "not-a-token"):
+        assert anonymous.get(UNSUBSCRIBE.format(token=bad)).status_code == 404
+    # the button needs the form's own cookie: posted from elsewhere, it changes nothing
+    assert anonymous.post(UNSUBSCRIBE.format(token=token), data={}).status_code == 403
+
+
+@pytest.mark.parametrize("path", sorted(STREAMS))
+def test_streams_answer_as_designed_for_every_role(world, path):
+    for user in sorted(EVERYONE):
+        answer = world["clients"][user].get(f"{path}?seconds=0")
+        assert answer.status_code == (200 if user in STREAMS[path] else 403), user
+        assert answer.headers["content-type"].startswith("text/event-stream")
+    anonymous = world["anonymous"].get(path, follow_redirects=False)
+    assert anonymous.status_code == 303
 
 
 #: path parameters that name something of one partner (a foreign one is answered 404)
@@ -315,6 +358,7 @@ def fill(world, path: str, partner: str) -> str:
         .replace("{override_id}", "1")
         .replace("{application_id}", "4")  # the demo's application awaiting a decision
         .replace("{task}", "kickoff")
+        .replace("{notification_id}", "1")
     )
 
 
