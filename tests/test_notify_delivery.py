@@ -590,3 +590,41 @@ def test_cli_test_message_and_its_errors(ws):
     assert "Traceback" not in result.output
     result = cli(ws, "notify", "test", "not-an-address")
     assert result.exit_code == 1 and "is not an email address" in result.output
+
+
+# ------------------------------------------------------------------------------- the stores
+
+
+def test_dispatch_retries_and_concurrent_workers_on_sqlite_and_postgresql(
+    workspace_factory, store_url
+):
+    import threading
+
+    ws = workspace_factory(PARTNERS_SOURCE, {"data/partners.csv": PARTNERS_CSV})
+    accounts = Accounts.open(ws)
+    accounts.add("ana", Role.ANALYST, PASSWORD, by="test")
+    accounts.add("pia", Role.PARTNER_USER, PASSWORD, partner_id="P1", by="test")
+    with appdb.connect(ws).begin() as c:
+        c.execute(users.update().where(users.c.name == "ana").values(email="ana@example.com"))
+    with MailServer(script=["421 4.7.0 Busy"]) as mail, HookServer(statuses=[500]) as hook:
+        configure(ws, mail=mail, hooks={"ops": hook})
+        for i in range(12):
+            note(ws, f"sig:{i}", kind="signal", partner_id=None, users=["pia"])
+        assert dispatch.dispatch(ws, now=NOW) == 12 * 3  # ana: in-app, email; the hook
+        assert dispatch.dispatch(ws, now=NOW) == 0
+        sent: list[int] = []
+        threads = [
+            threading.Thread(target=lambda: sent.append(worker.deliver(ws, now=NOW)))
+            for _ in range(3)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sum(sent) == 24 - 2  # the first email and the first webhook are tried again
+        assert worker.deliver(ws, now=NOW + timedelta(seconds=1)) == 2
+        assert by_key(mail.messages) == {f"n{i + 1}-email-u1": 1 for i in range(12)}
+        assert by_key(hook.accepted) == {f"n{i + 1}-webhook-ops": 1 for i in range(12)}
+    # pia, a partner's user named on staff notifications, got none of them
+    assert who(ws, 1) == ["ana"]
+    assert {r.status for r in rows(ws)} == {"sent"}
