@@ -315,15 +315,20 @@ def score(
     data = Data.of(opportunities, settings.seed, (as_of,))
     end = data.seconds(as_of)
     origins, lag = _origins(data, as_of, settings)
-    # two workers: the backtest's origins and the final fit, each model single-threaded
+    scored = np.flatnonzero((data.partner >= 0) & data.is_open)
+    at_end = np.full(min(len(scored), SCORE_BATCH), end, dtype=np.int64)
+    # two workers: the final fit, the first batch's features (they need no model: read while
+    # the models train, they even out the two workers' work) and the backtest's origins, each
+    # model single-threaded
     with ThreadPoolExecutor(max_workers=2) as workers:
         final = workers.submit(fit_at, data, end, settings.seed)
+        first = workers.submit(case_features, data, scored[:SCORE_BATCH], at_end)
         backtest = _backtest(data, as_of, settings, say, origins, lag, workers)
         say("deals: training on every known outcome")
         model, _cases, reason = final.result()
+        first_frame: dict[str, Any] | None = first.result()
     if model is None and backtest.get("reason") is None:
         backtest = {**backtest, "reason": reason}
-    scored = np.flatnonzero((data.partner >= 0) & data.is_open)
     has_skill = (
         model is not None
         and backtest.get("reason") is None
@@ -337,7 +342,10 @@ def score(
         probabilities, parts = [], []
         for start in range(0, len(scored), SCORE_BATCH):
             batch = scored[start : start + SCORE_BATCH]
-            frame = case_features(data, batch, np.full(len(batch), end, dtype=np.int64))
+            if first_frame is not None:
+                frame, first_frame = first_frame, None
+            else:
+                frame = case_features(data, batch, np.full(len(batch), end, dtype=np.int64))
             chance, contributions = predict(model, data, frame)
             probabilities.append(chance)
             parts.append(factor_lists(frame, data, contributions, settings.factors, words))
@@ -350,6 +358,7 @@ def score(
             scored = scored[:0]
         probability = np.full(len(scored), base_rate if base_rate is not None else math.nan)
         factors = no_skill_factors(base_rate, words, len(scored))
+    del first_frame
     # days open at the as-of time (as the feature reads it)
     age_days = np.maximum(end - data.created[scored], 0) // 86_400
     backtest = {**backtest, "skill": bool(has_skill)}
