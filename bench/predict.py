@@ -71,6 +71,8 @@ class Step:
     load_before: float | None = None
     #: user + system CPU seconds of the whole process (os.wait4), inputs and imports included
     cpu_seconds: float | None = None
+    #: CPU seconds of the timed call alone (all its threads: time.process_time around it)
+    step_cpu_seconds: float | None = None
 
 
 # ---- the workspace and the step processes ----------------------------------------------------
@@ -198,9 +200,10 @@ def run_step(out: Step, args: argparse.Namespace) -> None:
     root = root_of(args.out, paths)
     workspace = Workspace.open(root)
     if out.name == "run":
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         stored = workspace.run(as_of=bench.AS_OF.replace(tzinfo=UTC), full=True)
         out.seconds = time.perf_counter() - started
+        out.step_cpu_seconds = time.process_time() - cpu
         out.info = {
             "run_id": stored.run_id,
             "manifest_seconds": stored.seconds,
@@ -212,6 +215,14 @@ def run_step(out: Step, args: argparse.Namespace) -> None:
     assert manifest is not None, "the metric run comes first"
     config, settings, words = workspace.config, workspace.config.predict, workspace.words
     clock = [0.0]
+    cpu = [0.0]
+
+    def start() -> None:
+        clock[0], cpu[0] = time.perf_counter(), time.process_time()
+
+    def stop() -> None:
+        out.seconds = time.perf_counter() - clock[0]
+        out.step_cpu_seconds = time.process_time() - cpu[0]
 
     def said(text: str) -> None:
         out.phases.append((round(time.perf_counter() - clock[0], 3), text))
@@ -220,7 +231,7 @@ def run_step(out: Step, args: argparse.Namespace) -> None:
     if out.name.startswith("forecast"):
         results = read_results(workspace, manifest.run_id)
         grains = ("quarter",) if out.name == "forecast_quarter" else ("quarter", "month")
-        clock[0] = time.perf_counter()
+        start()
         with profile:
             made = forecast.forecast(
                 results,
@@ -229,7 +240,7 @@ def run_step(out: Step, args: argparse.Namespace) -> None:
                 grains=grains,
                 progress=said,
             )
-        out.seconds = time.perf_counter() - clock[0]
+        stop()
         table = made.table
         out.info = {
             "series": len(
@@ -242,10 +253,10 @@ def run_step(out: Step, args: argparse.Namespace) -> None:
     elif out.name == "risk":
         results = read_results(workspace, manifest.run_id)
         members = read_memberships(workspace, manifest.run_id)
-        clock[0] = time.perf_counter()
+        start()
         with profile:
             risks = risk.risk(results, members, settings, words, progress=said)
-        out.seconds = time.perf_counter() - clock[0]
+        stop()
         table = risks.table
         out.info = {
             "partners": table.num_rows,
@@ -262,10 +273,10 @@ def run_step(out: Step, args: argparse.Namespace) -> None:
         if out.name == "deals_n":
             opportunities, generated = with_open_deals(opportunities, args.deals)
             opportunities = plant_signal(opportunities, args.seed)
-        clock[0] = time.perf_counter()
+        start()
         with profile:
             scores = deals.score(opportunities, bench.AS_OF, settings, words, progress=said)
-        out.seconds = time.perf_counter() - clock[0]
+        stop()
         table = scores.table
         out.info = {
             "opportunities": opportunities.num_rows,
@@ -325,7 +336,13 @@ def spawn(name: str, args: argparse.Namespace, console: Console, label: str) -> 
     console.print(
         f"  {label}: {step.status} {step.message}"
         + (f" {step.seconds:.2f} s" if step.seconds is not None else "")
-        + f", process CPU {child.cpu_seconds:.1f} s, peak {step.peak_mb or 0:,.0f} MB, "
+        + f", process CPU {child.cpu_seconds:.1f} s"
+        + (
+            f" (the step {step.step_cpu_seconds:.1f} s)"
+            if step.step_cpu_seconds is not None
+            else ""
+        )
+        + f", peak {step.peak_mb or 0:,.0f} MB, "
         f"load before {load:.1f}",
         highlight=False,
     )
@@ -473,6 +490,7 @@ def print_table(console: Console, steps: dict[str, Step], args: argparse.Namespa
         "× metrics",
         "target",
         "process CPU s",
+        "step CPU s",
         "peak MB",
         "≤ 4 GB",
         "load",
@@ -482,7 +500,7 @@ def print_table(console: Console, steps: dict[str, Step], args: argparse.Namespa
     for name, step in steps.items():
         label = LABELS[name].format(n=args.deals)
         if step.status != "ok" or step.seconds is None:
-            table.add_row(label, step.status, "", "", "", "", "", "")
+            table.add_row(label, step.status, "", "", "", "", "", "", "")
             continue
         seconds = step.seconds if name != "run" else metric_s
         if name == "run":
@@ -497,6 +515,7 @@ def print_table(console: Console, steps: dict[str, Step], args: argparse.Namespa
             ratio,
             verdict(name, step),
             f"{step.cpu_seconds:.1f}" if step.cpu_seconds is not None else "",
+            f"{step.step_cpu_seconds:.1f}" if step.step_cpu_seconds is not None else "",
             f"{step.peak_mb:,.0f}" if step.peak_mb else "",
             memory,
             f"{step.load_before:.1f}" if step.load_before is not None else "",

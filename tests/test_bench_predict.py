@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import subprocess
 import sys
 from datetime import datetime
@@ -146,6 +147,12 @@ def test_smoke_run_agrees_then_fails_when_corrupted(tmp_path: Path) -> None:
     text = " ".join(done.stdout.split())
     assert "OK each partner's trailing mean and seasonal naive" in text
     assert "OK every open partner deal scored once" in text
+    # each step's CPU seconds: the timed call's alone, within the whole process's
+    (report,) = (tmp_path / "predict").glob("report-*.json")
+    steps = json.loads(report.read_text(encoding="utf-8"))
+    assert set(steps) == {"run", "forecast_quarter", "deals"}
+    for step in steps.values():
+        assert 0 < step["step_cpu_seconds"] <= step["cpu_seconds"]
     corrupted = subprocess.run([*command, "--corrupt"], capture_output=True, text=True, check=False)
     assert corrupted.returncode == 1, corrupted.stdout + corrupted.stderr
     assert "MISMATCH each partner's trailing mean" in " ".join(corrupted.stdout.split())
