@@ -628,3 +628,15 @@ def test_dispatch_retries_and_concurrent_workers_on_sqlite_and_postgresql(
     # pia, a partner's user named on staff notifications, got none of them
     assert who(ws, 1) == ["ana"]
     assert {r.status for r in rows(ws)} == {"sent"}
+
+
+def test_cli_send_with_notifications_off_sends_nothing(ws):
+    with MailServer() as mail:
+        configure(ws, mail=mail, settings=Settings(extra={"enabled": False}))
+        note(ws, "a:off", users=["ana"], only=True)
+        result = cli(ws, "notify", "send")
+        assert result.exit_code == 0, result.output
+        assert "Notifications are off ([notifications] enabled = false" in " ".join(
+            result.output.split()
+        )
+        assert mail.messages == [] and rows(ws) == []

@@ -65,7 +65,7 @@ def _send_once(ws: Workspace) -> None:
 
     if not ws.config.notifications.enabled:
         console.print(
-            "Notifications are off ([notifications] enabled = false in partnerscope.toml): "
+            "Notifications are off (\\[notifications] enabled = false in partnerscope.toml): "
             "nothing was sent; the notifications wait in the outbox."
         )
         return
@@ -277,7 +277,7 @@ def test(
     ctx: typer.Context,
     address: Annotated[str, typer.Argument(help="Where to send the test email.")],
 ) -> None:
-    """Send a test email through the mail server of [notifications.smtp], to check it works."""
+    """Send a test email through the mail server of \\[notifications.smtp], to check it works."""
     from partnerscope.accounts import check_email
     from partnerscope.notify.email import Mailer, test_message
 
