@@ -66,7 +66,7 @@ FORECAST_SCHEMA = pa.schema(
         pa.field("lo_95", pa.float64()),
         pa.field("hi_95", pa.float64()),
         #: the method chosen by backtest, in words: "AutoETS", "AutoTheta", "CrostonSBA",
-        #: "seasonal naive", "trailing mean"; null without a forecast
+        #: "pooled season", "seasonal naive", "trailing mean"; null without a forecast
         pa.field("method", pa.string()),
         pa.field("seasonal_naive", pa.float64()),
         pa.field("trailing_mean", pa.float64()),
