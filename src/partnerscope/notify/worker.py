@@ -23,6 +23,7 @@ which the receiver can drop as a repeat: nothing is lost, and a repeat is recogn
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +44,8 @@ __all__ = ["CHANNELS", "Outcome", "backoff", "deliver", "due", "retry", "run_for
 CHANNELS = ("email", "webhook")
 #: deliveries claimed per transaction
 BATCH = 20
+#: rendered attachments kept for the next deliveries of the same call
+KEPT_ATTACHMENTS = 8
 #: a webhook's answer is waited for this long
 WEBHOOK_TIMEOUT = 30.0
 
@@ -177,7 +180,7 @@ class _Sender:
         self.workspace = workspace
         self.settings = settings
         self._mailer: Mailer | None = None
-        self._attachments: dict[str, Any] = {}
+        self._attachments: OrderedDict[str, Any] = OrderedDict()
 
     def close(self) -> None:
         if self._mailer is not None:
@@ -196,9 +199,15 @@ class _Sender:
         from partnerscope.notify.attachments import render
 
         key = json.dumps(spec, sort_keys=True, default=str)
-        if key not in self._attachments:
-            self._attachments[key] = render(self.workspace, spec)
-        return self._attachments[key]
+        if key in self._attachments:
+            self._attachments.move_to_end(key)
+            return self._attachments[key]
+        made = self._attachments[key] = render(self.workspace, spec)
+        # a notification's deliveries are claimed together: a few files kept, not every
+        # partner's scorecard of a distribution to thousands
+        while len(self._attachments) > KEPT_ATTACHMENTS:
+            self._attachments.popitem(last=False)
+        return made
 
     def send(self, delivery: Any, row: Any) -> None:
         """Send; a ``SendError`` (temporary or permanent) when it was not sent."""
