@@ -425,3 +425,32 @@ def test_a_fired_signal_and_a_due_review_are_told_in_words_once(tmp_path, monkey
     events.sweep(small, now=AS_OF)
     assert len(rows(small, kind="review_due")) == 1
     assert len(rows(small, kind="signal")) == 1
+
+
+def test_partnerscope_run_tells_the_run_and_a_failure_is_only_a_warning(tmp_path, monkeypatch):
+    """`partnerscope run` stores the run whatever happens to its notifications: a failure is a
+    warning, the exit code 0, and the next run tells the one left untold."""
+    from partnerscope.notify import events, rules
+    from partnerscope.runs import list_runs, run_folder
+    from tests.test_cli import run as cli
+    from tests.test_decisions import ME, build
+
+    monkeypatch.setenv("PARTNERSCOPE_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    monkeypatch.setenv("PARTNERSCOPE_USER", ME)
+    small = build(tmp_path / "ws")
+    real = rules.evaluate
+
+    def broken(*args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("the rules could not be read")
+
+    monkeypatch.setattr(rules, "evaluate", broken)
+    done = cli("-w", str(small.root), "run", "--as-of", "2024-07-01")
+    assert "warning: the run is stored, but its notifications could not be written" in " ".join(
+        done.output.split()
+    )
+    first = list_runs(small)[-1]
+    assert not (run_folder(small, first.run_id) / events.MARKER).exists()
+    monkeypatch.setattr(rules, "evaluate", real)
+    cli("-w", str(small.root), "run", "--as-of", "2024-07-01")
+    runs = list_runs(small)
+    assert all((run_folder(small, r.run_id) / events.MARKER).exists() for r in runs[-2:])

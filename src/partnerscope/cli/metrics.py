@@ -153,7 +153,7 @@ def compute_run(ws: Workspace, *, as_of: datetime | None, full: bool = False) ->
 def tell_run(ws: Workspace) -> None:
     """Write the notifications of what the runs not yet told found (new alerts, fired
     signals, reviews due, the rules' actions). The run is stored whatever happens here: a
-    failure is a warning, and the next run or `partnerscope schedule run-due` tells it."""
+    failure is a warning, and the next run tells it."""
     from partnerscope.notify import events
 
     try:
@@ -161,8 +161,8 @@ def tell_run(ws: Workspace) -> None:
     except Exception as exc:  # the run is stored: never fail it for its notifications
         console.print(
             f"[yellow]warning:[/] the run is stored, but its notifications could not be "
-            f"written ({escape(type(exc).__name__)}: {escape(str(exc))}); the next run or "
-            "`partnerscope schedule run-due` writes them"
+            f"written ({escape(type(exc).__name__)}: {escape(str(exc))}); the next run "
+            "writes them"
         )
         return
     if written:

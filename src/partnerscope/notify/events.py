@@ -32,21 +32,26 @@ if TYPE_CHECKING:
 
 #: the file a run's folder holds once its notifications were written
 MARKER = "notified"
+#: the file a run's folder holds once telling it began (a failure leaves it to the next call)
+BEGUN = "notifying"
 
 
 # ------------------------------------------------------------------------------- a run
 
 
 def pending_runs(workspace: Workspace) -> list[RunManifest]:
-    """The runs not yet told, oldest first: those after the newest told one (with none told
-    yet, the latest only: a workspace does not tell its whole history at once)."""
+    """The runs not yet told, oldest first: every run after the newest one told. On a workspace
+    that never told a run, the latest run and those an earlier call began but did not finish
+    (the runs before are history: a workspace does not tell its whole past at once)."""
     from partnerscope.runs import list_runs, run_folder
 
     runs = list_runs(workspace)
-    told = [r.run_id for r in runs if (run_folder(workspace, r.run_id) / MARKER).exists()]
-    if not told:
-        return runs[-1:]
-    return [r for r in runs if r.run_id > max(told)]
+    folders = {r.run_id: run_folder(workspace, r.run_id) for r in runs}
+    told = [r.run_id for r in runs if (folders[r.run_id] / MARKER).exists()]
+    if told:
+        return [r for r in runs if r.run_id > max(told)]
+    begun = [r for r in runs[:-1] if (folders[r.run_id] / BEGUN).exists()]
+    return begun + runs[-1:]
 
 
 def after_run(workspace: Workspace, run_id: int | None = None, now: datetime | None = None) -> int:
@@ -58,6 +63,8 @@ def after_run(workspace: Workspace, run_id: int | None = None, now: datetime | N
 
     moment = now or clock.now_utc()
     runs = [get_run(workspace, run_id)] if run_id is not None else pending_runs(workspace)
+    for run in runs:
+        (run_folder(workspace, run.run_id) / BEGUN).touch()
     written = 0
     for run in runs:
         written += _tell_run(workspace, run, moment)
