@@ -640,3 +640,20 @@ def test_cli_send_with_notifications_off_sends_nothing(ws):
             result.output.split()
         )
         assert mail.messages == [] and rows(ws) == []
+
+
+def test_the_send_loop_survives_a_failed_round_and_stops_when_told(ws, monkeypatch):
+    import threading
+
+    monkeypatch.setenv(appdb.ENV_URL, "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    stop = threading.Event()
+    errors: list[Exception] = []
+
+    def failed(exc):
+        errors.append(exc)
+        if len(errors) == 2:
+            stop.set()
+
+    worker.run_forever(ws, stop, 0.01, on_error=failed)
+    assert len(errors) == 2
+    assert "127.0.0.1" in str(errors[0])

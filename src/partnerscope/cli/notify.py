@@ -106,7 +106,16 @@ def _loop(ws: Workspace, interval: float) -> None:
         f"Sending notifications every {interval:g} seconds; stop with Ctrl+C "
         "(a message being sent is finished first)."
     )
-    run_forever(ws, stop, interval, on_round=told)
+
+    def failed(exc: Exception) -> None:
+        stamp = now_utc(whole_seconds=True).isoformat(sep=" ")
+        err_console.print(
+            f"[bold red]{stamp} UTC: this round failed:[/] {escape(str(exc))} "
+            f"(trying again in {interval:g} seconds)",
+            soft_wrap=True,
+        )
+
+    run_forever(ws, stop, interval, on_round=told, on_error=failed)
     console.print("Stopped.")
 
 

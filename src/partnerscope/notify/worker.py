@@ -394,14 +394,26 @@ def run_forever(
     interval: float = 10.0,
     *,
     on_round: Callable[[int, Outcome], None] | None = None,
+    on_error: Callable[[Exception], None] | None = None,
 ) -> None:
     """Dispatch and deliver every ``interval`` seconds until ``stop_event`` is set (it also
-    stops a round between two deliveries). ``on_round`` is told each round's counts."""
+    stops a round between two deliveries). ``on_round`` is told each round's counts; a round
+    that fails (the database unreachable, a configuration error) is told to ``on_error`` and
+    the next round tries again."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from partnerscope.errors import PartnerscopeError
     from partnerscope.notify.dispatch import dispatch
 
     while not stop_event.is_set():
-        made = dispatch(workspace)
-        outcome = send_due(workspace, stop=stop_event)
-        if on_round is not None:
-            on_round(made, outcome)
+        try:
+            made = dispatch(workspace)
+            outcome = send_due(workspace, stop=stop_event)
+        except (PartnerscopeError, SQLAlchemyError, OSError) as exc:
+            if on_error is None:
+                raise
+            on_error(exc)
+        else:
+            if on_round is not None:
+                on_round(made, outcome)
         stop_event.wait(interval)
