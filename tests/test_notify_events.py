@@ -454,3 +454,47 @@ def test_partnerscope_run_tells_the_run_and_a_failure_is_only_a_warning(tmp_path
     cli("-w", str(small.root), "run", "--as-of", "2024-07-01")
     runs = list_runs(small)
     assert all((run_folder(small, r.run_id) / events.MARKER).exists() for r in runs[-2:])
+
+
+def test_a_failed_registration_submission_leaves_no_notification(ws, failing_after_enqueue):
+    from partnerscope.operations import registrations as reg
+
+    count, before = len(reg.registrations(ws)), len(rows(ws))
+    with pytest.raises(Boom):
+        reg.submit(
+            ws,
+            "P0003",
+            account_name="Hooli Freight Systems",
+            amount=20_000,
+            expected_close=date.today() + timedelta(days=20),
+            by="t",
+        )
+    assert len(reg.registrations(ws)) == count
+    assert len(rows(ws)) == before
+
+
+def test_a_failed_sla_check_leaves_the_leads_and_no_notification(ws, failing_after_enqueue):
+    from sqlalchemy import select
+
+    from partnerscope.appdb.tables import lead_assignments
+    from partnerscope.operations.routing import service
+
+    t = lead_assignments
+
+    def states() -> list[tuple[Any, ...]]:
+        with appdb.connect(ws).connect() as connection:
+            query = select(t.c.assignment_id, t.c.status).order_by(t.c.assignment_id)
+            return [tuple(r) for r in connection.execute(query)]
+
+    with appdb.connect(ws).connect() as connection:
+        due = (
+            connection.execute(select(t.c.sla_due_at).where(t.c.status == "assigned"))
+            .scalars()
+            .all()
+        )
+    assert due
+    before, told = states(), len(rows(ws))
+    with pytest.raises(Boom):
+        service.check_sla(ws, now=max(due) + timedelta(hours=1), by="t")
+    assert states() == before
+    assert len(rows(ws)) == told

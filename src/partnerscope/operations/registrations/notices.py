@@ -97,12 +97,14 @@ def decided(
     connection: Connection,
     words: Words,
     found: Registration,
-    names: Mapping[str, str],
+    names: Mapping[str, str] | None,
     *,
     now: datetime,
 ) -> None:
     """The partner is told its registration was approved (until when it is protected) or
-    declined (why, without naming another partner)."""
+    declined (why, without naming another partner; ``names``: every partner's, None when they
+    could not be read: then the reason is left to the registration's page, where a partner
+    sees it as staff wrote it)."""
     if found.protected_until is not None:
         title = f"Your deal registration of {found.account_name} is approved"
         lines = [
@@ -111,14 +113,16 @@ def decided(
         ]
         what = "approved"
     else:
-        others = {p: n for p, n in names.items() if p != found.partner_id}
-        reason = _without(found.reason or "", others)
         title = f"Your deal registration of {found.account_name} was declined"
         lines = [
             f"Your registration of {found.account_name} ({words.money(found.amount)}) was "
             "declined.",
-            f"The reason given: {reason}",
         ]
+        if names is None:
+            lines.append("Open the registration to read why.")
+        else:
+            others = {p: n for p, n in names.items() if p != found.partner_id}
+            lines.append(f"The reason given: {_without(found.reason or '', others)}")
         what = "declined"
     outbox.enqueue(
         connection,

@@ -366,15 +366,15 @@ def reject(
         return done
 
 
-def _others(workspace: Workspace) -> dict[str, str]:
-    """Every partner's name (a decline's reason must not name another partner), or none when
+def _others(workspace: Workspace) -> dict[str, str] | None:
+    """Every partner's name (a decline's reason must not name another partner), or None when
     the warehouse cannot be read."""
     from partnerscope.errors import PartnerscopeError
 
     try:
         return partner_names(workspace)
     except (PartnerscopeError, OSError):
-        return {}
+        return None
 
 
 def mark_won(
