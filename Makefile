@@ -19,7 +19,7 @@ BENCH_SCALE ?= 0.2
 METRICS_SCALE ?= 1
 ENGINES_SCALE ?= 0.1
 
-.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench bench-metrics bench-evaluation bench-reports bench-scenarios bench-web bench-engines bench-routing bench-predict serve screenshots clean distclean
+.PHONY: help venv demo test system lint format typecheck docs docs-check pytest bench bench-metrics bench-evaluation bench-reports bench-scenarios bench-web bench-engines bench-routing bench-predict bench-notify serve screenshots clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -96,6 +96,9 @@ bench-routing: $(STAMP) ## Lead routing: 1M leads over 20,000 partners against p
 
 bench-predict: $(STAMP) ## Forecasts, partner risk and 1M deal scores against the metric run of the same benchmark (METRICS_SCALE=1)
 	$(BIN)/python bench/predict.py --scale $(METRICS_SCALE)
+
+bench-notify: $(STAMP) ## Monthly scorecards to 20,000 partners through the outbox (100 PDFs sent, the rest projected) against a render-and-smtplib loop; the weekly digest of 200 managers
+	$(BIN)/python bench/notify.py --partners 20000 --managers 200 --deliver-limit 100 --baseline-partners 20
 
 clean: ## Remove caches, build output, the demo and benchmark folders and example state
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
