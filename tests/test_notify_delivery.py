@@ -465,13 +465,17 @@ def test_a_poisoned_message_is_dead_at_once_without_blocking_the_others(ws):
             users=["ana"],
             only=True,
         )
+        # a title no mail header can carry (a line break)
+        broken = note(ws, "a:broken", title="Two\nlines", users=["ana"], only=True)
         fine = note(ws, "a:fine", users=["ana"], only=True)
         dispatch.dispatch(ws, now=NOW)
         assert worker.deliver(ws, now=NOW) == 1
         assert [message_key(m) for m in mail.messages] == [f"n{fine}-email-u2"]
-    (dead,) = rows(ws, deliveries.c.status == "dead")
+    dead, broken_dead = rows(ws, deliveries.c.status == "dead")
     assert dead.notification_id == poisoned and dead.attempts == 1
     assert "could not be built" in dead.last_error and "no-such-report" in dead.last_error
+    assert broken_dead.notification_id == broken and broken_dead.attempts == 1
+    assert "could not be built" in broken_dead.last_error
 
 
 def test_attempts_run_out_into_a_dead_letter_that_retry_requeues_with_an_audit_entry(ws):

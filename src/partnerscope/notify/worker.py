@@ -211,7 +211,6 @@ class _Sender:
 
     def send(self, delivery: Any, row: Any) -> None:
         """Send; a ``SendError`` (temporary or permanent) when it was not sent."""
-        from partnerscope.errors import PartnerscopeError
         from partnerscope.notify import content as words
         from partnerscope.notify.email import SendError
 
@@ -230,7 +229,7 @@ class _Sender:
                     foot=foot,
                     attachment=attached,
                 )
-            except (PartnerscopeError, ValueError, TypeError, KeyError) as exc:
+            except Exception as exc:  # whatever the cause, it will not build later
                 raise SendError(f"the message could not be built: {exc}", permanent=True) from exc
             self.mailer().send(message)
             return
@@ -297,7 +296,16 @@ def send_due(
             for row, attempt in claimed:
                 delivery_id = int(row.delivery_id)
                 try:
-                    sender.send(row, row)
+                    try:
+                        sender.send(row, row)
+                    except SendError:
+                        raise
+                    except Exception as exc:  # one message must not stop the rest
+                        # a fault of this message (or of partnerscope) that no channel
+                        # classified: tried again with backoff like a temporary error, then dead
+                        raise SendError(
+                            f"unexpected {type(exc).__name__}: {exc}", permanent=False
+                        ) from exc
                 except SendError as exc:
                     moment = now or now_utc()
                     error = str(exc)[:2000]
