@@ -430,3 +430,22 @@ def test_schedule_list_names_when_and_to_whom(world):
     assert "on the 2nd of January, April, July and October at 07:00" in executive
     assert "admins; leadership@example.com" in executive
     assert f"{fired['executive'].fire_at:%Y-%m-%d %H:%M}, 1 notification" in executive
+
+
+def test_the_server_s_scheduler_ticks_at_once_and_stops(workspace_factory):
+    import time
+
+    from partnerscope.notify import scheduler
+
+    ws = small(workspace_factory, "0 7 * * *")
+    handle = scheduler.start(ws)
+    try:
+        deadline = time.monotonic() + 30
+        while not fires(ws) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # its first tick, at once: the schedule's start, claimed by this server process
+        [(name, _, by)] = fires(ws)
+        assert name == "exec" and by.startswith(f"{schedules.START}serve:")
+    finally:
+        scheduler.stop(handle)
+    assert not handle.running
