@@ -9,6 +9,7 @@ manager of Marco Rossi's partners, ``fin`` finance, ``pat`` a partner user).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -42,8 +43,12 @@ MONDAY = datetime(2026, 6, 1, 9, 0)
 
 
 @pytest.fixture(scope="module")
-def ws(web_world, tmp_path_factory) -> Workspace:
-    world = web_world.copy(tmp_path_factory.mktemp("escalations") / "demo")
+def world(web_world, tmp_path_factory):
+    return web_world.copy(tmp_path_factory.mktemp("escalations") / "demo")
+
+
+@pytest.fixture(scope="module")
+def ws(world) -> Workspace:
     return Workspace.open(world.root)
 
 
@@ -179,3 +184,43 @@ def test_the_partner_managers_own_level_one_of_their_partners_alerts(ws):
     )
     steps = esc.path(ws, "alert", [row["alert_id"]], now=datetime(2026, 1, 1))
     assert steps[row["alert_id"]][0].owners == ("max",)
+
+
+def test_the_alert_page_shows_the_escalation_path(world, ws):
+    data = RunData(ws)
+    start, _ = data.pick_period(None)
+    managed = {p for p, m in data.managers.items() if m == "Marco Rossi"}
+    acted = set(work.states(ws))
+    row = next(
+        r
+        for r in data.alerts.table.to_pylist()
+        if r["partner_id"] in managed and r["alert_id"] not in acted and r["period_start"] == start
+    )
+    finished = {r.run_id: r.finished_at for r in list_runs(ws)}
+    raised = datetime.fromisoformat(finished[row["first_seen_run"]])
+    raised = raised.replace(tzinfo=None) - (raised.utcoffset() or timedelta())
+    esc.escalate(ws, raised + timedelta(hours=48))
+
+    client = world.client("ana")
+    page = client.get(f"/alerts?partner={row['partner_id']}").text
+    found = re.search(
+        rf'id="alert-{row["alert_id"]}".*?<details class="escalation" '
+        r'data-escalation="(\d)"><summary>Escalation: level \d of 4 \(([^)]+)\)</summary>'
+        r"\s*<ol>(.*?)</ol>",
+        page,
+        re.DOTALL,
+    )
+    assert found, page[:2000]
+    assert int(found[1]) >= 2
+    levels = re.findall(r'<li data-level="(\d)">([^:<]+): ([^<]*?)(?: <span|</li>)', found[3])
+    assert levels[0] == ("1", "Partner manager", "max")
+    assert levels[1] == ("2", "Channel operations", "ana")
+    assert "since " in found[3]
+    # the API twin: the same path
+    alerts = client.get(f"/api/v1/alerts?partner={row['partner_id']}").json()["alerts"]
+    path = next(a for a in alerts if a["alert_id"] == row["alert_id"])["escalation"]
+    assert [(s["level"], s["name"], s["owners"]) for s in path][:2] == [
+        (1, "Partner manager", ["max"]),
+        (2, "Channel operations", ["ana"]),
+    ]
+    assert path[1]["reached"] is not None

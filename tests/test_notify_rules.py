@@ -108,6 +108,7 @@ def ws(tmp_path_factory) -> Workspace:
     accounts.add("max", Role.PARTNER_MANAGER, PASSWORD, partners=["P1"], by="test")
     accounts.add("pat", Role.PARTNER_USER, PASSWORD, partner_id="P1", by="test")
     accounts.add("bea", Role.PARTNER_USER, PASSWORD, partner_id="P2", by="test")
+    accounts.add("mo", Role.PARTNER_MANAGER, PASSWORD, partners=["P2"], by="test")
     return ws
 
 
@@ -143,17 +144,17 @@ def test_a_partner_under_the_threshold_two_periods_running_gets_a_task_once(ws, 
         ("win-more", "P1", "nudge"),
         ("win-more", "P2", "nudge"),
     ]
-    opened = tasks.list_tasks(ws)
+    opened = tasks.list_tasks(ws, status=None)
     assert sorted(t.title for t in opened) == [
         "Plan a pipeline review with the partner",
         "Propose an MDF activity: a joint webinar for Acme's customers",
     ]
     task = next(t for t in opened if t.source == "rule:low-win-rate")
-    assert task.partner_id == "P1" and task.owner == "max" and task.status == "open"
+    assert task.partner_id == "P1" and task.owner == "max"
     assert task.detail is not None and "25.0%" in task.detail
     # re-running the same run acts again on nothing
     assert rules.evaluate(ws, now=NOW) == 0
-    assert len(tasks.list_tasks(ws)) == 2
+    assert len(tasks.list_tasks(ws, status=None)) == 2
     # the task was audited, and its notification goes to the partner's managers
     entries = audit.entries(connect(ws), object_type="task", object_id=str(task.task_id))
     assert [(e.action, e.actor) for e in entries] == [("open", "rules")]
@@ -182,12 +183,12 @@ def test_a_nudge_reaches_the_partners_users_only(ws, acted):
 
 
 def test_close_a_task_with_a_note_from_the_command_line(ws, acted):
-    task = next(t for t in tasks.list_tasks(ws) if t.source == "rule:low-win-rate")
+    task = next(t for t in tasks.list_tasks(ws) if t.source == "rule:co-market")
     runner = CliRunner()
     listed = runner.invoke(cli, ["--workspace", str(ws.root), "tasks", "list", "--format", "csv"])
     assert listed.exit_code == 0, listed.output
-    assert "Plan a pipeline review with the partner" in listed.output
-    assert "Acme" in listed.output
+    assert "Propose an MDF activity: a joint webinar for Acme's customers" in listed.output
+    assert "Acme (P1)" in listed.output
     no_note = runner.invoke(
         cli, ["--workspace", str(ws.root), "tasks", "close", str(task.task_id), "--note", " "]
     )
@@ -202,7 +203,7 @@ def test_close_a_task_with_a_note_from_the_command_line(ws, acted):
             "close",
             str(task.task_id),
             "--note",
-            "Reviewed with Acme on 3 July",
+            "Webinar proposed to Acme on 3 July",
             "--by",
             "ada",
         ],
@@ -210,11 +211,60 @@ def test_close_a_task_with_a_note_from_the_command_line(ws, acted):
     assert done.exit_code == 0, done.output
     closed = tasks.get(ws, task.task_id)
     assert closed.status == "closed" and closed.closed_by == "ada"
-    assert tasks.notes(ws, [task.task_id]) == {task.task_id: "Reviewed with Acme on 3 July"}
+    assert tasks.notes(ws, [task.task_id]) == {task.task_id: "Webinar proposed to Acme on 3 July"}
     again = runner.invoke(
         cli, ["--workspace", str(ws.root), "tasks", "close", str(task.task_id), "--note", "x"]
     )
     assert again.exit_code == 1 and "already closed" in again.output
+
+
+def test_the_tasks_page_shows_a_manager_its_partners_tasks_and_closes_one(ws, acted):
+    from fastapi.testclient import TestClient
+
+    from partnerscope.web import create_app
+    from tests.webtools import csrf_of, sign_in
+
+    app = create_app(ws.root, warm=False)
+
+    def client(user: str) -> TestClient:
+        made = TestClient(app, base_url="https://testserver")
+        sign_in(made, user, PASSWORD)
+        return made
+
+    task = next(t for t in tasks.list_tasks(ws, status=None) if t.source == "rule:low-win-rate")
+    mx, mo, bea = client("max"), client("mo"), client("bea")
+    shown = mx.get("/tasks")
+    assert shown.status_code == 200
+    assert f'data-task="{task.task_id}"' in shown.text
+    assert "Plan a pipeline review with the partner" in shown.text
+    # another manager's partners' tasks are not shown, and closing one is answered 404
+    assert f'data-task="{task.task_id}"' not in mo.get("/tasks").text
+    assert mo.get("/api/v1/tasks?status=all").json() == {"tasks": []}
+    token = csrf_of(mo, "/tasks")
+    refused = mo.post(
+        f"/api/v1/tasks/{task.task_id}/close",
+        json={"note": "done"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert refused.status_code == 404
+    # partner users never see tasks
+    assert bea.get("/tasks").status_code == 403
+    assert bea.get("/api/v1/tasks").status_code == 403
+    # the form without a note is refused saying what to do; with one, the task is closed
+    token = csrf_of(mx, "/tasks")
+    empty = mx.post(f"/tasks/{task.task_id}/close", data={"note": " ", "csrf_token": token})
+    assert empty.status_code == 400 and "give a note" in empty.text
+    done = mx.post(
+        f"/tasks/{task.task_id}/close",
+        data={"note": "Pipeline review booked", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    listed = mx.get("/api/v1/tasks?status=closed").json()["tasks"]
+    mine = [t for t in listed if t["task_id"] == task.task_id]
+    assert [(t["partner"], t["closed_by"], t["note"], t["source"]) for t in mine] == [
+        ("Acme", "max", "Pipeline review booked", "rule low-win-rate")
+    ]
 
 
 def test_a_rule_naming_an_unknown_metric_is_refused_with_the_nearest(tmp_path):

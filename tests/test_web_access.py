@@ -50,6 +50,7 @@ GETS: dict[str, set[str]] = {
     "/partners/{partner_id}/plan": STAFF,
     "/tiers": STAFF,
     "/alerts": STAFF,
+    "/tasks": STAFF,
     "/predictions": STAFF | {FIN},
     "/decisions": ANALYSTS,
     "/decisions/new": ANALYSTS,
@@ -91,6 +92,7 @@ GETS: dict[str, set[str]] = {
     "/api/v1/tiers": STAFF,
     "/api/v1/tiers/overrides": STAFF,
     "/api/v1/alerts": STAFF,
+    "/api/v1/tasks": STAFF,
     "/api/v1/decisions": ANALYSTS,
     "/api/v1/decisions/{decision_id}": ANALYSTS,
     "/api/v1/decisions/{decision_id}/history": ANALYSTS,
@@ -162,6 +164,7 @@ POSTS: dict[str, set[str]] = {
     "/api/v1/alerts/{alert_id}/snooze": STAFF,
     "/api/v1/alerts/{alert_id}/resolve": STAFF,
     "/api/v1/alerts/{alert_id}/reopen": STAFF,
+    "/api/v1/tasks/{task_id}/close": STAFF,
     "/api/v1/applications/invites": DECIDERS,
     "/api/v1/applications/{application_id}/owner": DECIDERS,
     "/api/v1/applications/{application_id}/scores": DECIDERS,
@@ -218,6 +221,7 @@ FORMS: dict[str, set[str]] = {
     "/alerts/{alert_id}/snooze": STAFF,
     "/alerts/{alert_id}/resolve": STAFF,
     "/alerts/{alert_id}/reopen": STAFF,
+    "/tasks/{task_id}/close": STAFF,
     "/applications/invite": DECIDERS,
     "/applications/{application_id}/owner": DECIDERS,
     "/applications/{application_id}/scores": DECIDERS,
@@ -358,6 +362,7 @@ def fill(world, path: str, partner: str) -> str:
         .replace("{override_id}", "1")
         .replace("{application_id}", "4")  # the demo's application awaiting a decision
         .replace("{task}", "kickoff")
+        .replace("{task_id}", "1")
         .replace("{notification_id}", "1")
     )
 

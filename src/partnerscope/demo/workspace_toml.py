@@ -254,5 +254,27 @@ cron = "0 9 * * *"
 """
 
 
+# ---- rules that act (escalations helper; docs/notifications.md, "Rules that act") ----------
+
+#: conditions over every run's results that open a task or nudge the partner
+RULES = """
+# Rules evaluated on every run (`partnerscope run`): each acts once per partner and period.
+
+[[rules]]
+# a partner slow to follow up its leads two quarters running: a task for its manager
+name = "lead-follow-up"
+when = "lead_sla_rate < 0.8 for 2 periods"
+do = "task"
+message = "Review lead follow-up with the partner: leads waited past their response time"
+
+[[rules]]
+# a partner missing certifications its next tier requires: a suggestion to its own users
+name = "next-tier-certifications"
+when = "next_tier_enablement_gap"
+do = "nudge"
+message = "Your next tier is in reach: your enablement page lists the certifications to earn."
+"""
+
+
 def workspace_toml(*, seed: int, scale: float) -> str:
-    return CONFIG_TEMPLATE.format(seed=seed, scale=scale) + SCHEDULES
+    return CONFIG_TEMPLATE.format(seed=seed, scale=scale) + SCHEDULES + RULES

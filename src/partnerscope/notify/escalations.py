@@ -486,9 +486,8 @@ def path(
     live = {
         i.object_id: i
         for i in (
-            _alerts(workspace, moment, _names(workspace))
-            if object_type == "alert"
-            else items(workspace, moment)
+            # (the alert page's path: no partner names, no reading of the warehouse)
+            _alerts(workspace, moment, {}) if object_type == "alert" else items(workspace, moment)
         )
         if i.object_type == object_type and i.object_id in wanted
     }

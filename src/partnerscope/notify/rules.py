@@ -59,6 +59,8 @@ class Match:
     #: the label of the (last) period the condition held in, e.g. "FY2026-Q4"
     period: str
     why: str
+    #: what a nudge may add for the partner's own users (partner-safe), if anything
+    told: str | None = None
 
 
 def condition(workspace: Workspace, rule: RuleSettings) -> Condition | None:
@@ -149,7 +151,9 @@ def _gaps(workspace: Workspace, data: RunData) -> list[Match]:
     for gaps in all_gaps(workspace):
         if gaps.next_tier and gaps.next_missing:
             needed = ", ".join(g.describe() for g in gaps.next_missing)
-            out.append(Match(gaps.partner_id, period, f"{gaps.next_tier} needs {needed}"))
+            why = f"{gaps.next_tier} needs {needed}"
+            told = f"{gaps.next_tier} asks for what your team does not hold yet: {needed}."
+            out.append(Match(gaps.partner_id, period, why, told))
     return out
 
 
@@ -278,7 +282,7 @@ def _do(
             key=key,
             kind="nudge",
             title=f"A suggestion for {partner}",
-            lines=[rule.message],
+            lines=[rule.message, *([match.told] if match.told else [])],
             audience="partner",
             partner_id=match.partner_id,
             roles=(),

@@ -28,10 +28,18 @@ from partnerscope.web.run_index import (
     run_index,
     visible_rows,
 )
-from partnerscope.web.security import STAFF, Ctx, allow, safe_next
+from partnerscope.web.security import STAFF, Ctx, UtcDateTime, allow, safe_next
 
 pages = APIRouter()
 api = APIRouter(tags=["portfolio"])
+
+
+class EscalationStepOut(BaseModel):
+    level: int
+    name: str
+    owners: list[str]
+    reached: UtcDateTime | None
+    due: UtcDateTime | None
 
 
 class AlertOut(BaseModel):
@@ -55,6 +63,9 @@ class AlertOut(BaseModel):
     snoozed_until: date | None = None
     #: what was done (a resolved alert)
     note: str | None = None
+    #: its escalation path ([escalation]): each level, its owners, when the alert reached it
+    #: or, for the next level, when it will if nobody acts
+    escalation: list[EscalationStepOut] = Field(default_factory=list)
 
 
 class FlagOut(BaseModel):
@@ -169,6 +180,7 @@ def alerts_view(ctx: Ctx, query: AlertQuery) -> AlertsPage:
     ]
     flagged = [f for f in flags if wanted(f) and (not query.flag or f["flag"] == query.flag)]
     counts = Counter(a["severity"] for a in chosen)
+    paths = escalation_paths(ctx, [a["alert_id"] for a in chosen])
     out = AlertsOut(
         period=label,
         counts={s: counts.get(s, 0) for s in SEVERITIES},
@@ -179,6 +191,7 @@ def alerts_view(ctx: Ctx, query: AlertQuery) -> AlertsPage:
                 reference=json_float(a["reference"]),
                 z=json_float(a["z"]),
                 **_work(held[a["alert_id"]], today),
+                escalation=paths.get(a["alert_id"], []),
             )
             for a in chosen
         ],
@@ -192,6 +205,24 @@ def alerts_view(ctx: Ctx, query: AlertQuery) -> AlertsPage:
         owners=owner_choices(ctx),
         states={s: by_state.get(s, 0) for s in work.LIST_STATES},
     )
+
+
+def escalation_paths(ctx: Ctx, alert_ids: list[str]) -> dict[str, list[EscalationStepOut]]:
+    """Each alert's escalation path (none with ``[escalation] enabled = false``)."""
+    from partnerscope.notify import escalations
+
+    if not alert_ids or not ctx.workspace.config.escalation.enabled:
+        return {}
+    found = escalations.path(ctx.workspace, "alert", alert_ids)
+    return {
+        alert_id: [
+            EscalationStepOut(
+                level=s.level, name=s.name, owners=list(s.owners), reached=s.reached, due=s.due
+            )
+            for s in steps
+        ]
+        for alert_id, steps in found.items()
+    }
 
 
 #: the fields of an alert read from the run as they are
