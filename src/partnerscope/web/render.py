@@ -191,7 +191,8 @@ def inbox_link(ctx: Ctx) -> Markup:
 
     count = inbox.unread(ctx.state.accounts.engine, ctx.user)
     run = ctx.served.run_id if ctx.served is not None else ""
-    hidden = "" if count else " hidden"
+    # (the badge style's display would show an element only ``hidden``)
+    hidden = "" if count else ' hidden style="display: none"'
     return Markup(
         'Notifications <span class="badge unread" id="unread-badge" data-unread="{count}" '
         'aria-label="{count} unread"{hidden}>{count}</span>'

@@ -10,9 +10,16 @@
     return;
   }
   var run = script.getAttribute("data-run");
-  var source = new EventSource("/events" + (run ? "?run=" + encodeURIComponent(run) : ""));
+  var url = "/events" + (run ? "?run=" + encodeURIComponent(run) : "");
+  var source = null;
 
-  source.addEventListener("unread", function (event) {
+  function listen() {
+    source = new EventSource(url);
+    source.addEventListener("unread", unread);
+    source.addEventListener("run", newRun);
+  }
+
+  function unread(event) {
     var count = JSON.parse(event.data);
     var badge = document.getElementById("unread-badge");
     if (!badge) {
@@ -22,9 +29,10 @@
     badge.setAttribute("data-unread", String(count));
     badge.setAttribute("aria-label", count + " unread");
     badge.hidden = count === 0;
-  });
+    badge.style.display = count === 0 ? "none" : "";
+  }
 
-  source.addEventListener("run", function (event) {
+  function newRun(event) {
     var id = JSON.parse(event.data);
     var notice = document.getElementById("new-run");
     if (!notice) {
@@ -45,9 +53,16 @@
       main.insertBefore(notice, main.firstChild);
     }
     notice.setAttribute("data-run", String(id));
-  });
+  }
 
+  // opened a moment after the page has loaded: the page is complete (and "network idle" to a
+  // test driving the browser) before the stream, which stays open, starts
+  window.addEventListener("load", function () {
+    window.setTimeout(listen, 1500);
+  });
   window.addEventListener("pagehide", function () {
-    source.close();
+    if (source) {
+      source.close();
+    }
   });
 })();
