@@ -106,6 +106,8 @@ def test_payout_approved_tells_finance_and_each_partner_its_own_amount(ws, monke
     one = next(r for r in mine if r["partner_id"] == "P0001")
     assert one["audience"] == "partner"
     assert one["recipients"]["roles"] == []
+    # finance's summary goes to the webhooks, not a message per partner
+    assert one["recipients"]["webhooks"] == [] and staff[0]["recipients"]["webhooks"] is None
     assert one["title"] == (
         f"Your payout statement for {draft} is approved: {ws.words.money(totals['P0001'])}"
     )

@@ -536,6 +536,7 @@ def _tell_approved(workspace: Workspace, connection: Connection, label: str, *, 
             audience="partner",
             partner_id=pid,
             roles=(),
+            webhooks=(),  # the staff twin goes to the webhooks
             link=f"/payouts/{label}",
             object_type=OBJECT_TYPE,
             object_id=label,

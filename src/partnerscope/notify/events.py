@@ -394,6 +394,7 @@ def _onboarding(workspace: Workspace, names: dict[str, str], today: date, now: d
                         audience="partner",
                         partner_id=plan.partner_id,
                         roles=(),
+                        webhooks=(),  # the staff twin goes to the webhooks
                         link=link,
                         object_type="onboarding_task",
                         object_id=f"{plan.partner_id}:{task.key}",

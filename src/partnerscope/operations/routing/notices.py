@@ -71,6 +71,7 @@ def breached(
         audience="partner",
         partner_id=found.partner_id,
         roles=(),
+        webhooks=(),  # the staff twin goes to the webhooks
         link=f"/leads/{found.lead_id}",
         object_type=OBJECT_TYPE,
         object_id=found.lead_id,
