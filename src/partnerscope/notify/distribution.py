@@ -315,9 +315,14 @@ def _manager_digest(
     won = _won_deals(workspace, begin, end)
     tasks = _open_tasks(workspace)
     everyone = sorted(set(managers) | set(data.scorecards.spans))
+    # each manager's partners grouped once (not the whole portfolio walked per reader);
+    # visible_partners still decides on the partners of the reader's name
+    by_manager: dict[str | None, dict[str, str | None]] = defaultdict(dict)
+    for partner, name in managers.items():
+        by_manager[name][partner] = name
     writes = []
     for user in readers:
-        visible = visible_partners(user, managers)
+        visible = visible_partners(user, by_manager.get(user.manages, {}))
         mine = sorted(everyone if visible is None else visible)
         if not mine:
             continue
