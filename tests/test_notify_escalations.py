@@ -224,3 +224,41 @@ def test_the_alert_page_shows_the_escalation_path(world, ws):
         (2, "Channel operations", ["ana"]),
     ]
     assert path[1]["reached"] is not None
+
+
+def test_escalations_list_from_the_command_line(ws):
+    from typer.testing import CliRunner
+
+    from partnerscope.cli import app as cli
+
+    made = apps.submit(ws, {**APPLICANT, "company": "Listed Oy"}, by="ada", now=MONDAY)
+    esc.escalate(ws, MONDAY + timedelta(days=2))
+    done = CliRunner().invoke(
+        cli, ["--workspace", str(ws.root), "escalations", "list", "--format", "csv"]
+    )
+    assert done.exit_code == 0, done.output
+    line = f"partner application,{made.application_id},—,2 of 4: Channel operations,ana,"
+    assert any(row.startswith(line) for row in done.output.splitlines()), done.output
+
+
+def test_a_level_naming_an_unknown_user_is_warned(tmp_path):
+    from partnerscope.settings.escalation import LevelSettings
+    from tests.conftest import PARTNERS_SOURCE, make_workspace
+
+    toml = PARTNERS_SOURCE + (
+        '\n[[escalation.levels]]\nname = "Managers"\nroles = ["partner_manager"]\n'
+        '\n[[escalation.levels]]\nname = "Board"\nusers = ["chris"]\n'
+    )
+    ws = make_workspace(tmp_path / "ws", toml, {"data/partners.csv": "id,name\nP1,Acme\n"})
+    assert ws.config.escalation.levels[1] == LevelSettings(name="Board", users=("chris",))
+    assert esc.unknown_users(ws) == [
+        "escalation level 2 (Board) names 'chris', who is no active staff user; add them with "
+        "`partnerscope users add` or fix the name in [escalation]"
+    ]
+    from partnerscope.config import load_config
+    from partnerscope.errors import ConfigError
+
+    bad = tmp_path / "partnerscope.toml"
+    bad.write_text('[[escalation.levels]]\nname = "Ops"\nroles = ["analist"]\n', "utf-8")
+    with pytest.raises(ConfigError, match=r"unknown role 'analist'.*did you mean 'analyst'"):
+        load_config(bad, check_files=False)

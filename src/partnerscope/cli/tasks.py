@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from partnerscope.cli.app import By, actor, app, console, state
+from partnerscope.cli.app import By, actor, app, console, err_console, state
 from partnerscope.cli.output import FormatOption, OutputFormat, show
 
 if TYPE_CHECKING:
@@ -140,3 +140,5 @@ def escalations_list(
             words.moment(e.escalated_at),
         )
     show(table, fmt)
+    for problem in escalations.unknown_users(ws):
+        err_console.print(f"[yellow]Warning:[/] {escape(problem)}")

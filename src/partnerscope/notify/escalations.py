@@ -558,6 +558,20 @@ def history(
     ]
 
 
+def unknown_users(workspace: Workspace) -> list[str]:
+    """A sentence for each user an ``[escalation]`` level names who is no active staff user
+    (escalating skips them)."""
+    people = _People.read(workspace)
+    known = {u.name for u in people.users if u.role.value in _STAFF}
+    return [
+        f"escalation level {number} ({level.name}) names {name!r}, who is no active staff "
+        "user; add them with `partnerscope users add` or fix the name in [escalation]"
+        for number, level in enumerate(workspace.config.escalation.levels, start=1)
+        for name in level.users
+        if name not in known
+    ]
+
+
 def noun(object_type: str) -> str:
     """What an item of ``object_type`` is called ("deal registration")."""
     return _NOUNS.get(object_type, object_type.replace("_", " "))
