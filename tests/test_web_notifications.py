@@ -21,6 +21,8 @@ from partnerscope.workspace import Workspace
 from tests.webtools import FOREIGN, OWN, PASSWORD, csrf_of
 
 pytestmark = pytest.mark.slow
+#: what a browser's EventSource asks for
+STREAM = {"Accept": "text/event-stream"}
 
 
 @pytest.fixture(scope="module")
@@ -254,6 +256,8 @@ def test_events_tell_the_unread_count_and_a_new_run(world, app):
     run = re.search(r"event: run\ndata: (\d+)\n\n", told)
     assert run and int(run.group(1)) >= 1
     assert world.client(app=app).get("/events", follow_redirects=False).status_code == 303
+    # a client that does not ask for a stream (a page opened by hand) gets one look
+    assert pat.get("/events").text == "retry: 1000\n\nevent: unread\ndata: 1\n\n"
 
 
 def test_the_stream_ends_when_the_client_goes_away_and_does_not_hold_shutdown(world, tmp_path):
@@ -290,7 +294,7 @@ def test_the_stream_ends_when_the_client_goes_away_and_does_not_hold_shutdown(wo
         http.post(
             "/login", data={"name": "ana", "password": PASSWORD, "csrf_token": token, "next": "/"}
         )
-        with http.stream("GET", "/events?seconds=20") as stream:
+        with http.stream("GET", "/events?seconds=20", headers=STREAM) as stream:
             lines = stream.iter_lines()
             assert next(lines) == "retry: 1000"
             assert [next(lines) for _ in range(3)] == ["", "event: unread", "data: 0"]
@@ -298,7 +302,7 @@ def test_the_stream_ends_when_the_client_goes_away_and_does_not_hold_shutdown(wo
         time.sleep(3)
         assert len(server.server_state.tasks) == 0, server.server_state.tasks
         # a stream left open ends by its lifetime: shutdown waits no longer than that
-        with http.stream("GET", "/events?seconds=3") as stream:
+        with http.stream("GET", "/events?seconds=3", headers=STREAM) as stream:
             next(stream.iter_lines())
             started = time.monotonic()
             server.should_exit = True

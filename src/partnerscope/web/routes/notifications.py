@@ -505,8 +505,12 @@ async def events(
     ] = live.LIFETIME,
 ) -> StreamingResponse:
     """Server-sent events for an open page: ``unread`` (your unread count) and ``run`` (a new
-    run is served, if ``run`` is the one the page shows)."""
+    run is served, if ``run`` is the one the page shows). A client that does not ask for an
+    event stream (``Accept: text/event-stream``, as a browser's ``EventSource`` does) gets
+    one look, and the answer ends."""
     engine, user, current = ctx.state.accounts.engine, ctx.user, ctx.state.current
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        seconds = 0
 
     def served() -> int | None:
         found = current.get()
