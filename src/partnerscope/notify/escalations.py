@@ -186,11 +186,16 @@ def _utc(text: str) -> datetime:
 
 
 def _names(workspace: Workspace) -> dict[str, str]:
-    from partnerscope.warehouse import partner_names
+    """Each partner's name as the latest run knows it (not the warehouse: a run may be
+    writing it while the scheduler escalates)."""
+    from partnerscope.evaluation.view import RunData
+    from partnerscope.runs import RunNotFoundError
 
-    if not workspace.warehouse_path.is_file():
+    try:
+        table = RunData(workspace).memberships.table.select(["partner_id", "name"])
+    except (RunNotFoundError, FileNotFoundError):
         return {}
-    return partner_names(workspace)
+    return {p: str(n) for p, n in zip(*table.to_pydict().values(), strict=True) if n}
 
 
 def items(workspace: Workspace, now: datetime | None = None) -> list[Item]:
