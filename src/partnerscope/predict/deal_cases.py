@@ -4,6 +4,7 @@ several origins drawn in one pass (:class:`Pool`). See :mod:`partnerscope.predic
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,8 +93,9 @@ def draw_pool(data: Data, origins: list[int]) -> Pool | None:
     by_count = np.argsort(np.negative(counts).astype(small), kind="stable")
     hashes, firsts = data.hashes[known[by_count]], first[by_count]
     longer = np.bincount(counts, minlength=1)[::-1].cumsum()[::-1]  # longer[k]: counts >= k
-    rows_k, index_k, hash_k = [], [], []
-    for k in range(int(counts.max(initial=0))):
+
+    def month(k: int) -> tuple[Any, Any, Any]:
+        """The k-th month of every deal open k months or more, those kept."""
         n = int(longer[k + 1])
         rows = by_count[:n]
         index = firsts[:n] + k
@@ -101,11 +103,14 @@ def draw_pool(data: Data, origins: list[int]) -> Pool | None:
         if widest < 1:
             keep = below_share(mix, widest)
             rows, index, mix = rows[keep], index[keep], mix[keep]
-        rows_k.append(rows)
-        index_k.append(index)
-        hash_k.append(mix)
-    if not rows_k:
+        return rows, index, mix
+
+    # the months on two threads (numpy lets go of the lock), kept in month order
+    with ThreadPoolExecutor(max_workers=2) as workers:
+        months = list(workers.map(month, range(int(counts.max(initial=0)))))
+    if not months:
         return None
+    rows_k, index_k, hash_k = zip(*months, strict=True)
     rows, index = np.concatenate(rows_k), np.concatenate(index_k)
     order = np.lexsort((index, rows))
     return Pool(

@@ -6,6 +6,7 @@ stage is not one: :mod:`partnerscope.predict.deals`."""
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -71,15 +72,16 @@ def _flag(array: Any) -> npt.NDArray[np.bool_]:
 
 def mix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     """splitmix64's finaliser: spreads a combination of hashes over all 64 bits (in place on a
-    copy: a few passes over the array, no temporaries of its size)."""
+    copy: a few passes over the array, one scratch array of its size)."""
     z = np.array(values, dtype=np.uint64, copy=True)
+    shifted = np.empty_like(z)
     with np.errstate(over="ignore"):
         z += np.uint64(0x9E3779B97F4A7C15)
-        z ^= z >> np.uint64(30)
+        z ^= np.right_shift(z, np.uint64(30), out=shifted)
         z *= np.uint64(0xBF58476D1CE4E5B9)
-        z ^= z >> np.uint64(27)
+        z ^= np.right_shift(z, np.uint64(27), out=shifted)
         z *= np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
+        z ^= np.right_shift(z, np.uint64(31), out=shifted)
     return z
 
 
@@ -303,6 +305,14 @@ class Data:
         """The arrays of the opportunities; features can be read at the first day of any month
         and at ``moments``."""
         table = _by_id(opportunities)
+        # DuckDB's hashes and Arrow's codes on two workers while the times and flags are read
+        # here (each lets go of the interpreter's lock)
+        workers = ThreadPoolExecutor(max_workers=2)
+        hashing = workers.submit(_hashes, table, seed)
+        coding = workers.submit(_encoded, table["partner_id"])
+        products_coding = workers.submit(_encoded, table["product"])
+        attributions_coding = workers.submit(_encoded, table["attribution"])
+        workers.shutdown(wait=False)
         created_raw = _seconds(table["created_at"])
         closed_raw = _seconds(table["closed_at"])
         missing = np.iinfo(np.int64).min
@@ -323,18 +333,18 @@ class Data:
         del closed_raw
         won = decided & is_won
         placed = decided | is_open
-        codes, _ = _encoded(table["partner_id"])
+        codes, _ = coding.result()
         partner = codes.astype(np.int32)
         del codes
-        hashes, account, pair = _hashes(table, seed)
+        hashes, account, pair = hashing.result()
         has_account = _flag(pc.is_valid(table["account_id"]))
         has_pair = has_account & (partner >= 0)
         amount = np.asarray(
             pc.fill_null(pc.cast(table["amount"], pa.float64()), math.nan).to_numpy(),
             dtype=np.float64,
         )
-        product, products = _encoded(table["product"])
-        attribution, attributions = _encoded(table["attribution"])
+        product, products = products_coding.result()
+        attribution, attributions = attributions_coding.result()
         registered = _flag(pc.starts_with(table["opportunity_id"], "REG-"))
         lost = decided & ~is_won
         left_out = _closing_fields(
@@ -380,8 +390,10 @@ class Data:
             created_by=np.zeros((0, 0), dtype=np.int64),
         )
         data._count_partners(moments)
-        data.won_accounts = _Won.of(account, won & has_account, data.closed_slot)
-        data.won_pairs = _Won.of(pair, won & has_pair, data.closed_slot)
+        with ThreadPoolExecutor(max_workers=1) as worker:
+            accounts = worker.submit(_Won.of, account, won & has_account, data.closed_slot)
+            data.won_pairs = _Won.of(pair, won & has_pair, data.closed_slot)
+            data.won_accounts = accounts.result()
         return data
 
     def _count_partners(self, moments: tuple[datetime, ...]) -> None:
@@ -398,8 +410,12 @@ class Data:
         points = np.concatenate([months, np.asarray(asked, dtype=np.int64)])
         self.grid = np.unique(np.concatenate([points, points - YEAR]))
         # each row's slot: the grid moments before its creation, and before its close
-        self.created_slot = np.searchsorted(self.grid, self.created, side="left").astype(np.int32)
-        self.closed_slot = np.searchsorted(self.grid, self.closed, side="left").astype(np.int32)
+        with ThreadPoolExecutor(max_workers=1) as worker:
+            closing = worker.submit(np.searchsorted, self.grid, self.closed, side="left")
+            self.created_slot = np.searchsorted(self.grid, self.created, side="left").astype(
+                np.int32
+            )
+            self.closed_slot = closing.result().astype(np.int32)
         width, partners = len(self.grid), int(self.partner.max(initial=-1)) + 1
         of_partner = np.flatnonzero((self.partner >= 0) & self.decided)
         keys = self.partner[of_partner].astype(np.int64)
