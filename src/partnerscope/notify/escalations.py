@@ -109,28 +109,31 @@ class Escalated:
 
 @dataclass
 class _People:
-    """The active staff users, each partner's managers' visibility, read once."""
+    """The active staff users and the partners each partner manager sees, read once."""
 
     users: list[Any]
-    managers: dict[str, str | None]
+    #: each partner manager's partners (None: every partner)
+    sees: dict[str, frozenset[str] | None]
 
     @classmethod
     def read(cls, workspace: Workspace) -> _People:
-        from partnerscope.accounts import Accounts
+        from partnerscope.accounts import Accounts, Role, visible_partners
 
-        everyone = Accounts.open(workspace).everyone()
-        return cls([u for u in everyone if u.active], _managers(workspace))
+        active = [u for u in Accounts.open(workspace).everyone() if u.active]
+        managers = _managers(workspace)
+        sees = {
+            u.name: visible_partners(u, managers) for u in active if u.role is Role.PARTNER_MANAGER
+        }
+        return cls(active, sees)
 
     def with_role(self, role: str, partner_id: str | None) -> list[str]:
-        from partnerscope.accounts import visible_partners
-
         found = []
         for user in self.users:
             if user.role.value != role or role not in _STAFF:
                 continue
             if role == "partner_manager":
-                seen = visible_partners(user, self.managers)
-                if partner_id is None or seen is None or partner_id not in seen:
+                seen = self.sees.get(user.name)
+                if partner_id is None or (seen is not None and partner_id not in seen):
                     continue
             found.append(user.name)
         return found

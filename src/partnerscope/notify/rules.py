@@ -174,14 +174,20 @@ def evaluate(workspace: Workspace, run_id: int | None = None, now: datetime | No
     except RunNotFoundError:
         return 0
     moment = now or clock.now_utc()
-    names = _names(workspace)
+    names = _names(workspace, data)
     managers = _ManagerBook.read(workspace, data)
     done = 0
     for rule in rules:
         found = condition(workspace, rule)
-        for match in matches(workspace, data, rule, found):
-            if _act(workspace, rule, match, data.run.run_id, names, managers, moment):
-                done += 1
+        done += _act(
+            workspace,
+            rule,
+            matches(workspace, data, rule, found),
+            data.run.run_id,
+            names,
+            managers,
+            moment,
+        )
     return done
 
 
@@ -189,76 +195,79 @@ def evaluate(workspace: Workspace, run_id: int | None = None, now: datetime | No
 class _ManagerBook:
     """Each partner's managers (user names), for the task's owner and its notification."""
 
-    users: list[Any]
-    managers: dict[str, str | None]
+    #: each active partner manager's partners (None: every partner)
+    sees: dict[str, frozenset[str] | None]
 
     @classmethod
     def read(cls, workspace: Workspace, data: RunData) -> _ManagerBook:
-        from partnerscope.accounts import Accounts, Role
+        from partnerscope.accounts import Accounts, Role, visible_partners
 
-        everyone = [
-            u
-            for u in Accounts.open(workspace).everyone()
-            if u.active and u.role is Role.PARTNER_MANAGER
-        ]
-        return cls(everyone, data.managers)
+        managers = data.managers
+        return cls(
+            {
+                u.name: visible_partners(u, managers)
+                for u in Accounts.open(workspace).everyone()
+                if u.active and u.role is Role.PARTNER_MANAGER
+            }
+        )
 
     def of(self, partner_id: str) -> list[str]:
-        from partnerscope.accounts import visible_partners
-
-        out = []
-        for user in self.users:
-            seen = visible_partners(user, self.managers)
-            if seen is None or partner_id in seen:
-                out.append(user.name)
-        return out
+        return [name for name, seen in self.sees.items() if seen is None or partner_id in seen]
 
 
-def _names(workspace: Workspace) -> dict[str, str]:
-    from partnerscope.warehouse import partner_names
-
-    return partner_names(workspace) if workspace.warehouse_path.is_file() else {}
+def _names(workspace: Workspace, data: RunData) -> dict[str, str]:
+    """Each partner's name as the run knows it."""
+    table = data.memberships.table.select(["partner_id", "name"])
+    return {p: str(n) for p, n in zip(*table.to_pydict().values(), strict=True) if n}
 
 
 def _act(
     workspace: Workspace,
     rule: RuleSettings,
-    match: Match,
+    found: list[Match],
     run_id: int,
     names: dict[str, str],
     managers: _ManagerBook,
     now: datetime,
-) -> bool:
-    """Act on one match unless the rule already did for the partner and period."""
+) -> int:
+    """Act on the matches the rule has not acted on yet for their partner and period, in one
+    transaction; how many."""
     from sqlalchemy import select
     from sqlalchemy.exc import IntegrityError
 
+    if not found:
+        return 0
+    done = 0
     try:
         with appdb.connect(workspace).begin() as connection:
-            seen = connection.execute(
-                select(rule_actions.c.action_id).where(
-                    rule_actions.c.rule == rule.name,
-                    rule_actions.c.partner_id == match.partner_id,
-                    rule_actions.c.period == match.period,
+            seen = {
+                (r.partner_id, r.period)
+                for r in connection.execute(
+                    select(rule_actions.c.partner_id, rule_actions.c.period).where(
+                        rule_actions.c.rule == rule.name
+                    )
                 )
-            ).first()
-            if seen is not None:
-                return False
-            made = _do(connection, workspace, rule, match, names, managers, now)
-            connection.execute(
-                rule_actions.insert().values(
-                    rule=rule.name,
-                    partner_id=match.partner_id,
-                    period=match.period,
-                    action=rule.do,
-                    object_id=made,
-                    run_id=run_id,
-                    created_at=now,
+            }
+            for match in found:
+                if (match.partner_id, match.period) in seen:
+                    continue
+                made = _do(connection, workspace, rule, match, names, managers, now)
+                connection.execute(
+                    rule_actions.insert().values(
+                        rule=rule.name,
+                        partner_id=match.partner_id,
+                        period=match.period,
+                        action=rule.do,
+                        object_id=made,
+                        run_id=run_id,
+                        created_at=now,
+                    )
                 )
-            )
+                seen.add((match.partner_id, match.period))
+                done += 1
     except IntegrityError:
-        return False  # another process acted on it at the same moment
-    return True
+        return 0  # another process evaluated the same run at the same moment, and acted
+    return done
 
 
 def _do(
