@@ -45,8 +45,11 @@ def tasks_list(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """The tasks on partners, newest first."""
+    from partnerscope.errors import PartnerscopeError
     from partnerscope.notify import tasks
 
+    if status not in (*tasks.STATUSES, "all"):
+        raise PartnerscopeError(f"--status: no state {status!r}; use open, closed or all")
     ws = state(ctx).workspace()
     words = ws.words
     found = tasks.list_tasks(
