@@ -274,7 +274,7 @@ def test_a_rule_naming_an_unknown_metric_is_refused_with_the_nearest(tmp_path):
 
     root = tmp_path / "ws"
     bad = RULES.replace("win_rate < 0.3 for 2 periods", "win_rat < 0.3 for 2 periods")
-    files = {"data/partners.csv": "id,name\nP1,Acme\n", "data/opps.csv": _opps()}
+    files = {"data/partners.csv": "id,name\nP1,Acme\nP2,Beta\n", "data/opps.csv": _opps()}
     ws = make_workspace(root, CONFIG + bad, files)
     config = load_config(ws.config_path, check_files=False)
     problems = check(load_catalog(config.metrics), config.rules)
@@ -284,3 +284,27 @@ def test_a_rule_naming_an_unknown_metric_is_refused_with_the_nearest(tmp_path):
     ]
     with pytest.raises(ConfigError, match="no metric 'win_rat'"):
         rules.condition(ws, config.rules[0])
+    # on a run, the other rules still act, then the one that cannot be read is told
+    ws.ingest()
+    ws.run(as_of=AS_OF)
+    with pytest.raises(ConfigError, match=r"rules \(low-win-rate\)\.when: .*'win_rat'"):
+        rules.evaluate(ws, now=NOW)
+    with connect(ws).connect() as c:
+        done = c.execute(select(rule_actions.c.rule, rule_actions.c.partner_id)).all()
+    assert sorted(tuple(r) for r in done) == [
+        ("co-market", "P1"),
+        ("win-more", "P1"),
+        ("win-more", "P2"),
+    ]
+
+
+def test_periods_said_twice_are_refused(tmp_path):
+    from partnerscope.settings.rules import RuleSettings
+
+    files = {"data/partners.csv": "id,name\nP1,Acme\n", "data/opps.csv": _opps()}
+    ws = make_workspace(tmp_path / "ws", CONFIG, files)
+    rule = RuleSettings(
+        name="twice", when="win_rate < 0.3 for 2 quarters", periods=3, do="task", message="x"
+    )
+    with pytest.raises(ConfigError, match="say for how many periods once"):
+        rules.condition(ws, rule)

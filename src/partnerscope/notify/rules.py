@@ -73,9 +73,18 @@ def condition(workspace: Workspace, rule: RuleSettings) -> Condition | None:
         return None
     grain = workspace.config.scorecard.grain
     counted = _PERIODS.search(text)
+    written = _FOR.search(text)
+    if written is not None and rule.periods != 1:
+        raise ConfigError(
+            str(workspace.config_path),
+            [
+                f"rules ({rule.name}): say for how many periods once, either in `when` "
+                f"({written[0].strip()!r}) or as periods = {rule.periods}"
+            ],
+        )
     if counted is not None:
         text = f"{text[: counted.start()]} for {counted[1]} {grain}s"
-    elif _FOR.search(text) is None:
+    elif written is None:
         text = f"{text} for {rule.periods} {grain}s"
     try:
         found = parse(text, workspace.catalog, default_grain=grain)
@@ -162,7 +171,8 @@ def _gaps(workspace: Workspace, data: RunData) -> list[Match]:
 
 def evaluate(workspace: Workspace, run_id: int | None = None, now: datetime | None = None) -> int:
     """Evaluate the rules on run ``run_id`` (default: the latest) and act, once per rule,
-    partner and period; the number of actions taken."""
+    partner and period; the number of actions taken. A rule that cannot be read is skipped:
+    the others act, then a :class:`ConfigError` names every such rule."""
     from partnerscope.evaluation.view import RunData
     from partnerscope.runs import RunNotFoundError
 
@@ -177,8 +187,13 @@ def evaluate(workspace: Workspace, run_id: int | None = None, now: datetime | No
     names = _names(workspace, data)
     managers = _ManagerBook.read(workspace, data)
     done = 0
+    problems: list[str] = []
     for rule in rules:
-        found = condition(workspace, rule)
+        try:
+            found = condition(workspace, rule)
+        except ConfigError as exc:
+            problems += exc.problems  # the other rules still act; this one is told below
+            continue
         done += _act(
             workspace,
             rule,
@@ -188,6 +203,8 @@ def evaluate(workspace: Workspace, run_id: int | None = None, now: datetime | No
             managers,
             moment,
         )
+    if problems:
+        raise ConfigError(str(workspace.config_path), problems)
     return done
 
 
