@@ -360,3 +360,45 @@ def test_a_digest_missed_for_days_is_written_once_for_the_latest_day(ws):
     # a partner's user's digest is for its partner's users (dispatch sends it to pia)
     assert tuple(row) == ("digest:daily:pia:2026-12-04", "partner", "P1")
     assert digest.send_due(ws, datetime(2026, 12, 5, 10, 0)) == 0
+
+
+def test_a_digest_reaches_the_mail_server_as_one_email_listing_what_was_held(ws):
+    """End to end with the real dispatch, worker and an SMTP server: ana takes alerts daily;
+    two alerts are held (none emailed, both in her centre at once); at 08:00 Berlin one email
+    arrives listing both, with the unsubscribe link of digests."""
+    from partnerscope.notify import dispatch, worker
+    from tests.notifytools import MailServer, configure
+
+    with MailServer() as mail:
+        configure(ws, mail=mail)
+        ana = user(ws, "ana")
+        preferences.set_preferences(ws, ana, {"alert": "daily"}, by="ana")
+        engine = appdb.connect(ws)
+        for key, title, at in (
+            ("m1", "New alert on Acme", datetime(2026, 12, 6, 15, 30)),
+            ("m2", "New alert on Beta", datetime(2026, 12, 7, 6, 10)),
+        ):
+            with engine.begin() as c:
+                enqueue(c, key=key, kind="alert", title=title, users=["ana"], only=True, now=at)
+            dispatch.dispatch(ws, at)
+            worker.deliver(ws, at)
+        assert mail.messages == []
+        assert inbox.unread(engine, ana) == 2
+        assert digest.send_due(ws, datetime(2026, 12, 7, 6, 59)) == 0
+        at = datetime(2026, 12, 7, 7, 0)
+        assert digest.send_due(ws, at) == 1
+        dispatch.dispatch(ws, at)
+        worker.deliver(ws, at)
+        (message,) = mail.wait_for(1)
+        assert message["Subject"] == "Your daily digest for Dec 7, 2026: 2 notifications"
+        assert message["To"] == "ana@example.com"
+        text = message.get_body(("plain",)).get_content()
+        assert "Dec 6, 2026: New alert on Acme" in text
+        assert "Dec 7, 2026: New alert on Beta" in text
+        assert "/unsubscribe/" in text
+        # again at 08:01 and in the evening: nothing more
+        for later in (datetime(2026, 12, 7, 7, 1), datetime(2026, 12, 7, 19, 0)):
+            assert digest.send_due(ws, later) == 0
+            dispatch.dispatch(ws, later)
+            worker.deliver(ws, later)
+        assert len(mail.messages) == 1
