@@ -16,11 +16,11 @@ approved, an approval requested, a registration decided: see the ``outbox.enqueu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from partnerscope import appdb, clock, outbox
-from partnerscope.errors import PartnerscopeError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -267,10 +267,15 @@ def _tell_review(
 
 def sweep(workspace: Workspace, now: datetime | None = None) -> int:
     """Notify what time has brought: reviews due, registrations expiring, lead SLA breaches,
-    overdue onboarding tasks and check-ins. Idempotent; the number written."""
+    overdue onboarding tasks and check-ins. Idempotent; the number written.
+
+    What was told before is skipped before anything is written, and the partners' names are
+    read from the warehouse only when something is to be told: a tick every minute costs a few
+    queries. A warehouse that cannot be read then (another process writing it) fails the sweep,
+    which the next tick does again: a name is never replaced by an id for good."""
     moment = now or clock.now_utc()
     today = clock.today(workspace, moment)
-    names = _names(workspace)
+    names = _Names(workspace)
     return (
         _reviews(workspace, today, moment)
         + _expiring(workspace, today, moment)
@@ -279,13 +284,40 @@ def sweep(workspace: Workspace, now: datetime | None = None) -> int:
     )
 
 
-def _names(workspace: Workspace) -> dict[str, str]:
-    from partnerscope.warehouse import partner_names
+class _Names:
+    """The partners' names, read from the warehouse when first asked for (none before the
+    first import)."""
 
-    try:
-        return partner_names(workspace)
-    except (PartnerscopeError, OSError):
-        return {}
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._names: dict[str, str] | None = None
+
+    def get(self) -> dict[str, str]:
+        if self._names is None:
+            from partnerscope.warehouse import partner_names
+
+            exists = self.workspace.warehouse_path.exists()
+            self._names = partner_names(self.workspace) if exists else {}
+        return self._names
+
+
+def _names(workspace: Workspace) -> dict[str, str]:
+    return _Names(workspace).get()
+
+
+def _told(connection: Connection, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` were written before."""
+    from sqlalchemy import select
+
+    from partnerscope.appdb.tables import notifications
+
+    wanted = sorted(set(keys))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        query = select(notifications.c.key).where(notifications.c.key.in_(chunk))
+        found.update(connection.execute(query).scalars())
+    return found
 
 
 def _reviews(workspace: Workspace, today: date, now: datetime) -> int:
@@ -323,7 +355,7 @@ def _expiring(workspace: Workspace, today: date, now: datetime) -> int:
     return written
 
 
-def _breaches(workspace: Workspace, names: dict[str, str], now: datetime) -> int:
+def _breaches(workspace: Workspace, names: _Names, now: datetime) -> int:
     """Assignments still waiting past their SLA (``check_sla`` tells the same, under the same
     keys, when it re-routes them)."""
     from sqlalchemy import select
@@ -339,17 +371,24 @@ def _breaches(workspace: Workspace, names: dict[str, str], now: datetime) -> int
             .where(t.c.status == store.Status.ASSIGNED.value, t.c.sla_due_at < now)
             .order_by(t.c.sla_due_at, t.c.lead_id)
         )
-        for row in late:
+        found = [store.assignment(row) for row in late]
+        told = _told(connection, (f"sla:{a.assignment_id}:partner" for a in found))
+        for assignment in found:
+            if f"sla:{assignment.assignment_id}:partner" in told:
+                continue
             written += notices.breached(
-                connection, workspace.words, store.assignment(row), names, now=now
+                connection, workspace.words, assignment, names.get(), now=now
             )
     return written
 
 
-def _onboarding(workspace: Workspace, names: dict[str, str], today: date, now: datetime) -> int:
+def _onboarding(workspace: Workspace, names: _Names, today: date, now: datetime) -> int:
     """Each onboarding task (a check-in is one) open past its due date: the partner's managers
     are told, and the partner too when the task is its own."""
     from partnerscope.lifecycle import onboarding
+
+    def key_of(partner_id: str, task: onboarding.Task) -> str:
+        return f"onboarding:{partner_id}:{task.key}:{task.due_on.isoformat()}"
 
     late = [(p, t) for p in onboarding.plans(workspace) for t in p.tasks if t.overdue(today)]
     if not late:
@@ -357,9 +396,12 @@ def _onboarding(workspace: Workspace, names: dict[str, str], today: date, now: d
     words = workspace.words
     written = 0
     with appdb.connect(workspace).begin() as connection:
+        told = _told(connection, (key_of(p.partner_id, t) for p, t in late))
         for plan, task in late:
-            name = names.get(plan.partner_id, plan.partner_id)
-            key = f"onboarding:{plan.partner_id}:{task.key}:{task.due_on.isoformat()}"
+            key = key_of(plan.partner_id, task)
+            if key in told:
+                continue
+            name = names.get().get(plan.partner_id, plan.partner_id)
             link = f"/onboarding/{plan.partner_id}"
             due = words.date(task.due_on)
             written += (
