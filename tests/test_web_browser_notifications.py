@@ -78,3 +78,36 @@ def test_the_badge_follows_reading_and_new_notifications_without_a_reload(browse
         assert page.locator("#unread-badge").is_hidden()
         assert not problems, problems
         context.close()
+
+
+def test_a_new_run_is_announced_on_an_open_page(browser, world):
+    """The page stays open while `partnerscope run` makes a new run: a notice offers to reload
+    (the page itself is not reloaded), and reloading shows the new run."""
+    import subprocess
+    import sys
+
+    from playwright.sync_api import expect
+
+    with live_server(world.app()) as base:
+        context = browser.new_context()
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        sign_in(page, base, "ana", "/notifications")
+        script = page.locator('script[src="/static/live.js"]')
+        before = int(script.get_attribute("data-run"))
+        page.evaluate("window.stayed = true")
+        command = [sys.executable, "-m", "partnerscope", "-w", str(world.root), "run"]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        notice = page.locator("#new-run")
+        expect(notice).to_be_visible(timeout=20_000)
+        assert "A new run is available." in notice.inner_text()
+        assert int(notice.get_attribute("data-run")) > before
+        assert page.evaluate("window.stayed") is True
+        notice.locator("a").click()
+        page.wait_for_load_state("networkidle")
+        assert int(script.get_attribute("data-run")) > before
+        assert page.locator("#new-run").count() == 0
+        assert not problems, problems
+        context.close()
