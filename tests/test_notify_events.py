@@ -500,3 +500,30 @@ def test_a_failed_sla_check_leaves_the_leads_and_no_notification(ws, failing_aft
         service.check_sla(ws, now=max(due) + timedelta(hours=1), by="t")
     assert states() == before
     assert len(rows(ws)) == told
+
+
+def test_an_expired_registration_is_told_to_its_partner_once(ws):
+    from partnerscope.operations import registrations as reg
+
+    past = datetime(2025, 1, 6, 12)
+    found = reg.submit(
+        ws,
+        "P0003",
+        account_name="Vandelay Industrial Imports",
+        amount=25_000,
+        expected_close=date(2025, 3, 31),
+        by="t",
+        now=past,
+    ).registration
+    done = reg.approve(ws, found.registration_id, by="t", now=past)
+    assert done.protected_until is not None
+    after = datetime.combine(done.protected_until + timedelta(days=1), datetime.min.time())
+    swept = reg.sweep(ws, by="t", now=after.replace(hour=12))
+    assert [r.registration_id for r in swept.expired] == [found.registration_id]
+    told = rows(ws, key=f"registration:{found.registration_id}:expired")
+    assert len(told) == 1
+    assert told[0]["audience"] == "partner" and told[0]["partner_id"] == "P0003"
+    assert told[0]["title"] == ("Your deal registration of Vandelay Industrial Imports has expired")
+    assert ws.words.date(done.protected_until) in text_of(told[0])
+    assert reg.sweep(ws, by="t", now=after.replace(hour=13)).expired == ()
+    assert len(rows(ws, key=f"registration:{found.registration_id}:expired")) == 1
