@@ -476,13 +476,14 @@ def _check_metrics(metrics: dict[str, Any]) -> list[str]:
 
 
 def check_evaluation(config: Config) -> list[str]:
-    """Problems of the names the scorecard, tier rules, alerts, reports, incentives and MDF
-    budgets use."""
+    """Problems of the names the scorecard, tier rules, alerts, reports, incentives, MDF
+    budgets and the ``[[rules]]`` use."""
     from partnerscope.metrics.definition import load_catalog
     from partnerscope.settings.evaluation import check
     from partnerscope.settings.money import check as check_money
     from partnerscope.settings.reports import check as check_reports
     from partnerscope.settings.routing import check as check_routing
+    from partnerscope.settings.rules import check as check_rules
 
     catalog = load_catalog(config.metrics)
     return [
@@ -490,6 +491,7 @@ def check_evaluation(config: Config) -> list[str]:
         *check_reports(catalog, config.reports),
         *check_money(catalog, config.tiers, config.incentives, config.mdf),
         *check_routing(config.tiers, config.routing),
+        *check_rules(catalog, config.rules),
     ]
 
 
