@@ -77,10 +77,13 @@ def after_run(workspace: Workspace, run_id: int | None = None, now: datetime | N
 
 def _tell_run(workspace: Workspace, run: RunManifest, now: datetime) -> int:
     """One transaction for what a run found: its alerts, its decisions' signals and reviews."""
-    from partnerscope.evaluation.view import RunData
+    from partnerscope.evaluation.view import EvaluationNotFoundError, RunData
 
     data = RunData(workspace, run.run_id)
-    alerts = _latest(data.alerts.table.to_pylist())
+    try:
+        alerts = _latest(data.alerts.table.to_pylist())
+    except EvaluationNotFoundError:  # a run of an older version, which evaluated nothing
+        alerts = []
     owners = _alert_owners(workspace, [a["alert_id"] for a in alerts])
     found = _decision_alerts(workspace, run)
     records = _records(workspace) if found else {}
