@@ -60,13 +60,13 @@ def test_a_ledgers_lines_as_json_with_the_total_on_stderr(web_world):
 
 def test_users_list_as_csv(web_world):
     rows = list(csv.reader(io.StringIO(out(web_world, "users", "list", "--format", "csv").stdout)))
-    assert rows[0] == ["user", "role", "partners", "API tokens"]
+    assert rows[0] == ["user", "role", "partners", "API tokens", "email"]
     assert sorted(rows[1:]) == [
-        ["ada", "admin", "all", "0"],
-        ["ana", "analyst", "all", "0"],
-        ["fin", "finance", "all", "0"],
-        ["max", "partner_manager", "P0003, managed by Marco Rossi", "0"],
-        ["pat", "partner_user", "P0001", "0"],
+        ["ada", "admin", "all", "0", ""],
+        ["ana", "analyst", "all", "0", ""],
+        ["fin", "finance", "all", "0", ""],
+        ["max", "partner_manager", "P0003, managed by Marco Rossi", "0", ""],
+        ["pat", "partner_user", "P0001", "0", ""],
     ]
 
 

@@ -125,7 +125,13 @@ def test_the_phone_menu_opens_the_sections(browser: Any, server: str) -> None:
     button.click()
     assert links.is_visible() and button.get_attribute("aria-expanded") == "true"
     titles = page.locator("nav.top .section-title").all_inner_texts()
-    assert [t.strip().lower() for t in titles] == ["portfolio", "pipeline", "money", "program"]
+    assert [t.strip().lower() for t in titles] == [
+        "portfolio",
+        "pipeline",
+        "money",
+        "program",
+        "inbox",
+    ]
     page.click("nav.top a[href='/leads']")
     page.wait_for_url("**/leads")
     assert not page.locator("nav.top .links").is_visible()  # a new page starts closed
@@ -167,8 +173,16 @@ def test_the_bar_groups_each_roles_links_in_sections() -> None:
         role: [title for title, _ in sections([(p, t) for p, t, roles in NAV if role in roles])]
         for role in Role
     }
-    assert titles[Role.ADMIN] == ["Portfolio", "Pipeline", "Money", "Program", "Planning", "Data"]
-    assert titles[Role.PARTNER_MANAGER] == ["Portfolio", "Pipeline", "Money", "Program"]
+    assert titles[Role.ADMIN] == [
+        "Portfolio",
+        "Pipeline",
+        "Money",
+        "Program",
+        "Planning",
+        "Data",
+        "Inbox",
+    ]
+    assert titles[Role.PARTNER_MANAGER] == ["Portfolio", "Pipeline", "Money", "Program", "Inbox"]
     assert titles[Role.PARTNER_USER][0] == ""  # "My scorecard" first, under no title
     assert "Planning" not in titles[Role.FINANCE] and "Data" not in titles[Role.FINANCE]
     # within a section, the links keep the bar's order

@@ -225,7 +225,8 @@ def _fan_out(
             how = "immediately"  # a digest is never held for a digest
         if how == "off":
             continue
-        add("inapp", "sent", how, user_id=user.user_id)
+        if row.kind != "digest":  # a digest's items are in the centre already
+            add("inapp", "sent", how, user_id=user.user_id)
         if email and user.email:
             add(
                 "email",

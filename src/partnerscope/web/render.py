@@ -71,13 +71,14 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/quality", "Data quality", (Role.ADMIN, Role.ANALYST)),
     ("/audit", "Audit log", (Role.ADMIN,)),
     ("/portal", "My scorecard", (Role.PARTNER_USER,)),
+    ("/tasks", "Tasks", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
     ("/notifications", "Notifications", tuple(Role)),
     ("/admin/outbox", "Outbox", (Role.ADMIN,)),
 )
 #: the navigation's sections (label → paths of NAV), in order: the bar shows each section as a
 #: group of links, and a phone's menu as a titled list; a path in no section comes first, alone
 NAV_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Portfolio", ("/", "/dashboard", "/partners", "/tiers", "/alerts", "/predictions")),
+    ("Portfolio", ("/", "/dashboard", "/partners", "/tiers", "/alerts", "/tasks", "/predictions")),
     ("Pipeline", ("/leads", "/registrations")),
     ("Money", ("/payouts", "/mdf")),
     ("Program", ("/market", "/applications", "/onboarding", "/enablement", "/business-plans")),
