@@ -344,7 +344,6 @@ def test_the_executive_summary_goes_to_its_roles_and_addresses(world):
     assert row["audience"] == "staff"
     assert row["recipients"]["roles"] == ["admin"]
     assert row["recipients"]["addresses"] == ["leadership@example.com"]
-    assert row["recipients"]["only"] is True
     assert row["attachment"]["report"] == "executive"
     at = fired["executive"].fire_at
     assert (at.month in (1, 4, 7, 10), at.day, at.hour) == (True, 2, 7)
@@ -449,3 +448,33 @@ def test_the_server_s_scheduler_ticks_at_once_and_stops(workspace_factory):
     finally:
         scheduler.stop(handle)
     assert not handle.running
+
+
+def test_fanned_out_each_reaches_only_its_readers(world):
+    """Through dispatch (the delivery side): who each schedule's notifications reach in the
+    app — a partner's scorecard its own user (and, with roles, the managers who may see it),
+    the digest its manager, the executive summary the admins."""
+    from partnerscope.appdb.tables import deliveries, users
+    from partnerscope.notify import dispatch
+
+    _, ws, _, _ = world
+    dispatch.dispatch(ws)
+
+    def readers(schedule: str) -> dict[str, set[str]]:
+        with appdb.connect(ws).connect() as connection:
+            rows = connection.execute(
+                select(notifications.c.partner_id, users.c.name)
+                .select_from(deliveries.join(notifications).join(users))
+                .where(notifications.c.object_id == schedule, deliveries.c.channel == "inapp")
+            ).all()
+        out: dict[str, set[str]] = {}
+        for partner, name in rows:
+            out.setdefault(partner or "-", set()).add(name)
+        return out
+
+    assert readers("scorecards") == {OWN: {"pat"}}
+    # FOREIGN's scorecard: no user of its own, and max may not see it
+    assert readers("some-scorecards") == {OWN: {"pat", "max"}}
+    assert readers("digest") == {"-": {"max"}}
+    assert readers("executive") == {"-": {"ada"}}
+    assert readers("statements") == {OWN: {"pat"}}

@@ -182,9 +182,9 @@ def _executive(
             ],
             facts=[("Period", label), ("Data as of", as_of)],
             audience="staff",
+            # the schedule's roles (the kind has none by default); "only" would drop them
             roles=list(schedule.roles),
             addresses=list(schedule.addresses),
-            only=True,
             link="/",
             attachment={"report": "executive", "run": data.run.run_id, "period": label},
             object_type="schedule",
