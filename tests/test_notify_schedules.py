@@ -448,6 +448,7 @@ def test_the_server_s_scheduler_ticks_at_once_and_stops(workspace_factory):
     finally:
         scheduler.stop(handle)
     assert not handle.running
+    assert handle.stopping.is_set()  # the delivery job stops after the message it is on
 
 
 def test_fanned_out_each_reaches_only_its_readers(world):

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +32,16 @@ TICK_SECONDS = 60
 DELIVER_SECONDS = 10
 
 
-def tick(workspace: Workspace, now: datetime | None = None, *, who: str = "cli") -> dict[str, Any]:
+def tick(
+    workspace: Workspace,
+    now: datetime | None = None,
+    *,
+    who: str = "cli",
+    deliver: bool = True,
+) -> dict[str, Any]:
     """Everything due at ``now``, in order: the time's events, escalations, schedules, digests,
-    then dispatch and delivery. Each step's count; ``fired``: what each schedule did;
-    ``errors``: step → what went wrong (the other steps still ran)."""
+    then (unless not ``deliver``) dispatch and delivery. Each step's count; ``fired``: what
+    each schedule did; ``errors``: step → what went wrong (the other steps still ran)."""
     from partnerscope.notify import digest, dispatch, escalations, events, schedules, worker
 
     done: dict[str, Any] = {"fired": [], "errors": {}}
@@ -57,22 +65,38 @@ def tick(workspace: Workspace, now: datetime | None = None, *, who: str = "cli")
 
     step("schedules", fire)
     step("digests", lambda: digest.send_due(workspace, now))
-    step("dispatched", lambda: dispatch.dispatch(workspace, now))
-    step("sent", lambda: worker.deliver(workspace, now))
+    if deliver:
+        step("dispatched", lambda: dispatch.dispatch(workspace, now))
+        step("sent", lambda: worker.deliver(workspace, now))
     return done
 
 
-def _deliver(workspace: Workspace) -> None:
+@dataclass
+class Handle:
+    """A server's running scheduler, and the signal that stops its delivery job between two
+    messages (a month's scorecards take hours to render: a server shutting down does not wait
+    for them)."""
+
+    scheduler: Any
+    stopping: threading.Event
+
+    @property
+    def running(self) -> bool:
+        return bool(self.scheduler.running)
+
+
+def _deliver(workspace: Workspace, stopping: threading.Event) -> None:
     """The delivery steps alone (a server's frequent job)."""
     from partnerscope.notify import dispatch, worker
 
     dispatch.dispatch(workspace)
-    worker.deliver(workspace)
+    worker.send_due(workspace, stop=stopping)
 
 
-def start(workspace: Workspace) -> Any:
-    """Start the background scheduler of a server process: :func:`tick` every minute (the first
-    at once) and the delivery steps every few seconds, each never running twice at a time
+def start(workspace: Workspace) -> Handle:
+    """Start the background scheduler of a server process: :func:`tick` without its delivery
+    every minute (the first at once) and the delivery steps every few seconds in a job of their
+    own (a long delivery does not hold back the schedules), each never running twice at a time
     (a run that is late is skipped, not queued); stop it with :func:`stop`."""
     from datetime import UTC
 
@@ -90,18 +114,25 @@ def start(workspace: Workspace) -> Any:
         "interval",
         seconds=TICK_SECONDS,
         args=[workspace],
-        kwargs={"who": who},
+        kwargs={"who": who, "deliver": False},
         id="tick",
         next_run_time=datetime.now(UTC),
     )
-    scheduler.add_job(_deliver, "interval", seconds=DELIVER_SECONDS, args=[workspace], id="deliver")
+    stopping = threading.Event()
+    scheduler.add_job(
+        _deliver, "interval", seconds=DELIVER_SECONDS, args=[workspace, stopping], id="deliver"
+    )
     scheduler.start()
     log.info("%s: notification scheduler started", who)
-    return scheduler
+    return Handle(scheduler, stopping)
 
 
-def stop(handle: Any) -> None:
-    """Stop a scheduler :func:`start` started, without waiting for a job under way (what it
-    leaves half done is undone by its transaction, or re-sent after its lease)."""
-    if handle is not None and handle.running:
-        handle.shutdown(wait=False)
+def stop(handle: Handle | None) -> None:
+    """Stop a scheduler :func:`start` started, without waiting for a job under way: the
+    delivery job stops after the message it is sending (what a job leaves half done is undone
+    by its transaction, or sent again after its lease)."""
+    if handle is None:
+        return
+    handle.stopping.set()
+    if handle.scheduler.running:
+        handle.scheduler.shutdown(wait=False)
