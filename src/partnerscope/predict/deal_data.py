@@ -6,7 +6,7 @@ stage is not one: :mod:`partnerscope.predict.deals`."""
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -262,8 +262,9 @@ class Data:
     pair: npt.NDArray[np.uint64]
     has_account: npt.NDArray[np.bool_]
     has_pair: npt.NDArray[np.bool_]
-    won_accounts: _Won
-    won_pairs: _Won
+    #: the won deals of each account and pair (:attr:`won_accounts`, :attr:`won_pairs`),
+    #: built on workers while the caller goes on (the training cases need none of them)
+    won_made: dict[str, Future[_Won]]
     created: npt.NDArray[np.int64]
     #: closed time; int64 max while open (or closed at an unknown time)
     closed: npt.NDArray[np.int64]
@@ -369,9 +370,7 @@ class Data:
             pair=pair,
             has_account=has_account,
             has_pair=has_pair,
-            # both set once the grid is known (below)
-            won_accounts=_Won.of(account[:0], won[:0], closed[:0]),
-            won_pairs=_Won.of(pair[:0], won[:0], closed[:0]),
+            won_made={},  # once the grid is known (below)
             created=created,
             closed=closed,
             won=won,
@@ -393,11 +392,21 @@ class Data:
             created_by=np.zeros((0, 0), dtype=np.int64),
         )
         data._count_partners(moments)
-        with ThreadPoolExecutor(max_workers=1) as worker:
-            accounts = worker.submit(_Won.of, account, won & has_account, data.closed_slot)
-            data.won_pairs = _Won.of(pair, won & has_pair, data.closed_slot)
-            data.won_accounts = accounts.result()
+        workers = ThreadPoolExecutor(max_workers=2)
+        data.won_made = {
+            "accounts": workers.submit(_Won.of, account, won & has_account, data.closed_slot),
+            "pairs": workers.submit(_Won.of, pair, won & has_pair, data.closed_slot),
+        }
+        workers.shutdown(wait=False)
         return data
+
+    @property
+    def won_accounts(self) -> _Won:
+        return self.won_made["accounts"].result()
+
+    @property
+    def won_pairs(self) -> _Won:
+        return self.won_made["pairs"].result()
 
     def _count_partners(self, moments: tuple[datetime, ...]) -> None:
         """The partners' counts as of every grid moment: the first day of each month from the
