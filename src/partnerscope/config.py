@@ -51,6 +51,7 @@ from partnerscope.settings.reports import ReportSettings
 from partnerscope.settings.routing import RoutingSettings
 from partnerscope.settings.rules import RuleSettings
 from partnerscope.settings.schedules import ScheduleSettings
+from partnerscope.settings.schedules import check_names as check_schedule_names
 
 CONFIG_FILE = "partnerscope.toml"
 #: Cell values read as empty in every column, besides blank cells.
@@ -457,6 +458,7 @@ def load_config(path: Path, *, check_files: bool = True) -> Config:
         )
     )
     problems.extend(_check_metrics(config.metrics))
+    problems.extend(check_schedule_names(config.schedules))
     if not problems:
         problems.extend(check_evaluation(config))
     if problems:

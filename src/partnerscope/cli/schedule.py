@@ -90,6 +90,11 @@ def schedule_list(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) ->
 
 #: the tick's steps in words: (key, one, many)
 STEPS = (
+    (
+        "runs",
+        "notification of a run's alerts and signals",
+        "notifications of runs' alerts and signals",
+    ),
     ("events", "notification of what time brought", "notifications of what time brought"),
     ("escalations", "escalation", "escalations"),
     ("digests", "digest", "digests"),

@@ -39,7 +39,8 @@ def tick(
     who: str = "cli",
     deliver: bool = True,
 ) -> dict[str, Any]:
-    """Everything due at ``now``, in order: the time's events, escalations, schedules, digests,
+    """Everything due at ``now``, in order: the runs not yet told (a run whose telling failed),
+    the time's events, escalations, schedules, digests,
     then (unless not ``deliver``) dispatch and delivery. Each step's count; ``fired``: what
     each schedule did; ``errors``: step → what went wrong (the other steps still ran)."""
     from partnerscope.notify import digest, dispatch, escalations, events, schedules, worker
@@ -56,6 +57,7 @@ def tick(
             done[name] = 0
             done["errors"][name] = str(exc) or type(exc).__name__
 
+    step("runs", lambda: events.after_run(workspace, now=now))
     step("events", lambda: events.sweep(workspace, now))
     step("escalations", lambda: escalations.escalate(workspace, now))
 
