@@ -235,7 +235,14 @@ def outbox(
             escape(r.last_error or ""),
         )
     show(table, fmt)
-    if not rows:
+    waiting = 0 if rows or dead else _undispatched(ws)
+    if waiting:
+        note(
+            fmt,
+            f"No delivery yet: {waiting:,} notification(s) wait to be sent to their recipients "
+            "(`partnerscope notify send`).",
+        )
+    elif not rows:
         note(fmt, "No dead letters." if dead else "The outbox is empty.")
     elif dead:
         note(
@@ -243,6 +250,17 @@ def outbox(
             "Fix the cause (the last error says what), then send them again with "
             "`partnerscope notify retry ID …` or `partnerscope notify retry --all-dead`.",
         )
+
+
+def _undispatched(ws: Workspace) -> int:
+    from sqlalchemy import func, select
+
+    from partnerscope.appdb import connect
+    from partnerscope.appdb.tables import notifications
+
+    with connect(ws).connect() as connection:
+        query = select(func.count()).where(notifications.c.dispatched_at.is_(None))
+        return int(connection.execute(query).scalar_one())
 
 
 @notify_app.command("retry")
