@@ -479,3 +479,16 @@ def test_backtest_origins_lie_lag_quarters_before_the_end() -> None:
         datetime(2026, 4, 1),
         datetime(2026, 7, 1),
     ]
+
+
+def test_ids_out_of_order_only_across_chunks_are_sorted() -> None:
+    """The order check reads the ids chunk by chunk: a pair out of order at a chunk's edge (or
+    across an empty chunk) is found, and ids in order in any chunks are left as they are."""
+
+    def ids(*chunks: list[str]) -> pa.Table:
+        return pa.table({"opportunity_id": pa.chunked_array(list(chunks), pa.string())})
+
+    unsorted = deal_data._by_id(ids(["O1", "O3"], [], ["O2"]))
+    assert unsorted["opportunity_id"].to_pylist() == ["O1", "O2", "O3"]
+    ordered = ids(["O1"], [], ["O2", "O2"], ["O3"])
+    assert deal_data._by_id(ordered) is ordered

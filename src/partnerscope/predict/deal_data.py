@@ -222,8 +222,15 @@ def _by_id(table: pa.Table) -> pa.Table:
     given."""
     if table.num_rows < 2:
         return table
-    ids = table["opportunity_id"].combine_chunks()
-    if pc.all(pc.greater_equal(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py():
+    # every id against the one before it, chunk by chunk and across the chunks' edges (no copy
+    # of the ids into one array)
+    chunks = [chunk for chunk in table["opportunity_id"].chunks if len(chunk)]
+    pairs = [pc.greater_equal(c.slice(1), c.slice(0, len(c) - 1)) for c in chunks if len(c) > 1]
+    if len(chunks) > 1:
+        firsts = pa.concat_arrays([c.slice(0, 1) for c in chunks[1:]])
+        lasts = pa.concat_arrays([c.slice(len(c) - 1, 1) for c in chunks[:-1]])
+        pairs.append(pc.greater_equal(firsts, lasts))
+    if pc.all(pa.chunked_array(pairs, pa.bool_())).as_py():
         return table
     return table.sort_by("opportunity_id")
 
