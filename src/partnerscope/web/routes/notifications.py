@@ -387,7 +387,11 @@ async def settings_submit(request: Request, ctx: Anyone) -> Response:
 
 
 @pages.get("/admin/outbox", response_class=HTMLResponse)
-def outbox_page(request: Request, ctx: Admin, requeued: int | None = None) -> HTMLResponse:
+def outbox_page(
+    request: Request,
+    ctx: Admin,
+    requeued: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+) -> HTMLResponse:
     return page(
         request,
         ctx,
