@@ -347,7 +347,6 @@ class Data:
         codes, _ = coding.result()
         partner = codes.astype(np.int32)
         del codes
-        hashes, account, pair = hashing.result()
         has_account = _flag(pc.is_valid(table["account_id"]))
         has_pair = has_account & (partner >= 0)
         amount = np.asarray(
@@ -371,10 +370,11 @@ class Data:
         mdf = _flag(pc.is_valid(table["mdf_activity_id"]))
         data = cls(
             table=table,
-            hashes=hashes,
+            # the hashes once DuckDB has them (below): the partners' counts need none
+            hashes=np.zeros(0, dtype=np.uint64),
             partner=partner,
-            account=account,
-            pair=pair,
+            account=np.zeros(0, dtype=np.uint64),
+            pair=np.zeros(0, dtype=np.uint64),
             has_account=has_account,
             has_pair=has_pair,
             won_made={},  # once the grid is known (below)
@@ -399,6 +399,8 @@ class Data:
             created_by=np.zeros((0, 0), dtype=np.int64),
         )
         data._count_partners(moments)
+        data.hashes, account, pair = hashing.result()
+        data.account, data.pair = account, pair
         workers = ThreadPoolExecutor(max_workers=2)
         data.won_made = {
             "accounts": workers.submit(_Won.of, account, won & has_account, data.closed_slot),
