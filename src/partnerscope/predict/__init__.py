@@ -13,5 +13,9 @@ every view says plainly when a prediction has no measured skill, falling back to
 - :mod:`~partnerscope.predict.risk`: the probability that a partner falls short in the next
   quarters, with its top factors.
 - :mod:`~partnerscope.predict.deals`: each open opportunity's win probability, with its top
-  factors, and the expected value of the open pipeline.
+  factors, and the expected value of the open pipeline; built from
+  :mod:`~partnerscope.predict.deal_data` (the opportunities as arrays and their point-in-time
+  features), :mod:`~partnerscope.predict.deal_cases` (the training cases),
+  :mod:`~partnerscope.predict.deal_model` (the boosted stumps and their calibration) and
+  :mod:`~partnerscope.predict.deal_factors` (the factors in words).
 """
