@@ -215,14 +215,14 @@ def run_step(out: Step, args: argparse.Namespace) -> None:
     assert manifest is not None, "the metric run comes first"
     config, settings, words = workspace.config, workspace.config.predict, workspace.words
     clock = [0.0]
-    cpu = [0.0]
+    cpu_at = [0.0]
 
     def start() -> None:
-        clock[0], cpu[0] = time.perf_counter(), time.process_time()
+        clock[0], cpu_at[0] = time.perf_counter(), time.process_time()
 
     def stop() -> None:
         out.seconds = time.perf_counter() - clock[0]
-        out.step_cpu_seconds = time.process_time() - cpu[0]
+        out.step_cpu_seconds = time.process_time() - cpu_at[0]
 
     def said(text: str) -> None:
         out.phases.append((round(time.perf_counter() - clock[0], 3), text))
