@@ -310,13 +310,13 @@ class Accounts:
         if where is not None:
             query = query.where(where)
         with self.engine.connect() as connection:
-            return _users_of(connection.execute(query).all(), connection)
+            return users_of(connection.execute(query).all(), connection)
 
     def _signed_in(self, statement: Any, secret: str) -> tuple[User, Any] | None:
         """The active user of a session or token (one of :func:`_lookups`) and its row."""
         with self.engine.connect() as connection:
             row = connection.execute(statement, {"hash": digest(secret), "now": now_utc()}).first()
-            found = _users_of([row], connection) if row is not None else []
+            found = users_of([row], connection) if row is not None else []
         return (found[0], row) if found and found[0].active else None
 
     # --------------------------------------------------------------- sign-in
@@ -472,7 +472,7 @@ class Accounts:
         return found[0] if found else None
 
 
-def _users_of(rows: Sequence[Any], connection: Connection) -> list[User]:
+def users_of(rows: Sequence[Any], connection: Connection) -> list[User]:
     """Users from rows of the ``users`` table, with the partners assigned to the managers."""
     from sqlalchemy import select
 

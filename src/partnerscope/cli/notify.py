@@ -145,38 +145,6 @@ def send(
         _send_once(ws)
 
 
-def _outbox_rows(ws: Workspace, dead: bool, limit: int) -> list[Any]:
-    from sqlalchemy import select
-
-    from partnerscope import appdb
-    from partnerscope.appdb.tables import deliveries, notifications, users
-
-    query = (
-        select(
-            deliveries.c.delivery_id,
-            deliveries.c.channel,
-            deliveries.c.address,
-            deliveries.c.status,
-            deliveries.c.attempts,
-            deliveries.c.next_attempt_at,
-            deliveries.c.sent_at,
-            deliveries.c.last_error,
-            deliveries.c.created_at,
-            notifications.c.kind,
-            notifications.c.title,
-            users.c.name,
-        )
-        .join(notifications, notifications.c.notification_id == deliveries.c.notification_id)
-        .outerjoin(users, users.c.user_id == deliveries.c.user_id)
-        .order_by(deliveries.c.delivery_id.desc())
-        .limit(limit)
-    )
-    if dead:
-        query = query.where(deliveries.c.status == "dead")
-    with appdb.connect(ws).connect() as connection:
-        return list(connection.execute(query).all())
-
-
 def _when(ws: Workspace, row: Any) -> str:
     words = ws.words
     moment: datetime | None
@@ -201,10 +169,11 @@ def outbox(
 ) -> None:
     """List the deliveries of the outbox, newest first: to whom, on which channel, where each
     stands, and the last error of what failed."""
+    from partnerscope.notify import worker
     from partnerscope.outbox import KINDS
 
     ws = state(ctx).workspace()
-    rows = _outbox_rows(ws, dead, limit)
+    rows = worker.letters(ws, dead=dead, limit=limit)
     title = "Dead letters" if dead else "Outbox"
     table = Table(
         "Delivery",

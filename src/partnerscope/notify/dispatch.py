@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from partnerscope.appdb.tables import deliveries, notifications, user_partners, users
+from partnerscope.appdb.tables import deliveries, notifications, users
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -83,25 +83,11 @@ def managers_of(workspace: Workspace) -> dict[str, str | None]:
 def _active_users(connection: Connection) -> list[User]:
     from sqlalchemy import select
 
-    from partnerscope.accounts import Role, User
+    from partnerscope.accounts import users_of
 
-    rows = connection.execute(select(users).where(users.c.active.is_(True))).all()
-    assigned: dict[int, list[str]] = {}
-    for uid, pid in connection.execute(select(user_partners.c.user_id, user_partners.c.partner_id)):
-        assigned.setdefault(int(uid), []).append(str(pid))
-    return [
-        User(
-            user_id=r.user_id,
-            name=r.name,
-            role=Role(r.role),
-            partner_id=r.partner_id,
-            manages=r.manages,
-            partners=tuple(assigned.get(r.user_id, ())),
-            active=True,
-            email=r.email,
-        )
-        for r in rows
-    ]
+    return users_of(
+        connection.execute(select(users).where(users.c.active.is_(True))).all(), connection
+    )
 
 
 def may_receive(
@@ -266,6 +252,7 @@ def dispatch(workspace: Workspace, now: datetime | None = None) -> int:
         return 0
     engine = appdb.connect(workspace)
     managers: dict[str, str | None] | None = None
+    people: People | None = None
     made = 0
     while True:
         with engine.connect() as connection:
@@ -280,10 +267,10 @@ def dispatch(workspace: Workspace, now: datetime | None = None) -> int:
             ]
         if not ids:
             return made
-        if managers is None:
+        if managers is None or people is None:  # once per call: read at its first batch
             managers = managers_of(workspace)
-        with engine.connect() as connection:
-            people = People.of(_active_users(connection))
+            with engine.connect() as connection:
+                people = People.of(_active_users(connection))
         for start in range(0, len(ids), CHUNK):
             moment = now or now_utc()
             with engine.begin() as connection:

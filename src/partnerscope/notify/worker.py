@@ -341,6 +341,42 @@ def send_due(
     return outcome
 
 
+def letters(workspace: Workspace, *, dead: bool = False, limit: int = 100) -> list[Any]:
+    """The outbox's deliveries, newest first (only the dead letters with ``dead``), each with
+    its notification's kind and title and its user's name: what ``partnerscope notify outbox``
+    and the outbox page list."""
+    from sqlalchemy import select
+
+    from partnerscope import appdb
+    from partnerscope.appdb.tables import users
+
+    query = (
+        select(
+            deliveries.c.delivery_id,
+            deliveries.c.notification_id,
+            deliveries.c.channel,
+            deliveries.c.address,
+            deliveries.c.status,
+            deliveries.c.attempts,
+            deliveries.c.next_attempt_at,
+            deliveries.c.sent_at,
+            deliveries.c.last_error,
+            deliveries.c.created_at,
+            notifications.c.kind,
+            notifications.c.title,
+            users.c.name,
+        )
+        .join(notifications, notifications.c.notification_id == deliveries.c.notification_id)
+        .outerjoin(users, users.c.user_id == deliveries.c.user_id)
+        .order_by(deliveries.c.delivery_id.desc())
+        .limit(limit)
+    )
+    if dead:
+        query = query.where(deliveries.c.status == "dead")
+    with appdb.connect(workspace).connect() as connection:
+        return list(connection.execute(query).all())
+
+
 def retry(workspace: Workspace, delivery_ids: Iterable[int], actor: str) -> int:
     """Put dead deliveries back to be sent now, from their first attempt (each audited); the
     number requeued. Ids that are not dead letters are left as they are."""

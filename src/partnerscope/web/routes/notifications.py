@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from partnerscope.accounts import Role
 from partnerscope.errors import PartnerscopeError
-from partnerscope.notify import inbox, live, preferences, unsubscribe
+from partnerscope.notify import inbox, live, preferences, unsubscribe, worker
 from partnerscope.outbox import CADENCES, KINDS
 from partnerscope.web.render import page
 from partnerscope.web.security import (
@@ -200,31 +200,7 @@ def _preferences(ctx: Ctx) -> PreferencesOut:
 
 
 def _dead(ctx: Ctx) -> list[DeadLetterOut]:
-    from sqlalchemy import select
-
-    from partnerscope.appdb.tables import deliveries, notifications, users
-
-    query = (
-        select(
-            deliveries.c.delivery_id,
-            deliveries.c.notification_id,
-            deliveries.c.channel,
-            deliveries.c.address,
-            deliveries.c.attempts,
-            deliveries.c.last_error,
-            deliveries.c.created_at,
-            notifications.c.kind,
-            notifications.c.title,
-            users.c.name,
-        )
-        .join(notifications, notifications.c.notification_id == deliveries.c.notification_id)
-        .outerjoin(users, users.c.user_id == deliveries.c.user_id)
-        .where(deliveries.c.status == "dead")
-        .order_by(deliveries.c.delivery_id.desc())
-        .limit(DEAD_SHOWN)
-    )
-    with ctx.state.accounts.engine.connect() as connection:
-        rows = connection.execute(query).all()
+    rows = worker.letters(ctx.workspace, dead=True, limit=DEAD_SHOWN)
     return [
         DeadLetterOut(
             delivery_id=r.delivery_id,
@@ -242,8 +218,6 @@ def _dead(ctx: Ctx) -> list[DeadLetterOut]:
 
 
 def _retry(ctx: Ctx, given: RetryIn) -> RetryOut:
-    from partnerscope.notify import worker
-
     ids = [d.delivery_id for d in _dead(ctx)] if given.all else given.delivery_ids
     if not ids:
         raise HTTPException(
