@@ -162,7 +162,7 @@ def tell_run(ws: Workspace) -> None:
         console.print(
             f"[yellow]warning:[/] the run is stored, but its notifications could not be "
             f"written ({escape(type(exc).__name__)}: {escape(str(exc))}); the next run "
-            "writes them"
+            "(or the scheduler's next tick) writes them"
         )
         return
     if written:

@@ -68,7 +68,7 @@ def after_run(workspace: Workspace, run_id: int | None = None, now: datetime | N
     written = 0
     for run in runs:
         written += _tell_run(workspace, run, moment)
-        rules.evaluate(workspace, run.run_id, moment)
+        written += rules.evaluate(workspace, run.run_id, moment)  # one notification an action
         (run_folder(workspace, run.run_id) / MARKER).write_text(
             moment.isoformat(), encoding="utf-8"
         )
