@@ -84,13 +84,15 @@ def submitted(
 
 
 def _without(text: str, others: Mapping[str, str]) -> str:
-    """``text`` with every other partner's id and name replaced by "another partner"."""
+    """``text`` with every other partner's id and name replaced by "another partner" (once
+    for a name followed by its id in brackets)."""
     for pid, name in sorted(others.items(), key=lambda kv: -len(kv[1])):
         for word in (name, pid):
             if word and len(word) > 1:
                 pattern = rf"(?<!\w){re.escape(word)}(?!\w)"
                 text = re.sub(pattern, "another partner", text, flags=re.IGNORECASE)
-    return text
+    # a name with its id in brackets is one partner: "another partner", not twice
+    return re.sub(r"another partner\s*\(another partner\)", "another partner", text)
 
 
 def decided(
