@@ -90,6 +90,13 @@ def _partner_users(workspace: Workspace) -> set[str]:
     return {str(pid) for (pid,) in rows}
 
 
+def _readers(workspace: Workspace, schedule: ScheduleSettings) -> set[str] | None:
+    """When only a partner's own users receive a schedule's copies (it names no role and no
+    address): the partners that have an active user, the others getting nothing. None: every
+    partner's copy has a reader."""
+    return None if schedule.roles or schedule.addresses else _partner_users(workspace)
+
+
 # ------------------------------------------------------------------------------ what each sends
 
 
@@ -112,16 +119,15 @@ def _scorecards(
     cards = data.scorecards.table
     scored = cards.filter(pc.equal(cards["period_start"], start))["partner_id"].to_pylist()
     partners = _partners(workspace, schedule, scored, done)
-    if not (schedule.roles or schedule.addresses):
-        # only the partner's own users would get it: a partner with none gets nothing
-        reachable = _partner_users(workspace)
-        left = [p for p in partners if p not in reachable]
+    readers = _readers(workspace, schedule)
+    if readers is not None:
+        left = [p for p in partners if p not in readers]
         if left:
             done.notes.append(
                 f"{len(left):,} partner{'s have' if len(left) != 1 else ' has'} no user to "
                 "send it to"
             )
-        partners = [p for p in partners if p in reachable]
+        partners = [p for p in partners if p in readers]
     as_of = words.date(data.run.as_of_time)
     writes = []
     for pid in partners:
@@ -217,15 +223,17 @@ def _payout_statements(
     words = workspace.words
     writes: list[Write] = []
     names: dict[str, str] = {}
+    readers = _readers(workspace, schedule) if ledgers else None
     for summary in ledgers:
         ledger = payouts.ledger(summary.period)
         totals = ledger.partner_totals()
         if not names:
             names = _names(workspace, ledger.run_id)
-        partners = _partners(workspace, schedule, totals, done)
-        if not (schedule.roles or schedule.addresses):
-            reachable = _partner_users(workspace)
-            partners = [p for p in partners if p in reachable]
+        partners = [
+            p
+            for p in _partners(workspace, schedule, totals, done)
+            if readers is None or p in readers
+        ]
         approved = words.date(ledger.approved_at)
         for pid in partners:
             name = names.get(pid, pid)
