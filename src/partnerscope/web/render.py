@@ -86,9 +86,8 @@ NAV_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Data", ("/runs", "/quality", "/audit")),
     ("Inbox", ("/notifications", "/admin/outbox")),
 )
-#: the bar's link to the notification centre: its unread count as a badge, and the script that
-#: keeps the badge up to date and tells of a new run while the page is open (static/live.js,
-#: listening to /events)
+#: the bar's link to the notification centre, with its unread count as a badge (every page of a
+#: signed-in user loads static/live.js, which keeps it up to date and tells of a new run)
 INBOX = "/notifications"
 
 
@@ -170,6 +169,9 @@ def page(
             csrf_header=CSRF_HEADER,
             nav=nav,
             nav_sections=sections(nav),
+            #: the run the page shows, for the live updates' script (static/live.js); None: a
+            #: page without a signed-in user has none
+            live_run=None if ctx is None else (ctx.served.run_id if ctx.served else ""),
             path=request.url.path,
             version=__version__,
             #: how numbers, money, dates and names are written (partnerscope.present)
@@ -183,22 +185,17 @@ def page(
 
 
 def inbox_link(ctx: Ctx) -> Markup:
-    """The label of the bar's link to the notification centre: "Notifications", the unread
-    count as a badge (hidden at none), and the live updates' script with the run the page
-    shows."""
-    from markupsafe import escape
-
+    """The label of the bar's link to the notification centre: "Notifications" and the unread
+    count as a badge (hidden at none; static/live.js keeps it up to date)."""
     from partnerscope.notify import inbox
 
     count = inbox.unread(ctx.state.accounts.engine, ctx.user)
-    run = ctx.served.run_id if ctx.served is not None else ""
     # (the badge style's display would show an element only ``hidden``)
     hidden = "" if count else ' hidden style="display: none"'
     return Markup(
         'Notifications <span class="badge unread" id="unread-badge" data-unread="{count}" '
         'aria-label="{count} unread"{hidden}>{count}</span>'
-        '<script src="/static/live.js" defer data-run="{run}"></script>'
-    ).format(count=count, hidden=Markup(hidden), run=escape(str(run)))
+    ).format(count=count, hidden=Markup(hidden))
 
 
 def form_action(
