@@ -39,7 +39,7 @@ def test_builtins_are_ordered_after_their_inputs_and_versioned():
     for metric in catalog:
         assert set(metric.depends_on) <= seen, metric.name
         seen.add(metric.name)
-    assert catalog.version.startswith("1+")
+    assert catalog.version.startswith("2+")
     assert catalog["win_rate"].kind is Kind.RATIO
     assert catalog["win_rate"].evidence_metric == "closed_deals"
     assert catalog["median_response_hours"].holistic

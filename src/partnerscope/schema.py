@@ -585,6 +585,282 @@ TABLES: dict[str, Table] = {
             fx_date="updated_at",
             depends_on=("fx_rates",),
         ),
+        Table(
+            "support_cases",
+            "Support cases",
+            "Customer support cases handled by partners (a help desk's or CRM's case export): "
+            "the service-quality measures (docs/service.md).",
+            (
+                Column("case_id", S, "Stable case identifier.", required=True),
+                _partner_ref(),
+                Column("account_id", S, "End-customer account."),
+                Column(
+                    "priority",
+                    S,
+                    "Priority: critical cases are measured on first response, standard ones "
+                    "on resolution.",
+                    allowed=("critical", "high", "standard", "low"),
+                    default="standard",
+                ),
+                Column("opened_at", TS, "When the case was opened (UTC).", required=True),
+                Column("first_response_at", TS, "First response to the customer (UTC)."),
+                Column("resolved_at", TS, "When the case was resolved (UTC); empty while open."),
+                Column(
+                    "first_contact_resolution",
+                    B,
+                    "Resolved at the first contact, without a follow-up.",
+                    default="false",
+                ),
+                Column("escalated", B, "Escalated to the vendor's support.", default="false"),
+                Column(
+                    "csat",
+                    N,
+                    "The customer's satisfaction with the case, 1–5; empty without an answer.",
+                    minimum=1.0,
+                    maximum=5.0,
+                ),
+                _updated_at(),
+            ),
+            key=("case_id",),
+            checks=(
+                Check(
+                    "response_after_open",
+                    "first_response_at",
+                    "first_response_at >= opened_at",
+                    "first_response_at is before opened_at",
+                ),
+                Check(
+                    "resolved_after_open",
+                    "resolved_at",
+                    "resolved_at >= opened_at",
+                    "resolved_at is before opened_at: a case cannot be resolved before it "
+                    "opened; check that both columns are mapped to the right fields",
+                ),
+            ),
+            depends_on=("partners",),
+        ),
+        Table(
+            "subscriptions",
+            "Subscriptions and renewals",
+            "Recurring contracts sold through partners, one row per term, with how the term "
+            "ended: the retention measures (docs/retention.md).",
+            (
+                Column("contract_id", S, "Stable identifier of the contract term.", required=True),
+                _partner_ref(),
+                Column("account_id", S, "End-customer account."),
+                Column("product", S, "Product or product line."),
+                Column("start_date", D, "First day of the term.", required=True),
+                Column(
+                    "end_date",
+                    D,
+                    "Last day of the term; the renewal falls due then.",
+                    required=True,
+                ),
+                Column(
+                    "recurring_value",
+                    M,
+                    "Annual recurring value of the term.",
+                    required=True,
+                    minimum=0.0,
+                ),
+                Column(
+                    "outcome",
+                    S,
+                    "How the term ended: open (not yet decided), renewed (same value), expanded "
+                    "(renewed for more), contracted (renewed for less) or churned.",
+                    allowed=("open", "renewed", "expanded", "contracted", "churned"),
+                    default="open",
+                ),
+                Column("renewed_at", D, "Date the renewal was signed."),
+                Column(
+                    "renewal_value",
+                    M,
+                    "Annual recurring value of the next term; empty or 0 when churned.",
+                    minimum=0.0,
+                ),
+                _currency(),
+                _updated_at(),
+            ),
+            key=("contract_id",),
+            checks=(
+                Check(
+                    "end_after_start",
+                    "end_date",
+                    "end_date >= start_date",
+                    "end_date is before start_date",
+                ),
+                Check(
+                    "renewal_after_start",
+                    "renewed_at",
+                    "renewed_at >= start_date",
+                    "renewed_at is before start_date: a term cannot be renewed before it starts",
+                ),
+                Check(
+                    "renewal_needs_value",
+                    "renewal_value",
+                    "outcome NOT IN ('renewed', 'expanded', 'contracted') "
+                    "OR renewal_value IS NOT NULL",
+                    "renewal_value is required when outcome is renewed, expanded or contracted",
+                ),
+                Check(
+                    "churn_has_no_value",
+                    "renewal_value",
+                    "outcome <> 'churned' OR coalesce(renewal_value, 0) = 0",
+                    "a churned term cannot have a renewal_value; map the outcome of renewed "
+                    "terms to renewed, expanded or contracted",
+                ),
+            ),
+            fx_date="end_date",
+            depends_on=("partners", "fx_rates"),
+        ),
+        Table(
+            "partner_surveys",
+            "Partner surveys",
+            "Partners' answers about the vendor and its program (not customers' CSAT): "
+            "partner satisfaction and partner NPS (docs/service.md).",
+            (
+                Column("response_id", S, "Stable identifier of the invitation.", required=True),
+                _partner_ref(),
+                Column("sent_at", TS, "When the survey was sent (UTC).", required=True),
+                Column("responded_at", TS, "When the partner answered (UTC); empty if not."),
+                Column(
+                    "satisfaction",
+                    N,
+                    "Overall satisfaction with the vendor, 0–10.",
+                    minimum=0.0,
+                    maximum=10.0,
+                ),
+                Column(
+                    "recommend",
+                    N,
+                    "Likelihood to recommend the program to another partner, 0–10 (partner NPS).",
+                    minimum=0.0,
+                    maximum=10.0,
+                ),
+                Column("comment", S, "Free-text comment."),
+                _updated_at(),
+            ),
+            key=("response_id",),
+            checks=(
+                Check(
+                    "responded_after_sent",
+                    "responded_at",
+                    "responded_at >= sent_at",
+                    "responded_at is before sent_at",
+                ),
+                Check(
+                    "answer_needs_date",
+                    "responded_at",
+                    "responded_at IS NOT NULL OR (satisfaction IS NULL AND recommend IS NULL)",
+                    "an answered survey needs responded_at; map the response date",
+                ),
+            ),
+            depends_on=("partners",),
+        ),
+        Table(
+            "territories",
+            "Territories",
+            "The territories the channel should cover: a country, optionally a region and a "
+            "vertical (market coverage, docs/coverage.md).",
+            (
+                Column("territory_id", S, "Stable territory identifier.", required=True),
+                Column("name", S, "Territory name as shown in reports."),
+                Column("country", S, "Country, spelt as in partners.country.", required=True),
+                Column("region", S, "Sales region."),
+                Column("vertical", S, "Vertical, spelt as in accounts.industry; empty for all."),
+                Column("is_target", B, "Counted in market coverage.", default="true"),
+                _updated_at(),
+            ),
+            key=("territory_id",),
+        ),
+        Table(
+            "partner_territories",
+            "Partner territories",
+            "Territories each partner is authorized to serve; without rows here a partner "
+            "serves the territories of its head-office country that name no vertical.",
+            (
+                _partner_ref(),
+                Column(
+                    "territory_id",
+                    S,
+                    "Territory served.",
+                    required=True,
+                    references="territories",
+                ),
+                _updated_at(),
+            ),
+            key=("partner_id", "territory_id"),
+            depends_on=("partners", "territories"),
+        ),
+        Table(
+            "product_families",
+            "Product families",
+            "The product family of each product (product mix, portfolio coverage).",
+            (
+                Column("product", S, "Product, spelt as in opportunities.product.", required=True),
+                Column("family", S, "Product family.", required=True),
+                _updated_at(),
+            ),
+            key=("product",),
+        ),
+        Table(
+            "audits",
+            "Compliance audits",
+            "Audits of partners against the program's standards, one row per audit and "
+            "category; they count in compliance_score beside the compliance checks.",
+            (
+                Column("audit_id", S, "Stable audit identifier.", required=True),
+                _partner_ref(),
+                Column("audited_at", D, "Date of the audit.", required=True),
+                Column(
+                    "category",
+                    S,
+                    "What was audited.",
+                    required=True,
+                    allowed=(
+                        "margin_requirements",
+                        "certification_standards",
+                        "marketing_guidelines",
+                        "data_security",
+                        "anti_corruption",
+                    ),
+                ),
+                Column("weight", N, "Weight in compliance_score.", default="1", minimum=0.0),
+                Column("passed", B, "Whether the partner passed.", required=True),
+                Column("auditor", S, "Who audited."),
+                Column("notes", S, "Summary of the audit."),
+                _updated_at(),
+            ),
+            key=("audit_id",),
+            depends_on=("partners",),
+        ),
+        Table(
+            "audit_findings",
+            "Audit findings",
+            "Findings of compliance audits, with their corrective actions and closure.",
+            (
+                Column("finding_id", S, "Stable finding identifier.", required=True),
+                Column(
+                    "audit_id", S, "The audit that found it.", required=True, references="audits"
+                ),
+                _partner_ref(),
+                Column(
+                    "severity",
+                    S,
+                    "Severity.",
+                    allowed=("low", "medium", "high", "critical"),
+                    default="medium",
+                ),
+                Column("finding", S, "What was found.", required=True),
+                Column("corrective_action", S, "What must be done about it."),
+                Column("owner", S, "Who owns the corrective action."),
+                Column("due_at", D, "Date the corrective action is due."),
+                Column("closed_at", D, "Date the corrective action was closed; empty while open."),
+                _updated_at(),
+            ),
+            key=("finding_id",),
+            depends_on=("partners", "audits"),
+        ),
     )
 }
 

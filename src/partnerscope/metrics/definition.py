@@ -27,6 +27,9 @@ from partnerscope.metrics.expressions import Expression, ExpressionError, parse
 from partnerscope.schema import ColumnType
 
 BUILTIN_CATALOG = Path(__file__).with_name("catalog.toml")
+#: The rest of the built-in catalog, one file per area (service, retention, coverage...), read
+#: after catalog.toml in name order; a name may be defined only once across them.
+BUILTIN_MEASURES = Path(__file__).with_name("measures")
 #: Names a filter, measure or formula may use besides columns and metrics.
 PARAMETERS = {
     "sla_hours": "workspace.sla_hours: hours within which a lead must be first touched",
@@ -252,7 +255,16 @@ class Catalog:
 
 def builtin_raw() -> tuple[str, dict[str, dict[str, Any]]]:
     raw = tomllib.loads(BUILTIN_CATALOG.read_text(encoding="utf-8"))
-    return str(raw["version"]), raw["metrics"]
+    metrics: dict[str, dict[str, Any]] = dict(raw["metrics"])
+    for path in sorted(BUILTIN_MEASURES.glob("*.toml")):
+        more = tomllib.loads(path.read_text(encoding="utf-8")).get("metrics", {})
+        twice = sorted(set(more) & set(metrics))
+        if twice:
+            raise ConfigError(
+                str(path), [f"metrics.{n}: defined twice in the catalog" for n in twice]
+            )
+        metrics.update(more)
+    return str(raw["version"]), metrics
 
 
 def load_catalog(

@@ -8,29 +8,16 @@ read them too; `partnerscope metrics entities` lists them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from partnerscope.metrics import entities_compliance, entities_market, entities_mix
+from partnerscope.metrics.entity import Entity, Tables, columns_of
 from partnerscope.schema import TABLES, ColumnType
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-Tables = Callable[[str], "ir.Table"]
-
-
-@dataclass(frozen=True)
-class Entity:
-    name: str
-    description: str
-    columns: dict[str, ColumnType]
-    #: Rows belong to a partner (``partner_id``); otherwise the entity describes the company.
-    partner_scoped: bool
-    build: Callable[[Tables], ir.Table]
-
-
-def _columns(table: str) -> dict[str, ColumnType]:
-    return {c.name: c.type for c in TABLES[table].columns}
+_columns = columns_of
 
 
 def _table(name: str) -> Callable[[Tables], ir.Table]:
@@ -124,5 +111,8 @@ ENTITIES: dict[str, Entity] = {
             False,
             _target_accounts,
         ),
+        *entities_mix.ENTITIES,
+        *entities_market.ENTITIES,
+        *entities_compliance.ENTITIES,
     )
 }
