@@ -1,0 +1,3 @@
+"""(being built: issue 30)"""
+
+from __future__ import annotations
