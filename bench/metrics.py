@@ -62,7 +62,7 @@ EXTRA_END = date(2026, 2, 1)
 MONTHS = 36
 
 #: Bump when the generated data changes: cached warehouses of another version are rebuilt.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 #: The as-of time of the runs (naive = UTC, like the warehouse's TIMESTAMP columns).
 AS_OF = datetime(2026, 1, 1)
@@ -78,6 +78,14 @@ AMOUNT_MU, AMOUNT_SIGMA, AMOUNT_MIN = 9.5, 1.1, 100  # lognormal amount, median 
 TOUCHED_SHARE = 0.80  # leads with a first touch
 TOUCH_MEDIAN_HOURS, TOUCH_SIGMA = 1.5, 1.3  # lognormal response time
 CONVERTED_SHARE = 0.15  # of all leads (only touched leads convert)
+# the rest of the scorecard (issue 30): rows at scale 1 per partner or in all
+PRODUCTS, FAMILIES = 40, 8  # opportunities name one of PRODUCTS products, PRODUCTS/FAMILIES each
+CASES_PER_OPPORTUNITY = 0.2  # support cases: 2M at scale 1
+CRITICAL_SHARE, ESCALATED_SHARE, FCR_SHARE = 0.1, 0.05, 0.7
+TERMS_PER_PARTNER = 50  # subscription terms: 1M at scale 1
+SURVEYS_PER_PARTNER = 3  # partner surveys sent (one a year)
+AUDITS_PER_PARTNER = 4  # audits over the window, one finding for every second audit
+TERRITORIES = 250
 
 # ---- the metrics -----------------------------------------------------------------------------
 
@@ -312,14 +320,15 @@ def opportunities_sql(
     span_s = (end_us - start_us) // 1_000_000
     account_width = max(7, len(str(sizes.accounts)))
     return f"""
-    INSERT INTO opportunities (opportunity_id, partner_id, attribution, account_id, status, amount,
-                               currency, created_at, closed_at, updated_at, fx_rate, amount_local,
-                               _import_id, _source_file, _source_row)
+    INSERT INTO opportunities (opportunity_id, partner_id, attribution, account_id, product,
+                               status, amount, currency, created_at, closed_at, updated_at,
+                               fx_rate, amount_local, _import_id, _source_file, _source_row)
     SELECT 'O' || lpad(i::VARCHAR, 10, '0'),
            CASE WHEN NOT direct THEN {partner_id_sql("p", sizes.partners)} END,
            CASE WHEN direct THEN NULL WHEN u(i, 3) < {SOURCED_SHARE} THEN 'sourced'
                 ELSE 'influenced' END,
            'A' || lpad(floor(u(i, 4) * {sizes.accounts})::BIGINT::VARCHAR, {account_width}, '0'),
+           'Product ' || lpad((1 + floor(u(i, 10) * {PRODUCTS}))::BIGINT::VARCHAR, 2, '0'),
            CASE WHEN still_open THEN 'open' WHEN u(i, 8) < {WIN_SHARE} THEN 'won' ELSE 'lost' END,
            amount, 'USD',
            make_timestamp(created_us),
@@ -379,6 +388,142 @@ def leads_sql(sizes: Sizes, first: int, count: int, start: date, end: date, impo
     """
 
 
+def product_families_sql() -> str:
+    per = PRODUCTS // FAMILIES
+    return f"""
+    INSERT INTO product_families (product, family, updated_at, _import_id, _source_file,
+                                  _source_row)
+    SELECT 'Product ' || lpad((i + 1)::VARCHAR, 2, '0'), 'Family ' || (i // {per} + 1),
+           TIMESTAMP '2023-01-01 00:00:00', 1, 'bench', i + 1
+    FROM range({PRODUCTS}) r(i)
+    """
+
+
+def support_cases_sql(sizes: Sizes) -> str:
+    start_us, end_us = epoch_us(WINDOW_START), epoch_us(WINDOW_END)
+    span_s = (end_us - start_us) // 1_000_000
+    count = max(1, round(sizes.opportunities * CASES_PER_OPPORTUNITY))
+    # salts 31..40; response: lognormal around 2 h, resolution: around 12 h after the response
+    return f"""
+    INSERT INTO support_cases (case_id, partner_id, priority, opened_at, first_response_at,
+                               resolved_at, first_contact_resolution, escalated, csat, updated_at,
+                               _import_id, _source_file, _source_row)
+    SELECT 'C' || lpad(i::VARCHAR, 10, '0'), {partner_id_sql("p", sizes.partners)},
+           CASE WHEN u(i, 33) < {CRITICAL_SHARE} THEN 'critical' ELSE 'standard' END,
+           make_timestamp(opened_us), make_timestamp(response_us),
+           make_timestamp(CASE WHEN resolved_us < {end_us} THEN resolved_us END),
+           u(i, 34) < {FCR_SHARE}, u(i, 35) < {ESCALATED_SHARE},
+           CASE WHEN u(i, 36) < 0.3 THEN 1 + floor(u(i, 37) * 5) END,
+           make_timestamp(opened_us), 1, 'bench', i + 1
+    FROM (
+        SELECT *, response_us + least(1e9, round(exp(ln(12) + z(i, 38)) * 3600))::BIGINT
+                  * 1000000 AS resolved_us
+        FROM (
+            SELECT i, {partner_pick_sql("i", 31, sizes.partners)} AS p,
+                   {start_us} + floor(u(i, 32) * {span_s})::BIGINT * 1000000 AS opened_us,
+                   opened_us + least(1e9, round(exp(ln(2) + z(i, 39)) * 3600))::BIGINT * 1000000
+                       AS response_us
+            FROM range({count}) r(i)
+        )
+    )
+    """
+
+
+def subscriptions_sql(sizes: Sizes) -> str:
+    count = sizes.partners * TERMS_PER_PARTNER
+    days = (WINDOW_END - WINDOW_START).days
+    # a one-year term starting in the window or the year before; outcome decided once it ended
+    return f"""
+    INSERT INTO subscriptions (contract_id, partner_id, account_id, start_date, end_date,
+                               recurring_value, outcome, renewed_at, renewal_value, currency,
+                               updated_at, fx_rate, recurring_value_local, renewal_value_local,
+                               _import_id, _source_file, _source_row)
+    SELECT 'K' || lpad(i::VARCHAR, 10, '0'),
+           {partner_id_sql(f"i % {sizes.partners}", sizes.partners)},
+           'A' || lpad(floor(u(i, 41) * {sizes.accounts})::BIGINT::VARCHAR, 7, '0'),
+           start_date, end_date, value, outcome,
+           CASE WHEN outcome NOT IN ('open', 'churned') THEN end_date - 10 END,
+           renewal, 'USD', TIMESTAMP '2023-01-01 00:00:00', 1, value, renewal, 1, 'bench', i + 1
+    FROM (
+        SELECT *, CASE outcome WHEN 'renewed' THEN value
+                               WHEN 'expanded' THEN round(value * 1.2, 2)
+                               WHEN 'contracted' THEN round(value * 0.8, 2) END AS renewal
+        FROM (
+            SELECT i, start_date, (start_date + 364)::DATE AS end_date,
+                   round(1000 + exp(8 + z(i, 42)), 2)::DECIMAL(18,2) AS value,
+                   CASE WHEN end_date >= {sql_literal(WINDOW_END)} THEN 'open'
+                        WHEN u(i, 43) < 0.10 THEN 'churned' WHEN u(i, 43) < 0.25 THEN 'expanded'
+                        WHEN u(i, 43) < 0.30 THEN 'contracted' ELSE 'renewed' END AS outcome
+            FROM (SELECT i, ({sql_literal(WINDOW_START)} - 365
+                             + floor(u(i, 44) * {days + 365})::INTEGER)::DATE AS start_date
+                  FROM range({count}) r(i))
+        )
+    )
+    """
+
+
+def partner_surveys_sql(sizes: Sizes) -> str:
+    count = sizes.partners * SURVEYS_PER_PARTNER
+    return f"""
+    INSERT INTO partner_surveys (response_id, partner_id, sent_at, responded_at, satisfaction,
+                                 recommend, updated_at, _import_id, _source_file, _source_row)
+    SELECT 'S' || lpad(i::VARCHAR, 9, '0'),
+           {partner_id_sql(f"i // {SURVEYS_PER_PARTNER}", sizes.partners)},
+           sent, CASE WHEN answered THEN sent + INTERVAL 3 DAY END,
+           CASE WHEN answered THEN least(10, greatest(0, round(8 + 1.5 * z(i, 51)))) END,
+           CASE WHEN answered THEN least(10, greatest(0, round(7.5 + 2 * z(i, 53)))) END,
+           sent, 1, 'bench', i + 1
+    FROM (SELECT i, u(i, 55) < 0.6 AS answered,
+                 make_timestamp({epoch_us(WINDOW_START)} + ((i % {SURVEYS_PER_PARTNER}) * 365
+                                + 180)::BIGINT * {86400 * 1_000_000}) AS sent
+          FROM range({count}) r(i))
+    """
+
+
+def audits_sql(sizes: Sizes) -> str:
+    count = sizes.partners * AUDITS_PER_PARTNER
+    days = (WINDOW_END - WINDOW_START).days
+    categories = (
+        "['margin_requirements', 'certification_standards', 'marketing_guidelines', "
+        "'data_security', 'anti_corruption']"
+    )
+    return f"""
+    INSERT INTO audits (audit_id, partner_id, audited_at, category, weight, passed, updated_at,
+                        _import_id, _source_file, _source_row)
+    SELECT 'AU' || lpad(i::VARCHAR, 9, '0'),
+           {partner_id_sql(f"i // {AUDITS_PER_PARTNER}", sizes.partners)},
+           ({sql_literal(WINDOW_START)} + floor(u(i, 61) * {days})::INTEGER)::DATE,
+           {categories}[1 + floor(u(i, 62) * 5)::BIGINT], 1, u(i, 63) < 0.85,
+           TIMESTAMP '2023-01-01 00:00:00', 1, 'bench', i + 1
+    FROM range({count}) r(i)
+    """
+
+
+def audit_findings_sql() -> str:
+    return f"""
+    INSERT INTO audit_findings (finding_id, audit_id, partner_id, severity, finding, due_at,
+                                closed_at, updated_at, _import_id, _source_file, _source_row)
+    SELECT 'F' || substr(audit_id, 3), audit_id, partner_id,
+           ['low', 'medium', 'high', 'critical'][1 + floor(u(k, 71) * 4)::BIGINT],
+           'finding', audited_at + 60,
+           CASE WHEN u(k, 72) < 0.7 THEN audited_at + floor(u(k, 73) * 90)::INTEGER END,
+           TIMESTAMP '2023-01-01 00:00:00', 1, 'bench', row_number() OVER (ORDER BY audit_id)
+    FROM (SELECT *, hash(audit_id) AS k FROM audits WHERE NOT passed OR u(hash(audit_id), 74) < 0.3)
+    WHERE audited_at + 90 < {sql_literal(WINDOW_END)} OR u(k, 72) >= 0.7
+    """
+
+
+def territories_sql(sizes: Sizes) -> str:
+    return f"""
+    INSERT INTO territories (territory_id, name, country, region, is_target, updated_at,
+                             _import_id, _source_file, _source_row)
+    SELECT 'T' || lpad(i::VARCHAR, 3, '0'), 'Territory ' || (i + 1), 'C' || (i + 1),
+           ['North America', 'EMEA', 'APAC', 'LATAM'][1 + i % 4], true,
+           TIMESTAMP '2023-01-01 00:00:00', 1, 'bench', i + 1
+    FROM range({TERRITORIES}) r(i)
+    """
+
+
 def generate(paths: Paths, sizes: Sizes, console: Console) -> dict[str, Any]:
     """Build the warehouse for (scale, seed) under a temporary name; rename it when complete."""
     target = paths.warehouse
@@ -391,6 +536,13 @@ def generate(paths: Paths, sizes: Sizes, console: Console) -> dict[str, Any]:
         ("targets", lambda: targets_sql(sizes)),
         ("opportunities", lambda: opportunities_sql(sizes, 0, sizes.opportunities, *window, 1)),
         ("leads", lambda: leads_sql(sizes, 0, sizes.leads, *window, 1)),
+        ("product_families", product_families_sql),
+        ("support_cases", lambda: support_cases_sql(sizes)),
+        ("subscriptions", lambda: subscriptions_sql(sizes)),
+        ("partner_surveys", lambda: partner_surveys_sql(sizes)),
+        ("audits", lambda: audits_sql(sizes)),
+        ("audit_findings", audit_findings_sql),
+        ("territories", lambda: territories_sql(sizes)),
     ]
     stats: dict[str, Any] = {
         "generator": GENERATOR_VERSION,
@@ -451,6 +603,13 @@ FIRST_DATE = {
     "targets": "period_start",
     "opportunities": "created_at",
     "leads": "assigned_at",
+    "product_families": "updated_at",
+    "support_cases": "opened_at",
+    "subscriptions": "start_date",
+    "partner_surveys": "sent_at",
+    "audits": "audited_at",
+    "audit_findings": "due_at",
+    "territories": "updated_at",
 }
 
 
