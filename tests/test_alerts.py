@@ -275,3 +275,72 @@ def test_table_columns() -> None:
         "message",
     ]
     assert table.num_rows == 0
+
+
+# ------------------------------------------------------------------ evidence of the new measures
+
+
+def test_a_threshold_is_judged_only_on_enough_events() -> None:
+    # A: 1 of 2 leads in time (50 %) — 2 leads, under the 3 the threshold needs: no alert.
+    # B: 2 of 4 in time (50 %) on 4 leads: alert. C: no leads at all (NaN count): no alert.
+    panel = make_panel(
+        {
+            "A": {"lead_sla_rate": [0.5], "leads_assigned": [2]},
+            "B": {"lead_sla_rate": [0.5], "leads_assigned": [4]},
+            "C": {"lead_sla_rate": [0.0], "leads_assigned": [NAN]},
+        }
+    )
+    settings = AlertSettings(
+        thresholds=[
+            Threshold(
+                metric="lead_sla_rate",
+                below=0.8,
+                severity=Severity.HIGH,
+                evidence="leads_assigned",
+                min_evidence=3,
+            )
+        ],
+        anomalies=AnomalySettings(metrics=()),
+    )
+    rows = alerts_of(panel, settings)
+    assert [(r["partner_id"], r["value"]) for r in rows] == [("B", 0.5)]
+    assert rows[0]["message"] == "Lead SLA rate is 50.0%, below the threshold of 80.0%"
+
+
+def test_min_evidence_without_a_count_is_refused() -> None:
+    with pytest.raises(ValueError, match="name the count of events"):
+        Threshold(metric="lead_sla_rate", below=0.8, min_evidence=3)
+
+
+def test_an_anomaly_rests_on_its_own_count_of_events() -> None:
+    # the history of test_own_history_anomaly, on lead_sla_rate scaled to shares: changes
+    # +.10, −.10, +.12, −.08, +.06, then −.60 → z = −66/8.8956 (high). Its evidence is
+    # leads_assigned (5 every quarter): judged. The deal count (closed_deals, the default
+    # evidence) is 0 everywhere, so with the default evidence nothing would be judged.
+    values = [0.70, 0.80, 0.70, 0.82, 0.74, 0.80, 0.20]
+    panel = make_panel(
+        {
+            "A": {
+                "lead_sla_rate": values,
+                "leads_assigned": [5] * 7,
+                "closed_deals": [0] * 7,
+            }
+        }
+    )
+    by_deals = AnomalySettings(metrics=("lead_sla_rate",), min_evidence=3)
+    assert alerts_of(panel, AlertSettings(thresholds=[], anomalies=by_deals)) == []
+    own = AnomalySettings(
+        metrics=("lead_sla_rate",), min_evidence=3, evidence_of={"lead_sla_rate": "leads_assigned"}
+    )
+    (alert,) = alerts_of(panel, AlertSettings(thresholds=[], anomalies=own))
+    assert (alert["kind"], alert["severity"]) == ("anomaly_own", "high")
+    assert alert["z"] == pytest.approx(-0.66 / (0.06 * 1.4826))
+    assert alert["message"] == (
+        "Lead SLA rate fell 60.0 pts from 80.0%, far beyond its own changes over its last 5 "
+        "quarters"
+    )
+    # fewer than 3 leads in the latest quarter: not judged
+    few = make_panel(
+        {"A": {"lead_sla_rate": values, "leads_assigned": [5] * 6 + [2], "closed_deals": [0] * 7}}
+    )
+    assert alerts_of(few, AlertSettings(thresholds=[], anomalies=own)) == []

@@ -84,6 +84,8 @@ def evaluate_alerts(
     from partnerscope.errors import did_you_mean
 
     names = [t.metric for t in settings.thresholds]
+    names += [t.evidence for t in settings.thresholds if t.evidence is not None]
+    names += list(settings.anomalies.evidence_of.values())
     missing = sorted(set(names + list(settings.anomalies.metrics)) - set(fields))
     if missing:
         raise ConfigError(
@@ -116,9 +118,14 @@ def evaluate_alerts(
     peers = _Peers.of(panel, cohort, latest)
     for metric in settings.anomalies.metrics:
         direction = directions.get(metric, "none")
+        own = settings.anomalies.evidence_of.get(metric)
+        counted = evidence
+        if own is not None and settings.anomalies.min_evidence > 0:
+            # a metric whose events are not deals rests on its own count of events
+            counted = np.asarray(fields[own], dtype=np.float64)
         if direction in ("higher", "lower"):
             alerts += _anomalies(
-                peers, fields[metric], evidence, metric, direction, settings.anomalies, words
+                peers, fields[metric], counted, metric, direction, settings.anomalies, words
             )
     alerts.sort(key=lambda a: a.row)
     return _table(panel, alerts)
@@ -172,6 +179,10 @@ def _thresholds(
         else:
             assert t.above is not None  # the settings require exactly one bound
             bound, word, hit = t.above, "above", values > t.above
+        if t.evidence is not None and t.min_evidence > 0:
+            # judged only on enough events in the period (no count: no events)
+            counted = np.nan_to_num(np.asarray(fields[t.evidence], dtype=np.float64)[latest])
+            hit &= counted >= t.min_evidence
         for j in np.flatnonzero(hit).tolist():
             row = int(latest[j])
             if (row, t.metric) in done:

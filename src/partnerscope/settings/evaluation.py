@@ -267,17 +267,27 @@ class Severity(StrEnum):
 
 
 class Threshold(_Strict):
-    """Alert when ``metric`` is below ``below`` or above ``above`` in a scorecard period."""
+    """Alert when ``metric`` is below ``below`` or above ``above`` in a scorecard period,
+    judged only where the period holds at least ``min_evidence`` of ``evidence`` (a count of the
+    catalog: one late answer to the only critical case of a quarter is a share of 0 %, not news
+    worth an alert)."""
 
     metric: str
     below: float | None = None
     above: float | None = None
     severity: Severity = Severity.MEDIUM
+    evidence: str | None = None
+    min_evidence: Annotated[int, Field(ge=0)] = 0
 
     @model_validator(mode="after")
     def _one_bound(self) -> Threshold:
         if (self.below is None) == (self.above is None):
             raise ValueError("give exactly one of below or above")
+        if self.min_evidence > 0 and self.evidence is None:
+            raise ValueError(
+                f"min_evidence = {self.min_evidence} counts nothing: name the count of events "
+                'it counts in evidence (e.g. evidence = "critical_cases"), or drop min_evidence'
+            )
         return self
 
 
@@ -309,6 +319,10 @@ class AnomalySettings(_Strict):
     #: times a year is not judged quarter by quarter (see ``window``).
     evidence: str = "closed_deals"
     min_evidence: Annotated[int, Field(ge=0)] = 3
+    #: The count of events that is the evidence of a metric whose events are not deals (a
+    #: share of critical cases answered in time rests on critical cases), by metric; each
+    #: side of its change needs ``min_evidence`` of them.
+    evidence_of: dict[str, str] = Field(default_factory=dict)
     #: Periods averaged on each side of a change: 1 compares the latest period with the one
     #: before; 2 compares the average of the last two with that of the two before them, and so
     #: on (its evidence is counted over the whole window).
@@ -377,7 +391,16 @@ def check(
                     known(f"tiers.{ruleset}.levels[{i}].{bound}.{name}", name, usable)
     for i, threshold in enumerate(alerts.thresholds):
         known(f"alerts.thresholds[{i}].metric", threshold.metric, usable)
+        if threshold.evidence is not None:
+            known(f"alerts.thresholds[{i}].evidence", threshold.evidence, metrics)
     for name in alerts.anomalies.metrics:
         known("alerts.anomalies.metrics", name, usable)
     known("alerts.anomalies.evidence", alerts.anomalies.evidence, metrics)
+    for name, evidence in alerts.anomalies.evidence_of.items():
+        known(f"alerts.anomalies.evidence_of.{name}", evidence, metrics)
+        if name not in alerts.anomalies.metrics:
+            problems.append(
+                f"alerts.anomalies.evidence_of.{name}: {name} is not among "
+                "alerts.anomalies.metrics, so nothing judges it; add it there or drop this line"
+            )
     return problems
