@@ -210,3 +210,77 @@ def test_compliance_metrics_are_the_same_on_every_engine(engine: Opener, tmp_pat
     assert expected.results is not None and got.results is not None
     assert expected.results.num_rows > 50
     assert_same(expected.results, got.results)
+
+
+# ---- the audit trail and `partnerscope audits` ------------------------------------------------
+
+
+def test_the_trail_behind_a_partner_score(ws: Workspace) -> None:
+    from partnerscope.lifecycle.compliance import trail
+
+    t = trail(ws, "P1", "FY2025-Q2")
+    # the same records as the metric: K2, K3, AU1, AU3 (AU2 is before 2024-07-01)
+    assert [r.record_id for r in t.records] == ["K2", "K3", "AU1", "AU3"]
+    assert (t.passed_weight, t.weight) == (3.0, 7.0)
+    assert t.score == pytest.approx(300 / 7)
+    au1 = t.records[2]
+    assert au1.auditor == "Ines" and au1.notes == "Backups untested"
+    day = t.last_day  # 2025-06-30
+    assert [(f.finding_id, f.owner, f.status(day)) for f in au1.findings] == [
+        ("F1", "Dana", "closed on time"),
+        ("F2", "Dana", "closed late"),
+        ("F3", "Lee", "overdue"),
+    ]
+    # what the partner itself sees: no auditor, no notes
+    own = t.for_partner().records[2]
+    assert own.auditor is None and own.notes is None and own.findings == au1.findings
+
+
+def test_overview_by_category_and_open_actions(ws: Workspace) -> None:
+    from partnerscope.lifecycle.compliance import overview
+
+    o = overview(ws, None, "FY2025-Q2")
+    rates = {c.label: (c.audits, c.passed, c.pass_rate) for c in o.categories}
+    assert rates == {
+        "Anti-corruption": (1, 0, 0.0),
+        "Data security": (1, 0, 0.0),
+        "Margin requirements": (1, 1, 1.0),
+    }
+    # open at 2025-06-30: F3 (overdue first), F7 (due that day), F4
+    assert [f.finding_id for f in o.actions] == ["F3", "F7", "F4"]
+    assert [f.finding_id for f in o.overdue] == ["F3"]
+    # a manager of P2 only
+    assert [f.finding_id for f in overview(ws, ["P2"], "FY2025-Q2").actions] == ["F7"]
+
+
+def test_cli_audits(ws: Workspace) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from partnerscope.cli import app
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, ["--workspace", str(ws.root), "audits", *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    rows = json.loads(run("--partner", "P1", "--period", "FY2025-Q2", "--format", "json"))
+    assert [(r["kind"], r["what"], r["result"], r["finding"], r["status"]) for r in rows] == [
+        ("check", "audit", "passed", "—", "—"),
+        ("check", "data", "failed", "—", "—"),
+        ("audit", "Data security", "failed", "No backup test", "closed on time"),
+        ("audit", "Data security", "failed", "Shared admin account", "closed late"),
+        ("audit", "Data security", "failed", "No access review", "overdue"),
+        ("audit", "Margin requirements", "passed", "Late price list", "open"),
+    ]
+    text = " ".join(run("--partner", "P1", "--period", "FY2025-Q2").split())
+    assert "Compliance score FY2025-Q2 for Acme: 42.9 of 100 (3 of 7 weight passed)" in text
+    open_rows = json.loads(run("--open", "--format", "json"))
+    assert sorted(r["finding"] for r in open_rows) == [
+        "Late price list",
+        "No access review",
+        "No training",
+    ]
+    bad = CliRunner().invoke(app, ["--workspace", str(ws.root), "audits", "--partner", "P9"])
+    assert bad.exit_code == 1 and "P9" in bad.stderr and "Traceback" not in bad.output
