@@ -31,7 +31,7 @@ engine that joins them; the stub keeps each its own):
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -277,3 +277,22 @@ def test_the_same_on_every_engine(engine: Opener, tmp_path: Path) -> None:
     # the engine read the identities: the joined customer's conflicts are there
     conflicted = index(got.results)[("portfolio", "all", Q2)]["conflicted_opportunities"]
     assert conflicted == 6.0
+
+
+def test_the_gap_list_agrees_with_the_metric(ws: Workspace) -> None:
+    from partnerscope.lifecycle.coverage import coverage_at
+
+    with ws.warehouse(read_only=True) as wh:
+        june = coverage_at(wh.con, date(2025, 6, 30))
+        april = coverage_at(wh.con, date(2025, 4, 30))
+        mine = coverage_at(wh.con, date(2025, 6, 30), candidates={"P2"})
+    assert (june.target, june.covered, june.share) == (5, 1, 0.2)
+    # by region, country: France, Germany (finance), Italy, Spain
+    assert [g.territory_id for g in june.gaps] == ["T-FR", "T-DE-FIN", "T-IT", "T-ES"]
+    spain = june.gaps[-1]
+    # active partners only (P3 is inactive), nearest first: Madrid, Paris, Berlin
+    assert [n.partner_id for n in spain.nearest] == ["P4", "P2", "P1"]
+    assert [n.certified for n in spain.nearest] == [False, False, True]
+    assert spain.nearest[0].distance_km is not None and spain.nearest[0].distance_km < 300
+    assert (april.covered, [g.territory_id for g in april.gaps]) == (3, ["T-IT", "T-ES"])
+    assert {n.partner_id for g in mine.gaps for n in g.nearest} == {"P2"}

@@ -81,15 +81,15 @@ def served_territories(tables: Tables) -> ir.Table:
     )
 
 
-def _target_territories(tables: Tables) -> ir.Table:
+def target_territories(tables: Tables) -> ir.Table:
     territories = tables("territories")
     return territories.filter(territories.is_target.fill_null(True))
 
 
-def _territory_coverage(tables: Tables) -> ir.Table:
+def territory_coverage(tables: Tables) -> ir.Table:
     served = served_territories(tables)
     served = served.filter(served.status.fill_null("active") == "active")
-    targets = _target_territories(tables).select("territory_id", "country", "region", "vertical")
+    targets = target_territories(tables).select("territory_id", "country", "region", "vertical")
     certs = tables("certifications").select("partner_id", "record_id", "issued_at", "expires_at")
     return (
         served.join(targets, "territory_id")
@@ -167,7 +167,7 @@ ENTITIES: tuple[Entity, ...] = (
         "Territories marked is_target: the territories market coverage counts.",
         columns_of("territories"),
         False,
-        _target_territories,
+        target_territories,
     ),
     Entity(
         "territory_coverage",
@@ -177,7 +177,7 @@ ENTITIES: tuple[Entity, ...] = (
         {"partner_id": _S, "territory_id": _S, "country": _S, "region": _S, "vertical": _S}
         | {"record_id": _S, "issued_at": _D, "expires_at": _D},
         True,
-        _territory_coverage,
+        territory_coverage,
     ),
     Entity(
         "channel_opportunities",

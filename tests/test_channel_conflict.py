@@ -1,0 +1,71 @@
+"""The channel conflict list (lifecycle.coverage.channel_conflicts) on the hand-checked fixture
+of tests/test_metrics_coverage.py: the same opportunities the metric counts, pair by pair."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from partnerscope.lifecycle.coverage import channel_conflicts, revenue_at_stake
+from partnerscope.metrics.entities_market import rebuild_account_identities
+from tests.test_metrics_coverage import fixture_workspace, join_contoso
+
+Q2 = {"since": datetime(2025, 4, 1), "until": datetime(2025, 7, 1)}
+
+
+def pairs(conflicts: list) -> list[tuple[str, str]]:
+    return [(c.mine.opportunity_id, c.other.opportunity_id) for c in conflicts]
+
+
+def test_conflicts_pair_by_pair(tmp_path: Path) -> None:
+    ws = fixture_workspace(tmp_path / "ws")
+    with ws.warehouse(read_only=True) as wh:
+        found = channel_conflicts(wh.con, **Q2)
+        p2 = channel_conflicts(wh.con, partners={"P2"}, **Q2)
+        april = channel_conflicts(wh.con, since=datetime(2025, 4, 1), until=datetime(2025, 5, 1))
+    # largest partner opportunity first; O5/O6 only touch; O9 overlaps its own partner's O1
+    assert pairs(found) == [("O4", "O3"), ("O3", "O4"), ("O1", "O2"), ("O7", "O6")]
+    assert revenue_at_stake(found) == Decimal("6400.00")
+    direct = found[2]
+    assert (direct.kind, direct.other.partner_id, direct.other.partner_name) == (
+        "partner vs direct",
+        None,
+        None,
+    )
+    assert direct.mine.partner_name == "Acme" and direct.mine.account_name == "Contoso GmbH"
+    # both open from O2's creation to its close
+    assert direct.overlap == (datetime(2025, 5, 1), datetime(2025, 5, 20))
+    assert found[0].kind == "partner vs partner" and found[0].overlap == (
+        datetime(2025, 4, 20),
+        datetime(2025, 4, 30),
+    )
+    assert found[3].overlap == (datetime(2025, 6, 1), None)
+    assert pairs(p2) == [("O4", "O3")]
+    assert pairs(april) == [("O4", "O3"), ("O3", "O4"), ("O1", "O2")]
+
+
+def test_two_account_records_of_one_customer(tmp_path: Path) -> None:
+    ws = fixture_workspace(tmp_path / "ws")
+    join_contoso(ws)
+    with ws.warehouse(read_only=True) as wh:
+        found = channel_conflicts(wh.con, **Q2)
+    before = [("O4", "O3"), ("O3", "O4"), ("O1", "O2"), ("O7", "O6")]
+    joined = [("O1", "O8"), ("O8", "O1"), ("O8", "O2"), ("O8", "O9"), ("O9", "O8")]
+    assert sorted(pairs(found)) == sorted([*before, *joined])
+    assert revenue_at_stake(found) == Decimal("7400.00")  # 6400 + O8 900 + O9 100
+    o8 = next(c for c in found if c.mine.opportunity_id == "O8" and c.other.opportunity_id == "O1")
+    assert (o8.customer, o8.mine.account_name, o8.other.account_name) == (
+        "A1",
+        "Contoso",
+        "Contoso GmbH",
+    )
+
+
+def test_an_import_of_accounts_again_rebuilds_the_identities(tmp_path: Path) -> None:
+    ws = fixture_workspace(tmp_path / "ws")
+    join_contoso(ws)
+    with ws.warehouse() as wh, wh.transaction():
+        assert rebuild_account_identities(wh.con) == 4
+        rows = wh.con.execute("SELECT count(*) FROM account_identities").fetchall()
+    assert rows == [(4,)]
