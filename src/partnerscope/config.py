@@ -31,6 +31,7 @@ from pydantic import (
 from partnerscope.errors import ConfigError
 from partnerscope.present import DEFAULT_LOCALE, check_locale
 from partnerscope.schema import TABLES, ColumnType
+from partnerscope.settings.awards import AwardSettings
 from partnerscope.settings.business_plans import BusinessPlansSettings
 from partnerscope.settings.enablement import EnablementSettings
 from partnerscope.settings.escalation import EscalationSettings
@@ -369,6 +370,7 @@ class Config(_Strict):
     onboarding: OnboardingSettings = Field(default_factory=OnboardingSettings)
     enablement: EnablementSettings = Field(default_factory=EnablementSettings)
     business_plans: BusinessPlansSettings = Field(default_factory=BusinessPlansSettings)
+    awards: AwardSettings = Field(default_factory=AwardSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     schedules: tuple[ScheduleSettings, ...] = ()
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
@@ -408,6 +410,7 @@ EVALUATION_SECTIONS = (
     "onboarding",
     "enablement",
     "business_plans",
+    "awards",
 )
 
 
