@@ -9,7 +9,7 @@ from pathlib import Path
 
 from partnerscope.lifecycle.coverage import channel_conflicts, revenue_at_stake
 from partnerscope.metrics.entities_market import rebuild_account_identities
-from tests.test_metrics_coverage import fixture_workspace, join_contoso
+from tests.test_metrics_coverage import fixture_workspace, join_contoso, separate
 
 Q2 = {"since": datetime(2025, 4, 1), "until": datetime(2025, 7, 1)}
 
@@ -20,6 +20,7 @@ def pairs(conflicts: list) -> list[tuple[str, str]]:
 
 def test_conflicts_pair_by_pair(tmp_path: Path) -> None:
     ws = fixture_workspace(tmp_path / "ws")
+    separate(ws)
     with ws.warehouse(read_only=True) as wh:
         found = channel_conflicts(wh.con, **Q2)
         p2 = channel_conflicts(wh.con, partners={"P2"}, **Q2)

@@ -135,8 +135,15 @@ def fixture_workspace(root: Path) -> Workspace:
     return ws
 
 
+def separate(ws: Workspace) -> None:
+    """The identities of an engine that keeps each account record its own customer."""
+    with ws.warehouse() as wh, wh.transaction():
+        wh.con.execute(f"UPDATE {IDENTITY_TABLE} SET identity_id = account_id")
+
+
 def join_contoso(ws: Workspace) -> None:
     """What an identity engine that takes A1 and A2 for one customer writes."""
+    separate(ws)
     with ws.warehouse() as wh, wh.transaction():
         wh.con.execute(f"UPDATE {IDENTITY_TABLE} SET identity_id = 'A1' WHERE account_id = 'A2'")
 
@@ -148,7 +155,9 @@ def results(ws: Workspace, grains: tuple[str, ...] = ("month", "quarter")) -> di
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    return fixture_workspace(tmp_path_factory.mktemp("coverage") / "ws")
+    found = fixture_workspace(tmp_path_factory.mktemp("coverage") / "ws")
+    separate(found)
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -242,9 +251,10 @@ def test_two_records_of_one_customer_conflict(tmp_path: Path) -> None:
     check(got, "partner", "P2", Q2, {"conflicted_opportunities": 2.0, "revenue_at_stake": 3900.0})
 
 
-def test_the_identities_table_holds_what_resolve_says(ws: Workspace) -> None:
+def test_the_identities_table_holds_what_resolve_says(tmp_path: Path) -> None:
     from partnerscope.identity import AccountRecord, resolve
 
+    ws = fixture_workspace(tmp_path / "ws")
     with ws.warehouse(read_only=True) as wh:
         stored = dict(
             wh.con.execute(f"SELECT account_id, identity_id FROM {IDENTITY_TABLE}").fetchall()
@@ -257,6 +267,18 @@ def test_the_identities_table_holds_what_resolve_says(ws: Workspace) -> None:
         ]
     assert stored == resolve(records)
     assert set(stored) == {"A1", "A2", "A3", "A4"}
+
+
+def test_the_metric_follows_the_identity_engine(tmp_path: Path) -> None:
+    # the stored identities as the engine resolves them (without separate/join_contoso)
+    ws = fixture_workspace(tmp_path / "ws")
+    with ws.warehouse(read_only=True) as wh:
+        joined = wh.con.execute(
+            f"SELECT identity_id = 'A1' FROM {IDENTITY_TABLE} WHERE account_id = 'A2'"
+        ).fetchall() == [(True,)]
+    got = results(ws, ("quarter",))
+    expected = 6.0 if joined else 4.0
+    check(got, "portfolio", "all", Q2, {"conflicted_opportunities": expected})
 
 
 @pytest.mark.parametrize("engine", ENGINES, indirect=True)
