@@ -109,6 +109,7 @@ def executive(data: RunData, period: str | None = None) -> Report:
     )[:20]
     names = {a["partner_id"]: data.partner_name(a["partner_id"]) for a in top_alerts}
 
+    objectives = _objectives(data, w, start, goals, settings.trend_periods)
     outlook, outlook_chart = _outlook(
         data, w, goals, share_shown="channel_revenue_share" not in left_out
     )
@@ -121,6 +122,11 @@ def executive(data: RunData, period: str | None = None) -> Report:
         words=w.words,
     )
     report.sections = {
+        # the framework's strategic objectives, each against its goal, "no data yet" without
+        # the data that would fill it
+        "objectives": objectives,
+        # the target territories without an active certified partner, in one sentence
+        "coverage_gaps": _coverage_gaps(data, start, label),
         "kpis": kpis,
         "tiers": distribution,
         "tier_notes": [
@@ -143,6 +149,7 @@ def executive(data: RunData, period: str | None = None) -> Report:
         "definitions": definitions(
             w,
             [
+                *(str(o["name"]) for o in objectives if o["shown"]),
                 *(str(k["name"]) for k in kpis),
                 *(
                     []
@@ -211,6 +218,121 @@ def executive(data: RunData, period: str | None = None) -> Report:
     if outlook_chart is not None:
         report.charts["forecast"] = outlook_chart
     return report
+
+
+#: The framework's strategic objectives, shown as tiles against their goals (``[reports]
+#: goals``) in this order, each with the data that fills it when a workspace has none yet.
+OBJECTIVES: tuple[tuple[str, str], ...] = (
+    (
+        "channel_revenue_share",
+        "load the company's direct deals beside the partners' (opportunities without a "
+        "partner) to measure the partners' share of all won revenue",
+    ),
+    (
+        "partner_satisfaction",
+        "load partner surveys (a source of the partner_surveys table: the partners' 0–10 "
+        "rating of the vendor)",
+    ),
+    (
+        "share_partners_at_quota",
+        "load the partners' quotas (a source of the quotas table)",
+    ),
+    (
+        "market_coverage",
+        "load the target territories and the partners' territories (sources of the "
+        "territories and partner_territories tables)",
+    ),
+    (
+        "customer_satisfaction",
+        "load customer CSAT responses (a source of the surveys table with kind csat)",
+    ),
+)
+
+
+def _objectives(
+    data: RunData, w: Writer, start: Any, goals: Mapping[str, float], periods: int
+) -> list[dict[str, Any]]:
+    """One tile per strategic objective (:data:`OBJECTIVES`): its value in the period against
+    its goal, the change from the period before and a sparkline of its last ``periods``
+    periods; or, where the run holds no value of it in any period (no source for it yet),
+    ``shown`` false and a ``note`` of the data that would fill it — never a blank or a 0."""
+    from partnerscope.reports import charts as ch
+
+    levels: dict[str, list[dict[str, Any]]] = {}
+
+    def rows_of(level: str) -> list[dict[str, Any]]:
+        if level not in levels:
+            levels[level] = [
+                r for r in data.group_results(level).to_pylist() if r["period_start"] <= start
+            ]
+        return levels[level]
+
+    tiles = []
+    for name, fill in OBJECTIVES:
+        goal = goals.get(name)
+        label = w.catalog[name].label if name in w.catalog.metrics else w.words.metric(name)
+        # a company-wide measure (market coverage) may be held at the company level only
+        rows = next(
+            (rows_of(level) for level in ("portfolio", "company") if _shown(name, rows_of(level))),
+            [],
+        )
+        tile: dict[str, Any] = {
+            "name": name,
+            "label": label,
+            "goal": w.fig(name, goal) if goal is not None else None,
+        }
+        if not rows:
+            tiles.append(
+                {
+                    **tile,
+                    "shown": False,
+                    "value": Figure(name, None, "No data yet"),
+                    "change": Figure(name, None, ""),
+                    "spark": "",
+                    "note": f"No data yet: {fill}.",
+                }
+            )
+            continue
+        now = rows[-1] if rows[-1]["period_start"] == start else {}
+        before = rows[-2] if now and len(rows) > 1 else {}
+        trend = rows[-periods:]
+        value = w.fig(name, now.get(name), goal=goal, compact=True)
+        tiles.append(
+            {
+                **tile,
+                "shown": True,
+                "value": value,
+                "change": w.change(name, now.get(name), before.get(name)),
+                "spark": ch.sparkline([as_number(r.get(name)) for r in trend]),
+                "note": "" if value.known else "No value in this period.",
+            }
+        )
+    return tiles
+
+
+def _coverage_gaps(data: RunData, start: Any, label: str) -> str:
+    """The target territories without an active certified partner at the end of the period,
+    counted (target territories − covered territories of the portfolio) in one sentence;
+    empty without coverage data. The gap list that names them is the coverage page's."""
+    rows = [r for r in data.group_results("portfolio").to_pylist() if r["period_start"] == start]
+    if not rows:
+        return ""
+    targets = as_number(rows[0].get("target_territories"))
+    covered = as_number(rows[0].get("covered_territories"))
+    if not targets or covered is None:
+        return ""
+    gaps = round(targets - covered)
+    words = data.workspace.words
+    if gaps <= 0:
+        return (
+            f"Every one of the {words.number(targets)} target territories has an active, "
+            f"certified partner at the end of {label}."
+        )
+    head = "target territory has" if gaps == 1 else "target territories have"
+    return (
+        f"{words.number(gaps)} of {words.number(targets)} {head} no active, certified partner "
+        f"at the end of {label}."
+    )
 
 
 #: Complete quarters of actual revenue drawn before the forecast band.

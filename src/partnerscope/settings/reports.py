@@ -11,12 +11,17 @@ if TYPE_CHECKING:
     from partnerscope.metrics.definition import Catalog
 
 #: The framework's portfolio goals: 60 % of revenue through partners, 85 % of partners at quota,
-#: MDF returning 200 % and 5 : 1 pipeline to spend (METRICS.md).
+#: MDF returning 200 % and 5 : 1 pipeline to spend (METRICS.md); and its strategic objectives
+#: of partner satisfaction 9.0 out of 10, 95 % of the target territories covered and 90 % of
+#: customers satisfied (issue 30; the executive summary's tiles).
 DEFAULT_GOALS: dict[str, float] = {
     "channel_revenue_share": 0.60,
     "share_partners_at_quota": 0.85,
     "mdf_roi": 2.0,
     "mdf_pipeline_ratio": 5.0,
+    "partner_satisfaction": 9.0,
+    "market_coverage": 0.95,
+    "customer_satisfaction": 0.90,
 }
 
 #: Shown on every scorecard after the weighted metrics, in this order.
