@@ -79,6 +79,8 @@ class Agg(StrEnum):
     MEAN = "mean"
     MEDIAN = "median"
     COUNT_DISTINCT = "count_distinct"
+    #: 1 − Σ s² (Herfindahl), s each ``by`` value's share of Σ measure over the rows.
+    DIVERSITY = "diversity"
 
 
 class Kind(StrEnum):
@@ -101,6 +103,8 @@ class MetricSpec(BaseModel):
     entity: str | None = None
     agg: Agg | None = None
     measure: str | None = None
+    #: agg = "diversity": the column whose values share the measure (product family).
+    by: str | None = None
     filter: str | None = None
     when: When = When.IN_PERIOD
     time: str | None = None
@@ -146,7 +150,7 @@ class Metric:
     def holistic(self) -> bool:
         """Computed from the rows at every grain and group, not from summed monthly parts."""
         return self.kind is Kind.AGGREGATE and (
-            self.spec.agg is Agg.MEDIAN
+            self.spec.agg in (Agg.MEDIAN, Agg.DIVERSITY)
             or (self.spec.agg is Agg.COUNT_DISTINCT and self.spec.when is not When.FIRST_IN_PERIOD)
             or self.spec.when is When.WITHIN_PERIOD
         )
@@ -175,6 +179,8 @@ class Metric:
         if self.kind is Kind.FORMULA:
             return str(s.formula)
         what = f"{s.agg}({s.measure or '*'})"
+        if s.agg is Agg.DIVERSITY:
+            what = f"1 − Σ share² of {s.measure} by {s.by}"
         where = f" where {s.filter}" if s.filter else ""
         return f"{what} over {s.entity}{where}, {_when_text(s)}"
 
@@ -425,6 +431,16 @@ def _check_aggregate(
         problems.append(
             f"{key}.when: {spec.entity} is not per partner; its metrics use when = 'always'"
         )
+    if spec.agg is Agg.DIVERSITY:
+        if spec.by is None:
+            problems.append(
+                f"{key}.by: agg = 'diversity' needs the column whose values share "
+                'the measure (e.g. by = "family")'
+            )
+        else:
+            column("by")
+    elif spec.by is not None:
+        problems.append(f"{key}.by: only used with agg = 'diversity'")
     if spec.agg is not Agg.COUNT and spec.measure is None:
         problems.append(f"{key}.measure: required for agg = {spec.agg.value!r}")
     parsed = {}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from partnerscope.metrics.calendar import FiscalCalendar, Grain, add_months
-from partnerscope.metrics.definition import Catalog, Metric, When, load_catalog
+from partnerscope.metrics.definition import Agg, Catalog, Metric, When, load_catalog
 from partnerscope.metrics.dialects import dialect_for
 from partnerscope.metrics.evaluate import (
     KEYS,
@@ -183,6 +183,8 @@ def compute(
         and "partner" in level_list
         and catalog[n].holistic
         and catalog[n].spec.when is When.IN_PERIOD
+        # a diversity sums per value first: not one aggregate of the parts' scan
+        and catalog[n].spec.agg is not Agg.DIVERSITY
     ]
     say("computing monthly parts")
     new_parts = monthly_parts(

@@ -268,8 +268,8 @@ class Evaluator:
         if metric.holistic:
             value = table[name].cast("float64")
             # a group or period without rows has no holistic row: a distinct count of nothing is
-            # 0 (like any count), a median of nothing stays null
-            if spec.agg is not Agg.MEDIAN and spec.empty != "null":
+            # 0 (like any count), a median or diversity of nothing stays null
+            if spec.agg not in (Agg.MEDIAN, Agg.DIVERSITY) and spec.empty != "null":
                 return value.fill_null(0)
             return value
         if spec.when is When.ALWAYS and name in self.company_static:

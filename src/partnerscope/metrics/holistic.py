@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from partnerscope.metrics.calendar import add_months
 from partnerscope.metrics.definition import Agg, Catalog, When
+from partnerscope.metrics.expressions import divide
 from partnerscope.metrics.parts import Context, row_filter, row_measure
 
 if TYPE_CHECKING:
@@ -100,20 +101,23 @@ def _queries(
             first = add_months(earliest, -months_back) - timedelta(days=2)  # time-zone margin
             table = table.filter(table[str(spec.time)] >= ibis.literal(first))
         measure = row_measure(ctx, metric, table) if metric.measure is not None else ibis.literal(1)
-        rows = table.mutate(__keep=row_filter(ctx, metric, table), __value=measure)
-        rows = rows.filter(rows.__keep, rows.__value.notnull())
+        # a diversity carries the column whose values share the measure (rows without one are
+        # left out)
+        diverse = spec.agg is Agg.DIVERSITY
+        by = {"__by": table[str(spec.by)]} if diverse else {}
+        rows = table.mutate(__keep=row_filter(ctx, metric, table), __value=measure, **by)
+        keep = [rows.__keep, rows.__value.notnull()]
+        rows = rows.filter(*keep, rows.__by.notnull()) if diverse else rows.filter(*keep)
         distinct = spec.agg is Agg.COUNT_DISTINCT
+        carried = ["partner_id", "__value", *by]
         placed: ir.Table
         match spec.when:
             case When.IN_PERIOD:
-                rows = rows.select("partner_id", "__value", month=ctx.month(rows[str(spec.time)]))
-                placed = rows.join(month_map, "month").select(
-                    "partner_id", "__value", "grain", "period_start"
-                )
+                rows = rows.select(*carried, month=ctx.month(rows[str(spec.time)]))
+                placed = rows.join(month_map, "month").select(*carried, "grain", "period_start")
             case When.AT_PERIOD_END:
                 rows = rows.select(
-                    "partner_id",
-                    "__value",
+                    *carried,
                     __in=ctx.month(rows[str(spec.start)]),
                     __out=ctx.month(rows[str(spec.end)]),
                 )
@@ -122,15 +126,15 @@ def _queries(
                     periods,
                     (rows.__in <= periods.last_month)
                     & (rows.__out.isnull() | (rows.__out > periods.last_month)),
-                ).select("partner_id", "__value", "grain", "period_start")
+                ).select(*carried, "grain", "period_start")
             case When.TRAILING_12_MONTHS:
-                rows = rows.select("partner_id", "__value", month=ctx.month(rows[str(spec.time)]))
+                rows = rows.select(*carried, month=ctx.month(rows[str(spec.time)]))
                 rows = rows.distinct() if distinct else rows
                 placed = rows.join(
                     periods,
                     (rows.month <= periods.last_month)
                     & (rows.month > periods.last_month - ibis.interval(months=12)),
-                ).select("partner_id", "__value", "grain", "period_start")
+                ).select(*carried, "grain", "period_start")
             case When.WITHIN_PERIOD:
                 # a row counts for every period that contains its whole span, whether or not the
                 # period has reached the span yet (a year in progress has its later quarters')
@@ -161,6 +165,9 @@ def _queries(
             group = keyed if level == "company" else keyed.filter(keyed.partner_id.notnull())
             group_key = group[key].cast("string") if key else ibis.literal("all")
             group = group.filter(group_key.notnull()) if key else group
+            if diverse:
+                levels.append(_diversity(group, level, group_key, name))
+                continue
             if spec.agg is Agg.SUM:
                 value = group.__value.sum()
             elif spec.agg is Agg.COUNT:
@@ -182,6 +189,30 @@ def _queries(
         else:
             pieces.append(ibis.union(*levels))  # one query: each costs planning time
     return pieces
+
+
+def _diversity(group: ir.Table, level: str, group_key: ir.Value, name: str) -> ir.Table:
+    """1 − Σ s² per group and period, s each ``__by`` value's share of the group's Σ
+    ``__value``: the sums per value and their squares are exact decimals (each square from its
+    double, 4 decimals), so the result does not depend on the order rows arrive in."""
+    import ibis
+
+    keys = ("level", "group_key", "grain", "period_start")
+    shares = group.group_by(
+        level=ibis.literal(level),
+        group_key=group_key,
+        grain=group.grain,
+        period_start=group.period_start,
+        __by=group.__by,
+    ).aggregate(__sum=group.__value.sum())
+    each = shares.__sum.cast("float64")
+    shares = shares.mutate(__square=(each * each).cast("decimal(38, 4)"))
+    totals = shares.group_by(*keys).aggregate(
+        __total=shares.__sum.sum(), __squares=shares.__square.sum()
+    )
+    total = totals.__total.cast("float64")
+    value = 1 - divide(totals.__squares, total * total)
+    return totals.select(*keys, **{name: value.cast("float64")})
 
 
 def combine(pieces: list[ir.Table]) -> ir.Table:
