@@ -70,3 +70,41 @@ def test_an_import_of_accounts_again_rebuilds_the_identities(tmp_path: Path) -> 
         assert rebuild_account_identities(wh.con) == 4
         rows = wh.con.execute("SELECT count(*) FROM account_identities").fetchall()
     assert rows == [(4,)]
+
+
+def test_the_commands(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from partnerscope.cli import app
+
+    ws = fixture_workspace(tmp_path / "ws")
+    join_contoso(ws)
+    w = ["-w", str(ws.root)]
+    runner = CliRunner()
+    gaps = runner.invoke(app, [*w, "coverage", "gaps", "--at", "2025-06-30", "--format", "json"])
+    assert gaps.exit_code == 0, gaps.output
+    rows = json.loads(gaps.stdout)
+    assert [r["territory"] for r in rows] == ["France", "Germany finance", "Italy", "Spain"]
+    assert rows[3]["nearest partners"].startswith("Delta (")
+    assert "not certified" in rows[3]["nearest partners"]
+    assert "Market coverage 20% (1 of 5 target territories); goal 95%." in gaps.stderr
+    period = ["--since", "2025-04-01", "--until", "2025-07-01"]
+    found = runner.invoke(app, [*w, "coverage", "conflicts", *period, "--format", "csv"])
+    assert found.exit_code == 0, found.output
+    lines = found.stdout.splitlines()
+    assert lines[0] == (
+        "account,partner,opportunity,open,amount,other party,their opportunity,their window,"
+        "conflict"
+    )
+    assert len(lines) == 1 + 9
+    assert lines[3] == (
+        'Contoso GmbH,Acme,O1,2025-04-01 – open,"$1,000",Direct sales,O2,'
+        "2025-05-01 – 2025-05-20,partner vs direct"
+    )
+    assert "6 partner opportunities in conflict; revenue at stake $7,400." in found.stderr
+    one = runner.invoke(app, [*w, "coverage", "conflicts", *period, "--partner", "P9"])
+    assert one.exit_code != 0 and "no partner 'P9'" in one.output and "Traceback" not in one.output
+    rebuilt = runner.invoke(app, [*w, "coverage", "identities"])
+    assert rebuilt.exit_code == 0 and "4 account records resolved to" in rebuilt.output

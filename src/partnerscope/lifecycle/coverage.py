@@ -304,3 +304,25 @@ def read_conflicts(workspace: Workspace, **kwargs: Any) -> list[Conflict]:
     """:func:`channel_conflicts` on the workspace's warehouse."""
     with workspace.warehouse(read_only=True) as warehouse:
         return channel_conflicts(warehouse.con, **kwargs)
+
+
+def party_words(party: Party) -> str:
+    """Who holds an opportunity, for vendor staff: the partner's name, or direct sales."""
+    if party.partner_id is None:
+        return "Direct sales"
+    return party.partner_name or party.partner_id
+
+
+def window_words(party: Party) -> str:
+    """An opportunity's open window: ``2025-04-01 – 2025-05-20`` or ``2025-04-01 – open``."""
+    end = "open" if party.closed_at is None else party.closed_at.date().isoformat()
+    return f"{party.created_at.date().isoformat()} – {end}"
+
+
+def distance_words(partner: NearbyPartner) -> str:
+    return "distance unknown" if partner.distance_km is None else f"{partner.distance_km:,.0f} km"
+
+
+def territory_words(gap: Gap) -> str:
+    """``Germany (Finance)``: the territory's name with its vertical."""
+    return f"{gap.name} ({gap.vertical})" if gap.vertical else gap.name
