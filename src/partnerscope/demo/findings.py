@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,3 +62,153 @@ def findings(workspace: Workspace, planted: dict[str, list[str]]) -> list[Findin
         hits = {r["partner_id"] for r in rows if test(r)}
         out.append(Finding(pattern, label, ids, [p for p in ids if p in hits]))
     return out
+
+
+# ---- the patterns planted for the service, retention, coverage and conflict measures ----------
+
+#: pattern → how its finder finds it (:func:`measure_findings`)
+MEASURE_FOUND_BY: dict[str, str] = {
+    "service_collapse": (
+        "critical_response_rate 30 points or more below its level of the year before, or "
+        "escalation_rate 10 points or more above it, in each of the last two quarters"
+    ),
+    "rising_churn": (
+        "customer_churn_rate up quarter on quarter through the last four quarters, by 15 "
+        "points or more"
+    ),
+    "uncovered_territory": (
+        "market_coverage under 100 %: the territory is in the gap list (no active partner "
+        "with a valid certification serves it)"
+    ),
+    "conflicting_account": (
+        "conflicted_opportunities: the account identity takes the three records for one "
+        "customer, so the partner's open deal overlaps the direct and the other partner's"
+    ),
+    "complete_portfolio": "portfolio_coverage of 100 % (won deals in every product family)",
+}
+#: Quarters of the window the measure finders compare (the last four, and the year before them).
+LAST_QUARTERS = ("2025-10-01", "2026-01-01", "2026-04-01", "2026-07-01")
+YEAR_BEFORE = ("2024-10-01", "2025-01-01", "2025-04-01", "2025-07-01")
+PERIOD_END = "2026-09-30"
+
+
+def measure_findings(workspace: Workspace, planted: dict[str, list[str]]) -> list[Finding]:
+    """For each pattern planted for the new measures (``data/planted-measures.json``), what of
+    it the latest run's metric values (and the account identity) show."""
+    from partnerscope.runs import read_results
+
+    results = read_results(workspace)
+    out = []
+    for pattern, ids in planted.items():
+        named = _FINDERS[pattern](workspace, results, ids)
+        out.append(Finding(pattern, MEASURE_FOUND_BY[pattern], ids, [i for i in ids if i in named]))
+    return out
+
+
+def _quarterly(results: Any, metric: str) -> dict[str, dict[str, float]]:
+    """partner → quarter start (ISO) → value, for the quarters the finders compare."""
+    import pyarrow.compute as pc
+
+    if metric not in results.column_names:
+        return {}
+    rows = results.filter(
+        pc.and_(pc.equal(results["level"], "partner"), pc.equal(results["grain"], "quarter"))
+    ).select(["group_key", "period_start", metric])
+    out: dict[str, dict[str, float]] = {}
+    for r in rows.to_pylist():
+        if r[metric] is not None:
+            out.setdefault(r["group_key"], {})[r["period_start"].isoformat()] = float(r[metric])
+    return out
+
+
+def _service_collapse(workspace: Workspace, results: Any, ids: list[str]) -> set[str]:
+    named = set()
+    for metric, change in (("critical_response_rate", -0.30), ("escalation_rate", 0.10)):
+        for partner, values in _quarterly(results, metric).items():
+            before = [values[q] for q in YEAR_BEFORE if q in values]
+            last = [values.get(q) for q in LAST_QUARTERS[-2:]]
+            if not before or None in last:
+                continue
+            level = sum(before) / len(before)
+            shifts = [(v - level) if change > 0 else (level - v) for v in last if v is not None]
+            if all(shift >= abs(change) for shift in shifts):
+                named.add(partner)
+    return named
+
+
+def _rising_churn(workspace: Workspace, results: Any, ids: list[str]) -> set[str]:
+    named = set()
+    for partner, values in _quarterly(results, "customer_churn_rate").items():
+        last = [values.get(q) for q in LAST_QUARTERS]
+        if None in last:
+            continue
+        steps = [b - a for a, b in itertools.pairwise(last) if a is not None and b is not None]
+        if all(s > 0 for s in steps) and sum(steps) >= 0.15:
+            named.add(partner)
+    return named
+
+
+def _uncovered(workspace: Workspace, results: Any, ids: list[str]) -> set[str]:
+    """Countries of the target territories no active partner with a valid certification
+    serves at the window's end (the gap list's rule, docs/coverage.md)."""
+    from partnerscope.warehouse import read_warehouse
+
+    rows = read_warehouse(
+        workspace,
+        """
+        WITH listed AS (SELECT partner_id, territory_id FROM partner_territories),
+        served AS (
+            SELECT partner_id, territory_id FROM listed
+            UNION
+            SELECT p.partner_id, t.territory_id FROM partners p JOIN territories t
+              ON upper(trim(p.country)) = upper(trim(t.country)) AND t.vertical IS NULL
+            WHERE p.partner_id NOT IN (SELECT partner_id FROM listed)),
+        certified AS (
+            SELECT DISTINCT s.territory_id FROM served s
+            JOIN partners p USING (partner_id)
+            JOIN certifications c USING (partner_id)
+            WHERE coalesce(p.status, 'active') = 'active'
+              AND c.issued_at <= CAST(? AS DATE)
+              AND (c.expires_at IS NULL OR c.expires_at > CAST(? AS DATE)))
+        SELECT DISTINCT t.country FROM territories t
+        WHERE coalesce(t.is_target, true) AND t.vertical IS NULL
+          AND t.territory_id NOT IN (SELECT territory_id FROM certified)
+        """,
+        [PERIOD_END, PERIOD_END],
+    )
+    return {str(r[0]) for r in rows}
+
+
+def _conflicting_account(workspace: Workspace, results: Any, ids: list[str]) -> set[str]:
+    """The planted records the account identity takes for the customer of the first (the
+    demo's record, with the partner's open deal): with them, the direct and the other partner's
+    open deals on the other records are the same customer's, and conflicted_opportunities
+    counts the partners' deals."""
+    from partnerscope.warehouse import read_warehouse
+
+    try:
+        rows = read_warehouse(
+            workspace,
+            "SELECT account_id, identity_id FROM account_identities WHERE account_id IN "
+            f"({', '.join('?' for _ in ids)})",
+            ids,
+        )
+    except Exception:  # no identity table yet: nothing is one customer
+        return set()
+    identity = dict(rows)
+    first = identity.get(ids[0])
+    return {a for a in ids if first is not None and identity.get(a) == first}
+
+
+def _complete_portfolio(workspace: Workspace, results: Any, ids: list[str]) -> set[str]:
+    values = _quarterly(results, "portfolio_coverage")
+    return {p for p, v in values.items() if v.get(LAST_QUARTERS[-1]) == 1.0}
+
+
+_FINDERS = {
+    "service_collapse": _service_collapse,
+    "rising_churn": _rising_churn,
+    "uncovered_territory": _uncovered,
+    "conflicting_account": _conflicting_account,
+    "complete_portfolio": _complete_portfolio,
+}

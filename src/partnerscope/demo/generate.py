@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from partnerscope.demo import deals, programs
+from partnerscope.demo import audits, coverage, deals, programs, retention, service
 from partnerscope.demo.columns import dates, labels
+from partnerscope.demo.measure_plan import (
+    PLANTED_FILE,
+    UNCOVERED_COUNTRY,
+    complete_portfolio,
+    plan_measures,
+)
 from partnerscope.demo.output import write_csv, write_parquet, write_utf16_csv, write_xlsx
-from partnerscope.demo.patterns import PATTERNS, plant
+from partnerscope.demo.patterns import PATTERNS, Plan, plant
 from partnerscope.demo.vocabulary import INDUSTRIES
 from partnerscope.demo.workspace_toml import workspace_toml
 from partnerscope.demo.world import (
@@ -51,6 +57,9 @@ class DemoManifest:
     planted: dict[str, list[str]]  # pattern -> partner ids
     period_start: date
     period_end: date
+    #: the patterns planted for the service, retention, coverage and conflict measures
+    #: (data/planted-measures.json): pattern -> partner ids, territory or account ids
+    planted_measures: dict[str, list[str]] = field(default_factory=dict)
 
 
 def generate_demo(
@@ -128,14 +137,82 @@ def generate_demo(
         lambda path: write_csv(programs.make_costs(partners, fx, seed), path),
     )
 
+    planted_measures = _measures(emit, partners, accounts, plan, opportunities, seed)
+
     planted = {name: plan.planted[name] for name in PATTERNS}
     (data / "planted.json").write_text(json.dumps(planted, indent=2) + "\n", encoding="utf-8")
+    (data / PLANTED_FILE).write_text(
+        json.dumps(planted_measures, indent=2) + "\n", encoding="utf-8"
+    )
     (root / "partnerscope.toml").write_text(
         workspace_toml(seed=seed, scale=scale), encoding="utf-8"
     )
     return DemoManifest(
-        files=files, rows=rows, planted=planted, period_start=WINDOW_START, period_end=WINDOW_END
+        files=files,
+        rows=rows,
+        planted=planted,
+        period_start=WINDOW_START,
+        period_end=WINDOW_END,
+        planted_measures=planted_measures,
     )
+
+
+def _measures(
+    emit: Callable[[str, str, Callable[[Path], int]], None],
+    partners: Partners,
+    accounts: Accounts,
+    plan: Plan,
+    opportunities: pa.Table,
+    seed: int,
+) -> dict[str, list[str]]:
+    """The files of the service, retention, coverage, conflict and audit measures, each from a
+    random stream of its own after every older file (those stay byte for byte the same)."""
+    measures = plan_measures(partners, plan, seed)
+    emit(
+        "support_cases",
+        "support_cases.csv",
+        lambda path: write_csv(service.make_cases(partners, accounts, measures, seed), path),
+    )
+    emit(
+        "subscriptions",
+        "subscriptions.csv",
+        lambda path: write_csv(
+            retention.make_subscriptions(partners, accounts, measures, seed), path
+        ),
+    )
+    emit(
+        "partner_surveys",
+        "partner_surveys.csv",
+        lambda path: write_csv(service.make_partner_surveys(partners, measures, seed), path),
+    )
+    emit(
+        "product_families",
+        "product_families.csv",
+        lambda path: write_csv(retention.make_product_families(), path),
+    )
+    emit(
+        "territories", "territories.csv", lambda path: write_csv(coverage.make_territories(), path)
+    )
+    emit(
+        "partner_territories",
+        "partner_territories.csv",
+        lambda path: write_csv(coverage.make_partner_territories(partners, seed), path),
+    )
+    audit_table, finding_table = audits.make_audits(partners, plan, seed)
+    emit("audits", "audits.csv", lambda path: write_csv(audit_table, path))
+    emit("audit_findings", "audit_findings.csv", lambda path: write_csv(finding_table, path))
+    conflict, records, direct = coverage.plant_conflict(
+        partners, accounts, opportunities, measures, seed
+    )
+    emit("direct_accounts", "direct_crm_accounts.csv", lambda path: write_csv(records, path))
+    emit("direct_deals", "direct_crm_deals.csv", lambda path: write_csv(direct, path))
+    return {
+        "service_collapse": [partners.ids[measures.service_collapse]],
+        "rising_churn": [partners.ids[measures.rising_churn]],
+        "uncovered_territory": [UNCOVERED_COUNTRY[0]],
+        "conflicting_account": [conflict.account_id, *conflict.records],
+        "complete_portfolio": [complete_portfolio(opportunities, partners, plan)],
+    }
 
 
 def _fx_table(fx: FxRates) -> pa.Table:

@@ -26,6 +26,7 @@ def parts() -> list[tuple[str, Plant, Callable[[Workspace], list[str]]]]:
         plant_business_plans,
         plant_enablement,
         plant_market,
+        plant_measures,
         plant_onboarding,
     )
 
@@ -35,6 +36,7 @@ def parts() -> list[tuple[str, Plant, Callable[[Workspace], list[str]]]]:
         ("Onboarding", plant_onboarding.plant, plant_onboarding.found),
         ("Enablement", plant_enablement.plant, plant_enablement.found),
         ("Business plans", plant_business_plans.plant, plant_business_plans.found),
+        ("Service, retention, coverage", plant_measures.plant, plant_measures.found),
     ]
 
 

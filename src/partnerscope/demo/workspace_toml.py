@@ -220,6 +220,186 @@ currency = "Currency"
 """
 
 
+#: the measures' sources (issue 30): help desk, billing, partner survey, territories, audits
+MEASURES = """
+# A help desk's ticket export: its own column names, a P1-P4 priority and Yes/No flags.
+[sources.support_cases]
+entity = "support_cases"
+path = "data/support_cases.csv"
+timestamp_format = "%Y-%m-%d %H:%M:%S"
+
+[sources.support_cases.columns]
+case_id = "Ticket ID"
+partner_id = "Partner Account ID"
+account_id = "Customer Account"
+opened_at = "Created"
+first_response_at = "First Reply"
+resolved_at = "Solved"
+csat = "Satisfaction"
+
+[sources.support_cases.columns.first_contact_resolution]
+column = "Solved on First Contact"
+map = {{ "Yes" = "true", "No" = "false" }}
+
+[sources.support_cases.columns.escalated]
+column = "Escalated to Vendor"
+map = {{ "Yes" = "true", "No" = "false" }}
+
+[sources.support_cases.columns.priority]
+column = "Priority"
+
+[sources.support_cases.columns.priority.map]
+"P1 - Critical" = "critical"
+"P2 - High" = "high"
+"P3 - Normal" = "standard"
+"P4 - Low" = "low"
+
+# The billing system's subscription terms, one row per annual term.
+[sources.subscriptions]
+entity = "subscriptions"
+path = "data/subscriptions.csv"
+
+[sources.subscriptions.columns]
+contract_id = "Subscription ID"
+partner_id = "Partner ID"
+account_id = "Customer ID"
+product = "Product"
+start_date = "Term Start"
+end_date = "Term End"
+recurring_value = "ARR"
+currency = "Currency"
+renewed_at = "Renewal Signed"
+renewal_value = "Renewal ARR"
+
+[sources.subscriptions.columns.outcome]
+column = "Renewal Status"
+
+[sources.subscriptions.columns.outcome.map]
+"Open" = "open"
+"Renewed" = "renewed"
+"Upsell" = "expanded"
+"Downsell" = "contracted"
+"Cancelled" = "churned"
+
+# The partner survey: twice a year, 0-10 scores and a free-text comment.
+[sources.partner_surveys]
+entity = "partner_surveys"
+path = "data/partner_surveys.csv"
+timestamp_format = "%Y-%m-%d %H:%M:%S"
+
+[sources.partner_surveys.columns]
+response_id = "Invitation ID"
+partner_id = "Partner ID"
+sent_at = "Sent"
+responded_at = "Completed"
+satisfaction = "Overall satisfaction (0-10)"
+recommend = "Likelihood to recommend (0-10)"
+comment = "Comments"
+
+[sources.product_families]
+entity = "product_families"
+path = "data/product_families.csv"
+
+[sources.product_families.columns]
+product = "Product"
+family = "Product Family"
+
+[sources.territories]
+entity = "territories"
+path = "data/territories.csv"
+
+[sources.territories.columns]
+territory_id = "Territory"
+name = "Territory Name"
+country = "Country"
+region = "Region"
+vertical = "Vertical"
+is_target = {{ column = "Target", map = {{ "Y" = "true", "N" = "false" }} }}
+
+[sources.partner_territories]
+entity = "partner_territories"
+path = "data/partner_territories.csv"
+
+[sources.partner_territories.columns]
+partner_id = "Partner ID"
+territory_id = "Territory"
+
+# The audit tool's export: one row per audit and area, and the findings with their actions.
+[sources.audits]
+entity = "audits"
+path = "data/audits.csv"
+
+[sources.audits.columns]
+audit_id = "Audit No"
+partner_id = "Partner ID"
+audited_at = "Audit Date"
+weight = "Weight"
+passed = {{ column = "Result", map = {{ "Pass" = "true", "Fail" = "false" }} }}
+auditor = "Auditor"
+
+[sources.audits.columns.category]
+column = "Area"
+
+[sources.audits.columns.category.map]
+"Margin Requirements" = "margin_requirements"
+"Certification Standards" = "certification_standards"
+"Marketing Guidelines" = "marketing_guidelines"
+"Data Security" = "data_security"
+"Anti-Corruption" = "anti_corruption"
+
+[sources.audit_findings]
+entity = "audit_findings"
+path = "data/audit_findings.csv"
+
+[sources.audit_findings.columns]
+finding_id = "Finding No"
+audit_id = "Audit No"
+partner_id = "Partner ID"
+finding = "Finding"
+corrective_action = "Corrective Action"
+owner = "Action Owner"
+due_at = "Due Date"
+closed_at = "Closed Date"
+
+[sources.audit_findings.columns.severity]
+column = "Severity"
+map = {{ "Low" = "low", "Medium" = "medium", "High" = "high", "Critical" = "critical" }}
+
+# The direct sales team's CRM: its own account records (one customer may be spelt there
+# differently from accounts.csv; the account identity matches them) and its deals.
+[sources.direct_accounts]
+entity = "accounts"
+path = "data/direct_crm_accounts.csv"
+
+[sources.direct_accounts.columns]
+account_id = "Company ID"
+name = "Company Name"
+domain = "Company Domain"
+country = "Country"
+industry = "Industry"
+
+[sources.direct_deals]
+entity = "opportunities"
+path = "data/direct_crm_deals.csv"
+preset = "generic_crm_opportunities"
+
+# "Complete product portfolio coverage" as an Elite criterion (issue 30): the performance
+# tiers can ask for it beside the default conditions (won deals in every product family of
+# data/product_families.csv over the trailing 12 months):
+#   [[tiers.performance.levels]]
+#   name = "Elite"
+#   min = {{ score_percentile = 0.9, quota_attainment = 1.5, csat = 4.75, portfolio_coverage = 1 }}
+#   [[tiers.performance.levels]]
+#   name = "Performance"
+#   min = {{ quota_attainment = 0.80, csat = 4.25 }}
+#   [[tiers.performance.levels]]
+#   name = "Development"
+#   min = {{ quota_attainment = 0.50 }}
+#   [[tiers.performance.levels]]
+#   name = "Under review"
+"""
+
+
 #: report distribution (docs/notifications.md, "Schedules"): cron in the workspace time zone
 SCHEDULES = """
 # Reports sent on a schedule (`partnerscope schedule list`): fired by `partnerscope serve`,
@@ -277,4 +457,4 @@ message = "Your next tier is in reach: your enablement page lists the certificat
 
 
 def workspace_toml(*, seed: int, scale: float) -> str:
-    return CONFIG_TEMPLATE.format(seed=seed, scale=scale) + SCHEDULES + RULES
+    return CONFIG_TEMPLATE.format(seed=seed, scale=scale) + MEASURES.format() + SCHEDULES + RULES
