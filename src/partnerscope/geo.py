@@ -1,10 +1,14 @@
 """Where leads, partners and accounts are: countries by ISO code or name, their centroids
 (``countries.csv``, approximate, enough to tell near from far), and great-circle distances.
 
-``countries.csv`` is the one country table of partnerscope: each country's ISO 3166 alpha-2
-code, English name, centroid and the other names it goes by (``also``: in its own languages,
-abbreviations), all looked up by :func:`lookup_country`, for lead routing as for deal
-registration (:mod:`partnerscope.operations.registrations.matching`)."""
+``countries.csv`` is the one country table of partnerscope: every ISO 3166-1 country (249, from
+pycountry, and Kosovo) with its alpha-2 code, English name, centre point and the other names it
+goes by (``also``: its alpha-3 code, ISO's official and common names, names in its own and other
+languages, and our aliases such as ``Hong Kong SAR`` or ``Ivory Coast``), all looked up by
+:func:`lookup_country`, for lead routing as for account identity (:mod:`partnerscope.identity`).
+``scripts/countries_table.py`` writes it and says where each column comes from
+(docs/account-identity.md, "Countries"). A code or name pycountry knows that the table does not
+is looked up there too."""
 
 from __future__ import annotations
 
@@ -60,7 +64,8 @@ def country_key(text: str) -> str:
 @cache
 def _table() -> tuple[dict[str, str], dict[str, tuple[float, float]], dict[str, tuple[str, ...]]]:
     """(code or name as a key → ISO code), (ISO code → (latitude, longitude)), (ISO code → its
-    names as keys, the English one first)."""
+    English name and our aliases as keys, the English one first; ISO's other names are looked
+    up but not listed)."""
     codes: dict[str, str] = {}
     where: dict[str, tuple[float, float]] = {}
     names: dict[str, tuple[str, ...]] = {}
@@ -70,18 +75,34 @@ def _table() -> tuple[dict[str, str], dict[str, tuple[float, float]], dict[str, 
             known = [country_key(row["name"]), *(n for n in row["also"].split(";") if n)]
             names[code] = tuple(known)
             codes[code.lower()] = code
-            for name in known:
-                codes[country_key(name)] = code
+            for name in (*known, *(n for n in row["iso_names"].split(";") if n)):
+                codes.setdefault(country_key(name), code)
             where[code] = (float(row["latitude"]), float(row["longitude"]))
     return codes, where, names
 
 
 def lookup_country(text: str | None) -> str | None:
     """The ISO 3166 alpha-2 code of a country written as its code or one of its names (any
-    case, accents and dots: ``de``, ``Deutschland``, ``U.S.A.``); None when empty or unknown."""
+    case, accents and dots: ``de``, ``DEU``, ``Deutschland``, ``U.S.A.``, ``Côte d'Ivoire``,
+    ``Hong Kong SAR``); None when empty or unknown."""
     if text is None or not text.strip():
         return None
-    return _table()[0].get(country_key(text))
+    key = country_key(text)
+    return _table()[0].get(key) or _pycountry(key)
+
+
+@cache
+def _pycountry(key: str) -> str | None:
+    """What pycountry knows beyond the table (a numeric code, a former name), if it is a
+    country the table has."""
+    import pycountry
+
+    try:
+        found = pycountry.countries.lookup(key)
+    except LookupError:
+        return None
+    code = str(found.alpha_2)
+    return code if code in _table()[1] else None
 
 
 def country_names() -> dict[str, tuple[str, ...]]:
