@@ -41,6 +41,7 @@ from partnerscope.settings.evaluation import (
     ScorecardSettings,
     TierSettings,
 )
+from partnerscope.settings.identity import IdentitySettings
 from partnerscope.settings.market import MarketSettings
 from partnerscope.settings.money import IncentiveSettings, MdfSettings
 from partnerscope.settings.notifications import NotificationSettings
@@ -364,6 +365,7 @@ class Config(_Strict):
     mdf: MdfSettings = Field(default_factory=MdfSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
     predict: PredictSettings = Field(default_factory=PredictSettings)
     market: MarketSettings = Field(default_factory=MarketSettings)
     qualification: QualificationSettings = Field(default_factory=QualificationSettings)
