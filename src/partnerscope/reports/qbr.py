@@ -44,13 +44,48 @@ QBR_SECTIONS: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
     ("Enablement", ("enablement_completion", "certified_people"), "enablement_completion"),
     ("Compliance", ("compliance_score",), "compliance_score"),
     ("Customer satisfaction", ("csat", "nps", "nps_responses"), "csat"),
+    (
+        "Service quality",
+        (
+            "critical_response_rate",
+            "median_critical_response_hours",
+            "standard_resolution_rate",
+            "median_standard_resolution_hours",
+            "first_contact_resolution_rate",
+            "escalation_rate",
+            "case_csat",
+            "support_cases",
+        ),
+        "critical_response_rate",
+    ),
+    (
+        "Retention and expansion",
+        (
+            "gross_revenue_retention",
+            "net_revenue_retention",
+            "renewal_rate",
+            "customer_churn_rate",
+            "expansion_revenue",
+            "recurring_value_due",
+        ),
+        "renewal_rate",
+    ),
 )
+
+#: Sections shown only for a partner with their data, by the counts that say so: support
+#: cases opened, contracts or recurring value due in a quarter of the review's trend. A reseller
+#: that runs no support desk or sells no subscriptions gets no table of empty figures.
+QBR_OPTIONAL: dict[str, tuple[str, ...]] = {
+    "Service quality": ("support_cases",),
+    "Retention and expansion": ("contracts_due", "recurring_value_due"),
+}
 
 
 def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
     """A partner's quarterly business review: plan against actual by month, pipeline and
     velocity, win rate and cycle trends, lead SLA, MDF, enablement, compliance, satisfaction,
-    and the actions that follow."""
+    service quality and retention (where the partner has their data), and the actions that
+    follow."""
     from partnerscope.reports import charts as ch
 
     data.check_partner(partner_id)
@@ -77,8 +112,13 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
         if start <= r["period_start"] < _quarter_end(start)
     ]
     plan_rows = _plan_by_month(w, months, as_number(row.get("quota")))
+    shown = [
+        (title, names, chart)
+        for title, names, chart in QBR_SECTIONS
+        if title not in QBR_OPTIONAL or _has_data(history, QBR_OPTIONAL[title])
+    ]
     sections = []
-    for title, names, _ in QBR_SECTIONS:
+    for title, names, _ in shown:
         sections.append(
             {
                 "title": title,
@@ -132,7 +172,7 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
                 "quota",
                 "quota_attainment",
                 "revenue_growth_yoy",
-                *(n for _, names, _ in QBR_SECTIONS for n in names),
+                *(n for _, names, _ in shown for n in names),
             ],
         ),
     }
@@ -156,11 +196,16 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
         "cycle": line("sales_cycle_days", "Sales cycle, days"),
         **{
             chart: line(chart, f"{w.catalog[chart].label} by quarter")
-            for _, _, chart in QBR_SECTIONS
+            for _, _, chart in shown
             if chart
         },
     }
     return report
+
+
+def _has_data(rows: list[dict[str, Any]], names: tuple[str, ...]) -> bool:
+    """Whether any of ``rows`` (a partner's quarters) counts something in any of ``names``."""
+    return any((as_number(r.get(n)) or 0) > 0 for r in rows for n in names)
 
 
 def _business_plan(data: RunData, partner_id: str, start: date) -> dict[str, Any] | None:
