@@ -186,3 +186,35 @@ def test_the_winner_is_recorded_as_a_decision_and_audited(
     ]
     with pytest.raises(AwardDecisionError, match="already decided in DEC-0001 by ada"):
         decide(w, "growth", year=2025, partner_id="P2", reason="y", by="ana")
+
+
+def test_cli_shortlist_and_decide(ws: Workspace, tmp_path_factory: pytest.TempPathFactory) -> None:
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from partnerscope.cli import app
+
+    copy = tmp_path_factory.mktemp("awards-cli") / "ws"
+    shutil.copytree(ws.root, copy, ignore=shutil.ignore_patterns("lock"))
+
+    def run(*args: str, code: int = 0) -> Any:
+        result = CliRunner().invoke(app, ["--workspace", str(copy), "awards", *args])
+        assert result.exit_code == code, result.output
+        return result
+
+    rows = json.loads(run("shortlist", "--award", "growth", "--format", "json").stdout)
+    assert [(r["rank"], r["partner"], r["decided"]) for r in rows] == [
+        ("1", "Acme", ""),
+        ("2", "Beta", ""),
+    ]
+    assert rows[0]["why"].startswith("Revenue growth YoY 200.0%: 1st of 3 eligible partners.")
+    said = run(
+        "decide", "growth", "--year", "2025", "--partner", "P2", "--reason", "Steady", "--by", "ana"
+    ).stdout
+    assert "DEC-0001: Growth Award FY2025 — Beta (P2), decided by ana." in " ".join(said.split())
+    rows = json.loads(run("shortlist", "--award", "growth", "--format", "json").stdout)
+    assert [r["decided"] for r in rows] == ["", "winner (DEC-0001)"]
+    bad = run("decide", "nope", "--year", "2025", "--partner", "P1", "--reason", "x", code=1)
+    assert "no award 'nope'" in bad.stderr and "Traceback" not in bad.output
