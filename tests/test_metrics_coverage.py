@@ -125,9 +125,12 @@ TABLES: dict[str, tuple[str, str, str]] = {
 }
 
 
-def fixture_workspace(root: Path) -> Workspace:
+def fixture_workspace(root: Path, more_opportunities: str = "") -> Workspace:
+    """The fixture ingested, with the identities the engine resolves; ``more_opportunities``:
+    CSV rows added to the opportunities."""
     config = "".join(source(n, e, h) for n, (e, h, _) in TABLES.items())
     files = {f"data/{n}.csv": csv_file(h, b) for n, (_, h, b) in TABLES.items()}
+    files["data/opps.csv"] += more_opportunities
     ws = make_workspace(root, config, files)
     assert ws.ingest().quarantined == 0
     with ws.warehouse() as wh, wh.transaction():

@@ -228,8 +228,8 @@ def channel_conflicts(
 ) -> list[Conflict]:
     """Each partner opportunity created in [since, until) whose open window overlaps another
     party's opportunity on the same customer, one row per such pair (the rule of
-    ``conflicted_opportunities``); only the partner opportunities of ``partners`` when given.
-    Largest amount first."""
+    ``conflicted_opportunities``), as of ``until`` (an opportunity created later is left out);
+    only the partner opportunities of ``partners`` when given. Largest amount first."""
     import ibis
 
     backend = _backend(con)
@@ -238,11 +238,13 @@ def channel_conflicts(
     mine = opps.filter(opps.partner_id.notnull())
     if since is not None:
         mine = mine.filter(mine.created_at >= ibis.literal(since))
+    other = opps.rename(lambda c: f"o_{c}")
     if until is not None:
+        # as of ``until``: what was created later did not exist yet
         mine = mine.filter(mine.created_at < ibis.literal(until))
+        other = other.filter(other.o_created_at < ibis.literal(until))
     if partners is not None:
         mine = mine.filter(mine.partner_id.isin(list(partners)))
-    other = opps.rename(lambda c: f"o_{c}")
     pairs = mine.join(
         other,
         [

@@ -32,6 +32,7 @@ from partnerscope.reports import charts
 from partnerscope.web.audience import json_answer, partner_view
 from partnerscope.web.params import Day
 from partnerscope.web.render import form_action, page
+from partnerscope.web.routes.coverage import conflicts_summary
 from partnerscope.web.run_index import namer, partner_choices, picked_partner
 from partnerscope.web.security import ANALYSTS, Ctx, UtcDateTime, allow
 
@@ -390,6 +391,7 @@ def _list_page(
         partners=partner_choices(ctx),
         name=namer(ctx),
         errors=errors,
+        channel=conflicts_summary(ctx),
     )
 
 
