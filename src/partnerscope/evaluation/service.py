@@ -29,10 +29,14 @@ class Target:
     higher: bool
     #: the target in words ("at least 80 %")
     text: str
+    #: the bound itself misses the target ("under 5 %")
+    strict: bool = False
 
     def met(self, value: float | None) -> bool | None:
         if value is None:
             return None
+        if self.strict:
+            return value > self.bound if self.higher else value < self.bound
         return value >= self.bound if self.higher else value <= self.bound
 
 
@@ -66,11 +70,11 @@ TARGETS: dict[str, Target] = {
     t.metric: t
     for t in (
         Target("critical_response_rate", 1.0, True, "every critical case answered within 4 h"),
-        Target("median_critical_response_hours", 4.0, False, "under 4 h"),
+        Target("median_critical_response_hours", 4.0, False, "4 h or less"),
         Target("standard_resolution_rate", 1.0, True, "every standard case resolved in 24 h"),
-        Target("median_standard_resolution_hours", 24.0, False, "under 24 h"),
+        Target("median_standard_resolution_hours", 24.0, False, "24 h or less"),
         Target("first_contact_resolution_rate", 0.80, True, "at least 80 %"),
-        Target("escalation_rate", 0.05, False, "under 5 %"),
+        Target("escalation_rate", 0.05, False, "under 5 %", strict=True),
         Target("customer_satisfaction", 0.90, True, "at least 90 %"),
         Target("partner_satisfaction", 9.0, True, "at least 9.0 out of 10"),
     )
