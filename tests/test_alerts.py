@@ -344,3 +344,45 @@ def test_an_anomaly_rests_on_its_own_count_of_events() -> None:
         {"A": {"lead_sla_rate": values, "leads_assigned": [5] * 6 + [2], "closed_deals": [0] * 7}}
     )
     assert alerts_of(few, AlertSettings(thresholds=[], anomalies=own)) == []
+
+
+def test_the_default_alerts_of_the_new_measures() -> None:
+    # the defaults (issue 30): A answered 2 of its 4 critical cases in time (50 % < 80 %: high);
+    # B's only critical case was late (0 % on 1 case, under the 3 needed: none), 3 of its 30
+    # cases escalated (10 % > 5 %: medium), it renewed 4 of 5 contracts due (80 % < 90 %:
+    # high) and rates the vendor 6.5 (< 7: medium); C has none of this data: no alert
+    fields = {
+        "lead_sla_rate": [NAN] * 3,
+        "compliance_score": [NAN] * 3,
+        "csat": [NAN] * 3,
+        "critical_response_rate": [0.5, 0.0, NAN],
+        "critical_cases_due": [4, 1, NAN],
+        "escalation_rate": [0.0, 0.1, NAN],
+        "support_cases": [10, 30, NAN],
+        "renewal_rate": [NAN, 0.8, NAN],
+        "contracts_due": [NAN, 5, NAN],
+        "partner_satisfaction": [9.0, 6.5, NAN],
+        "customer_churn_rate": [NAN, 0.2, NAN],
+        "customers_due": [NAN, 5, NAN],
+        "won_revenue": [1.0, 1.0, 1.0],
+        "win_rate": [NAN] * 3,
+        "new_pipeline": [NAN] * 3,
+        "score": [NAN] * 3,
+        "closed_deals": [NAN] * 3,
+    }
+    panel = make_panel(
+        {p: {name: [v[i]] for name, v in fields.items()} for i, p in enumerate("ABC")}
+    )
+    rows = alerts_of(panel, AlertSettings())
+    assert [(r["partner_id"], r["metric"], r["severity"]) for r in rows] == [
+        ("A", "critical_response_rate", "high"),
+        ("B", "renewal_rate", "high"),
+        ("B", "escalation_rate", "medium"),
+        ("B", "partner_satisfaction", "medium"),
+    ]
+    assert [r["message"] for r in rows] == [
+        "Critical response within 4 h is 50.0%, below the threshold of 80.0%",
+        "Renewal rate is 80.0%, below the threshold of 90.0%",
+        "Escalation rate is 10.0%, above the threshold of 5.0%",
+        "Partner satisfaction is 6.5, below the threshold of 7.0",
+    ]

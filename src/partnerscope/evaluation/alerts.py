@@ -85,7 +85,11 @@ def evaluate_alerts(
 
     names = [t.metric for t in settings.thresholds]
     names += [t.evidence for t in settings.thresholds if t.evidence is not None]
-    names += list(settings.anomalies.evidence_of.values())
+    names += [
+        settings.anomalies.evidence_of[m]
+        for m in settings.anomalies.metrics
+        if m in settings.anomalies.evidence_of
+    ]
     missing = sorted(set(names + list(settings.anomalies.metrics)) - set(fields))
     if missing:
         raise ConfigError(

@@ -292,11 +292,42 @@ class Threshold(_Strict):
 
 
 def _thresholds() -> list[Threshold]:
+    # the service, retention and satisfaction measures (issue 30) alert only where a partner
+    # has their data, and only on enough events: critical response below 80 % of at least 3
+    # critical cases; escalations above 5 % of at least 20 cases (below 20 a single escalation
+    # is above 5 %); renewals below 90 % of at least 3 contracts due; partner satisfaction
+    # below 7 of 10 in its answered surveys
     return [
         Threshold(metric="lead_sla_rate", below=0.8, severity=Severity.HIGH),
         Threshold(metric="compliance_score", below=70, severity=Severity.HIGH),
         Threshold(metric="csat", below=3.0, severity=Severity.MEDIUM),
+        Threshold(
+            metric="critical_response_rate",
+            below=0.8,
+            severity=Severity.HIGH,
+            evidence="critical_cases_due",
+            min_evidence=3,
+        ),
+        Threshold(
+            metric="escalation_rate",
+            above=0.05,
+            severity=Severity.MEDIUM,
+            evidence="support_cases",
+            min_evidence=20,
+        ),
+        Threshold(
+            metric="renewal_rate",
+            below=0.9,
+            severity=Severity.HIGH,
+            evidence="contracts_due",
+            min_evidence=3,
+        ),
+        Threshold(metric="partner_satisfaction", below=7.0, severity=Severity.MEDIUM),
     ]
+
+
+def _anomaly_evidence() -> dict[str, str]:
+    return {"critical_response_rate": "critical_cases_due", "customer_churn_rate": "customers_due"}
 
 
 class AnomalySettings(_Strict):
@@ -306,7 +337,14 @@ class AnomalySettings(_Strict):
     enough deals: a partner that buys a few times a year has quarters with nothing in them,
     and an empty quarter is no news."""
 
-    metrics: tuple[str, ...] = ("won_revenue", "win_rate", "new_pipeline", "score")
+    metrics: tuple[str, ...] = (
+        "won_revenue",
+        "win_rate",
+        "new_pipeline",
+        "score",
+        "critical_response_rate",
+        "customer_churn_rate",
+    )
     #: |z| at or above this is an anomaly (in the metric's bad direction).
     z: Annotated[float, Field(gt=0)] = 3.5
     #: Earlier changes the partner needs before its own history is judged.
@@ -322,7 +360,7 @@ class AnomalySettings(_Strict):
     #: The count of events that is the evidence of a metric whose events are not deals (a
     #: share of critical cases answered in time rests on critical cases), by metric; each
     #: side of its change needs ``min_evidence`` of them.
-    evidence_of: dict[str, str] = Field(default_factory=dict)
+    evidence_of: dict[str, str] = Field(default_factory=_anomaly_evidence)
     #: Periods averaged on each side of a change: 1 compares the latest period with the one
     #: before; 2 compares the average of the last two with that of the two before them, and so
     #: on (its evidence is counted over the whole window).
@@ -397,10 +435,7 @@ def check(
         known("alerts.anomalies.metrics", name, usable)
     known("alerts.anomalies.evidence", alerts.anomalies.evidence, metrics)
     for name, evidence in alerts.anomalies.evidence_of.items():
-        known(f"alerts.anomalies.evidence_of.{name}", evidence, metrics)
-        if name not in alerts.anomalies.metrics:
-            problems.append(
-                f"alerts.anomalies.evidence_of.{name}: {name} is not among "
-                "alerts.anomalies.metrics, so nothing judges it; add it there or drop this line"
-            )
+        # a metric not among alerts.anomalies.metrics is not judged: its line is unused
+        if name in alerts.anomalies.metrics:
+            known(f"alerts.anomalies.evidence_of.{name}", evidence, metrics)
     return problems
