@@ -276,3 +276,17 @@ def ws_today() -> Any:
     from datetime import date
 
     return date(2026, 10, 1)
+
+
+def test_the_finders_name_nothing_but_what_was_planted(ws: Workspace) -> None:
+    """At this scale and seed, no ordinary partner's service or churn moves like the planted
+    ones, and Poland is the only target country without a certified partner."""
+    from partnerscope.demo import findings
+
+    planted, results = _planted(ws.root), read_results(ws)
+    for pattern in ("service_collapse", "rising_churn", "uncovered_territory"):
+        named = findings._FINDERS[pattern](ws, results, planted[pattern])
+        assert named == set(planted[pattern]), pattern
+    # most partners of this demo sell every family in a year: the criterion is within reach
+    complete = findings._FINDERS["complete_portfolio"](ws, results, [])
+    assert 60 <= len(complete) <= 90

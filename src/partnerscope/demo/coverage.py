@@ -11,6 +11,7 @@ from datetime import date
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from partnerscope.demo.measure_plan import UNCOVERED_COUNTRY, MeasurePlan
 from partnerscope.demo.vocabulary import INDUSTRIES, LEGAL_FORMS
@@ -18,6 +19,7 @@ from partnerscope.demo.world import (
     COUNTRIES,
     REGIONS,
     Accounts,
+    IntArray,
     Partners,
     rng_for,
 )
@@ -109,23 +111,23 @@ def plant_conflict(
     accounts: Accounts,
     opportunities: pa.Table,
     measures: MeasurePlan,
+    taken: IntArray,
     seed: int,
 ) -> tuple[Conflict, pa.Table, pa.Table]:
     """Choose an account with a partner's opportunity open at the export, and write the direct
     sales team's CRM: two more records of that customer and two opportunities open on them."""
     rng = rng_for(seed, "conflicting account")
     table = opportunities.select(["Id", "AccountId", "PartnerAccountId", "IsClosed", "CreatedDate"])
-    rows = [
-        r
-        for r in table.to_pylist()
-        if r["IsClosed"] == "false"
-        and r["PartnerAccountId"] is not None
-        and r["CreatedDate"] >= "2026-07-01"
-    ]
+    recent = pc.and_(
+        pc.and_(pc.equal(table["IsClosed"], "false"), pc.is_valid(table["PartnerAccountId"])),
+        pc.greater_equal(table["CreatedDate"], "2026-07-01"),
+    )
+    rows = table.filter(recent).to_pylist()
     index = {pid: i for i, pid in enumerate(partners.ids)}
     names = [c[0] for c in COUNTRIES]
     account_index = {a: i for i, a in enumerate(accounts.ids)}
-    planted = {measures.service_collapse, measures.rising_churn}
+    # the second partner carries no pattern: its new deal changes no planted partner's numbers
+    planted = {measures.service_collapse, measures.rising_churn, *map(int, taken)}
 
     by_country: dict[int, list[int]] = {}
     for i in np.flatnonzero(partners.active):
@@ -137,8 +139,8 @@ def plant_conflict(
         others = [i for i in by_country.get(home, []) if partners.ids[i] != r["PartnerAccountId"]]
         return others[0] if others else None
 
-    candidates = [r for r in rows if second_partner(r) is not None]
-    chosen = candidates[int(rng.integers(0, len(candidates)))]
+    # the first, in a random order, whose partner has a second in its country
+    chosen = next(rows[int(i)] for i in rng.permutation(len(rows)) if second_partner(rows[int(i)]))
     a = account_index[chosen["AccountId"]]
     other = second_partner(chosen)
     assert other is not None

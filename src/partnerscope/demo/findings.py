@@ -69,8 +69,9 @@ def findings(workspace: Workspace, planted: dict[str, list[str]]) -> list[Findin
 #: pattern → how its finder finds it (:func:`measure_findings`)
 MEASURE_FOUND_BY: dict[str, str] = {
     "service_collapse": (
-        "critical_response_rate 30 points or more below its level of the year before, or "
-        "escalation_rate 10 points or more above it, in each of the last two quarters"
+        "critical_response_rate 30 points or more below its level of the year before (on 5 "
+        "critical cases a quarter or more), or escalation_rate 10 points or more above it (on "
+        "20 cases or more), in each of the last two quarters"
     ),
     "rising_churn": (
         "customer_churn_rate up quarter on quarter through the last four quarters, by 15 "
@@ -123,11 +124,18 @@ def _quarterly(results: Any, metric: str) -> dict[str, dict[str, float]]:
 
 def _service_collapse(workspace: Workspace, results: Any, ids: list[str]) -> set[str]:
     named = set()
-    for metric, change in (("critical_response_rate", -0.30), ("escalation_rate", 0.10)):
+    # each rate judged on enough cases in both of the last two quarters (a partner with two
+    # critical cases a quarter swings by 50 points on one of them)
+    for metric, change, events, least in (
+        ("critical_response_rate", -0.30, "critical_cases", 5),
+        ("escalation_rate", 0.10, "support_cases", 20),
+    ):
+        counts = _quarterly(results, events)
         for partner, values in _quarterly(results, metric).items():
             before = [values[q] for q in YEAR_BEFORE if q in values]
             last = [values.get(q) for q in LAST_QUARTERS[-2:]]
-            if not before or None in last:
+            enough = all(counts.get(partner, {}).get(q, 0) >= least for q in LAST_QUARTERS[-2:])
+            if not before or None in last or not enough:
                 continue
             level = sum(before) / len(before)
             shifts = [(v - level) if change > 0 else (level - v) for v in last if v is not None]

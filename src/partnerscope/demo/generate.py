@@ -202,7 +202,12 @@ def _measures(
     emit("audits", "audits.csv", lambda path: write_csv(audit_table, path))
     emit("audit_findings", "audit_findings.csv", lambda path: write_csv(finding_table, path))
     conflict, records, direct = coverage.plant_conflict(
-        partners, accounts, opportunities, measures, seed
+        partners,
+        accounts,
+        opportunities,
+        measures,
+        np.flatnonzero(np.any(list(plan.masks.values()), axis=0)),
+        seed,
     )
     emit("direct_accounts", "direct_crm_accounts.csv", lambda path: write_csv(records, path))
     emit("direct_deals", "direct_crm_deals.csv", lambda path: write_csv(direct, path))

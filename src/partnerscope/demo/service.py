@@ -117,8 +117,10 @@ def make_cases(
 
 
 def _times(seconds: IntArray, missing: BoolArray | None = None) -> pa.Array:
+    """UTC timestamps as the help desk writes them, 2024-01-15 09:30:00 (CASE_TIME)."""
     ts = pa.array(seconds, pa.timestamp("s"), mask=missing)
-    return pc.strftime(ts, format=CASE_TIME)
+    # a cast writes CASE_TIME, many times faster than strftime
+    return pc.cast(ts, pa.string())
 
 
 #: Themes of the partners' comments, each with the sentences that carry it.
