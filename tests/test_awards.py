@@ -13,6 +13,7 @@ Calendar fiscal years; the run is as of 2026-01-01, so FY2025 is the latest comp
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,14 +71,19 @@ rank_by = { won_revenue = 1, won_deals = 1 }
 """
 
 
-@pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+def awards_workspace(root: Path) -> Workspace:
+    """The tiny workspace, ingested and run as of 2026-01-01."""
     config = SETTINGS + "".join(source(n, e, h) for n, (e, h, _) in TABLES.items())
     files = {f"data/{n}.csv": csv_file(h, b) for n, (_, h, b) in TABLES.items()}
-    ws = make_workspace(tmp_path_factory.mktemp("awards") / "ws", config, files)
+    ws = make_workspace(root, config, files)
     assert ws.ingest().quarantined == 0
     ws.run(as_of=AS_OF)
     return ws
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    return awards_workspace(tmp_path_factory.mktemp("awards") / "ws")
 
 
 def lists(ws: Workspace, **kwargs: Any) -> dict[str, Any]:

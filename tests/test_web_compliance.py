@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from partnerscope.workspace import Workspace
+from tests.test_awards import awards_workspace
 from tests.test_metrics_compliance import fixture_workspace
 from tests.webtools import PASSWORD, sign_in
 
@@ -26,17 +27,20 @@ USERS = {
 PERIOD = "FY2025-Q2"
 
 
-@pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+def with_users(ws: Workspace) -> Workspace:
     from partnerscope.accounts import Accounts, Role
 
-    ws = fixture_workspace(tmp_path_factory.mktemp("web-compliance") / "ws")
     accounts = Accounts.open(ws)
     for name, (role, partner, partners) in USERS.items():
         accounts.add(
             name, Role(role), PASSWORD, partner_id=partner, partners=list(partners), by="test"
         )
     return ws
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    return with_users(fixture_workspace(tmp_path_factory.mktemp("web-compliance") / "ws"))
 
 
 def client(ws: Workspace, user: str) -> TestClient:
@@ -127,3 +131,71 @@ def test_finance_is_refused(clients: dict[str, TestClient]) -> None:
 def test_a_bad_period_is_told(clients: dict[str, TestClient]) -> None:
     r = get(clients["ada"], "/api/v1/compliance?period=Q9", 422)
     assert "FY2026-Q1" in r.text
+
+
+# ---- /awards -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def award_clients(tmp_path_factory: pytest.TempPathFactory) -> dict[str, TestClient]:
+    """The tiny awards workspace of tests/test_awards.py (FY2025: Growth P1 then P2), with the
+    same users (``max`` looks after P2, ``pat`` is P1's)."""
+    ws = with_users(awards_workspace(tmp_path_factory.mktemp("web-awards") / "ws"))
+    return {name: client(ws, name) for name in USERS}
+
+
+def test_staff_read_the_shortlists_with_reasons(award_clients: dict[str, TestClient]) -> None:
+    found = {s["award"]: s for s in get(award_clients["ana"], "/api/v1/awards").json()}
+    growth = found["growth"]
+    assert (growth["period"], growth["winner"]) == ("FY2025", None)
+    assert [(n["partner"], n["reasons"][0]) for n in growth["nominees"]] == [
+        ("Acme", "Revenue growth YoY 200.0%: 1st of 3 eligible partners."),
+        ("Beta", "Revenue growth YoY 50.0%: 2nd of 3 eligible partners."),
+    ]
+    html = get(award_clients["ada"], "/awards").text
+    assert "Growth Award FY2025" in html and "Record the winner" in html
+    assert "revenue_growth_yoy" not in html
+
+
+def test_a_manager_reads_their_partners_by_name_only(award_clients: dict[str, TestClient]) -> None:
+    found = {s["award"]: s for s in get(award_clients["max"], "/api/v1/awards").json()}
+    assert [(n["partner"], n["partner_id"]) for n in found["growth"]["nominees"]] == [
+        ("another partner", None),
+        ("Beta", "P2"),
+    ]
+    assert found["growth"]["nominees"][0]["reasons"] == []
+    html = get(award_clients["max"], "/awards").text
+    assert "Acme" not in html and "Record the winner" not in html
+    from tests.webtools import csrf_of
+
+    token = csrf_of(award_clients["max"], "/awards")
+    r = award_clients["max"].post(
+        "/awards/growth/decide",
+        data={"year": "2025", "partner_id": "P2", "reason": "x", "csrf_token": token},
+    )
+    assert r.status_code == 403
+
+
+def test_partners_and_finance_never_see_the_shortlists(
+    award_clients: dict[str, TestClient],
+) -> None:
+    for user in ("pat", "fin"):
+        get(award_clients[user], "/awards", 403)
+        get(award_clients[user], "/api/v1/awards", 403)
+
+
+def test_an_analyst_records_the_winner(award_clients: dict[str, TestClient]) -> None:
+    from tests.webtools import csrf_of
+
+    ana = award_clients["ana"]
+    form = {"year": "2025", "partner_id": "P1", "reason": "Tripled", "csrf_token": csrf_of(ana)}
+    refused = ana.post("/awards/growth/decide", data={**form, "partner_id": "P3"})
+    assert refused.status_code == 400 and "not on the Growth Award FY2025" in refused.text
+    done = ana.post("/awards/growth/decide", data=form, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/awards?year=2025"
+    growth = {s["award"]: s for s in get(ana, "/api/v1/awards?year=2025").json()}["growth"]
+    assert growth["winner"]["partner"] == "Acme"
+    assert (growth["winner"]["decided_by"], growth["winner"]["reason"]) == ("ana", "Tripled")
+    # the decision is in the decisions' audit log
+    audit = get(award_clients["ada"], "/api/v1/decisions").text
+    assert "Growth Award FY2025" in audit
