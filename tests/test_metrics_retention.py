@@ -308,3 +308,20 @@ def test_retention_and_mix_are_the_same_on_every_engine(engine: Opener, tmp_path
         assert expected.results is not None and got.results is not None
         assert expected.results.num_rows > 100
         assert_same(expected.results, got.results)
+
+
+def test_one_grain_alone_gives_the_same_values(ws: Any, rows: Any) -> None:
+    # with one grain the engine computes a partner's in-period medians in the parts' own scan;
+    # a diversity sums per family first and keeps its own query
+    with ws.warehouse(read_only=True) as wh:
+        alone = index(
+            compute_metrics(
+                wh.con, ws.config, RETENTION + MIX, ("quarter",), ("partner",), as_of=AS_OF
+            )
+        )
+    for partner in ("P1", "P2", "P3"):
+        key = ("partner", partner, "FY2025-Q2")
+        assert alone[key] | {"grain": None} == {k: rows[key][k] for k in alone[key]} | {
+            "grain": None
+        }
+    assert alone[("partner", "P1", "FY2025-Q2")]["product_diversity"] == pytest.approx(0.56)
