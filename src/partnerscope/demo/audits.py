@@ -96,7 +96,7 @@ def make_audits(partners: Partners, plan: Plan, seed: int) -> tuple[pa.Table, pa
     audit_ids = ids("AUD-", np.arange(1, n + 1), 6)
     audits = pa.table(
         {
-            "Audit No": audit_ids,
+            "Audit ID": audit_ids,
             "Partner ID": pa.array(partners.ids).take(pa.array(p)),
             "Audit Date": dates(day),
             "Area": labels([c[0] for c in CATEGORIES], category),
@@ -109,7 +109,7 @@ def make_audits(partners: Partners, plan: Plan, seed: int) -> tuple[pa.Table, pa
     )
     bad = pa.table(
         {
-            "Audit No": [f"AUD-{n + 1:06d}"],
+            "Audit ID": [f"AUD-{n + 1:06d}"],
             "Partner ID": [partners.ids[int(active[0])]],
             "Audit Date": [date(2026, 5, 20)],
             # not one of the program's five audit categories
@@ -138,8 +138,8 @@ def make_audits(partners: Partners, plan: Plan, seed: int) -> tuple[pa.Table, pa
     text = [CATEGORIES[category[i]][2][int(j)] for i, j in zip(a, pick, strict=True)]
     findings = pa.table(
         {
-            "Finding No": ids("AF-", np.arange(1, m + 1), 6),
-            "Audit No": audit_ids.take(pa.array(a)),
+            "Finding ID": ids("AF-", np.arange(1, m + 1), 6),
+            "Audit ID": audit_ids.take(pa.array(a)),
             "Partner ID": pa.array(partners.ids).take(pa.array(p[a])),
             "Severity": labels(SEVERITIES, severity),
             "Finding": pa.array(text, pa.string()),

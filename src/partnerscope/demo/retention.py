@@ -131,32 +131,32 @@ def make_subscriptions(
     width = max(6, len(str(m + 1)))
     table = pa.table(
         {
-            "Subscription ID": ids("SUB-", np.arange(1, m + 1), width),
+            "Contract ID": ids("SUB-", np.arange(1, m + 1), width),
             "Partner ID": pa.array(partners.ids).take(pa.array(p[c])),
             "Customer ID": pa.array(accounts.ids).take(pa.array(account[c])),
             "Product": labels(PRODUCTS, product[c]),
-            "Term Start": dates(cols["start"]),
-            "Term End": dates(cols["end"]),
+            "Start Date": dates(cols["start"]),
+            "End Date": dates(cols["end"]),
             "ARR": money(cols["value"].astype(np.float64)),
             "Currency": labels(CURRENCIES, partners.currency[p[c]]),
-            "Renewal Status": labels(OUTCOMES, outcome),
-            "Renewal Signed": dates(cols["signed"], ~renewed),
+            "Status": labels(OUTCOMES, outcome),
+            "Renewal Date": dates(cols["signed"], ~renewed),
             "Renewal ARR": money(cols["renewal"].astype(np.float64), ~renewed),
         }
     )
     bad = pa.table(
         {
-            "Subscription ID": [f"SUB-{m + 1:0{width}d}"],
+            "Contract ID": [f"SUB-{m + 1:0{width}d}"],
             "Partner ID": [partners.ids[measures.rising_churn]],
             "Customer ID": [accounts.ids[1]],
             "Product": [PRODUCTS[0]],
-            "Term Start": [date(2025, 4, 1)],
-            "Term End": [date(2026, 3, 31)],
+            "Start Date": [date(2025, 4, 1)],
+            "End Date": [date(2026, 3, 31)],
             "ARR": [18_000.0],
             "Currency": ["USD"],
-            "Renewal Status": ["Renewed"],
+            "Status": ["Renewed"],
             # the year typed wrong: renewed a year before the term started
-            "Renewal Signed": [date(2024, 3, 20)],
+            "Renewal Date": [date(2024, 3, 20)],
             "Renewal ARR": [18_000.0],
         }
     )

@@ -149,9 +149,9 @@ SURVEY_THEMES: dict[str, tuple[str, ...]] = {
         "Margins are thin compared with other vendors.",
         "Fair margins and a clear rebate structure.",
     ),
-    "channel manager": (
-        "Our channel manager changed twice this year.",
-        "Our channel manager is responsive and helpful.",
+    "communication": (
+        "Our channel manager changed twice this year and nobody informed us.",
+        "Clear communication and useful monthly updates from our channel manager.",
     ),
 }
 #: Survey rounds: sent in March and September, each year of the window.

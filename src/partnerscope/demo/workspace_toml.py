@@ -254,32 +254,12 @@ column = "Priority"
 "P3 - Normal" = "standard"
 "P4 - Low" = "low"
 
-# The billing system's subscription terms, one row per annual term.
+# The billing system's subscription terms, one row per annual term, in the shape the
+# generic_subscriptions preset reads (its Status values Upsell, Downsell, Cancelled ... mapped).
 [sources.subscriptions]
 entity = "subscriptions"
 path = "data/subscriptions.csv"
-
-[sources.subscriptions.columns]
-contract_id = "Subscription ID"
-partner_id = "Partner ID"
-account_id = "Customer ID"
-product = "Product"
-start_date = "Term Start"
-end_date = "Term End"
-recurring_value = "ARR"
-currency = "Currency"
-renewed_at = "Renewal Signed"
-renewal_value = "Renewal ARR"
-
-[sources.subscriptions.columns.outcome]
-column = "Renewal Status"
-
-[sources.subscriptions.columns.outcome.map]
-"Open" = "open"
-"Renewed" = "renewed"
-"Upsell" = "expanded"
-"Downsell" = "contracted"
-"Cancelled" = "churned"
+preset = "generic_subscriptions"
 
 # The partner survey: twice a year, 0-10 scores and a free-text comment.
 [sources.partner_surveys]
@@ -330,7 +310,7 @@ entity = "audits"
 path = "data/audits.csv"
 
 [sources.audits.columns]
-audit_id = "Audit No"
+audit_id = "Audit ID"
 partner_id = "Partner ID"
 audited_at = "Audit Date"
 weight = "Weight"
@@ -350,20 +330,7 @@ column = "Area"
 [sources.audit_findings]
 entity = "audit_findings"
 path = "data/audit_findings.csv"
-
-[sources.audit_findings.columns]
-finding_id = "Finding No"
-audit_id = "Audit No"
-partner_id = "Partner ID"
-finding = "Finding"
-corrective_action = "Corrective Action"
-owner = "Action Owner"
-due_at = "Due Date"
-closed_at = "Closed Date"
-
-[sources.audit_findings.columns.severity]
-column = "Severity"
-map = {{ "Low" = "low", "Medium" = "medium", "High" = "high", "Critical" = "critical" }}
+preset = "generic_audit_findings"
 
 # The direct sales team's CRM: its own account records (one customer may be spelt there
 # differently from accounts.csv; the account identity matches them) and its deals.
