@@ -284,3 +284,64 @@ def test_cli_audits(ws: Workspace) -> None:
     ]
     bad = CliRunner().invoke(app, ["--workspace", str(ws.root), "audits", "--partner", "P9"])
     assert bad.exit_code == 1 and "P9" in bad.stderr and "Traceback" not in bad.output
+
+
+# ---- presets for audit exports ---------------------------------------------------------------
+
+
+def test_presets_generic_audits_and_findings(tmp_path: Path) -> None:
+    from datetime import date
+
+    from tests.conftest import PARTNERS_CSV, PARTNERS_SOURCE, quarantine, query
+
+    ws = make_workspace(
+        tmp_path / "ws",
+        PARTNERS_SOURCE
+        + """
+        [sources.audits]
+        entity = "audits"
+        path = "data/audits.csv"
+        preset = "generic_audits"
+        [sources.findings]
+        entity = "audit_findings"
+        path = "data/findings.csv"
+        preset = "generic_audit_findings"
+        """,
+        {
+            "data/partners.csv": PARTNERS_CSV,
+            "data/audits.csv": (
+                "Audit ID,Partner ID,Audit Date,Category,Result,Weight,Auditor,Summary\n"
+                "A1,P1,2025-04-10,Data Security,Fail,3,Ines,Backups untested\n"  # row 2
+                "A2,P2,2025-05-20,Anti-Corruption,Compliant,,Ola,\n"  # row 3: weight 1
+                "A3,P1,2025-06-05,margin_requirements,PASSED,1,,\n"  # row 4
+                "A4,P1,2025-06-06,Tax Filing,Pass,1,,\n"  # row 5: unknown category
+                "A5,P2,2025-06-07,Data security,maybe,1,,\n"  # row 6: no result
+            ),
+            "data/findings.csv": (
+                "Finding ID,Audit ID,Partner ID,Severity,Finding,Corrective Action,"
+                "Action Owner,Due Date,Closed Date\n"
+                "F1,A1,P1,High,No backup test,Test restores,Dana,2025-05-10,2025-05-08\n"
+                "F2,A2,P2,,No gifts register,Keep a register,Sam,2025-06-30,\n"  # medium
+                "F3,A1,P1,Urgent,Shared account,Personal accounts,Dana,2025-05-31,\n"  # row 4
+                "F4,A9,P1,low,Typo,Fix,Lee,2025-05-31,\n"  # row 5: no audit A9
+            ),
+        },
+    )
+    report = ws.ingest()
+    assert report.quarantined == 4
+    assert query(
+        ws, "SELECT audit_id, partner_id, audited_at, category, weight, passed, auditor, notes "
+        "FROM audits ORDER BY 1"
+    ) == [
+        ("A1", "P1", date(2025, 4, 10), "data_security", 3.0, False, "Ines", "Backups untested"),
+        ("A2", "P2", date(2025, 5, 20), "anti_corruption", 1.0, True, "Ola", None),
+        ("A3", "P1", date(2025, 6, 5), "margin_requirements", 1.0, True, None, None),
+    ]  # fmt: skip
+    assert query(
+        ws, "SELECT finding_id, severity, owner, due_at, closed_at FROM audit_findings ORDER BY 1"
+    ) == [
+        ("F1", "high", "Dana", date(2025, 5, 10), date(2025, 5, 8)),
+        ("F2", "medium", "Sam", date(2025, 6, 30), None),
+    ]
+    rules = {(row, column) for row, column, _, _ in quarantine(ws)}
+    assert {(5, "category"), (6, "passed"), (4, "severity"), (5, "audit_id")} <= rules
