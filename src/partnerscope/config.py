@@ -54,6 +54,7 @@ from partnerscope.settings.routing import RoutingSettings
 from partnerscope.settings.rules import RuleSettings
 from partnerscope.settings.schedules import ScheduleSettings
 from partnerscope.settings.schedules import check_names as check_schedule_names
+from partnerscope.settings.service import ServiceSettings
 
 CONFIG_FILE = "partnerscope.toml"
 #: Cell values read as empty in every column, besides blank cells.
@@ -368,6 +369,7 @@ class Config(_Strict):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     predict: PredictSettings = Field(default_factory=PredictSettings)
     market: MarketSettings = Field(default_factory=MarketSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
     qualification: QualificationSettings = Field(default_factory=QualificationSettings)
     onboarding: OnboardingSettings = Field(default_factory=OnboardingSettings)
     enablement: EnablementSettings = Field(default_factory=EnablementSettings)
@@ -408,6 +410,7 @@ EVALUATION_SECTIONS = (
     "registration",
     "predict",
     "market",
+    "service",
     "qualification",
     "onboarding",
     "enablement",
