@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from partnerscope.evaluation.themes import THEMES, count_themes, survey_comments, themes_of
 from partnerscope.metrics.calendar import FiscalCalendar, Grain
 from tests.test_metrics_service import fixture_workspace
@@ -77,3 +79,35 @@ def test_the_comments_of_a_period_are_those_of_the_surveys_sent_in_it(tmp_path) 
     q1 = q2.previous()
     with ws.warehouse(read_only=True) as wh:
         assert survey_comments(wh.con, q1, "UTC") == [("P1", "Sent in Q1: counts in Q1")]
+
+
+def test_a_workspace_extends_the_vocabulary_in_its_configuration(tmp_path) -> None:
+    from partnerscope.config import load_config
+    from partnerscope.evaluation.themes import vocabulary
+
+    path = tmp_path / "partnerscope.toml"
+    path.write_text(
+        '[service.themes.support]\nwords = ["Hotfix"]\n'
+        '[service.themes.onboarding]\nstems = ["onboard", "kickoff"]\n'
+        '[service.themes.deal_desk]\nlabel = "Deal desk"\nwords = ["desk"]\n',
+        encoding="utf-8",
+    )
+    themes = vocabulary(load_config(path, check_files=False).service)
+    assert [t.key for t in themes][-3:] == ["payments", "onboarding", "deal_desk"]
+    assert [t.label for t in themes][-2:] == ["Onboarding", "Deal desk"]
+    counts = count_themes(
+        [("P1", "The hotfix came late; onboarding was slow"), ("P1", "Ask the desk")], themes
+    )
+    assert counts.by_partner["P1"] == {"support": 1, "onboarding": 1, "deal_desk": 1}
+    assert {r["theme"]: r["comments"] for r in counts.rows()}["deal_desk"] == 1
+
+
+def test_a_theme_that_is_not_words_is_refused_at_its_key(tmp_path) -> None:
+    from partnerscope.config import load_config
+    from partnerscope.errors import ConfigError
+
+    path = tmp_path / "partnerscope.toml"
+    path.write_text('[service.themes.pricing]\nstems = ["price list"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, check_files=False)
+    assert "service.themes.pricing.stems" in str(caught.value)

@@ -72,16 +72,17 @@ def service_command(
 
 
 def _themes(ws: Workspace, data: RunData, label: str, fmt: OutputFormat) -> None:
-    from partnerscope.evaluation.themes import THEMES, count_themes, survey_comments
+    from partnerscope.evaluation.themes import count_themes, survey_comments, vocabulary
 
     chosen = data.calendar.parse(label)
     with ws.warehouse(read_only=True) as wh:
         comments = survey_comments(wh.con, chosen, ws.config.workspace.timezone)
-    counts = count_themes(comments)
+    themes = vocabulary(ws.config.service)
+    counts = count_themes(comments, themes)
     table = Table(
         "partner",
         "comments",
-        *(t.label for t in THEMES),
+        *(t.label for t in themes),
         title=f"Themes of partner survey comments {label} (surveys sent in the period)",
         title_justify="left",
     )
@@ -90,13 +91,13 @@ def _themes(ws: Workspace, data: RunData, label: str, fmt: OutputFormat) -> None
         table.add_row(
             escape(data.partner_name(pid)),
             str(counts.comments[pid]),
-            *(str(mine[t.key]) if mine else "0" for t in THEMES),
+            *(str(mine[t.key]) if mine else "0" for t in themes),
         )
     total = counts.portfolio
     table.add_row(
         "All partners",
         str(sum(counts.comments.values())),
-        *(str(total[t.key]) for t in THEMES),
+        *(str(total[t.key]) for t in themes),
     )
     show(table, fmt)
     note(fmt, "A comment counts once for each theme it mentions (docs/service.md).")

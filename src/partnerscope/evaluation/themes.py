@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from partnerscope.metrics.calendar import Period
+    from partnerscope.settings.service import ServiceSettings
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,36 @@ THEMES: tuple[Theme, ...] = (
         ("pay", "paid", "pays", "paying"),
     ),
 )
-THEME_LABELS = {t.key: t.label for t in THEMES}
 _WORD = re.compile(r"[^\W\d_]+")
+
+
+def vocabulary(settings: ServiceSettings | None = None) -> tuple[Theme, ...]:
+    """The built-in themes with a workspace's ``[service.themes]``: a built-in key gains the
+    stems and words given (and the label, if one is); another key is a new theme, after the
+    built-in ones (labelled from its key when it has no label)."""
+    if settings is None or not settings.themes:
+        return THEMES
+    extra = settings.themes
+    out = []
+    for theme in THEMES:
+        more = extra.get(theme.key)
+        if more is None:
+            out.append(theme)
+            continue
+        out.append(
+            Theme(
+                theme.key,
+                more.label or theme.label,
+                tuple(dict.fromkeys((*theme.stems, *more.stems))),
+                tuple(dict.fromkeys((*theme.words, *more.words))),
+            )
+        )
+    known = {t.key for t in THEMES}
+    for key, more in extra.items():
+        if key not in known:
+            label = more.label or key.replace("_", " ").capitalize()
+            out.append(Theme(key, label, more.stems, more.words))
+    return tuple(out)
 
 
 def words_of(text: str) -> list[str]:
@@ -95,13 +124,13 @@ def words_of(text: str) -> list[str]:
     return _WORD.findall(text.casefold())
 
 
-def themes_of(text: str | None) -> dict[str, list[str]]:
+def themes_of(text: str | None, themes: tuple[Theme, ...] = THEMES) -> dict[str, list[str]]:
     """The themes a comment mentions (vocabulary order), each with the words that matched."""
     found: dict[str, list[str]] = {}
     if not text:
         return found
     words = words_of(text)
-    for theme in THEMES:
+    for theme in themes:
         hits = [w for w in words if theme.matches(w)]
         if hits:
             found[theme.key] = list(dict.fromkeys(hits))
@@ -112,6 +141,8 @@ def themes_of(text: str | None) -> dict[str, list[str]]:
 class ThemeCounts:
     """Comments mentioning each theme, per partner and for all the partners counted."""
 
+    #: the vocabulary counted by
+    themes: tuple[Theme, ...] = THEMES
     #: partner id → theme key → comments mentioning it
     by_partner: dict[str, Counter[str]] = field(default_factory=dict)
     #: partner id → comments read (with text)
@@ -124,7 +155,7 @@ class ThemeCounts:
             return
         self.comments[partner_id] += 1
         counts = self.by_partner.setdefault(partner_id, Counter())
-        for key, hits in themes_of(text).items():
+        for key, hits in themes_of(text, self.themes).items():
             counts[key] += 1
             self.matched.setdefault(key, Counter()).update(hits)
 
@@ -138,7 +169,7 @@ class ThemeCounts:
     def only(self, partner_ids: Iterable[str]) -> ThemeCounts:
         """The counts of these partners only (what a partner manager may see)."""
         keep = set(partner_ids)
-        out = ThemeCounts()
+        out = ThemeCounts(self.themes)
         out.by_partner = {p: c for p, c in self.by_partner.items() if p in keep}
         out.comments = Counter({p: n for p, n in self.comments.items() if p in keep})
         out.matched = {}
@@ -156,13 +187,18 @@ class ThemeCounts:
                 "comments": total[t.key],
                 "share": total[t.key] / read if read else None,
             }
-            for t in THEMES
+            for t in self.themes
         ]
 
+    def label(self, key: str) -> str:
+        return next(t.label for t in self.themes if t.key == key)
 
-def count_themes(rows: Iterable[tuple[str, str | None]]) -> ThemeCounts:
+
+def count_themes(
+    rows: Iterable[tuple[str, str | None]], themes: tuple[Theme, ...] = THEMES
+) -> ThemeCounts:
     """Themes of (partner id, comment) pairs."""
-    counts = ThemeCounts()
+    counts = ThemeCounts(themes)
     for partner_id, text in rows:
         counts.add(partner_id, text)
     return counts

@@ -91,7 +91,7 @@ def _themes(ctx: Ctx, label: str, found: ServiceTable) -> Any:
     import duckdb
 
     from partnerscope.errors import WorkspaceBusyError, WorkspaceError
-    from partnerscope.evaluation.themes import count_themes, survey_comments
+    from partnerscope.evaluation.themes import count_themes, survey_comments, vocabulary
 
     chosen = ctx.data.calendar.parse(label)
     try:
@@ -107,7 +107,7 @@ def _themes(ctx: Ctx, label: str, found: ServiceTable) -> Any:
             )
         except duckdb.CatalogException:  # a warehouse from before partner surveys
             comments = []
-    counts = count_themes(comments)
+    counts = count_themes(comments, vocabulary(ctx.workspace.config.service))
     if ctx.visible is not None:
         counts = counts.only(r.partner_id for r in found.rows)
     return counts
@@ -174,12 +174,10 @@ def service_page(request: Request, ctx: Staff, period: Period = None) -> HTMLRes
 
 
 def _top(themes: Any, partner_id: str) -> str:
-    from partnerscope.evaluation.themes import THEME_LABELS
-
     if themes is None or partner_id not in themes.by_partner:
         return "—"
     counts = themes.by_partner[partner_id]
-    return ", ".join(f"{THEME_LABELS[k]} ({n})" for k, n in counts.most_common(3)) or "—"
+    return ", ".join(f"{themes.label(k)} ({n})" for k, n in counts.most_common(3)) or "—"
 
 
 @pages.get("/service.csv")
