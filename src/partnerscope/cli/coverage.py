@@ -183,5 +183,7 @@ def identities(ctx: typer.Context) -> None:
             "SELECT count(DISTINCT identity_id) FROM account_identities"
         ).fetchall()[0][0]
     typer.echo(
-        f"{plural(written, 'account record')} resolved to {plural(int(customers), 'customer')}."
+        f"{plural(written, 'account record')} resolved to {plural(int(customers), 'customer')}. "
+        "Run `partnerscope run --full` for the channel conflict metrics to use them in every "
+        "period."
     )
