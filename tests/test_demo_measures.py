@@ -263,19 +263,18 @@ def test_the_conflicting_account_is_found_through_the_account_identity(ws: Works
 def test_the_demo_reports_what_it_found(ws: Workspace) -> None:
     from partnerscope.demo import plant_measures
 
-    planted = plant_measures.plant(ws, today=ws_today(), seed=42)
-    assert len(planted) == 5 and planted[2] == (
-        "Uncovered territory: Poland is a target territory without any partner"
-    )
     lines = plant_measures.found(ws)
+    assert len(lines) == 5
     assert lines[0].startswith("service collapse: 1 of 1 by critical_response_rate")
     assert lines[1].startswith("rising churn: 1 of 1 by customer_churn_rate")
-
-
-def ws_today() -> Any:
-    from datetime import date
-
-    return date(2026, 10, 1)
+    assert lines[2].startswith("uncovered territory: 1 of 1 by market coverage")
+    assert lines[3].startswith("conflicting account: 3 of 3 by conflicted_opportunities' pairs")
+    assert lines[4].startswith("complete portfolio: 1 of 1 by portfolio_coverage")
+    # what the demo printed as planted, before its run (Poland has no partner at all)
+    assert plant_measures.PLANTED_AS["uncovered_territory"].format("Poland") == (
+        "Uncovered territory: Poland is a target territory without any partner"
+    )
+    assert not query(ws, "SELECT 1 FROM partners WHERE country = 'Poland'")
 
 
 def test_the_finders_name_nothing_but_what_was_planted(ws: Workspace) -> None:

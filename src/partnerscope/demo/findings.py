@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -78,11 +79,11 @@ MEASURE_FOUND_BY: dict[str, str] = {
         "points or more"
     ),
     "uncovered_territory": (
-        "market_coverage under 100 %: the territory is in the gap list (no active partner "
-        "with a valid certification serves it)"
+        "market coverage's gap list: no active partner with a valid certification serves "
+        "the territory"
     ),
     "conflicting_account": (
-        "conflicted_opportunities: the account identity takes the three records for one "
+        "conflicted_opportunities' pairs: the account identity takes the records for one "
         "customer, so the partner's open deal overlaps the direct and the other partner's"
     ),
     "complete_portfolio": "portfolio_coverage of 100 % (won deals in every product family)",
@@ -157,55 +158,33 @@ def _rising_churn(workspace: Workspace, results: Any, ids: list[str]) -> set[str
 
 
 def _uncovered(workspace: Workspace, results: Any, ids: list[str]) -> set[str]:
-    """Countries of the target territories no active partner with a valid certification
-    serves at the window's end (the gap list's rule, docs/coverage.md)."""
-    from partnerscope.warehouse import read_warehouse
+    """Countries of the gap list at the window's end (lifecycle/coverage.py: target
+    territories without an active partner holding a valid certification)."""
+    from partnerscope.lifecycle.coverage import read_coverage
 
-    rows = read_warehouse(
-        workspace,
-        """
-        WITH listed AS (SELECT partner_id, territory_id FROM partner_territories),
-        served AS (
-            SELECT partner_id, territory_id FROM listed
-            UNION
-            SELECT p.partner_id, t.territory_id FROM partners p JOIN territories t
-              ON upper(trim(p.country)) = upper(trim(t.country)) AND t.vertical IS NULL
-            WHERE p.partner_id NOT IN (SELECT partner_id FROM listed)),
-        certified AS (
-            SELECT DISTINCT s.territory_id FROM served s
-            JOIN partners p USING (partner_id)
-            JOIN certifications c USING (partner_id)
-            WHERE coalesce(p.status, 'active') = 'active'
-              AND c.issued_at <= CAST(? AS DATE)
-              AND (c.expires_at IS NULL OR c.expires_at > CAST(? AS DATE)))
-        SELECT DISTINCT t.country FROM territories t
-        WHERE coalesce(t.is_target, true) AND t.vertical IS NULL
-          AND t.territory_id NOT IN (SELECT territory_id FROM certified)
-        """,
-        [PERIOD_END, PERIOD_END],
-    )
-    return {str(r[0]) for r in rows}
+    coverage = read_coverage(workspace, date.fromisoformat(PERIOD_END), nearest=0)
+    return {gap.country for gap in coverage.gaps if gap.vertical is None}
 
 
 def _conflicting_account(workspace: Workspace, results: Any, ids: list[str]) -> set[str]:
-    """The planted records the account identity takes for the customer of the first (the
-    demo's record, with the partner's open deal): with them, the direct and the other partner's
-    open deals on the other records are the same customer's, and conflicted_opportunities
-    counts the partners' deals."""
+    """The planted account records in a channel conflict (the pairs behind
+    conflicted_opportunities, lifecycle/coverage.py) with another of them: two records of one
+    customer that only the account identity puts together."""
+    from partnerscope.lifecycle.coverage import read_conflicts
     from partnerscope.warehouse import read_warehouse
 
-    try:
-        rows = read_warehouse(
-            workspace,
-            "SELECT account_id, identity_id FROM account_identities WHERE account_id IN "
-            f"({', '.join('?' for _ in ids)})",
-            ids,
-        )
-    except Exception:  # no identity table yet: nothing is one customer
-        return set()
-    identity = dict(rows)
-    first = identity.get(ids[0])
-    return {a for a in ids if first is not None and identity.get(a) == first}
+    partners = read_warehouse(
+        workspace,
+        "SELECT DISTINCT partner_id FROM opportunities WHERE partner_id IS NOT NULL AND "
+        f"account_id IN ({', '.join('?' for _ in ids)})",
+        ids,
+    )
+    named = set()
+    for conflict in read_conflicts(workspace, partners=[p for (p,) in partners]):
+        pair = {conflict.mine.account_id, conflict.other.account_id}
+        if len(pair) == 2 and pair <= set(ids):
+            named |= pair
+    return named
 
 
 def _complete_portfolio(workspace: Workspace, results: Any, ids: list[str]) -> set[str]:
