@@ -199,3 +199,28 @@ def test_an_analyst_records_the_winner(award_clients: dict[str, TestClient]) -> 
     # the decision is in the decisions' audit log
     audit = get(award_clients["ada"], "/api/v1/decisions").text
     assert "Growth Award FY2025" in audit
+
+
+# ---- the pages speak the users' language ---------------------------------------------------------
+
+
+def test_the_pages_speak_the_users_language(
+    ws: Workspace,
+    clients: dict[str, TestClient],
+    award_clients: dict[str, TestClient],
+) -> None:
+    from tests.visible import problems, text_of
+
+    keys = list(ws.catalog.metrics)
+    findings = []
+    for user in USERS:
+        for c, path in (
+            (clients[user], f"/compliance?period={PERIOD}"),
+            (clients[user], f"/compliance/P1?period={PERIOD}"),
+            (clients[user], f"/compliance/P2?period={PERIOD}"),
+            (award_clients[user], "/awards"),
+        ):
+            answer = c.get(path)
+            if answer.status_code == 200:
+                findings += [f"{path} as {user}: {p}" for p in problems(text_of(answer.text), keys)]
+    assert findings == []
