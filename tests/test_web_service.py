@@ -135,14 +135,36 @@ def test_partner_manager_themes_are_their_partners_only(world: WebWorld, tmp_pat
     assert got["comments"] == 0 and all(t["comments"] == 0 for t in got["themes"])
 
 
-@pytest.mark.parametrize("user", ["pat", "fin"])
-@pytest.mark.parametrize("path", ["/service", "/service.csv", "/api/v1/service"])
-def test_partner_users_and_finance_are_refused(
+@pytest.mark.parametrize(
+    ("user", "path"),
+    [
+        ("fin", "/service"),
+        ("fin", "/service.csv"),
+        ("fin", "/api/v1/service"),
+        ("pat", "/service.csv"),
+    ],
+)
+def test_finance_and_a_partner_users_csv_are_refused(
     clients: dict[str, Any], user: str, path: str
 ) -> None:
     response = clients[user].get(path)
     assert response.status_code == 403
     assert "Acme" not in response.text and "Beta" not in response.text
+
+
+def test_a_partner_user_sees_only_their_own_measures(clients: dict[str, Any]) -> None:
+    page = clients["pat"].get("/service?period=FY2025-Q2")
+    assert page.status_code == 200
+    text = page.text
+    assert 'data-partner="P1"' in text and '<td class="num miss">50.0%</td>' in text
+    # no other partner, no portfolio, no chart, no themes, no CSV link
+    for absent in ("P2", "P3", "Beta", "Gamma", "All partners", 'data-partner="all"'):
+        assert absent not in text, absent
+    assert 'id="spec-service"' not in text and 'id="themes"' not in text
+    assert "/service.csv" not in text
+    got = clients["pat"].get("/api/v1/service?period=FY2025-Q2").json()
+    assert [r["partner_id"] for r in got["partners"]] == ["P1"]
+    assert got["portfolio"] is None and got["comments"] is None and got["themes"] == []
 
 
 def test_a_period_that_is_not_a_period(clients: dict[str, Any]) -> None:

@@ -2,11 +2,12 @@
 measures in a period against the framework's targets, a chart of critical response, and what
 partners wrote in their surveys counted by theme), ``/service.csv`` and ``/api/v1/service``.
 
-Vendor staff only: admins, analysts and partner managers (a partner manager sees only the
-partners they look after, and the themes of those partners' comments; the "All partners"
-values are the portfolio's, naming no one). Finance and partner users are refused (403): the
-page sets partners beside each other and reads what partners wrote about the vendor. The
-comments themselves are never shown, only their themes counted.
+Vendor staff: admins, analysts and partner managers (a partner manager sees only the partners
+they look after, and the themes of those partners' comments; the "All partners" values are the
+portfolio's, naming no one). A partner user sees their own partner's measures against the
+targets only: no other partner, no portfolio value, no chart and no comment themes. Finance is
+refused (403), and everyone but staff is refused the CSV. The comments themselves are never
+shown, only their themes counted.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
+from partnerscope.accounts import Role
 from partnerscope.evaluation.service import (
     COLUMNS,
     TARGETS,
@@ -37,6 +39,8 @@ pages = APIRouter()
 api = APIRouter(tags=["service"])
 
 Staff = Annotated[Ctx, Depends(allow(*STAFF))]
+#: staff, and a partner user for their own partner
+Viewer = Annotated[Ctx, Depends(allow(*STAFF, Role.PARTNER_USER))]
 #: partners shown in the chart: those with the lowest critical response
 CHART_PARTNERS = 20
 
@@ -75,13 +79,22 @@ class ServiceOut(BaseModel):
     period: str
     targets: list[TargetOut]
     partners: list[ServiceRowOut]
-    portfolio: ServiceRowOut
-    #: comments read (of the surveys sent in the period, of the partners the caller may see)
-    comments: int
+    #: all partners together (None for a partner user)
+    portfolio: ServiceRowOut | None
+    #: comments read (of the surveys sent in the period, of the partners the caller may see;
+    #: None for a partner user, who is not shown themes)
+    comments: int | None
     themes: list[ThemeOut]
 
 
+def _is_partner(ctx: Ctx) -> bool:
+    return ctx.user.role is Role.PARTNER_USER
+
+
 def _table(ctx: Ctx, period: str | None) -> ServiceTable:
+    if _is_partner(ctx):
+        own = ctx.user.partner_id
+        return service_table(ctx.data, period, lambda p: own is not None and p == own)
     see = None if ctx.visible is None else ctx.can_see
     return service_table(ctx.data, period, see)
 
@@ -149,12 +162,13 @@ def _chart(ctx: Ctx, found: ServiceTable) -> dict[str, Any]:
 
 
 @pages.get("/service", response_class=HTMLResponse)
-def service_page(request: Request, ctx: Staff, period: Period = None) -> HTMLResponse:
+def service_page(request: Request, ctx: Viewer, period: Period = None) -> HTMLResponse:
     """Service quality and satisfaction per partner against the targets, and the themes of
-    the partners' survey comments."""
+    the partners' survey comments (a partner user: their own measures only)."""
     found = _table(ctx, period)
     words = ctx.workspace.words
-    themes = _themes(ctx, found.period, found)
+    partner = _is_partner(ctx)
+    themes = None if partner else _themes(ctx, found.period, found)
     return page(
         request,
         ctx,
@@ -166,7 +180,8 @@ def service_page(request: Request, ctx: Staff, period: Period = None) -> HTMLRes
         periods=periods_with_data(ctx),
         current=found.period,
         show=lambda metric, value: cell(words, metric, value),
-        chart=_chart(ctx, found),
+        chart=None if partner else _chart(ctx, found),
+        own_view=partner,
         themes=themes,
         theme_rows=None if themes is None else themes.rows(),
         top_themes=lambda pid: _top(themes, pid),
@@ -204,12 +219,14 @@ def service_csv(ctx: Staff, period: Period = None) -> Response:
 
 
 @api.get("/service", response_model=ServiceOut)
-def service_api(ctx: Staff, period: Period = None) -> Response:
+def service_api(ctx: Viewer, period: Period = None) -> Response:
     """Each partner's service measures in the period with the targets they miss, the
-    portfolio's, and the themes of the partners' survey comments."""
+    portfolio's, and the themes of the partners' survey comments (a partner user: their own
+    measures only)."""
     found = _table(ctx, period)
     words = ctx.workspace.words
-    themes = _themes(ctx, found.period, found)
+    partner = _is_partner(ctx)
+    themes = None if partner else _themes(ctx, found.period, found)
     return json_answer(
         ServiceOut(
             period=found.period,
@@ -224,8 +241,8 @@ def service_api(ctx: Staff, period: Period = None) -> Response:
                 for t in TARGETS.values()
             ],
             partners=[_row_out(r) for r in found.rows],
-            portfolio=_row_out(found.portfolio),
-            comments=0 if themes is None else sum(themes.comments.values()),
+            portfolio=None if partner else _row_out(found.portfolio),
+            comments=None if themes is None else sum(themes.comments.values()),
             themes=[] if themes is None else [ThemeOut(**r) for r in themes.rows()],
         )
     )
