@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from partnerscope.lifecycle.coverage import channel_conflicts, revenue_at_stake
+from partnerscope.lifecycle.coverage import channel_conflicts, conflict_totals, revenue_at_stake
 from partnerscope.metrics.entities_market import rebuild_account_identities
 from tests.test_metrics_coverage import fixture_workspace, join_contoso, separate
 
@@ -25,9 +25,13 @@ def test_conflicts_pair_by_pair(tmp_path: Path) -> None:
         found = channel_conflicts(wh.con, **Q2)
         p2 = channel_conflicts(wh.con, partners={"P2"}, **Q2)
         april = channel_conflicts(wh.con, since=datetime(2025, 4, 1), until=datetime(2025, 5, 1))
+        totals = conflict_totals(wh.con, **Q2)
+        largest = channel_conflicts(wh.con, limit=2, **Q2)
     # largest partner opportunity first; O5/O6 only touch; O9 overlaps its own partner's O1
     assert pairs(found) == [("O4", "O3"), ("O3", "O4"), ("O1", "O2"), ("O7", "O6")]
     assert revenue_at_stake(found) == Decimal("6400.00")
+    assert (totals.opportunities, totals.pairs, totals.revenue_at_stake) == (4, 4, Decimal(6400))
+    assert pairs(largest) == [("O4", "O3"), ("O3", "O4")]
     direct = found[2]
     assert (direct.kind, direct.other.partner_id, direct.other.partner_name) == (
         "partner vs direct",
@@ -56,6 +60,9 @@ def test_two_account_records_of_one_customer(tmp_path: Path) -> None:
     joined = [("O1", "O8"), ("O8", "O1"), ("O8", "O2"), ("O8", "O9"), ("O9", "O8")]
     assert sorted(pairs(found)) == sorted([*before, *joined])
     assert revenue_at_stake(found) == Decimal("7400.00")  # 6400 + O8 900 + O9 100
+    with ws.warehouse(read_only=True) as wh:
+        totals = conflict_totals(wh.con, **Q2)
+    assert (totals.opportunities, totals.pairs, totals.revenue_at_stake) == (6, 9, Decimal(7400))
     o8 = next(c for c in found if c.mine.opportunity_id == "O8" and c.other.opportunity_id == "O1")
     assert (o8.customer, o8.mine.account_name, o8.other.account_name) == (
         "A1",

@@ -77,6 +77,9 @@ def test_the_api_for_an_analyst(world: WebWorld) -> None:
     assert [g["territory_id"] for g in got["gaps"]] == ["T-FR", "T-DE-FIN", "T-IT", "T-ES"]
     assert [n["partner_id"] for n in got["gaps"][-1]["nearest"]] == ["P4", "P2", "P1"]
     assert got["conflicted_opportunities"] == 4 and got["revenue_at_stake"] == "6400.00"
+    assert got["conflict_pairs"] == 4
+    few = world.client("ana").get("/api/v1/coverage", params={**Q2_END, "limit": 1}).json()
+    assert len(few["conflicts"]) == 1 and few["conflict_pairs"] == 4
     pairs = [
         (c["opportunity"]["opportunity_id"], c["other"]["opportunity_id"]) for c in got["conflicts"]
     ]

@@ -219,22 +219,27 @@ def quarter_ends(at: date, count: int = 8) -> list[date]:
     return sorted(ends)
 
 
-def channel_conflicts(
+def _pairs(
     con: duckdb.DuckDBPyConnection,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    partners: Collection[str] | None = None,
-) -> list[Conflict]:
-    """Each partner opportunity created in [since, until) whose open window overlaps another
-    party's opportunity on the same customer, one row per such pair (the rule of
-    ``conflicted_opportunities``), as of ``until`` (an opportunity created later is left out);
-    only the partner opportunities of ``partners`` when given. Largest amount first."""
+    since: datetime | None,
+    until: datetime | None,
+    partners: Collection[str] | None,
+) -> ir.Table:
+    """The conflicting pairs as an expression: the partner opportunity's columns, and the other
+    party's prefixed ``o_``."""
     import ibis
 
-    backend = _backend(con)
-    tables = backend.table
-    opps = em.customer_opportunities(tables)
+    tables = _backend(con).table
+    opps = em.customer_opportunities(tables).select(
+        "opportunity_id",
+        "partner_id",
+        "account_id",
+        "customer",
+        "status",
+        "amount",
+        "created_at",
+        "closed_at",
+    )
     mine = opps.filter(opps.partner_id.notnull())
     if since is not None:
         mine = mine.filter(mine.created_at >= ibis.literal(since))
@@ -245,7 +250,7 @@ def channel_conflicts(
         other = other.filter(other.o_created_at < ibis.literal(until))
     if partners is not None:
         mine = mine.filter(mine.partner_id.isin(list(partners)))
-    pairs = mine.join(
+    return mine.join(
         other,
         [
             mine.customer == other.o_customer,
@@ -255,14 +260,86 @@ def channel_conflicts(
             mine.closed_at.isnull() | (other.o_created_at < mine.closed_at),
         ],
     )
+
+
+@dataclass(frozen=True)
+class ConflictTotals:
+    #: partner opportunities in conflict (``conflicted_opportunities``)
+    opportunities: int
+    #: pairs of a partner opportunity and another party's
+    pairs: int
+    #: Σ amount of those partner opportunities, each once (``revenue_at_stake``)
+    revenue_at_stake: Decimal
+
+
+def conflict_totals(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    partners: Collection[str] | None = None,
+) -> ConflictTotals:
+    """How many partner opportunities :func:`channel_conflicts` lists, in how many pairs, and
+    the revenue at stake, counted by the engine (without building the list)."""
+    import ibis
+
+    pairs = _pairs(con, since, until, partners)
+    n_pairs = int(pairs.count().to_pyarrow().as_py())
+    distinct = pairs.select("opportunity_id", "amount").distinct()
+    row = (
+        distinct.aggregate(
+            n=distinct.count(), total=distinct.amount.sum().fill_null(ibis.literal(0))
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    return ConflictTotals(int(row["n"]), n_pairs, Decimal(row["total"]).quantize(Decimal("0.01")))
+
+
+def channel_conflicts(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    partners: Collection[str] | None = None,
+    limit: int | None = None,
+) -> list[Conflict]:
+    """Each partner opportunity created in [since, until) whose open window overlaps another
+    party's opportunity on the same customer, one row per such pair (the rule of
+    ``conflicted_opportunities``), as of ``until`` (an opportunity created later is left out);
+    only the partner opportunities of ``partners`` when given. Largest amount first, the first
+    ``limit`` pairs when given (:func:`conflict_totals` counts them all)."""
+    import ibis
+
+    tables = _backend(con).table
+    pairs = _pairs(con, since, until, partners)
+    pairs = pairs.order_by(
+        [ibis.desc(pairs.amount.fill_null(0)), pairs.opportunity_id, pairs.o_opportunity_id]
+    )
+    if limit is not None:
+        pairs = pairs.limit(limit)
+    rows = _rows(pairs)
+    partner_ids = {r[k] for r in rows for k in ("partner_id", "o_partner_id") if r[k]}
+    account_ids = {r[k] for r in rows for k in ("account_id", "o_account_id")}
+    partners_t, accounts_t = tables("partners"), tables("accounts")
     names = {
-        r["partner_id"]: r["name"] for r in _rows(tables("partners").select("partner_id", "name"))
+        r["partner_id"]: r["name"]
+        for r in _rows(
+            partners_t.filter(partners_t.partner_id.isin(sorted(partner_ids) or [""])).select(
+                "partner_id", "name"
+            )
+        )
     }
     accounts = {
-        r["account_id"]: r["name"] for r in _rows(tables("accounts").select("account_id", "name"))
+        r["account_id"]: r["name"]
+        for r in _rows(
+            accounts_t.filter(accounts_t.account_id.isin(sorted(account_ids) or [""])).select(
+                "account_id", "name"
+            )
+        )
     }
     out = []
-    for r in _rows(pairs):
+    for r in rows:
 
         def party(prefix: str, r: dict[str, Any] = r) -> Party:
             partner = r[f"{prefix}partner_id"]
@@ -280,14 +357,7 @@ def channel_conflicts(
             )
 
         out.append(Conflict(r["customer"], party(""), party("o_")))
-    return sorted(
-        out,
-        key=lambda c: (
-            -(c.mine.amount or 0),
-            c.mine.opportunity_id,
-            c.other.opportunity_id,
-        ),
-    )
+    return out
 
 
 def revenue_at_stake(conflicts: list[Conflict]) -> Decimal:
@@ -306,6 +376,12 @@ def read_conflicts(workspace: Workspace, **kwargs: Any) -> list[Conflict]:
     """:func:`channel_conflicts` on the workspace's warehouse."""
     with workspace.warehouse(read_only=True) as warehouse:
         return channel_conflicts(warehouse.con, **kwargs)
+
+
+def read_conflict_totals(workspace: Workspace, **kwargs: Any) -> ConflictTotals:
+    """:func:`conflict_totals` on the workspace's warehouse."""
+    with workspace.warehouse(read_only=True) as warehouse:
+        return conflict_totals(warehouse.con, **kwargs)
 
 
 def party_words(party: Party) -> str:

@@ -33,6 +33,11 @@ At = Annotated[
     Day | None,
     Query(description="coverage at the end of this day, conflicts of the year up to it; today"),
 ]
+Limit = Annotated[
+    int, Query(ge=0, le=10_000, description="conflicts listed, largest partner amount first")
+]
+#: the conflicts the page lists (the totals count them all)
+PAGE_ROWS = 200
 #: a party the caller may not see
 ANOTHER_PARTNER = "another partner"
 
@@ -98,6 +103,8 @@ class CoverageOut(BaseModel):
     conflicts_since: date
     conflicted_opportunities: int
     revenue_at_stake: Decimal
+    #: every pair of a partner opportunity and another party's; ``conflicts`` lists the largest
+    conflict_pairs: int
     conflicts: list[ConflictOut]
 
 
@@ -109,6 +116,7 @@ class Found:
     trend: list[cv.Coverage]
     since: date
     conflicts: list[cv.Conflict]
+    totals: cv.ConflictTotals
 
 
 def _year_to(day: date) -> tuple[datetime, datetime]:
@@ -120,7 +128,7 @@ def _year_to(day: date) -> tuple[datetime, datetime]:
     )
 
 
-def _found(ctx: Ctx, at: date | None) -> Found:
+def _found(ctx: Ctx, at: date | None, limit: int) -> Found:
     from partnerscope.clock import today
 
     day = at or today(ctx.workspace)
@@ -129,8 +137,11 @@ def _found(ctx: Ctx, at: date | None) -> Found:
     with ctx.workspace.warehouse(read_only=True) as wh:
         coverage = cv.coverage_at(wh.con, day, candidates=visible)
         trend = cv.coverage_trend(wh.con, cv.quarter_ends(day))
-        conflicts = cv.channel_conflicts(wh.con, since=since, until=until, partners=visible)
-    return Found(coverage=coverage, trend=trend, since=since.date(), conflicts=conflicts)
+        conflicts = cv.channel_conflicts(
+            wh.con, since=since, until=until, partners=visible, limit=limit
+        )
+        totals = cv.conflict_totals(wh.con, since=since, until=until, partners=visible)
+    return Found(coverage, trend, since.date(), conflicts, totals)
 
 
 def _party(ctx: Ctx, party: cv.Party) -> PartyOut:
@@ -189,8 +200,9 @@ def _out(ctx: Ctx, found: Found) -> CoverageOut:
             for g in c.gaps
         ],
         conflicts_since=found.since,
-        conflicted_opportunities=len({x.mine.opportunity_id for x in found.conflicts}),
-        revenue_at_stake=cv.revenue_at_stake(found.conflicts),
+        conflicted_opportunities=found.totals.opportunities,
+        revenue_at_stake=found.totals.revenue_at_stake,
+        conflict_pairs=found.totals.pairs,
         conflicts=[_conflict(ctx, x) for x in found.conflicts],
     )
 
@@ -202,7 +214,7 @@ def coverage_page(request: Request, ctx: Staff, at: At = None) -> HTMLResponse:
     from partnerscope.metrics.definition import Unit
     from partnerscope.reports import charts
 
-    found = _found(ctx, at)
+    found = _found(ctx, at, PAGE_ROWS)
     out = _out(ctx, found)
     words = ctx.workspace.words
     chart = charts.spec(
@@ -233,10 +245,10 @@ def coverage_page(request: Request, ctx: Staff, at: At = None) -> HTMLResponse:
 
 
 @api.get("/coverage", response_model=CoverageOut)
-def coverage_api(ctx: Staff, at: At = None) -> Response:
+def coverage_api(ctx: Staff, at: At = None, limit: Limit = 500) -> Response:
     """Market coverage at a date against its goal, its trend by quarter end, the gap list with
     the nearest partners, and the channel conflicts of the year up to the date."""
-    return json_answer(_out(ctx, _found(ctx, at)))
+    return json_answer(_out(ctx, _found(ctx, at, limit)))
 
 
 def conflicts_summary(ctx: Ctx) -> tuple[int, Decimal] | None:
@@ -249,5 +261,5 @@ def conflicts_summary(ctx: Ctx) -> tuple[int, Decimal] | None:
     if ctx.user.role is Role.PARTNER_USER or ctx.user.role not in STAFF:
         return None
     since, until = _year_to(today(ctx.workspace))
-    found = cv.read_conflicts(ctx.workspace, since=since, until=until, partners=ctx.visible)
-    return len({x.mine.opportunity_id for x in found}), cv.revenue_at_stake(found)
+    totals = cv.read_conflict_totals(ctx.workspace, since=since, until=until, partners=ctx.visible)
+    return totals.opportunities, totals.revenue_at_stake
