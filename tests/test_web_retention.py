@@ -80,8 +80,18 @@ def test_the_page_shows_retention_and_mix_in_words(clients: dict[str, Any]) -> N
     assert "Compute 60%, Security 20%, Storage 20%" in mix
     assert "Compute 100%" in row_of(text, "product-mix", "P2")
     assert 'id="chart-retention"' in text and 'id="chart-mix"' in text
+    assert 'id="no-terms"' not in text
+    # FY2025-Q1: only S1 (P1) ends, renewed
+    q1 = clients["ana"].get("/retention?period=FY2025-Q1").text
+    assert '<td class="num">100.0%</td>' in row_of(q1, "retention-table", "P1")
+    assert 'id="no-terms"' not in q1
     for raw in ("renewal_rate", "product_diversity", "0.56", "0.6<"):
         assert raw not in text.split('<script type="application/json"')[0]
+
+
+def test_a_period_without_terms_says_what_to_load(clients: dict[str, Any]) -> None:
+    text = clients["ana"].get("/retention?period=FY2024-Q4").text
+    assert 'id="no-terms"' in text and "load subscriptions" in text
 
 
 def test_the_api_twin(clients: dict[str, Any]) -> None:
