@@ -44,19 +44,24 @@ QBR_SECTIONS: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
     ("Enablement", ("enablement_completion", "certified_people"), "enablement_completion"),
     ("Compliance", ("compliance_score",), "compliance_score"),
     ("Customer satisfaction", ("csat", "nps", "nps_responses"), "csat"),
+)
+
+#: The service-quality and retention sections (issue 30): (title, metrics of its table, the
+#: counts that say the partner has such data). Shown side by side, each metric with its trend
+#: as a sparkline, and only for a partner with support cases opened or contracts (recurring
+#: value) due in a quarter of the review's trend: a reseller that runs no support desk or sells
+#: no subscriptions gets no table of empty figures.
+QBR_MEASURES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     (
         "Service quality",
         (
             "critical_response_rate",
-            "median_critical_response_hours",
             "standard_resolution_rate",
-            "median_standard_resolution_hours",
             "first_contact_resolution_rate",
             "escalation_rate",
             "case_csat",
-            "support_cases",
         ),
-        "critical_response_rate",
+        ("support_cases",),
     ),
     (
         "Retention and expansion",
@@ -66,19 +71,10 @@ QBR_SECTIONS: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
             "renewal_rate",
             "customer_churn_rate",
             "expansion_revenue",
-            "recurring_value_due",
         ),
-        "renewal_rate",
+        ("contracts_due", "recurring_value_due"),
     ),
 )
-
-#: Sections shown only for a partner with their data, by the counts that say so: support
-#: cases opened, contracts or recurring value due in a quarter of the review's trend. A reseller
-#: that runs no support desk or sells no subscriptions gets no table of empty figures.
-QBR_OPTIONAL: dict[str, tuple[str, ...]] = {
-    "Service quality": ("support_cases",),
-    "Retention and expansion": ("contracts_due", "recurring_value_due"),
-}
 
 
 def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
@@ -112,13 +108,8 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
         if start <= r["period_start"] < _quarter_end(start)
     ]
     plan_rows = _plan_by_month(w, months, as_number(row.get("quota")))
-    shown = [
-        (title, names, chart)
-        for title, names, chart in QBR_SECTIONS
-        if title not in QBR_OPTIONAL or _has_data(history, QBR_OPTIONAL[title])
-    ]
     sections = []
-    for title, names, _ in shown:
+    for title, names, _ in QBR_SECTIONS:
         sections.append(
             {
                 "title": title,
@@ -136,6 +127,11 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
                 ],
             }
         )
+    measures = [
+        _measure_section(w, title, names, row, previous, history, goals)
+        for title, names, counts in QBR_MEASURES
+        if _has_data(history, counts)
+    ]
     # the scorecard of the quarter when the scorecard grain is the quarter, else the latest
     scored_label = row["label"] if data.grain == "quarter" else None
     try:
@@ -161,6 +157,8 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
         },
         "plan": plan_rows,
         "sections": sections,
+        # service quality and retention, side by side, where the partner has their data
+        "measures": measures,
         "scorecard": card["summary"],
         "scorecard_period": view.period,
         "tiers": card["tiers"],
@@ -172,7 +170,8 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
                 "quota",
                 "quota_attainment",
                 "revenue_growth_yoy",
-                *(n for _, names, _ in shown for n in names),
+                *(n for _, names, _ in QBR_SECTIONS for n in names),
+                *(r["name"] for m in measures for r in m["rows"]),
             ],
         ),
     }
@@ -196,11 +195,41 @@ def qbr(data: RunData, partner_id: str, period: str | None = None) -> Report:
         "cycle": line("sales_cycle_days", "Sales cycle, days"),
         **{
             chart: line(chart, f"{w.catalog[chart].label} by quarter")
-            for _, _, chart in shown
+            for _, _, chart in QBR_SECTIONS
             if chart
         },
     }
     return report
+
+
+def _measure_section(
+    w: Writer,
+    title: str,
+    names: tuple[str, ...],
+    row: dict[str, Any],
+    previous: dict[str, Any],
+    history: list[dict[str, Any]],
+    goals: dict[str, float],
+) -> dict[str, Any]:
+    """One of :data:`QBR_MEASURES` for the quarter ``row``: each metric's value against its goal,
+    the previous quarter, the change and a sparkline of the review's quarters."""
+    from partnerscope.reports import charts as ch
+
+    return {
+        "title": title,
+        "rows": [
+            {
+                "name": n,
+                "label": w.catalog[n].label,
+                "value": w.fig(n, row.get(n), goal=goals.get(n)),
+                "previous": w.fig(n, previous.get(n)),
+                "change": w.change(n, row.get(n), previous.get(n)),
+                "goal": w.fig(n, goals[n]) if n in goals else None,
+                "spark": ch.sparkline([as_number(r.get(n)) for r in history]),
+            }
+            for n in names
+        ],
+    }
 
 
 def _has_data(rows: list[dict[str, Any]], names: tuple[str, ...]) -> bool:

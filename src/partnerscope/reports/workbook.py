@@ -627,7 +627,9 @@ def _qbr_sheet(book: _Book, report: Report) -> int:
         for col, key in enumerate(("actual", "plan", "won_to_date", "to_date"), start=1):
             cells.write(row, col, r[key].value, book.unit(r[key].metric))
     last = row
-    for section in report.sections["sections"]:
+    # the service-quality and retention tables (where the partner has their data) have no
+    # year-ago column: left empty
+    for section in [*report.sections["sections"], *report.sections.get("measures", [])]:
         row += 2
         cells.row(
             row, [section["title"], report.period, "previous", "a year ago", "goal"], book.header
@@ -637,7 +639,7 @@ def _qbr_sheet(book: _Book, report: Report) -> int:
             unit = book.unit(r["name"])
             cells.write(row, 0, r["label"])
             for col, key in enumerate(("value", "previous", "year_ago", "goal"), start=1):
-                f = r[key]
+                f = r.get(key)
                 cells.write(row, col, f.value if f else None, unit)
     row += 2
     cells.row(row, ["actions: from", "action"], book.header)

@@ -23,10 +23,9 @@ DEFAULT_GOALS: dict[str, float] = {
     "market_coverage": 0.95,
     "customer_satisfaction": 0.90,
     # the framework's service standards and renewal target, the goals of a QBR's service and
-    # retention sections: critical cases answered within 4 h, standard cases resolved within
-    # 24 h, 80 % resolved at first contact, under 5 % escalated, 95 % of contracts renewed
-    "median_critical_response_hours": 4.0,
-    "median_standard_resolution_hours": 24.0,
+    # retention sections: 80 % of cases resolved at first contact, under 5 % escalated, 95 % of
+    # contracts renewed (the 4-hour response and 24-hour resolution targets are in the
+    # metrics' definitions: critical_response_rate, standard_resolution_rate)
     "first_contact_resolution_rate": 0.80,
     "escalation_rate": 0.05,
     "renewal_rate": 0.95,
