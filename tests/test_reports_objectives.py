@@ -215,3 +215,24 @@ def test_a_workspace_without_the_new_data_says_no_data_yet(tmp_path) -> None:  #
     html = render.html(report)
     tile = html.split('data-objective="market_coverage"')[1].split("data-objective=")[0]
     assert "No data yet" in tile and "data-value" not in tile and "0.0%" not in tile
+
+
+def test_the_objectives_in_the_workbook(ws, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import openpyxl
+
+    from partnerscope.reports.write import Format, Kind, write_reports
+
+    written = write_reports(ws, Kind.EXECUTIVE, Format.XLSX, period=Q2, out=tmp_path)
+    sheet = openpyxl.load_workbook(written.files[0])["Summary"]
+    rows = list(sheet.iter_rows(min_row=5, max_col=5, values_only=True))
+    table = {r[0]: r[1:] for r in rows[: next(i for i, r in enumerate(rows) if r[0] is None)]}
+    assert list(table)[:5] == [
+        "Channel revenue share",
+        "Partner satisfaction",
+        "Share of partners at quota",
+        "Market coverage",
+        "Customer satisfaction",
+    ]
+    assert table["Partner satisfaction"][:2] == (8.0, 9.0)
+    assert table["Market coverage"][:2] == (0.25, 0.95)
+    assert list(table).count("Channel revenue share") == 1  # not again among the figures

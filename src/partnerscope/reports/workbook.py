@@ -552,12 +552,18 @@ def _summary_sheet(book: _Book, report: Report) -> int:
     sheet.write(0, 0, report.title, book.title)
     sheet.write(1, 0, report.stamp.footer(), book.muted)
     row = 3
-    cells.row(row, ["measure", report.period, "goal", "change"], book.header)
-    for k in report.sections["kpis"]:
+    cells.row(row, ["measure", report.period, "goal", "change", "note"], book.header)
+    # the strategic objectives first (with "No data yet" and what would fill it in the note),
+    # then the other figures
+    objectives = report.sections.get("objectives", [])
+    named = {o["name"] for o in objectives}
+    for k in [*objectives, *(k for k in report.sections["kpis"] if k["name"] not in named)]:
         row += 1
         value: Figure = k["value"]
         unit = book.unit(value.metric)
         cells.write(row, 0, k["label"])
+        if k.get("note"):
+            cells.write(row, 4, k["note"])
         cells.write(row, 1, value.value, unit)
         cells.write(row, 2, k["goal"].value if k["goal"] else None, unit)
         before = None
