@@ -172,11 +172,21 @@ def test_the_winner_is_recorded_as_a_decision_and_audited(
     w = Workspace.open(copy)
     with pytest.raises(AwardDecisionError, match="P3 is not on the Growth Award FY2025"):
         decide(w, "growth", year=2025, partner_id="P3", reason="x", by="ada")
-    record = decide(w, "growth", year=2025, partner_id="P1", reason="Tripled its revenue", by="ada")
+    record = decide(
+        w,
+        "growth",
+        year=2025,
+        partner_id="P1",
+        reason="Tripled its revenue",
+        by="ada",
+        today=date(2026, 1, 20),
+    )
     assert record.status.value == "committed"
     assert record.commit is not None
     assert (record.commit.committed_by, record.commit.rationale) == ("ada", "Tripled its revenue")
     assert winner_of(record) == ("P1", "Acme")
+    # one look back a year on, no quarterly reviews
+    assert (record.commit.review.first, record.commit.review.post) == (date(2027, 1, 20),) * 2
     assert [o.key for o in record.compare.options] == ["P1", "P2", "no_award"]
     cited = {(e.metric, e.group, e.period): e.value for e in record.compare.evidence}
     assert cited == {

@@ -14,6 +14,7 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from partnerscope.decisions import cadence
 from partnerscope.decisions.record import DecisionRecord, Status
 from partnerscope.decisions.service import Decisions
 from partnerscope.errors import PartnerscopeError
@@ -122,8 +123,19 @@ def decide(
     patch["cite"] = _citations(workspace, found, partner_id or found.nominees[0].partner_id)
     record = decisions.edit(record.decision_id, patch=patch, by=by)
     option = NO_AWARD if chosen is None else _option_key(chosen.partner_id, chosen.rank)
+    # an award is not run like a programme: one look back a year later, no review every quarter
+    day = today or date.today()
+    a_year_on = cadence.months_later(day, 12)
     return decisions.commit(
-        record.decision_id, option=option, rationale=reason.strip(), owner=by, today=today, by=by
+        record.decision_id,
+        option=option,
+        rationale=reason.strip(),
+        owner=by,
+        first_review=a_year_on,
+        every_months=12,
+        post_review=a_year_on,
+        today=day,
+        by=by,
     )
 
 
