@@ -116,3 +116,17 @@ def test_the_commands(tmp_path: Path) -> None:
     assert one.exit_code != 0 and "no partner 'P9'" in one.output and "Traceback" not in one.output
     rebuilt = runner.invoke(app, [*w, "coverage", "identities"])
     assert rebuilt.exit_code == 0 and "4 account records resolved to" in rebuilt.output
+
+
+def test_the_ingest_of_accounts_resolves_their_identities(tmp_path: Path) -> None:
+    ws = fixture_workspace(tmp_path / "ws")  # ingests the fixture's four account records
+    with ws.warehouse(read_only=True) as wh:
+        stored = wh.con.execute("SELECT account_id FROM account_identities ORDER BY 1").fetchall()
+        accounts = wh.con.execute("SELECT account_id FROM accounts ORDER BY 1").fetchall()
+    assert stored == accounts and len(stored) == 4
+    join_contoso(ws)  # a person's own identities, until accounts change
+    again = ws.ingest()  # the same files: nothing changes, so the identities are kept
+    assert sum(f.inserted + f.updated + f.removed for f in again.files) == 0
+    with ws.warehouse(read_only=True) as wh:
+        kept = wh.con.execute("SELECT identity_id FROM account_identities ORDER BY 1").fetchall()
+    assert len(set(kept)) == 3

@@ -244,6 +244,12 @@ def ingest(
                     )
                 )
             lookups.drop()
+            if any(r.entity == "accounts" and r.inserted + r.updated + r.removed for r in reports):
+                # which account records are one customer (channel conflict), in the same
+                # transaction: an interrupted ingest leaves the previous identities
+                from partnerscope.metrics.entities_market import rebuild_account_identities
+
+                rebuild_account_identities(con)
         return IngestReport(batch, tuple(reports), lookups.reads())
     finally:
         con.execute("RESET file_search_path")
