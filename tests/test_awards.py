@@ -234,3 +234,22 @@ def test_cli_shortlist_and_decide(ws: Workspace, tmp_path_factory: pytest.TempPa
     assert [r["decided"] for r in rows] == ["", "winner (DEC-0001)"]
     bad = run("decide", "nope", "--year", "2025", "--partner", "P1", "--reason", "x", code=1)
     assert "no award 'nope'" in bad.stderr and "Traceback" not in bad.output
+
+
+def test_growth_only_of_partners_in_the_program_the_whole_year_before(
+    ws: Workspace, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import shutil
+
+    copy = tmp_path_factory.mktemp("awards-tenure") / "ws"
+    shutil.copytree(ws.root, copy, ignore=shutil.ignore_patterns("lock"))
+    toml = copy / "partnerscope.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(
+        text.replace("[awards.rules.growth]\n", "[awards.rules.growth]\nmin_tenure_years = 10\n"),
+        encoding="utf-8",
+    )
+    # ten years before 2026-01-01: P1 (2015) and P2 (2016-01-01, just) stay; P4 (2018) is out
+    growth = lists(Workspace.open(copy))["growth"]
+    assert [n.partner_id for n in growth.nominees] == ["P1", "P2"]
+    assert growth.eligible == 2

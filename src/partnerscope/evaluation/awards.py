@@ -247,10 +247,17 @@ def _shortlist(
             continue
         if not all(_meets(value(pid, q.metric), q.at_least, q.at_most) for q in rule.require):
             continue
-        if rule.joined_within_years is not None:
-            joined = partners.get(pid, ("", None))[1]
-            if joined is None or joined < add_months(year_end, -12 * rule.joined_within_years):
-                continue
+        joined = partners.get(pid, ("", None))[1]
+        if rule.joined_within_years is not None and (
+            joined is None or joined < add_months(year_end, -12 * rule.joined_within_years)
+        ):
+            continue
+        if (
+            rule.min_tenure_years is not None
+            and joined is not None
+            and joined > add_months(year_end, -12 * rule.min_tenure_years)
+        ):
+            continue
         eligible.append(pid)
     metric_values = {m: {p: value(p, m) or 0.0 for p in eligible} for m in rule.rank_by}
     pct = {m: _percentiles(v, higher(m)) for m, v in metric_values.items()}

@@ -7,7 +7,8 @@ scorecard's composite averaged over the fiscal year's scored periods). With one 
 order is its value's (the better direction first); with several, the weighted mean of each
 measure's percentile among the eligible partners. A partner is eligible with a value for every
 ranking measure, every ``require`` met, and, with ``joined_within_years``, having joined the
-program within that many years before the fiscal year's end.
+program within that many years before the fiscal year's end (with ``min_tenure_years``, at
+least that many years before it).
 
 ``[awards.rules.NAME]`` adds a rule, or changes the fields it sets of the built-in rule of that
 name (``enabled = false`` turns one off).
@@ -51,6 +52,9 @@ class AwardRule(_Strict):
     require: tuple[Requirement, ...] = ()
     #: only partners that joined the program within this many years before the year's end
     joined_within_years: Annotated[int | None, Field(ge=1, le=50)] = None
+    #: only partners in the program at least this many years before the year's end (a
+    #: partner without a joining date counts as long-standing)
+    min_tenure_years: Annotated[int | None, Field(ge=1, le=50)] = None
 
 
 def _rule(**fields: Any) -> AwardRule:
@@ -90,9 +94,10 @@ DEFAULT_RULES: dict[str, AwardRule] = {
     "growth": _rule(
         label="Growth Award",
         description="The fastest growth of won revenue over the year before, on enough "
-        "deals to mean it.",
+        "deals to mean it, by partners in the program for the whole year before.",
         rank_by={"revenue_growth_yoy": 1.0},
         require=[{"metric": "won_deals", "at_least": 5}],
+        min_tenure_years=2,
     ),
     "emerging_partner": _rule(
         label="Emerging Partner Award",
