@@ -289,3 +289,20 @@ def test_the_finders_name_nothing_but_what_was_planted(ws: Workspace) -> None:
     # most partners of this demo sell every family in a year: the criterion is within reach
     complete = findings._FINDERS["complete_portfolio"](ws, results, [])
     assert 60 <= len(complete) <= 90
+
+
+def test_complete_portfolio_coverage_is_an_elite_criterion(small: Path) -> None:
+    levels = load_config(small / "partnerscope.toml").tiers.performance.levels
+    assert [level.name for level in levels] == [
+        "Elite",
+        "Performance",
+        "Development",
+        "Under review",
+    ]
+    # the defaults' conditions, and won deals in every product family in the trailing year
+    assert levels[0].min == {
+        "score_percentile": 0.90,
+        "quota_attainment": 1.50,
+        "csat": 4.75,
+        "portfolio_coverage": 1.0,
+    }

@@ -350,20 +350,23 @@ entity = "opportunities"
 path = "data/direct_crm_deals.csv"
 preset = "generic_crm_opportunities"
 
-# "Complete product portfolio coverage" as an Elite criterion (issue 30): the performance
-# tiers can ask for it beside the default conditions (won deals in every product family of
-# data/product_families.csv over the trailing 12 months):
-#   [[tiers.performance.levels]]
-#   name = "Elite"
-#   min = {{ score_percentile = 0.9, quota_attainment = 1.5, csat = 4.75, portfolio_coverage = 1 }}
-#   [[tiers.performance.levels]]
-#   name = "Performance"
-#   min = {{ quota_attainment = 0.80, csat = 4.25 }}
-#   [[tiers.performance.levels]]
-#   name = "Development"
-#   min = {{ quota_attainment = 0.50 }}
-#   [[tiers.performance.levels]]
-#   name = "Under review"
+# The performance tiers of the defaults, with the framework's Elite criterion "complete product
+# portfolio coverage" (issue 30): won deals in every product family of
+# data/product_families.csv over the trailing 12 months (portfolio_coverage = 100 %).
+[[tiers.performance.levels]]
+name = "Elite"
+min = {{ score_percentile = 0.90, quota_attainment = 1.50, csat = 4.75, portfolio_coverage = 1.0 }}
+
+[[tiers.performance.levels]]
+name = "Performance"
+min = {{ quota_attainment = 0.80, csat = 4.25 }}
+
+[[tiers.performance.levels]]
+name = "Development"
+min = {{ quota_attainment = 0.50 }}
+
+[[tiers.performance.levels]]
+name = "Under review"
 """
 
 
