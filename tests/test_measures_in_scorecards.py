@@ -214,3 +214,31 @@ def test_a_scorecard_weighting_first_contact_resolution_and_renewals(  # type: i
     assert cards["P2"]["score"] == pytest.approx(25 + 25 + 0.25 * 100 * 0.5 / 0.95)
     assert cards["P3"]["score"] == pytest.approx((25 + 25) / 0.75)
     assert cards["P3"]["evidence_coverage"] == pytest.approx(0.75)
+
+
+def test_the_scorecard_lists_the_new_measures_a_partner_has(  # type: ignore[no-untyped-def]
+    data,
+) -> None:
+    from partnerscope.reports.partner import partner_scorecard
+    from partnerscope.reports.scorecard import scorecard
+
+    report = scorecard(data, "P1", Q2)
+    rows = {r["name"]: r for r in report.sections["metrics"]}
+    # listed after the weighted ones: renewals, portfolio, diversity, partner satisfaction;
+    # no critical case and no CSAT response was loaded, so those two are left out
+    assert "critical_response_rate" not in rows and "customer_satisfaction" not in rows
+    assert rows["renewal_rate"]["weighted"] and not rows["portfolio_coverage"]["weighted"]
+    assert (
+        rows["portfolio_coverage"]["value"].text,
+        rows["partner_satisfaction"]["value"].value,
+    ) == (
+        "100.0%",
+        9.5,
+    )
+    # P1's Q2 revenue by family: Security 400, Cloud 600: 1 − (0.4² + 0.6²) = 0.48
+    assert rows["product_diversity"]["value"].value == pytest.approx(0.48)
+    # the partner's own edition shows them too (its own values, no peer median)
+    edition = partner_scorecard(report, data.workspace.config.tiers.shown_to_partners)
+    names = [r["name"] for r in edition.sections["metrics"]]
+    assert {"portfolio_coverage", "partner_satisfaction"} <= set(names)
+    assert all("cohort_median" not in r for r in edition.sections["metrics"])

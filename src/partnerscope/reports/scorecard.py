@@ -20,11 +20,17 @@ from partnerscope.reports.content import (
     in_words,
     stamp,
 )
+from partnerscope.settings.reports import SHOWN_WITH_DATA
 
 if TYPE_CHECKING:
     from partnerscope.evaluation.view import RunData, ScorecardView
     from partnerscope.metrics.definition import Metric
     from partnerscope.present import Words
+
+
+def _known(rows: list[dict[str, Any]], name: str) -> bool:
+    """Whether ``rows`` hold a value of ``name`` in some period."""
+    return any(as_number(r.get(name)) is not None for r in rows)
 
 
 def scorecard(
@@ -55,6 +61,8 @@ def scorecard(
     for name in names:
         metric = w.catalog[name]
         if metric.group_only:
+            continue
+        if name not in weighted and name in SHOWN_WITH_DATA and not _known(trend, name):
             continue
         metric_rows.append(
             {

@@ -50,6 +50,31 @@ DEFAULT_SCORECARD_METRICS = (
     "compliance_score",
     "csat",
     "nps",
+    # the measures of issue 30, listed only on the scorecard of a partner with their data
+    "customer_satisfaction",
+    "critical_response_rate",
+    "renewal_rate",
+    "portfolio_coverage",
+    "product_diversity",
+    "partner_satisfaction",
+)
+
+#: Listed metrics a scorecard leaves out where the partner has no value of them in any period
+#: of its trend (no support cases, subscriptions, surveys or product families loaded for it):
+#: a row of dashes says nothing to a partner that sells no subscriptions.
+SHOWN_WITH_DATA = frozenset(
+    {
+        "customer_satisfaction",
+        "critical_response_rate",
+        "first_contact_resolution_rate",
+        "escalation_rate",
+        "renewal_rate",
+        "net_revenue_retention",
+        "customer_churn_rate",
+        "portfolio_coverage",
+        "product_diversity",
+        "partner_satisfaction",
+    }
 )
 
 
