@@ -29,10 +29,10 @@ import pytest
 from partnerscope.config import Config
 from partnerscope.operations.registrations.conflicts import matcher
 from partnerscope.operations.registrations.matching import (
-    FREE_MAIL_DOMAINS,
     Account,
     DomainError,
     Matcher,
+    says_nothing,
 )
 
 HOLDOUT = Path(__file__).parent / "data" / "matcher_holdout.csv"
@@ -53,6 +53,12 @@ COLUMNS = [
 #   precision 119/155 = 0.768, recall 119/135 = 0.881, F1 238/290 = 0.821
 # Platform hosts, k12 districts and mail providers at other endings were fixed after that
 # (found on this set): FP 30, TN 232 since, precision 0.799; the floors keep the held-out figures.
+# Since issue 30 the matcher is the one account identity (partnerscope.identity), and this set
+# was one of the two it was tuned on, so it is held out no more: at [registration]'s threshold
+# 0.85, TP 127, FP 2, FN 8, TN 260 (precision 0.984, recall 0.941; at the identity's own 0.90,
+# FP 0), asserted as CURRENT below. The set held out since is
+# tests/data/identity_holdout.csv (tests/test_identity_holdout.py).
+CURRENT = {"tp": 127, "fp": 2, "fn": 8, "tn": 260}
 MEASURED = {"tp": 119, "fp": 36, "fn": 16, "tn": 226}
 MEASURED_PRECISION = MEASURED["tp"] / (MEASURED["tp"] + MEASURED["fp"])
 MEASURED_RECALL = MEASURED["tp"] / (MEASURED["tp"] + MEASURED["fn"])
@@ -95,7 +101,9 @@ class Pair:
 def _registration(match: Matcher, name: str, domain: str, country: str) -> Account:
     """Side a: what ``registrations.submit`` accepts (it refuses the rest)."""
     account = match.account(name, domain or None, country or None)
-    assert account.domain not in FREE_MAIL_DOMAINS, f"{name}: submit refuses {account.domain}"
+    assert account.domain is None or not says_nothing(account.domain), (
+        f"{name}: submit refuses {account.domain}"
+    )
     return account
 
 
@@ -205,3 +213,4 @@ def test_precision_and_recall_on_the_held_out_set(pairs: list[Pair]) -> None:
     assert c["precision"] >= MEASURED_PRECISION - MARGIN, report(pairs)
     assert c["recall"] >= MEASURED_RECALL - MARGIN, report(pairs)
     assert c["f1"] >= MEASURED_F1 - MARGIN, report(pairs)
+    assert {k: c[k] for k in CURRENT} == CURRENT, report(pairs)

@@ -292,6 +292,22 @@ def test_the_labelled_set_is_large_and_balanced() -> None:
     assert len({(a, b) for a, b, _ in LABELLED_PAIRS}) == len(LABELLED_PAIRS)
 
 
+#: pairs labelled the same that the one account identity (issue 30) leaves to a person or tells
+#: apart on purpose: initials are never more than uncertain (IBM is also Integrated Building
+#: Maintenance), a typo in a one-word name under 8 letters or in a 4-letter word of a two-word
+#: name makes another company (Equinix/Equinox, Alcoa/Alcon), and one shared word of two is not
+#: enough (docs/account-identity.md)
+DELIBERATE_MISSES = {
+    ("Robert Bosch GmbH", "Bosch GmbH"),
+    ("IBM", "International Business Machines"),
+    ("BMW AG", "Bayerische Motoren Werke AG"),
+    ("UPS", "United Parcel Service"),
+    ("Soylent Corp", "Soylant Corporation"),
+    ("Tyrell Corporation", "Tyrrell Corporation"),
+    ("Blue Sun Corporation", "Bleu Sun Corp"),
+}
+
+
 def test_precision_and_recall_of_name_matching() -> None:
     precision, recall, wrong = precision_recall(DEFAULT_THRESHOLD)
     same = sum(1 for *_, s in LABELLED_PAIRS if s)
@@ -301,7 +317,10 @@ def test_precision_and_recall_of_name_matching() -> None:
         f"recall {recall:.3f}; wrong: " + "; ".join(wrong)
     )
     print(report)
-    assert precision >= 0.95 and recall >= 0.95, report
+    missed = {(a, b) for a, b, s in LABELLED_PAIRS if s and similarity(a, b) < DEFAULT_THRESHOLD}
+    assert missed == DELIBERATE_MISSES, report
+    # 7 of 110 missed on purpose: recall 103/110; no false match
+    assert precision == 1.0 and recall == pytest.approx(103 / 110), report
 
 
 # ---------------------------------------------------------------------------- normalizing
@@ -334,8 +353,9 @@ def test_names_normalize(name: str, normalized: str) -> None:
 
 def test_extra_legal_forms_are_removed_too() -> None:
     assert normalize_name("Mátra Kft. Zrt.") == "matra"
-    assert normalize_name("Acme Sendirian Berhad") == "acme sendirian berhad"
-    assert normalize_name("Acme Sendirian Berhad", ["Sendirian Berhad"]) == "acme"
+    assert normalize_name("Acme Sendirian Berhad") == "acme"  # built in since issue 30
+    assert normalize_name("Acme Perseroan Terbatas") == "acme perseroan terbatas"
+    assert normalize_name("Acme Perseroan Terbatas", ["Perseroan Terbatas"]) == "acme"
 
 
 @pytest.mark.parametrize(
@@ -370,11 +390,14 @@ def test_countries_normalize(typed: str, country: str | None) -> None:
     assert normalize_country(typed) == country
 
 
-def test_a_domain_match_is_a_conflict_whatever_the_name_and_country() -> None:
+def test_a_domain_match_is_a_conflict_whatever_the_name_within_one_country() -> None:
     match = Matcher()
     a = match.account("Globex Corporation", "globex.com", "US")
-    b = match.account("GX Holdings", "https://emea.globex.com/de", "DE")
+    b = match.account("GX Holdings", "https://emea.globex.com/us", "US")
     assert match.match(a, b) == reg.matching.Match(MatchedOn.DOMAIN, 1.0)
+    # a group's companies in two countries are separate accounts, even on one domain (issue 30)
+    germany = match.account("GX Holdings", "https://emea.globex.com/de", "DE")
+    assert match.match(a, germany) is None
     mail = match.account("Someone", "gmail.com")
     assert match.match(mail, match.account("Other", "gmail.com")) is None
 

@@ -25,8 +25,9 @@ from partnerscope.identity.engine import (
     compare,
     normalize_country,
     similarity,
+    worth_comparing,
 )
-from partnerscope.identity.names import normalize_name
+from partnerscope.identity.names import GENERIC_WORDS, normalize_name
 
 __all__ = [
     "DEFAULT_RULES",
@@ -46,6 +47,7 @@ __all__ = [
     "normalize_name",
     "resolve",
     "similarity",
+    "worth_comparing",
 ]
 
 #: a blocking key shared by more records than this says too little to compare them all
@@ -71,12 +73,13 @@ def _keys(a: Account) -> set[str]:
         keys.add("d:" + registered_domain(a.domain))
     keys.add(f"j:{where}:{''.join(tokens)}")
     for t in tokens:
-        if len(t) >= 3:
+        if len(t) >= 3 and t not in GENERIC_WORDS:
             keys.add(f"t:{where}:{t}")
             keys.add(f"p:{where}:{t[:4]}")
-    if len(tokens) >= 2:
+    # initials of three letters or more beside a one-word name of them (IBM)
+    if len(tokens) >= 3:
         keys.add(f"i:{where}:{''.join(t[0] for t in tokens)}")
-    elif tokens and len(tokens[0]) <= 5:
+    elif len(tokens) == 1 and 3 <= len(tokens[0]) <= 5:
         keys.add(f"i:{where}:{tokens[0]}")
     return keys
 
@@ -117,6 +120,10 @@ def resolve(
         return i
 
     for i, j in sorted(candidate_pairs(items)):
+        if not worth_comparing(items[i], items[j]) and not (
+            decisions and frozenset((items[i].fingerprint, items[j].fingerprint)) in decisions
+        ):
+            continue
         if compare(items[i], items[j], rules, decisions).same:
             ri, rj = find(i), find(j)
             if ri != rj:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from partnerscope.geo import country_key, country_names, lookup_country
 from partnerscope.identity.domains import (
@@ -106,6 +106,8 @@ class Account:
     current: tuple[str, ...] = ()
     #: the former name replaced, if any
     renamed_from: tuple[str, ...] | None = None
+    #: the country the name ends with (``Vodafone Germany``), when it names one
+    name_country: str | None = None
     #: what the name says after its division mark (``- Dallas``, ``(North America)``)
     division: tuple[str, ...] = ()
     #: the countries the name's legal form belongs to, when it belongs to few (``GmbH``)
@@ -157,7 +159,8 @@ def account(
         name=name,
         tokens=tokens,
         domain=dom,
-        country=normalize_country(country) or named_country(name),
+        country=normalize_country(country),
+        name_country=named_country(name),
         current=current,
         renamed_from=former,
         division=division_of(name),
@@ -219,6 +222,7 @@ def typo_allowance(token: str, size: int) -> int:
     return 1 if len(token) <= 9 else 2
 
 
+@lru_cache(maxsize=1 << 18)
 def _token_score(a: str, b: str, size: int) -> float:
     if a == b or _umlaut(a) == _umlaut(b) or (len(a) > 4 and _stem(a) == _stem(b)):
         return 1.0
@@ -385,6 +389,25 @@ def _decide(score: float, rules: Rules) -> Decision:
     return Decision.REVIEW if score >= rules.review_from else Decision.DIFFERENT
 
 
+def worth_comparing(a: Account, b: Account) -> bool:
+    """A quick test (rapidfuzz, in C) that leaves out pairs :func:`compare` would surely call
+    different: names far apart that are not initials, on no shared domain."""
+    from rapidfuzz import fuzz
+
+    if a.domain and b.domain and registered_domain(a.domain) == registered_domain(b.domain):
+        return True
+    x, y = a.current or a.tokens, b.current or b.tokens
+    if (len(x) == 1 and len(x[0]) <= 5) or (len(y) == 1 and len(y[0]) <= 5):
+        return True
+    if a.renamed_from or b.renamed_from:
+        return True
+    if set(x) & set(y) - GENERIC_WORDS:
+        return True
+    own_x = "".join(t for t in x if t not in GENERIC_WORDS) or "".join(x)
+    own_y = "".join(t for t in y if t not in GENERIC_WORDS) or "".join(y)
+    return fuzz.ratio(own_x, own_y, score_cutoff=70) > 0
+
+
 def compare(
     a: Account,
     b: Account,
@@ -402,12 +425,13 @@ def compare(
                 (f"a person decided these are {said} accounts",),
                 MatchedOn.PERSON if decided is Decision.SAME else None,
             )
-    if a.country and b.country and a.country != b.country:
+    where_a, where_b = a.country or a.name_country, b.country or b.name_country
+    if where_a and where_b and where_a != where_b:
         return Verdict(
             Decision.DIFFERENT,
             0.0,
             (
-                f"in two countries ({country_label(a.country)}, {country_label(b.country)}): "
+                f"in two countries ({country_label(where_a)}, {country_label(where_b)}): "
                 "a group's companies in two countries are separate accounts",
             ),
         )
@@ -419,13 +443,12 @@ def compare(
                 "about the company"
             )
     for one, other in ((a, b), (b, a)):
-        if one.country is not None or not one.form_countries:
+        if one.country or one.name_country or not one.form_countries:
             continue
-        theirs = (
-            {other.country}
-            if other.country and lookup_country(other.country)
-            else (other.form_countries if other.country is None else None)
-        )
+        # against a known country only: two legal forms of two countries may still be one
+        # company's names in two languages
+        there = other.country or other.name_country
+        theirs = {there} if there and lookup_country(there) else None
         if theirs and not one.form_countries & theirs:
             return Verdict(
                 Decision.DIFFERENT,

@@ -371,6 +371,8 @@ def latin(text: str) -> str:
 
 
 def _strip_native(name: str) -> str:
+    if name.isascii():
+        return name
     for form in NATIVE_LEGAL_FORMS:
         name = name.replace(form, " ")
     return name
@@ -390,26 +392,44 @@ def words(name: str, abbreviations: tuple[tuple[str, str], ...] = ()) -> tuple[s
     return tuple(out)
 
 
+@cache
+def _forms_by_end(
+    forms: tuple[tuple[str, ...], ...],
+) -> tuple[dict[str, list[tuple[str, ...]]], dict[str, list[tuple[str, ...]]]]:
+    """The forms by their last token, and the head forms by their first (longest first)."""
+    by_last: dict[str, list[tuple[str, ...]]] = {}
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for form in forms:
+        by_last.setdefault(form[-1], []).append(form)
+        if form in HEAD_FORMS:
+            by_first.setdefault(form[0], []).append(form)
+    return by_last, by_first
+
+
 def _strip_ends(
     tokens: list[str], forms: tuple[tuple[str, ...], ...], removed: list[tuple[str, ...]]
 ) -> list[str]:
     """Legal forms and small words removed from both ends, as often as they stand there (the
     legal forms removed are added to ``removed``)."""
+    by_last, by_first = _forms_by_end(forms)
     changed = True
     while changed and tokens:
         changed = False
-        for form in forms:
+        for form in by_last.get(tokens[-1], ()):
             n = len(form)
             if n <= len(tokens) and tuple(tokens[-n:]) == form:
                 del tokens[-n:]
                 removed.append(form)
                 changed = True
                 break
-            if n < len(tokens) and tuple(tokens[:n]) == form and form in HEAD_FORMS:
-                del tokens[:n]
-                removed.append(form)
-                changed = True
-                break
+        if tokens and not changed:
+            for form in by_first.get(tokens[0], ()):
+                n = len(form)
+                if n < len(tokens) and tuple(tokens[:n]) == form:
+                    del tokens[:n]
+                    removed.append(form)
+                    changed = True
+                    break
         if tokens and not changed and (tokens[-1] in STOP_WORDS or tokens[0] in STOP_WORDS):
             del tokens[-1 if tokens[-1] in STOP_WORDS else 0]
             changed = True
@@ -462,13 +482,14 @@ def _parts(
     return tuple(kept or found), tuple(removed)
 
 
+@lru_cache(maxsize=131072)
 def named_country(name: str) -> str | None:
     """The country a name ends with (``Vodafone Germany``, ``Nestlé UK Ltd``), if any: its
     ISO code."""
     from partnerscope.geo import lookup_country
 
     found = list(words(_DIVISION.split(name, maxsplit=1)[0] or name))
-    while found and any(tuple(found[-len(f) :]) == f for f in _TAIL_FORMS):
+    while found and found[-1] in _TAIL_WORDS:
         found = found[:-1]
     for size in (3, 2, 1):
         if len(found) > size:
@@ -481,8 +502,8 @@ def named_country(name: str) -> str | None:
 
 
 #: one-token legal forms that end a name (``ltd``, ``gmbh``)
-_TAIL_FORMS: tuple[tuple[str, ...], ...] = tuple(
-    (f,) for f in ("ltd", "limited", "gmbh", "ag", "inc", "llc", "plc", "sa", "bv", "nv", "ab")
+_TAIL_WORDS = frozenset(
+    ("ltd", "limited", "gmbh", "ag", "inc", "llc", "plc", "sa", "bv", "nv", "ab")
 )
 
 
@@ -530,12 +551,43 @@ def _form_countries() -> dict[tuple[str, ...], frozenset[str]]:
     return {form: frozenset(codes) for form, codes in found.items() if form}
 
 
+#: legal forms in English, which companies of every country use in their English names
+#: (``KONE Corporation`` is ``Kone Oyj``): they tell no country
+ENGLISH_FORMS: frozenset[str] = frozenset(
+    [
+        "inc",
+        "incorporated",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "cos",
+        "ltd",
+        "limited",
+        "llc",
+        "llp",
+        "lp",
+        "plc",
+        "pty",
+        "pvt",
+        "private",
+        "pte",
+        "public",
+        "unlimited",
+        "holdings",
+        "group",
+    ]
+)
+
+
 def legal_form_countries(forms: Iterable[tuple[str, ...]]) -> frozenset[str] | None:
-    """The countries whose legal forms these are (the forms of few countries only: ``gmbh``,
-    ``sarl``, ``kk``), None when no form tells."""
+    """The countries whose legal forms these are (the forms of few countries only, not in
+    English: ``gmbh``, ``sarl``, ``kk``), None when no form tells."""
     table = _form_countries()
     out: frozenset[str] | None = None
     for form in forms:
+        if any(word in ENGLISH_FORMS for word in form):
+            continue
         codes = table.get(form)
         if codes is not None and len(codes) <= 6:
             out = codes if out is None else out & codes

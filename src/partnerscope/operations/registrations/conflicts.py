@@ -32,7 +32,11 @@ ORDER BY o.opportunity_id
 
 def matcher(workspace: Workspace) -> Matcher:
     settings = workspace.config.registration
-    return Matcher(settings.similarity_threshold, tuple(settings.legal_forms))
+    return Matcher(
+        settings.similarity_threshold,
+        tuple(settings.legal_forms),
+        workspace.config.identity.rules(),
+    )
 
 
 def account_of(found: Registration, match: Matcher) -> Account:
