@@ -39,7 +39,7 @@ def test_metrics_lists_the_catalog_even_outside_a_workspace():
     out = run("metrics").output
     assert "win_rate" in out
     assert "won_deals / closed_deals" in out
-    assert "Metrics (1+" in out
+    assert "Metrics (2+" in out
 
 
 def field(out, key):

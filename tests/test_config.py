@@ -16,7 +16,8 @@ TZ_HINT = "use an IANA name such as 'UTC', 'Europe/Berlin' or 'America/New_York'
 ENTITIES = (
     "fx_rates, partners, accounts, opportunities, leads, mdf_activities, certifications, "
     "certification_requirements, compliance_checks, surveys, targets, partner_costs, "
-    "market_sizes"
+    "market_sizes, support_cases, subscriptions, partner_surveys, territories, "
+    "partner_territories, product_families, audits, audit_findings"
 )
 
 MANY_PROBLEMS = """
@@ -102,7 +103,7 @@ def test_validate_ok(tmp_path):
     assert result.exit_code == 0, result.output
     assert "is valid" in result.output
     assert "data/p.csv" in result.output
-    assert "OK: 1 sources, 57 metrics (0 of this workspace's own), config hash " in result.output
+    assert "OK: 1 sources, 113 metrics (0 of this workspace's own), config hash " in result.output
 
 
 @pytest.mark.parametrize(

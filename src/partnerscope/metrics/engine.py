@@ -406,6 +406,7 @@ def unbound_tables() -> Callable[[str], ir.Table]:
     """The canonical tables as Ibis tables without a connection: enough to compile SQL."""
     import ibis
 
+    from partnerscope.metrics.entities_market import IDENTITY_TABLE
     from partnerscope.schema import TABLES
 
     types = {
@@ -422,6 +423,10 @@ def unbound_tables() -> Callable[[str], ir.Table]:
         name: ibis.table({c: types[t] for c, t in table.stored_columns()}, name=name)
         for name, table in TABLES.items()
     }
+    # derived by the ingest of accounts (one customer behind several account records)
+    tables[IDENTITY_TABLE] = ibis.table(
+        {"account_id": "string", "identity_id": "string"}, name=IDENTITY_TABLE
+    )
     return tables.__getitem__
 
 
