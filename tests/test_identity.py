@@ -292,3 +292,14 @@ def test_the_cli(ws: Workspace, tmp_path: Path) -> None:
     labelled.write_text("name_a,name_b\nA,B\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["identity", "measure", str(labelled)])
     assert result.exit_code == 1 and "no column domain_a" in " ".join(result.output.split())
+
+
+def test_registrations_count_a_persons_decision() -> None:
+    from partnerscope.operations.registrations.matching import Matcher
+
+    plain = Matcher()
+    a, b = plain.account("IBM", None, "US"), plain.account("International Business Machines")
+    assert plain.match(a, b) is None  # initials: unsure, so no conflict by itself
+    decided = Matcher(decisions={frozenset((a.fingerprint, b.fingerprint)): Decision.SAME})
+    hit = decided.match(a, b)
+    assert hit is not None and hit.score == 1.0

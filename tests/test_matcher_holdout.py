@@ -7,8 +7,9 @@ a registration as a partner submits it; side ``b`` is the account it is compared
 partner's registration or an account of the warehouse (CRM export), whose free-mail domains
 are kept.
 
-The matcher runs as ``registrations.submit`` and ``approve`` run it: ``conflicts.matcher`` of a
-workspace with the default ``[registration]`` settings, ``Matcher.account`` for both sides
+The matcher runs as ``registrations.submit`` and ``approve`` run it: the ``Matcher`` that
+``conflicts.matcher`` builds for a workspace with the default ``[registration]`` and
+``[identity]`` settings, ``Matcher.account`` for both sides
 (side ``b`` without its domain when that is not one, as ``conflicts`` reads the warehouse), and
 ``Matcher.match(a, b)``. Run with ``-s`` to see the confusion counts, how many pairs of each
 category are right and every misclassified pair.
@@ -21,13 +22,11 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from partnerscope.config import Config
-from partnerscope.operations.registrations.conflicts import matcher
 from partnerscope.operations.registrations.matching import (
     Account,
     DomainError,
@@ -124,7 +123,12 @@ def _rows() -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def pairs() -> list[Pair]:
-    match = matcher(SimpleNamespace(config=Config()))  # type: ignore[arg-type]
+    config = Config()  # the default settings, no person's decision
+    match = Matcher(
+        config.registration.similarity_threshold,
+        tuple(config.registration.legal_forms),
+        config.identity.rules(),
+    )
     found = []
     for row in _rows():
         a = _registration(match, row["name_a"], row["domain_a"], row["country_a"])

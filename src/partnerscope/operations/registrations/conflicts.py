@@ -31,11 +31,15 @@ ORDER BY o.opportunity_id
 
 
 def matcher(workspace: Workspace) -> Matcher:
+    from partnerscope.operations.identity import decisions
+
     settings = workspace.config.registration
     return Matcher(
         settings.similarity_threshold,
         tuple(settings.legal_forms),
         workspace.config.identity.rules(),
+        # a person's decisions on the identity's review queue count here too
+        decisions(workspace),
     )
 
 
