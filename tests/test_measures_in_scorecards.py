@@ -106,6 +106,12 @@ method = "target"
 weights = { won_revenue = 0.5, first_contact_resolution_rate = 0.25, renewal_rate = 0.25 }
 targets = { won_revenue = 1000, first_contact_resolution_rate = 0.80, renewal_rate = 0.95 }
 
+[reports]
+scorecard_metrics = [
+  "won_revenue", "critical_response_rate", "customer_satisfaction", "renewal_rate",
+  "portfolio_coverage", "product_diversity", "partner_satisfaction",
+]
+
 [tiers.performance]
 levels = [
   { name = "Elite", min = { portfolio_coverage = 1.0, partner_satisfaction = 9.0 } },
@@ -224,8 +230,9 @@ def test_the_scorecard_lists_the_new_measures_a_partner_has(  # type: ignore[no-
 
     report = scorecard(data, "P1", Q2)
     rows = {r["name"]: r for r in report.sections["metrics"]}
-    # listed after the weighted ones: renewals, portfolio, diversity, partner satisfaction;
-    # no critical case and no CSAT response was loaded, so those two are left out
+    # listed ([reports] scorecard_metrics) after the weighted ones: renewals, portfolio,
+    # diversity, partner satisfaction; no critical case and no CSAT response was loaded, so
+    # those two are left out
     assert "critical_response_rate" not in rows and "customer_satisfaction" not in rows
     assert rows["renewal_rate"]["weighted"] and not rows["portfolio_coverage"]["weighted"]
     assert (

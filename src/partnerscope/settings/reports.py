@@ -50,18 +50,13 @@ DEFAULT_SCORECARD_METRICS = (
     "compliance_score",
     "csat",
     "nps",
-    # the measures of issue 30, listed only on the scorecard of a partner with their data
-    "customer_satisfaction",
-    "critical_response_rate",
-    "renewal_rate",
-    "portfolio_coverage",
-    "product_diversity",
-    "partner_satisfaction",
 )
 
 #: Listed metrics a scorecard leaves out where the partner has no value of them in any period
 #: of its trend (no support cases, subscriptions, surveys or product families loaded for it):
-#: a row of dashes says nothing to a partner that sells no subscriptions.
+#: a row of dashes says nothing to a partner that sells no subscriptions. None of them is
+#: listed by default (a busy partner's scorecard must still print on two pages): a workspace
+#: lists those it wants in ``scorecard_metrics``, and weights them as it likes.
 SHOWN_WITH_DATA = frozenset(
     {
         "customer_satisfaction",
