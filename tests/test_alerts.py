@@ -347,16 +347,16 @@ def test_an_anomaly_rests_on_its_own_count_of_events() -> None:
 
 
 def test_the_default_alerts_of_the_new_measures() -> None:
-    # the defaults (issue 30): A answered 2 of its 4 critical cases in time (50 % < 80 %: high);
-    # B's only critical case was late (0 % on 1 case, under the 3 needed: none), 3 of its 30
+    # the defaults (issue 30): A answered 3 of its 5 critical cases in time (60 % < 80 %: high);
+    # B answered 3 of 4 (75 %, but on 4 cases, under the 5 needed: none), 3 of its 30
     # cases escalated (10 % > 5 %: medium), it renewed 4 of 5 contracts due (80 % < 90 %:
     # high) and rates the vendor 6.5 (< 7: medium); C has none of this data: no alert
     fields = {
         "lead_sla_rate": [NAN] * 3,
         "compliance_score": [NAN] * 3,
         "csat": [NAN] * 3,
-        "critical_response_rate": [0.5, 0.0, NAN],
-        "critical_cases_due": [4, 1, NAN],
+        "critical_response_rate": [0.6, 0.75, NAN],
+        "critical_cases_due": [5, 4, NAN],
         "escalation_rate": [0.0, 0.1, NAN],
         "support_cases": [10, 30, NAN],
         "renewal_rate": [NAN, 0.8, NAN],
@@ -381,7 +381,7 @@ def test_the_default_alerts_of_the_new_measures() -> None:
         ("B", "partner_satisfaction", "medium"),
     ]
     assert [r["message"] for r in rows] == [
-        "Critical response within 4 h is 50.0%, below the threshold of 80.0%",
+        "Critical response within 4 h is 60.0%, below the threshold of 80.0%",
         "Renewal rate is 80.0%, below the threshold of 90.0%",
         "Escalation rate is 10.0%, above the threshold of 5.0%",
         "Partner satisfaction is 6.5, below the threshold of 7.0",

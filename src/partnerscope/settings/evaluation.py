@@ -293,10 +293,11 @@ class Threshold(_Strict):
 
 def _thresholds() -> list[Threshold]:
     # the service, retention and satisfaction measures (issue 30) alert only where a partner
-    # has their data, and only on enough events: critical response below 80 % of at least 3
-    # critical cases; escalations above 5 % of at least 20 cases (below 20 a single escalation
-    # is above 5 %); renewals below 90 % of at least 3 contracts due; partner satisfaction
-    # below 7 of 10 in its answered surveys
+    # has their data, and only on enough events: critical response below 80 % of at least 5
+    # critical cases (one late answer of 4 is 75 %: each case would be an alert); escalations
+    # above 5 % of at least 20 cases (below 20 a single escalation is above 5 %); renewals
+    # below 90 % of at least 3 contracts due; partner satisfaction below 7 of 10 in its
+    # answered surveys
     return [
         Threshold(metric="lead_sla_rate", below=0.8, severity=Severity.HIGH),
         Threshold(metric="compliance_score", below=70, severity=Severity.HIGH),
@@ -306,7 +307,7 @@ def _thresholds() -> list[Threshold]:
             below=0.8,
             severity=Severity.HIGH,
             evidence="critical_cases_due",
-            min_evidence=3,
+            min_evidence=5,
         ),
         Threshold(
             metric="escalation_rate",
