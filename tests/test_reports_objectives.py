@@ -198,16 +198,16 @@ def test_a_workspace_without_the_new_data_says_no_data_yet(tmp_path) -> None:  #
         "share_partners_at_quota",
     ]
     assert tiles["partner_satisfaction"]["note"] == (
-        "No data yet: load partner surveys (a source of the partner_surveys table: the "
-        "partners' 0–10 rating of the vendor)."
+        "No data yet: load partner surveys (the partners' 0–10 rating of the vendor and its "
+        "program)."
     )
     assert tiles["customer_satisfaction"]["value"].value is None
     coverage = tiles["market_coverage"]
     assert coverage["value"].text == "No data yet"
     assert coverage["goal"].text == "95.0%"
     assert coverage["note"] == (
-        "No data yet: load the target territories and the partners' territories (sources of "
-        "the territories and partner_territories tables)."
+        "No data yet: load the target territories, the territories each partner serves and "
+        "the partners' certifications."
     )
     report = executive(RunData(ws), Q2)
     assert report.sections["coverage_gaps"] == ""

@@ -230,22 +230,15 @@ OBJECTIVES: tuple[tuple[str, str], ...] = (
     ),
     (
         "partner_satisfaction",
-        "load partner surveys (a source of the partner_surveys table: the partners' 0–10 "
-        "rating of the vendor)",
+        "load partner surveys (the partners' 0–10 rating of the vendor and its program)",
     ),
-    (
-        "share_partners_at_quota",
-        "load the partners' quotas (a source of the quotas table)",
-    ),
+    ("share_partners_at_quota", "load the partners' quotas"),
     (
         "market_coverage",
-        "load the target territories and the partners' territories (sources of the "
-        "territories and partner_territories tables)",
+        "load the target territories, the territories each partner serves and the partners' "
+        "certifications",
     ),
-    (
-        "customer_satisfaction",
-        "load customer CSAT responses (a source of the surveys table with kind csat)",
-    ),
+    ("customer_satisfaction", "load customer CSAT responses (survey answers about partners)"),
 )
 
 
