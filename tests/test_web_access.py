@@ -128,6 +128,19 @@ GETS: dict[str, set[str]] = {
     "/api/v1/notifications": EVERYONE,
     "/api/v1/notifications/preferences": EVERYONE,
     "/api/v1/admin/outbox": {ADMIN},
+    "/service": STAFF | {PARTNER},
+    "/service.csv": STAFF,
+    "/api/v1/service": STAFF | {PARTNER},
+    "/retention": STAFF,
+    "/api/v1/retention": STAFF,
+    "/coverage": STAFF,
+    "/api/v1/coverage": STAFF,
+    "/compliance": STAFF | {PARTNER},
+    "/compliance/{partner_id}": STAFF | {PARTNER},
+    "/api/v1/compliance": STAFF | {PARTNER},
+    "/api/v1/compliance/{partner_id}": STAFF | {PARTNER},
+    "/awards": STAFF,
+    "/api/v1/awards": STAFF,
 }
 #: POST API path → the users who may call it (checked with API tokens: no CSRF involved).
 POSTS: dict[str, set[str]] = {
@@ -189,6 +202,7 @@ FORMS: dict[str, set[str]] = {
     "/login": EVERYONE,
     "/logout": EVERYONE,
     "/decisions/new": ANALYSTS,
+    "/awards/{award}/decide": ANALYSTS,
     "/decisions/{decision_id}/evidence": ANALYSTS,
     "/decisions/{decision_id}/compare": ANALYSTS,
     "/decisions/{decision_id}/commit": ANALYSTS,
@@ -364,6 +378,7 @@ def fill(world, path: str, partner: str) -> str:
         .replace("{task}", "kickoff")
         .replace("{task_id}", "1")
         .replace("{notification_id}", "1")
+        .replace("{award}", "growth")
     )
 
 

@@ -40,6 +40,12 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/tiers", "Tiers", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
     ("/alerts", "Alerts", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
     ("/predictions", "Predictions", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
+    (
+        "/service",
+        "Service",
+        (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER, Role.PARTNER_USER),
+    ),
+    ("/retention", "Retention", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
     ("/leads", "Leads", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER, Role.PARTNER_USER)),
     (
         "/registrations",
@@ -49,6 +55,7 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/payouts", "Payouts", tuple(Role)),
     ("/mdf", "MDF", tuple(Role)),
     ("/market", "Market map", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
+    ("/coverage", "Coverage", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
     ("/applications", "Applications", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
     (
         "/onboarding",
@@ -65,6 +72,12 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
         "Business plans",
         (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER, Role.PARTNER_USER),
     ),
+    (
+        "/compliance",
+        "Compliance",
+        (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER, Role.PARTNER_USER),
+    ),
+    ("/awards", "Awards", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
     ("/decisions", "Decisions", (Role.ADMIN, Role.ANALYST)),
     ("/scenarios", "Scenarios", (Role.ADMIN, Role.ANALYST)),
     ("/runs", "Runs", (Role.ADMIN, Role.ANALYST)),
@@ -78,10 +91,35 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
 #: the navigation's sections (label → paths of NAV), in order: the bar shows each section as a
 #: group of links, and a phone's menu as a titled list; a path in no section comes first, alone
 NAV_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Portfolio", ("/", "/dashboard", "/partners", "/tiers", "/alerts", "/tasks", "/predictions")),
+    (
+        "Portfolio",
+        (
+            "/",
+            "/dashboard",
+            "/partners",
+            "/tiers",
+            "/alerts",
+            "/tasks",
+            "/predictions",
+            "/service",
+            "/retention",
+        ),
+    ),
     ("Pipeline", ("/leads", "/registrations")),
     ("Money", ("/payouts", "/mdf")),
-    ("Program", ("/market", "/applications", "/onboarding", "/enablement", "/business-plans")),
+    (
+        "Program",
+        (
+            "/market",
+            "/coverage",
+            "/applications",
+            "/onboarding",
+            "/enablement",
+            "/business-plans",
+            "/compliance",
+            "/awards",
+        ),
+    ),
     ("Planning", ("/decisions", "/scenarios")),
     ("Data", ("/runs", "/quality", "/audit")),
     ("Inbox", ("/notifications", "/admin/outbox")),
