@@ -325,3 +325,16 @@ def test_one_grain_alone_gives_the_same_values(ws: Any, rows: Any) -> None:
             "grain": None
         }
     assert alone[("partner", "P1", "FY2025-Q2")]["product_diversity"] == pytest.approx(0.56)
+
+
+def test_the_diversity_aggregate_in_words():
+    from types import SimpleNamespace
+
+    from partnerscope.metrics.definition import load_catalog
+    from partnerscope.reports.content import formula_words
+
+    catalog = load_catalog()
+    words = formula_words(SimpleNamespace(catalog=catalog), catalog["product_diversity"])
+    assert words == (
+        "1 − Herfindahl index of the shares of amount by family over family opportunities"
+    )

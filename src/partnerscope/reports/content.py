@@ -201,7 +201,9 @@ def formula_words(w: Writer, metric: Metric) -> str:
         s = metric.spec
         measure = s.measure or ""
         agg = AGGREGATES.get(str(s.agg), str(s.agg))
-        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", measure):
+        if str(s.agg) == "diversity":
+            text = f"1 − Herfindahl index of the shares of {measure} by {s.by} over {s.entity}"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", measure):
             text = f"{agg} {measure} over {s.entity}"
         elif str(s.agg) in ("count", "count_distinct"):
             text = f"number of {s.entity}"
