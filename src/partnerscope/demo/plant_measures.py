@@ -38,20 +38,18 @@ def planted(ws: Workspace) -> dict[str, list[str]]:
 
 
 def plant(ws: Workspace, *, today: date, seed: int) -> list[str]:
-    """What the demo's files carry (they are written by the generator), one line each; and the
-    account identities resolved from the accounts just imported, so that the run's channel
-    conflict sees the conflicting account's three records as one customer."""
+    """What the demo's files carry (they are written by the generator), one line each, with how
+    many customers the ingest's account identity found behind the account records, so that the
+    run's channel conflict sees the conflicting account's three records as one customer."""
     patterns = planted(ws)
     if not patterns:
         return []
     from partnerscope.ingest.facts import plural
-    from partnerscope.metrics.entities_market import rebuild_account_identities
 
-    with ws.lock("ingest"), ws.warehouse() as warehouse, warehouse.transaction():
-        records = rebuild_account_identities(warehouse.con)
-        (customers,) = warehouse.con.execute(
-            "SELECT count(DISTINCT identity_id) FROM account_identities"
-        ).fetchall()[0]
+    with ws.warehouse(read_only=True) as warehouse:
+        ((records, customers),) = warehouse.con.execute(
+            "SELECT count(*), count(DISTINCT identity_id) FROM account_identities"
+        ).fetchall()
     return [
         *(PLANTED_AS[p].format(", ".join(ids)) for p, ids in patterns.items()),
         f"Account identity: {plural(records, 'account record')} resolved to "
