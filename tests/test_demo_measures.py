@@ -268,7 +268,7 @@ def test_the_demo_reports_what_it_found(ws: Workspace) -> None:
     assert lines[0].startswith("service collapse: 1 of 1 by critical_response_rate")
     assert lines[1].startswith("rising churn: 1 of 1 by customer_churn_rate")
     assert lines[2].startswith("uncovered territory: 1 of 1 by market coverage")
-    assert lines[3].startswith("conflicting account: 3 of 3 by conflicted_opportunities' pairs")
+    assert lines[3].startswith("conflicting account: 3 of 3 by the channel conflicts")
     assert lines[4].startswith("complete portfolio: 1 of 1 by portfolio_coverage")
     # what the demo printed as planted, before its run (Poland has no partner at all)
     assert plant_measures.PLANTED_AS["uncovered_territory"].format("Poland") == (

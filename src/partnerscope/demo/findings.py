@@ -70,23 +70,24 @@ def findings(workspace: Workspace, planted: dict[str, list[str]]) -> list[Findin
 #: pattern → how its finder finds it (:func:`measure_findings`)
 MEASURE_FOUND_BY: dict[str, str] = {
     "service_collapse": (
-        "critical_response_rate 30 points or more below its level of the year before (on 5 "
-        "critical cases a quarter or more), or escalation_rate 10 points or more above it (on "
-        "20 cases or more), in each of the last two quarters"
+        "the share of critical cases answered within 4 h 30 points or more below its level of "
+        "the year before (on 5 critical cases a quarter or more), or the escalation rate 10 "
+        "points or more above it (on 20 cases or more), in each of the last two quarters"
     ),
     "rising_churn": (
-        "customer_churn_rate up quarter on quarter through the last four quarters, by 15 "
-        "points or more"
+        "customer churn up quarter on quarter through the last four quarters, by 15 points or more"
     ),
     "uncovered_territory": (
         "market coverage's gap list: no active partner with a valid certification serves "
         "the territory"
     ),
     "conflicting_account": (
-        "conflicted_opportunities' pairs: the account identity takes the records for one "
-        "customer, so the partner's open deal overlaps the direct and the other partner's"
+        "the channel conflicts: the account identity takes the records for one customer, so "
+        "the partner's open deal overlaps the direct and the other partner's"
     ),
-    "complete_portfolio": "portfolio_coverage of 100 % (won deals in every product family)",
+    "complete_portfolio": (
+        "product portfolio coverage of 100 % (won deals in every product family)"
+    ),
 }
 #: Quarters of the window the measure finders compare (the last four, and the year before them).
 LAST_QUARTERS = ("2025-10-01", "2026-01-01", "2026-04-01", "2026-07-01")
