@@ -265,11 +265,11 @@ def test_the_demo_reports_what_it_found(ws: Workspace) -> None:
 
     lines = plant_measures.found(ws)
     assert len(lines) == 5
-    assert lines[0].startswith("service collapse: 1 of 1 by critical_response_rate")
-    assert lines[1].startswith("rising churn: 1 of 1 by customer_churn_rate")
+    assert lines[0].startswith("service collapse: 1 of 1 by the share of critical cases")
+    assert lines[1].startswith("rising churn: 1 of 1 by customer churn")
     assert lines[2].startswith("uncovered territory: 1 of 1 by market coverage")
     assert lines[3].startswith("conflicting account: 3 of 3 by the channel conflicts")
-    assert lines[4].startswith("complete portfolio: 1 of 1 by portfolio_coverage")
+    assert lines[4].startswith("complete portfolio: 1 of 1 by product portfolio coverage")
     # what the demo printed as planted, before its run (Poland has no partner at all)
     assert plant_measures.PLANTED_AS["uncovered_territory"].format("Poland") == (
         "Uncovered territory: Poland is a target territory without any partner"
