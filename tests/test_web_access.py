@@ -141,6 +141,9 @@ GETS: dict[str, set[str]] = {
     "/api/v1/compliance/{partner_id}": STAFF | {PARTNER},
     "/awards": STAFF,
     "/api/v1/awards": STAFF,
+    "/identity": ANALYSTS,
+    "/api/v1/identity/review": ANALYSTS,
+    "/api/v1/identity/check": ANALYSTS,
 }
 #: POST API path → the users who may call it (checked with API tokens: no CSRF involved).
 POSTS: dict[str, set[str]] = {
@@ -195,6 +198,7 @@ POSTS: dict[str, set[str]] = {
     "/api/v1/notifications/read-all": EVERYONE,
     "/api/v1/notifications/{notification_id}/read": EVERYONE,
     "/api/v1/admin/outbox/retry": {ADMIN},
+    "/api/v1/identity/review/{pair_id}": ANALYSTS,
 }
 #: Page forms (cookie sessions, CSRF-checked) → the users who may post them (as their API twin
 #: above); /login and /logout are everyone's.
@@ -203,6 +207,7 @@ FORMS: dict[str, set[str]] = {
     "/logout": EVERYONE,
     "/decisions/new": ANALYSTS,
     "/awards/{award}/decide": ANALYSTS,
+    "/identity/{pair_id}/decide": ANALYSTS,
     "/decisions/{decision_id}/evidence": ANALYSTS,
     "/decisions/{decision_id}/compare": ANALYSTS,
     "/decisions/{decision_id}/commit": ANALYSTS,
@@ -363,8 +368,16 @@ def pair(path: str) -> tuple[str, ...]:
     return (PLAN_OWN, PLAN_FOREIGN) if path.endswith(("/plan", "/close")) else (OWN, FOREIGN)
 
 
+#: the query a route needs to answer at all (else 422)
+QUERIES = {"/api/v1/identity/check": "?a=Acme&b=Acme%20Inc"}
+
+
 def fill(world, path: str, partner: str) -> str:
     """The route's URL for ``partner`` (its MDF request for ``{request_id}``)."""
+    return _filled(world, path, partner) + QUERIES.get(path, "")
+
+
+def _filled(world, path: str, partner: str) -> str:
     return (
         path.replace("{partner_id}", partner)
         .replace("{request_id}", str(world["requests"].get(partner, 0)))
@@ -379,6 +392,7 @@ def fill(world, path: str, partner: str) -> str:
         .replace("{task_id}", "1")
         .replace("{notification_id}", "1")
         .replace("{award}", "growth")
+        .replace("{pair_id}", "1")
     )
 
 

@@ -188,4 +188,9 @@ def test_the_bar_groups_each_roles_links_in_sections() -> None:
     # within a section, the links keep the bar's order
     admin = dict(sections([(p, t) for p, t, roles in NAV if Role.ADMIN in roles]))
     assert [t for _, t in admin["Money"]] == ["Payouts", "MDF"]
-    assert [t for _, t in admin["Data"]] == ["Runs", "Data quality", "Audit log"]
+    assert [t for _, t in admin["Data"]] == [
+        "Runs",
+        "Data quality",
+        "Account identity",
+        "Audit log",
+    ]

@@ -82,6 +82,7 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/scenarios", "Scenarios", (Role.ADMIN, Role.ANALYST)),
     ("/runs", "Runs", (Role.ADMIN, Role.ANALYST)),
     ("/quality", "Data quality", (Role.ADMIN, Role.ANALYST)),
+    ("/identity", "Account identity", (Role.ADMIN, Role.ANALYST)),
     ("/audit", "Audit log", (Role.ADMIN,)),
     ("/portal", "My scorecard", (Role.PARTNER_USER,)),
     ("/tasks", "Tasks", (Role.ADMIN, Role.ANALYST, Role.PARTNER_MANAGER)),
@@ -121,7 +122,7 @@ NAV_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("Planning", ("/decisions", "/scenarios")),
-    ("Data", ("/runs", "/quality", "/audit")),
+    ("Data", ("/runs", "/quality", "/identity", "/audit")),
     ("Inbox", ("/notifications", "/admin/outbox")),
 )
 #: the bar's link to the notification centre, with its unread count as a badge (every page of a
