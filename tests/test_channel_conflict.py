@@ -130,3 +130,16 @@ def test_the_ingest_of_accounts_resolves_their_identities(tmp_path: Path) -> Non
     with ws.warehouse(read_only=True) as wh:
         kept = wh.con.execute("SELECT identity_id FROM account_identities ORDER BY 1").fetchall()
     assert len(set(kept)) == 3
+
+
+def test_a_change_of_the_identities_alone_recomputes_the_next_run(tmp_path: Path) -> None:
+    from tests.test_metrics_coverage import AS_OF
+
+    ws = fixture_workspace(tmp_path / "ws")
+    separate(ws)
+    ws.run(as_of=AS_OF)
+    same = ws.run(as_of=AS_OF)
+    assert same.mode != "full"
+    join_contoso(ws)  # as a person's review decision does, without an import
+    after = ws.run(as_of=AS_OF)
+    assert (after.mode, after.reason) == ("full", "the account identities changed")

@@ -47,6 +47,7 @@ from partnerscope.runs import (
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import duckdb
     import pyarrow as pa
 
     from partnerscope.evaluation.pipeline import Evaluation
@@ -347,7 +348,24 @@ def _inputs(warehouse: Warehouse) -> dict[str, Any]:
         "max_import_id": warehouse.last_import_id(),
         "rows": warehouse.row_counts(),
         "files": files,
+        "identities": _identities(con),
     }
+
+
+def _identities(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A fingerprint of the account identities (channel conflict reads them): a person's review
+    decision changes them without an import."""
+    from partnerscope.metrics.entities_market import IDENTITY_TABLE
+
+    (exists,) = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [IDENTITY_TABLE]
+    ).fetchall()[0]
+    if not exists:
+        return None
+    count, digest = con.execute(
+        f'SELECT count(*), bit_xor(hash(account_id, identity_id)) FROM "{IDENTITY_TABLE}"'
+    ).fetchall()[0]
+    return f"{count}:{digest}"
 
 
 def _plan(
@@ -398,6 +416,8 @@ def _plan(
         [previous.inputs["max_import_id"]],
     ).fetchall()
     changed_tables = {entity for entity, *_ in changes}
+    if inputs.get("identities") != previous.inputs.get("identities"):
+        return recompute("the account identities changed")
     for name, count in inputs["rows"].items():
         if name not in changed_tables and previous.inputs["rows"].get(name) != count:
             return recompute(f"{name} changed outside partnerscope ingest")

@@ -153,10 +153,18 @@ class Workspace:
     ) -> IngestReport:
         from partnerscope.ingest.loader import ingest, plan_files
         from partnerscope.ingest.profile import after_ingest, date_hints
+        from partnerscope.operations.identity import decisions as identity_decisions
 
         pairs = plan_files(self.config, self.root, sources, files)
         with self.lock("ingest"), self.warehouse() as warehouse:
-            report = ingest(warehouse, self.config, self.root, pairs, progress=progress)
+            report = ingest(
+                warehouse,
+                self.config,
+                self.root,
+                pairs,
+                progress=progress,
+                identity_decisions=lambda: identity_decisions(self),
+            )
             if not report.files:
                 return report
             # what each source now holds; its money totals kept for the next import to compare

@@ -174,16 +174,10 @@ def identities(ctx: typer.Context) -> None:
     """Rebuild the account identities the channel conflict reads (which account records are
     one customer) from the accounts in the warehouse, e.g. after the matching rules changed."""
     from partnerscope.ingest.facts import plural
-    from partnerscope.metrics.entities_market import rebuild_account_identities
+    from partnerscope.operations.identity import rebuild
 
-    ws = state(ctx).workspace()
-    with ws.lock("ingest"), ws.warehouse() as warehouse, warehouse.transaction():
-        written = rebuild_account_identities(warehouse.con)
-        customers = warehouse.con.execute(
-            "SELECT count(DISTINCT identity_id) FROM account_identities"
-        ).fetchall()[0][0]
+    written, customers = rebuild(state(ctx).workspace())
     typer.echo(
-        f"{plural(written, 'account record')} resolved to {plural(int(customers), 'customer')}. "
-        "Run `partnerscope run --full` for the channel conflict metrics to use them in every "
-        "period."
+        f"{plural(written, 'account record')} resolved to {plural(customers, 'customer')}; "
+        "the next run recomputes the channel conflict of every period with them."
     )

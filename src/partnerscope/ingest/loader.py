@@ -45,6 +45,7 @@ from partnerscope.schema import TABLES, ColumnType, Table, load_order
 if TYPE_CHECKING:
     import duckdb
 
+    from partnerscope.identity import Decision
     from partnerscope.ingest.profile import SourceProfile
     from partnerscope.warehouse import Warehouse
 
@@ -181,6 +182,7 @@ def ingest(
     progress: ProgressFn | None = None,
     sources: Mapping[str, SourceConfig] | None = None,
     complete: Collection[str] = (),
+    identity_decisions: Callable[[], Mapping[frozenset[str], Decision]] | None = None,
 ) -> IngestReport:
     """Load ``pairs`` of (source name, file) in one transaction and return what happened.
 
@@ -188,7 +190,8 @@ def ingest(
     files, such as the facts a run posts: :mod:`partnerscope.ingest.facts`). A file of a source in
     ``complete`` holds every row it stands for: the rows an earlier import loaded from that
     same file whose key it no longer holds are removed (a registered deal that became its CRM
-    opportunity)."""
+    opportunity). When the accounts change, their identities are resolved again in the same
+    transaction, with ``config.identity``'s rules and the people's ``identity_decisions``."""
     declared = config.sources if sources is None else sources
     con = warehouse.con
     total = len(pairs) * _STEPS_PER_FILE
@@ -249,7 +252,8 @@ def ingest(
                 # transaction: an interrupted ingest leaves the previous identities
                 from partnerscope.metrics.entities_market import rebuild_account_identities
 
-                rebuild_account_identities(con)
+                decided = identity_decisions() if identity_decisions else None
+                rebuild_account_identities(con, config.identity.rules(), decided)
         return IngestReport(batch, tuple(reports), lookups.reads())
     finally:
         con.execute("RESET file_search_path")

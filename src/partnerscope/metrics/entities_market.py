@@ -19,8 +19,12 @@ from partnerscope.metrics.entity import Entity, Tables, columns_of
 from partnerscope.schema import ColumnType
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import duckdb
     import ibis.expr.types as ir
+
+    from partnerscope.identity import Decision, Rules
 
 #: The warehouse table of account identities: account_id → identity_id (the smallest account
 #: id of the records taken for one customer).
@@ -30,19 +34,24 @@ IDENTITY_DDL = (
 )
 
 
-def rebuild_account_identities(con: duckdb.DuckDBPyConnection) -> int:
+def rebuild_account_identities(
+    con: duckdb.DuckDBPyConnection,
+    rules: Rules | None = None,
+    decisions: Mapping[frozenset[str], Decision] | None = None,
+) -> int:
     """Replace the warehouse's ``account_identities`` with
     :func:`partnerscope.identity.resolve` over the accounts table; the rows written. Runs in the
-    caller's transaction (the ingest that imported accounts)."""
+    caller's transaction (the ingest that imported accounts), with the workspace's ``[identity]``
+    ``rules`` and the people's review ``decisions``."""
     import pyarrow as pa
 
-    from partnerscope.identity import AccountRecord, resolve
+    from partnerscope.identity import DEFAULT_RULES, AccountRecord, resolve
 
     rows = con.execute(
         "SELECT account_id, name, domain, country FROM accounts ORDER BY account_id"
     ).fetchall()
     records = [AccountRecord(a, n or "", d, c) for a, n, d, c in rows]
-    identities = resolve(records)
+    identities = resolve(records, rules or DEFAULT_RULES, decisions)
     table = pa.table(
         {
             "account_id": pa.array(list(identities), pa.string()),

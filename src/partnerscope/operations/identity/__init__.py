@@ -106,6 +106,21 @@ def resolve_accounts(workspace: Workspace) -> dict[str, str]:
     return resolve(records(workspace), rules_of(workspace), decisions(workspace))
 
 
+def rebuild(workspace: Workspace) -> tuple[int, int]:
+    """Resolve the warehouse's accounts again and store their identities (what channel conflict
+    reads): (account records, customers). The next run recomputes every period."""
+    from partnerscope.metrics.entities_market import IDENTITY_TABLE, rebuild_account_identities
+
+    with workspace.lock("ingest"), workspace.warehouse() as warehouse, warehouse.transaction():
+        written = rebuild_account_identities(
+            warehouse.con, rules_of(workspace), decisions(workspace)
+        )
+        (customers,) = warehouse.con.execute(
+            f'SELECT count(DISTINCT identity_id) FROM "{IDENTITY_TABLE}"'
+        ).fetchall()[0]
+    return written, int(customers)
+
+
 def pairs(workspace: Workspace, *, include_decided: bool = True) -> list[Pair]:
     """The pairs of accounts the engine leaves to a person (its uncertain band), the most
     likely first, with the decisions taken on them; ``include_decided`` False: the open ones
@@ -152,7 +167,8 @@ def decide(
     reason: str | None = None,
 ) -> Pair:
     """Record a person's decision on a pair of the review queue (or change one taken): the
-    two accounts are the same customer, or two. Audited; applied on the next resolve."""
+    two accounts are the same customer, or two. Audited; the stored identities are resolved
+    again with it, so the next run's channel conflict follows it."""
     try:
         chosen: Decision | None = Decision(str(decision).strip().casefold())
     except ValueError:
@@ -186,6 +202,7 @@ def decide(
                 "reason": (reason or "").strip() or None,
             },
         )
+    rebuild(workspace)
     return Pair(
         pair.pair_id,
         pair.a,
