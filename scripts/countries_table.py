@@ -110,7 +110,7 @@ OLD_TABLE = Path(__file__).parent / "countries_before_issue30.csv"
 
 
 def _countryinfo() -> dict[str, dict[str, object]]:
-    import countryinfo  # type: ignore[import-untyped]
+    import countryinfo  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
     found: dict[str, dict[str, object]] = {}
     for path in (Path(countryinfo.__file__).parent / "data").glob("*.json"):
