@@ -118,6 +118,14 @@ SCENARIO_OUTCOMES = {
 }
 
 
+def finite(value: Any) -> float | None:
+    """A value as a float, or None when it is no number to show (None, NaN, ±infinity)."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
 def _number(value: Any) -> float | None:
     """A value as a float, or None when it has none (None, NaN)."""
     if value is None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from partnerscope.errors import ConfigError, PartnerscopeError, did_you_mean
 from partnerscope.metrics.calendar import add_months
 from partnerscope.metrics.definition import Direction
+from partnerscope.present import finite
 from partnerscope.settings.awards import SCORE, AwardRule
 
 if TYPE_CHECKING:
@@ -142,13 +143,6 @@ def _percentiles(values: dict[str, float], higher: bool) -> dict[str, float]:
     return out
 
 
-def _number(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return None if math.isnan(number) or math.isinf(number) else number
-
-
 def shortlists(
     workspace: Workspace,
     year: int | None = None,
@@ -189,7 +183,7 @@ def shortlists(
         if metric == SCORE or metric not in columns:
             continue
         for pid, value in zip(ids, rows[metric].to_pylist(), strict=True):
-            by_partner.setdefault(pid, {})[metric] = _number(value)
+            by_partner.setdefault(pid, {})[metric] = finite(value)
     scores = _mean_scores(workspace, run, start)
     words = workspace.words
     out = []

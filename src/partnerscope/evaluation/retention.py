@@ -8,10 +8,11 @@ in the period, the rows behind ``product_diversity``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
+
+from partnerscope.present import finite
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -47,13 +48,6 @@ METRICS = (
     "churned_customers",
     "product_families",
 )
-
-
-def _number(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
 
 
 @dataclass
@@ -109,7 +103,7 @@ def retention_table(
 
 
 def _values(r: dict[str, Any]) -> dict[str, float | None]:
-    return {m: _number(r.get(m)) for m in METRICS}
+    return {m: finite(r.get(m)) for m in METRICS}
 
 
 def cell(words: Words, metric: str, value: float | None) -> str:

@@ -9,9 +9,10 @@ standard cases resolved within 24 hours, first-contact resolution of 80 %, escal
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from partnerscope.present import finite
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -81,13 +82,6 @@ TARGETS: dict[str, Target] = {
 }
 
 
-def _number(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 @dataclass
 class ServiceRow:
     partner_id: str
@@ -149,8 +143,8 @@ def _row(partner_id: str, name: str, r: dict[str, Any]) -> ServiceRow:
     return ServiceRow(
         partner_id,
         name,
-        {m: _number(r.get(m)) for m in METRICS},
-        {m: _number(r.get(m)) for m in EVIDENCE},
+        {m: finite(r.get(m)) for m in METRICS},
+        {m: finite(r.get(m)) for m in EVIDENCE},
     )
 
 
