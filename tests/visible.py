@@ -8,7 +8,7 @@ Playwright's ``inner_text`` writes them). ``problems(text, catalog_keys)`` lists
 breaks the rule, each finding as ``what: "the text around it"``:
 
 - a **catalog metric key** (``won_revenue``, ``lead_sla_rate``, ``score_percentile``): a key with
-  an underscore anywhere as a whole word; a one-word key (``csat``, ``nps``, ``quota``) only as
+  an underscore anywhere as a whole word, but not as a file's name (``data/support_cases.csv``); a one-word key (``csat``, ``nps``, ``quota``) only as
   the whole text of a cell or line (a table printed in a terminal has its cells between ``│``),
   written in lower case as the key is (``Quota`` or ``CSAT``
   in a sentence is English, ``quota`` alone in a cell is the key);
@@ -158,7 +158,10 @@ def problems(text: str, catalog_keys: Iterable[str] = ()) -> list[str]:
     words.update({k: v for k, v in CODES.items() if k not in words})
     compound = sorted((k for k in words if "_" in k), key=len, reverse=True)
     if compound:
-        pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, compound)) + r")(?![\w-])")
+        # a file's name is not a key (``data/support_cases.csv`` names the table's file)
+        pattern = re.compile(
+            r"(?<![\w/-])(" + "|".join(map(re.escape, compound)) + r")(?![\w-]|\.\w)"
+        )
         for hit in pattern.finditer(text):
             what = f"{words[hit.group(1)]} {hit.group(1)}"
             found.append((hit.start(), f'{what}: "{_around(text, hit.start(), hit.end())}"'))
