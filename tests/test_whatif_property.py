@@ -51,6 +51,24 @@ def toml_value(value: Any) -> str:
     return "{ " + items + " }"
 
 
+def with_change(original: str, change: dict[str, dict[str, Any]]) -> str:
+    """``original`` with ``change`` written in place of what it sets: the tables of a changed
+    key that the configuration declares itself (the demo's ``[[tiers.performance.levels]]``)
+    are left out, as a person replacing them would."""
+    import re
+
+    keys = [f"{section}.{key}" for section, values in change.items() for key in values]
+    kept: list[str] = []
+    dropping = False
+    for line in original.splitlines(keepends=True):
+        header = re.match(r"\s*\[\[?([^\]]+)\]", line)
+        if header:
+            dropping = any(header.group(1).strip().startswith(k) for k in keys)
+        if not dropping:
+            kept.append(line)
+    return "".join(kept) + toml_text(change)
+
+
 def toml_text(change: dict[str, dict[str, Any]]) -> str:
     return "".join(
         f"\n[{section}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in values.items())
@@ -186,7 +204,7 @@ def real_evaluation(
     config = root / "partnerscope.toml"
     original = config.read_text(encoding="utf-8")
     try:
-        config.write_text(original + toml_text(change), encoding="utf-8")
+        config.write_text(with_change(original, change), encoding="utf-8")
         ws = Workspace.open(root)
         manifest = get_run(ws, None)
         out.mkdir(parents=True, exist_ok=True)
@@ -243,7 +261,7 @@ def test_a_grain_what_if_equals_the_run_of_that_grain(
     config = copy / "partnerscope.toml"
     original = config.read_text(encoding="utf-8")
     try:
-        config.write_text(original + toml_text(change), encoding="utf-8")
+        config.write_text(with_change(original, change), encoding="utf-8")
         run("-w", str(copy), "run", "--as-of", before.as_of)
         ws = Workspace.open(copy)
         after = get_run(ws, None)
