@@ -10,10 +10,12 @@ The small workspace of tests/test_web_applications.py (P0001 Acme Gold, P0002 Be
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 
 from partnerscope.lifecycle import applications as apps
+from partnerscope.web.current import POLL
 from partnerscope.workspace import Workspace
 from tests.browser import launch
 from tests.test_web_applications import template  # noqa: F401
@@ -120,6 +122,9 @@ def test_apply_qualify_approve_onboard(browser, world):
 
     # the next run makes it a partner; its onboarding plan is there
     ws.run()
+    # the server looks for a new run at most once a second (its pages' live updates keep
+    # asking): a page opened a second after the run is the new run's
+    time.sleep(POLL + 0.1)
     page.click("#onboarding-link")
     page.wait_for_load_state("networkidle")
     assert page.url == base + "/onboarding/P0003"
