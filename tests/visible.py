@@ -8,10 +8,10 @@ Playwright's ``inner_text`` writes them). ``problems(text, catalog_keys)`` lists
 breaks the rule, each finding as ``what: "the text around it"``:
 
 - a **catalog metric key** (``won_revenue``, ``lead_sla_rate``, ``score_percentile``): a key with
-  an underscore anywhere as a whole word, but not as a file's name (``data/support_cases.csv``); a one-word key (``csat``, ``nps``, ``quota``) only as
-  the whole text of a cell or line (a table printed in a terminal has its cells between ``│``),
-  written in lower case as the key is (``Quota`` or ``CSAT``
-  in a sentence is English, ``quota`` alone in a cell is the key);
+  an underscore anywhere as a whole word, but not as a file's name (``data/support_cases.csv``);
+  a one-word key (``csat``, ``nps``, ``quota``) only as the whole text of a cell or line (a table
+  printed in a terminal has its cells between ``│``), written in lower case as the key is
+  (``Quota`` or ``CSAT`` in a sentence is English, ``quota`` alone in a cell is the key);
 - an **internal code**: the keys of partnerscope.present's FLAGS, RULES, CRITERIA, ALERT_KINDS
   and PARTNER_TYPES, by the same rule (``anomaly_own``, ``bonus_bands``, ``bottom_of_cohort``
   anywhere; ``var``, ``si``, ``msp``, ``exit``, ``club`` only alone in a cell or line);
