@@ -23,7 +23,7 @@ def world(web_world, tmp_path_factory):  # type: ignore[no-untyped-def]
     ws = Workspace.open(found.root)
     with ws.warehouse() as warehouse:  # two accounts the engine is unsure of
         columns = [r[0] for r in warehouse.con.execute("DESCRIBE accounts").fetchall()]
-        for account_id, name in (("ZZ-IBM", "IBM"), ("ZZ-IBM2", "International Business Machines")):
+        for account_id, name in (("ZZ-WWI", "WWI"), ("ZZ-WWI2", "Wide World Importers")):
             values = {"account_id": account_id, "name": name, "country": "US"}
             cells = [values.get(c) for c in columns]
             marks = ", ".join("?" for _ in columns)
@@ -50,10 +50,10 @@ def test_the_page_checks_two_accounts_and_decides_a_pair(world, app) -> None:  #
     assert page.status_code == 200
     text = html.unescape(page.text)
     assert "The same customer" in text and "Statoil is the former name of Equinor" in text
-    assert "IBM" in text and "initials are often shared" in text
+    assert "WWI" in text and "initials are often shared" in text
     queue = client.get("/api/v1/identity/review").json()
     ibm = next(
-        p for p in queue if {p["a"]["account_id"], p["b"]["account_id"]} == {"ZZ-IBM", "ZZ-IBM2"}
+        p for p in queue if {p["a"]["account_id"], p["b"]["account_id"]} == {"ZZ-WWI", "ZZ-WWI2"}
     )
     assert ibm["score"] == 0.8 and ibm["decided"] is None
     client.headers["X-CSRF-Token"] = csrf_of(client, "/identity")
@@ -67,7 +67,7 @@ def test_the_page_checks_two_accounts_and_decides_a_pair(world, app) -> None:  #
     )
     assert done.status_code == 200 and done.json()["decided"] == "same"
     ws = Workspace.open(world.root)
-    assert ops.resolve_accounts(ws)["ZZ-IBM2"] == "ZZ-IBM"
+    assert ops.resolve_accounts(ws)["ZZ-WWI2"] == "ZZ-WWI"
     entry = audit.entries(connect(ws), object_type="account_pair")[0]
     assert (entry.actor, entry.action) == ("ana", "identity.same")
     left = client.get("/api/v1/identity/review").json()

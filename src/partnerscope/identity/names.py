@@ -30,6 +30,7 @@ from pathlib import Path
 from partnerscope.geo import fold
 
 RENAMES_FILE = Path(__file__).parent / "renames.csv"
+ALIASES_FILE = Path(__file__).parent / "aliases.csv"
 
 #: legal forms in their own script, removed before the name is written in Latin letters
 NATIVE_LEGAL_FORMS: tuple[str, ...] = (
@@ -50,7 +51,25 @@ NATIVE_LEGAL_FORMS: tuple[str, ...] = (
     "유한회사",
     "(주)",
     "㈜",
+    # Arabic "company" and Hebrew "Ltd", which stand before or after the name
+    "شركة",
+    'בע"מ',
+    "בע״מ",
 )
+
+#: "group" and "holdings" in Chinese, Japanese and Korean, written as the English word before the
+#: name is written in Latin letters (``阿里巴巴集团`` → ``阿里巴巴 group``), so that they count as
+#: the English words do
+NATIVE_GROUP_WORDS: Mapping[str, str] = {
+    "控股集团": "holdings group",
+    "集团": "group",
+    "集團": "group",
+    "控股": "holdings",
+    "ホールディングス": "holdings",
+    "グループ": "group",
+    "그룹": "group",
+    "홀딩스": "holdings",
+}
 
 #: legal forms cleanco's table misses or writes otherwise (each a sequence of tokens, once dots
 #: are removed and ``&`` is read as "and")
@@ -188,6 +207,13 @@ HEAD_FORMS: frozenset[tuple[str, ...]] = frozenset(
     )
 )  # fmt: skip
 
+#: tokens a name may carry on top of another and still name the same account ("group" in the
+#: names' languages too: ``Grupo``, ``Gruppe``, Greek ``Όμιλος``)
+GROUP_WORDS: frozenset[str] = frozenset(
+    {"group", "holding", "holdings", "the", "grupo", "groupe", "gruppe", "gruppo", "grupa",
+     "groep", "omilos"}
+)  # fmt: skip
+
 #: words that do not tell accounts apart, removed wherever they stand ("and" in the name's
 #: languages: ``Hoffmann und Söhne`` is ``Hoffmann & Söhne``)
 STOP_WORDS: frozenset[str] = frozenset({"the", "and", "of", "und", "et", "for", "og", "och"})
@@ -241,6 +267,7 @@ ABBREVIATIONS: Mapping[str, str] = {
     "comms": "communications",
     "comm": "communications",
     "telecom": "telecommunications",
+    "telecomm": "telecommunications",
     "constr": "construction",
     "dist": "distribution",
     "distr": "distribution",
@@ -275,6 +302,14 @@ GENERIC_WORDS: frozenset[str] = frozenset(
         "group",
         "holding",
         "holdings",
+        # "group" in the languages of the names compared
+        "grupo",
+        "groupe",
+        "gruppe",
+        "gruppo",
+        "grupa",
+        "groep",
+        "omilos",
         "services",
         "service",
         "solutions",
@@ -371,10 +406,13 @@ def latin(text: str) -> str:
 
 
 def _strip_native(name: str) -> str:
+    """The legal forms in their own script removed and "group" written in English."""
     if name.isascii():
         return name
     for form in NATIVE_LEGAL_FORMS:
         name = name.replace(form, " ")
+    for word, english in NATIVE_GROUP_WORDS.items():
+        name = name.replace(word, f" {english} ")
     return name
 
 
@@ -609,6 +647,16 @@ def load_renames(path: Path = RENAMES_FILE) -> tuple[tuple[str, str], ...]:
         return tuple((row["former"], row["current"]) for row in csv.DictReader(fh))
 
 
+@cache
+def load_aliases(path: Path = ALIASES_FILE) -> tuple[tuple[str, str], ...]:
+    """The built-in aliases: (another name, the name), where the other name is how a widely
+    known company is also written, in another script (``ソニー`` for Sony) or as the initials it
+    goes by (``IBM``). Applied like renames, as they change no more than how a name is
+    written."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        return tuple((row["alias"], row["name"]) for row in csv.DictReader(fh))
+
+
 def rename_table(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, ...], tuple[str, ...]]:
     """Former name's tokens → current name's tokens, followed to the end of a chain
     (``Standard Oil Company of New Jersey`` → ``Exxon`` → ``ExxonMobil``)."""
@@ -628,16 +676,20 @@ def current_name(
     tokens: tuple[str, ...], renames: Mapping[tuple[str, ...], tuple[str, ...]]
 ) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
     """The tokens with a former name replaced by the current one, and the former name that was
-    replaced (None when none was): the whole name, or the name followed by where it is
-    (``Facebook Ireland`` → ``meta platforms ireland``), never a name that merely starts the
-    same (``Hewlett Packard Enterprise`` is not ``HP``)."""
+    replaced (None when none was): the whole name, or the name followed by where it is or by
+    "group" (``Facebook Ireland`` → ``meta platforms ireland``), never a name that merely starts
+    the same (``Hewlett Packard Enterprise`` is not ``HP``). The former name may be written with
+    or without spaces (``Accor Hotels``, ``AccorHotels``)."""
     from partnerscope.geo import lookup_country
 
     for size in range(len(tokens), 0, -1):
         head = tokens[:size]
         rest = tokens[size:]
-        if head in renames and (not rest or lookup_country(" ".join(rest)) is not None):
-            return renames[head] + rest, head
+        if rest and not set(rest) <= GROUP_WORDS and lookup_country(" ".join(rest)) is None:
+            continue
+        for written in (head, ("".join(head),)):
+            if written in renames:
+                return renames[written] + rest, head
     return tokens, None
 
 
