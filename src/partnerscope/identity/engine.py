@@ -433,24 +433,19 @@ def _initials_of(tokens: tuple[str, ...]) -> str:
     return "".join(t[0] for t in tokens) if len(tokens) >= 2 else ""
 
 
-def _related_domains(a: Account, b: Account) -> bool:
+def _related_domains(a: str, b: str, names: Iterable[tuple[str, ...]]) -> bool:
     """Domains of one organisation by their look: the same name under another ending
     (``relecloud.com``, ``relecloud.io``) or in another writing (``müller-bau.de``,
     ``mueller-bau.de``), one name the start of the other (``datum.com``, ``datumcorp.com``),
     one's name a label of the other's host (``toyota.co.jp``, ``global.toyota``: a brand's own
-    ending), or one's name the initials of a name compared (``se.com`` of Schneider Electric)."""
-    assert a.domain and b.domain
-    x, y = _label(a.domain), _label(b.domain)
+    ending), or one's name the initials of one of the ``names`` compared (``se.com`` of
+    Schneider Electric)."""
+    x, y = _label(a), _label(b)
     if x.startswith(y) or y.startswith(x):
         return True
-    hosts = (
-        {_as_typed(p) for p in a.domain.split(".")},
-        {_as_typed(p) for p in b.domain.split(".")},
-    )
-    if x in hosts[1] or y in hosts[0]:
+    if x in {_as_typed(p) for p in b.split(".")} or y in {_as_typed(p) for p in a.split(".")}:
         return True
-    initials = {_initials_of(side.current or side.tokens) for side in (a, b)} - {""}
-    return bool({x, y} & initials)
+    return bool({x, y} & {_initials_of(tokens) for tokens in names} - {""})
 
 
 def _branch(a: Account, b: Account) -> tuple[str, str] | None:
@@ -468,16 +463,13 @@ def _branch(a: Account, b: Account) -> tuple[str, str] | None:
     return None
 
 
-def _initials_domain(a: Account, b: Account) -> str | None:
-    """The web domain that is the initials one name is of the other (``ibm.com`` beside
-    ``IBM`` and ``International Business Machines``), if a side has it."""
+def _initials_domain(a: Account, b: Account, domains: Iterable[str]) -> str | None:
+    """Of the accounts' own ``domains``, the one that is written with the initials one name is
+    of the other (``ibm.com`` beside ``IBM`` and ``International Business Machines``), if any."""
     short = initials_of_other(a.current or a.tokens, b.current or b.tokens)
     if short is None:
         return None
-    for side in (a, b):
-        if side.domain and _label(side.domain) == short:
-            return registered_domain(side.domain)
-    return None
+    return next((registered_domain(d) for d in domains if _label(d) == short), None)
 
 
 def _decide(score: float, rules: Rules) -> Decision:
@@ -588,26 +580,32 @@ def compare(
     reasons.extend(why)
     decision = _decide(score, rules)
     matched_on: MatchedOn | None = MatchedOn.NAME
-    initials_domain = _initials_domain(a, b) if where_a and where_a == where_b else None
+    initials_domain = _initials_domain(a, b, real) if where_a and where_a == where_b else None
     if initials_domain and decision is Decision.REVIEW:
         reasons.append(
             f"and {initials_domain} is written with those initials, in the same country: "
             "the initials are the company's own"
         )
-        return Verdict(Decision.SAME, SAME_FROM, tuple(reasons), MatchedOn.DOMAIN)
+        return Verdict(Decision.SAME, rules.same_from, tuple(reasons), MatchedOn.DOMAIN)
     if len(real) == 2 and decision is Decision.REVIEW and _label(real[0]) == _label(real[1]):
         reasons.append(
             f"and their web domains are one name under two endings ({registered_domain(real[0])}, "
             f"{registered_domain(real[1])}): the names are one organisation's"
         )
         decision, matched_on = Decision.SAME, MatchedOn.DOMAIN
+        score = max(score, rules.same_from)
     if a.division and b.division and a.division != b.division and decision is Decision.SAME:
         reasons.append(
             f"but one is {' '.join(a.division).title()!r} and the other "
             f"{' '.join(b.division).title()!r}: a person should decide"
         )
         decision, score = Decision.REVIEW, min(score, INITIALS_SCORE)
-    if len(real) == 2 and decision is Decision.SAME and not _related_domains(a, b):
+    names = (a.current or a.tokens, b.current or b.tokens)
+    if (
+        len(real) == 2
+        and decision is Decision.SAME
+        and not _related_domains(real[0], real[1], names)
+    ):
         reasons.append(
             f"but their web domains differ ({registered_domain(real[0])}, "
             f"{registered_domain(real[1])}): a person should decide"
