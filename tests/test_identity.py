@@ -190,6 +190,22 @@ def test_related_domains_by_a_brand_ending_or_initials() -> None:
                 domain_b="schneider-electric.com") is Decision.SAME  # fmt: skip
 
 
+def test_one_name_under_two_endings_settles_an_unsure_name() -> None:
+    works = check("Adventure Works", "Adventure Works Cycles", domain_a="adventure-works.com",
+                  domain_b="adventureworks.com")  # fmt: skip
+    assert works.decision is Decision.SAME and works.matched_on is MatchedOn.DOMAIN
+    assert works.score == 0.9 and "one name under two endings" in works.reasons[-1]
+    # a mail provider's domain is nobody's name
+    assert same("Adventure Works", "Adventure Works Cycles", domain_a="gmail.com",
+                domain_b="gmail.co.uk") is Decision.REVIEW  # fmt: skip
+
+
+def test_group_words_in_other_scripts_and_after_a_former_name() -> None:
+    assert same("阿里巴巴集团", "Alibaba Group Holding Limited") is Decision.SAME
+    assert same("腾讯控股有限公司", "Tencent Holdings Ltd") is Decision.SAME
+    assert same("Reckitt Benckiser Group plc", "Reckitt plc") is Decision.SAME
+
+
 def test_site_builders_hosts_are_their_customers_own() -> None:
     assert registered_domain("greenleafyoga.squarespace.com") == "greenleafyoga.squarespace.com"
     assert same("Greenleaf Yoga", "Sunset Pilates", domain_a="greenleafyoga.squarespace.com",
