@@ -206,6 +206,17 @@ def test_group_words_in_other_scripts_and_after_a_former_name() -> None:
     assert same("Reckitt Benckiser Group plc", "Reckitt plc") is Decision.SAME
 
 
+def test_two_companies_of_a_group_on_its_domain_are_left_to_a_person() -> None:
+    tax = check("Deloitte & Touche LLP", "Deloitte Tax LLP", domain_a="deloitte.com",
+                domain_b="deloitte.com")  # fmt: skip
+    assert tax.decision is Decision.REVIEW and "two of its companies" in tax.reasons[-1]
+    # one name the other with a word of its own, or names not the domain's: the domain decides
+    assert same("Contoso Pharmaceuticals", "Contoso Pharma Research", domain_a="contoso.com",
+                domain_b="contoso.com") is Decision.SAME  # fmt: skip
+    assert same("Woodgrove Bank", "Woodgrove Financial", domain_a="woodgrovebank.com",
+                domain_b="woodgrovebank.com") is Decision.SAME  # fmt: skip
+
+
 def test_site_builders_hosts_are_their_customers_own() -> None:
     assert registered_domain("greenleafyoga.squarespace.com") == "greenleafyoga.squarespace.com"
     assert same("Greenleaf Yoga", "Sunset Pilates", domain_a="greenleafyoga.squarespace.com",

@@ -37,7 +37,7 @@ SPENT_NOW: dict[str, Row] = {
     "country": (24, 0, 0, 10, 0, 0),
     "domain": (18, 0, 0, 7, 0, 1),
     "free-mail": (13, 0, 1, 31, 1, 0),
-    "group-two-countries": (9, 3, 0, 18, 0, 0),
+    "group-two-countries": (9, 2, 0, 19, 0, 1),
     "idna": (11, 0, 1, 3, 1, 0),
     "initials": (17, 0, 1, 10, 0, 0),
     "legal-form": (30, 1, 0, 7, 0, 0),
@@ -48,12 +48,12 @@ SPENT_NOW: dict[str, Row] = {
     "shared-suffix": (10, 0, 0, 26, 0, 1),
     "typo": (16, 0, 0, 3, 0, 0),
 }
-SPENT_TOTAL: Row = (249, 5, 7, 194, 4, 10)
+SPENT_TOTAL: Row = (249, 4, 7, 195, 4, 11)
 
 #: the tuning file now
 TUNING_NOW: dict[str, Row] = {
     "domain": (6, 0, 1, 4, 1, 0),
-    "group-two-countries": (3, 1, 0, 10, 0, 0),
+    "group-two-countries": (3, 0, 0, 11, 0, 1),
     "idna": (12, 0, 0, 3, 0, 0),
     "initials": (15, 0, 7, 7, 4, 2),
     "legal-form": (5, 0, 0, 1, 0, 0),
@@ -62,7 +62,7 @@ TUNING_NOW: dict[str, Row] = {
     "script": (20, 0, 3, 5, 0, 0),
     "typo": (11, 0, 0, 7, 0, 0),
 }
-TUNING_TOTAL: Row = (97, 1, 15, 50, 9, 5)
+TUNING_TOTAL: Row = (97, 0, 15, 51, 9, 6)
 
 
 def _row(c: Counts) -> Row:
@@ -105,14 +105,14 @@ def test_the_tuning_file_is_as_documented() -> None:
 def test_the_confusion_on_the_spent_set(spent: Measurement) -> None:
     assert {k: _row(c) for k, c in spent.by_kind.items()} == SPENT_NOW
     assert _row(spent.total) == SPENT_TOTAL
-    # precision 249/254 = 0.980, recall 249/256 = 0.973 (0.958 and 0.809 when it was held out)
-    assert spent.total.precision == pytest.approx(249 / 254)
+    # precision 249/253 = 0.984, recall 249/256 = 0.973 (0.958 and 0.809 when it was held out)
+    assert spent.total.precision == pytest.approx(249 / 253)
     assert spent.total.recall == pytest.approx(249 / 256)
 
 
 def test_the_confusion_on_the_tuning_file(tuning: Measurement) -> None:
     assert {k: _row(c) for k, c in tuning.by_kind.items()} == TUNING_NOW
     assert _row(tuning.total) == TUNING_TOTAL
-    # precision 97/98 = 0.990, recall 97/112 = 0.866
-    assert tuning.total.precision == pytest.approx(97 / 98)
+    # precision 97/97 = 1.000, recall 97/112 = 0.866
+    assert tuning.total.precision == 1.0
     assert tuning.total.recall == pytest.approx(97 / 112)

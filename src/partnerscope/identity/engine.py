@@ -463,6 +463,18 @@ def _branch(a: Account, b: Account) -> tuple[str, str] | None:
     return None
 
 
+def _group_companies(a: Account, b: Account, domain: str) -> bool:
+    """Both names carry the name of their shared ``domain`` as a word and each a word of its own
+    that says neither where nor "group" (``Deloitte Tax`` and ``Deloitte Consulting`` on
+    deloitte.com): two companies of the group that owns the domain, more often than one."""
+    label = _label(domain)
+    x, y = a.current or a.tokens, b.current or b.tokens
+    if label not in {_umlaut(t) for t in x} or label not in {_umlaut(t) for t in y}:
+        return False
+    _, left_a, left_b, _ = _align(x, y)
+    return bool(left_a and left_b) and not (_only_qualifiers(left_a) or _only_qualifiers(left_b))
+
+
 def _initials_domain(a: Account, b: Account, domains: Iterable[str]) -> str | None:
     """Of the accounts' own ``domains``, the one that is written with the initials one name is
     of the other (``ibm.com`` beside ``IBM`` and ``International Business Machines``), if any."""
@@ -557,6 +569,12 @@ def compare(
     if len(real) == 2 and registered_domain(real[0]) == registered_domain(real[1]):
         reasons.append(f"the same web domain ({registered_domain(real[0])})")
         branch = _branch(a, b) or _branch(b, a)
+        if not branch and _group_companies(a, b, real[0]):
+            reasons.append(
+                f"but both names are the group's ({_label(real[0])}) with words of their own: "
+                "two of its companies share its domain, a person should decide"
+            )
+            return Verdict(Decision.REVIEW, INITIALS_SCORE, tuple(reasons))
         if branch:
             reasons.append(
                 f"but {branch[0]} is the host of {branch[1]!r}, a part of the organisation: "
