@@ -190,6 +190,29 @@ def test_related_domains_by_a_brand_ending_or_initials() -> None:
                 domain_b="schneider-electric.com") is Decision.SAME  # fmt: skip
 
 
+def test_the_built_in_tables_are_well_formed() -> None:
+    import csv
+
+    from partnerscope.identity.names import ALIASES_FILE, RENAMES_FILE, name_tokens
+
+    with RENAMES_FILE.open(encoding="utf-8", newline="") as fh:
+        renames = list(csv.DictReader(fh))
+    with ALIASES_FILE.open(encoding="utf-8", newline="") as fh:
+        aliases = list(csv.DictReader(fh))
+    assert len(renames) == 115 and len(aliases) == 111
+    for row in renames:
+        assert name_tokens(row["former"]) != name_tokens(row["current"]), row
+        assert row["year"] == "" or 1900 <= int(row["year"]) <= 2026, row
+    kinds = {"initials", "short name", "Japanese", "Chinese", "Chinese (traditional)", "Korean",
+             "Greek", "Hebrew", "Arabic", "Russian"}  # fmt: skip
+    for row in aliases:
+        assert name_tokens(row["alias"]) != name_tokens(row["name"]) and row["note"] in kinds, row
+    others = [name_tokens(r["former"]) for r in renames] + [
+        name_tokens(r["alias"]) for r in aliases
+    ]
+    assert len(set(others)) == len(others), "no former or other name twice"
+
+
 def test_one_name_under_two_endings_settles_an_unsure_name() -> None:
     works = check("Adventure Works", "Adventure Works Cycles", domain_a="adventure-works.com",
                   domain_b="adventureworks.com")  # fmt: skip
