@@ -299,9 +299,6 @@ def test_the_labelled_set_is_large_and_balanced() -> None:
 #: enough (docs/account-identity.md)
 DELIBERATE_MISSES = {
     ("Robert Bosch GmbH", "Bosch GmbH"),
-    ("IBM", "International Business Machines"),
-    ("BMW AG", "Bayerische Motoren Werke AG"),
-    ("UPS", "United Parcel Service"),
     ("Soylent Corp", "Soylant Corporation"),
     ("Tyrell Corporation", "Tyrrell Corporation"),
     ("Blue Sun Corporation", "Bleu Sun Corp"),
@@ -319,8 +316,9 @@ def test_precision_and_recall_of_name_matching() -> None:
     print(report)
     missed = {(a, b) for a, b, s in LABELLED_PAIRS if s and similarity(a, b) < DEFAULT_THRESHOLD}
     assert missed == DELIBERATE_MISSES, report
-    # 7 of 110 missed on purpose: recall 103/110; no false match
-    assert precision == 1.0 and recall == pytest.approx(103 / 110), report
+    # 4 of 110 missed on purpose: recall 106/110; no false match (IBM, BMW and UPS are in the
+    # identity's table of well-known initials since the tuning of issue 30)
+    assert precision == 1.0 and recall == pytest.approx(106 / 110), report
 
 
 # ---------------------------------------------------------------------------- normalizing
