@@ -118,7 +118,18 @@ def backend(url: str, schema: str) -> Backend:
     # naive timestamps are UTC, as in the warehouse (Ibis sets it too; a given server's
     # default must not decide)
     result.raw_sql("SET TIME ZONE 'UTC'").close()
+    for setting in SESSION:
+        result.raw_sql(setting).close()
     return result
+
+
+#: The session's settings for a run's statements, each a few large scans and aggregates
+#: (bench/engines.py measured them, bench/README.md "Engines"): room for a per-partner ×
+#: period aggregate to hash instead of sorting on disk (the planner cannot estimate how few
+#: groups a truncated date gives, and PostgreSQL's 4 MB default makes it sort a million rows
+#: externally), and no JIT compilation, which those estimates make it buy for every statement
+#: at a second or more each, more than it saves at these sizes.
+SESSION = ("SET work_mem = '256MB'", "SET jit = off")
 
 
 ENV_URL = "PARTNERSCOPE_ENGINE_URL"
