@@ -103,18 +103,6 @@ def workspace_factory(tmp_path: Path) -> Callable[..., Workspace]:
     return factory
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``make test`` (``--dist loadgroup``) a module's tests run on one worker, so its
-    module-scoped fixtures (a demo workspace, a PostgreSQL copy) are built once, not once per
-    worker: a test without an ``xdist_group`` is put in its module's. Runs before
-    pytest-xdist reads the groups; ``xdist_group("spark")`` and the other named groups still
-    join tests of several modules."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
