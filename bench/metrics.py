@@ -62,7 +62,7 @@ EXTRA_END = date(2026, 2, 1)
 MONTHS = 36
 
 #: Bump when the generated data changes: cached warehouses of another version are rebuilt.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 #: The as-of time of the runs (naive = UTC, like the warehouse's TIMESTAMP columns).
 AS_OF = datetime(2026, 1, 1)
@@ -432,7 +432,9 @@ def support_cases_sql(sizes: Sizes) -> str:
 def subscriptions_sql(sizes: Sizes) -> str:
     count = sizes.partners * TERMS_PER_PARTNER
     days = (WINDOW_END - WINDOW_START).days
-    # a one-year term starting in the window or the year before; outcome decided once it ended
+    # a one-year term starting in the window or up to 354 days before it, so that every
+    # renewal (10 days before the term ends) falls in the window: a month before it would
+    # give the run a quarter the hand-written query has no rows for
     return f"""
     INSERT INTO subscriptions (contract_id, partner_id, account_id, start_date, end_date,
                                recurring_value, outcome, renewed_at, renewal_value, currency,
@@ -454,8 +456,8 @@ def subscriptions_sql(sizes: Sizes) -> str:
                    CASE WHEN end_date >= {sql_literal(WINDOW_END)} THEN 'open'
                         WHEN u(i, 43) < 0.10 THEN 'churned' WHEN u(i, 43) < 0.25 THEN 'expanded'
                         WHEN u(i, 43) < 0.30 THEN 'contracted' ELSE 'renewed' END AS outcome
-            FROM (SELECT i, ({sql_literal(WINDOW_START)} - 365
-                             + floor(u(i, 44) * {days + 365})::INTEGER)::DATE AS start_date
+            FROM (SELECT i, ({sql_literal(WINDOW_START)} - 354
+                             + floor(u(i, 44) * {days + 354})::INTEGER)::DATE AS start_date
                   FROM range({count}) r(i))
         )
     )
