@@ -257,23 +257,6 @@ def filtered_median_on_spark() -> None:
     PySparkCompiler.visit_Median = visit_median
 
 
-def partner_quarters(results: Any) -> Any:
-    """Core's partner × quarter rows as the hand-written queries give them: partner_id,
-    period_start (a date) and the 13 metrics."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        con.register("results", results)
-        return con.sql(
-            "SELECT group_key AS partner_id, period_start::DATE AS period_start, "
-            f"{', '.join(bench.METRICS)} FROM results "
-            "WHERE level = 'partner' AND grain = 'quarter' ORDER BY partner_id, period_start"
-        ).to_arrow_table()
-    finally:
-        con.close()
-
-
 def compare(run: Measured, console: Console, corrupt: bool) -> list[parity.Comparison]:
     """Every engine's hand-written rows and core's rows against DuckDB's hand-written query,
     and every other engine's catalog against DuckDB's; ``corrupt`` spoils each before."""
@@ -284,7 +267,7 @@ def compare(run: Measured, console: Console, corrupt: bool) -> list[parity.Compa
             if label == "hand-written" and engine == "duckdb":
                 continue
             if label == "partnerscope core":
-                got = partner_quarters(got)
+                got = bench.result_table(got, engine_output=True)
             names = ("DuckDB hand-written", f"{NAMES[engine]} {label}")
             comparisons.append(bench.compare_results(reference, got, names, corrupt=corrupt))
     if run.catalogs:

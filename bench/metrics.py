@@ -1137,13 +1137,17 @@ def _fastest(runs: list[Outcome]) -> Outcome:
 # ---- comparing results -----------------------------------------------------------------------
 
 
-def result_table(path: Path, engine_output: bool = False) -> Any:
+def result_table(result: Path | Any, engine_output: bool = False) -> Any:
     """A contender's partner × quarter rows as an Arrow table: partner_id, period_start (a
     date) and the metrics it has (the engine's output: its partner level at the quarter grain,
-    group_key renamed)."""
+    group_key renamed). ``result`` is a Parquet file or an Arrow table."""
     con = duckdb.connect()
     try:
-        source = f"read_parquet('{path}')"
+        if isinstance(result, Path):
+            source = f"read_parquet('{result}')"
+        else:
+            con.register("result", result)
+            source = "result"
         if engine_output:
             source = (
                 f"(SELECT group_key AS partner_id, * EXCLUDE (group_key) FROM {source} "
