@@ -329,9 +329,13 @@ def _only_qualifiers(tokens: list[str]) -> bool:
 
 
 def _initials(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
-    if len(short) != 1 or not 2 <= len(short[0]) <= 5 or len(long) < 2:
-        return False
-    return short[0] == "".join(t[0] for t in long)
+    return len(short) == 1 and 2 <= len(short[0]) <= 5 and short[0] == _initials_of(long)
+
+
+def _initials_of(tokens: tuple[str, ...]) -> str:
+    """The initials of a name of two words or more (``international business machines`` →
+    ``ibm``), empty for a shorter one."""
+    return "".join(t[0] for t in tokens) if len(tokens) >= 2 else ""
 
 
 def _letters(tokens: tuple[str, ...]) -> tuple[str, ...]:
@@ -427,10 +431,6 @@ def _label(domain: str) -> str:
     """The registered name without its public suffix or hyphens (``adventure-works``), as it
     reads."""
     return _as_typed(registered_domain(domain).split(".", 1)[0])
-
-
-def _initials_of(tokens: tuple[str, ...]) -> str:
-    return "".join(t[0] for t in tokens) if len(tokens) >= 2 else ""
 
 
 def _related_domains(a: str, b: str, names: Iterable[tuple[str, ...]]) -> bool:

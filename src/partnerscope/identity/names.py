@@ -294,22 +294,12 @@ ABBREVIATIONS: Mapping[str, str] = {
     "cie": "compagnie",
 }
 
-#: words many different companies use: they count half as much as the others
-GENERIC_WORDS: frozenset[str] = frozenset(
+#: words many different companies use: they count half as much as the others ("group" and its
+#: translations among them: :data:`GROUP_WORDS` but "the", a stop word)
+GENERIC_WORDS: frozenset[str] = (GROUP_WORDS - {"the"}) | frozenset(
     [
         "international",
         "global",
-        "group",
-        "holding",
-        "holdings",
-        # "group" in the languages of the names compared
-        "grupo",
-        "groupe",
-        "gruppe",
-        "gruppo",
-        "grupa",
-        "groep",
-        "omilos",
         "services",
         "service",
         "solutions",
