@@ -67,6 +67,8 @@ NOT_EVENTS = ("updated_at", "expires_at")
 #: How long before now the data may end before a run as of now says so (about a quarter).
 STALE_AFTER = timedelta(days=92)
 STEPS = 9
+#: The opportunities' snapshot for the deal scores, in the run's folder until they are made.
+OPPORTUNITIES = ".opportunities.parquet"
 
 Progress = Callable[[str, int, int], None]
 
@@ -137,7 +139,10 @@ def execute(
                 "count(*)::BIGINT AS deals, coalesce(sum(amount), 0)::DECIMAL(38, 2) AS amount "
                 "FROM opportunities WHERE partner_id IS NOT NULL GROUP BY ALL ORDER BY ALL"
             ).to_arrow_table()
-            opportunities = _opportunities(warehouse) if config.predict.enabled else None
+            opportunities = None
+            if config.predict.enabled:
+                opportunities = run.folder / OPPORTUNITIES
+                _opportunities(warehouse, opportunities)
         # the warehouse is closed before the evaluation: DuckDB gives back its buffers (up to
         # [engine] memory_limit) instead of holding them beside the evaluation's own memory
         evaluating = time.perf_counter()
@@ -152,6 +157,7 @@ def execute(
                 workspace, run, results, opportunities, evaluation, as_of, previous, progress
             )
             predictions["seconds"] = round(time.perf_counter() - predicting, 3)
+            opportunities.unlink()
         step("predicted" if predictions else "predictions off ([predict] enabled = false)")
         # the business plans' milestones missed in a complete quarter join the run's alerts
         evaluation = business_plans.join_alerts(
@@ -250,18 +256,20 @@ def _evaluate(
     return evaluation
 
 
-def _opportunities(warehouse: Warehouse) -> pa.Table:
-    """The opportunities the deal scores read, taken while the warehouse is open."""
-    from partnerscope.predict.deals import snapshot
+def _opportunities(warehouse: Warehouse, path: Path) -> None:
+    """The opportunities the deal scores read, taken while the warehouse is open, into a
+    Parquet file that the predictions read when they score the deals (not held in memory
+    through the evaluation and the forecasts)."""
+    from partnerscope.predict.deals import write_snapshot
 
-    return snapshot(warehouse.con)
+    write_snapshot(warehouse.con, path)
 
 
 def _predict(
     workspace: Workspace,
     run: NewRun,
     results: pa.Table,
-    opportunities: pa.Table,
+    opportunities: Path,
     evaluation: Evaluation,
     as_of: datetime,
     previous: RunManifest | None,

@@ -86,6 +86,8 @@ from partnerscope.predict.deal_model import fit_at, predict
 from partnerscope.predict.store import DEALS_SCHEMA, FACTOR
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import duckdb
 
     from partnerscope.present import Words
@@ -134,6 +136,19 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """The warehouse's opportunities as the model reads them (:data:`COLUMNS`), ordered by id,
     and each open deal's account name from the accounts table (``account_name``; null where
     the account has none, and for the closed deals, which are not scored)."""
+    return con.sql(_snapshot_sql(con)).to_arrow_table()
+
+
+def write_snapshot(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """:func:`snapshot` written by DuckDB straight to a Parquet file: a run takes it while the
+    warehouse is open and reads it back only to score the deals, instead of holding ten
+    million rows through the evaluation and the forecasts."""
+    target = "'" + str(path).replace("'", "''") + "'"
+    con.execute(f"COPY ({_snapshot_sql(con)}) TO {target} (FORMAT parquet)")
+
+
+def _snapshot_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """The query of :func:`snapshot`."""
     columns = ", ".join(
         "CAST(o.amount AS DOUBLE) AS amount" if column == "amount" else f"o.{column}"
         for column in COLUMNS
@@ -149,10 +164,10 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> pa.Table:
         )
     else:
         name, join = "CAST(NULL AS VARCHAR)", ""
-    return con.sql(
+    return (
         f"SELECT {columns}, {name} AS account_name FROM opportunities o {join} "
         "ORDER BY o.opportunity_id"
-    ).to_arrow_table()
+    )
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pandas as pd
     import pyarrow as pa
 
@@ -26,14 +28,23 @@ FORECAST_LEVELS = (
     "company",
 )
 TARGET = "won_revenue"
+#: The columns of the results that say which row it is (every metric is beside them).
+ROW_KEYS = ("level", "group_key", "grain", "period_start", "period_end", "label", "complete")
 
 
-def complete(results: pa.Table, *, level: str, grain: str) -> pd.DataFrame:
-    """The complete periods of one level and grain, every metric a column, sorted by group and
-    period; ``period_start``/``period_end`` as datetime64."""
+def complete(
+    results: pa.Table, *, level: str, grain: str, metrics: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The complete periods of one level and grain, sorted by group and period;
+    ``period_start``/``period_end`` as datetime64. Every metric a column, or only ``metrics``
+    (those of them in the results): the partners by month are most of a run's results, and a
+    copy of their hundred-odd columns would be a second gigabyte at scale."""
     import pandas as pd
     import pyarrow.compute as pc
 
+    if metrics is not None:
+        wanted = dict.fromkeys([*ROW_KEYS, *metrics])
+        results = results.select([c for c in wanted if c in results.column_names])
     mask = pc.and_(
         pc.and_(pc.equal(results["level"], level), pc.equal(results["grain"], grain)),
         results["complete"],
@@ -54,7 +65,7 @@ def series(
 
     frames = []
     for level in levels:
-        frame = complete(results, level=level, grain=grain)
+        frame = complete(results, level=level, grain=grain, metrics=[TARGET])
         if frame.empty:
             continue
         started = (frame[TARGET] > 0).groupby(frame["group_key"], sort=False).cummax()

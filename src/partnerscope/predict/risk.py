@@ -288,7 +288,7 @@ def panel(
 
     from partnerscope.predict.panel import complete
 
-    frame = complete(results, level="partner", grain="quarter")
+    frame = complete(results, level="partner", grain="quarter", metrics=(*_ZERO, *_AS_IS))
     starts = sorted(frame["period_start"].unique()) if not frame.empty else []
     quarters = [pd.Timestamp(q).date() for q in starts]
     label_of = dict(zip(frame["period_start"], frame["label"], strict=False))

@@ -48,7 +48,7 @@ class Made:
 def make(
     results: pa.Table,
     memberships: pa.Table,
-    opportunities: pa.Table,
+    opportunities: pa.Table | Path,
     config: Config,
     words: Words,
     *,
@@ -63,6 +63,10 @@ def make(
     that ends after it is not complete for the models even when it ended by the as-of time (a
     run made today on an old export would otherwise read the years since as zeros), and the
     deals are scored as of the end of that day when it is before ``as_of``.
+
+    ``opportunities`` is :func:`partnerscope.predict.deals.snapshot`'s table, or a Parquet file
+    of it (:func:`~partnerscope.predict.deals.write_snapshot`) read only when the deals are
+    scored and let go with them: ten million deals need not sit beside the forecasts.
     """
     import pyarrow.compute as pc
 
@@ -95,7 +99,12 @@ def make(
     risks = risk(results, memberships, settings, words, previous=previous_risk, progress=said)
     done += 1
     said("scoring the open deals")
+    if not isinstance(opportunities, pa.Table):
+        import pyarrow.parquet as pq
+
+        opportunities = pq.read_table(opportunities)
     deals = score(opportunities, as_of, settings, words, progress=said)
+    del opportunities
     done += 1
     said("predicted")
     document = {
