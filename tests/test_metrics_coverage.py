@@ -305,12 +305,13 @@ def test_the_same_on_every_engine(engine: Opener, tmp_path: Path) -> None:
 
 
 def test_the_gap_list_agrees_with_the_metric(ws: Workspace) -> None:
-    from partnerscope.lifecycle.coverage import coverage_at
+    from partnerscope.lifecycle.coverage import coverage_at, coverage_trend
 
     with ws.warehouse(read_only=True) as wh:
         june = coverage_at(wh.con, date(2025, 6, 30))
         april = coverage_at(wh.con, date(2025, 4, 30))
         mine = coverage_at(wh.con, date(2025, 6, 30), candidates={"P2"})
+        trend = coverage_trend(wh.con, [date(2025, 4, 30), date(2025, 6, 30)])
     assert (june.target, june.covered, june.share) == (5, 1, 0.2)
     # by region, country: France, Germany (finance), Italy, Spain
     assert [g.territory_id for g in june.gaps] == ["T-FR", "T-DE-FIN", "T-IT", "T-ES"]
@@ -321,3 +322,10 @@ def test_the_gap_list_agrees_with_the_metric(ws: Workspace) -> None:
     assert spain.nearest[0].distance_km is not None and spain.nearest[0].distance_km < 300
     assert (april.covered, [g.territory_id for g in april.gaps]) == (3, ["T-IT", "T-ES"])
     assert {n.partner_id for g in mine.gaps for n in g.nearest} == {"P2"}
+    # the trend (one query for every date) counts as each date alone does, without partners
+    assert [(c.at, c.covered, c.target) for c in trend] == [
+        (date(2025, 4, 30), 3, 5),
+        (date(2025, 6, 30), 1, 5),
+    ]
+    assert [g.territory_id for g in trend[1].gaps] == [g.territory_id for g in june.gaps]
+    assert all(g.nearest == () for c in trend for g in c.gaps)

@@ -121,44 +121,72 @@ def coverage_at(
     the ``nearest`` active partners to each gap (only those in ``candidates`` when given)."""
     import ibis
 
-    backend = _backend(con)
-    tables = backend.table
+    tables = _backend(con).table
+    covered = _covered(tables, [at])[at]
+    partners: list[dict[str, Any]] = []
+    certified: set[str] = set()
+    if nearest:
+        active = tables("partners").filter(
+            tables("partners").status.fill_null("active") == "active"
+        )
+        partners = _rows(active.select("partner_id", "name", "country", "latitude", "longitude"))
+        if candidates is not None:
+            allowed = set(candidates)
+            partners = [p for p in partners if p["partner_id"] in allowed]
+        certs = tables("certifications")
+        valid = certs.filter(
+            certs.issued_at <= ibis.literal(at),
+            certs.expires_at.isnull() | (certs.expires_at > ibis.literal(at)),
+        )
+        certified = {r["partner_id"] for r in _rows(valid.select("partner_id").distinct())}
+    return _coverage(at, _targets(tables), covered, partners, certified, nearest)
+
+
+def coverage_trend(con: duckdb.DuckDBPyConnection, ends: list[date]) -> list[Coverage]:
+    """Coverage at each of ``ends`` (no nearest partners), from one query for all of them."""
+    tables = _backend(con).table
+    covered, targets = _covered(tables, ends), _targets(tables)
+    return [_coverage(end, targets, covered[end], [], set(), 0) for end in ends]
+
+
+def _targets(tables: Any) -> list[dict[str, Any]]:
+    columns = ("territory_id", "name", "country", "region", "vertical")
+    return _rows(em.target_territories(tables).select(*columns))
+
+
+def _covered(tables: Any, days: list[date]) -> dict[date, set[str]]:
+    """The target territories covered at the end of each of ``days``."""
+    import ibis
+
     coverage = em.territory_coverage(tables)
-    valid = coverage.filter(
-        coverage.issued_at <= ibis.literal(at),
-        coverage.expires_at.isnull() | (coverage.expires_at > ibis.literal(at)),
+    at = ibis.memtable({"at": days}, schema={"at": "date"})
+    valid = coverage.join(
+        at,
+        [
+            coverage.issued_at <= at.at,
+            coverage.expires_at.isnull() | (coverage.expires_at > at.at),
+        ],
     )
-    covered = {r["territory_id"] for r in _rows(valid.select("territory_id").distinct())}
-    targets = _rows(
-        em.target_territories(tables).select(
-            "territory_id", "name", "country", "region", "vertical"
-        )
-    )
-    partners = _rows(
-        tables("partners")
-        .filter(tables("partners").status.fill_null("active") == "active")
-        .select("partner_id", "name", "country", "latitude", "longitude")
-    )
-    if candidates is not None:
-        allowed = set(candidates)
-        partners = [p for p in partners if p["partner_id"] in allowed]
-    certs = tables("certifications")
-    certified = {
-        r["partner_id"]
-        for r in _rows(
-            certs.filter(
-                certs.issued_at <= ibis.literal(at),
-                certs.expires_at.isnull() | (certs.expires_at > ibis.literal(at)),
-            )
-            .select("partner_id")
-            .distinct()
-        )
-    }
+    covered: dict[date, set[str]] = {day: set() for day in days}
+    for row in _rows(valid.select("at", "territory_id").distinct()):
+        covered[row["at"]].add(row["territory_id"])
+    return covered
+
+
+def _coverage(
+    at: date,
+    targets: list[dict[str, Any]],
+    covered: set[str],
+    partners: list[dict[str, Any]],
+    certified: set[str],
+    nearest: int,
+) -> Coverage:
+    """The coverage at ``at`` of the ``covered`` targets, with the gap list."""
     gaps = []
     for t in sorted(targets, key=lambda r: (r["region"] or "", r["country"], r["territory_id"])):
         if t["territory_id"] in covered:
             continue
-        near = _nearest(t["country"], partners, certified)[:nearest]
+        near = _nearest(t["country"], partners, certified)[:nearest] if nearest else []
         gaps.append(
             Gap(
                 t["territory_id"],
@@ -202,11 +230,6 @@ def _nearest(
         out,
         key=lambda n: (n.distance_km is None, n.distance_km or 0.0, not n.certified, n.partner_id),
     )
-
-
-def coverage_trend(con: duckdb.DuckDBPyConnection, ends: list[date]) -> list[Coverage]:
-    """Coverage at each of ``ends`` (no nearest partners)."""
-    return [coverage_at(con, end, nearest=0) for end in ends]
 
 
 def quarter_ends(at: date, count: int = 8) -> list[date]:
