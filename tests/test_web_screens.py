@@ -51,8 +51,10 @@ def sign_in(page: Any, base: str, user: str) -> None:
 
 
 def settle(page: Any) -> None:
-    """Wait for the page's charts (drawn after load by static/app.js) and fonts."""
-    page.wait_for_load_state("networkidle")
+    """Wait for the page's fonts and charts (drawn after load by static/app.js, which fetches
+    nothing: a wait for the network to be idle only adds its half second per page)."""
+    page.wait_for_load_state("load")
+    page.evaluate("document.fonts.ready.then(() => true)")
     if page.locator(".vega[data-spec]").count():
         page.wait_for_function(
             "[...document.querySelectorAll('.vega[data-spec]')].every("
