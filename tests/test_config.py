@@ -238,3 +238,24 @@ def test_thousands_separator_follows_the_decimal_separator(tmp_path):
     sources = load_config(path).sources
     assert (sources["eu"].decimal_separator, sources["eu"].thousands_separator) == (",", ".")
     assert (sources["us"].decimal_separator, sources["us"].thousands_separator) == (".", ",")
+
+
+def test_an_award_naming_no_metric_is_a_located_problem(tmp_path):
+    """Like a scorecard weight, an enabled award's measures are checked when the file loads;
+    a disabled award is not."""
+    path = write_config(
+        tmp_path,
+        """
+        [awards.rules.growth]
+        rank_by = { won_revenu = 1.0 }
+        [awards.rules.innovation]
+        enabled = false
+        rank_by = { no_such_thing = 1.0 }
+        """,
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.problems == [
+        "awards.rules.growth: no metric 'won_revenu'; did you mean 'won_revenue'? "
+        "(`partnerscope metrics list` shows them)"
+    ]

@@ -487,8 +487,9 @@ def _check_metrics(metrics: dict[str, Any]) -> list[str]:
 
 def check_evaluation(config: Config) -> list[str]:
     """Problems of the names the scorecard, tier rules, alerts, reports, incentives, MDF
-    budgets and the ``[[rules]]`` use."""
+    budgets, awards and the ``[[rules]]`` use."""
     from partnerscope.metrics.definition import load_catalog
+    from partnerscope.settings.awards import check as check_awards
     from partnerscope.settings.evaluation import check
     from partnerscope.settings.money import check as check_money
     from partnerscope.settings.reports import check as check_reports
@@ -502,6 +503,7 @@ def check_evaluation(config: Config) -> list[str]:
         *check_money(catalog, config.tiers, config.incentives, config.mdf),
         *check_routing(config.tiers, config.routing),
         *check_rules(catalog, config.rules),
+        *check_awards(list(catalog.metrics), config.awards),
     ]
 
 

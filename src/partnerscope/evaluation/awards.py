@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from partnerscope.errors import ConfigError, PartnerscopeError, did_you_mean
+from partnerscope.errors import PartnerscopeError, did_you_mean
 from partnerscope.metrics.calendar import add_months
 from partnerscope.metrics.definition import Direction
 from partnerscope.present import finite
@@ -61,21 +61,6 @@ class Shortlist:
 def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
-
-
-def check_rules(rules: dict[str, AwardRule], metrics: set[str]) -> None:
-    """Every measure an enabled rule names is in the catalog (or ``score``)."""
-    problems = []
-    for key, rule in rules.items():
-        named = [*rule.rank_by, *(r.metric for r in rule.require)]
-        for metric in named:
-            if metric != SCORE and metric not in metrics:
-                problems.append(
-                    f"awards.rules.{key}: no metric {metric!r}{did_you_mean(metric, metrics)}; "
-                    "`partnerscope metrics list` shows them"
-                )
-    if problems:
-        raise ConfigError("partnerscope.toml", problems)
 
 
 def _year_rows(results: Any, year: int | None, run: RunManifest) -> tuple[Any, int, str, date]:
@@ -164,8 +149,6 @@ def shortlists(
                 f"{', '.join(rules)}"
             )
         rules = {award: rules[award]}
-    catalog = workspace.catalog
-    check_rules(rules, {m.name for m in catalog})
     run = get_run(workspace, run_id)
     results = read_results(workspace, run.run_id)
     rows, year, label, start = _year_rows(results, year, run)

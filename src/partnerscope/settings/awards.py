@@ -16,6 +16,7 @@ name (``enabled = false`` turns one off).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -133,3 +134,19 @@ class AwardSettings(_Strict):
 
     def enabled(self) -> dict[str, AwardRule]:
         return {key: rule for key, rule in self.rules.items() if rule.enabled}
+
+
+def check(metrics: Collection[str], awards: AwardSettings) -> list[str]:
+    """Problems of the enabled awards: every measure a rule names is in the catalog (or
+    ``score``)."""
+    from partnerscope.errors import did_you_mean
+
+    problems = []
+    for key, rule in awards.enabled().items():
+        for metric in [*rule.rank_by, *(r.metric for r in rule.require)]:
+            if metric != SCORE and metric not in metrics:
+                problems.append(
+                    f"awards.rules.{key}: no metric {metric!r}{did_you_mean(metric, metrics)} "
+                    "(`partnerscope metrics list` shows them)"
+                )
+    return problems
