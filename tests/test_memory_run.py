@@ -1,7 +1,8 @@
 """A run holds only what each step needs (issue 30: the full catalog at scale 1 within 4 GB).
 
 The opportunities the deal scores read go to a file while the warehouse is open and come back
-only for the deals; the forecasts and the risk read only their metrics' columns of the results.
+only for the deals, scored before the results are read; the forecasts and the risk read only
+their metrics' columns of the results, the evaluation's panel one metric column at a time.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from partnerscope.evaluation.panel import build_panel
 from partnerscope.pipeline import OPPORTUNITIES
 from partnerscope.predict import deals
 from partnerscope.predict.panel import ROW_KEYS, complete
@@ -71,9 +74,10 @@ def test_complete_reads_only_the_metrics_asked_for():
     assert every["win_rate"].tolist() == [0.25, 0.5]
 
 
-def test_a_run_scores_the_deals_and_leaves_no_snapshot_behind(tmp_path):
-    """The run scores the open deal from the snapshot file and removes the file: it is not part
-    of the stored run."""
+def test_a_run_scores_the_deals_first_and_leaves_no_snapshot_behind(tmp_path):
+    """The run scores the open deal from the snapshot file before it reads the results (the
+    evaluation comes after the deals, the forecasts after the evaluation) and removes the file:
+    it is not part of the stored run."""
     ws = make_workspace(
         tmp_path,
         CONFIG,
@@ -84,9 +88,60 @@ def test_a_run_scores_the_deals_and_leaves_no_snapshot_behind(tmp_path):
         },
     )
     ws.ingest()
-    manifest = ws.run(as_of=MAY)
+    said: list[str] = []
+    manifest = ws.run(as_of=MAY, progress=lambda text, _done, _total: said.append(text))
+    order = [
+        said.index(t) for t in ("scoring the open deals", "evaluated", "forecasting won revenue")
+    ]
+    assert order == sorted(order)
     folder = run_folder(ws, manifest.run_id)
     assert not (folder / OPPORTUNITIES).exists()
     scored = pq.read_table(folder / "deals.parquet")
     assert scored["opportunity_id"].to_pylist() == ["O3"]
     assert scored["created_at"].to_pylist() == [datetime(2024, 2, 1)]
+
+
+def test_the_panel_takes_each_metric_under_the_rows_mask_aligned_or_joined():
+    """The evaluation's panel reads each metric's column of the partner rows it judges (the
+    month rows and the incomplete period are left out), whether the memberships line up with
+    the results or have to be joined to them (P3 is a member without values)."""
+    starts = [date(2025, 1, 1), date(2025, 4, 1)]
+    results = pa.table(
+        {
+            "level": ["partner"] * 5 + ["portfolio"],
+            "group_key": ["P1", "P1", "P2", "P2", "P2", "all"],
+            "grain": ["quarter", "quarter", "quarter", "quarter", "month", "quarter"],
+            "period_start": pa.array([*starts, *starts, starts[0], starts[0]], pa.date32()),
+            "period_end": pa.array([date(2025, 4, 1), date(2025, 7, 1)] * 3, pa.date32()),
+            "label": ["2025-Q1", "2025-Q2", "2025-Q1", "2025-Q2", "2025-01", "2025-Q1"],
+            "complete": [True, True, True, False, True, True],
+            "won_revenue": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "win_rate": [0.1, 0.2, None, 0.4, 0.5, 0.6],
+        }
+    )
+
+    def members(partners: list[str], periods: list[date]) -> pa.Table:
+        n = len(partners)
+        return pa.table(
+            {
+                "partner_id": partners,
+                "grain": ["quarter"] * n,
+                "period_start": pa.array(periods, pa.date32()),
+                "name": partners,
+                **{
+                    k: ["x"] * n for k in ("partner_type", "region", "revenue_band", "program_tier")
+                },
+            }
+        )
+
+    aligned = build_panel(results, members(["P1", "P1", "P2"], [*starts, starts[0]]), "quarter")
+    assert aligned.partner.tolist() == ["P1", "P1", "P2"]
+    assert aligned.values["won_revenue"].tolist() == [1.0, 2.0, 3.0]
+    assert np.isnan(aligned.values["win_rate"][2])
+    assert aligned.values["win_rate"][:2].tolist() == [0.1, 0.2]
+    joined = build_panel(
+        results, members(["P1", "P1", "P2", "P3"], [*starts, starts[0], starts[0]]), "quarter"
+    )
+    assert joined.partner.tolist() == ["P1", "P1", "P2"]
+    assert joined.values["won_revenue"].tolist() == [1.0, 2.0, 3.0]
+    assert joined.values["win_rate"][:2].tolist() == [0.1, 0.2]

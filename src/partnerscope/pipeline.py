@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from partnerscope.evaluation.pipeline import Evaluation
     from partnerscope.ingest.facts import Facts, Producer
     from partnerscope.metrics.definition import Catalog, Metric
+    from partnerscope.predict.deals import DealScores
     from partnerscope.runs import NewRun
     from partnerscope.warehouse import Warehouse
     from partnerscope.workspace import Workspace
@@ -144,20 +145,29 @@ def execute(
                 opportunities = run.folder / OPPORTUNITIES
                 _opportunities(warehouse, opportunities)
         # the warehouse is closed before the evaluation: DuckDB gives back its buffers (up to
-        # [engine] memory_limit) instead of holding them beside the evaluation's own memory
+        # [engine] memory_limit) instead of holding them beside the evaluation's own memory.
+        # The deals are scored first, before the results are read: the two are the run's
+        # largest tables, and the scores need nothing else.
+        deals = None
+        if opportunities is not None:
+            predicting = time.perf_counter()
+            end = data_end(workspace, now=as_of)
+            deals = _score_deals(workspace, opportunities, as_of, end, progress)
+            deals_seconds = time.perf_counter() - predicting
+            _give_back()
         evaluating = time.perf_counter()
         results = pq.read_table(run.folder / RESULTS)
         evaluation = _evaluate(workspace, run.folder, results, run.run_id, previous)
         evaluation_seconds = time.perf_counter() - evaluating
+        _give_back()
         step("evaluated")
         predictions: dict[str, Any] = {}
-        if opportunities is not None:
+        if deals is not None:
             predicting = time.perf_counter()
             evaluation, predictions = _predict(
-                workspace, run, results, opportunities, evaluation, as_of, previous, progress
+                workspace, run, results, deals, evaluation, as_of, end, previous, progress
             )
-            predictions["seconds"] = round(time.perf_counter() - predicting, 3)
-            opportunities.unlink()
+            predictions["seconds"] = round(time.perf_counter() - predicting + deals_seconds, 3)
         step("predicted" if predictions else "predictions off ([predict] enabled = false)")
         # the business plans' milestones missed in a complete quarter join the run's alerts
         evaluation = business_plans.join_alerts(
@@ -265,13 +275,49 @@ def _opportunities(warehouse: Warehouse, path: Path) -> None:
     write_snapshot(warehouse.con, path)
 
 
+def _give_back() -> None:
+    """Let Arrow's allocator (mimalloc) return the pages of the tables a step let go of: it
+    keeps them for Arrow's next tables, while the next step's memory is mostly NumPy's and
+    pandas', which would sit beside them (1.7 GB after the deal scores at scale 1)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
+def _score_deals(
+    workspace: Workspace,
+    opportunities: Path,
+    as_of: datetime,
+    end: DataEnd | None,
+    progress: Progress | None,
+) -> DealScores:
+    """The open deals' scores from the snapshot file, which is removed once they are made."""
+    from partnerscope.predict.run import score_deals
+
+    def said(text: str, _done: int, _models: int) -> None:
+        if progress is not None:
+            progress(text, STEPS - 2, STEPS)
+
+    deals = score_deals(
+        opportunities,
+        workspace.config,
+        workspace.words,
+        as_of=as_of,
+        last_day=end.last_day if end else None,
+        progress=said,
+    )
+    opportunities.unlink()
+    return deals
+
+
 def _predict(
     workspace: Workspace,
     run: NewRun,
     results: pa.Table,
-    opportunities: Path,
+    deals: DealScores,
     evaluation: Evaluation,
     as_of: datetime,
+    end: DataEnd | None,
     previous: RunManifest | None,
     progress: Progress | None,
 ) -> tuple[Evaluation, dict[str, Any]]:
@@ -299,11 +345,10 @@ def _predict(
         if progress is not None:
             progress(text, STEPS - 2, STEPS)
 
-    end = data_end(workspace, now=as_of)
     made = make(
         results,
         pq.read_table(folder / MEMBERSHIPS),
-        opportunities,
+        deals,
         workspace.config,
         workspace.words,
         as_of=as_of,

@@ -141,14 +141,15 @@ def build_panel(results: pa.Table, memberships: pa.Table, grain: str) -> Panel:
 
     members = memberships.filter(pc.equal(memberships["grain"], grain))
     # only finished periods are judged: a quarter so far is not a quarter's performance
-    values = results.filter(
-        pc.and_(
-            pc.and_(pc.equal(results["level"], "partner"), pc.equal(results["grain"], grain)),
-            results["complete"],
-        )
+    mask = pc.and_(
+        pc.and_(pc.equal(results["level"], "partner"), pc.equal(results["grain"], grain)),
+        results["complete"],
     )
     keys = ("level", "group_key", "grain", "period_start", "period_end", "label", "complete")
-    metric_columns = [c for c in values.column_names if c not in keys]
+    metric_columns = [c for c in results.column_names if c not in keys]
+    # the keys first, each metric's column later one at a time: the partners by month are most
+    # of a run's results, and a copy of all their columns at once is a gigabyte at scale
+    values = results.select([c for c in results.column_names if c in keys]).filter(mask)
     starts = sorted(set(pc.unique(values["period_start"]).to_pylist()))
     labels = values.group_by(["period_start", "label"]).aggregate([])
     label_of = dict(
@@ -162,13 +163,16 @@ def build_panel(results: pa.Table, memberships: pa.Table, grain: str) -> Panel:
         and members["partner_id"].equals(values["group_key"])
         and members["period_start"].equals(values["period_start"])
     )
+    # each metric's values: the results' rows under the mask, or the joined table's column
+    source, rows = results, mask
     if not aligned:
+        values = results.filter(mask)
         values = values.select(["group_key", "period_start", *metric_columns]).rename_columns(
             ["partner_id", "period_start", *metric_columns]
         )
         joined = members.join(values, ["partner_id", "period_start"], join_type="inner")
         joined = joined.sort_by([("partner_id", "ascending"), ("period_start", "ascending")])
-        members, values = joined, joined
+        members, source, rows = joined, joined, None
     period = np.asarray(
         pc.index_in(members["period_start"], value_set=pa.array(starts, pa.date32())),
         dtype=np.int64,
@@ -185,7 +189,10 @@ def build_panel(results: pa.Table, memberships: pa.Table, grain: str) -> Panel:
     }
     floats = {
         c: np.asarray(
-            pc.cast(values[c], pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
+            pc.cast(
+                source[c] if rows is None else pc.filter(source[c], rows), pa.float64()
+            ).to_numpy(zero_copy_only=False),
+            dtype=np.float64,
         )
         for c in metric_columns
     }

@@ -48,7 +48,7 @@ class Made:
 def make(
     results: pa.Table,
     memberships: pa.Table,
-    opportunities: pa.Table | Path,
+    opportunities: pa.Table | DealScores,
     config: Config,
     words: Words,
     *,
@@ -64,9 +64,10 @@ def make(
     run made today on an old export would otherwise read the years since as zeros), and the
     deals are scored as of the end of that day when it is before ``as_of``.
 
-    ``opportunities`` is :func:`partnerscope.predict.deals.snapshot`'s table, or a Parquet file
-    of it (:func:`~partnerscope.predict.deals.write_snapshot`) read only when the deals are
-    scored and let go with them: ten million deals need not sit beside the forecasts.
+    ``opportunities`` is :func:`partnerscope.predict.deals.snapshot`'s table, or the deals
+    already scored from it by :func:`score_deals` with the same ``as_of`` and ``last_day`` (a
+    run scores them before it reads the results: ten million deals and a million results need
+    not be in memory together).
     """
     import pyarrow.compute as pc
 
@@ -75,8 +76,6 @@ def make(
         ended = pc.less_equal(results["period_end"], pa.scalar(last_day + timedelta(days=1)))
         index = results.schema.get_field_index("complete")
         results = results.set_column(index, "complete", pc.and_(results["complete"], ended))
-        as_of = min(as_of, datetime.combine(last_day + timedelta(days=1), datetime.min.time()))
-    from partnerscope.predict.deals import score
     from partnerscope.predict.forecast import forecast
     from partnerscope.predict.risk import risk
 
@@ -98,17 +97,17 @@ def make(
     said("scoring the partners' risk")
     risks = risk(results, memberships, settings, words, previous=previous_risk, progress=said)
     done += 1
-    said("scoring the open deals")
-    if not isinstance(opportunities, pa.Table):
-        import pyarrow.parquet as pq
-
-        opportunities = pq.read_table(opportunities)
-    deals = score(opportunities, as_of, settings, words, progress=said)
-    del opportunities
+    if isinstance(opportunities, pa.Table):
+        deals = score_deals(
+            opportunities, config, words, as_of=as_of, last_day=last_day, progress=progress
+        )
+    else:
+        deals = opportunities
     done += 1
     said("predicted")
+    scored_at = _scored_at(as_of, last_day)
     document = {
-        "as_of": as_of.isoformat(),
+        "as_of": scored_at.isoformat(),
         "data_ends": last_day.isoformat() if last_day else None,
         "model": versions() | {"seed": settings.seed},
         "settings": settings.model_dump(mode="json"),
@@ -119,6 +118,41 @@ def make(
         },
     }
     return Made(forecasts, risks, deals, document)
+
+
+def score_deals(
+    opportunities: pa.Table | Path,
+    config: Config,
+    words: Words,
+    *,
+    as_of: datetime,
+    last_day: date | None = None,
+    progress: Progress | None = None,
+) -> DealScores:
+    """The open deals' scores of :func:`make` (as of the end of ``last_day`` when it is before
+    ``as_of``). ``opportunities`` is :func:`partnerscope.predict.deals.snapshot`'s table, or a
+    Parquet file of it (:func:`~partnerscope.predict.deals.write_snapshot`), read here and let
+    go with the scores."""
+    from partnerscope.predict.deals import score
+
+    def said(text: str) -> None:
+        if progress is not None:
+            progress(text, len(store.SECTIONS) - 1, len(store.SECTIONS))
+
+    said("scoring the open deals")
+    if not isinstance(opportunities, pa.Table):
+        import pyarrow.parquet as pq
+
+        opportunities = pq.read_table(opportunities)
+    return score(opportunities, _scored_at(as_of, last_day), config.predict, words, progress=said)
+
+
+def _scored_at(as_of: datetime, last_day: date | None) -> datetime:
+    """The moment the models look from: the as-of time, or the end of the data's last day
+    when that is earlier."""
+    if last_day is None:
+        return as_of
+    return min(as_of, datetime.combine(last_day + timedelta(days=1), datetime.min.time()))
 
 
 def write(made: Made, folder: Path) -> None:
