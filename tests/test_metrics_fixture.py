@@ -661,3 +661,28 @@ def test_reporting_time_zone_and_fiscal_year(workspace_factory):
     assert [(r["label"], r["complete"], r["won_revenue"]) for r in early] == [
         ("FY2025-Q4", False, 1000.0)
     ]
+
+
+def test_large_entities_keep_one_grain_per_query_with_the_same_values(
+    fixture_ws, rows, monkeypatch
+):
+    """Medians and distinct counts of entities up to ONE_QUERY_ROWS rows are one query for every
+    grain; above it, one per grain. Every entity counted as large gives the same values, with
+    three times the queries."""
+    from partnerscope.metrics import engine, holistic
+
+    made: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> list[Any]:
+        found = holistic.holistic_queries(*args, **kwargs)
+        made.append(len(found))
+        return found
+
+    monkeypatch.setattr(engine, "holistic_queries", counted)
+    with fixture_ws.warehouse(read_only=True) as wh:
+        small = compute_metrics(wh.con, fixture_ws.config, BUILTIN, GRAINS, ALL_LEVELS, as_of=AS_OF)
+        monkeypatch.setattr(holistic, "ONE_QUERY_ROWS", -1)  # every entity is large
+        large = compute_metrics(wh.con, fixture_ws.config, BUILTIN, GRAINS, ALL_LEVELS, as_of=AS_OF)
+    assert index(small) == rows
+    assert index(large) == rows
+    assert made[1] == 3 * made[0], made

@@ -28,7 +28,7 @@ from partnerscope.metrics.evaluate import (
     monthly_values,
     partner_periods,
 )
-from partnerscope.metrics.holistic import STATIC_KEYS, combine, holistic_queries
+from partnerscope.metrics.holistic import STATIC_KEYS, combine, holistic_queries, small_entities
 from partnerscope.metrics.parts import (
     Context,
     components,
@@ -298,6 +298,9 @@ def compute(
         reuse.holistic_since if reuse else None,
         earliest,
         fused,
+        small_entities(
+            ctx, catalog, names, lambda t: int(ctx.dialect.fetch(backend, t.count()).as_py())
+        ),
     )
     # one at a time: each median holds its values in memory until its groups are done
     stored = [materialize("__holistic_part", query) for query in queries]
