@@ -2,7 +2,8 @@
 
 The opportunities the deal scores read go to a file while the warehouse is open and come back
 only for the deals, scored before the results are read; the forecasts and the risk read only
-their metrics' columns of the results, the evaluation's panel one metric column at a time.
+their metrics' columns of the results, the evaluation's panel one metric column at a time, each
+when it is first asked for.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
-from partnerscope.evaluation.panel import build_panel
+from partnerscope.evaluation.panel import Columns, build_panel
 from partnerscope.pipeline import OPPORTUNITIES
 from partnerscope.predict import deals
 from partnerscope.predict.panel import ROW_KEYS, complete
@@ -145,3 +147,25 @@ def test_the_panel_takes_each_metric_under_the_rows_mask_aligned_or_joined():
     assert joined.partner.tolist() == ["P1", "P1", "P2"]
     assert joined.values["won_revenue"].tolist() == [1.0, 2.0, 3.0]
     assert joined.values["win_rate"][:2].tolist() == [0.1, 0.2]
+
+
+def test_a_panels_metrics_are_read_when_first_asked_for():
+    """The panel's columns are converted one by one when asked for, once each: asking whether
+    one is there, or listing them, reads none."""
+    asked: list[str] = []
+
+    def read(name: str) -> np.ndarray:
+        asked.append(name)
+        return np.array([float(len(name))])
+
+    columns = Columns(["won_revenue", "nps"], read)
+    assert "nps" in columns and "csat" not in columns
+    assert list(columns) == ["won_revenue", "nps"] and len(columns) == 2
+    assert asked == []
+    assert columns["nps"].tolist() == [3.0]
+    assert columns["nps"].tolist() == [3.0]
+    assert asked == ["nps"]
+    assert {k: v.tolist() for k, v in columns.items()} == {"won_revenue": [11.0], "nps": [3.0]}
+    assert asked == ["nps", "won_revenue"]
+    with pytest.raises(KeyError):
+        columns["csat"]

@@ -6,6 +6,7 @@ rows), so it is vectorized numpy over those; every function here is exact and or
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -50,7 +51,7 @@ class Panel:
     labels: list[str]
     names: dict[str, str]
     cohorts: dict[str, ObjectArray]
-    values: dict[str, FloatArray]
+    values: Mapping[str, FloatArray]
     #: row of the same partner's previous period, or -1 (first period, or a gap)
     previous: IntArray = field(repr=False)
     #: each row's :class:`Standing` value (None: every row active)
@@ -86,6 +87,36 @@ class Panel:
         for _ in range(steps):
             rows = np.where(rows >= 0, self.previous[np.maximum(rows, 0)], -1)
         return rows
+
+
+class Columns(Mapping[str, FloatArray]):
+    """Metric values by name, each read (``read(name)``) when first asked for and kept: the
+    month panel's flags read one metric of a hundred, and all of them at once are most of a
+    gigabyte at scale. Once every one is read, the reader (and the results it holds) is let go."""
+
+    def __init__(self, names: Sequence[str], read: Callable[[str], FloatArray]) -> None:
+        self._names = list(dict.fromkeys(names))
+        self._read: Callable[[str], FloatArray] | None = read
+        self._kept: dict[str, FloatArray] = {}
+
+    def __getitem__(self, name: str) -> FloatArray:
+        if name not in self._kept:
+            if self._read is None or name not in self._names:
+                raise KeyError(name)
+            self._kept[name] = self._read(name)
+            if len(self._kept) == len(self._names):
+                self._read = None
+        return self._kept[name]
+
+    def __contains__(self, name: object) -> bool:
+        # without reading the column (Mapping's own would)
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 class Rows:
@@ -187,15 +218,13 @@ def build_panel(results: pa.Table, memberships: pa.Table, grain: str) -> Panel:
     cohorts = {
         k: np.asarray(members[k].to_numpy(zero_copy_only=False), dtype=object) for k in COHORT_KEYS
     }
-    floats = {
-        c: np.asarray(
-            pc.cast(
-                source[c] if rows is None else pc.filter(source[c], rows), pa.float64()
-            ).to_numpy(zero_copy_only=False),
-            dtype=np.float64,
+
+    def floats(name: str) -> FloatArray:
+        column = source[name] if rows is None else pc.filter(source[name], rows)
+        return np.asarray(
+            pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
         )
-        for c in metric_columns
-    }
+
     return Panel(
         grain=grain,
         partner=partner,
@@ -204,7 +233,7 @@ def build_panel(results: pa.Table, memberships: pa.Table, grain: str) -> Panel:
         labels=[label_of.get(s) or s.isoformat() for s in starts],
         names=names,
         cohorts=cohorts,
-        values=floats,
+        values=Columns(metric_columns, floats),
         previous=previous_rows(partner, period),
         standing=standings(members, period, starts, grain),
     )
