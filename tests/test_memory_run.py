@@ -17,9 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from partnerscope.evaluation.panel import Columns, build_panel
+from partnerscope.metrics.evaluate import ROW_KEYS
 from partnerscope.pipeline import OPPORTUNITIES
 from partnerscope.predict import deals
-from partnerscope.predict.panel import ROW_KEYS, complete
+from partnerscope.predict.panel import complete
 from partnerscope.runs import run_folder
 from tests.conftest import make_workspace
 from tests.test_runs import CONFIG, LEADS, MAY, OPPS

@@ -284,6 +284,16 @@ def _give_back() -> None:
     pa.default_memory_pool().release_unused()
 
 
+def _predicting(progress: Progress | None) -> Progress:
+    """The progress of the predictions' steps, all shown as the run's one predicting step."""
+
+    def said(text: str, _done: int, _models: int) -> None:
+        if progress is not None:
+            progress(text, STEPS - 2, STEPS)
+
+    return said
+
+
 def _score_deals(
     workspace: Workspace,
     opportunities: Path,
@@ -294,17 +304,13 @@ def _score_deals(
     """The open deals' scores from the snapshot file, which is removed once they are made."""
     from partnerscope.predict.run import score_deals
 
-    def said(text: str, _done: int, _models: int) -> None:
-        if progress is not None:
-            progress(text, STEPS - 2, STEPS)
-
     deals = score_deals(
         opportunities,
         workspace.config,
         workspace.words,
         as_of=as_of,
         last_day=end.last_day if end else None,
-        progress=said,
+        progress=_predicting(progress),
     )
     opportunities.unlink()
     return deals
@@ -341,10 +347,6 @@ def _predict(
         if (earlier / ALERTS).is_file():
             earlier_alerts = pq.read_table(earlier / ALERTS)
 
-    def said(text: str, _done: int, _models: int) -> None:
-        if progress is not None:
-            progress(text, STEPS - 2, STEPS)
-
     made = make(
         results,
         pq.read_table(folder / MEMBERSHIPS),
@@ -354,7 +356,7 @@ def _predict(
         as_of=as_of,
         last_day=end.last_day if end else None,
         previous_risk=previous_risk,
-        progress=said,
+        progress=_predicting(progress),
     )
     write(made, folder)
     panel = evaluation.panel

@@ -170,17 +170,18 @@ def build_panel(results: pa.Table, memberships: pa.Table, grain: str) -> Panel:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from partnerscope.metrics.evaluate import ROW_KEYS
+
     members = memberships.filter(pc.equal(memberships["grain"], grain))
     # only finished periods are judged: a quarter so far is not a quarter's performance
     mask = pc.and_(
         pc.and_(pc.equal(results["level"], "partner"), pc.equal(results["grain"], grain)),
         results["complete"],
     )
-    keys = ("level", "group_key", "grain", "period_start", "period_end", "label", "complete")
-    metric_columns = [c for c in results.column_names if c not in keys]
+    metric_columns = [c for c in results.column_names if c not in ROW_KEYS]
     # the keys first, each metric's column later one at a time: the partners by month are most
     # of a run's results, and a copy of all their columns at once is a gigabyte at scale
-    values = results.select([c for c in results.column_names if c in keys]).filter(mask)
+    values = results.select([c for c in results.column_names if c in ROW_KEYS]).filter(mask)
     starts = sorted(set(pc.unique(values["period_start"]).to_pylist()))
     labels = values.group_by(["period_start", "label"]).aggregate([])
     label_of = dict(

@@ -22,6 +22,7 @@ from partnerscope.metrics.dialects import dialect_for
 from partnerscope.metrics.evaluate import (
     KEYS,
     LEVELS,
+    ROW_KEYS,
     Evaluator,
     band_labels,
     level_parts,
@@ -339,7 +340,7 @@ def compute(
     evaluator = Evaluator(catalog, ctx.params, memberships, company_static, materialize)
     table = evaluator.run(table, names)
     final = table.join(periods, ["grain", "period_start"]).select(
-        *KEYS, "period_end", "label", "complete", *[n for n in catalog.metrics if n in names_set]
+        *ROW_KEYS, *[n for n in catalog.metrics if n in names_set]
     )
     final = final.filter(final.level.isin(requested))
     say("collecting results")

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
 KEYS = ("level", "group_key", "grain", "period_start")
+#: The columns of a results row that say which row it is (every metric's column follows them).
+ROW_KEYS = (*KEYS, "period_end", "label", "complete")
 #: Each level's key in the partner memberships (None: one group of all partners).
 LEVELS: dict[str, str | None] = {
     "partner": "partner_id",

@@ -28,8 +28,6 @@ FORECAST_LEVELS = (
     "company",
 )
 TARGET = "won_revenue"
-#: The columns of the results that say which row it is (every metric is beside them).
-ROW_KEYS = ("level", "group_key", "grain", "period_start", "period_end", "label", "complete")
 
 
 def complete(
@@ -41,6 +39,8 @@ def complete(
     copy of their hundred-odd columns would be a second gigabyte at scale."""
     import pandas as pd
     import pyarrow.compute as pc
+
+    from partnerscope.metrics.evaluate import ROW_KEYS
 
     if metrics is not None:
         wanted = dict.fromkeys([*ROW_KEYS, *metrics])
