@@ -299,9 +299,12 @@ def compute(
         reuse.holistic_since if reuse else None,
         earliest,
         fused,
+        # one grain has one query per metric and level either way: nothing to count
         small_entities(
             ctx, catalog, names, lambda t: int(ctx.dialect.fetch(backend, t.count()).as_py())
-        ),
+        )
+        if len(grain_list) > 1
+        else set(),
     )
     # one at a time: each median holds its values in memory until its groups are done
     stored = [materialize("__holistic_part", query) for query in queries]
