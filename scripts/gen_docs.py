@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -55,6 +56,7 @@ def metrics_page() -> str:
 
 def cli_reference_page() -> str:
     import typer.rich_utils
+    import typer.testing
     from typer.core import TyperGroup
     from typer.main import get_command
     from typer.testing import CliRunner
@@ -66,6 +68,9 @@ def cli_reference_page() -> str:
     typer.rich_utils.FORCE_TERMINAL = False
     typer.rich_utils.COLOR_SYSTEM = None
 
+    # typer's CliRunner builds the command tree from the app on every invoke, 0.3 s for each of
+    # the ~160 help screens; the tree depends only on the app, so it is built once
+    typer.testing._get_command = functools.cache(get_command)  # type: ignore[attr-defined]
     runner = CliRunner()
 
     def help_text(args: list[str]) -> str:

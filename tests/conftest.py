@@ -6,6 +6,7 @@ Every test builds a real workspace folder with a real DuckDB file; nothing is mo
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import textwrap
 from collections.abc import Callable, Generator, Iterable, Sequence
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer.main
+import typer.testing
 
 from partnerscope.schema import TABLES
 from partnerscope.workspace import Workspace
@@ -21,6 +24,11 @@ from partnerscope.workspace import Workspace
 from tests.pgtools import pg_server, pg_url, store_url  # noqa: F401
 from tests.requires import MissingDependency, ci_failure, need, under_ci
 from tests.sparktools import spark_session  # noqa: F401
+
+# typer's CliRunner builds the whole click command tree from the app on every invoke: 0.34 s
+# for partnerscope's 160 commands, paid by each of the suite's ~190 CLI calls. The tree depends
+# only on the app, so it is built once per app and process.
+typer.testing._get_command = functools.cache(typer.main.get_command)  # type: ignore[attr-defined]
 
 #: The repository is always cloned beside ``shared/``.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
