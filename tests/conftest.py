@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import os
+import shutil
 import textwrap
 from collections.abc import Callable, Generator, Iterable, Sequence
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 import typer.main
 import typer.testing
+from filelock import FileLock
 
 from partnerscope.schema import TABLES
 from partnerscope.workspace import Workspace
@@ -161,6 +164,50 @@ def snapshot_sql(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
         )
 
     return check
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Any]
+) -> Path:
+    """The folder ``name`` made by ``build(folder)`` once per test run: the first xdist worker to
+    ask builds it under a file lock, the others wait for it and share it."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    folder = base / name
+    with FileLock(str(base / f"{name}.lock")):
+        done = base / f"{name}.done"
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            build(folder)
+            done.touch()
+    return folder
+
+
+def copy_workspace(source: Path, root: Path) -> Path:
+    """A copy of the workspace ``source`` in ``root`` (its lock file left behind)."""
+    shutil.copytree(source, root, ignore=shutil.ignore_patterns("lock"))
+    return root
+
+
+#: 50 partners: the smallest demo with every tier
+DEMO_SCALE = 0.05
+
+
+@pytest.fixture(scope="session")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo workspace at scale ``DEMO_SCALE``, built once per test run for every module that
+    needs one. Never change it: copy it first (``copy_workspace``)."""
+
+    def build(root: Path) -> None:
+        from typer.testing import CliRunner
+
+        from partnerscope.cli import app
+
+        result = CliRunner().invoke(app, ["demo", str(root), "--scale", str(DEMO_SCALE)])
+        assert result.exit_code == 0, result.output
+
+    return built_once(tmp_path_factory, "demo", build)
 
 
 @pytest.fixture(scope="session")

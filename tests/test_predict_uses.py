@@ -22,6 +22,7 @@ import pytest
 from partnerscope.predict.store import FORECAST, FORECAST_SCHEMA, PREDICTIONS
 from partnerscope.runs import run_folder
 from partnerscope.workspace import Workspace
+from tests.conftest import copy_workspace
 from tests.test_cli import assert_one_error_line, run, wide_console  # noqa: F401
 
 pytestmark = pytest.mark.slow
@@ -111,11 +112,10 @@ def put_forecast(folder: Path, rows: list[dict[str, Any]] | None) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo with three runs: 1 with a skilled forecast, 2 with a forecast without skill,
     3 without any forecast."""
-    root = tmp_path_factory.mktemp("predict_uses") / "demo"
-    run("demo", str(root), "--scale", "0.05")
+    root = copy_workspace(demo_folder, tmp_path_factory.mktemp("predict_uses") / "demo")
     ws = Workspace.open(root)
     put_forecast(run_folder(ws, 1), skilled_rows())
     for run_id, rows in ((2, unskilled_rows()), (3, None)):

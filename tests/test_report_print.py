@@ -19,8 +19,8 @@ from partnerscope.reports import charts, render
 from partnerscope.reports.executive import executive
 from partnerscope.reports.qbr import qbr
 from partnerscope.reports.scorecard import scorecard
+from tests.conftest import copy_workspace
 from tests.requires import installed, need
-from tests.test_cli import run
 from tests.visible import problems, text_of
 
 LONG_FLOAT = re.compile(r"\d\.\d{5,}")
@@ -39,13 +39,11 @@ def assert_in_words(text: str, keys: list[str], where: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(demo_folder, tmp_path_factory):
     from partnerscope.workspace import Workspace
 
     root = tmp_path_factory.mktemp("report-print") / "demo"
-    result = run("demo", str(root), "--scale", "0.05")
-    assert result.exit_code == 0, result.output
-    return Workspace.open(root)
+    return Workspace.open(copy_workspace(demo_folder, root))
 
 
 @pytest.fixture(scope="module")

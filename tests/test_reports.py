@@ -41,7 +41,7 @@ from partnerscope.reports.scorecard import scorecard
 from partnerscope.reports.write import Format, Kind, write_reports
 from partnerscope.runs import get_run, read_results, run_folder
 from tests.browser import launch, need_chromium
-from tests.conftest import make_workspace
+from tests.conftest import copy_workspace, make_workspace
 from tests.requires import SETUP_SYSTEM, need
 from tests.test_cli import assert_one_error_line, run
 
@@ -417,13 +417,10 @@ def test_sparkline_draws_the_trend():
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(demo_folder, tmp_path_factory):
     from partnerscope.workspace import Workspace
 
-    root = tmp_path_factory.mktemp("reports-demo") / "demo"
-    result = run("demo", str(root), "--scale", "0.05")
-    assert result.exit_code == 0, result.output
-    return Workspace.open(root)
+    return Workspace.open(copy_workspace(demo_folder, tmp_path_factory.mktemp("reports") / "demo"))
 
 
 @pytest.mark.slow

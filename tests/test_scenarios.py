@@ -28,6 +28,7 @@ from partnerscope.scenarios.spec import (
     parse_spec,
 )
 from tests import scenario_reference as reference
+from tests.conftest import copy_workspace
 from tests.test_cli import assert_one_error_line, run, wide_console  # noqa: F401
 
 D = Distribution
@@ -621,15 +622,11 @@ def test_calibration_on_a_hand_built_run() -> None:
 
 # --- the command ----------------------------------------------------------------------------
 
-#: 50 partners: the smallest demo with every tier
-DEMO_SCALE = 0.05
-
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("scenarios") / "demo"
-    run("demo", str(root), "--scale", str(DEMO_SCALE))
-    return root
+def demo(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo at 50 partners: the smallest with every tier."""
+    return copy_workspace(demo_folder, tmp_path_factory.mktemp("scenarios") / "demo")
 
 
 COMMAND_SPEC = """
