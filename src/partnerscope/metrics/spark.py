@@ -50,36 +50,61 @@ def _memory(limit: str) -> str:
     return f"{max(1, round(mib))}m"
 
 
-def session(settings: EngineSettings) -> SparkSession:
-    """A Spark session for a run: UTC, no web UI, few shuffle partitions on one machine.
+#: the settings of every session a run opens: UTC, as the warehouse; Parquet's timestamps without
+#: a time zone read as TIMESTAMP_NTZ, as DuckDB wrote them
+SQL_SETTINGS = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
+}
 
-    Spark's own settings (``spark.*``, in ``$SPARK_HOME/conf/spark-defaults.conf`` or the
-    ``PYSPARK_SUBMIT_ARGS`` environment) still apply to what is not set here.
+
+def session(settings: EngineSettings) -> SparkSession:
+    """A Spark session for a run, in UTC.
+
+    On a Spark Connect server (``sc://``) a session of its own on the server, opened with
+    Spark Connect's client directly: pyspark's generic builder would switch the whole process
+    to Connect mode (an environment variable it never unsets) and refuses while a classic
+    session runs in the process. Otherwise the process's classic session: one started here
+    (no web UI, the driver sized by ``memory_limit``, few shuffle partitions in local mode), or
+    the one already running in the process, whatever its master. Spark's own settings
+    (``spark.*``, in ``$SPARK_CONF_DIR/spark-defaults.conf`` or the ``PYSPARK_SUBMIT_ARGS``
+    environment) still apply to what is not set here.
     """
+    url = master(settings)
+    if url.startswith("sc://"):
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+        remote = ConnectSession.builder.remote(url).create()
+        for key, value in SQL_SETTINGS.items():
+            remote.conf.set(key, value)
+        return remote  # type: ignore[return-value]
     from pyspark.sql import SparkSession
 
-    url = master(settings)
-    builder = SparkSession.builder.appName("partnerscope")
-    if url.startswith("sc://"):
-        return builder.remote(url).getOrCreate()
     builder = (
-        builder.master(url)
-        .config("spark.sql.session.timeZone", "UTC")
+        SparkSession.builder.appName("partnerscope")
+        .master(url)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        # Parquet's timestamps without a time zone are read as TIMESTAMP_NTZ, as DuckDB wrote them
-        .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
     )
+    for key, value in SQL_SETTINGS.items():
+        builder = builder.config(key, value)
+    memory = _memory(settings.memory_limit)
+    if memory:
+        # the driver runs in this process on every master (client mode), a JVM sized as it starts
+        builder = builder.config("spark.driver.memory", memory)
     if url.startswith("local"):
         # the default 200 shuffle partitions cost more than they share out on one machine
         builder = builder.config("spark.sql.shuffle.partitions", str(os.cpu_count() or 1))
-        memory = _memory(settings.memory_limit)
-        if memory:
-            # the driver is the only JVM in local mode; it must be sized before it starts
-            builder = builder.config("spark.driver.memory", memory)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")  # Spark's warnings are not the user's business
     return spark
+
+
+def session_master(spark: SparkSession, settings: EngineSettings) -> str:
+    """The master ``spark`` really runs on, for the run's manifest: a classic session found
+    running in the process keeps its own, whatever ``[engine] url`` says."""
+    url = master(settings)
+    return url if url.startswith("sc://") else str(spark.sparkContext.master)
 
 
 def stage_warehouse(
@@ -108,11 +133,15 @@ def check(settings: EngineSettings, where: str) -> None:
     from partnerscope.errors import ConfigError
 
     problems = []
+    remote = master(settings).startswith("sc://")
     if importlib.util.find_spec("pyspark") is None:
         problems.append('[engine] kind = "spark" needs pyspark: pip install "partnerscope[spark]"')
-    if not master(settings).startswith("sc://") and not (
-        os.environ.get("JAVA_HOME") or shutil.which("java")
-    ):
+    elif remote and importlib.util.find_spec("grpc") is None:
+        problems.append(
+            "a Spark Connect url (sc://) needs Spark Connect's client (grpcio): "
+            'pip install "partnerscope[spark]"'
+        )
+    if not remote and not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         problems.append(
             '[engine] kind = "spark" needs Java 17 or later (Debian: apt-get install '
             "openjdk-17-jre-headless), or JAVA_HOME set to one"
@@ -131,20 +160,23 @@ def check(settings: EngineSettings, where: str) -> None:
 def backend_on(
     settings: EngineSettings, warehouse: duckdb.DuckDBPyConnection, where: str
 ) -> Iterator[tuple[Backend, dict[str, str]]]:
-    """An Ibis backend on a Spark session holding the warehouse's tables, and the engine's name
-    and version for the run's manifest. A session this opened is stopped at the end."""
+    """An Ibis backend on a Spark session holding the warehouse's tables, and the engine's name,
+    version and master for the run's manifest. A session this opened is stopped at the end (on
+    Spark Connect, only this run's session on the server)."""
     check(settings, where)
     import ibis
     from pyspark.sql import SparkSession
 
-    had_session = SparkSession.getActiveSession() is not None
+    remote = master(settings).startswith("sc://")
+    had_session = not remote and SparkSession.getActiveSession() is not None
     spark = session(settings)
     staged: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="partnerscope-spark-", dir=settings.staging) as folder:
         try:
             staged = stage_warehouse(warehouse, spark, Path(folder))
             backend: Backend = ibis.pyspark.connect(spark)
-            yield backend, {"kind": "spark", "spark": spark.version, "master": master(settings)}
+            engine = {"kind": "spark", "spark": spark.version}
+            yield backend, engine | {"master": session_master(spark, settings)}
         finally:
             for name in staged:
                 spark.catalog.dropTempView(name)
