@@ -188,6 +188,9 @@ APPLICATION_DEFAULTS = {
     "spark.sql.shuffle.partitions": "2",
     "spark.ui.enabled": "false",
     "spark.locality.wait": "0s",
+    # the JIT's quick tier only: the JVMs live for a few hundred small tasks
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
+    "spark.executor.extraJavaOptions": "-XX:TieredStopAtLevel=1",
 }
 
 

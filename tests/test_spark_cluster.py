@@ -75,7 +75,7 @@ def test_a_run_on_the_standalone_cluster_stores_duckdbs_values(
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert_stores_duckdbs_values(ws, get_run(ws), spark_cluster.master)
-    # the run was an application of the cluster, with an executor on each worker
+    # the run was an application of the cluster, with two executors of one core
     (app,) = [a for a in spark_cluster.applications() if a["id"] not in before]
     assert (app["name"], app["state"], app["cores"]) == ("partnerscope", "FINISHED", 2)
     assert list(staging(spark_cluster).iterdir()) == []  # the staged warehouse is gone
@@ -90,6 +90,8 @@ def test_a_run_through_spark_connect_stores_duckdbs_values(
     run = ws.run(as_of=AS_OF)
     assert_stores_duckdbs_values(ws, run, spark_connect)
     # the server is the cluster's one application running, with an executor on each worker
-    (server,) = spark_cluster.status()["activeapps"]
+    status = spark_cluster.status()
+    (server,) = status["activeapps"]
     assert (server["name"], server["cores"]) == ("Spark Connect server", 2)
+    assert [worker["coresused"] for worker in status["workers"]] == [1, 1]
     assert list(staging(spark_cluster).iterdir()) == []
