@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import json
 import os
 import shutil
 import textwrap
@@ -212,7 +213,18 @@ def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def web_world(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The demo workspace of the web tests, with one user per role (tests/webtools.py)."""
-    from tests.webtools import build
+    """The demo workspace of the web tests, with one user per role (tests/webtools.py): built
+    once per test run, and copied for each worker (a signed-in client writes to it)."""
+    from dataclasses import asdict
 
-    return build(tmp_path_factory.mktemp("web") / "demo")
+    from tests.webtools import WebWorld, build
+
+    def make(folder: Path) -> None:
+        world = asdict(build(folder / "demo"))
+        del world["root"]
+        (folder / "world.json").write_text(json.dumps(world), encoding="utf-8")
+
+    shared = built_once(tmp_path_factory, "web", make)
+    fields = json.loads((shared / "world.json").read_text(encoding="utf-8"))
+    root = copy_workspace(shared / "demo", tmp_path_factory.mktemp("web") / "demo")
+    return WebWorld(root, **fields)

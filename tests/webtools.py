@@ -21,7 +21,6 @@ Lifecycle: ``own`` and ``foreign`` each have an onboarding plan started on 3 Aug
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -75,8 +74,9 @@ class WebWorld:
     def copy(self, root: Path) -> WebWorld:
         """The same world in ``root``, for a test module that changes it (the workspace lock
         file is left behind)."""
-        shutil.copytree(self.root, root, ignore=shutil.ignore_patterns("lock"))
-        return replace(self, root=root)
+        from tests.conftest import copy_workspace
+
+        return replace(self, root=copy_workspace(self.root, root))
 
     def client(self, user: str | None = None, app: Any = None) -> TestClient:
         """A client over HTTPS (so Secure cookies are sent), signed in as ``user``."""
