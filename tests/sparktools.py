@@ -1,7 +1,10 @@
 """Spark for the tests: one local session per test worker (``local[2]``), shared by every test
 that asks for it; the tests using it carry the ``spark`` marker and one xdist group, so a run
-starts one JVM. Skipped, saying why, only where pyspark or Java is missing (tests/requires.py);
-CI installs both, and there a missing one fails the run."""
+starts one JVM. And a real cluster (``spark_cluster``: a standalone master and two workers, each
+a process of pyspark's own Spark on 127.0.0.1) with a Spark Connect server on it
+(``spark_connect``), started once per run by the tests of another group. Skipped, saying why,
+only where pyspark, Spark Connect's client or Java is missing (tests/requires.py); CI installs
+them, and there a missing one fails the run."""
 
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ MARKS = [
     pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning"),
 ]
 #: the marks of every test on the standalone cluster or Spark Connect (spark_cluster): a group of
-#: their own, as the cluster's driver cannot share a process with the local session
+#: their own, so the cluster starts once and its tests may run beside the local session's
 CLUSTER_MARKS = [
     pytest.mark.spark,
     pytest.mark.xdist_group("spark-cluster"),
