@@ -371,6 +371,25 @@ def test_the_review_queue_is_decided_audited_and_applied(ws: Workspace) -> None:
     assert ops.resolve_accounts(ws)["A2"] == "A2"
 
 
+def test_the_queue_follows_the_accounts_and_the_rules(ws: Workspace) -> None:
+    """The engine's comparisons are kept between pages; a change of the accounts or of the
+    rules is seen at once."""
+    assert [(p.a.account_id, p.b.account_id) for p in ops.pairs(ws)] == [("A1", "A2")]
+    # a rename in partnerscope.toml settles the pair: the same customer, nothing to review
+    config = ws.root / "partnerscope.toml"
+    with config.open("a", encoding="utf-8") as fh:
+        fh.write('\n[identity.renames]\n"WWI" = "Wide World Importers"\n')
+    assert ops.pairs(Workspace.open(ws.root)) == []
+    config.write_text(config.read_text(encoding="utf-8").split("\n[identity.renames]")[0])
+    # the accounts data changes: WWI is now a name like no other
+    accounts = ws.root / "data" / "accounts.csv"
+    text = accounts.read_text(encoding="utf-8").replace("A1,WWI,", "A1,Zebra Freight,")
+    accounts.write_text(text, encoding="utf-8")
+    ws = Workspace.open(ws.root)
+    assert ws.ingest().quarantined == 0
+    assert ops.pairs(ws) == []
+
+
 def test_the_cli(ws: Workspace, tmp_path: Path) -> None:
     def cli(*args: str, code: int = 0) -> str:
         result = CliRunner().invoke(app, ["-w", str(ws.root), "identity", *args])

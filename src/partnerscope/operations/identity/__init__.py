@@ -8,6 +8,7 @@ entry of a pair is the decision in force. :func:`resolve_accounts` applies them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -125,20 +126,10 @@ def pairs(workspace: Workspace, *, include_decided: bool = True) -> list[Pair]:
     """The pairs of accounts the engine leaves to a person (its uncertain band), the most
     likely first, with the decisions taken on them; ``include_decided`` False: the open ones
     only (the queue)."""
-    rules = rules_of(workspace)
     listed = records(workspace)
-    items: list[Account] = [
-        account(r.name, r.domain, r.country, rules, lenient=True) for r in listed
-    ]
     decided = _decided(workspace)
     out = []
-    for i, j in sorted(candidate_pairs(items)):
-        if not worth_comparing(items[i], items[j]):
-            continue
-        verdict = compare(items[i], items[j], rules)
-        if verdict.decision is not Decision.REVIEW:
-            continue
-        prints = (items[i].fingerprint, items[j].fingerprint)
+    for i, j, verdict, prints in _review_band(tuple(listed), rules_of(workspace)):
         taken = decided.get(frozenset(prints))
         if taken is not None and not include_decided:
             continue
@@ -156,6 +147,27 @@ def pairs(workspace: Workspace, *, include_decided: bool = True) -> list[Pair]:
         )
     out.sort(key=lambda p: (-p.verdict.score, p.a.account_id, p.b.account_id))
     return out
+
+
+@functools.lru_cache(maxsize=4)
+def _review_band(
+    listed: tuple[AccountRecord, ...], rules: Rules
+) -> tuple[tuple[int, int, Verdict, tuple[str, str]], ...]:
+    """The pairs of ``listed`` (their positions) the engine leaves to a person, its verdict and
+    the two accounts' fingerprints. A second of comparisons for a few thousand accounts, which
+    every page and decision of the review asks for: kept while the accounts and rules are the
+    same (decisions do not change it)."""
+    items: list[Account] = [
+        account(r.name, r.domain, r.country, rules, lenient=True) for r in listed
+    ]
+    band = []
+    for i, j in sorted(candidate_pairs(items)):
+        if not worth_comparing(items[i], items[j]):
+            continue
+        verdict = compare(items[i], items[j], rules)
+        if verdict.decision is Decision.REVIEW:
+            band.append((i, j, verdict, (items[i].fingerprint, items[j].fingerprint)))
+    return tuple(band)
 
 
 def decide(
