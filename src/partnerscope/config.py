@@ -116,8 +116,8 @@ class EngineSettings(_Strict):
     staging: str | None = None
     #: kind = "postgres": the schema each run replaces with the warehouse's tables.
     schema_name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "partnerscope"
-    #: DuckDB's memory limit, e.g. "3GB" or "50%"; beyond it DuckDB spills to disk. Spark in
-    #: local mode sizes its driver with it (a size only).
+    #: DuckDB's memory limit, e.g. "3GB" or "50%"; beyond it DuckDB spills to disk. Spark sizes
+    #: its driver with it (a size only) on every master but Spark Connect.
     memory_limit: str = "3GB"
     #: Threads DuckDB may use (default: one per core).
     threads: Annotated[int, Field(ge=1)] | None = None
