@@ -30,7 +30,6 @@ import datetime as dt
 import email
 import email.policy
 import json
-import socket
 import ssl
 import threading
 import time
@@ -43,14 +42,9 @@ from pathlib import Path
 from typing import Any
 
 from partnerscope.workspace import Workspace
+from tests.ports import free_port
 
 HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.ports import free_port, listening
 from tests.requires import SETUP_SYSTEM, installed, need
 
 if TYPE_CHECKING:
@@ -94,14 +94,6 @@ class Cluster:
         """Every application the master has run or is running, by name and cores."""
         status = self.status()
         return [*status["activeapps"], *status["completedapps"]]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 free at the time of asking."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def spark_class() -> Path:
@@ -209,12 +201,6 @@ def alive_workers(cluster: Cluster) -> int | None:
         return sum(w["state"] == "ALIVE" for w in cluster.status()["workers"])
     except OSError:
         return None
-
-
-def listening(port: int) -> bool:
-    """Whether a server accepts connections on 127.0.0.1:``port``."""
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.fixture(scope="session")

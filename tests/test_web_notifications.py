@@ -271,7 +271,7 @@ def test_the_stream_ends_when_the_client_goes_away_and_does_not_hold_shutdown(wo
 
     from partnerscope.web import create_app
     from partnerscope.web.app import UVICORN
-    from tests.webtools import free_port
+    from tests.ports import free_port
 
     ws = ws_of(world)
     inbox.mark_all_read(appdb.connect(ws), Accounts.open(ws).get("ana"))

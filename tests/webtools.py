@@ -21,7 +21,6 @@ Lifecycle: ``own`` and ``foreign`` each have an onboarding plan started on 3 Aug
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+
+from tests.ports import free_port
 
 PASSWORD = "correct horse battery staple"
 OWN = "P0001"
@@ -164,12 +165,6 @@ def csrf_of(client: TestClient, path: str = "/") -> str:
     found = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get(path).text)
     assert found
     return found.group(1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
