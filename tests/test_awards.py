@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from partnerscope.workspace import Workspace
-from tests.conftest import make_workspace
+from tests.conftest import copy_workspace, make_workspace
 from tests.test_metrics_fixture import csv_file, source
 
 AS_OF = datetime(2026, 1, 1)
@@ -162,13 +162,11 @@ def test_a_year_the_run_does_not_have(ws: Workspace) -> None:
 def test_the_winner_is_recorded_as_a_decision_and_audited(
     ws: Workspace, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    import shutil
-
     from partnerscope.decisions.awards import AwardDecisionError, decide, decided, winner_of
     from partnerscope.decisions.service import Decisions
 
     copy = tmp_path_factory.mktemp("awards-decide") / "ws"
-    shutil.copytree(ws.root, copy, ignore=shutil.ignore_patterns("lock"))
+    copy_workspace(ws.root, copy)
     w = Workspace.open(copy)
     with pytest.raises(AwardDecisionError, match="P3 is not on the Growth Award FY2025"):
         decide(w, "growth", year=2025, partner_id="P3", reason="x", by="ada")
@@ -206,14 +204,13 @@ def test_the_winner_is_recorded_as_a_decision_and_audited(
 
 def test_cli_shortlist_and_decide(ws: Workspace, tmp_path_factory: pytest.TempPathFactory) -> None:
     import json
-    import shutil
 
     from typer.testing import CliRunner
 
     from partnerscope.cli import app
 
     copy = tmp_path_factory.mktemp("awards-cli") / "ws"
-    shutil.copytree(ws.root, copy, ignore=shutil.ignore_patterns("lock"))
+    copy_workspace(ws.root, copy)
 
     def run(*args: str, code: int = 0) -> Any:
         result = CliRunner().invoke(app, ["--workspace", str(copy), "awards", *args])
@@ -239,10 +236,8 @@ def test_cli_shortlist_and_decide(ws: Workspace, tmp_path_factory: pytest.TempPa
 def test_growth_only_of_partners_in_the_program_the_whole_year_before(
     ws: Workspace, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    import shutil
-
     copy = tmp_path_factory.mktemp("awards-tenure") / "ws"
-    shutil.copytree(ws.root, copy, ignore=shutil.ignore_patterns("lock"))
+    copy_workspace(ws.root, copy)
     toml = copy / "partnerscope.toml"
     text = toml.read_text(encoding="utf-8")
     toml.write_text(
